@@ -48,5 +48,17 @@ cross:
 proto:
 	@for f in $$(git ls-files '*.proto'); do echo "protoc $$f"; protoc --go_out=. --go_opt=paths=source_relative $$f; done
 
+# pi-check: the linux/arm64 tracker under qemu-aarch64 answers a client.
+pi-check:
+	bash .ci/pi-check.sh
+
+# demo: a tracker and four peers on localhost, folders under demo/.
+demo: build
+	bash peer/demo/demo.sh
+
+# bench-rsync: DartSync against rsync --no-whole-file on the same changes.
+bench-rsync: build
+	bash benchmarks/rsync.sh
+
 clean:
 	rm -rf bin demo
