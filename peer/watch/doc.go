@@ -1,0 +1,16 @@
+// Package watch tells the peer which parts of its folder may have changed.
+//
+// Terms:
+//
+//   - Watcher: fsnotify watches on the folder and every directory below it
+//     (directories that appear are watched as they appear, removed ones are
+//     dropped), except the state directory manifest.StateDir.
+//   - Quiet: a path is reported once no event has touched it for Options.Delay
+//     (debouncing), so a file being written is not hashed half-way.
+//   - Change: what the Watcher emits: folder-relative paths that may have
+//     changed, or All when only a full scan can tell (event queue overflow,
+//     the kernel's watch limit reached, the periodic rescan, a new directory
+//     whose contents appeared before it was watched is reported by its path).
+//
+// The Watcher never reads files; the consumer rescans what a Change names.
+package watch

@@ -1,0 +1,5 @@
+package watch
+
+import "os"
+
+func lstat(p string) (os.FileInfo, error) { return os.Lstat(p) }

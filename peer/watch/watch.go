@@ -1,0 +1,271 @@
+package watch
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/fsnotify/fsnotify"
+)
+
+// Defaults for Options.
+const (
+	DefaultDelay        = time.Second
+	DefaultRescan       = time.Hour
+	DefaultFallbackScan = 30 * time.Second
+)
+
+// Options configure a Watcher. Zero values mean the defaults.
+type Options struct {
+	Delay        time.Duration // quiet time before a path is reported
+	Rescan       time.Duration // periodic full rescan; negative disables
+	FallbackScan time.Duration // full-scan period once the watch limit was hit
+	Log          *slog.Logger
+}
+
+// Change says what may have changed: Paths (folder-relative, sorted) or All.
+type Change struct {
+	Paths  []string
+	All    bool
+	Reason string // for All: why a full scan is asked for
+}
+
+// Watcher watches a folder tree. Create it with New; stop it with Close.
+type Watcher struct {
+	root string
+	opt  Options
+	log  *slog.Logger
+	fsw  *fsnotify.Watcher
+	out  chan Change
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	dirs    map[string]bool // watched directories, folder-relative ("" = root)
+	limited bool            // the watch limit was hit: poll with FallbackScan
+}
+
+// New starts watching root and everything below it.
+func New(root string, opt Options) (*Watcher, error) {
+	if opt.Delay <= 0 {
+		opt.Delay = DefaultDelay
+	}
+	if opt.Rescan == 0 {
+		opt.Rescan = DefaultRescan
+	}
+	if opt.FallbackScan <= 0 {
+		opt.FallbackScan = DefaultFallbackScan
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	fsw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("watch: %w", err)
+	}
+	w := &Watcher{
+		root: root, opt: opt, log: opt.Log, fsw: fsw,
+		out: make(chan Change), stop: make(chan struct{}),
+		dirs: make(map[string]bool),
+	}
+	w.addTree("")
+	w.wg.Add(1)
+	go w.run()
+	return w, nil
+}
+
+// C returns the channel of changes. It is never closed before Close.
+func (w *Watcher) C() <-chan Change { return w.out }
+
+// Close stops the watcher and waits for its goroutine.
+func (w *Watcher) Close() error {
+	select {
+	case <-w.stop:
+	default:
+		close(w.stop)
+	}
+	w.wg.Wait()
+	return w.fsw.Close()
+}
+
+// ignored reports whether rel is the state directory or below it.
+func ignored(rel string) bool {
+	first, _, _ := strings.Cut(rel, "/")
+	return strings.EqualFold(first, manifest.StateDir)
+}
+
+func (w *Watcher) rel(abs string) (string, bool) {
+	r, err := filepath.Rel(w.root, abs)
+	if err != nil || r == ".." || strings.HasPrefix(r, "../") {
+		return "", false
+	}
+	if r == "." {
+		return "", true
+	}
+	return filepath.ToSlash(r), true
+}
+
+// addTree watches dir (folder-relative) and every directory below it.
+func (w *Watcher) addTree(rel string) {
+	start := filepath.Join(w.root, filepath.FromSlash(rel))
+	_ = filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		r, ok := w.rel(p)
+		if !ok || ignored(r) {
+			return filepath.SkipDir
+		}
+		if w.dirs[r] {
+			return nil
+		}
+		if err := w.fsw.Add(p); err != nil {
+			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EMFILE) {
+				if !w.limited {
+					w.log.Warn("watch limit reached; falling back to periodic full scans",
+						"dir", p, "every", w.opt.FallbackScan, "err", err)
+				}
+				w.limited = true
+				return filepath.SkipAll
+			}
+			w.log.Debug("watch add failed", "dir", p, "err", err)
+			return nil
+		}
+		w.dirs[r] = true
+		return nil
+	})
+}
+
+// dropTree forgets rel and every watched directory below it.
+func (w *Watcher) dropTree(rel string) {
+	for d := range w.dirs {
+		if d == rel || (rel != "" && strings.HasPrefix(d, rel+"/")) {
+			_ = w.fsw.Remove(filepath.Join(w.root, filepath.FromSlash(d)))
+			delete(w.dirs, d)
+		}
+	}
+}
+
+func (w *Watcher) run() {
+	defer w.wg.Done()
+	pending := make(map[string]time.Time) // path -> last event
+	var outq Change                        // merged change waiting for the consumer
+	var timer *time.Timer
+	var timerC <-chan time.Time
+	arm := func(d time.Duration) {
+		if timer == nil {
+			timer = time.NewTimer(d)
+		} else {
+			timer.Reset(d)
+		}
+		timerC = timer.C
+	}
+	var rescanC <-chan time.Time
+	if w.opt.Rescan > 0 {
+		t := time.NewTicker(w.opt.Rescan)
+		defer t.Stop()
+		rescanC = t.C
+	}
+	fallback := time.NewTicker(w.opt.FallbackScan)
+	defer fallback.Stop()
+	all := func(reason string) {
+		outq.All = true
+		if outq.Reason == "" {
+			outq.Reason = reason
+		}
+	}
+	if w.limited {
+		all("watch limit reached")
+	}
+
+	for {
+		var outC chan Change
+		if outq.All || len(outq.Paths) > 0 {
+			outC = w.out
+		}
+		select {
+		case <-w.stop:
+			if timer != nil {
+				timer.Stop()
+			}
+			return
+		case outC <- outq:
+			outq = Change{}
+		case ev, ok := <-w.fsw.Events:
+			if !ok {
+				return
+			}
+			r, ok := w.rel(ev.Name)
+			if !ok || r == "" || ignored(r) {
+				continue
+			}
+			if ev.Has(fsnotify.Create) {
+				if fi, err := lstat(ev.Name); err == nil && fi.IsDir() {
+					before := w.limited
+					w.addTree(r)
+					if w.limited && !before {
+						all("watch limit reached")
+					}
+				}
+			}
+			if (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) && w.dirs[r] {
+				w.dropTree(r)
+			}
+			if len(pending) == 0 {
+				arm(w.opt.Delay)
+			}
+			pending[r] = time.Now()
+		case err, ok := <-w.fsw.Errors:
+			if !ok {
+				return
+			}
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				w.log.Warn("watch event queue overflowed; full scan", "err", err)
+				all("event overflow")
+			} else {
+				w.log.Warn("watch error; full scan", "err", err)
+				all("watch error")
+			}
+		case <-timerC:
+			timerC = nil
+			now := time.Now()
+			var next time.Duration
+			for p, t := range pending {
+				if quiet := now.Sub(t); quiet >= w.opt.Delay {
+					outq.Paths = append(outq.Paths, p)
+					delete(pending, p)
+				} else if left := w.opt.Delay - quiet; next == 0 || left < next {
+					next = left
+				}
+			}
+			sort.Strings(outq.Paths)
+			outq.Paths = dedupSorted(outq.Paths)
+			if len(pending) > 0 {
+				arm(next)
+			}
+		case <-rescanC:
+			all("periodic rescan")
+		case <-fallback.C:
+			if w.limited {
+				all("watch limit reached")
+			}
+		}
+	}
+}
+
+func dedupSorted(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
