@@ -156,7 +156,7 @@ func (w *Watcher) dropTree(rel string) {
 func (w *Watcher) run() {
 	defer w.wg.Done()
 	pending := make(map[string]time.Time) // path -> last event
-	var outq Change                        // merged change waiting for the consumer
+	var outq Change                       // merged change waiting for the consumer
 	var timer *time.Timer
 	var timerC <-chan time.Time
 	arm := func(d time.Duration) {
