@@ -6,15 +6,10 @@ package manifest
 //
 // with n = len(p) and i counted from 0. Roller computes the same value over a
 // sliding window.
-func WeakSum(p []byte) uint32 {
-	var a, b uint32
-	n := uint32(len(p))
-	for i, x := range p {
-		a += uint32(x)
-		b += (n - uint32(i)) * uint32(x)
-	}
-	return (a & 0xffff) | (b&0xffff)<<16
-}
+//
+// The implementation is vectorised (weak_generic.go, weak_amd64.s);
+// weakNaive in the tests is this definition, literally.
+func WeakSum(p []byte) uint32 { return weakSum(p) }
 
 // Roller is the weak checksum over a window of fixed length n that slides one
 // byte at a time. The zero Roller is not usable; call Reset first.
@@ -25,12 +20,9 @@ type Roller struct {
 
 // Reset starts the window over p (n = len(p)).
 func (r *Roller) Reset(p []byte) {
-	r.a, r.b = 0, 0
 	r.n = uint32(len(p))
-	for i, x := range p {
-		r.a += uint32(x)
-		r.b += (r.n - uint32(i)) * uint32(x)
-	}
+	s := weakSum(p) // a and b matter only mod 2^16, and Roll is linear
+	r.a, r.b = s&0xffff, s>>16
 }
 
 // Roll slides the window by one byte: out leaves at the front, in enters at
