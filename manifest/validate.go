@@ -1,0 +1,75 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Validate reports whether m obeys the data model. Every error wraps
+// ErrInvalid (and ErrBadPath or ErrPieceSize where that is the cause).
+//
+//   - Path passes ValidatePath; Kind is KindFile or KindDir.
+//   - A tombstone (Deleted) has no size, pieces, piece size or exec bit, a
+//     non-zero Base, and ID = TombstoneID(Base).
+//   - A live directory has no size, pieces, piece size or exec bit, and
+//     ID = DirID().
+//   - A live file has a piece size in [MinPieceSize, MaxPieceSize], exactly
+//     PieceCount(Size, PieceSize) ≤ MaxPieces pieces, and
+//     ID = FileID(Size, PieceSize, Pieces).
+func (m *Manifest) Validate() error {
+	if err := m.validate(); err != nil {
+		return fmt.Errorf("%w %q: %w", ErrInvalid, truncate(m.Path), err)
+	}
+	return nil
+}
+
+func (m *Manifest) validate() error {
+	if err := ValidatePath(m.Path); err != nil {
+		return err
+	}
+	if m.Kind != KindFile && m.Kind != KindDir {
+		return fmt.Errorf("unknown kind %d", m.Kind)
+	}
+	if m.Deleted || m.Kind == KindDir {
+		what := "directory"
+		if m.Deleted {
+			what = "tombstone"
+		}
+		switch {
+		case m.Size != 0:
+			return fmt.Errorf("%s with size %d", what, m.Size)
+		case len(m.Pieces) != 0:
+			return fmt.Errorf("%s with %d pieces", what, len(m.Pieces))
+		case m.PieceSize != 0:
+			return fmt.Errorf("%s with piece size %d", what, m.PieceSize)
+		case m.Exec:
+			return fmt.Errorf("%s with the executable bit", what)
+		}
+		if m.Deleted {
+			if m.Base.IsZero() {
+				return errors.New("tombstone without a base version")
+			}
+			if want := TombstoneID(m.Base); m.ID != want {
+				return fmt.Errorf("tombstone ID %s, want %s", m.ID.Short(), want.Short())
+			}
+			return nil
+		}
+		if want := DirID(); m.ID != want {
+			return fmt.Errorf("directory ID %s, want %s", m.ID.Short(), want.Short())
+		}
+		return nil
+	}
+	if err := CheckPieceSize(m.PieceSize); err != nil {
+		return err
+	}
+	if m.Size < 0 || m.Size > MaxPieces*m.PieceSize {
+		return fmt.Errorf("%w: size %d with piece size %d (at most %d pieces)", ErrTooLarge, m.Size, m.PieceSize, MaxPieces)
+	}
+	if want := PieceCount(m.Size, m.PieceSize); len(m.Pieces) != want {
+		return fmt.Errorf("%d pieces, want %d for size %d and piece size %d", len(m.Pieces), want, m.Size, m.PieceSize)
+	}
+	if want := FileID(m.Size, m.PieceSize, m.Pieces); m.ID != want {
+		return fmt.Errorf("file ID %s does not match its pieces (%s)", m.ID.Short(), want.Short())
+	}
+	return nil
+}
