@@ -1,0 +1,256 @@
+package tracker
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/manifest/manifestpb"
+	"github.com/dartsync/dartsync/tracker/trackerpb"
+)
+
+// maxConflictTries bounds the suffixes tried when a conflict name is taken.
+const maxConflictTries = 100
+
+// apply runs the compare-and-set rule (DESIGN §3) for each change reported by
+// member reporter in folder, in order, and commits all of it in one
+// transaction before returning. Changes must have passed checkReported.
+//
+// Per path, with current the path's current version:
+//   - no current: a new version is accepted; a deletion is rejected (nothing
+//     to delete, and a deletion never creates state);
+//   - new ID == current ID: the reporter becomes an owner;
+//   - current is the deletion of exactly the reported version: rejected
+//     (a deleted version is never resurrected);
+//   - base == current ID: accepted, owners = {reporter};
+//   - current is a deletion and new is not: accepted (an edit beats a
+//     concurrent deletion);
+//   - new is a deletion (of an outdated base): rejected, the edit stays;
+//   - otherwise a conflict: the later modification time keeps the name (a
+//     directory always does; ties keep the current version) and the other
+//     version is recorded under ConflictName, owned by whoever has it.
+func (s *store) apply(folder string, reporter uint32, changes []manifest.Manifest) ([]Result, error) {
+	var results []Result
+	var last uint64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		t := &txn{
+			s: s, folder: folder, reporter: reporter,
+			files: tx.Bucket(bucketFiles), recs: tx.Bucket(bucketEntries),
+			log: tx.Bucket(bucketLog), meta: tx.Bucket(bucketMeta),
+		}
+		if v := t.meta.Get(metaSeq); len(v) == 8 {
+			t.seq = beUint64(v)
+		}
+		results = make([]Result, 0, len(changes))
+		for i := range changes {
+			r, err := t.applyOne(&changes[i])
+			if err != nil {
+				return fmt.Errorf("apply %q: %w", changes[i].Path, err)
+			}
+			results = append(results, r)
+		}
+		last = t.seq
+		return t.meta.Put(metaSeq, be64(t.seq))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tracker: commit changes: %w", err)
+	}
+	s.bumpSeq(last)
+	return results, nil
+}
+
+// txn is one apply transaction.
+type txn struct {
+	s                      *store
+	folder                 string
+	reporter               uint32
+	files, recs, log, meta *bolt.Bucket
+	seq                    uint64
+}
+
+// current is a path's current state inside a transaction.
+type current struct {
+	m   *manifestpb.Manifest
+	rec *trackerpb.EntryRecord
+	id  manifest.ID
+}
+
+func (t *txn) get(path string) (*current, error) {
+	key := fileKey(t.folder, path)
+	mb, rb := t.files.Get(key), t.recs.Get(key)
+	if mb == nil {
+		return nil, nil
+	}
+	c := &current{m: &manifestpb.Manifest{}, rec: &trackerpb.EntryRecord{}}
+	if err := proto.Unmarshal(mb, c.m); err != nil {
+		return nil, fmt.Errorf("corrupt manifest: %w", err)
+	}
+	if err := proto.Unmarshal(rb, c.rec); err != nil {
+		return nil, fmt.Errorf("corrupt entry: %w", err)
+	}
+	var err error
+	if c.id, err = manifest.IDFromBytes(c.m.FileId); err != nil {
+		return nil, fmt.Errorf("corrupt manifest: %w", err)
+	}
+	return c, nil
+}
+
+// put stores m under its path with owners and author, takes the next
+// sequence number and moves the path's change-log record to it.
+func (t *txn) put(m *manifestpb.Manifest, owners []uint32, author uint32, oldSeq uint64) (uint64, error) {
+	key := fileKey(t.folder, m.Path)
+	mb, err := proto.Marshal(m)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.files.Put(key, mb); err != nil {
+		return 0, err
+	}
+	return t.touch(key, &trackerpb.EntryRecord{Owners: owners, Author: author}, oldSeq)
+}
+
+// touch writes rec with the next sequence number and moves the change log.
+func (t *txn) touch(key []byte, rec *trackerpb.EntryRecord, oldSeq uint64) (uint64, error) {
+	t.seq++
+	rec.Seq = t.seq
+	rb, err := proto.Marshal(rec)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.recs.Put(key, rb); err != nil {
+		return 0, err
+	}
+	if oldSeq != 0 {
+		if err := t.log.Delete(be64(oldSeq)); err != nil {
+			return 0, err
+		}
+	}
+	return t.seq, t.log.Put(be64(t.seq), key)
+}
+
+func (t *txn) applyOne(n *manifest.Manifest) (Result, error) {
+	cur, err := t.get(n.Path)
+	if err != nil {
+		return Result{}, err
+	}
+	np := manifestToPB(n)
+	me := []uint32{t.reporter}
+	switch {
+	case cur == nil && n.Deleted:
+		return t.reject(n, nil, errors.New("deletion of a path the tracker does not know"))
+	case cur == nil:
+		seq, err := t.put(np, me, t.reporter, 0)
+		return t.result(Accepted, seq, n.Path, np, err)
+	case n.ID == cur.id:
+		if slices.Contains(cur.rec.Owners, t.reporter) {
+			return t.result(Owner, cur.rec.Seq, n.Path, cur.m, nil)
+		}
+		owners := append(slices.Clone(cur.rec.Owners), t.reporter)
+		slices.Sort(owners)
+		seq, err := t.touch(fileKey(t.folder, n.Path), &trackerpb.EntryRecord{Owners: owners, Author: cur.rec.Author}, cur.rec.Seq)
+		return t.result(Owner, seq, n.Path, cur.m, err)
+	case cur.m.Deleted && bytes.Equal(cur.m.Base, n.ID[:]):
+		return t.reject(n, cur.m, errors.New("this version was deleted"))
+	case n.Base == cur.id, cur.m.Deleted && !n.Deleted:
+		seq, err := t.put(np, me, t.reporter, cur.rec.Seq)
+		return t.result(Accepted, seq, n.Path, np, err)
+	case n.Deleted:
+		return t.reject(n, cur.m, errors.New("deletion of an outdated version: the path was changed meanwhile"))
+	}
+	return t.conflict(n, np, cur)
+}
+
+// conflict keeps both versions: the winner under the path, the loser under
+// its conflict name.
+func (t *txn) conflict(n *manifest.Manifest, np *manifestpb.Manifest, cur *current) (Result, error) {
+	curDir := cur.m.Kind == manifestpb.Kind_KIND_DIR
+	newDir := n.Kind == manifest.KindDir
+	newWins := n.ModTime > cur.m.ModTimeNs
+	if curDir != newDir {
+		newWins = newDir // a directory keeps its name: its children live under it
+	}
+	if !newWins {
+		loser := proto.Clone(np).(*manifestpb.Manifest)
+		path, seq, err := t.putConflict(loser, []uint32{t.reporter}, t.reporter)
+		if err != nil {
+			return t.reject(n, cur.m, err)
+		}
+		return t.result(Conflict, seq, path, cur.m, nil)
+	}
+	loser := proto.Clone(cur.m).(*manifestpb.Manifest)
+	if _, _, err := t.putConflict(loser, cur.rec.Owners, cur.rec.Author); err != nil {
+		return t.reject(n, cur.m, err)
+	}
+	seq, err := t.put(np, []uint32{t.reporter}, t.reporter, cur.rec.Seq)
+	return t.result(Conflict, seq, n.Path, np, err)
+}
+
+// putConflict records loser under a free conflict name (or merges owners if
+// the same version is already there) and returns the name.
+func (t *txn) putConflict(loser *manifestpb.Manifest, owners []uint32, author uint32) (string, uint64, error) {
+	orig := loser.Path
+	name := ConflictName(orig, loser.ModTimeNs, t.s.device(author))
+	loser.Base = nil
+	for i := 1; i <= maxConflictTries; i++ {
+		cand := name
+		if i > 1 {
+			cand = fmt.Sprintf("%s-%d", name, i)
+		}
+		if err := manifest.ValidatePath(cand); err != nil {
+			return "", 0, fmt.Errorf("no conflict name for %q: %w", orig, err)
+		}
+		c, err := t.get(cand)
+		if err != nil {
+			return "", 0, err
+		}
+		if c != nil && !c.m.Deleted && !bytes.Equal(c.m.FileId, loser.FileId) {
+			continue // taken by another version
+		}
+		loser.Path = cand
+		if c != nil && !c.m.Deleted {
+			owners = union(c.rec.Owners, owners)
+			seq, err := t.touch(fileKey(t.folder, cand), &trackerpb.EntryRecord{Owners: owners, Author: c.rec.Author}, c.rec.Seq)
+			return cand, seq, err
+		}
+		var old uint64
+		if c != nil {
+			old = c.rec.Seq
+		}
+		seq, err := t.put(loser, owners, author, old)
+		return cand, seq, err
+	}
+	return "", 0, fmt.Errorf("no free conflict name for %q", orig)
+}
+
+func (t *txn) reject(n *manifest.Manifest, cur *manifestpb.Manifest, why error) (Result, error) {
+	r, err := t.result(Rejected, 0, n.Path, cur, nil)
+	r.Err = why
+	return r, err
+}
+
+func (t *txn) result(o Outcome, seq uint64, path string, cur *manifestpb.Manifest, err error) (Result, error) {
+	if err != nil {
+		return Result{}, err
+	}
+	r := Result{Outcome: o, Seq: seq, Path: path}
+	if cur != nil {
+		if r.Current, err = manifestFromPB(cur); err != nil {
+			return Result{}, fmt.Errorf("stored manifest: %w", err)
+		}
+	}
+	return r, nil
+}
+
+func union(a, b []uint32) []uint32 {
+	out := append(slices.Clone(a), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func beUint64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }

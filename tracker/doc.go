@@ -1,0 +1,43 @@
+// Package tracker is the DartSync tracker — the always-on node that decides
+// the order of changes — and the client peers use to talk to it (DESIGN §3,
+// §4, §8). The wire protocol is specified in trackerpb/tracker.proto.
+//
+// Terms:
+//
+//   - Member: a device (identified by its certificate's device ID) that once
+//     proved the join token's secret. Membership is durable; afterwards the
+//     certificate alone admits the device.
+//   - Token: the tracker's device ID plus a random 128-bit secret, printed as
+//     one string "<device ID>:<base32 secret>" (see Token).
+//   - Peer: a member with a live connection. It is dropped when it closes its
+//     connection or sends nothing for the peer timeout; the other peers of
+//     its folder are then told (PEERS).
+//   - Entry: the current state of one (folder, path): its manifest, its
+//     owners (the members that reported exactly this file ID) and its
+//     sequence number.
+//   - Sequence number: global and strictly increasing; every change of an
+//     entry (new version, new owner, conflict copy) takes the next one.
+//   - Change log: sequence number -> path, holding only each path's latest
+//     sequence number, so "everything since N" is one ordered scan that
+//     returns each changed path once.
+//   - Compare-and-set (CAS): the rule that accepts, merges or splits a
+//     reported change; see Store.Apply and DESIGN §3.
+//   - Conflict copy: the version that lost a concurrent edit, kept under
+//     ConflictName(path, mtime, device).
+//
+// The tracker commits every change to its bbolt store (state.db in the state
+// directory) before it answers or pushes it. Its memory holds no per-file
+// data: the store is the files table.
+//
+// Sentinel errors (test with errors.Is):
+//
+//   - ErrWrongToken: the tracker refused the join secret.
+//   - ErrNotMember: the device has not joined and presented no secret.
+//   - ErrTrackerIdentity: the tracker's certificate is not the one pinned by
+//     the token.
+//   - ErrBadToken: a token string could not be parsed.
+//   - ErrProtocol: the other side broke the protocol (bad or oversized frame,
+//     unexpected message).
+//   - ErrTooLarge: a frame, batch or list exceeded a protocol limit.
+//   - ErrClosed: the client or server was closed.
+package tracker

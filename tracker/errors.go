@@ -1,0 +1,14 @@
+package tracker
+
+import "errors"
+
+// Sentinel errors; see the package documentation.
+var (
+	ErrWrongToken      = errors.New("wrong join token")
+	ErrNotMember       = errors.New("not a member")
+	ErrTrackerIdentity = errors.New("tracker identity does not match the token")
+	ErrBadToken        = errors.New("malformed join token")
+	ErrProtocol        = errors.New("protocol error")
+	ErrClosed          = errors.New("closed")
+	ErrTooLarge        = errors.New("limit exceeded")
+)

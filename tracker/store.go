@@ -1,0 +1,281 @@
+package tracker
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/manifest/manifestpb"
+	"github.com/dartsync/dartsync/tracker/trackerpb"
+)
+
+// Bucket and key names of state.db. Keys of the files and entries buckets
+// are fileKey(folder, path); log keys are 8-byte big-endian sequence numbers.
+var (
+	bucketMeta    = []byte("meta")    // schema version, secret, seq
+	bucketMembers = []byte("members") // device ID (32 bytes) -> member number (uint32 BE)
+	bucketFiles   = []byte("files")   // key -> manifestpb.Manifest
+	bucketEntries = []byte("entries") // key -> trackerpb.EntryRecord
+	bucketLog     = []byte("log")     // seq -> key; only each key's latest seq
+
+	metaVersion = []byte("version")
+	metaSecret  = []byte("secret")
+	metaSeq     = []byte("seq")
+)
+
+const schemaVersion = 1
+
+// store is the tracker's durable state: members, the files table and the
+// change log in one bbolt database. It keeps no per-file data in memory.
+// Writes are serialized by bbolt's writer lock; in-memory copies (seq,
+// members) are updated after the commit, under mu, which is never held
+// across I/O.
+type store struct {
+	db     *bolt.DB
+	secret [SecretSize]byte
+	seq    atomic.Uint64
+
+	mu      sync.RWMutex
+	members map[identity.DeviceID]uint32
+	byNum   []identity.DeviceID // index = member number; 0 unused
+}
+
+// openStore opens (creating if needed) the database at path. A new database
+// gets a secret read from rnd.
+func openStore(path string, rnd io.Reader) (*store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("tracker: open %s: in use by another tracker process", path)
+		}
+		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
+	}
+	s := &store{db: db, members: map[identity.DeviceID]uint32{}, byNum: []identity.DeviceID{{}}}
+	if err := db.Update(func(tx *bolt.Tx) error { return s.load(tx, rnd) }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
+	for _, b := range [][]byte{bucketMeta, bucketMembers, bucketFiles, bucketEntries, bucketLog} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if v := meta.Get(metaVersion); v == nil {
+		if err := meta.Put(metaVersion, be64(schemaVersion)); err != nil {
+			return err
+		}
+	} else if len(v) != 8 || binary.BigEndian.Uint64(v) != schemaVersion {
+		return fmt.Errorf("unknown state schema version %x", v)
+	}
+	if v := meta.Get(metaSecret); len(v) == SecretSize {
+		copy(s.secret[:], v)
+	} else {
+		if rnd == nil {
+			rnd = rand.Reader
+		}
+		if _, err := io.ReadFull(rnd, s.secret[:]); err != nil {
+			return fmt.Errorf("generate join secret: %w", err)
+		}
+		if err := meta.Put(metaSecret, s.secret[:]); err != nil {
+			return err
+		}
+	}
+	if v := meta.Get(metaSeq); len(v) == 8 {
+		s.seq.Store(binary.BigEndian.Uint64(v))
+	}
+	return tx.Bucket(bucketMembers).ForEach(func(k, v []byte) error {
+		var d identity.DeviceID
+		if len(k) != len(d) || len(v) != 4 {
+			return fmt.Errorf("corrupt member record %x", k)
+		}
+		copy(d[:], k)
+		n := binary.BigEndian.Uint32(v)
+		for uint32(len(s.byNum)) <= n {
+			s.byNum = append(s.byNum, identity.DeviceID{})
+		}
+		s.byNum[n] = d
+		s.members[d] = n
+		return nil
+	})
+}
+
+func (s *store) close() error { return s.db.Close() }
+
+// current returns the highest sequence number committed.
+func (s *store) current() uint64 { return s.seq.Load() }
+
+// member returns d's member number.
+func (s *store) member(d identity.DeviceID) (uint32, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n, ok := s.members[d]
+	return n, ok
+}
+
+// device returns the device of member number n (zero if unknown).
+func (s *store) device(n uint32) identity.DeviceID {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if int(n) < len(s.byNum) {
+		return s.byNum[n]
+	}
+	return identity.DeviceID{}
+}
+
+// addMember records d as a member durably and returns its number; added is
+// false if it already was one.
+func (s *store) addMember(d identity.DeviceID) (n uint32, added bool, err error) {
+	if n, ok := s.member(d); ok {
+		return n, false, nil
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMembers)
+		if v := b.Get(d[:]); len(v) == 4 {
+			n = binary.BigEndian.Uint32(v)
+			return nil
+		}
+		next, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		n, added = uint32(next), true
+		var v [4]byte
+		binary.BigEndian.PutUint32(v[:], n)
+		return b.Put(d[:], v[:])
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("tracker: record member %s: %w", d.Short(), err)
+	}
+	s.mu.Lock()
+	for uint32(len(s.byNum)) <= n {
+		s.byNum = append(s.byNum, identity.DeviceID{})
+	}
+	s.byNum[n] = d
+	s.members[d] = n
+	s.mu.Unlock()
+	return n, added, nil
+}
+
+// bumpSeq raises the in-memory sequence number to at least v.
+func (s *store) bumpSeq(v uint64) {
+	for {
+		cur := s.seq.Load()
+		if v <= cur || s.seq.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
+func fileKey(folder, path string) []byte {
+	k := make([]byte, 0, len(folder)+1+len(path))
+	k = append(k, folder...)
+	k = append(k, 0)
+	return append(k, path...)
+}
+
+func be64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}
+
+// since returns the entries of folder changed after sequence number after,
+// in sequence order, at most maxEntries and about maxBytes of manifests (at
+// least one entry if any). next is the sequence number to continue from; it
+// equals after when nothing was scanned.
+func (s *store) since(folder string, after uint64, maxEntries, maxBytes int) (entries []*trackerpb.Entry, next uint64, err error) {
+	next = after
+	prefix := fileKey(folder, "")
+	err = s.db.View(func(tx *bolt.Tx) error {
+		files, recs := tx.Bucket(bucketFiles), tx.Bucket(bucketEntries)
+		c := tx.Bucket(bucketLog).Cursor()
+		size := 0
+		for k, key := c.Seek(be64(after + 1)); k != nil; k, key = c.Next() {
+			if len(entries) >= maxEntries || (len(entries) > 0 && size >= maxBytes) {
+				break
+			}
+			next = binary.BigEndian.Uint64(k)
+			if !bytes.HasPrefix(key, prefix) {
+				continue
+			}
+			e, n, err := s.readEntry(files, recs, key)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, e)
+			size += n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, after, fmt.Errorf("tracker: read changes since %d: %w", after, err)
+	}
+	return entries, next, nil
+}
+
+// readEntry builds the wire entry for key; n is its approximate size.
+func (s *store) readEntry(files, recs *bolt.Bucket, key []byte) (*trackerpb.Entry, int, error) {
+	mb, rb := files.Get(key), recs.Get(key)
+	if mb == nil || rb == nil {
+		return nil, 0, fmt.Errorf("change log names %q, which has no entry", key)
+	}
+	var m manifestpb.Manifest
+	var rec trackerpb.EntryRecord
+	if err := proto.Unmarshal(mb, &m); err != nil {
+		return nil, 0, fmt.Errorf("corrupt manifest of %q: %w", key, err)
+	}
+	if err := proto.Unmarshal(rb, &rec); err != nil {
+		return nil, 0, fmt.Errorf("corrupt entry of %q: %w", key, err)
+	}
+	e := &trackerpb.Entry{Manifest: &m, Seq: rec.Seq, Owners: make([][]byte, 0, len(rec.Owners))}
+	for _, o := range rec.Owners {
+		d := s.device(o)
+		e.Owners = append(e.Owners, d[:])
+	}
+	return e, len(mb) + 34*len(rec.Owners) + 16, nil
+}
+
+// lookup returns the current entry of folder/path.
+func (s *store) lookup(folder, path string) (Entry, bool, error) {
+	var pe *trackerpb.Entry
+	err := s.db.View(func(tx *bolt.Tx) error {
+		key := fileKey(folder, path)
+		if tx.Bucket(bucketFiles).Get(key) == nil {
+			return nil
+		}
+		var err error
+		pe, _, err = s.readEntry(tx.Bucket(bucketFiles), tx.Bucket(bucketEntries), key)
+		return err
+	})
+	if err != nil || pe == nil {
+		return Entry{}, false, err
+	}
+	e, err := entryFromPB(pe)
+	return e, err == nil, err
+}
+
+// counts returns the number of entries and members (for logs and tests).
+func (s *store) counts() (files, members int) {
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		files = tx.Bucket(bucketEntries).Stats().KeyN
+		return nil
+	})
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return files, len(s.members)
+}

@@ -1,0 +1,100 @@
+package tracker
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/dartsync/dartsync/manifest"
+)
+
+func TestStoreReopenKeepsState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := openStore(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := newTestIdentity(t).ID
+	n, added, err := s.addMember(dev)
+	if err != nil || !added {
+		t.Fatal(err, added)
+	}
+	v1 := testFile("a", "one", t0, manifest.ID{})
+	del := manifest.NewTombstone("a", manifest.KindFile, v1.ID, t0+1)
+	if _, err := s.apply("", n, []manifest.Manifest{v1, del, testFile("b", "bee", t0, manifest.ID{})}); err != nil {
+		t.Fatal(err)
+	}
+	secret, seq := s.secret, s.current()
+	if seq != 3 {
+		t.Fatalf("seq %d", seq)
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = openStore(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	if s.secret != secret || s.current() != seq {
+		t.Fatalf("secret or seq lost: %d", s.current())
+	}
+	if m, ok := s.member(dev); !ok || m != n {
+		t.Fatal("member lost")
+	}
+	if n2, added, _ := s.addMember(dev); added || n2 != n {
+		t.Fatal("member re-added")
+	}
+	e, ok, err := s.lookup("", "a")
+	if err != nil || !ok || !e.Manifest.Deleted || e.Owners[0] != dev {
+		t.Fatalf("tombstone lost: %+v %v %v", e, ok, err)
+	}
+}
+
+func TestStoreSince(t *testing.T) {
+	s := openTestStore(t)
+	n, _, _ := s.addMember(newTestIdentity(t).ID)
+	a1 := testFile("a", "a1", t0, manifest.ID{})
+	b1 := testFile("b", "b1", t0, manifest.ID{})
+	a2 := testFile("a", "a2", t0+1, a1.ID)
+	c1 := testFile("c", "c1", t0, manifest.ID{})
+	for _, m := range []manifest.Manifest{a1, b1, a2} {
+		if _, err := s.apply("", n, []manifest.Manifest{m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.apply("other", n, []manifest.Manifest{c1}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		after      uint64
+		max        int
+		wantPaths  []string
+		wantNext   uint64
+		wantSeqMax uint64
+	}{
+		{0, 100, []string{"b", "a"}, 4, 3}, // a's first version superseded: each path once, in seq order
+		{2, 100, []string{"a"}, 4, 3},
+		{3, 100, nil, 4, 0}, // only the other folder's change
+		{4, 100, nil, 4, 0},
+		{0, 1, []string{"b"}, 2, 2},
+	}
+	for _, tt := range tests {
+		es, next, err := s.since("", tt.after, tt.max, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paths []string
+		for _, e := range es {
+			paths = append(paths, e.Manifest.Path)
+		}
+		if len(paths) != len(tt.wantPaths) || next != tt.wantNext {
+			t.Errorf("since(%d,%d) = %v next %d, want %v next %d", tt.after, tt.max, paths, next, tt.wantPaths, tt.wantNext)
+			continue
+		}
+		for i := range paths {
+			if paths[i] != tt.wantPaths[i] {
+				t.Errorf("since(%d) = %v, want %v", tt.after, paths, tt.wantPaths)
+			}
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package tracker
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// Entry is the current state of one path, as pushed by the tracker.
+type Entry struct {
+	Manifest manifest.Manifest   // current version (a tombstone if deleted)
+	Owners   []identity.DeviceID // members that reported exactly Manifest.ID; filter by the live peer list
+	Seq      uint64              // sequence number of the entry's last change
+}
+
+// PeerInfo is a live peer of the folder.
+type PeerInfo struct {
+	ID   identity.DeviceID
+	Addr string // host:port it serves pieces on (observed IP + advertised port); "" if it does not serve
+}
+
+// RegisterInfo is the tracker's answer to a registration.
+type RegisterInfo struct {
+	Interval  time.Duration // keep-alive interval the client uses
+	PieceSize int64         // piece size new manifests should use
+	Peers     []PeerInfo    // live peers of the folder, this device excluded
+	Seq       uint64        // highest sequence number assigned so far
+	NewMember bool          // this connection made the device a member (it may forget the secret)
+}
+
+// Change is one local change reported to the tracker: the new manifest with
+// Base set to the file ID last synced for its path (zero for a new path).
+type Change struct {
+	New manifest.Manifest
+}
+
+// Outcome is what the tracker did with one Change.
+type Outcome uint8
+
+const (
+	// Accepted: the change is the new current version of its path.
+	Accepted Outcome = iota + 1
+	// Owner: the reported version already was current; the device is now an owner.
+	Owner
+	// Conflict: a concurrent edit; both versions are kept. Result.Path says
+	// where the reporter's version lives, Result.Current what the reported
+	// path now holds.
+	Conflict
+	// Rejected: not applied (a deletion of an outdated version, an invalid
+	// manifest); Result.Err says why, Result.Current is the current version.
+	Rejected
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Accepted:
+		return "accepted"
+	case Owner:
+		return "owner"
+	case Conflict:
+		return "conflict"
+	case Rejected:
+		return "rejected"
+	}
+	return fmt.Sprintf("Outcome(%d)", uint8(o))
+}
+
+// Result is the tracker's answer to one Change.
+type Result struct {
+	Outcome Outcome
+	Seq     uint64            // sequence number of the entry holding the reporter's version; 0 if rejected
+	Path    string            // where the reporter's version now lives (its path, or the conflict copy's name)
+	Current manifest.Manifest // current version at the reported path afterwards (zero Path if none)
+	Err     error             // why the change was rejected
+}
