@@ -1,0 +1,155 @@
+package benchmarks
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"math/big"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/dartsync/dartsync/internal/transport"
+)
+
+const rawALPN = "dartsync-bench/raw"
+
+// rawTLS returns a self-signed Ed25519 TLS config for both ends.
+func rawTLS(b *testing.B) *tls.Config {
+	b.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &tls.Config{
+		Certificates:       []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: priv}},
+		NextProtos:         []string{rawALPN},
+		InsecureSkipVerify: true, // benchmark only: both ends are this process
+		MinVersion:         tls.VersionTLS13,
+	}
+}
+
+// rawQUICConfig uses the flow-control windows of internal/transport, so the
+// raw figure is the ceiling of the same QUIC settings.
+func rawQUICConfig() *quic.Config {
+	return &quic.Config{
+		InitialStreamReceiveWindow:     transport.DefaultStreamWindow / 2,
+		MaxStreamReceiveWindow:         transport.DefaultStreamWindow,
+		InitialConnectionReceiveWindow: transport.DefaultConnWindow / 2,
+		MaxConnectionReceiveWindow:     transport.DefaultConnWindow,
+		MaxIdleTimeout:                 30 * time.Second,
+	}
+}
+
+// BenchmarkRawQUIC sends 256 MiB over loopback per iteration with plain
+// quic-go: on one stream of one connection, and split over 4 connections.
+func BenchmarkRawQUIC(b *testing.B) {
+	for _, conns := range []int{1, 4} {
+		name := "1stream"
+		if conns > 1 {
+			name = "4conns"
+		}
+		b.Run(name, func(b *testing.B) { benchRawQUIC(b, conns, 256<<20) })
+	}
+}
+
+func benchRawQUIC(b *testing.B, nconn int, total int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tlsConf := rawTLS(b)
+	ln, err := quic.ListenAddr("127.0.0.1:0", tlsConf, rawQUICConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+
+	// Server: every accepted stream is read to its end and answered with one
+	// byte, so the sender knows all data arrived.
+	var srv sync.WaitGroup
+	defer srv.Wait()
+	srv.Add(1)
+	go func() {
+		defer srv.Done()
+		for {
+			c, err := ln.Accept(ctx)
+			if err != nil {
+				return
+			}
+			srv.Add(1)
+			go func() {
+				defer srv.Done()
+				for {
+					s, err := c.AcceptStream(ctx)
+					if err != nil {
+						return
+					}
+					buf := make([]byte, 1<<20)
+					for {
+						if _, err := s.Read(buf); err != nil {
+							break
+						}
+					}
+					_, _ = s.Write([]byte{1})
+					_ = s.Close()
+				}
+			}()
+		}
+	}()
+
+	conns := make([]*quic.Conn, nconn)
+	for i := range conns {
+		c, err := quic.DialAddr(ctx, ln.Addr().String(), tlsConf, rawQUICConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.CloseWithError(0, "")
+		conns[i] = c
+	}
+	per := total / nconn
+	buf := make([]byte, 1<<20)
+	b.SetBytes(int64(total))
+	b.ResetTimer()
+	for range b.N {
+		var g errgroup.Group
+		for _, c := range conns {
+			g.Go(func() error {
+				s, err := c.OpenStreamSync(ctx)
+				if err != nil {
+					return err
+				}
+				for sent := 0; sent < per; sent += len(buf) {
+					if _, err := s.Write(buf[:min(len(buf), per-sent)]); err != nil {
+						return err
+					}
+				}
+				_ = s.Close()
+				var one [1]byte
+				if _, err := io.ReadFull(s, one[:]); err != nil && !errors.Is(err, io.EOF) {
+					return err
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	for _, c := range conns {
+		_ = c.CloseWithError(0, "")
+	}
+	cancel()
+	_ = ln.Close()
+}

@@ -1,0 +1,59 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// requestPiece fetches the bytes of piece h (length bytes) over a new stream
+// of conn. The returned buffer comes from bufs; the caller puts it back. The
+// data is not verified here. Cancelling ctx resets the stream.
+func requestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
+	str, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("transfer: open stream: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() {
+		str.CancelRead(codeCancelled)
+		str.CancelWrite(codeCancelled)
+	})
+	defer stop()
+	if timeout > 0 {
+		_ = str.SetDeadline(time.Now().Add(timeout))
+	}
+	if err := writePieceRequest(str, h, length); err != nil {
+		str.CancelRead(codeCancelled)
+		return nil, err
+	}
+	_ = str.Close()
+	if err := readResponse(str, length); err != nil {
+		str.CancelRead(codeCancelled)
+		return nil, err
+	}
+	buf := bufs.get(length)
+	if _, err := io.ReadFull(str, buf); err != nil {
+		bufs.put(buf)
+		str.CancelRead(codeCancelled)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: stream ended inside the piece data", ErrProtocol)
+		}
+		return nil, fmt.Errorf("transfer: read piece data: %w", err)
+	}
+	var one [1]byte
+	if n, err := str.Read(one[:]); n != 0 || !errors.Is(err, io.EOF) {
+		bufs.put(buf)
+		str.CancelRead(codeCancelled)
+		if n != 0 {
+			return nil, fmt.Errorf("%w: data after the piece", ErrProtocol)
+		}
+		return nil, fmt.Errorf("transfer: read end of stream: %w", err)
+	}
+	return buf, nil
+}

@@ -1,0 +1,37 @@
+// Package transfer moves piece data between DartSync peers (DESIGN §5): the
+// peer-to-peer protocol (peer/peerpb), the piece server (uploader) and the
+// multi-source fetcher (the network half of the puller).
+//
+// Terms:
+//
+//   - Piece: a byte range of a file, named only by the BLAKE3-256 hash of its
+//     bytes (manifest.Piece). Requests name pieces by hash and expected
+//     length, never by path; a server can serve nothing but content its
+//     PieceSource holds and has verified.
+//   - Request stream: one bidirectional QUIC stream per request (see
+//     peer/peerpb/peer.proto). Streams are cheap in QUIC, independent of one
+//     another (no head-of-line blocking between pieces), and a request is
+//     cancelled by resetting its stream.
+//   - Source: a peer that owns the wanted file version: its device ID and
+//     address. Connections to sources are pinned to the device ID.
+//   - Window: the requests a fetcher keeps in flight to one source, bounded
+//     both in count (FetchOptions.Window) and bytes (FetchOptions.WindowBytes),
+//     so the pipe to every source stays full without unbounded memory.
+//   - Work item: one distinct piece hash still missing from a file, with every
+//     index of the file that holds it; identical pieces are fetched once and
+//     written to each index.
+//   - Endgame: once no work item is waiting, a source with a free window slot
+//     duplicates the oldest outstanding item of another source; the first
+//     verified copy wins and the other request is cancelled.
+//   - Dropped source: a source that sent a bad piece, broke the protocol, lost
+//     its connection or timed out is used no more for this file; its
+//     outstanding items go back to the queue.
+//   - Member: a device the Authorizer accepts (the tracker's member list).
+//     A server answers nobody else.
+//
+// Sentinel errors (compare with errors.Is): ErrNotFound, ErrBusy,
+// ErrForbidden, ErrBadRequest (answers of a remote server), ErrProtocol (a
+// remote broke the protocol), ErrBadPiece (data whose hash does not match),
+// ErrNoSources (a fetch ran out of usable sources), ErrClosed (the Fetcher
+// or Server was closed).
+package transfer

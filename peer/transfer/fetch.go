@@ -1,0 +1,292 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/internal/transport"
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// Source is a peer that owns the wanted file version.
+type Source struct {
+	ID   identity.DeviceID
+	Addr string // host:port of its piece server
+}
+
+// Sink receives the verified pieces of one file (a *chunkstore.Partial).
+// Contract: Missing lists the piece indexes still needed, in order;
+// WritePiece stores piece i (it may verify the hash again) and must not
+// keep data after it returns. WritePiece is called from one goroutine at a
+// time.
+type Sink interface {
+	Missing() []int
+	WritePiece(i int, data []byte) error
+}
+
+// Fetcher defaults; see FetchOptions.
+const (
+	DefaultWindow         = 8
+	DefaultWindowBytes    = 16 << 20
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultMaxDuplicates  = 2
+)
+
+// FetchOptions tunes a Fetcher. Zero fields take the defaults above.
+type FetchOptions struct {
+	// Transport configures the QUIC connections to sources.
+	Transport transport.Options
+	// Window is the most requests in flight to one source per file.
+	Window int
+	// WindowBytes is the most piece bytes in flight to one source per file
+	// (at least one piece is always allowed).
+	WindowBytes int64
+	// RequestTimeout bounds one request; a source that exceeds it is
+	// dropped for the file as too slow.
+	RequestTimeout time.Duration
+	// MaxDuplicates is how many sources may work on one piece at once in
+	// the endgame.
+	MaxDuplicates int
+}
+
+func (o FetchOptions) withDefaults() FetchOptions {
+	if o.Window <= 0 {
+		o.Window = DefaultWindow
+	}
+	if o.WindowBytes <= 0 {
+		o.WindowBytes = DefaultWindowBytes
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.MaxDuplicates <= 0 {
+		o.MaxDuplicates = DefaultMaxDuplicates
+	}
+	return o
+}
+
+// SourceStats is what one source did for one Fetch.
+type SourceStats struct {
+	ID         identity.DeviceID
+	Bytes      int64 // verified piece bytes used
+	Pieces     int   // distinct pieces used
+	Duplicates int   // verified pieces that arrived after another source's copy
+	BadPieces  int   // pieces whose hash did not match
+	Dropped    error // why the source was dropped for this file; nil if not
+}
+
+// FetchStats is the outcome of one Fetch.
+type FetchStats struct {
+	Pieces     int   // distinct pieces fetched
+	Written    int   // piece indexes written (>= Pieces with identical pieces)
+	Bytes      int64 // verified bytes fetched (each distinct piece once)
+	BadPieces  int
+	Duplicates int // endgame duplicate requests started
+	Duration   time.Duration
+	Sources    []SourceStats // in the order of the sources argument
+}
+
+// Fetcher downloads files from several sources at once. It owns a pool of
+// connections (one per source device) shared by all its fetches; Close ends
+// them. Fetch may be called from many goroutines.
+type Fetcher struct {
+	id   *identity.Identity
+	opt  FetchOptions
+	log  *slog.Logger
+	pool *connPool
+	bufs *bufPool
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup // running fetches
+}
+
+// NewFetcher returns a fetcher that dials sources as id.
+func NewFetcher(id *identity.Identity, opt FetchOptions, log *slog.Logger) *Fetcher {
+	ctx, cancel := context.WithCancel(context.Background())
+	opt = opt.withDefaults()
+	return &Fetcher{
+		id: id, opt: opt, log: log,
+		pool: newConnPool(id, opt.Transport, log),
+		bufs: newBufPool(),
+		ctx:  ctx, cancel: cancel,
+	}
+}
+
+// Close cancels running fetches, waits for them and closes every
+// connection. Later fetches fail with ErrClosed.
+func (f *Fetcher) Close() error {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	f.cancel()
+	f.wg.Wait()
+	f.pool.close()
+	return nil
+}
+
+// result is a verified piece on its way to the sink.
+type result struct {
+	a    *attempt
+	data []byte // from f.bufs
+}
+
+// Fetch downloads the pieces of m that sink is missing from sources, in
+// parallel, and writes each verified piece to every index of m that holds
+// it. It returns when all are written (nil error), when no source can
+// supply what is left (an error wrapping ErrNoSources), when the sink fails,
+// or when ctx ends. The stats are valid in every case.
+func (f *Fetcher) Fetch(ctx context.Context, m *manifest.Manifest, sink Sink, sources []Source) (FetchStats, error) {
+	begin := time.Now()
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return FetchStats{}, ErrClosed
+	}
+	f.wg.Add(1)
+	f.mu.Unlock()
+	defer f.wg.Done()
+
+	items, err := workItems(m, sink.Missing())
+	if err != nil {
+		return FetchStats{}, err
+	}
+	stats := FetchStats{Sources: make([]SourceStats, len(sources))}
+	for i, s := range sources {
+		stats.Sources[i].ID = s.ID
+	}
+	if len(items) == 0 {
+		stats.Duration = time.Since(begin)
+		return stats, nil
+	}
+	if len(sources) == 0 {
+		return stats, fmt.Errorf("%w: fetch %s: no sources given", ErrNoSources, m.Path)
+	}
+
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(f.ctx, cancel)
+	defer stop()
+
+	sched := newScheduler(items, sources, f.opt.MaxDuplicates)
+	window := f.window(m)
+	results := make(chan result)
+	var workers sync.WaitGroup
+	for si, src := range sources {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			f.runSource(ctx, sched, si, src, window, results)
+		}()
+	}
+	workersDone := make(chan struct{})
+	go func() {
+		workers.Wait()
+		close(workersDone)
+	}()
+
+	werr := f.writeResults(ctx, m, sink, results, workersDone, len(items), &stats)
+	cancel()
+	<-workersDone
+
+	srcStats, dups, remaining := sched.snapshot()
+	stats.Sources = srcStats
+	stats.Duplicates = dups
+	for _, s := range srcStats {
+		stats.BadPieces += s.BadPieces
+	}
+	stats.Duration = time.Since(begin)
+	switch {
+	case werr != nil:
+		return stats, werr
+	case stats.Pieces == len(items):
+		return stats, nil
+	case f.ctx.Err() != nil:
+		return stats, fmt.Errorf("fetch %s: %w", m.Path, ErrClosed)
+	case parent.Err() != nil:
+		return stats, fmt.Errorf("fetch %s: %w", m.Path, parent.Err())
+	default:
+		return stats, fmt.Errorf("%w: fetch %s: %d of %d pieces missing: %s",
+			ErrNoSources, m.Path, remaining, len(items), dropSummary(srcStats))
+	}
+}
+
+// writeResults writes verified pieces to the sink until every item is
+// written, the workers are all gone or ctx ends.
+func (f *Fetcher) writeResults(ctx context.Context, m *manifest.Manifest, sink Sink, results <-chan result, workersDone <-chan struct{}, want int, stats *FetchStats) error {
+	for stats.Pieces < want {
+		var r result
+		select {
+		case r = <-results:
+		case <-workersDone:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+		for _, i := range r.a.it.indexes {
+			if err := sink.WritePiece(i, r.data); err != nil {
+				f.bufs.put(r.data)
+				return fmt.Errorf("fetch %s: write piece %d: %w", m.Path, i, err)
+			}
+			stats.Written++
+		}
+		stats.Pieces++
+		stats.Bytes += int64(len(r.data))
+		f.bufs.put(r.data)
+	}
+	return nil
+}
+
+// window returns how many requests of m's pieces may be in flight per source.
+func (f *Fetcher) window(m *manifest.Manifest) int {
+	byBytes := int(f.opt.WindowBytes / max(m.PieceSize, 1))
+	return max(1, min(f.opt.Window, byBytes))
+}
+
+// workItems groups the missing indexes of m by piece hash, in file order.
+func workItems(m *manifest.Manifest, missing []int) ([]*item, error) {
+	byHash := make(map[manifest.ID]*item, len(missing))
+	items := make([]*item, 0, len(missing))
+	for _, i := range missing {
+		if i < 0 || i >= len(m.Pieces) {
+			return nil, fmt.Errorf("fetch %s: sink reports missing piece %d of %d", m.Path, i, len(m.Pieces))
+		}
+		h := m.Pieces[i].Hash
+		if it := byHash[h]; it != nil {
+			it.indexes = append(it.indexes, i)
+			continue
+		}
+		n := m.PieceLen(i)
+		if n <= 0 || n > MaxPieceLen {
+			return nil, fmt.Errorf("fetch %s: piece %d has length %d", m.Path, i, n)
+		}
+		it := &item{hash: h, length: int(n), indexes: []int{i}}
+		byHash[h] = it
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+func dropSummary(ss []SourceStats) string {
+	var b []byte
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, "; "...)
+		}
+		b = append(b, s.ID.Short()...)
+		if s.Dropped != nil {
+			b = append(b, ": "...)
+			b = append(b, s.Dropped.Error()...)
+		} else {
+			b = append(b, ": lacks the rest"...)
+		}
+	}
+	return string(b)
+}

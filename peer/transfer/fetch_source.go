@@ -1,0 +1,104 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// busyBackoff is how long a worker pauses after its source answered BUSY.
+const busyBackoff = 50 * time.Millisecond
+
+// runSource is the worker of source si for one Fetch: it keeps up to window
+// requests in flight to the source, verifies what arrives and hands it to
+// the writer. It returns when the scheduler has nothing more for the source
+// or the source is dropped, after all its requests have ended.
+func (f *Fetcher) runSource(ctx context.Context, sched *scheduler, si int, src Source, window int, results chan<- result) {
+	conn, err := f.pool.get(ctx, src)
+	if err != nil {
+		sched.dropSource(si, err)
+		return
+	}
+	sctx, scancel := context.WithCancel(ctx)
+	defer scancel()
+	slots := make(chan struct{}, window)
+	var reqs sync.WaitGroup
+	defer reqs.Wait()
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-sctx.Done():
+			return
+		}
+		a := sched.next(sctx, si)
+		if a == nil {
+			<-slots
+			return
+		}
+		reqs.Add(1)
+		go func() {
+			defer reqs.Done()
+			defer func() { <-slots }()
+			f.runAttempt(sctx, scancel, sched, a, conn, src, results)
+		}()
+	}
+}
+
+// runAttempt performs one request and reports its outcome to the scheduler.
+func (f *Fetcher) runAttempt(sctx context.Context, dropSrc context.CancelFunc, sched *scheduler, a *attempt, conn *quic.Conn, src Source, results chan<- result) {
+	it := a.it
+	data, err := requestPiece(a.ctx, conn, f.bufs, it.hash, it.length, f.opt.RequestTimeout)
+	if err == nil && manifest.Hash(data) != it.hash {
+		f.bufs.put(data)
+		err = fmt.Errorf("%w: piece %s from %s", ErrBadPiece, it.hash.Short(), src.ID.Short())
+	}
+	if err != nil {
+		f.attemptFailed(sctx, dropSrc, sched, a, conn, src, err)
+		return
+	}
+	if !sched.complete(a) {
+		f.bufs.put(data)
+		return
+	}
+	select {
+	case results <- result{a: a, data: data}:
+	case <-sctx.Done():
+		// The fetch is ending (done, failed or cancelled): nobody writes.
+		f.bufs.put(data)
+	}
+}
+
+// attemptFailed classifies a failed request: the item is re-queued; a
+// source without the piece is excluded for that piece; a busy source pauses;
+// any other failure of a live request drops the source for this file.
+func (f *Fetcher) attemptFailed(sctx context.Context, dropSrc context.CancelFunc, sched *scheduler, a *attempt, conn *quic.Conn, src Source, err error) {
+	switch {
+	case a.ctx.Err() != nil:
+		// Cancelled: a duplicate won, the source was dropped, or the fetch ended.
+		sched.failed(a, false, false, nil)
+	case errors.Is(err, ErrNotFound):
+		sched.failed(a, true, false, nil)
+	case errors.Is(err, ErrBusy):
+		sched.failed(a, false, false, nil)
+		t := time.NewTimer(busyBackoff)
+		select {
+		case <-t.C:
+		case <-sctx.Done():
+			t.Stop()
+		}
+	default:
+		bad := errors.Is(err, ErrBadPiece)
+		f.log.Warn("dropping source for file", "source", src.ID.Short(), "piece", a.it.hash.Short(), "err", err)
+		sched.failed(a, false, bad, err)
+		dropSrc()
+		if conn.Context().Err() != nil {
+			f.pool.evictConn(src.ID, conn)
+		}
+	}
+}

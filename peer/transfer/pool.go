@@ -1,0 +1,143 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/internal/transport"
+)
+
+// connPool keeps one QUIC connection per source device, dialled on first
+// use and pinned to the device ID. Concurrent users of a device share one
+// dial.
+type connPool struct {
+	id  *identity.Identity
+	opt transport.Options
+	log *slog.Logger
+
+	mu     sync.Mutex
+	conns  map[identity.DeviceID]*poolEntry
+	closed bool
+	dials  sync.WaitGroup
+}
+
+// poolEntry is one connection, ready once its dial has ended.
+type poolEntry struct {
+	ready chan struct{}
+	conn  *quic.Conn // set before ready is closed; nil if err != nil
+	err   error
+}
+
+func newConnPool(id *identity.Identity, opt transport.Options, log *slog.Logger) *connPool {
+	return &connPool{id: id, opt: opt, log: log, conns: make(map[identity.DeviceID]*poolEntry)}
+}
+
+// get returns a live connection to src, dialling it when there is none.
+func (p *connPool) get(ctx context.Context, src Source) (*quic.Conn, error) {
+	for attempt := 0; ; attempt++ {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, ErrClosed
+		}
+		e := p.conns[src.ID]
+		if e == nil {
+			e = &poolEntry{ready: make(chan struct{})}
+			p.conns[src.ID] = e
+			p.dials.Add(1)
+			p.mu.Unlock()
+			p.dial(ctx, src, e)
+			if e.err != nil {
+				return nil, e.err
+			}
+			return e.conn, nil
+		}
+		p.mu.Unlock()
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if e.err == nil && e.conn.Context().Err() == nil {
+			return e.conn, nil
+		}
+		p.evict(src.ID, e)
+		if attempt > 0 {
+			if e.err != nil {
+				return nil, e.err
+			}
+			return nil, fmt.Errorf("transfer: connection to %s closed: %w", src.ID.Short(), context.Cause(e.conn.Context()))
+		}
+	}
+}
+
+// dial fills e and closes e.ready. A failed entry is evicted so the next
+// caller dials again.
+func (p *connPool) dial(ctx context.Context, src Source, e *poolEntry) {
+	defer p.dials.Done()
+	defer close(e.ready)
+	want := src.ID
+	c, err := transport.Dial(ctx, src.Addr, p.id, &want, p.opt)
+	if err != nil {
+		e.err = fmt.Errorf("transfer: dial %s at %s: %w", src.ID.Short(), src.Addr, err)
+		p.evict(src.ID, e)
+		return
+	}
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		_ = c.CloseWithError(codeNormal, "fetcher closed")
+		e.err = ErrClosed
+		return
+	}
+	e.conn = c.Conn
+}
+
+// evict forgets e if it is still the entry of id, closing its connection.
+func (p *connPool) evict(id identity.DeviceID, e *poolEntry) {
+	p.mu.Lock()
+	if p.conns[id] == e {
+		delete(p.conns, id)
+	}
+	p.mu.Unlock()
+	if e.conn != nil {
+		_ = e.conn.CloseWithError(codeNormal, "connection dropped")
+	}
+}
+
+// close closes every connection and waits for dials in progress.
+func (p *connPool) close() {
+	p.mu.Lock()
+	p.closed = true
+	entries := p.conns
+	p.conns = nil
+	p.mu.Unlock()
+	p.dials.Wait()
+	for _, e := range entries {
+		if e.conn != nil {
+			_ = e.conn.CloseWithError(codeNormal, "fetcher closed")
+		}
+	}
+}
+
+// evictConn forgets the connection of id if it is conn (which has failed).
+func (p *connPool) evictConn(id identity.DeviceID, conn *quic.Conn) {
+	p.mu.Lock()
+	e := p.conns[id]
+	p.mu.Unlock()
+	if e != nil {
+		select {
+		case <-e.ready:
+			if e.conn == conn {
+				p.evict(id, e)
+			}
+		default:
+		}
+	}
+}

@@ -1,0 +1,227 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/quic-go/quic-go"
+	"golang.org/x/sync/semaphore"
+	"golang.org/x/time/rate"
+
+	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/internal/transport"
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// PieceSource is where a Server reads the pieces it serves (a
+// *chunkstore.Store). Contract: ReadPiece returns the bytes of the piece
+// whose BLAKE3-256 hash is h, verified against h, using buf when it is large
+// enough; any error means "I do not have it" (the requester is told
+// STATUS_NOT_FOUND). It is called from many goroutines at once.
+type PieceSource interface {
+	ReadPiece(h manifest.ID, buf []byte) ([]byte, error)
+}
+
+// Authorizer reports whether a device is a member of the folder (it is in
+// the tracker's member list). It is called once per connection and once per
+// request, from many goroutines at once, and must not block.
+type Authorizer func(identity.DeviceID) bool
+
+// Server defaults; see ServerOption.
+const (
+	DefaultRemoteRequests = 16       // pieces being served to one device at once
+	DefaultRemoteQueue    = 256      // requests of one device waiting or served; beyond: BUSY
+	DefaultRemoteMemory   = 32 << 20 // piece bytes buffered for one device
+	DefaultServerMemory   = 96 << 20 // piece bytes buffered for all devices
+	rateChunk             = 64 << 10 // bytes written per rate-limiter wait
+)
+
+// ServerOption changes a Server default.
+type ServerOption func(*serverConfig)
+
+type serverConfig struct {
+	uploadLimit    rate.Limit
+	remoteRequests int
+	remoteQueue    int
+	remoteMemory   int64
+	serverMemory   int64
+}
+
+// WithUploadLimit limits the bytes per second the server sends, summed over
+// all remotes. Zero or negative means unlimited (the default).
+func WithUploadLimit(bytesPerSecond float64) ServerOption {
+	return func(c *serverConfig) {
+		if bytesPerSecond > 0 {
+			c.uploadLimit = rate.Limit(bytesPerSecond)
+		}
+	}
+}
+
+// WithRemoteLimits sets how many requests of one remote device are served at
+// once, how many may wait (more are answered BUSY) and how many piece bytes
+// may be buffered for it at once. Values <= 0 keep the default.
+func WithRemoteLimits(requests, queue int, memory int64) ServerOption {
+	return func(c *serverConfig) {
+		if requests > 0 {
+			c.remoteRequests = requests
+		}
+		if queue > 0 {
+			c.remoteQueue = queue
+		}
+		if memory > 0 {
+			c.remoteMemory = max(memory, MaxPieceLen)
+		}
+	}
+}
+
+// Server is the uploader: it answers piece requests from member devices with
+// content its PieceSource has. It never opens a path named by a request.
+type Server struct {
+	src     PieceSource
+	auth    Authorizer
+	log     *slog.Logger
+	cfg     serverConfig
+	bufs    *bufPool
+	limiter *rate.Limiter       // nil: unlimited
+	mem     *semaphore.Weighted // piece bytes buffered, all remotes
+
+	mu      sync.Mutex
+	remotes map[identity.DeviceID]*remote
+}
+
+// remote holds the limits of one remote device, shared by its connections.
+type remote struct {
+	refs    int // connections using it; guarded by Server.mu
+	reqs    *semaphore.Weighted
+	mem     *semaphore.Weighted
+	queueMu sync.Mutex
+	queued  int
+}
+
+// NewServer returns a server for src that answers only devices auth accepts.
+func NewServer(src PieceSource, auth Authorizer, log *slog.Logger, opts ...ServerOption) *Server {
+	cfg := serverConfig{
+		uploadLimit:    rate.Inf,
+		remoteRequests: DefaultRemoteRequests,
+		remoteQueue:    DefaultRemoteQueue,
+		remoteMemory:   DefaultRemoteMemory,
+		serverMemory:   DefaultServerMemory,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Server{
+		src: src, auth: auth, log: log, cfg: cfg,
+		bufs:    newBufPool(),
+		mem:     semaphore.NewWeighted(max(cfg.serverMemory, cfg.remoteMemory)),
+		remotes: make(map[identity.DeviceID]*remote),
+	}
+	if cfg.uploadLimit != rate.Inf {
+		s.limiter = rate.NewLimiter(cfg.uploadLimit, rateChunk)
+	}
+	return s
+}
+
+// Serve accepts connections from l and serves them until ctx is cancelled
+// (then it returns nil) or l fails (then it returns the error). Either way it
+// closes every connection it accepted and waits for their goroutines before
+// returning. It does not close l.
+func (s *Server) Serve(ctx context.Context, l *transport.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for {
+		c, err := l.Accept(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.ServeConn(ctx, c.Conn, c.Remote)
+		}()
+	}
+}
+
+// ServeConn serves one accepted connection from device id until the
+// connection ends or ctx is cancelled (then it closes the connection). A
+// device the Authorizer refuses gets the connection closed with the
+// "forbidden" code before anything is read. It returns when every stream of
+// the connection is done.
+func (s *Server) ServeConn(ctx context.Context, conn *quic.Conn, id identity.DeviceID) {
+	if !s.auth(id) {
+		s.log.Info("refused connection from non-member", "device", id.Short(), "addr", conn.RemoteAddr())
+		_ = conn.CloseWithError(codeForbidden, "not a member")
+		return
+	}
+	rem := s.acquireRemote(id)
+	defer s.releaseRemote(id)
+	stop := context.AfterFunc(ctx, func() { _ = conn.CloseWithError(codeNormal, "server shutting down") })
+	defer stop()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		str, err := conn.AcceptStream(ctx)
+		if err != nil {
+			var appErr *quic.ApplicationError
+			if ctx.Err() == nil && !(errors.As(err, &appErr) && appErr.ErrorCode == codeNormal) {
+				s.log.Debug("connection ended", "device", id.Short(), "err", err)
+			}
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.serveStream(str, id, rem)
+		}()
+	}
+}
+
+func (s *Server) acquireRemote(id identity.DeviceID) *remote {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.remotes[id]
+	if r == nil {
+		r = &remote{
+			reqs: semaphore.NewWeighted(int64(s.cfg.remoteRequests)),
+			mem:  semaphore.NewWeighted(s.cfg.remoteMemory),
+		}
+		s.remotes[id] = r
+	}
+	r.refs++
+	return r
+}
+
+func (s *Server) releaseRemote(id identity.DeviceID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.remotes[id]
+	r.refs--
+	if r.refs == 0 {
+		delete(s.remotes, id)
+	}
+}
+
+// enqueue counts one more request of r; false if r is over its queue limit.
+func (r *remote) enqueue(limit int) bool {
+	r.queueMu.Lock()
+	defer r.queueMu.Unlock()
+	if r.queued >= limit {
+		return false
+	}
+	r.queued++
+	return true
+}
+
+func (r *remote) dequeue() {
+	r.queueMu.Lock()
+	r.queued--
+	r.queueMu.Unlock()
+}
