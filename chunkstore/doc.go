@@ -1,0 +1,63 @@
+// Package chunkstore answers "where do I have the bytes of piece H?" for
+// complete files in the folder and for partial downloads, and keeps partial
+// downloads resumable across a crash.
+//
+// Terms:
+//
+//   - Piece hash (H): the BLAKE3-256 hash of a piece's bytes (manifest.ID).
+//   - Location: a byte range (absolute path, offset, length) that held the
+//     bytes of H when it was recorded. Locations are hints: ReadPiece re-hashes
+//     what it reads, and a location whose bytes no longer match (the file was
+//     edited, truncated or removed) is dropped and the next one is tried.
+//   - Ref: the store's small numeric name for one indexed file or partial. The
+//     index maps H‖ref to the first offset of H in that file, so one hash can
+//     have a location in every file that contains it.
+//   - Partial: a download in progress of one file version (keyed by its file
+//     ID), written at piece offsets into stateDir/partial/<file ID hex>.part.
+//     Every byte is written once: Commit renames the partial onto the target
+//     (same filesystem), it never copies it.
+//   - Verified piece: a piece whose bytes hashed to the manifest's hash before
+//     they were written. Verified pieces become durable in batches (group
+//     commit): the partial file is fdatasync'ed first, then the pieces are
+//     recorded in one bbolt transaction, which is itself durable. A durable
+//     piece survives a crash (SIGKILL, power loss); a verified piece that was
+//     not yet durable may be lost and is fetched again.
+//   - Resume: Partial on a file ID whose partial exists re-hashes every piece
+//     the partial file holds. Recorded pieces that no longer match are dropped
+//     (a corrupted piece is never reported present); unrecorded pieces that
+//     match (written just before a crash) are kept and recorded.
+//
+// Persistent state is one bbolt database, stateDir/chunks.db, with buckets
+// pieces (H‖ref → offset, length), refs (ref → kind, path or file ID, size,
+// piece size, piece hashes), files (folder-relative path → ref) and partials
+// (file ID → ref, bitmap of durable pieces).
+//
+// Concurrency: all methods of Store and Partial are safe for concurrent use.
+// No mutex guarding state is held across disk I/O; concurrent database
+// writers are coalesced into one transaction (group commit).
+//
+// Sentinel errors: ErrNotFound, ErrBadPiece, ErrPieceIndex, ErrIncomplete,
+// ErrBusy, ErrBadManifest, ErrClosed, ErrLocked; match them with errors.Is.
+package chunkstore
+
+import "errors"
+
+var (
+	// ErrNotFound: no valid location of the piece is known.
+	ErrNotFound = errors.New("chunkstore: piece not found")
+	// ErrBadPiece: the bytes given for a piece do not have its length or hash.
+	ErrBadPiece = errors.New("chunkstore: bad piece")
+	// ErrPieceIndex: a piece index outside the manifest's piece list.
+	ErrPieceIndex = errors.New("chunkstore: piece index out of range")
+	// ErrIncomplete: Commit of a partial that still misses pieces.
+	ErrIncomplete = errors.New("chunkstore: partial download incomplete")
+	// ErrBusy: a partial of this file ID is already open in this store.
+	ErrBusy = errors.New("chunkstore: partial already open")
+	// ErrBadManifest: the manifest cannot be stored (not a live file,
+	// inconsistent piece list or file ID, invalid path).
+	ErrBadManifest = errors.New("chunkstore: unusable manifest")
+	// ErrClosed: the store or partial was closed (or committed, discarded).
+	ErrClosed = errors.New("chunkstore: closed")
+	// ErrLocked: the database is in use by another process.
+	ErrLocked = errors.New("chunkstore: database in use by another process")
+)

@@ -1,0 +1,152 @@
+package chunkstore
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// Bucket names and the schema version stored in the meta bucket.
+var (
+	bucketMeta     = []byte("meta")
+	bucketPieces   = []byte("pieces")
+	bucketRefs     = []byte("refs")
+	bucketFiles    = []byte("files")
+	bucketPartials = []byte("partials")
+
+	keyVersion = []byte("version")
+)
+
+const schemaVersion = 1
+
+// Kinds of ref records.
+const (
+	kindFile    byte = 'f' // name is the folder-relative path
+	kindPartial byte = 'p' // name is the 32-byte file ID
+)
+
+const refKeyLen = 8
+
+func refKey(ref uint64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, refKeyLen), ref)
+}
+
+// pieceKey is H‖ref; all locations of H are adjacent in the bucket.
+func pieceKey(h manifest.ID, ref uint64) []byte {
+	k := make([]byte, 0, manifest.IDSize+refKeyLen)
+	k = append(k, h[:]...)
+	return binary.BigEndian.AppendUint64(k, ref)
+}
+
+func encodeLoc(off, n int64) []byte {
+	b := make([]byte, 0, 2*binary.MaxVarintLen64)
+	b = binary.AppendUvarint(b, uint64(off))
+	return binary.AppendUvarint(b, uint64(n))
+}
+
+func decodeLoc(v []byte) (off, n int64, err error) {
+	o, k := binary.Uvarint(v)
+	if k <= 0 {
+		return 0, 0, fmt.Errorf("chunkstore: corrupt location record")
+	}
+	l, k2 := binary.Uvarint(v[k:])
+	if k2 <= 0 || k+k2 != len(v) {
+		return 0, 0, fmt.Errorf("chunkstore: corrupt location record")
+	}
+	return int64(o), int64(l), nil
+}
+
+// refRec describes one indexed file or partial. name and hashes alias the
+// buffer they were decoded from (valid only inside the transaction).
+type refRec struct {
+	kind      byte
+	name      []byte
+	size      int64
+	pieceSize int64
+	hashes    []byte // len = 32 * piece count
+}
+
+func (r *refRec) pieceCount() int { return len(r.hashes) / manifest.IDSize }
+
+func (r *refRec) hash(i int) manifest.ID {
+	return manifest.ID(r.hashes[i*manifest.IDSize : (i+1)*manifest.IDSize])
+}
+
+func encodeRef(r refRec) []byte {
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(r.name)+len(r.hashes))
+	b = append(b, r.kind)
+	b = binary.AppendUvarint(b, uint64(len(r.name)))
+	b = append(b, r.name...)
+	b = binary.AppendUvarint(b, uint64(r.size))
+	b = binary.AppendUvarint(b, uint64(r.pieceSize))
+	return append(b, r.hashes...)
+}
+
+func decodeRef(v []byte) (refRec, error) {
+	bad := fmt.Errorf("chunkstore: corrupt ref record")
+	var r refRec
+	if len(v) < 1 {
+		return r, bad
+	}
+	r.kind, v = v[0], v[1:]
+	if r.kind != kindFile && r.kind != kindPartial {
+		return r, bad
+	}
+	n, k := binary.Uvarint(v)
+	if k <= 0 || n > uint64(len(v)-k) {
+		return r, bad
+	}
+	r.name, v = v[k:k+int(n)], v[k+int(n):]
+	size, k := binary.Uvarint(v)
+	if k <= 0 {
+		return r, bad
+	}
+	v = v[k:]
+	ps, k := binary.Uvarint(v)
+	if k <= 0 || ps == 0 || size > 1<<62 {
+		return r, bad
+	}
+	r.size, r.pieceSize, r.hashes = int64(size), int64(ps), v[k:]
+	if len(r.hashes)%manifest.IDSize != 0 || r.pieceCount() != manifest.PieceCount(r.size, r.pieceSize) {
+		return r, bad
+	}
+	if r.kind == kindPartial && len(r.name) != manifest.IDSize {
+		return r, bad
+	}
+	return r, nil
+}
+
+func hashesOf(m *manifest.Manifest) []byte {
+	b := make([]byte, 0, len(m.Pieces)*manifest.IDSize)
+	for i := range m.Pieces {
+		b = append(b, m.Pieces[i].Hash[:]...)
+	}
+	return b
+}
+
+// partial record: ref (8 bytes big-endian) ‖ bitmap of durable pieces.
+func encodePartialRec(ref uint64, durable bitset) []byte {
+	b := make([]byte, 0, refKeyLen+len(durable))
+	b = binary.BigEndian.AppendUint64(b, ref)
+	return append(b, durable...)
+}
+
+func decodePartialRec(v []byte, pieces int) (uint64, bitset, error) {
+	if len(v) != refKeyLen+bitsetLen(pieces) {
+		return 0, nil, fmt.Errorf("chunkstore: corrupt partial record")
+	}
+	b := newBitset(pieces)
+	copy(b, v[refKeyLen:])
+	return binary.BigEndian.Uint64(v), b, nil
+}
+
+// bitset is a fixed-size set of piece indexes.
+type bitset []byte
+
+func bitsetLen(n int) int       { return (n + 7) / 8 }
+func newBitset(n int) bitset    { return make(bitset, bitsetLen(n)) }
+func (b bitset) get(i int) bool { return b[i>>3]&(1<<(i&7)) != 0 }
+func (b bitset) set(i int)      { b[i>>3] |= 1 << (i & 7) }
+func (b bitset) clear(i int)    { b[i>>3] &^= 1 << (i & 7) }
+func (b bitset) clone() bitset  { return append(bitset(nil), b...) }

@@ -1,0 +1,126 @@
+package chunkstore
+
+import (
+	"io"
+	"runtime"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// resume reconciles the partial file with its record from a previous run:
+// every piece the file holds is re-hashed; recorded pieces that do not match
+// are dropped, unrecorded pieces that match are adopted (fdatasync, then
+// recorded). Afterwards have == durable == the pieces whose bytes match.
+func (p *Partial) resume() error {
+	n := len(p.m.Pieces)
+	var recorded bitset
+	err := p.s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketPartials).Get(p.m.ID[:])
+		if v == nil {
+			return nil
+		}
+		ref, b, err := decodePartialRec(v, n)
+		if err != nil {
+			p.s.log.Warn("chunkstore: ignoring corrupt partial record", "file", p.m.Path, "err", err)
+			return nil
+		}
+		p.ref, recorded = ref, b
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fi, err := p.f.Stat()
+	if err != nil {
+		return err
+	}
+	if recorded == nil {
+		recorded = newBitset(n)
+	}
+	if fi.Size() == 0 && p.ref == 0 {
+		return nil // a fresh partial
+	}
+	valid := p.verify(fi.Size())
+	var dropped, adopted []int
+	for i := 0; i < n; i++ {
+		switch r, v := recorded.get(i), valid.get(i); {
+		case r && !v:
+			dropped = append(dropped, i)
+		case v && !r:
+			adopted = append(adopted, i)
+		}
+	}
+	if len(adopted) > 0 {
+		if err := fdatasync(p.f); err != nil {
+			return err
+		}
+	}
+	if len(dropped) > 0 {
+		p.s.log.Warn("chunkstore: recorded pieces of a partial no longer match; fetching them again",
+			"file", p.m.Path, "pieces", len(dropped))
+		if err := p.s.update(func(tx *bolt.Tx) error {
+			for _, i := range dropped {
+				if err := tx.Bucket(bucketPieces).Delete(pieceKey(p.m.Pieces[i].Hash, p.ref)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if len(dropped) > 0 || len(adopted) > 0 {
+		ref, err := p.record(valid, valid.get)
+		if err != nil {
+			return err
+		}
+		p.ref = ref
+	}
+	p.durable, p.have = valid, valid.clone()
+	for i := 0; i < n; i++ {
+		if valid.get(i) {
+			p.missing--
+		}
+	}
+	return nil
+}
+
+// verify hashes every piece that lies inside the first size bytes of the
+// partial file, on all cores, and returns the set that matches.
+func (p *Partial) verify(size int64) bitset {
+	n := len(p.m.Pieces)
+	ok := make([]bool, n)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, p.m.PieceSize)
+			for i := range jobs {
+				l := p.m.PieceLen(i)
+				k, err := p.f.ReadAt(buf[:l], p.m.PieceOffset(i))
+				if int64(k) == l && (err == nil || err == io.EOF) && manifest.Hash(buf[:l]) == p.m.Pieces[i].Hash {
+					ok[i] = true
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if p.m.PieceOffset(i)+p.m.PieceLen(i) <= size {
+			jobs <- i
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	valid := newBitset(n)
+	for i, v := range ok {
+		if v {
+			valid.set(i)
+		}
+	}
+	return valid
+}

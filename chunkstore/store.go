@@ -1,0 +1,198 @@
+package chunkstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// lockTimeout bounds how long Open waits for another process's lock on the
+// database before failing with ErrLocked.
+const lockTimeout = time.Second
+
+// Store is the chunk store of one folder. See the package documentation.
+type Store struct {
+	root    string // absolute folder root
+	partDir string // absolute stateDir/partial
+	db      *bolt.DB
+	log     *slog.Logger
+
+	mu       sync.Mutex // guards partials, closed; never held across I/O
+	partials map[manifest.ID]*Partial
+	closed   bool
+
+	// commitMu orders database writers exactly as bbolt's own writer lock
+	// does; it guards no state. queueMu guards queue. See update.
+	commitMu sync.Mutex
+	queueMu  sync.Mutex
+	queue    []*txCall
+}
+
+// Open opens (creating if needed) the chunk store of the folder at root,
+// with its database at stateDir/chunks.db and partial downloads in
+// stateDir/partial/. An empty stateDir means root/.dartsync. A nil log
+// discards. The database is locked against other processes; Open fails with
+// ErrLocked after a short wait if it is in use.
+func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("chunkstore: open: %w", err)
+	}
+	if stateDir == "" {
+		stateDir = filepath.Join(root, manifest.StateDir)
+	}
+	if stateDir, err = filepath.Abs(stateDir); err != nil {
+		return nil, fmt.Errorf("chunkstore: open: %w", err)
+	}
+	partDir := filepath.Join(stateDir, "partial")
+	if err := os.MkdirAll(partDir, 0o700); err != nil {
+		return nil, fmt.Errorf("chunkstore: open: %w", err)
+	}
+	dbPath := filepath.Join(stateDir, "chunks.db")
+	db, err := bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s", ErrLocked, dbPath)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chunkstore: open %s: %w", dbPath, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketPieces, bucketRefs, bucketFiles, bucketPartials} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		v := meta.Get(keyVersion)
+		if v == nil {
+			return meta.Put(keyVersion, binary.AppendUvarint(nil, schemaVersion))
+		}
+		if got, n := binary.Uvarint(v); n <= 0 || got != schemaVersion {
+			return fmt.Errorf("unsupported schema version %x (want %d)", v, schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("chunkstore: open %s: %w", dbPath, err)
+	}
+	return &Store{
+		root:     root,
+		partDir:  partDir,
+		db:       db,
+		log:      log,
+		partials: make(map[manifest.ID]*Partial),
+	}, nil
+}
+
+// Close syncs and closes every open partial (they stay resumable) and closes
+// the database. Further calls return ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	open := make([]*Partial, 0, len(s.partials))
+	for _, p := range s.partials {
+		open = append(open, p)
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, p := range open {
+		if err := p.Close(); err != nil && !errors.Is(err, ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("chunkstore: close: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Root returns the absolute folder root.
+func (s *Store) Root() string { return s.root }
+
+func (s *Store) partialPath(id manifest.ID) string {
+	return filepath.Join(s.partDir, id.String()+".part")
+}
+
+// refPath resolves a ref record to the absolute path of its bytes.
+func (s *Store) refPath(r *refRec) string {
+	if r.kind == kindPartial {
+		return s.partialPath(manifest.ID(r.name))
+	}
+	return filepath.Join(s.root, filepath.FromSlash(string(r.name)))
+}
+
+// txCall is one queued database write.
+type txCall struct {
+	fn   func(*bolt.Tx) error
+	err  error
+	done chan struct{}
+}
+
+// update runs fn in a read-write transaction and returns once it is durable.
+// Calls made while another commit is in progress are coalesced into one
+// transaction (group commit), so concurrent writers share fsyncs. fn must
+// only touch the transaction: it may be run a second time, alone, if another
+// call in its group failed.
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	c := &txCall{fn: fn, done: make(chan struct{})}
+	s.queueMu.Lock()
+	s.queue = append(s.queue, c)
+	s.queueMu.Unlock()
+
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	select {
+	case <-c.done: // committed by the previous group
+		return c.err
+	default:
+	}
+	s.queueMu.Lock()
+	group := s.queue
+	s.queue = nil
+	s.queueMu.Unlock()
+	s.runGroup(group)
+	return c.err
+}
+
+func (s *Store) runGroup(group []*txCall) {
+	var failed *txCall
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, c := range group {
+			if err := c.fn(tx); err != nil {
+				failed = c
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && failed != nil && len(group) > 1 {
+		// Isolate the failing call: run each alone.
+		for _, c := range group {
+			c.err = s.db.Update(c.fn)
+			close(c.done)
+		}
+		return
+	}
+	for _, c := range group {
+		c.err = err
+		close(c.done)
+	}
+}
