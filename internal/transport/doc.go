@@ -1,0 +1,26 @@
+// Package transport opens mutually authenticated QUIC connections between
+// DartSync nodes.
+//
+// Terms:
+//
+//   - Connection: a QUIC connection (quic-go) over UDP carrying TLS 1.3 only,
+//     with the mandatory ALPN protocol ALPN ("dartsync/1"). A client offering
+//     any other protocol fails the handshake ("no application protocol").
+//   - Both ends present the self-signed certificate of their
+//     identity.Identity; certificates are not checked against any CA. Each end
+//     requires that the other's certificate carries an Ed25519 key and derives
+//     the remote device ID from it (identity.FromCertificate). Conn.Remote is
+//     that ID, established before Dial or Accept return.
+//   - Pinning: Dial with a non-nil expect refuses, during the handshake, a
+//     server whose device ID differs (ErrWrongDevice; the error names both
+//     IDs). The listener accepts every well-formed certificate: deciding
+//     whether a device is a member is the caller's job, using Conn.Remote.
+//   - Options: keep-alive period and idle timeout are always set explicitly
+//     (DefaultKeepAlive, DefaultIdleTimeout); flow-control windows are raised
+//     well above quic-go's defaults for throughput (DefaultStreamWindow,
+//     DefaultConnWindow).
+//
+// Sentinel errors: ErrWrongDevice (the server is not the pinned device),
+// ErrBadPeerCert (the remote certificate is missing or not Ed25519),
+// ErrClosed (Accept on a closed listener).
+package transport
