@@ -1,0 +1,95 @@
+package index
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// Record layouts (all integers little-endian):
+//
+//	entry:      size i64 | mtime i64 | inode u64 | manifest (manifest.Marshal)
+//	want:       seq u64 | n u32 | n × owner [32]byte | manifest (manifest.Marshal)
+//	membership: tracker [32]byte | piece size i64 | address (rest)
+
+func encodeEntry(e *Entry) ([]byte, error) {
+	mb, err := manifest.Marshal(&e.Manifest)
+	if err != nil {
+		return nil, fmt.Errorf("index: encode %q: %w", e.Manifest.Path, err)
+	}
+	b := make([]byte, 24, 24+len(mb))
+	binary.LittleEndian.PutUint64(b[0:], uint64(e.Stat.Size))
+	binary.LittleEndian.PutUint64(b[8:], uint64(e.Stat.ModTime))
+	binary.LittleEndian.PutUint64(b[16:], e.Stat.Inode)
+	return append(b, mb...), nil
+}
+
+func decodeEntry(b []byte) (Entry, error) {
+	if len(b) < 24 {
+		return Entry{}, fmt.Errorf("%w: entry of %d bytes", ErrCorrupt, len(b))
+	}
+	m, err := manifest.Unmarshal(b[24:])
+	if err != nil {
+		return Entry{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return Entry{Manifest: m, Stat: Stat{
+		Size:    int64(binary.LittleEndian.Uint64(b[0:])),
+		ModTime: int64(binary.LittleEndian.Uint64(b[8:])),
+		Inode:   binary.LittleEndian.Uint64(b[16:]),
+	}}, nil
+}
+
+func encodeWant(w *Want) ([]byte, error) {
+	mb, err := manifest.Marshal(&w.Manifest)
+	if err != nil {
+		return nil, fmt.Errorf("index: encode want %q: %w", w.Manifest.Path, err)
+	}
+	b := make([]byte, 12, 12+32*len(w.Owners)+len(mb))
+	binary.LittleEndian.PutUint64(b[0:], w.Seq)
+	binary.LittleEndian.PutUint32(b[8:], uint32(len(w.Owners)))
+	for _, o := range w.Owners {
+		b = append(b, o[:]...)
+	}
+	return append(b, mb...), nil
+}
+
+func decodeWant(b []byte) (Want, error) {
+	if len(b) < 12 {
+		return Want{}, fmt.Errorf("%w: want of %d bytes", ErrCorrupt, len(b))
+	}
+	w := Want{Seq: binary.LittleEndian.Uint64(b)}
+	n := int(binary.LittleEndian.Uint32(b[8:]))
+	b = b[12:]
+	if n > len(b)/32 {
+		return Want{}, fmt.Errorf("%w: want claims %d owners", ErrCorrupt, n)
+	}
+	w.Owners = make([][32]byte, n)
+	for i := range w.Owners {
+		copy(w.Owners[i][:], b[32*i:])
+	}
+	m, err := manifest.Unmarshal(b[32*n:])
+	if err != nil {
+		return Want{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	w.Manifest = m
+	return w, nil
+}
+
+func encodeMembership(m *Membership) []byte {
+	b := make([]byte, 40, 40+len(m.Addr))
+	copy(b, m.Tracker[:])
+	binary.LittleEndian.PutUint64(b[32:], uint64(m.PieceSize))
+	return append(b, m.Addr...)
+}
+
+func decodeMembership(b []byte) (Membership, error) {
+	if len(b) < 40 {
+		return Membership{}, fmt.Errorf("%w: membership of %d bytes", ErrCorrupt, len(b))
+	}
+	var m Membership
+	copy(m.Tracker[:], b)
+	m.PieceSize = int64(binary.LittleEndian.Uint64(b[32:]))
+	m.Addr = string(b[40:])
+	return m, nil
+}

@@ -1,0 +1,281 @@
+package index
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/dartsync/dartsync/manifest"
+	bolt "go.etcd.io/bbolt"
+)
+
+// FileName is the name of the index file inside the state directory.
+const FileName = "index.db"
+
+// ErrCorrupt is wrapped by errors about records that cannot be decoded.
+var ErrCorrupt = errors.New("index: corrupt record")
+
+var (
+	bucketFiles = []byte("files")
+	bucketWants = []byte("wants")
+	bucketMeta  = []byte("meta")
+	keySeq      = []byte("seq")
+	keyTracker  = []byte("tracker")
+)
+
+// Stat is the disk state that proves a file unchanged since it was synced.
+type Stat struct {
+	Size    int64
+	ModTime int64 // ns
+	Inode   uint64
+}
+
+// Entry is the last synced version of one path.
+type Entry struct {
+	Manifest manifest.Manifest
+	Stat     Stat
+}
+
+// Want is an announced version not yet applied, with its owners.
+type Want struct {
+	Manifest manifest.Manifest
+	Owners   [][32]byte
+	Seq      uint64
+}
+
+// Membership is what the peer remembers about the tracker it joined.
+type Membership struct {
+	Addr      string
+	Tracker   [32]byte
+	PieceSize int64
+}
+
+// Index is the open index. It is safe for concurrent use.
+type Index struct {
+	db *bolt.DB
+
+	mu     sync.RWMutex
+	files  map[string]Entry
+	staged []Entry // in files already, not yet written; see Stage
+	seq    uint64
+}
+
+// Open opens (creating if needed) the index in stateDir.
+func Open(stateDir string) (*Index, error) {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	db, err := bolt.Open(filepath.Join(stateDir, FileName), 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("index: open %s: %w", stateDir, err)
+	}
+	x := &Index{db: db, files: make(map[string]Entry)}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketFiles, bucketWants, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		if v := tx.Bucket(bucketMeta).Get(keySeq); len(v) == 8 {
+			x.seq = binary.BigEndian.Uint64(v)
+		}
+		return tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
+			e, err := decodeEntry(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+			x.files[string(k)] = e
+			return nil
+		})
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("index: load: %w", err)
+	}
+	return x, nil
+}
+
+// Close closes the index file.
+func (x *Index) Close() error { return x.db.Close() }
+
+// Get returns the entry for path.
+func (x *Index) Get(path string) (Entry, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	e, ok := x.files[path]
+	return e, ok
+}
+
+// Paths returns every path with an entry, sorted.
+func (x *Index) Paths() []string {
+	x.mu.RLock()
+	out := make([]string, 0, len(x.files))
+	for p := range x.files {
+		out = append(out, p)
+	}
+	x.mu.RUnlock()
+	sort.Strings(out)
+	return out
+}
+
+// Len returns the number of entries.
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.files)
+}
+
+// Seq returns the last tracker sequence number stored.
+func (x *Index) Seq() uint64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.seq
+}
+
+// Batch is one atomic set of index changes.
+type Batch struct {
+	Put        []Entry  // entries to store (by Manifest.Path)
+	Delete     []string // paths whose entries are forgotten
+	Wants      []Want   // wants to store (replacing any for the same path)
+	DoneWants  []string // paths whose wants are removed
+	Seq        uint64   // if non-zero and higher than the stored one, the new Seq
+	Membership *Membership
+}
+
+// Stage records entries in memory at once (Get sees them) and queues them
+// for the next Update or Flush, which writes them in one transaction. A crash
+// before then loses only the record, never data: a staged file is one whose
+// content the tracker already knows, so rescanning it reports nothing new.
+func (x *Index) Stage(es ...Entry) {
+	x.mu.Lock()
+	for _, e := range es {
+		x.files[e.Manifest.Path] = e
+	}
+	x.staged = append(x.staged, es...)
+	x.mu.Unlock()
+}
+
+// Flush writes the staged entries.
+func (x *Index) Flush() error { return x.Update(Batch{}) }
+
+// Update commits the staged entries and b in one transaction and then
+// updates the in-memory view.
+func (x *Index) Update(b Batch) error {
+	x.mu.Lock()
+	staged := x.staged
+	x.staged = nil
+	x.mu.Unlock()
+	if len(staged) > 0 {
+		b.Put = append(staged, b.Put...)
+	}
+	err := x.db.Update(func(tx *bolt.Tx) error {
+		files, wants, meta := tx.Bucket(bucketFiles), tx.Bucket(bucketWants), tx.Bucket(bucketMeta)
+		for i := range b.Put {
+			v, err := encodeEntry(&b.Put[i])
+			if err != nil {
+				return err
+			}
+			if err := files.Put([]byte(b.Put[i].Manifest.Path), v); err != nil {
+				return err
+			}
+		}
+		for _, p := range b.Delete {
+			if err := files.Delete([]byte(p)); err != nil {
+				return err
+			}
+		}
+		for _, p := range b.DoneWants {
+			if err := wants.Delete([]byte(p)); err != nil {
+				return err
+			}
+		}
+		for i := range b.Wants {
+			v, err := encodeWant(&b.Wants[i])
+			if err != nil {
+				return err
+			}
+			if err := wants.Put([]byte(b.Wants[i].Manifest.Path), v); err != nil {
+				return err
+			}
+		}
+		if b.Seq > 0 {
+			cur := uint64(0)
+			if v := meta.Get(keySeq); len(v) == 8 {
+				cur = binary.BigEndian.Uint64(v)
+			}
+			if b.Seq > cur {
+				if err := meta.Put(keySeq, binary.BigEndian.AppendUint64(nil, b.Seq)); err != nil {
+					return err
+				}
+			}
+		}
+		if b.Membership != nil {
+			if err := meta.Put(keyTracker, encodeMembership(b.Membership)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		x.mu.Lock()
+		x.staged = append(staged, x.staged...)
+		x.mu.Unlock()
+		return fmt.Errorf("index: update: %w", err)
+	}
+	x.mu.Lock()
+	for _, e := range b.Put[len(staged):] {
+		x.files[e.Manifest.Path] = e
+	}
+	for _, p := range b.Delete {
+		delete(x.files, p)
+	}
+	if b.Seq > x.seq {
+		x.seq = b.Seq
+	}
+	x.mu.Unlock()
+	return nil
+}
+
+// Wants returns every stored want, sorted by path.
+func (x *Index) Wants() ([]Want, error) {
+	var out []Want
+	err := x.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketWants).ForEach(func(k, v []byte) error {
+			w, err := decodeWant(v)
+			if err != nil {
+				return fmt.Errorf("want %s: %w", k, err)
+			}
+			out = append(out, w)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("index: wants: %w", err)
+	}
+	return out, nil
+}
+
+// Membership returns the remembered tracker, if any.
+func (x *Index) Membership() (Membership, bool, error) {
+	var m Membership
+	var ok bool
+	err := x.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get(keyTracker)
+		if v == nil {
+			return nil
+		}
+		var err error
+		m, err = decodeMembership(v)
+		ok = err == nil
+		return err
+	})
+	if err != nil {
+		return Membership{}, false, fmt.Errorf("index: membership: %w", err)
+	}
+	return m, ok, nil
+}

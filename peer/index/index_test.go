@@ -1,0 +1,139 @@
+package index
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/dartsync/dartsync/manifest"
+)
+
+func fileManifest(path string, data string) manifest.Manifest {
+	pieces := []manifest.Piece{{Hash: manifest.Hash([]byte(data)), Weak: manifest.WeakSum([]byte(data))}}
+	m := manifest.Manifest{Path: path, Size: int64(len(data)), ModTime: 1e18, PieceSize: manifest.MinPieceSize, Pieces: pieces}
+	if len(data) == 0 {
+		m.Pieces = nil
+	}
+	m.ID = manifest.FileID(m.Size, m.PieceSize, m.Pieces)
+	return m
+}
+
+func TestIndexPersistsEntriesWantsSeqAndMembership(t *testing.T) {
+	dir := t.TempDir()
+	x, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Entry{Manifest: fileManifest("dir/a.txt", "hello"), Stat: Stat{Size: 5, ModTime: 42, Inode: 7}}
+	tomb := Entry{Manifest: manifest.NewTombstone("gone", manifest.KindFile, a.Manifest.ID, 9)}
+	dirE := Entry{Manifest: manifest.NewDir("dir", 3)}
+	x.Stage(a)
+	if got, ok := x.Get("dir/a.txt"); !ok || got.Stat != a.Stat {
+		t.Fatalf("staged entry not visible: %+v %v", got, ok)
+	}
+	owner := [32]byte{1, 2, 3}
+	want := Want{Manifest: fileManifest("w", "remote"), Owners: [][32]byte{owner}, Seq: 11}
+	mem := Membership{Addr: "127.0.0.1:7000", Tracker: [32]byte{9}, PieceSize: 1 << 16}
+	if err := x.Update(Batch{Put: []Entry{tomb, dirE}, Wants: []Want{want}, Seq: 11, Membership: &mem}); err != nil {
+		t.Fatal(err)
+	}
+	// A lower sequence number never moves Seq back.
+	if err := x.Update(Batch{Seq: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	x, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if x.Seq() != 11 {
+		t.Errorf("Seq = %d, want 11", x.Seq())
+	}
+	if got, ok := x.Get("dir/a.txt"); !ok || got.Stat != a.Stat || got.Manifest.ID != a.Manifest.ID {
+		t.Errorf("entry after reopen = %+v, %v", got, ok)
+	}
+	if got, ok := x.Get("gone"); !ok || !got.Manifest.Deleted || got.Manifest.Base != a.Manifest.ID {
+		t.Errorf("tombstone after reopen = %+v, %v", got, ok)
+	}
+	if got := x.Paths(); len(got) != 3 || got[0] != "dir" || got[1] != "dir/a.txt" || got[2] != "gone" {
+		t.Errorf("Paths = %q", got)
+	}
+	ws, err := x.Wants()
+	if err != nil || len(ws) != 1 || ws[0].Manifest.ID != want.Manifest.ID || ws[0].Owners[0] != owner || ws[0].Seq != 11 {
+		t.Errorf("Wants = %+v, %v", ws, err)
+	}
+	gotMem, ok, err := x.Membership()
+	if err != nil || !ok || gotMem != mem {
+		t.Errorf("Membership = %+v, %v, %v", gotMem, ok, err)
+	}
+	if err := x.Update(Batch{DoneWants: []string{"w"}, Delete: []string{"gone"}}); err != nil {
+		t.Fatal(err)
+	}
+	if ws, _ := x.Wants(); len(ws) != 0 {
+		t.Errorf("want not removed: %+v", ws)
+	}
+	if _, ok := x.Get("gone"); ok {
+		t.Error("deleted entry still there")
+	}
+}
+
+func TestDecodeRejectsCorruptRecords(t *testing.T) {
+	good, err := encodeEntry(&Entry{Manifest: fileManifest("a", "x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	goodWant, err := encodeWant(&Want{Manifest: fileManifest("a", "x"), Owners: [][32]byte{{1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		decode  func([]byte) error
+		in      []byte
+		wantErr bool
+	}{
+		{"entry ok", func(b []byte) error { _, err := decodeEntry(b); return err }, good, false},
+		{"entry short", func(b []byte) error { _, err := decodeEntry(b); return err }, good[:10], true},
+		{"entry bad manifest", func(b []byte) error { _, err := decodeEntry(b); return err }, good[:len(good)-3], true},
+		{"want ok", func(b []byte) error { _, err := decodeWant(b); return err }, goodWant, false},
+		{"want short", func(b []byte) error { _, err := decodeWant(b); return err }, goodWant[:11], true},
+		{"want too many owners", func(b []byte) error {
+			c := append([]byte(nil), b...)
+			c[8], c[9], c[10], c[11] = 0xff, 0xff, 0xff, 0x7f
+			_, err := decodeWant(c)
+			return err
+		}, goodWant, true},
+		{"membership short", func(b []byte) error { _, err := decodeMembership(b); return err }, make([]byte, 39), true},
+	}
+	for _, tt := range tests {
+		err := tt.decode(tt.in)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: err = %v, wantErr %v", tt.name, err, tt.wantErr)
+		}
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v does not wrap ErrCorrupt", tt.name, err)
+		}
+	}
+}
+
+func FuzzDecodeEntry(f *testing.F) {
+	good, _ := encodeEntry(&Entry{Manifest: fileManifest("a/b", "data")})
+	f.Add(good)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeEntry(b)
+		if err != nil {
+			return
+		}
+		again, err := encodeEntry(&e)
+		if err != nil {
+			t.Fatalf("decoded entry does not encode: %v", err)
+		}
+		if _, err := decodeEntry(again); err != nil {
+			t.Fatalf("re-encoded entry does not decode: %v", err)
+		}
+	})
+}
