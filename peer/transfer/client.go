@@ -16,6 +16,24 @@ import (
 // of conn. The returned buffer comes from bufs; the caller puts it back. The
 // data is not verified here. Cancelling ctx resets the stream.
 func requestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
+	buf, err := doRequestPiece(ctx, conn, bufs, h, length, timeout)
+	if err != nil {
+		return nil, classifyRemoteClose(err)
+	}
+	return buf, nil
+}
+
+// classifyRemoteClose turns the server's "forbidden" connection close into
+// ErrForbidden.
+func classifyRemoteClose(err error) error {
+	var appErr *quic.ApplicationError
+	if errors.As(err, &appErr) && appErr.Remote && appErr.ErrorCode == codeForbidden {
+		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	}
+	return err
+}
+
+func doRequestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
 	str, err := conn.OpenStreamSync(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("transfer: open stream: %w", err)
