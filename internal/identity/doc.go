@@ -8,7 +8,8 @@
 //   - Certificate: a self-signed X.509 certificate for that key, stored in
 //     <dir>/cert.pem (mode 0600). Its subject common name is the device ID
 //     string; it is valid for 20 years and is re-issued from the same key when
-//     it has expired or is missing. Nobody checks the certificate chain: the
+//     it has expired or is missing. A certificate without its key is an error
+//     (a lost key is a lost identity), never silently replaced. Nobody checks the certificate chain: the
 //     TLS handshake proves possession of the key, and the key is the identity.
 //   - DeviceID: SHA-256 of the raw 32-byte Ed25519 public key (not of the DER
 //     SubjectPublicKeyInfo, not of the certificate), so re-issuing the

@@ -73,14 +73,22 @@ func LoadOrCreate(dir string) (*Identity, error) {
 		return nil, fmt.Errorf("identity: create directory: %w", err)
 	}
 	keyPath := filepath.Join(dir, KeyFile)
+	certPath := filepath.Join(dir, CertFile)
 	priv, err := loadKey(keyPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		priv, err = createKey(keyPath)
+		if _, cerr := os.Lstat(certPath); cerr == nil {
+			// Either a concurrent creator has just stored both, or the key
+			// is lost, and a lost key is a lost identity: don't paper over it.
+			if priv, err = loadKey(keyPath); errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("identity: %s exists but %s is missing; remove %s to create a new identity", certPath, KeyFile, CertFile)
+			}
+		} else {
+			priv, err = createKey(keyPath)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	certPath := filepath.Join(dir, CertFile)
 	var certDER []byte
 	der, err := loadCert(certPath, priv)
 	switch {
@@ -170,7 +178,7 @@ func loadCert(path string, priv ed25519.PrivateKey) ([]byte, error) {
 	}
 	pub, ok := cert.PublicKey.(ed25519.PublicKey)
 	if !ok || !pub.Equal(priv.Public()) {
-		return nil, fmt.Errorf("identity: %s does not belong to %s", path, KeyFile)
+		return nil, fmt.Errorf("identity: %s is not for the key in %s; remove it to have it re-issued", path, KeyFile)
 	}
 	if time.Now().After(cert.NotAfter) {
 		return nil, errExpired

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -8,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"math/big"
 	"os"
@@ -101,6 +103,22 @@ func TestLoadOrCreateErrors(t *testing.T) {
 		{"key garbage", func(dir string) error { return os.WriteFile(filepath.Join(dir, KeyFile), []byte("junk"), 0o600) }, nil},
 		{"cert garbage", func(dir string) error { return os.WriteFile(filepath.Join(dir, CertFile), []byte("junk"), 0o600) }, nil},
 		{"cert of another key", func(dir string) error { return os.WriteFile(filepath.Join(dir, CertFile), otherCert, 0o600) }, nil},
+		{"key lost, cert kept", func(dir string) error { return os.Remove(filepath.Join(dir, KeyFile)) }, nil},
+		{"key lost, cert kept, twice", func(dir string) error {
+			if err := os.Remove(filepath.Join(dir, KeyFile)); err != nil {
+				return err
+			}
+			if _, err := LoadOrCreate(dir); err == nil {
+				return errors.New("first load after losing the key succeeded")
+			}
+			return nil
+		}, nil},
+		{"key is a directory", func(dir string) error {
+			if err := os.Remove(filepath.Join(dir, KeyFile)); err != nil {
+				return err
+			}
+			return os.Mkdir(filepath.Join(dir, KeyFile), 0o700)
+		}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,6 +130,7 @@ func TestLoadOrCreateErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := LoadOrCreate(dir)
+			t.Logf("error: %v", err)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -206,4 +225,41 @@ func selfSigned(t *testing.T, pub, priv any) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func TestLoadOrCreateReissuesExpiredCert(t *testing.T) {
+	dir := t.TempDir()
+	a, err := LoadOrCreate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv := a.Cert.PrivateKey.(ed25519.PrivateKey)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: a.ID.String()},
+		NotBefore:    time.Now().Add(-48 * time.Hour),
+		NotAfter:     time.Now().Add(-24 * time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath := filepath.Join(dir, CertFile)
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadOrCreate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.ID != a.ID {
+		t.Fatal("re-issue changed the device ID")
+	}
+	if !b.Cert.Leaf.NotAfter.After(time.Now().Add(19 * 365 * 24 * time.Hour)) {
+		t.Fatalf("re-issued certificate expires %v", b.Cert.Leaf.NotAfter)
+	}
+	c, err := LoadOrCreate(dir)
+	if err != nil || !bytes.Equal(c.Cert.Certificate[0], b.Cert.Certificate[0]) {
+		t.Fatalf("re-issued certificate not stored: %v", err)
+	}
 }

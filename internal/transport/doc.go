@@ -15,6 +15,15 @@
 //     server whose device ID differs (ErrWrongDevice; the error names both
 //     IDs). The listener accepts every well-formed certificate: deciding
 //     whether a device is a member is the caller's job, using Conn.Remote.
+//   - Endpoint: one UDP socket with its quic-go transport. A Listener owns one
+//     and can also dial from it (Listener.Dial: the other side then sees the
+//     listening port as source port); the package-level Dial creates one per
+//     connection and releases it when the connection ends.
+//   - Closing: Conn.Close closes with application error code 0 and waits
+//     until the connection's socket (if it owns one) is released.
+//     Listener.Close refuses handshakes in progress, closes every connection
+//     accepted or dialed through it (the peers are told) and closes the socket,
+//     so no goroutine of the listener survives it.
 //   - Options: keep-alive period and idle timeout are always set explicitly
 //     (DefaultKeepAlive, DefaultIdleTimeout); flow-control windows are raised
 //     well above quic-go's defaults for throughput (DefaultStreamWindow,

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 
 	"github.com/quic-go/quic-go"
@@ -14,73 +14,57 @@ import (
 )
 
 // Conn is an established connection to the device Remote (the hash of the key
-// in its certificate). All quic.Conn methods are available; Close is a
-// shorthand for CloseWithError(0, "").
+// in its certificate). All quic.Conn methods are available.
 type Conn struct {
 	*quic.Conn
 	Remote identity.DeviceID
+
+	released <-chan struct{} // closed when the connection's resources are freed; nil: nothing to wait for
 }
 
-// Close closes the connection with application error code 0.
-func (c *Conn) Close() error { return c.CloseWithError(0, "") }
-
-// Listener accepts connections from any device with an Ed25519 certificate.
-type Listener struct {
-	ql  *quic.Listener
-	log *slog.Logger
-}
-
-// Listen listens for QUIC connections on the UDP address addr ("host:port";
-// port 0 picks a free port, see Addr).
-func Listen(addr string, id *identity.Identity, opt Options) (*Listener, error) {
-	if id == nil {
-		return nil, errors.New("transport: listen: nil identity")
+// Close closes the connection with application error code 0 and waits until
+// its resources (for a Dial connection: its UDP socket) are released. Closing
+// by CloseWithError releases them too, shortly afterwards.
+func (c *Conn) Close() error {
+	err := c.CloseWithError(0, "")
+	if c.released != nil {
+		<-c.released
 	}
-	ql, err := quic.ListenAddr(addr, serverTLS(id, opt), opt.quicConfig())
+	return err
+}
+
+// endpoint is one UDP socket with its quic-go transport.
+type endpoint struct {
+	udp *net.UDPConn
+	tr  *quic.Transport
+}
+
+func newEndpoint(laddr *net.UDPAddr) (*endpoint, error) {
+	udp, err := net.ListenUDP("udp", laddr)
 	if err != nil {
-		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
+		return nil, err
 	}
-	return &Listener{ql: ql, log: opt.log()}, nil
+	return &endpoint{udp: udp, tr: &quic.Transport{Conn: udp}}, nil
 }
 
-// Accept waits for the next connection whose handshake has completed. A
-// connection whose certificate cannot be identified is closed and skipped.
-// After Close it returns an error wrapping ErrClosed; when ctx ends, ctx's error.
-func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
-	for {
-		qc, err := l.ql.Accept(ctx)
-		if err != nil {
-			if errors.Is(err, quic.ErrServerClosed) {
-				return nil, fmt.Errorf("transport: accept: %w", ErrClosed)
-			}
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, ctxErr
-			}
-			return nil, fmt.Errorf("transport: accept: %w", err)
-		}
-		remote, err := remoteID(qc.ConnectionState().TLS)
-		if err != nil { // cannot happen after VerifyConnection; be safe anyway
-			l.log.Debug("transport: dropping connection", "remote", qc.RemoteAddr(), "err", err)
-			_ = qc.CloseWithError(1, "bad certificate")
-			continue
-		}
-		return &Conn{Conn: qc, Remote: remote}, nil
+// close terminates every connection still on the endpoint (without notifying
+// the peers), stops quic-go's goroutines and closes the socket.
+func (e *endpoint) close() error {
+	err := e.tr.Close()
+	if cerr := e.udp.Close(); err == nil {
+		err = cerr
 	}
+	return err
 }
 
-// Addr returns the local UDP address, with the real port when 0 was asked.
-func (l *Listener) Addr() net.Addr { return l.ql.Addr() }
-
-// Close stops listening and closes the UDP socket. Connections already
-// accepted stay open until closed by their owner or idle.
-func (l *Listener) Close() error { return l.ql.Close() }
-
-// Dial connects to the node at the UDP address addr. With expect != nil the
-// handshake fails with ErrWrongDevice unless the server's device ID equals
-// *expect. The returned Conn owns its UDP socket; Close releases it.
-func Dial(ctx context.Context, addr string, id *identity.Identity, expect *identity.DeviceID, opt Options) (*Conn, error) {
+// dial runs a client handshake on e and identifies the server.
+func (e *endpoint) dial(ctx context.Context, addr string, id *identity.Identity, expect *identity.DeviceID, opt Options) (*quic.Conn, identity.DeviceID, error) {
 	if id == nil {
-		return nil, errors.New("transport: dial: nil identity")
+		return nil, identity.DeviceID{}, errors.New("nil identity")
+	}
+	raddr, err := resolveUDP(ctx, addr)
+	if err != nil {
+		return nil, identity.DeviceID{}, err
 	}
 	var (
 		mu        sync.Mutex
@@ -91,23 +75,82 @@ func Dial(ctx context.Context, addr string, id *identity.Identity, expect *ident
 		verifyErr = err
 		mu.Unlock()
 	}
-	qc, err := quic.DialAddr(ctx, addr, clientTLS(id, expect, fail), opt.quicConfig())
+	qc, err := e.tr.Dial(ctx, raddr, clientTLS(id, expect, fail), opt.quicConfig())
 	if err != nil {
 		mu.Lock()
 		vErr := verifyErr
 		mu.Unlock()
-		if vErr != nil {
-			return nil, fmt.Errorf("transport: dial %s: %w", addr, vErr)
+		if vErr != nil { // our own refusal, intact (quic-go keeps only its text)
+			err = vErr
 		}
-		return nil, fmt.Errorf("transport: dial %s: %w", addr, err)
+		return nil, identity.DeviceID{}, err
 	}
 	remote, err := remoteID(qc.ConnectionState().TLS)
 	if err == nil && expect != nil && remote != *expect {
-		err = fmt.Errorf("%w: expected %s, got %s", ErrWrongDevice, *expect, remote)
+		err = wrongDevice(*expect, remote)
 	}
-	if err != nil { // VerifyConnection already checked this; be safe anyway
+	if err != nil { // VerifyConnection has checked this already; be safe anyway
 		_ = qc.CloseWithError(1, "bad certificate")
+		return nil, identity.DeviceID{}, err
+	}
+	return qc, remote, nil
+}
+
+// Dial connects to the node at the UDP address addr ("host:port") from a new
+// UDP socket of its own. With expect != nil the handshake fails with
+// ErrWrongDevice unless the server's device ID equals *expect. The socket is
+// released when the connection ends; Close waits for that.
+func Dial(ctx context.Context, addr string, id *identity.Identity, expect *identity.DeviceID, opt Options) (*Conn, error) {
+	e, err := newEndpoint(&net.UDPAddr{})
+	if err != nil {
 		return nil, fmt.Errorf("transport: dial %s: %w", addr, err)
 	}
-	return &Conn{Conn: qc, Remote: remote}, nil
+	qc, remote, err := e.dial(ctx, addr, id, expect, opt)
+	if err != nil {
+		_ = e.close()
+		return nil, fmt.Errorf("transport: dial %s: %w", addr, err)
+	}
+	released := make(chan struct{})
+	context.AfterFunc(qc.Context(), func() {
+		defer close(released)
+		if err := e.close(); err != nil {
+			opt.log().Debug("transport: releasing socket", "err", err)
+		}
+	})
+	return &Conn{Conn: qc, Remote: remote, released: released}, nil
+}
+
+// resolveUDP resolves "host:port", honouring ctx during name lookup.
+func resolveUDP(ctx context.Context, addr string) (*net.UDPAddr, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	port, err := net.DefaultResolver.LookupPort(ctx, "udp", portStr)
+	if err != nil {
+		return nil, err
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("no address for %q", host)
+	}
+	// Prefer IPv4, which every DartSync listener bound to a wildcard serves.
+	ip := ips[0]
+	for _, a := range ips {
+		if a.Unmap().Is4() {
+			ip = a
+			break
+		}
+	}
+	return net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip.Unmap(), uint16(port))), nil
+}
+
+func wrongDevice(expect, got identity.DeviceID) error {
+	return fmt.Errorf("%w: expected %s, got %s", ErrWrongDevice, expect, got)
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,13 +87,17 @@ func TestHandshakeBothWaysAndStream(t *testing.T) {
 	if port := l.Addr().(*net.UDPAddr).Port; port == 0 {
 		t.Fatal("Addr() has port 0")
 	}
-	for _, pin := range []bool{false, true} {
+	port := strconv.Itoa(l.Addr().(*net.UDPAddr).Port)
+	for _, tc := range []struct {
+		addr string
+		pin  bool
+	}{{"127.0.0.1:" + port, false}, {"127.0.0.1:" + port, true}, {"localhost:" + port, true}} {
 		acc := acceptAsync(ctx, l)
 		var expect *identity.DeviceID
-		if pin {
+		if tc.pin {
 			expect = &srvID.ID
 		}
-		cc, err := Dial(ctx, l.Addr().String(), cliID, expect, Options{})
+		cc, err := Dial(ctx, tc.addr, cliID, expect, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,9 +152,25 @@ func TestDialRefusesWrongDevice(t *testing.T) {
 	assertStillServes(ctx, t, l, srvID)
 }
 
+// rawTransport is a bare quic-go transport on a loopback socket, closed when
+// the test ends, for peers that misbehave in ways this package never does.
+func rawTransport(t testing.TB) *quic.Transport {
+	t.Helper()
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &quic.Transport{Conn: udp}
+	t.Cleanup(func() {
+		tr.Close()
+		udp.Close()
+	})
+	return tr
+}
+
 // rawDial dials with a hand-made TLS config to exercise what Dial never sends.
-func rawDial(ctx context.Context, addr string, conf *tls.Config) error {
-	c, err := quic.DialAddr(ctx, addr, conf, &quic.Config{HandshakeIdleTimeout: 2 * time.Second})
+func rawDial(ctx context.Context, t *testing.T, addr net.Addr, conf *tls.Config) error {
+	c, err := rawTransport(t).Dial(ctx, addr, conf, &quic.Config{HandshakeIdleTimeout: 2 * time.Second})
 	if err != nil {
 		return err
 	}
@@ -181,7 +202,7 @@ func TestListenerRefusesBadClients(t *testing.T) {
 	acc := acceptAsync(ctx, l)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := rawDial(ctx, l.Addr().String(), tc.conf)
+			err := rawDial(ctx, t, l.Addr(), tc.conf)
 			t.Logf("error: %v", err)
 			if err == nil || !strings.Contains(err.Error(), tc.wantMsg) {
 				t.Fatalf("err = %v, want containing %q", err, tc.wantMsg)
@@ -220,12 +241,13 @@ func TestDialRefusesBadServers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ql, err := quic.ListenAddr("127.0.0.1:0", tc.conf, nil)
+			tr := rawTransport(t)
+			ql, err := tr.Listen(tc.conf, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer ql.Close()
-			_, err = Dial(ctx, ql.Addr().String(), cliID, nil, Options{})
+			_, err = Dial(ctx, tr.Conn.LocalAddr().String(), cliID, nil, Options{})
 			t.Logf("error: %v", err)
 			if err == nil {
 				t.Fatal("dial succeeded")
