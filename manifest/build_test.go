@@ -19,13 +19,14 @@ func TestBuildMatchesReference(t *testing.T) {
 		for _, procs := range []int{1, 2, 4} {
 			old := runtime.GOMAXPROCS(procs)
 			got, err := Build(context.Background(), bytes.NewReader(data), ps)
+			fromBytes, errBytes := BuildBytes(context.Background(), data, ps)
 			runtime.GOMAXPROCS(old)
-			if err != nil {
-				t.Fatalf("size %d procs %d: %v", size, procs, err)
+			if err != nil || errBytes != nil {
+				t.Fatalf("size %d procs %d: %v, %v", size, procs, err, errBytes)
 			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("size %d procs %d: got %d pieces id %s, want %d pieces id %s",
-					size, procs, len(got.Pieces), got.ID.Short(), len(want.Pieces), want.ID.Short())
+			if !equalManifest(&got, &want) || !equalManifest(&fromBytes, &want) {
+				t.Fatalf("size %d procs %d: Build %d pieces id %s, BuildBytes %d pieces id %s, want %d pieces id %s",
+					size, procs, len(got.Pieces), got.ID.Short(), len(fromBytes.Pieces), fromBytes.ID.Short(), len(want.Pieces), want.ID.Short())
 			}
 		}
 	}
@@ -151,4 +152,26 @@ func TestBuildMemoryBounded(t *testing.T) {
 		t.Fatalf("Build of %d MiB allocated %d bytes, want at most %d", size>>20, alloc, limit)
 	}
 	t.Logf("Build of %d MiB allocated %d KiB", size>>20, alloc>>10)
+}
+
+func TestBuildBytesErrors(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name      string
+		ctx       context.Context
+		data      []byte
+		pieceSize int64
+		wantErr   error
+	}{
+		{"piece size too small", context.Background(), nil, MinPieceSize - 1, ErrPieceSize},
+		{"piece size too large", context.Background(), nil, MaxPieceSize + 1, ErrPieceSize},
+		{"canceled", canceled, pattern(5 * MinPieceSize), MinPieceSize, context.Canceled},
+	}
+	for _, tt := range tests {
+		_, err := BuildBytes(tt.ctx, tt.data, tt.pieceSize)
+		if !errors.Is(err, tt.wantErr) {
+			t.Errorf("%s: error %v, want %v", tt.name, err, tt.wantErr)
+		}
+	}
 }
