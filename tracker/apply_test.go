@@ -85,7 +85,7 @@ func TestApplyCAS(t *testing.T) {
 			want: Accepted, wantCurrent: edit1.ID, wantOwners: []int{1}, seqAdvance: 1},
 		{name: "re-adding exactly the deleted version is rejected", setup: []step{{0, v1}, {0, del1}},
 			change: step{1, testFile("docs/a.txt", "version one", t0, manifest.ID{})},
-			want: Rejected, wantCurrent: del1.ID, wantOwners: []int{0}, wantErr: "was deleted"},
+			want:   Rejected, wantCurrent: del1.ID, wantOwners: []int{0}, wantErr: "was deleted"},
 		{name: "deletion of an unknown path", change: step{0, del1}, want: Rejected, wantErr: "does not know"},
 		{name: "unknown path with a base: only version, accepted", change: step{1, orphan}, want: Accepted,
 			wantCurrent: orphan.ID, wantOwners: []int{1}, seqAdvance: 1},

@@ -39,7 +39,7 @@ func TestParseTokenErrors(t *testing.T) {
 	}{
 		{"empty", "", ErrBadToken},
 		{"no colon", dev + sec, ErrBadToken},
-		{"bad device", "X" + good[1:], ErrBadToken},
+		{"bad device", "!" + good[1:], ErrBadToken},
 		{"short secret", dev + ":" + sec[:10], ErrBadToken},
 		{"long secret", dev + ":" + sec + "AAAAAAAA", ErrBadToken},
 		{"non-base32 secret", dev + ":" + strings.Repeat("1", len(sec)), ErrBadToken},

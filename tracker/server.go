@@ -1,0 +1,224 @@
+package tracker
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/internal/transport"
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// Defaults for zero ServerConfig fields.
+const (
+	DefaultListen      = ":7000"
+	DefaultInterval    = 30 * time.Second
+	DefaultPeerTimeout = 90 * time.Second
+	// registerTimeout bounds the time from connection to REGISTER.
+	registerTimeout = 10 * time.Second
+	// errorGrace is how long the tracker waits for a peer to close after an
+	// ERROR before it closes the connection itself.
+	errorGrace = 2 * time.Second
+)
+
+// File names in the state directory.
+const (
+	StateFile = "state.db"
+	TokenFile = "join.token"
+)
+
+// ServerConfig configures a tracker. Zero fields take the defaults.
+type ServerConfig struct {
+	Listen      string             // UDP address to listen on (DefaultListen)
+	StateDir    string             // state.db, join.token and (if Identity is nil) the identity; required
+	Identity    *identity.Identity // nil: identity.LoadOrCreate(StateDir)
+	Interval    time.Duration      // keep-alive interval told to peers (DefaultInterval)
+	PeerTimeout time.Duration      // a peer silent this long is dropped (DefaultPeerTimeout)
+	PieceSize   int64              // piece size told to peers (manifest.DefaultPieceSize)
+	Transport   transport.Options  // QUIC options (zero: transport defaults)
+	Log         *slog.Logger       // nil discards
+}
+
+// Server is a running tracker: it owns its listener, its store and every
+// peer session. Open it, run Serve, and Close it.
+type Server struct {
+	cfg   ServerConfig
+	id    *identity.Identity
+	store *store
+	ln    *transport.Listener
+	token Token
+	log   *slog.Logger
+
+	ctx    context.Context // ends on Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // Serve and every session goroutine
+
+	closeOnce sync.Once
+	closeErr  error
+
+	mu    sync.Mutex
+	peers map[peerKey]*session // live sessions by folder and device
+}
+
+type peerKey struct {
+	folder string
+	dev    identity.DeviceID
+}
+
+// Open opens the tracker's state (creating it on first start), writes
+// <StateDir>/join.token (0600) and starts listening.
+func Open(cfg ServerConfig) (*Server, error) {
+	if cfg.StateDir == "" {
+		return nil, errors.New("tracker: no state directory")
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.PeerTimeout <= 0 {
+		cfg.PeerTimeout = DefaultPeerTimeout
+	}
+	if cfg.PieceSize == 0 {
+		cfg.PieceSize = manifest.DefaultPieceSize
+	}
+	if cfg.PieceSize < manifest.MinPieceSize || cfg.PieceSize > manifest.MaxPieceSize {
+		return nil, fmt.Errorf("tracker: piece size %d outside [%d, %d]", cfg.PieceSize, manifest.MinPieceSize, manifest.MaxPieceSize)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("tracker: state directory: %w", err)
+	}
+	id := cfg.Identity
+	if id == nil {
+		var err error
+		if id, err = identity.LoadOrCreate(cfg.StateDir); err != nil {
+			return nil, fmt.Errorf("tracker: identity: %w", err)
+		}
+	}
+	st, err := openStore(filepath.Join(cfg.StateDir, StateFile), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, id: id, store: st, log: cfg.Log, peers: map[peerKey]*session{}}
+	s.token = Token{Tracker: id.ID, Secret: st.secret}
+	if err := writeTokenFile(filepath.Join(cfg.StateDir, TokenFile), s.token); err != nil {
+		st.close()
+		return nil, err
+	}
+	if s.ln, err = transport.Listen(cfg.Listen, id, cfg.Transport); err != nil {
+		st.close()
+		return nil, fmt.Errorf("tracker: %w", err)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// writeTokenFile writes the token as one line, 0600, atomically.
+func writeTokenFile(path string, t Token) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(t.String()+"\n"), 0o600); err != nil {
+		return fmt.Errorf("tracker: write join token: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return fmt.Errorf("tracker: write join token: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("tracker: write join token: %w", err)
+	}
+	return nil
+}
+
+// Token returns the join token.
+func (s *Server) Token() Token { return s.token }
+
+// ID returns the tracker's device ID.
+func (s *Server) ID() identity.DeviceID { return s.id.ID }
+
+// Addr returns the UDP address the tracker listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts peers until ctx ends or Close is called; it then closes every
+// session and returns nil once they have ended.
+func (s *Server) Serve(ctx context.Context) error {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
+
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.sweep(ctx) }()
+
+	files, members := s.store.counts()
+	s.log.Info("tracker serving", "addr", s.ln.Addr(), "device", s.id.ID, "files", files, "members", members, "seq", s.store.current())
+	var err error
+	for {
+		var c *transport.Conn
+		c, err = s.ln.Accept(ctx)
+		if err != nil {
+			break
+		}
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.handle(ctx, c) }()
+	}
+	cancel() // ends every session (they watch ctx)
+	if ctx.Err() != nil || errors.Is(err, transport.ErrClosed) {
+		return nil
+	}
+	return fmt.Errorf("tracker: accept: %w", err)
+}
+
+// Close stops Serve, closes every connection, waits for all goroutines and
+// closes the store. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		lerr := s.ln.Close()
+		s.wg.Wait()
+		if err := s.store.close(); err != nil {
+			s.closeErr = fmt.Errorf("tracker: close store: %w", err)
+		} else if lerr != nil && !errors.Is(lerr, net.ErrClosed) {
+			s.closeErr = fmt.Errorf("tracker: close listener: %w", lerr)
+		}
+	})
+	return s.closeErr
+}
+
+// sweep drops peers silent for longer than the peer timeout.
+func (s *Server) sweep(ctx context.Context) {
+	period := max(s.cfg.PeerTimeout/4, 10*time.Millisecond)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			var stale []*session
+			for _, ss := range s.peers {
+				if now.Sub(ss.seen()) > s.cfg.PeerTimeout {
+					stale = append(stale, ss)
+				}
+			}
+			s.mu.Unlock()
+			for _, ss := range stale {
+				s.log.Info("peer timed out", "device", ss.dev.Short(), "folder", ss.folder)
+				ss.fail(errTimeout(s.cfg.PeerTimeout))
+			}
+		}
+	}
+}
