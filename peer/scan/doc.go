@@ -1,0 +1,28 @@
+// Package scan walks a synced folder and returns the manifest of every
+// regular file and directory in it, hashing only what changed.
+//
+// Terms:
+//
+//   - Entry: one regular file or directory of the folder, with its manifest,
+//     the Stat that was taken before it was hashed, and whether this scan
+//     hashed it.
+//   - Stat: the stat data that proves a file unchanged since it was hashed:
+//     size, modification time (ns) and inode (0 where the platform has none).
+//   - Prev: the caller's previous state of a path (last manifest and Stat).
+//     A file whose Stat equals Prev's and whose manifest was built with the
+//     same piece size is not read again: its previous manifest is reused
+//     (Hashed false).
+//   - Skip: a path that exists but is not synced: a symlink or other
+//     non-regular file (never followed), a name ValidatePath refuses, an
+//     unreadable file or directory, or a file that kept changing while it was
+//     hashed. A caller must not treat a skipped path as deleted.
+//
+// The state directory (manifest.StateDir) at the top of the folder is not
+// walked. Files that vanish between the walk and their hashing are left out
+// (they are gone). Entries are sorted by path (byte order), whatever the
+// number of workers.
+//
+// Hashing runs on a bounded pool of Options.Workers goroutines (default
+// GOMAXPROCS), several files at once; a large file is also hashed on all
+// cores by manifest.Build. Memory is bounded by the pool, not by file sizes.
+package scan

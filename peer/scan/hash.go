@@ -1,0 +1,216 @@
+package scan
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/dartsync/dartsync/manifest"
+)
+
+const (
+	// largePieces: files of at least this many pieces are read through a
+	// progress-counting reader; smaller ones go through manifest.BuildFile
+	// (which sizes its buffer to the file).
+	largePieces = 4
+	// progressStep is how many bytes of a large file are read between two
+	// progress events.
+	progressStep = 16 << 20
+	// maxAttempts bounds how often a file that changes while it is hashed is
+	// hashed again before it is skipped.
+	maxAttempts = 3
+)
+
+// job is one file to hash; st is the walk's Stat, used for progress
+// accounting.
+type job struct {
+	idx int
+	rel string
+	st  Stat
+}
+
+// event goes from a hashing worker to the Scan goroutine: bytes read, and
+// on done the file's outcome.
+type event struct {
+	idx   int
+	bytes int64
+	done  bool
+	entry Entry
+	skip  string // non-empty: skipped for this reason
+	gone  bool   // vanished since the walk
+	err   error  // ctx done
+}
+
+// hashAll hashes the files listed by walk on a pool of Workers goroutines.
+// Results and progress come back on one channel and are applied, and
+// reported, by the calling goroutine only.
+func (s *scanner) hashAll() error {
+	s.report() // the walk is done: totals are known
+	if len(s.todo) == 0 {
+		return nil
+	}
+	jobs := make(chan job)
+	events := make(chan event, 64)
+	var wg sync.WaitGroup
+	for range min(s.opt.Workers, len(s.todo)) {
+		wg.Go(func() {
+			for j := range jobs {
+				s.hashJob(j, events)
+			}
+		})
+	}
+	var feeder sync.WaitGroup
+	feeder.Go(func() {
+		defer func() {
+			close(jobs)
+			wg.Wait()
+			close(events)
+		}()
+		for _, idx := range s.todo {
+			e := &s.entries[idx] // read-only until its done event
+			select {
+			case jobs <- job{idx: idx, rel: e.Manifest.Path, st: e.Stat}:
+			case <-s.ctx.Done():
+				return
+			}
+		}
+	})
+	for ev := range events {
+		s.progress.Bytes += ev.bytes
+		if ev.done {
+			s.progress.Files++
+			switch {
+			case ev.err != nil, ev.gone:
+				s.entries[ev.idx].Manifest.Path = "" // dropped from the result
+			case ev.skip != "":
+				s.skip(s.entries[ev.idx].Manifest.Path, ev.skip)
+				s.entries[ev.idx].Manifest.Path = ""
+			default:
+				s.entries[ev.idx] = ev.entry
+			}
+		}
+		s.report()
+	}
+	feeder.Wait()
+	if err := s.ctx.Err(); err != nil {
+		return fmt.Errorf("scan %s: %w", s.root, err)
+	}
+	return nil
+}
+
+// hashJob hashes one file, retrying while it changes under the reader, and
+// sends its progress and outcome.
+func (s *scanner) hashJob(j job, events chan<- event) {
+	var reported int64
+	progress := func(n int64) {
+		reported += n
+		events <- event{idx: j.idx, bytes: n}
+	}
+	ev := event{idx: j.idx, done: true}
+	defer func() {
+		ev.bytes = j.st.Size - reported // progress adds up to the walk's sizes
+		events <- ev
+	}()
+	for range maxAttempts {
+		m, st, err := s.hashFile(j.rel, progress)
+		switch {
+		case err == nil:
+			ev.entry = Entry{Manifest: m, Stat: st, Hashed: true}
+			return
+		case s.ctx.Err() != nil:
+			ev.err = s.ctx.Err()
+			return
+		case errors.Is(err, fs.ErrNotExist):
+			ev.gone = true
+			return
+		case errors.Is(err, manifest.ErrChanged):
+			continue
+		case errors.Is(err, manifest.ErrNotRegular):
+			ev.skip = "not a regular file"
+			return
+		default:
+			ev.skip = err.Error()
+			return
+		}
+	}
+	ev.skip = fmt.Sprintf("kept changing while it was hashed (%d attempts)", maxAttempts)
+}
+
+// hashFile builds the manifest of the regular file rel and returns it with
+// the Stat of the very file that was read. ErrChanged if the file changed
+// (or was replaced) while it was read.
+func (s *scanner) hashFile(rel string, progress func(int64)) (manifest.Manifest, Stat, error) {
+	full := filepath.Join(s.root, filepath.FromSlash(rel))
+	lst, err := os.Lstat(full)
+	if err != nil {
+		return manifest.Manifest{}, Stat{}, err
+	}
+	if !lst.Mode().IsRegular() {
+		return manifest.Manifest{}, Stat{}, manifest.ErrNotRegular
+	}
+	st := statOf(lst)
+	if manifest.PieceCount(st.Size, s.opt.PieceSize) < largePieces {
+		m, err := manifest.BuildFile(s.ctx, s.root, rel, s.opt.PieceSize)
+		if err != nil {
+			return manifest.Manifest{}, Stat{}, err
+		}
+		after, err := os.Lstat(full)
+		if err != nil {
+			return manifest.Manifest{}, Stat{}, err
+		}
+		if !statOf(after).Same(st) || m.Size != st.Size || m.ModTime != st.ModTime || m.Kind != manifest.KindFile {
+			return manifest.Manifest{}, Stat{}, manifest.ErrChanged
+		}
+		return m, st, nil
+	}
+
+	f, err := os.Open(full)
+	if err != nil {
+		return manifest.Manifest{}, Stat{}, err
+	}
+	defer f.Close()
+	before, err := f.Stat()
+	if err != nil {
+		return manifest.Manifest{}, Stat{}, err
+	}
+	if !os.SameFile(lst, before) { // replaced (perhaps by a symlink) since the lstat
+		return manifest.Manifest{}, Stat{}, manifest.ErrChanged
+	}
+	st = statOf(before)
+	m, err := manifest.Build(s.ctx, &progressReader{r: f, report: progress}, s.opt.PieceSize)
+	if err != nil {
+		return manifest.Manifest{}, Stat{}, fmt.Errorf("hash %s: %w", rel, err)
+	}
+	after, err := f.Stat()
+	if err != nil {
+		return manifest.Manifest{}, Stat{}, err
+	}
+	if !statOf(after).Same(st) || m.Size != st.Size {
+		return manifest.Manifest{}, Stat{}, manifest.ErrChanged
+	}
+	m.Path = rel
+	m.ModTime = st.ModTime
+	m.Exec = isExec(st.Mode)
+	return m, st, nil
+}
+
+// progressReader reports every progressStep bytes read.
+type progressReader struct {
+	r       io.Reader
+	pending int64
+	report  func(int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.pending += int64(n)
+	if p.pending >= progressStep {
+		p.report(p.pending)
+		p.pending = 0
+	}
+	return n, err
+}

@@ -1,0 +1,143 @@
+package scan
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"runtime"
+	"slices"
+
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// Stat is the stat data that proves a file unchanged. Mode is the full file
+// mode (type and permission bits).
+type Stat struct {
+	Size    int64
+	ModTime int64 // ns since the Unix epoch
+	Inode   uint64
+	Mode    fs.FileMode
+}
+
+// Same reports whether a and b describe the same unchanged file (size,
+// modification time and inode; the mode is not compared).
+func (a Stat) Same(b Stat) bool {
+	return a.Size == b.Size && a.ModTime == b.ModTime && a.Inode == b.Inode
+}
+
+// Prev returns the previous state of the folder-relative path: its last
+// manifest and the Stat taken when it was hashed. ok is false if there is
+// none. It is called from the goroutine that called Scan.
+type Prev func(path string) (m manifest.Manifest, st Stat, ok bool)
+
+// Progress is the scanner's progress: files and bytes hashed so far, and how
+// many files and bytes this scan has to hash (known once the walk is done;
+// Walked counts entries walked until then).
+type Progress struct {
+	Walked     int64
+	Files      int64
+	Bytes      int64
+	TotalFiles int64
+	TotalBytes int64
+}
+
+// Options configures Scan.
+type Options struct {
+	// PieceSize of the manifests built; 0 means manifest.DefaultPieceSize.
+	PieceSize int64
+	// Workers bounds how many files are hashed at once; 0 means GOMAXPROCS.
+	Workers int
+	// Progress, if set, is called from the goroutine that called Scan: once
+	// when the walk is done, after each hashed file, and while a large file
+	// is read. It must not block for long.
+	Progress func(Progress)
+	// Prev, if set, gives the previous state of a path (see Prev).
+	Prev Prev
+	// Log receives skipped paths at debug level; nil discards.
+	Log *slog.Logger
+}
+
+// Entry is one regular file or directory of the folder. For a file that was
+// not hashed, Manifest is the previous manifest with ModTime and Exec taken
+// from the disk. For a hashed file Base is zero (the caller knows what it
+// replaced).
+type Entry struct {
+	Manifest manifest.Manifest
+	Stat     Stat
+	Hashed   bool
+}
+
+// Skip is a path that exists but was not scanned, and why.
+type Skip struct {
+	Path   string
+	Reason string
+}
+
+// Result is what Scan found.
+type Result struct {
+	Entries []Entry // sorted by path
+	Skipped []Skip  // sorted by path
+}
+
+// Scan walks the folder at root recursively and returns its entries (see
+// the package documentation). It returns an error only if root cannot be
+// walked or ctx is done; problems with single paths are reported in Skipped.
+func Scan(ctx context.Context, root string, opt Options) (Result, error) {
+	if opt.PieceSize == 0 {
+		opt.PieceSize = manifest.DefaultPieceSize
+	}
+	if err := manifest.CheckPieceSize(opt.PieceSize); err != nil {
+		return Result{}, fmt.Errorf("scan: %w", err)
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	fi, err := os.Stat(root)
+	if err != nil {
+		return Result{}, fmt.Errorf("scan: %w", err)
+	}
+	if !fi.IsDir() {
+		return Result{}, fmt.Errorf("scan: %s is not a directory", root)
+	}
+	s := &scanner{ctx: ctx, root: root, opt: opt}
+	if err := s.walk(); err != nil {
+		return Result{}, err
+	}
+	if err := s.hashAll(); err != nil {
+		return Result{}, err
+	}
+	res := Result{Skipped: s.skipped}
+	res.Entries = slices.DeleteFunc(s.entries, func(e Entry) bool { return e.Manifest.Path == "" })
+	slices.SortFunc(res.Entries, func(a, b Entry) int { return cmp.Compare(a.Manifest.Path, b.Manifest.Path) })
+	slices.SortFunc(res.Skipped, func(a, b Skip) int { return cmp.Compare(a.Path, b.Path) })
+	return res, nil
+}
+
+// scanner is the state of one Scan.
+type scanner struct {
+	ctx  context.Context
+	root string
+	opt  Options
+
+	entries  []Entry
+	skipped  []Skip
+	todo     []int // indexes into entries of files to hash
+	progress Progress
+}
+
+func (s *scanner) skip(path, reason string) {
+	s.opt.Log.Debug("scan: skipped", "path", path, "reason", reason)
+	s.skipped = append(s.skipped, Skip{Path: path, Reason: reason})
+}
+
+func (s *scanner) report() {
+	if s.opt.Progress != nil {
+		s.opt.Progress(s.progress)
+	}
+}
