@@ -3,12 +3,124 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer"
+	"github.com/dartsync/dartsync/tracker"
 )
 
-// peerCmd is a placeholder until the peer command lands; it is replaced, not extended.
-type peerCmd struct{}
+// exitWrongToken is the exit status when the tracker refuses the join token.
+const exitWrongToken = 3
 
-func (peerCmd) Run(ctx context.Context, log *slog.Logger) error {
-	return errors.New("peer: not built yet")
+// peerCmd runs the peer daemon on one folder.
+type peerCmd struct {
+	Dir       string `name:"dir" required:"" type:"path" help:"Folder to keep in sync (created if missing)."`
+	Tracker   string `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join."`
+	Token     string `name:"token" env:"DARTSYNC_TOKEN" help:"Join token printed by the tracker (needed for the first join only)."`
+	TokenFile string `name:"token-file" type:"path" help:"Read the join token from this file."`
+	Listen    string `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
+	State     string `name:"state" type:"path" help:"State directory (index, chunk store, identity); default DIR/.dartsync."`
+
+	Debounce    time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long."`
+	Rescan      time.Duration `name:"rescan" default:"1h" help:"Full rescan interval (safety net for missed events); negative disables."`
+	UploadLimit float64       `name:"upload-limit" hidden:"" help:"Serve at most this many bytes per second (testing)."`
+	Parallel    int           `name:"parallel" default:"4" hidden:"" help:"Files downloaded at once."`
+	Retry       time.Duration `name:"retry" default:"5s" hidden:"" help:"Retry interval for files without a live source."`
+	Folder      string        `name:"folder" hidden:"" help:"Tracker folder name."`
+	StatsEvery  time.Duration `name:"stats-every" default:"1s" hidden:"" help:"How often STATE/stats.json is rewritten while counters change."`
+}
+
+func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
+	root, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return fmt.Errorf("peer: create folder: %w", err)
+	}
+	state := c.State
+	if state == "" {
+		state = filepath.Join(root, manifest.StateDir)
+	}
+	if state, err = filepath.Abs(state); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		return fmt.Errorf("peer: create state directory: %w", err)
+	}
+	id, err := identity.LoadOrCreate(state)
+	if err != nil {
+		return fmt.Errorf("peer: identity: %w", err)
+	}
+
+	cfg := peer.Config{
+		Root: root, StateDir: state, Identity: id,
+		TrackerAddr: c.Tracker, Folder: c.Folder,
+		ListenAddr: c.Listen, UploadLimit: c.UploadLimit,
+		Debounce: c.Debounce, Rescan: c.Rescan, Parallel: c.Parallel, Retry: c.Retry,
+		StatsFile: filepath.Join(state, "stats.json"), StatsEvery: c.StatsEvery,
+		Log: log,
+	}
+	tokenText, tokenFrom, err := c.token()
+	if err != nil {
+		return err
+	}
+	if tokenText != "" {
+		tok, err := tracker.ParseToken(tokenText)
+		if err != nil {
+			return withExitCode(2, fmt.Errorf("join token from %s: %w", tokenFrom, err))
+		}
+		cfg.TrackerID = tok.Tracker
+		cfg.Secret = append([]byte(nil), tok.Secret[:]...)
+		if c.Tracker == "" {
+			return withExitCode(2, errors.New("a join token needs --tracker HOST:PORT"))
+		}
+	}
+	d, err := peer.New(cfg)
+	if errors.Is(err, peer.ErrNoTracker) {
+		return withExitCode(2, fmt.Errorf("%w (this folder has not joined a tracker yet)", err))
+	}
+	if err != nil {
+		return err
+	}
+	log.Info("device", "id", id.ID.String(), "state", state)
+	err = d.Run(ctx)
+	switch {
+	case errors.Is(err, tracker.ErrWrongToken):
+		return withExitCode(exitWrongToken, fmt.Errorf("the tracker refused the join token from %s: wrong token (%w)", tokenFrom, err))
+	case errors.Is(err, tracker.ErrNotMember):
+		return withExitCode(exitWrongToken, fmt.Errorf("this device is not a member of the tracker: give the join token with --token, --token-file or DARTSYNC_TOKEN (%w)", err))
+	case errors.Is(err, tracker.ErrTrackerIdentity):
+		return withExitCode(exitWrongToken, fmt.Errorf("the tracker at %s is not the one the join token names (%w)", c.Tracker, err))
+	}
+	return err
+}
+
+// token returns the join token text and where it came from.
+func (c *peerCmd) token() (string, string, error) {
+	if c.TokenFile != "" {
+		if c.Token != "" {
+			return "", "", withExitCode(2, errors.New("give the join token with either --token (or DARTSYNC_TOKEN) or --token-file, not both"))
+		}
+		b, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return "", "", withExitCode(2, fmt.Errorf("read join token: %w", err))
+		}
+		return strings.TrimSpace(string(b)), "--token-file " + c.TokenFile, nil
+	}
+	if c.Token != "" {
+		from := "--token"
+		if os.Getenv("DARTSYNC_TOKEN") == c.Token {
+			from = "--token/DARTSYNC_TOKEN"
+		}
+		return c.Token, from, nil
+	}
+	return "", "", nil
 }

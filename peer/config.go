@@ -1,0 +1,68 @@
+package peer
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/dartsync/dartsync/internal/identity"
+)
+
+// ErrUnsafePath is wrapped by errors about paths that would lead outside the
+// folder (a symlink or non-directory in a parent component).
+var ErrUnsafePath = errors.New("unsafe path")
+
+// Defaults for Config.
+const (
+	DefaultDebounce   = time.Second
+	DefaultRescan     = time.Hour
+	DefaultParallel   = 4
+	DefaultRetry      = 5 * time.Second
+	DefaultStatsEvery = time.Second
+)
+
+// Config configures a Daemon.
+type Config struct {
+	Root     string             // the folder (absolute)
+	StateDir string             // index, chunk store, identity (absolute)
+	Identity *identity.Identity // this device
+
+	// Tracker to join. When Addr is empty the remembered membership is used.
+	TrackerAddr string
+	TrackerID   identity.DeviceID // pinned tracker identity (from the token)
+	Secret      []byte            // join secret; nil once a member
+	Folder      string            // tracker folder name; "" = default
+
+	ListenAddr  string  // UDP address the piece server listens on
+	UploadLimit float64 // bytes/s the piece server sends at most; 0 = unlimited
+
+	Debounce   time.Duration // watcher quiet time
+	Rescan     time.Duration // periodic full rescan; negative disables
+	Parallel   int           // files downloaded at once
+	Retry      time.Duration // retry of wants that had no usable source
+	StatsFile  string        // JSON stats written here periodically and on exit; "" = none
+	StatsEvery time.Duration
+
+	Log *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Debounce <= 0 {
+		c.Debounce = DefaultDebounce
+	}
+	if c.Rescan == 0 {
+		c.Rescan = DefaultRescan
+	}
+	if c.Parallel <= 0 {
+		c.Parallel = DefaultParallel
+	}
+	if c.Retry <= 0 {
+		c.Retry = DefaultRetry
+	}
+	if c.StatsEvery <= 0 {
+		c.StatsEvery = DefaultStatsEvery
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}

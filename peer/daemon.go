@@ -1,0 +1,215 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/dartsync/dartsync/chunkstore"
+	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/internal/transport"
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/transfer"
+	"github.com/dartsync/dartsync/peer/watch"
+	"github.com/dartsync/dartsync/tracker"
+)
+
+// ErrNoTracker: no tracker address was given and none is remembered.
+var ErrNoTracker = errors.New("no tracker: give --tracker and --token for the first join")
+
+// Daemon is one running peer. Create it with New, run it with Run.
+type Daemon struct {
+	cfg   Config
+	log   *slog.Logger
+	self  identity.DeviceID
+	idx   *index.Index
+	store *chunkstore.Store
+	stats Stats
+
+	trackerAddr string
+	trackerID   identity.DeviceID
+
+	client  *tracker.Client   // set in Run
+	fetcher *transfer.Fetcher // set in Run
+
+	mu        sync.RWMutex // guards the fields below; never held across I/O
+	peers     map[identity.DeviceID]string
+	pieceSize int64
+	rejected  map[string]manifest.ID // local versions the tracker refused: not re-reported
+
+	// applyMu serialises the short "compare disk with index, then change
+	// disk and index" sections of apply and of the local diff, so neither
+	// sees the other half-done. It covers a rename or an unlink, never a
+	// network call or a hash.
+	applyMu sync.Mutex
+
+	scanKick      chan struct{}
+	pullKick      chan struct{}
+	firstScanDone chan struct{}
+}
+
+// New opens the index and chunk store of cfg and resolves the tracker to
+// join (cfg's, else the remembered one).
+func New(cfg Config) (*Daemon, error) {
+	cfg.defaults()
+	if cfg.Identity == nil {
+		return nil, errors.New("peer: no identity")
+	}
+	if err := os.MkdirAll(cfg.Root, 0o755); err != nil {
+		return nil, fmt.Errorf("peer: folder: %w", err)
+	}
+	idx, err := index.Open(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	store, err := chunkstore.Open(cfg.Root, cfg.StateDir, cfg.Log)
+	if err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("peer: %w", err)
+	}
+	d := &Daemon{
+		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID, idx: idx, store: store,
+		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
+		peers:         make(map[identity.DeviceID]string),
+		rejected:      make(map[string]manifest.ID),
+		scanKick:      make(chan struct{}, 1),
+		pullKick:      make(chan struct{}, 1),
+		firstScanDone: make(chan struct{}),
+	}
+	mem, ok, err := idx.Membership()
+	if err != nil {
+		d.closeStores()
+		return nil, err
+	}
+	if ok {
+		if d.trackerAddr == "" {
+			d.trackerAddr = mem.Addr
+		}
+		if d.trackerID.IsZero() && (cfg.TrackerAddr == "" || cfg.TrackerAddr == mem.Addr) {
+			d.trackerID = identity.DeviceID(mem.Tracker)
+		}
+		d.pieceSize = mem.PieceSize
+	}
+	if d.trackerAddr == "" || d.trackerID.IsZero() {
+		d.closeStores()
+		return nil, ErrNoTracker
+	}
+	return d, nil
+}
+
+func (d *Daemon) closeStores() {
+	if err := d.idx.Flush(); err != nil {
+		d.log.Warn("index flush on close", "err", err)
+	}
+	d.store.Close()
+	d.idx.Close()
+}
+
+// Stats returns the current counters.
+func (d *Daemon) Stats() StatsSnapshot {
+	s := d.stats.Snapshot()
+	s.Seq = d.idx.Seq()
+	return s
+}
+
+// ID returns this device's ID.
+func (d *Daemon) ID() identity.DeviceID { return d.self }
+
+// Run serves until ctx is cancelled (then it returns nil) or a fatal error
+// (a wrong token, a port in use). It closes the index and chunk store before
+// returning; a Daemon runs once.
+func (d *Daemon) Run(ctx context.Context) error {
+	defer d.closeStores()
+	l, err := transport.Listen(d.cfg.ListenAddr, d.cfg.Identity, transport.Options{})
+	if err != nil {
+		return fmt.Errorf("peer: listen %s: %w", d.cfg.ListenAddr, err)
+	}
+	defer l.Close()
+	port := 0
+	if ua, ok := l.Addr().(*net.UDPAddr); ok {
+		port = ua.Port
+	}
+	w, err := watch.New(d.cfg.Root, watch.Options{Delay: d.cfg.Debounce, Rescan: d.cfg.Rescan, Log: d.log})
+	if err != nil {
+		return fmt.Errorf("peer: %w", err)
+	}
+	defer w.Close()
+	d.fetcher = transfer.NewFetcher(d.cfg.Identity, transfer.FetchOptions{}, d.log)
+	defer d.fetcher.Close()
+	server := transfer.NewServer(countingSource{src: d.store, n: &d.stats.BytesSent}, d.isMember, d.log,
+		transfer.WithUploadLimit(d.cfg.UploadLimit))
+	d.client = tracker.NewClient(tracker.ClientConfig{
+		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID,
+		Secret: d.cfg.Secret, ListenPort: port, Folder: d.cfg.Folder,
+		LastSeq: d.idx.Seq, Handler: handler{d}, Log: d.log,
+	})
+	d.log.Info("peer started", "device", d.self.String(), "folder", d.cfg.Root,
+		"listen", l.Addr().String(), "tracker", d.trackerAddr)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return server.Serve(gctx, l) })
+	g.Go(func() error {
+		err := d.client.Run(gctx)
+		if gctx.Err() != nil {
+			return nil
+		}
+		return err
+	})
+	g.Go(func() error { return d.scanLoop(gctx, w) })
+	g.Go(func() error { return d.pullLoop(gctx) })
+	g.Go(func() error { return d.statsLoop(gctx) })
+	err = g.Wait()
+	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		err = nil
+	}
+	d.writeStats()
+	st := d.Stats()
+	d.log.Info("peer stopped", "bytes_received", st.BytesReceived, "bytes_sent", st.BytesSent,
+		"pieces_local", st.PiecesLocal, "pieces_fetched", st.PiecesFetched, "err", err)
+	return err
+}
+
+// isMember is the piece server's Authorizer: a device in the live peer list.
+func (d *Daemon) isMember(id identity.DeviceID) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	_, ok := d.peers[id]
+	return ok
+}
+
+func kick(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// sources returns the live owners among owners, this device excluded.
+func (d *Daemon) sources(owners [][32]byte) []transfer.Source {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var out []transfer.Source
+	for _, o := range owners {
+		id := identity.DeviceID(o)
+		if id == d.self {
+			continue
+		}
+		if addr, ok := d.peers[id]; ok && addr != "" {
+			out = append(out, transfer.Source{ID: id, Addr: addr})
+		}
+	}
+	return out
+}
+
+func (d *Daemon) currentPieceSize() int64 {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.pieceSize
+}

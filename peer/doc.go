@@ -1,0 +1,32 @@
+// Package peer is the DartSync peer daemon (DESIGN §5): it keeps one folder
+// in sync with the other devices through a tracker.
+//
+// Terms:
+//
+//   - Folder: the directory being synced (Config.Root). Every path the daemon
+//     handles is folder-relative and passes manifest.ValidatePath.
+//   - Index: what the peer last synced, per path (peer/index). A file whose
+//     stat matches its index entry is unchanged; a file that differs is a
+//     local edit, to be reported with base = the index's file ID.
+//   - Local scan: peer/scan over the folder with the index as Prev, then a
+//     diff against the index that yields `base -> new` changes, reported to
+//     the tracker in batches. The watcher (peer/watch) decides when to scan.
+//   - Want: a version the tracker announced (an Updates entry) that differs
+//     from the index; stored in the index until applied.
+//   - Puller: turns wants into files: directories first, then new paths,
+//     then updates of existing paths, then deletions, so a renamed file's
+//     pieces are still on disk when its new path is built. Each piece is
+//     planned (plan): copied from the chunk store when any local file or
+//     partial has it (zero network bytes), else fetched from every live owner
+//     at once (peer/transfer).
+//   - Apply: a complete partial is committed over the target only if the
+//     target still matches the index (else it is a local edit: reported, and
+//     the tracker decides the conflict), with mtime and exec bit set, then
+//     staged in the index before anything else can see the new file, and the
+//     tracker is told this peer owns the version.
+//   - Safe path: every write or delete happens below the folder through real
+//     directories only; a symlink in a parent component refuses the write.
+//   - Stats: counters of bytes and pieces moved, written to Config.StatsFile.
+//
+// Sentinel errors: ErrUnsafePath (a path would leave the folder).
+package peer

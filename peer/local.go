@@ -1,0 +1,285 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/scan"
+	"github.com/dartsync/dartsync/peer/watch"
+	"github.com/dartsync/dartsync/tracker"
+)
+
+// maxBatch is the most changes sent to the tracker in one FILE_UPDATE.
+const maxBatch = 1000
+
+// change is one local change to report, with the stat that proves it.
+type change struct {
+	m    manifest.Manifest
+	stat index.Stat
+}
+
+// scanLoop runs a local scan whenever the watcher or a kick asks for one.
+// Scans wait for the first registration (they need the piece size).
+func (d *Daemon) scanLoop(ctx context.Context, w *watch.Watcher) error {
+	first := true
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case c := <-w.C():
+			d.log.Debug("watcher", "paths", len(c.Paths), "all", c.All, "reason", c.Reason)
+		case <-d.scanKick:
+		case <-retry:
+			retry = nil
+		}
+		if d.currentPieceSize() == 0 || d.client == nil {
+			continue // not registered yet; Registered kicks a scan
+		}
+		if err := d.localScan(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			d.log.Warn("local scan", "err", err)
+			retry = time.After(d.cfg.Retry)
+			continue
+		}
+		if first {
+			first = false
+			close(d.firstScanDone)
+		}
+		kick(d.pullKick)
+	}
+}
+
+// prev is the scanner's view of the index: the last synced manifest and stat
+// of a live file.
+func (d *Daemon) prev(path string) (manifest.Manifest, scan.Stat, bool) {
+	e, ok := d.idx.Get(path)
+	if !ok || e.Manifest.Deleted || e.Manifest.Kind != manifest.KindFile {
+		return manifest.Manifest{}, scan.Stat{}, false
+	}
+	return e.Manifest, scan.Stat{Size: e.Stat.Size, ModTime: e.Stat.ModTime, Inode: e.Stat.Inode}, true
+}
+
+// localScan scans the folder, diffs it against the index and reports the
+// differences to the tracker.
+func (d *Daemon) localScan(ctx context.Context) error {
+	start := time.Now()
+	res, err := scan.Scan(ctx, d.cfg.Root, scan.Options{PieceSize: d.currentPieceSize(), Prev: d.prev, Log: d.log})
+	if err != nil {
+		return err
+	}
+	var hashed []*manifest.Manifest
+	for i := range res.Entries {
+		e := &res.Entries[i]
+		if e.Hashed && e.Manifest.Kind == manifest.KindFile && !e.Manifest.Deleted && e.Manifest.Size > 0 {
+			hashed = append(hashed, &e.Manifest)
+		}
+	}
+	if len(hashed) > 0 {
+		// The chunk store learns where local pieces are, so a rename or a
+		// conflict copy is built from them.
+		if err := d.store.AddFiles(hashed); err != nil {
+			d.log.Warn("index local pieces", "err", err)
+		}
+	}
+	changes := d.diff(res.Entries, res.Skipped)
+	d.stats.ScansCompleted.Add(1)
+	d.log.Debug("local scan", "entries", len(res.Entries), "hashed", len(hashed), "changes", len(changes),
+		"took", time.Since(start))
+	if len(changes) == 0 {
+		return d.idx.Flush()
+	}
+	return d.report(ctx, changes)
+}
+
+// diff compares scan entries with the index. Unchanged files with a new stat
+// are re-staged; changed, new and vanished paths become changes.
+// A skipped path (a symlink, an unreadable directory, a busy file) is not
+// treated as deleted, nor is anything below it.
+func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	seen := make(map[string]bool, len(entries))
+	var out []change
+	var restat []index.Entry
+	for i := range entries {
+		e := &entries[i]
+		m := e.Manifest
+		seen[m.Path] = true
+		st := index.Stat{Size: e.Stat.Size, ModTime: e.Stat.ModTime, Inode: e.Stat.Inode}
+		if m.Kind == manifest.KindDir {
+			st = index.Stat{}
+		}
+		ie, ok := d.idx.Get(m.Path)
+		if ok && !ie.Manifest.Deleted && ie.Manifest.ID == m.ID {
+			if ie.Stat != st && m.Kind == manifest.KindFile {
+				ne := ie
+				ne.Stat = st
+				ne.Manifest.ModTime, ne.Manifest.Exec = m.ModTime, m.Exec
+				restat = append(restat, ne)
+			}
+			continue
+		}
+		if ok {
+			m.Base = ie.Manifest.ID
+		}
+		if id, bad := d.rejectedVersion(m.Path); bad && id == m.ID {
+			continue
+		}
+		// The file may have changed again (or been replaced by apply)
+		// since it was scanned: report only what is still on disk.
+		if m.Kind == manifest.KindFile {
+			fi, err := os.Lstat(d.abs(m.Path))
+			if err != nil || statOf(fi) != st {
+				continue
+			}
+		}
+		out = append(out, change{m: m, stat: st})
+	}
+	now := time.Now().UnixNano()
+	for _, p := range d.idx.Paths() {
+		if seen[p] || underSkipped(p, skipped) {
+			continue
+		}
+		ie, _ := d.idx.Get(p)
+		if ie.Manifest.Deleted {
+			continue
+		}
+		if _, err := os.Lstat(d.abs(p)); !errors.Is(err, os.ErrNotExist) {
+			continue // present after all (created since the scan, or unreadable)
+		}
+		out = append(out, change{m: manifest.NewTombstone(p, ie.Manifest.Kind, ie.Manifest.ID, now)})
+	}
+	if len(restat) > 0 {
+		d.idx.Stage(restat...)
+	}
+	return out
+}
+
+func (d *Daemon) rejectedVersion(p string) (manifest.ID, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	id, ok := d.rejected[p]
+	return id, ok
+}
+
+// report sends changes to the tracker in batches and records the outcomes.
+func (d *Daemon) report(ctx context.Context, changes []change) error {
+	for len(changes) > 0 {
+		n := min(len(changes), maxBatch)
+		batch := changes[:n]
+		changes = changes[n:]
+		req := make([]tracker.Change, len(batch))
+		for i := range batch {
+			req[i] = tracker.Change{New: batch[i].m}
+		}
+		res, err := d.client.Update(ctx, req)
+		if err != nil {
+			return err
+		}
+		if len(res) != len(batch) {
+			return errors.New("peer: tracker answered a different number of results")
+		}
+		d.record(batch, res)
+		if err := d.idx.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// record applies the tracker's outcomes for reported changes to the index.
+func (d *Daemon) record(batch []change, res []tracker.Result) {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	var removed []string
+	for i, r := range res {
+		c := batch[i]
+		p := c.m.Path
+		switch r.Outcome {
+		case tracker.Accepted, tracker.Owner:
+			d.stats.LocalChanges.Add(1)
+			d.idx.Stage(index.Entry{Manifest: c.m, Stat: c.stat})
+			if c.m.Deleted {
+				removed = append(removed, p)
+			}
+			d.log.Info("local change", "path", p, "deleted", c.m.Deleted, "outcome", r.Outcome.String())
+		case tracker.Conflict:
+			d.stats.Conflicts.Add(1)
+			if r.Path != "" && r.Path != p {
+				// Our version lost the name: keep it under the conflict
+				// name before the winner replaces it here.
+				if err := d.keepConflictCopy(p, r.Path, c.stat); err != nil {
+					d.log.Error("keep conflict copy", "path", p, "copy", r.Path, "err", err)
+					continue // index unchanged: the file is not overwritten
+				}
+				kick(d.scanKick)
+			}
+			// The path now stands for our version: the winner may replace it.
+			d.idx.Stage(index.Entry{Manifest: c.m, Stat: c.stat})
+			d.log.Warn("conflict", "path", p, "our_copy", r.Path)
+		case tracker.Rejected:
+			if c.m.Deleted {
+				// A deletion of an outdated version loses to the edit.
+				d.idx.Stage(index.Entry{Manifest: c.m})
+				removed = append(removed, p)
+				d.log.Info("local deletion lost to a newer version", "path", p)
+				continue
+			}
+			d.mu.Lock()
+			d.rejected[p] = c.m.ID
+			d.mu.Unlock()
+			d.log.Warn("tracker rejected local change", "path", p, "err", r.Err)
+		}
+	}
+	for _, p := range removed {
+		if err := d.store.RemoveFile(p); err != nil {
+			d.log.Debug("chunk store forget", "path", p, "err", err)
+		}
+	}
+}
+
+// keepConflictCopy makes the file at p also appear at name (a hard link when
+// possible, else a copy), if p still has the stat that was reported.
+func (d *Daemon) keepConflictCopy(p, name string, st index.Stat) error {
+	src, _, err := target(d.cfg.Root, p, false)
+	if err != nil {
+		return err
+	}
+	dst, made, err := target(d.cfg.Root, name, true)
+	if err != nil {
+		return err
+	}
+	_ = made
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return err
+	}
+	if statOf(fi) != st {
+		return errors.New("file changed again since it was reported")
+	}
+	if _, err := os.Lstat(dst); err == nil {
+		return nil // already there
+	}
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	return copyFile(src, dst, fi.Mode().Perm(), fi.ModTime())
+}
+
+// underSkipped reports whether p is a skipped path or below one.
+func underSkipped(p string, skipped []scan.Skip) bool {
+	for _, s := range skipped {
+		if p == s.Path || strings.HasPrefix(p, s.Path+"/") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,409 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/dartsync/dartsync/chunkstore"
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/tracker"
+)
+
+// flushEvery is how many applied files are staged before the index is
+// written and the tracker told (one transaction, one FILE_UPDATE).
+const flushEvery = 256
+
+// outcome is what became of one want.
+type outcome uint8
+
+const (
+	done   outcome = iota // applied (or nothing to do): forget the want
+	retry                 // try again later (no live source, fetch failed)
+	edited                // the target was edited locally: rescan first
+)
+
+// pullLoop applies wants whenever they change, once the first local scan
+// has reported what changed while the peer was down.
+func (d *Daemon) pullLoop(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-d.firstScanDone:
+	}
+	var again <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.pullKick:
+		case <-again:
+		}
+		again = nil
+		pending, err := d.pull(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			d.log.Warn("pull", "err", err)
+		}
+		if pending > 0 || err != nil {
+			again = time.After(d.cfg.Retry)
+		}
+	}
+}
+
+// pull applies every want it can: directories, then new paths, then updates
+// of existing paths, then deletions (files before their directories). It
+// returns how many wants are left.
+func (d *Daemon) pull(ctx context.Context) (int, error) {
+	wants, err := d.idx.Wants()
+	if err != nil {
+		return 0, err
+	}
+	var dirs, adds, updates, dels []index.Want
+	var finished []string
+	for _, w := range wants {
+		p := w.Manifest.Path
+		ie, ok := d.idx.Get(p)
+		switch {
+		case ok && ie.Manifest.ID == w.Manifest.ID:
+			finished = append(finished, p)
+		case manifest.ValidatePath(p) != nil:
+			d.log.Warn("ignoring invalid path from tracker", "path", p)
+			finished = append(finished, p)
+		case w.Manifest.Deleted:
+			dels = append(dels, w)
+		case w.Manifest.Kind == manifest.KindDir:
+			dirs = append(dirs, w)
+		case !ok || ie.Manifest.Deleted || ie.Manifest.Kind != manifest.KindFile:
+			adds = append(adds, w)
+		default:
+			updates = append(updates, w)
+		}
+	}
+	if len(wants) > 0 {
+		d.log.Debug("pull", "wants", len(wants), "dirs", len(dirs), "adds", len(adds), "updates", len(updates), "deletes", len(dels))
+	}
+	r := &round{d: d}
+	r.finish(finished...)
+
+	sort.Slice(dirs, func(i, j int) bool { return dirs[i].Manifest.Path < dirs[j].Manifest.Path })
+	for _, w := range dirs {
+		r.note(w, d.applyDir(w))
+	}
+	if err := r.flush(ctx); err != nil {
+		return len(wants), err
+	}
+	for _, phase := range [][]index.Want{adds, updates} {
+		if err := d.pullFiles(ctx, r, phase); err != nil {
+			return len(wants), err
+		}
+	}
+	// Deletions: deepest paths first so directories are empty when removed.
+	sort.Slice(dels, func(i, j int) bool {
+		di, dj := strings.Count(dels[i].Manifest.Path, "/"), strings.Count(dels[j].Manifest.Path, "/")
+		if di != dj {
+			return di > dj
+		}
+		return dels[i].Manifest.Path < dels[j].Manifest.Path
+	})
+	for _, w := range dels {
+		r.note(w, d.applyDelete(w))
+	}
+	if err := r.flush(ctx); err != nil {
+		return len(wants), err
+	}
+	d.stats.PendingWants.Store(int64(r.pending))
+	if r.sawEdit {
+		kick(d.scanKick)
+	}
+	return r.pending, nil
+}
+
+// pullFiles downloads and applies files, cfg.Parallel at a time.
+func (d *Daemon) pullFiles(ctx context.Context, r *round, ws []index.Want) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(d.cfg.Parallel)
+	for _, w := range ws {
+		g.Go(func() error {
+			o := d.pullFile(gctx, w)
+			r.note(w, o)
+			if r.applied() >= flushEvery {
+				return r.flush(gctx)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return r.flush(ctx)
+}
+
+// round collects the outcomes of one pull: finished wants and the versions
+// to announce to the tracker as owned.
+type round struct {
+	d *Daemon
+
+	mu       sync.Mutex
+	finished []string
+	owned    []manifest.Manifest
+	pending  int
+	sawEdit  bool
+}
+
+func (r *round) finish(paths ...string) {
+	r.mu.Lock()
+	r.finished = append(r.finished, paths...)
+	r.mu.Unlock()
+}
+
+func (r *round) note(w index.Want, o outcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch o {
+	case done:
+		r.finished = append(r.finished, w.Manifest.Path)
+		if w.Manifest.Kind == manifest.KindFile && !w.Manifest.Deleted {
+			r.owned = append(r.owned, w.Manifest)
+		}
+	case retry:
+		r.pending++
+	case edited:
+		r.pending++
+		r.sawEdit = true
+	}
+}
+
+func (r *round) applied() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.finished)
+}
+
+// flush writes staged index entries, forgets finished wants and tells the
+// tracker which versions this peer now owns.
+func (r *round) flush(ctx context.Context) error {
+	r.mu.Lock()
+	finished, owned := r.finished, r.owned
+	r.finished, r.owned = nil, nil
+	r.mu.Unlock()
+	if err := r.d.idx.Update(index.Batch{DoneWants: finished}); err != nil {
+		return err
+	}
+	for len(owned) > 0 {
+		n := min(len(owned), maxBatch)
+		req := make([]tracker.Change, n)
+		for i := range req {
+			req[i] = tracker.Change{New: owned[i]}
+		}
+		owned = owned[n:]
+		res, err := r.d.client.Update(ctx, req)
+		if err != nil {
+			return err
+		}
+		for i, x := range res {
+			if x.Outcome != tracker.Owner && x.Outcome != tracker.Accepted {
+				r.d.log.Debug("ownership not recorded", "path", req[i].New.Path, "outcome", x.Outcome.String())
+			}
+		}
+	}
+	return nil
+}
+
+// pullFile builds one file version: plan its pieces locally, fetch the rest
+// from live owners, then apply it.
+func (d *Daemon) pullFile(ctx context.Context, w index.Want) outcome {
+	m := w.Manifest
+	abs, made, err := target(d.cfg.Root, m.Path, true)
+	d.stageDirs(made)
+	if err != nil {
+		d.log.Warn("cannot write", "path", m.Path, "err", err)
+		return retry
+	}
+	if d.edited(m.Path, abs) {
+		return edited
+	}
+	part, err := d.store.Partial(&m)
+	if err != nil {
+		if !errors.Is(err, chunkstore.ErrBusy) {
+			d.log.Warn("partial", "path", m.Path, "err", err)
+		}
+		return retry
+	}
+	if err := d.plan(ctx, &m, part); err != nil {
+		part.Close()
+		d.log.Warn("local pieces", "path", m.Path, "err", err)
+		return retry
+	}
+	if !part.Complete() {
+		srcs := d.sources(w.Owners)
+		if len(srcs) == 0 {
+			part.Close()
+			d.log.Debug("no live source", "path", m.Path)
+			return retry
+		}
+		st, err := d.fetcher.Fetch(ctx, &m, part, srcs)
+		d.stats.BytesReceived.Add(st.Bytes)
+		d.stats.PiecesFetched.Add(int64(st.Pieces))
+		if err != nil {
+			part.Close()
+			if ctx.Err() == nil {
+				d.log.Warn("fetch", "path", m.Path, "err", err)
+			}
+			return retry
+		}
+	}
+	return d.apply(&m, part, abs)
+}
+
+// plan fills every piece of part that local data already has: any file or
+// partial in the chunk store holding the same hash. Pieces it cannot find
+// stay missing for the network fetch. (A delta source slots in here.)
+func (d *Daemon) plan(ctx context.Context, m *manifest.Manifest, part *chunkstore.Partial) error {
+	if part.Complete() {
+		return nil
+	}
+	n, b, err := part.CopyLocal(ctx)
+	d.stats.PiecesLocal.Add(int64(n))
+	d.stats.BytesLocal.Add(b)
+	return err
+}
+
+// edited reports whether the file at rel differs from what the index says
+// was synced there (a local edit not yet reported). A file the index has
+// but the disk does not is not an edit here: a deletion loses to a newer
+// version (DESIGN §3).
+func (d *Daemon) edited(rel, abs string) bool {
+	ie, ok := d.idx.Get(rel)
+	fi, err := os.Lstat(abs)
+	if ok && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindFile {
+		if err != nil {
+			return false
+		}
+		return !fi.Mode().IsRegular() || statOf(fi) != ie.Stat
+	}
+	return err == nil // something is there that was never synced
+}
+
+// apply commits a complete partial over the target, unless the target was
+// edited meanwhile, and stages the new index entry.
+func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs string) outcome {
+	if err := setMeta(part.Path(), m); err != nil {
+		part.Close()
+		d.log.Warn("set mode and mtime", "path", m.Path, "err", err)
+		return retry
+	}
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	if d.edited(m.Path, abs) {
+		part.Close()
+		return edited
+	}
+	if err := part.Commit(abs); err != nil {
+		d.log.Warn("commit", "path", m.Path, "err", err)
+		return retry
+	}
+	fi, err := os.Lstat(abs)
+	if err != nil {
+		d.log.Warn("stat after commit", "path", m.Path, "err", err)
+		return retry
+	}
+	d.idx.Stage(index.Entry{Manifest: *m, Stat: statOf(fi)})
+	d.stats.FilesApplied.Add(1)
+	d.log.Debug("applied", "path", m.Path, "size", m.Size)
+	return done
+}
+
+// applyDir creates a remote directory.
+func (d *Daemon) applyDir(w index.Want) outcome {
+	abs, made, err := target(d.cfg.Root, w.Manifest.Path, true)
+	d.stageDirs(made)
+	if err != nil {
+		d.log.Warn("cannot create directory", "path", w.Manifest.Path, "err", err)
+		return retry
+	}
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	if err := os.Mkdir(abs, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		d.log.Warn("create directory", "path", w.Manifest.Path, "err", err)
+		return retry
+	}
+	if fi, err := os.Lstat(abs); err != nil || !fi.IsDir() {
+		return edited // a file is where the directory goes
+	}
+	d.idx.Stage(index.Entry{Manifest: w.Manifest})
+	return done
+}
+
+// stageDirs records parent directories that apply created.
+func (d *Daemon) stageDirs(made []string) {
+	for _, p := range made {
+		if _, ok := d.idx.Get(p); !ok {
+			d.idx.Stage(index.Entry{Manifest: manifest.NewDir(p, time.Now().UnixNano())})
+		}
+	}
+}
+
+// applyDelete removes the path of a tombstone if it still is the deleted
+// version; a local edit is kept (and reported by the next scan).
+func (d *Daemon) applyDelete(w index.Want) outcome {
+	m := w.Manifest
+	abs, _, err := target(d.cfg.Root, m.Path, false)
+	if errors.Is(err, os.ErrNotExist) {
+		d.idx.Stage(index.Entry{Manifest: m})
+		return done
+	}
+	if err != nil {
+		d.log.Warn("cannot delete", "path", m.Path, "err", err)
+		return done
+	}
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	ie, ok := d.idx.Get(m.Path)
+	fi, err := os.Lstat(abs)
+	if err != nil {
+		d.idx.Stage(index.Entry{Manifest: m})
+		return done
+	}
+	if !ok || ie.Manifest.Deleted {
+		// Present but never synced: a local file, reported by the next scan.
+		kick(d.scanKick)
+		return done
+	}
+	if fi.IsDir() {
+		if err := os.Remove(abs); err != nil {
+			// Local files the tracker does not know yet keep it alive.
+			d.log.Info("directory not removed: not empty", "path", m.Path)
+			kick(d.scanKick)
+			return done
+		}
+	} else {
+		if ie.Manifest.Kind != manifest.KindFile || statOf(fi) != ie.Stat {
+			d.log.Info("deleted remotely but edited here: keeping it", "path", m.Path)
+			d.stats.Conflicts.Add(1)
+			return edited
+		}
+		if err := os.Remove(abs); err != nil {
+			d.log.Warn("delete", "path", m.Path, "err", err)
+			return retry
+		}
+		if err := d.store.RemoveFile(m.Path); err != nil {
+			d.log.Debug("chunk store forget", "path", m.Path, "err", err)
+		}
+	}
+	d.idx.Stage(index.Entry{Manifest: m})
+	d.stats.FilesDeleted.Add(1)
+	return done
+}

@@ -1,0 +1,123 @@
+package peer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// Stats are the daemon's counters since it started.
+type Stats struct {
+	BytesReceived  atomic.Int64 // piece bytes fetched over the network
+	BytesSent      atomic.Int64 // piece bytes read to serve other peers
+	BytesLocal     atomic.Int64 // piece bytes copied from local data
+	PiecesFetched  atomic.Int64
+	PiecesLocal    atomic.Int64
+	FilesApplied   atomic.Int64 // files written from remote versions
+	FilesDeleted   atomic.Int64 // paths deleted for remote tombstones
+	LocalChanges   atomic.Int64 // local changes reported to the tracker
+	Conflicts      atomic.Int64 // local edits that met a concurrent remote one
+	PendingWants   atomic.Int64 // wants not yet applied after the last pull
+	ScansCompleted atomic.Int64
+}
+
+// StatsSnapshot is the JSON form of Stats.
+type StatsSnapshot struct {
+	BytesReceived  int64  `json:"bytes_received"`
+	BytesSent      int64  `json:"bytes_sent"`
+	BytesLocal     int64  `json:"bytes_local"`
+	PiecesFetched  int64  `json:"pieces_fetched"`
+	PiecesLocal    int64  `json:"pieces_local"`
+	FilesApplied   int64  `json:"files_applied"`
+	FilesDeleted   int64  `json:"files_deleted"`
+	LocalChanges   int64  `json:"local_changes"`
+	Conflicts      int64  `json:"conflicts"`
+	PendingWants   int64  `json:"pending_wants"`
+	ScansCompleted int64  `json:"scans_completed"`
+	Seq            uint64 `json:"seq"`
+}
+
+// Snapshot returns the current values.
+func (s *Stats) Snapshot() StatsSnapshot {
+	return StatsSnapshot{
+		BytesReceived:  s.BytesReceived.Load(),
+		BytesSent:      s.BytesSent.Load(),
+		BytesLocal:     s.BytesLocal.Load(),
+		PiecesFetched:  s.PiecesFetched.Load(),
+		PiecesLocal:    s.PiecesLocal.Load(),
+		FilesApplied:   s.FilesApplied.Load(),
+		FilesDeleted:   s.FilesDeleted.Load(),
+		LocalChanges:   s.LocalChanges.Load(),
+		Conflicts:      s.Conflicts.Load(),
+		PendingWants:   s.PendingWants.Load(),
+		ScansCompleted: s.ScansCompleted.Load(),
+	}
+}
+
+// writeStats writes snap to path atomically (temp file + rename).
+func writeStats(path string, snap StatsSnapshot) error {
+	b, err := json.MarshalIndent(snap, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("peer: write stats: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("peer: write stats: %w", err)
+	}
+	return nil
+}
+
+// countingSource counts the bytes the piece server reads to serve.
+type countingSource struct {
+	src interface {
+		ReadPiece(h manifest.ID, buf []byte) ([]byte, error)
+	}
+	n *atomic.Int64
+}
+
+func (c countingSource) ReadPiece(h manifest.ID, buf []byte) ([]byte, error) {
+	b, err := c.src.ReadPiece(h, buf)
+	if err == nil {
+		c.n.Add(int64(len(b)))
+	}
+	return b, err
+}
+
+// statsLoop writes the stats file every StatsEvery while it changes.
+func (d *Daemon) statsLoop(ctx context.Context) error {
+	if d.cfg.StatsFile == "" {
+		return nil
+	}
+	t := time.NewTicker(d.cfg.StatsEvery)
+	defer t.Stop()
+	var last StatsSnapshot
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if s := d.Stats(); s != last {
+			last = s
+			d.writeStats()
+		}
+	}
+}
+
+func (d *Daemon) writeStats() {
+	if d.cfg.StatsFile == "" {
+		return
+	}
+	if err := writeStats(d.cfg.StatsFile, d.Stats()); err != nil {
+		d.log.Warn("stats", "err", err)
+	}
+}
