@@ -2,8 +2,12 @@ package identity
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -159,4 +163,46 @@ func FuzzParseDeviceID(f *testing.F) {
 			t.Fatalf("re-parse: %v", err)
 		}
 	})
+}
+
+func TestDeviceIDGoldenFile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "deviceid_golden.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		hexID, want, ok := strings.Cut(line, " ")
+		raw, err := hex.DecodeString(hexID)
+		if !ok || err != nil || len(raw) != 32 {
+			t.Fatalf("bad golden line %q", line)
+		}
+		d := DeviceID(raw)
+		if got := d.String(); got != want {
+			t.Errorf("%s: String() = %s, want %s", hexID, got, want)
+		}
+		if back, err := ParseDeviceID(want); err != nil || back != d {
+			t.Errorf("ParseDeviceID(%s) = %x, %v", want, back, err)
+		}
+		n++
+	}
+	if n < 5 {
+		t.Fatalf("only %d golden vectors", n)
+	}
+}
+
+func ExampleParseDeviceID() {
+	id, err := ParseDeviceID("aaaqeay eaudao5 cajbifq ydiob4x ibceqtc qkrmfym ydenbwh a5dypqs")
+	fmt.Println(id, err)
+	fmt.Println(id.Short())
+	_, err = ParseDeviceID("AAAQEAY-EAUDAO5-CAJBIFQ-YDIOB4X-IBCEQTC-QKRMFYM-YDENBWH-A5DYPQA")
+	fmt.Println(err)
+	// Output:
+	// AAAQEAY-EAUDAO5-CAJBIFQ-YDIOB4X-IBCEQTC-QKRMFYM-YDENBWH-A5DYPQS <nil>
+	// AAAQEAY
+	// device ID check character mismatch (typo?): block 4 (characters 43-56) ends in 'A', want 'S'
 }
