@@ -111,7 +111,7 @@ func TestSignatureHostile(t *testing.T) {
 
 func TestDeltaHostile(t *testing.T) {
 	old := randBytes(200, 3000) // 3 blocks of 1024 bytes, the last one 952
-	want := bytes.Clone(old) // the valid deltas below rebuild the basis itself
+	want := bytes.Clone(old)    // the valid deltas below rebuild the basis itself
 	h := manifest.Hash(want)
 	hdr := func(length int) []byte { return enc(1, uv(1024), uv(3000), uv(length)) }
 	lit := func(n int) []byte { return enc(uv(n<<1), want[:n]) }

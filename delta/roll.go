@@ -18,6 +18,27 @@ func weakAB(p []byte) (a, b uint32) {
 // weakOf combines the halves into the checksum value.
 func weakOf(a, b uint32) uint32 { return a&0xffff | b<<16 }
 
+// filterBits is log2 of the number of bits in a weakFilter.
+const filterBits = 18
+
+// weakFilter is a bitmap of hashed weak checksums (32 KiB, so it stays in
+// the L1 cache): a clear bit proves a window's checksum is not in the set,
+// so the rolling loop touches the set only for about n/2^18 of the windows.
+type weakFilter [1 << (filterBits - 6)]uint64
+
+// filterSlot is the bit of the filter that w sets.
+func filterSlot(w uint32) uint32 { return (w * 0x9E3779B1) >> (32 - filterBits) }
+
+// newFilter returns the filter of the given weak checksums.
+func newFilter(values []uint32) *weakFilter {
+	f := new(weakFilter)
+	for _, v := range values {
+		h := filterSlot(v)
+		f[h>>6] |= 1 << (h & 63)
+	}
+	return f
+}
+
 // rollScan rolls a window of length l over buf, starting with the window at
 // j whose halves are a and b, and stops at the first window whose checksum is
 // in ws or at the last window that fits in buf (start len(buf)-l). It returns
@@ -25,29 +46,41 @@ func weakOf(a, b uint32) uint32 { return a&0xffff | b<<16 }
 // It requires j+l <= len(buf).
 func rollScan(buf []byte, j, l int, a, b uint32, ws *weakSet) (int, uint32, uint32, bool) {
 	end := len(buf) - l
-	slots := ws.slots
-	shift := ws.shift
-	empty := ws.empty
-	n := uint32(l)
-	if j < end {
-		outs := buf[j:end]
-		ins := buf[j+l:]
-		ins = ins[:len(outs)]
-		for k, o := range outs {
-			w := a&0xffff | b<<16
-			if v := slots[(w*0x9E3779B1)>>shift]; v != empty {
-				if _, ok := ws.lookup(w); ok {
-					return j + k, a, b, true
-				}
-			}
-			out := uint32(o)
-			a += uint32(ins[k]) - out
-			b += a - n*out
+	f := ws.filter
+	for j < end {
+		k, a2, b2, cand := rollFilter(buf[j:end], buf[j+l:], uint32(l), a, b, f)
+		j, a, b = j+k, a2, b2
+		if !cand {
+			break
 		}
-		j = end
+		if _, ok := ws.lookup(weakOf(a, b)); ok {
+			return j, a, b, true
+		}
+		a, b = rollOne(a, b, l, buf[j], buf[j+l])
+		j++
 	}
 	_, ok := ws.lookup(weakOf(a, b))
 	return j, a, b, ok
+}
+
+// rollFilter is the hot loop: it rolls over the windows starting at
+// outs[0], outs[1], ... (the byte entering for outs[k] is ins[k]) and
+// stops at the first window whose filter bit is set (cand), or after the
+// last one, returning how many windows it passed and the halves there. It
+// calls nothing, so a, b and the indexes stay in registers.
+func rollFilter(outs, ins []byte, n, a, b uint32, f *weakFilter) (int, uint32, uint32, bool) {
+	ins = ins[:len(outs)]
+	for k, o := range outs {
+		w := a&0xffff | b<<16
+		h := (w * 0x9E3779B1) >> (32 - filterBits)
+		if f[h>>6]&(1<<(h&63)) != 0 {
+			return k, a, b, true
+		}
+		out := uint32(o)
+		a += uint32(ins[k]) - out
+		b += a - n*out
+	}
+	return len(outs), a, b, false
 }
 
 // rollOne slides the halves of a window of length l by one byte.

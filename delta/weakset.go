@@ -9,6 +9,8 @@ import "math/bits"
 // needs no separate occupancy test. The table is at least four times larger
 // than the member count, so most probes end at the first slot.
 //
+// A weakFilter in front of the table answers most misses without touching it.
+//
 // Each slot has a payload (an index chosen by the builder, for instance the
 // start of a chain of blocks with that weak value).
 type weakSet struct {
@@ -17,6 +19,7 @@ type weakSet struct {
 	shift   uint32
 	mask    uint32
 	empty   uint32
+	filter  *weakFilter
 }
 
 // slotHash spreads a weak checksum over the table (Fibonacci hashing).
@@ -62,6 +65,7 @@ func (s *weakSet) build(values []uint32, payloads []int32) {
 		s.slots[h] = v
 		s.payload[h] = payloads[i]
 	}
+	s.filter = newFilter(values)
 }
 
 // lookup returns the payload of w and whether w is a member.
