@@ -19,8 +19,10 @@
 //     and can also dial from it (Listener.Dial: the other side then sees the
 //     listening port as source port); the package-level Dial creates one per
 //     connection and releases it when the connection ends.
-//   - Closing: Conn.Close closes with application error code 0 and waits
-//     until the connection's socket (if it owns one) is released.
+//   - Closing: Conn.CloseWithError (and Close, which is CloseWithError(0, ""))
+//     tells the peer and waits until the connection's socket, if it owns one,
+//     is released with quic-go's goroutines. A Dial connection that ends any
+//     other way (peer close, idle timeout) releases its socket by itself.
 //     Listener.Close refuses handshakes in progress, closes every connection
 //     accepted or dialed through it (the peers are told) and closes the socket,
 //     so no goroutine of the listener survives it.

@@ -22,16 +22,20 @@ type Conn struct {
 	released <-chan struct{} // closed when the connection's resources are freed; nil: nothing to wait for
 }
 
-// Close closes the connection with application error code 0 and waits until
-// its resources (for a Dial connection: its UDP socket) are released. Closing
-// by CloseWithError releases them too, shortly afterwards.
-func (c *Conn) Close() error {
-	err := c.CloseWithError(0, "")
+// CloseWithError closes the connection with an application error code and
+// message for the peer (quic.Conn.CloseWithError), then waits until the
+// connection's resources (for a Dial connection: its UDP socket and quic-go's
+// goroutines) are released.
+func (c *Conn) CloseWithError(code quic.ApplicationErrorCode, desc string) error {
+	err := c.Conn.CloseWithError(code, desc)
 	if c.released != nil {
 		<-c.released
 	}
 	return err
 }
+
+// Close is CloseWithError(0, "").
+func (c *Conn) Close() error { return c.CloseWithError(0, "") }
 
 // endpoint is one UDP socket with its quic-go transport.
 type endpoint struct {
