@@ -51,6 +51,7 @@ func baseTLS(id *identity.Identity) *tls.Config {
 func serverTLS(id *identity.Identity, opt Options) *tls.Config {
 	c := baseTLS(id)
 	c.ClientAuth = tls.RequireAnyClientCert
+	c.SessionTicketsDisabled = true // no resumption: every connection shows its certificate
 	log := opt.log()
 	c.VerifyConnection = func(cs tls.ConnectionState) error {
 		if _, err := remoteID(cs); err != nil {
