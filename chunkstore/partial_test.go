@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -300,5 +301,61 @@ func TestPartialConcurrent(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(filepath.Join(root, "c")); !bytes.Equal(got, data) {
 		t.Fatal("concurrently written file differs")
+	}
+}
+
+func TestPartialsAndDiscardPartial(t *testing.T) {
+	root := t.TempDir()
+	s := openStore(t, root)
+	defer s.Close()
+	var ms []manifest.Manifest
+	for i := range 3 {
+		data := randomData(uint64(20+i), 2*testPieceSize)
+		m := buildManifest(fmt.Sprintf("p%d", i), data, testPieceSize)
+		ms = append(ms, m)
+		p, err := s.Partial(&m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.WritePiece(0, piece(data, testPieceSize, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			p.Close() // recorded; the third stays open
+		}
+	}
+	ids, err := s.Partials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []manifest.ID{ms[0].ID, ms[1].ID, ms[2].ID}
+	slices.SortFunc(want, func(a, b manifest.ID) int { return bytes.Compare(a[:], b[:]) })
+	if !slices.Equal(ids, want) {
+		t.Fatalf("Partials() = %v, want %v", ids, want)
+	}
+	tests := []struct {
+		name    string
+		id      manifest.ID
+		wantErr error
+	}{
+		{"closed partial", ms[0].ID, nil},
+		{"open partial", ms[2].ID, ErrBusy},
+		{"unknown", manifest.Hash([]byte("nothing")), nil},
+		{"twice", ms[0].ID, nil},
+	}
+	for _, tt := range tests {
+		if err := s.DiscardPartial(tt.id); !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+			t.Errorf("%s: DiscardPartial = %v, want %v", tt.name, err, tt.wantErr)
+		}
+	}
+	if _, ok := s.Locate(ms[0].Pieces[0].Hash); ok {
+		t.Error("piece of a discarded partial still located")
+	}
+	if _, ok := s.Locate(ms[1].Pieces[0].Hash); !ok {
+		t.Error("piece of a kept partial lost")
+	}
+	ids, _ = s.Partials()
+	if slices.Contains(ids, ms[0].ID) || len(ids) != 2 {
+		t.Errorf("after discard, Partials() = %v", ids)
 	}
 }

@@ -27,8 +27,8 @@ type Store struct {
 	db      *bolt.DB
 	log     *slog.Logger
 
-	mu       sync.Mutex // guards partials, closed; never held across I/O
-	partials map[manifest.ID]*Partial
+	mu       sync.Mutex               // guards partials, closed; never held across I/O
+	partials map[manifest.ID]*Partial // open partials; nil value: being discarded
 	closed   bool
 
 	// commitMu orders database writers exactly as bbolt's own writer lock
@@ -109,7 +109,9 @@ func (s *Store) Close() error {
 	s.closed = true
 	open := make([]*Partial, 0, len(s.partials))
 	for _, p := range s.partials {
-		open = append(open, p)
+		if p != nil { // nil: reserved by DiscardPartial
+			open = append(open, p)
+		}
 	}
 	s.mu.Unlock()
 	var errs []error
