@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/dartsync/dartsync/manifest"
 )
@@ -23,7 +24,18 @@ const (
 	// maxAttempts bounds how often a file that changes while it is hashed is
 	// hashed again before it is skipped.
 	maxAttempts = 3
+	// racyWindow: a file modified less than this long before it would be
+	// hashed is hashed only once the window has passed. Filesystem timestamps
+	// are coarse (a jiffy, up to 10 ms, on Linux): a write in the same tick as
+	// the hashed one would leave size, mtime and inode unchanged and be
+	// missed by every later scan. Waiting guarantees any later write gets a
+	// later mtime. (Not enough for 2 s FAT timestamps.)
+	racyWindow = 50 * time.Millisecond
 )
+
+// errRacy: the file was modified too recently to be hashed safely (see
+// racyWindow); it is retried after the window.
+var errRacy = errors.New("modified too recently")
 
 // job is one file to hash; st is the walk's Stat, used for progress
 // accounting.
@@ -127,7 +139,7 @@ func (s *scanner) hashJob(j job, events chan<- event) {
 		case errors.Is(err, fs.ErrNotExist):
 			ev.gone = true
 			return
-		case errors.Is(err, manifest.ErrChanged):
+		case errors.Is(err, manifest.ErrChanged), errors.Is(err, errRacy):
 			continue
 		case errors.Is(err, manifest.ErrNotRegular):
 			ev.skip = "not a regular file"
@@ -153,6 +165,16 @@ func (s *scanner) hashFile(rel string, progress func(int64)) (manifest.Manifest,
 		return manifest.Manifest{}, Stat{}, manifest.ErrNotRegular
 	}
 	st := statOf(lst)
+	if age := time.Since(time.Unix(0, st.ModTime)); age >= 0 && age < racyWindow {
+		t := time.NewTimer(racyWindow - age)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return manifest.Manifest{}, Stat{}, errRacy // look again
+		case <-s.ctx.Done():
+			return manifest.Manifest{}, Stat{}, s.ctx.Err()
+		}
+	}
 	if manifest.PieceCount(st.Size, s.opt.PieceSize) < largePieces {
 		m, err := manifest.BuildFile(s.ctx, s.root, rel, s.opt.PieceSize)
 		if err != nil {

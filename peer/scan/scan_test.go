@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -385,6 +386,28 @@ func TestScanBadRoot(t *testing.T) {
 	for _, tt := range tests {
 		if _, err := Scan(context.Background(), tt.root, tt.opt); err == nil {
 			t.Errorf("%s: Scan succeeded", tt.name)
+		}
+	}
+}
+
+// TestScanJustModified: a file written right before the scan (inside the
+// racy window) is hashed after the window, correctly.
+func TestScanJustModified(t *testing.T) {
+	root := t.TempDir()
+	for i := range 4 {
+		data := randomBytes(uint64(i), 10*ps)
+		write(t, root, fmt.Sprintf("hot%d", i), data, 0o644)
+	}
+	res, err := Scan(context.Background(), root, Options{PieceSize: ps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Entries) != 4 || len(res.Skipped) != 0 {
+		t.Fatalf("entries %d skipped %v", len(res.Entries), res.Skipped)
+	}
+	for i, e := range res.Entries {
+		if want := reference("", randomBytes(uint64(i), 10*ps), ps).ID; !e.Hashed || e.Manifest.ID != want {
+			t.Errorf("%s: hashed=%v id %s, want %s", e.Manifest.Path, e.Hashed, e.Manifest.ID.Short(), want.Short())
 		}
 	}
 }
