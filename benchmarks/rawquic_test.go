@@ -121,6 +121,7 @@ func benchRawQUIC(b *testing.B, nconn int, total int) {
 	buf := make([]byte, 1<<20)
 	b.SetBytes(int64(total))
 	b.ResetTimer()
+	cpu := startCPU()
 	for range b.N {
 		var g errgroup.Group
 		for _, c := range conns {
@@ -147,6 +148,7 @@ func benchRawQUIC(b *testing.B, nconn int, total int) {
 		}
 	}
 	b.StopTimer()
+	cpu.report(b, int64(total)*int64(b.N))
 	for _, c := range conns {
 		_ = c.CloseWithError(0, "")
 	}

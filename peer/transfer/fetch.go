@@ -21,8 +21,8 @@ type Source struct {
 // Sink receives the verified pieces of one file (a *chunkstore.Partial).
 // Contract: Missing lists the piece indexes still needed, in order;
 // WritePiece stores piece i (it may verify the hash again) and must not
-// keep data after it returns. WritePiece is called from one goroutine at a
-// time.
+// keep data after it returns. WritePiece is called from several goroutines
+// at once, for different indexes (disk writes overlap the network).
 type Sink interface {
 	Missing() []int
 	WritePiece(i int, data []byte) error
@@ -131,12 +131,6 @@ func (f *Fetcher) Close() error {
 	return nil
 }
 
-// result is a verified piece on its way to the sink.
-type result struct {
-	a    *attempt
-	data []byte // from f.bufs
-}
-
 // Fetch downloads the pieces of m that sink is missing from sources, in
 // parallel, and writes each verified piece to every index of m that holds
 // it. It returns when all are written (nil error), when no source can
@@ -169,39 +163,35 @@ func (f *Fetcher) Fetch(ctx context.Context, m *manifest.Manifest, sink Sink, so
 		return stats, fmt.Errorf("%w: fetch %s: no sources given", ErrNoSources, m.Path)
 	}
 
-	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(f.ctx, cancel)
 	defer stop()
-
-	sched := newScheduler(items, sources, f.opt.MaxDuplicates)
-	window := f.window(m)
-	results := make(chan result)
+	job := &fetchJob{
+		f: f, m: m, sink: sink, cancel: cancel,
+		sched:  newScheduler(items, sources, f.opt.MaxDuplicates),
+		window: f.window(m),
+	}
 	var workers sync.WaitGroup
 	for si, src := range sources {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			f.runSource(ctx, sched, si, src, window, results)
+			job.runSource(ctx, si, src)
 		}()
 	}
-	workersDone := make(chan struct{})
-	go func() {
-		workers.Wait()
-		close(workersDone)
-	}()
+	workers.Wait()
 
-	werr := f.writeResults(ctx, m, sink, results, workersDone, len(items), &stats)
-	cancel()
-	<-workersDone
-
-	srcStats, dups, remaining := sched.snapshot()
+	srcStats, dups, remaining := job.sched.snapshot()
 	stats.Sources = srcStats
 	stats.Duplicates = dups
 	for _, s := range srcStats {
 		stats.BadPieces += s.BadPieces
 	}
+	job.mu.Lock()
+	stats.Pieces, stats.Written, stats.Bytes = job.pieces, job.written, job.bytes
+	werr := job.writeErr
+	job.mu.Unlock()
 	stats.Duration = time.Since(begin)
 	switch {
 	case werr != nil:
@@ -210,38 +200,54 @@ func (f *Fetcher) Fetch(ctx context.Context, m *manifest.Manifest, sink Sink, so
 		return stats, nil
 	case f.ctx.Err() != nil:
 		return stats, fmt.Errorf("fetch %s: %w", m.Path, ErrClosed)
-	case parent.Err() != nil:
-		return stats, fmt.Errorf("fetch %s: %w", m.Path, parent.Err())
+	case ctx.Err() != nil:
+		return stats, fmt.Errorf("fetch %s: %w", m.Path, context.Cause(ctx))
 	default:
 		return stats, fmt.Errorf("%w: fetch %s: %d of %d pieces missing: %s",
 			ErrNoSources, m.Path, remaining, len(items), dropSummary(srcStats))
 	}
 }
 
-// writeResults writes verified pieces to the sink until every item is
-// written, the workers are all gone or ctx ends.
-func (f *Fetcher) writeResults(ctx context.Context, m *manifest.Manifest, sink Sink, results <-chan result, workersDone <-chan struct{}, want int, stats *FetchStats) error {
-	for stats.Pieces < want {
-		var r result
-		select {
-		case r = <-results:
-		case <-workersDone:
-			return nil
-		case <-ctx.Done():
-			return nil
+// fetchJob is the state of one Fetch shared by its source workers.
+type fetchJob struct {
+	f      *Fetcher
+	m      *manifest.Manifest
+	sink   Sink
+	sched  *scheduler
+	window int
+	cancel context.CancelFunc // ends the whole fetch
+
+	mu       sync.Mutex
+	pieces   int
+	written  int
+	bytes    int64
+	writeErr error // first sink failure; ends the fetch
+}
+
+// write stores a verified piece at every index that holds it. A sink
+// failure ends the fetch.
+func (j *fetchJob) write(it *item, data []byte) {
+	n := 0
+	var err error
+	for _, i := range it.indexes {
+		if err = j.sink.WritePiece(i, data); err != nil {
+			err = fmt.Errorf("fetch %s: write piece %d: %w", j.m.Path, i, err)
+			break
 		}
-		for _, i := range r.a.it.indexes {
-			if err := sink.WritePiece(i, r.data); err != nil {
-				f.bufs.put(r.data)
-				return fmt.Errorf("fetch %s: write piece %d: %w", m.Path, i, err)
-			}
-			stats.Written++
-		}
-		stats.Pieces++
-		stats.Bytes += int64(len(r.data))
-		f.bufs.put(r.data)
+		n++
 	}
-	return nil
+	j.mu.Lock()
+	j.written += n
+	if err == nil {
+		j.pieces++
+		j.bytes += int64(len(data))
+	} else if j.writeErr == nil {
+		j.writeErr = err
+	}
+	j.mu.Unlock()
+	if err != nil {
+		j.cancel()
+	}
 }
 
 // window returns how many requests of m's pieces may be in flight per source.

@@ -19,7 +19,8 @@ const busyBackoff = 50 * time.Millisecond
 // requests in flight to the source, verifies what arrives and hands it to
 // the writer. It returns when the scheduler has nothing more for the source
 // or the source is dropped, after all its requests have ended.
-func (f *Fetcher) runSource(ctx context.Context, sched *scheduler, si int, src Source, window int, results chan<- result) {
+func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
+	f, sched, window := j.f, j.sched, j.window
 	conn, err := f.pool.get(ctx, src)
 	if err != nil {
 		sched.dropSource(si, err)
@@ -45,39 +46,35 @@ func (f *Fetcher) runSource(ctx context.Context, sched *scheduler, si int, src S
 		go func() {
 			defer reqs.Done()
 			defer func() { <-slots }()
-			f.runAttempt(sctx, scancel, sched, a, conn, src, results)
+			j.runAttempt(sctx, scancel, a, conn, src)
 		}()
 	}
 }
 
-// runAttempt performs one request and reports its outcome to the scheduler.
-func (f *Fetcher) runAttempt(sctx context.Context, dropSrc context.CancelFunc, sched *scheduler, a *attempt, conn *quic.Conn, src Source, results chan<- result) {
-	it := a.it
+// runAttempt performs one request, reports its outcome to the scheduler
+// and writes a winning piece to the sink.
+func (j *fetchJob) runAttempt(sctx context.Context, dropSrc context.CancelFunc, a *attempt, conn *quic.Conn, src Source) {
+	f, sched, it := j.f, j.sched, a.it
 	data, err := requestPiece(a.ctx, conn, f.bufs, it.hash, it.length, f.opt.RequestTimeout)
 	if err == nil && manifest.Hash(data) != it.hash {
 		f.bufs.put(data)
 		err = fmt.Errorf("%w: piece %s from %s", ErrBadPiece, it.hash.Short(), src.ID.Short())
 	}
 	if err != nil {
-		f.attemptFailed(sctx, dropSrc, sched, a, conn, src, err)
+		j.attemptFailed(sctx, dropSrc, a, conn, src, err)
 		return
 	}
-	if !sched.complete(a) {
-		f.bufs.put(data)
-		return
+	if sched.complete(a) {
+		j.write(it, data)
 	}
-	select {
-	case results <- result{a: a, data: data}:
-	case <-sctx.Done():
-		// The fetch is ending (done, failed or cancelled): nobody writes.
-		f.bufs.put(data)
-	}
+	f.bufs.put(data)
 }
 
 // attemptFailed classifies a failed request: the item is re-queued; a
 // source without the piece is excluded for that piece; a busy source pauses;
 // any other failure of a live request drops the source for this file.
-func (f *Fetcher) attemptFailed(sctx context.Context, dropSrc context.CancelFunc, sched *scheduler, a *attempt, conn *quic.Conn, src Source, err error) {
+func (j *fetchJob) attemptFailed(sctx context.Context, dropSrc context.CancelFunc, a *attempt, conn *quic.Conn, src Source, err error) {
+	f, sched := j.f, j.sched
 	switch {
 	case a.ctx.Err() != nil:
 		// Cancelled: a duplicate won, the source was dropped, or the fetch ended.
