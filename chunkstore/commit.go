@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -38,9 +39,23 @@ func (p *Partial) Commit(target string) error {
 	fail := func(err error) error {
 		return fmt.Errorf("chunkstore: commit %q to %s: %w", p.m.Path, target, err)
 	}
-	if err := p.f.Truncate(p.m.Size); err != nil {
+	// Cut anything past the end (left by an older run). Truncating always
+	// updates the mtime, which the caller may have set: only when needed,
+	// and the times are put back.
+	fi, err := p.f.Stat()
+	if err != nil {
 		p.f.Close()
 		return fail(err)
+	}
+	if fi.Size() != p.m.Size {
+		if err := p.f.Truncate(p.m.Size); err != nil {
+			p.f.Close()
+			return fail(err)
+		}
+		if err := os.Chtimes(p.path, time.Time{}, fi.ModTime()); err != nil {
+			p.f.Close()
+			return fail(err)
+		}
 	}
 	if err := p.f.Sync(); err != nil {
 		p.f.Close()
@@ -49,7 +64,7 @@ func (p *Partial) Commit(target string) error {
 	if err := p.f.Close(); err != nil {
 		return fail(err)
 	}
-	if err := os.Rename(p.path, target); err != nil {
+	if err := p.s.renameOrCopy(p.path, target); err != nil {
 		return fail(err)
 	}
 	if err := syncDir(filepath.Dir(target)); err != nil {
@@ -58,7 +73,7 @@ func (p *Partial) Commit(target string) error {
 
 	rel, inside := p.s.relPath(target)
 	ref := p.ref
-	err := p.s.update(func(tx *bolt.Tx) error {
+	err = p.s.update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketPartials).Delete(p.m.ID[:]); err != nil {
 			return err
 		}

@@ -1,0 +1,71 @@
+package chunkstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// renameOrCopy renames src onto target. When they are on different
+// filesystems (a state directory configured on another disk) rename cannot
+// work: the file is copied once into root/.dartsync/tmp (same filesystem as
+// the folder, never scanned), synced, given src's mode and times, and renamed
+// from there. This costs a second write of every byte, so it is logged.
+func (s *Store) renameOrCopy(src, target string) error {
+	err := os.Rename(src, target)
+	if err == nil || !errors.Is(err, syscall.EXDEV) {
+		return err
+	}
+	s.log.Warn("chunkstore: state directory is on another filesystem than the folder; committing by copy",
+		"partial", src, "target", target)
+	tmpDir := filepath.Join(s.root, manifest.StateDir, "tmp")
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.CreateTemp(tmpDir, "commit-*")
+	if err != nil {
+		return err
+	}
+	tmp := out.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			out.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := io.Copy(out, in); err != nil {
+		return fmt.Errorf("copy across filesystems: %w", err)
+	}
+	if err := out.Chmod(fi.Mode().Perm()); err != nil {
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := os.Chtimes(tmp, fi.ModTime(), fi.ModTime()); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		return err
+	}
+	ok = true
+	return os.Remove(src)
+}
