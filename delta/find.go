@@ -156,12 +156,12 @@ func newFinder(basis io.ReaderAt, size int64, m *manifest.Manifest, want []int) 
 	}
 	f.set = newWeakSet(len(weaks))
 	f.set.build(weaks, make([]int32, len(weaks)))
-	f.buf = make([]byte, l+max(l, minBuffer))
 	return f, nil
 }
 
 // scan runs the search. See Find.
 func (f *finder) scan(ctx context.Context) error {
+	f.buf = make([]byte, min(int64(f.l+max(f.l, minBuffer)), f.size))
 	if f.last >= 0 {
 		// Cheap first: the short last piece at its own offset and at the
 		// end of the basis (the tail survives insertions and deletions).
