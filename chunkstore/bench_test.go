@@ -16,7 +16,13 @@ func benchFile(b *testing.B) ([]byte, manifest.Manifest) {
 
 // BenchmarkWritePiece: verified 1 MiB pieces into a partial download
 // (hash check, WriteAt, group-committed fdatasync + record), one writer.
-func BenchmarkWritePiece(b *testing.B) {
+func BenchmarkWritePiece(b *testing.B) { benchWrite(b, (*Partial).WritePiece) }
+
+// BenchmarkWriteVerifiedPiece: the same without the second hash (the
+// fetcher has verified the piece).
+func BenchmarkWriteVerifiedPiece(b *testing.B) { benchWrite(b, (*Partial).WriteVerifiedPiece) }
+
+func benchWrite(b *testing.B, write func(p *Partial, i int, data []byte) error) {
 	data, m := benchFile(b)
 	s := openStore(b, b.TempDir())
 	defer s.Close()
@@ -35,7 +41,7 @@ func BenchmarkWritePiece(b *testing.B) {
 			}
 			b.StartTimer()
 		}
-		if err := p.WritePiece(k, piece(data, manifest.DefaultPieceSize, k)); err != nil {
+		if err := write(p, k, piece(data, manifest.DefaultPieceSize, k)); err != nil {
 			b.Fatal(err)
 		}
 		if k == benchPieces-1 {

@@ -50,6 +50,12 @@ func TestWritePieceErrors(t *testing.T) {
 			t.Errorf("%s: WritePiece(%d) = %v, want %v", tt.name, tt.i, err, tt.wantErr)
 		}
 	}
+	if err := p.WriteVerifiedPiece(4, piece(data, testPieceSize, 4)[1:]); !errors.Is(err, ErrBadPiece) {
+		t.Errorf("WriteVerifiedPiece of a short piece = %v, want ErrBadPiece", err)
+	}
+	if err := p.WriteVerifiedPiece(-1, nil); !errors.Is(err, ErrPieceIndex) {
+		t.Errorf("WriteVerifiedPiece(-1) = %v, want ErrPieceIndex", err)
+	}
 	if got, want := p.Missing(), []int{1, 2, 3, 4}; !slices.Equal(got, want) {
 		t.Errorf("Missing() = %v, want %v", got, want)
 	}
@@ -62,6 +68,9 @@ func TestWritePieceErrors(t *testing.T) {
 	// The failed Commit must not have closed the partial.
 	if err := p.WritePiece(1, piece(data, testPieceSize, 1)); err != nil {
 		t.Errorf("WritePiece after refused Commit: %v", err)
+	}
+	if err := p.WriteVerifiedPiece(4, piece(data, testPieceSize, 4)); err != nil || !p.Have(4) {
+		t.Errorf("WriteVerifiedPiece: %v", err)
 	}
 }
 
