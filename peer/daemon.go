@@ -44,11 +44,10 @@ type Daemon struct {
 	pieceSize int64
 	rejected  map[string]manifest.ID // local versions the tracker refused: not re-reported
 
-	// applyMu serialises the short "compare disk with index, then change
-	// disk and index" sections of apply and of the local diff, so neither
-	// sees the other half-done. It covers a rename or an unlink, never a
-	// network call or a hash.
-	applyMu sync.Mutex
+	// applying holds the paths whose apply (commit or delete, then index)
+	// is under way; the local diff leaves them alone so it never reports a
+	// half-applied remote version as a local change. Guarded by mu.
+	applying map[string]bool
 
 	scanKick      chan struct{}
 	pullKick      chan struct{}
@@ -79,6 +78,7 @@ func New(cfg Config) (*Daemon, error) {
 		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
 		peers:         make(map[identity.DeviceID]string),
 		rejected:      make(map[string]manifest.ID),
+		applying:      make(map[string]bool),
 		scanKick:      make(chan struct{}, 1),
 		pullKick:      make(chan struct{}, 1),
 		firstScanDone: make(chan struct{}),
@@ -212,4 +212,27 @@ func (d *Daemon) currentPieceSize() int64 {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return d.pieceSize
+}
+
+// beginApply marks path as being applied; false if it already is.
+func (d *Daemon) beginApply(path string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.applying[path] {
+		return false
+	}
+	d.applying[path] = true
+	return true
+}
+
+func (d *Daemon) endApply(path string) {
+	d.mu.Lock()
+	delete(d.applying, path)
+	d.mu.Unlock()
+}
+
+func (d *Daemon) isApplying(path string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.applying[path]
 }

@@ -33,6 +33,9 @@ func (d *Daemon) scanLoop(ctx context.Context, w *watch.Watcher) error {
 		case <-ctx.Done():
 			return nil
 		case c := <-w.C():
+			if !c.All && !d.needsScan(c.Paths) {
+				continue // only our own writes, already in the index
+			}
 			d.log.Debug("watcher", "paths", len(c.Paths), "all", c.All, "reason", c.Reason)
 		case <-d.scanKick:
 		case <-retry:
@@ -55,6 +58,35 @@ func (d *Daemon) scanLoop(ctx context.Context, w *watch.Watcher) error {
 		}
 		kick(d.pullKick)
 	}
+}
+
+// needsScan reports whether any of the paths the watcher named differs from
+// the index (so a scan is worth its walk). The peer's own writes are staged
+// in the index before their events arrive, so they need none.
+func (d *Daemon) needsScan(paths []string) bool {
+	for _, p := range paths {
+		if d.isApplying(p) {
+			continue
+		}
+		ie, ok := d.idx.Get(p)
+		live := ok && !ie.Manifest.Deleted
+		fi, err := os.Lstat(d.abs(p))
+		switch {
+		case err != nil:
+			if live {
+				return true // deleted here
+			}
+		case !live:
+			return true // new here
+		case fi.IsDir():
+			if ie.Manifest.Kind != manifest.KindDir {
+				return true
+			}
+		case ie.Manifest.Kind != manifest.KindFile || statOf(fi) != ie.Stat:
+			return true
+		}
+	}
+	return false
 }
 
 // prev is the scanner's view of the index: the last synced manifest and stat
@@ -104,8 +136,6 @@ func (d *Daemon) localScan(ctx context.Context) error {
 // A skipped path (a symlink, an unreadable directory, a busy file) is not
 // treated as deleted, nor is anything below it.
 func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
-	d.applyMu.Lock()
-	defer d.applyMu.Unlock()
 	seen := make(map[string]bool, len(entries))
 	var out []change
 	var restat []index.Entry
@@ -113,6 +143,9 @@ func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
 		e := &entries[i]
 		m := e.Manifest
 		seen[m.Path] = true
+		if d.isApplying(m.Path) {
+			continue
+		}
 		st := index.Stat{Size: e.Stat.Size, ModTime: e.Stat.ModTime, Inode: e.Stat.Inode}
 		if m.Kind == manifest.KindDir {
 			st = index.Stat{}
@@ -145,7 +178,7 @@ func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
 	}
 	now := time.Now().UnixNano()
 	for _, p := range d.idx.Paths() {
-		if seen[p] || underSkipped(p, skipped) {
+		if seen[p] || underSkipped(p, skipped) || d.isApplying(p) {
 			continue
 		}
 		ie, _ := d.idx.Get(p)
@@ -197,8 +230,6 @@ func (d *Daemon) report(ctx context.Context, changes []change) error {
 
 // record applies the tracker's outcomes for reported changes to the index.
 func (d *Daemon) record(batch []change, res []tracker.Result) {
-	d.applyMu.Lock()
-	defer d.applyMu.Unlock()
 	var removed []string
 	for i, r := range res {
 		c := batch[i]

@@ -21,6 +21,9 @@ import (
 // written and the tracker told (one transaction, one FILE_UPDATE).
 const flushEvery = 256
 
+// smallParallel is how many single-piece files are pulled at once.
+const smallParallel = 32
+
 // outcome is what became of one want.
 type outcome uint8
 
@@ -128,15 +131,28 @@ func (d *Daemon) pull(ctx context.Context) (int, error) {
 	return r.pending, nil
 }
 
-// pullFiles downloads and applies files, cfg.Parallel at a time.
+// pullFiles downloads and applies files: single-piece files
+// smallParallel at a time (they cost round trips and fsyncs, not
+// bandwidth), larger ones cfg.Parallel at a time.
 func (d *Daemon) pullFiles(ctx context.Context, r *round, ws []index.Want) error {
 	if len(ws) == 0 {
 		return nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(d.cfg.Parallel)
+	small := make(chan struct{}, smallParallel)
+	large := make(chan struct{}, d.cfg.Parallel)
 	for _, w := range ws {
+		sem := large
+		if len(w.Manifest.Pieces) <= 1 {
+			sem = small
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-gctx.Done():
+			return g.Wait()
+		}
 		g.Go(func() error {
+			defer func() { <-sem }()
 			o := d.pullFile(gctx, w)
 			r.note(w, o)
 			if r.applied() >= flushEvery {
@@ -199,6 +215,9 @@ func (r *round) flush(ctx context.Context) error {
 	finished, owned := r.finished, r.owned
 	r.finished, r.owned = nil, nil
 	r.mu.Unlock()
+	if len(finished) == 0 && len(owned) == 0 {
+		return r.d.idx.Flush()
+	}
 	if err := r.d.idx.Update(index.Batch{DoneWants: finished}); err != nil {
 		return err
 	}
@@ -269,16 +288,37 @@ func (d *Daemon) pullFile(ctx context.Context, w index.Want) outcome {
 }
 
 // plan fills every piece of part that local data already has: any file or
-// partial in the chunk store holding the same hash. Pieces it cannot find
-// stay missing for the network fetch. (A delta source slots in here.)
+// partial in the chunk store holding the same hash (verified on read).
+// Pieces it cannot find stay missing for the network fetch. This is the
+// place where further local sources (a delta against the old version of
+// the file) slot in.
 func (d *Daemon) plan(ctx context.Context, m *manifest.Manifest, part *chunkstore.Partial) error {
-	if part.Complete() {
+	missing := part.Missing()
+	if len(missing) == 0 {
 		return nil
 	}
-	n, b, err := part.CopyLocal(ctx)
-	d.stats.PiecesLocal.Add(int64(n))
-	d.stats.BytesLocal.Add(b)
-	return err
+	buf := make([]byte, min(m.PieceSize, m.Size))
+	for _, i := range missing {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if part.Have(i) { // written as a duplicate of an earlier piece
+			continue
+		}
+		data, err := d.store.ReadPiece(m.Pieces[i].Hash, buf)
+		if errors.Is(err, chunkstore.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := part.WritePiece(i, data); err != nil {
+			return err
+		}
+		d.stats.PiecesLocal.Add(1)
+		d.stats.BytesLocal.Add(int64(len(data)))
+	}
+	return nil
 }
 
 // edited reports whether the file at rel differs from what the index says
@@ -305,8 +345,11 @@ func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs strin
 		d.log.Warn("set mode and mtime", "path", m.Path, "err", err)
 		return retry
 	}
-	d.applyMu.Lock()
-	defer d.applyMu.Unlock()
+	if !d.beginApply(m.Path) {
+		part.Close()
+		return retry
+	}
+	defer d.endApply(m.Path)
 	if d.edited(m.Path, abs) {
 		part.Close()
 		return edited
@@ -334,8 +377,6 @@ func (d *Daemon) applyDir(w index.Want) outcome {
 		d.log.Warn("cannot create directory", "path", w.Manifest.Path, "err", err)
 		return retry
 	}
-	d.applyMu.Lock()
-	defer d.applyMu.Unlock()
 	if err := os.Mkdir(abs, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		d.log.Warn("create directory", "path", w.Manifest.Path, "err", err)
 		return retry
@@ -369,8 +410,10 @@ func (d *Daemon) applyDelete(w index.Want) outcome {
 		d.log.Warn("cannot delete", "path", m.Path, "err", err)
 		return done
 	}
-	d.applyMu.Lock()
-	defer d.applyMu.Unlock()
+	if !d.beginApply(m.Path) {
+		return retry
+	}
+	defer d.endApply(m.Path)
 	ie, ok := d.idx.Get(m.Path)
 	fi, err := os.Lstat(abs)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ type peerCmd struct {
 	Parallel    int           `name:"parallel" default:"4" hidden:"" help:"Files downloaded at once."`
 	Retry       time.Duration `name:"retry" default:"5s" hidden:"" help:"Retry interval for files without a live source."`
 	Folder      string        `name:"folder" hidden:"" help:"Tracker folder name."`
+	CPUProfile  string        `name:"cpuprofile" type:"path" hidden:"" help:"Write a CPU profile here (until shutdown)."`
 	StatsEvery  time.Duration `name:"stats-every" default:"1s" hidden:"" help:"How often STATE/stats.json is rewritten while counters change."`
 }
 
@@ -91,6 +93,17 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log.Info("device", "id", id.ID.String(), "state", state)
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	err = d.Run(ctx)
 	switch {
 	case errors.Is(err, tracker.ErrWrongToken):
