@@ -17,6 +17,10 @@
 //     unreadable file or directory, or a file that kept changing while it was
 //     hashed. A caller must not treat a skipped path as deleted.
 //
+// A file modified less than 50 ms before it would be hashed is hashed only
+// after that window: timestamps are coarse, and a second same-size write in
+// the same timestamp tick would otherwise be invisible to every later scan.
+//
 // The state directory (manifest.StateDir) at the top of the folder is not
 // walked. Files that vanish between the walk and their hashing are left out
 // (they are gone). Entries are sorted by path (byte order), whatever the
