@@ -109,7 +109,11 @@ func fetchFile(ctx context.Context, f *transfer.Fetcher, store *chunkstore.Store
 		_ = p.Discard()
 		return st, err
 	}
-	if err := p.Commit(filepath.Join(root, filepath.FromSlash(m.Path))); err != nil {
+	target := filepath.Join(root, filepath.FromSlash(m.Path))
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return st, err
+	}
+	if err := p.Commit(target); err != nil {
 		return st, err
 	}
 	return st, nil

@@ -37,7 +37,7 @@ func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
 		case <-sctx.Done():
 			return
 		}
-		a := sched.next(sctx, si)
+		a := sched.next(sctx, si, func() int { return len(slots) - 1 })
 		if a == nil {
 			<-slots
 			return
@@ -45,7 +45,10 @@ func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
 		reqs.Add(1)
 		go func() {
 			defer reqs.Done()
-			defer func() { <-slots }()
+			defer func() {
+				<-slots
+				sched.poke() // this source may now be idle: endgame
+			}()
 			j.runAttempt(sctx, scancel, a, conn, src)
 		}()
 	}

@@ -77,10 +77,13 @@ func (s *scheduler) broadcast() {
 }
 
 // next returns the next attempt for source si, waiting until there is one.
-// It returns nil when the source has nothing left to do for this file (all
+// busy reports how many requests the source has in flight; endgame
+// duplicates go only to idle sources, so a fast source takes over a slow
+// source's last pieces without doubling the whole tail of the file. It
+// returns nil when the source has nothing left to do for this file (all
 // done, source dropped, or it lacks every remaining piece) or ctx ends. The
 // attempt's context derives from ctx.
-func (s *scheduler) next(ctx context.Context, si int) *attempt {
+func (s *scheduler) next(ctx context.Context, si int, busy func() int) *attempt {
 	for {
 		s.mu.Lock()
 		st := &s.srcs[si]
@@ -93,11 +96,13 @@ func (s *scheduler) next(ctx context.Context, si int) *attempt {
 			s.mu.Unlock()
 			return a
 		}
-		if it := s.endgameItem(si); it != nil {
-			s.dups++
-			a := s.start(ctx, it, si)
-			s.mu.Unlock()
-			return a
+		if busy() == 0 {
+			if it := s.endgameItem(si); it != nil {
+				s.dups++
+				a := s.start(ctx, it, si)
+				s.mu.Unlock()
+				return a
+			}
 		}
 		ch := s.changed
 		s.mu.Unlock()
@@ -251,11 +256,11 @@ func (s *scheduler) dropSource(si int, err error) {
 	s.broadcast()
 }
 
-// isDropped reports whether si was dropped for this file.
-func (s *scheduler) isDropped(si int) bool {
+// poke wakes waiting workers to re-check their state.
+func (s *scheduler) poke() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.srcs[si].dropped != nil
+	s.broadcast()
 }
 
 // snapshot returns the per-source statistics, the number of endgame

@@ -29,13 +29,13 @@ func TestSchedulerOrderAndEndgame(t *testing.T) {
 	ctx := context.Background()
 	items := testItems(2)
 	s := newScheduler(items, testSources(2), 2)
-	a0 := s.next(ctx, 0)
-	a1 := s.next(ctx, 0)
+	a0 := s.next(ctx, 0, idle)
+	a1 := s.next(ctx, 0, idle)
 	if a0.it != items[0] || a1.it != items[1] {
 		t.Fatalf("items not handed out in file order")
 	}
 	// Queue empty: source 1 duplicates the oldest outstanding item.
-	d := s.next(ctx, 1)
+	d := s.next(ctx, 1, idle)
 	if d == nil || d.it != items[0] {
 		t.Fatalf("endgame duplicate = %v, want item 0", d)
 	}
@@ -51,7 +51,7 @@ func TestSchedulerOrderAndEndgame(t *testing.T) {
 	if !s.complete(a1) {
 		t.Fatal("item 1 refused")
 	}
-	if s.next(ctx, 0) != nil || s.next(ctx, 1) != nil {
+	if s.next(ctx, 0, idle) != nil || s.next(ctx, 1, idle) != nil {
 		t.Fatal("work handed out after everything was done")
 	}
 	st, dups, remaining := s.snapshot()
@@ -80,17 +80,17 @@ func TestSchedulerFailures(t *testing.T) {
 			defer cancel()
 			items := testItems(1)
 			s := newScheduler(items, testSources(2), 1)
-			a := s.next(ctx, 0)
+			a := s.next(ctx, 0, idle)
 			s.failed(a, tt.notFound, tt.bad, tt.drop)
 			if a.ctx.Err() == nil {
 				t.Fatal("failed attempt's context not cancelled")
 			}
-			b := s.next(ctx, 1)
+			b := s.next(ctx, 1, idle)
 			if (b != nil && b.it == items[0]) != tt.wantRequeue {
 				t.Fatalf("requeue: got %v, want %v", b, tt.wantRequeue)
 			}
 			s.failed(b, false, false, nil) // back to the queue once more
-			got := s.next(ctx, 0)
+			got := s.next(ctx, 0, idle)
 			if (got != nil) != tt.wantSrc0 {
 				t.Fatalf("source 0 next = %v, want work %v", got, tt.wantSrc0)
 			}
@@ -106,9 +106,9 @@ func TestSchedulerWaitsForOutstandingWork(t *testing.T) {
 	ctx := context.Background()
 	items := testItems(1)
 	s := newScheduler(items, testSources(2), 1) // no duplicates allowed
-	a := s.next(ctx, 0)
+	a := s.next(ctx, 0, idle)
 	got := make(chan *attempt)
-	go func() { got <- s.next(ctx, 1) }()
+	go func() { got <- s.next(ctx, 1, idle) }()
 	// Source 1 must wait: the only item is in flight and may come back.
 	s.failed(a, false, false, errors.New("connection lost"))
 	b := <-got
@@ -120,14 +120,35 @@ func TestSchedulerWaitsForOutstandingWork(t *testing.T) {
 func TestSchedulerAllExcluded(t *testing.T) {
 	ctx := context.Background()
 	s := newScheduler(testItems(1), testSources(2), 2)
-	a := s.next(ctx, 0)
+	a := s.next(ctx, 0, idle)
 	s.failed(a, true, false, nil)
-	b := s.next(ctx, 1)
+	b := s.next(ctx, 1, idle)
 	s.failed(b, true, false, nil)
-	if s.next(ctx, 0) != nil || s.next(ctx, 1) != nil {
+	if s.next(ctx, 0, idle) != nil || s.next(ctx, 1, idle) != nil {
 		t.Fatal("sources without the piece still get work")
 	}
 	if _, _, remaining := s.snapshot(); remaining != 1 {
 		t.Fatalf("remaining = %d, want 1", remaining)
+	}
+}
+
+func idle() int { return 0 }
+
+func TestSchedulerEndgameOnlyWhenIdle(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	items := testItems(2)
+	s := newScheduler(items, testSources(2), 2)
+	s.next(ctx, 0, idle)
+	b := s.next(ctx, 1, idle)
+	if b.it != items[1] {
+		t.Fatal("second source did not get the second item")
+	}
+	// Source 1 still has its own request in flight: no duplicate for it.
+	got := make(chan *attempt)
+	go func() { got <- s.next(ctx, 1, func() int { return 1 }) }()
+	cancel()
+	if a := <-got; a != nil {
+		t.Fatalf("busy source got a duplicate of item %v", a.it.hash.Short())
 	}
 }
