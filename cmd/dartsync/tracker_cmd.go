@@ -3,12 +3,131 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/dartsync/dartsync/internal/transport"
+	"github.com/dartsync/dartsync/tracker"
 )
 
-// trackerCmd is a placeholder until the tracker command lands; it is replaced, not extended.
-type trackerCmd struct{}
+// trackerMemoryLimit is the Go runtime's soft memory limit for the tracker
+// unless GOMEMLIMIT is set: it keeps the heap small on a Pi Zero 2.
+const trackerMemoryLimit = 48 << 20
 
-func (trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
-	return errors.New("tracker: not built yet")
+// trackerShutdown bounds a clean shutdown after SIGINT/SIGTERM.
+const trackerShutdown = 5 * time.Second
+
+// trackerCmd runs the tracker until SIGINT/SIGTERM.
+type trackerCmd struct {
+	Listen      string        `name:"listen" default:":7000" help:"UDP address to listen on."`
+	State       string        `name:"state" type:"path" help:"State directory (identity, state.db, join.token); default $XDG_STATE_HOME/dartsync/tracker or ~/.local/state/dartsync/tracker."`
+	Interval    time.Duration `name:"interval" default:"30s" help:"Keep-alive interval peers are told to use."`
+	PeerTimeout time.Duration `name:"peer-timeout" default:"90s" help:"Drop a peer after this long without a keep-alive."`
+	PieceSize   byteSize      `name:"piece-size" default:"1MiB" help:"Piece size peers are told to use (4KiB..16MiB)."`
+}
+
+func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(trackerMemoryLimit)
+	}
+	if c.PeerTimeout <= c.Interval {
+		return withExitCode(2, fmt.Errorf("--peer-timeout (%v) must be longer than --interval (%v)", c.PeerTimeout, c.Interval))
+	}
+	state := c.State
+	if state == "" {
+		var err error
+		if state, err = defaultTrackerState(); err != nil {
+			return withExitCode(2, err)
+		}
+	}
+	srv, err := tracker.Open(tracker.ServerConfig{
+		Listen: c.Listen, StateDir: state, Interval: c.Interval, PeerTimeout: c.PeerTimeout,
+		PieceSize: int64(c.PieceSize), Log: log,
+		// small flow-control windows: tracker messages are small and the tracker runs on a Pi
+		Transport: transport.Options{StreamWindow: 2 << 20, ConnWindow: 4 << 20, Log: log},
+	})
+	if err != nil {
+		return err
+	}
+	tok := srv.Token().String()
+	log.Info("tracker started", "addr", srv.Addr(), "device", srv.ID(), "state", state,
+		"token_file", filepath.Join(state, tracker.TokenFile))
+	log.Info("to join a device, run on it: " + joinCommand(srv.Addr(), tok))
+
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		t := time.NewTimer(trackerShutdown)
+		defer t.Stop()
+		select {
+		case err = <-done:
+		case <-t.C:
+			err = errors.New("tracker: shutdown took longer than 5s")
+		}
+	}
+	if cerr := srv.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// joinCommand is the exact command a device runs to join this tracker.
+func joinCommand(addr net.Addr, token string) string {
+	port := "7000"
+	host := ""
+	if ua, ok := addr.(*net.UDPAddr); ok {
+		port = strconv.Itoa(ua.Port)
+		if !ua.IP.IsUnspecified() {
+			host = ua.IP.String()
+		}
+	}
+	if host == "" {
+		host = outboundHost()
+	}
+	return fmt.Sprintf("dartsync peer --dir ~/sync --tracker %s --token %s", net.JoinHostPort(host, port), token)
+}
+
+// outboundHost guesses the address other devices reach this machine at: the
+// first global unicast address of an interface that is up, else the host name.
+func outboundHost() string {
+	ifs, err := net.Interfaces()
+	if err == nil {
+		for _, ifc := range ifs {
+			if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+				continue
+			}
+			addrs, _ := ifc.Addrs()
+			for _, a := range addrs {
+				if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && ipn.IP.IsGlobalUnicast() {
+					return ipn.IP.String()
+				}
+			}
+		}
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
+}
+
+// defaultTrackerState is $XDG_STATE_HOME/dartsync/tracker, or
+// ~/.local/state/dartsync/tracker.
+func defaultTrackerState() (string, error) {
+	if x := os.Getenv("XDG_STATE_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "dartsync", "tracker"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no --state given and no home directory: %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "dartsync", "tracker"), nil
 }
