@@ -40,7 +40,7 @@ func (h handler) Updates(entries []tracker.Entry) {
 		if (ok && ie.Manifest.ID == e.Manifest.ID) || h.ownedBySelf(e) {
 			// Nothing to do: we have (or reported) exactly this version.
 			// An older want for the path is obsolete.
-			b.DoneWants = append(b.DoneWants, p)
+			b.DoneWants = append(b.DoneWants, index.Done{Path: p})
 			continue
 		}
 		w := index.Want{Manifest: e.Manifest, Seq: e.Seq}

@@ -72,16 +72,16 @@ func (d *Daemon) pull(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var dirs, adds, updates, dels []index.Want
-	var finished []string
+	var finished []index.Done
 	for _, w := range wants {
 		p := w.Manifest.Path
 		ie, ok := d.idx.Get(p)
 		switch {
 		case ok && ie.Manifest.ID == w.Manifest.ID:
-			finished = append(finished, p)
+			finished = append(finished, index.Done{Path: p, ID: w.Manifest.ID})
 		case manifest.ValidatePath(p) != nil:
 			d.log.Warn("ignoring invalid path from tracker", "path", p)
-			finished = append(finished, p)
+			finished = append(finished, index.Done{Path: p, ID: w.Manifest.ID})
 		case w.Manifest.Deleted:
 			dels = append(dels, w)
 		case w.Manifest.Kind == manifest.KindDir:
@@ -173,15 +173,15 @@ type round struct {
 	d *Daemon
 
 	mu       sync.Mutex
-	finished []string
+	finished []index.Done
 	owned    []manifest.Manifest
 	pending  int
 	sawEdit  bool
 }
 
-func (r *round) finish(paths ...string) {
+func (r *round) finish(ds ...index.Done) {
 	r.mu.Lock()
-	r.finished = append(r.finished, paths...)
+	r.finished = append(r.finished, ds...)
 	r.mu.Unlock()
 }
 
@@ -190,7 +190,7 @@ func (r *round) note(w index.Want, o outcome) {
 	defer r.mu.Unlock()
 	switch o {
 	case done:
-		r.finished = append(r.finished, w.Manifest.Path)
+		r.finished = append(r.finished, index.Done{Path: w.Manifest.Path, ID: w.Manifest.ID})
 		if w.Manifest.Kind == manifest.KindFile && !w.Manifest.Deleted {
 			r.owned = append(r.owned, w.Manifest)
 		}

@@ -10,7 +10,7 @@ import (
 // Record layouts (all integers little-endian):
 //
 //	entry:      size i64 | mtime i64 | inode u64 | manifest (manifest.Marshal)
-//	want:       seq u64 | n u32 | n × owner [32]byte | manifest (manifest.Marshal)
+//	want:       file ID [32]byte | seq u64 | n u32 | n × owner [32]byte | manifest (manifest.Marshal)
 //	membership: tracker [32]byte | piece size i64 | address (rest)
 
 func encodeEntry(e *Entry) ([]byte, error) {
@@ -45,9 +45,10 @@ func encodeWant(w *Want) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: encode want %q: %w", w.Manifest.Path, err)
 	}
-	b := make([]byte, 12, 12+32*len(w.Owners)+len(mb))
-	binary.LittleEndian.PutUint64(b[0:], w.Seq)
-	binary.LittleEndian.PutUint32(b[8:], uint32(len(w.Owners)))
+	b := make([]byte, 44, 44+32*len(w.Owners)+len(mb))
+	copy(b, w.Manifest.ID[:])
+	binary.LittleEndian.PutUint64(b[32:], w.Seq)
+	binary.LittleEndian.PutUint32(b[40:], uint32(len(w.Owners)))
 	for _, o := range w.Owners {
 		b = append(b, o[:]...)
 	}
@@ -55,12 +56,13 @@ func encodeWant(w *Want) ([]byte, error) {
 }
 
 func decodeWant(b []byte) (Want, error) {
-	if len(b) < 12 {
+	if len(b) < 44 {
 		return Want{}, fmt.Errorf("%w: want of %d bytes", ErrCorrupt, len(b))
 	}
-	w := Want{Seq: binary.LittleEndian.Uint64(b)}
-	n := int(binary.LittleEndian.Uint32(b[8:]))
-	b = b[12:]
+	id := manifest.ID(b[:32])
+	w := Want{Seq: binary.LittleEndian.Uint64(b[32:])}
+	n := int(binary.LittleEndian.Uint32(b[40:]))
+	b = b[44:]
 	if n > len(b)/32 {
 		return Want{}, fmt.Errorf("%w: want claims %d owners", ErrCorrupt, n)
 	}
@@ -71,6 +73,9 @@ func decodeWant(b []byte) (Want, error) {
 	m, err := manifest.Unmarshal(b[32*n:])
 	if err != nil {
 		return Want{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if m.ID != id {
+		return Want{}, fmt.Errorf("%w: want key %s for manifest %s", ErrCorrupt, id.Short(), m.ID.Short())
 	}
 	w.Manifest = m
 	return w, nil

@@ -48,6 +48,13 @@ type Want struct {
 	Seq      uint64
 }
 
+// Done names a want to forget: the want for Path, only if it still is for
+// version ID (a zero ID forgets whatever want the path has).
+type Done struct {
+	Path string
+	ID   manifest.ID
+}
+
 // Membership is what the peer remembers about the tracker it joined.
 type Membership struct {
 	Addr      string
@@ -142,7 +149,7 @@ type Batch struct {
 	Put        []Entry  // entries to store (by Manifest.Path)
 	Delete     []string // paths whose entries are forgotten
 	Wants      []Want   // wants to store (replacing any for the same path)
-	DoneWants  []string // paths whose wants are removed
+	DoneWants  []Done   // wants removed (if still the same version)
 	Seq        uint64   // if non-zero and higher than the stored one, the new Seq
 	Membership *Membership
 }
@@ -189,8 +196,13 @@ func (x *Index) Update(b Batch) error {
 				return err
 			}
 		}
-		for _, p := range b.DoneWants {
-			if err := wants.Delete([]byte(p)); err != nil {
+		for _, dw := range b.DoneWants {
+			if !dw.ID.IsZero() {
+				if v := wants.Get([]byte(dw.Path)); len(v) >= manifest.IDSize && manifest.ID(v[:manifest.IDSize]) != dw.ID {
+					continue // a newer version is wanted now
+				}
+			}
+			if err := wants.Delete([]byte(dw.Path)); err != nil {
 				return err
 			}
 		}

@@ -69,7 +69,13 @@ func TestIndexPersistsEntriesWantsSeqAndMembership(t *testing.T) {
 	if err != nil || !ok || gotMem != mem {
 		t.Errorf("Membership = %+v, %v, %v", gotMem, ok, err)
 	}
-	if err := x.Update(Batch{DoneWants: []string{"w"}, Delete: []string{"gone"}}); err != nil {
+	if err := x.Update(Batch{DoneWants: []Done{{Path: "w", ID: fileManifest("w", "older").ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	if ws, _ := x.Wants(); len(ws) != 1 {
+		t.Errorf("want for a newer version removed by a Done for an older one: %+v", ws)
+	}
+	if err := x.Update(Batch{DoneWants: []Done{{Path: "w", ID: want.Manifest.ID}}, Delete: []string{"gone"}}); err != nil {
 		t.Fatal(err)
 	}
 	if ws, _ := x.Wants(); len(ws) != 0 {
@@ -99,10 +105,16 @@ func TestDecodeRejectsCorruptRecords(t *testing.T) {
 		{"entry short", func(b []byte) error { _, err := decodeEntry(b); return err }, good[:10], true},
 		{"entry bad manifest", func(b []byte) error { _, err := decodeEntry(b); return err }, good[:len(good)-3], true},
 		{"want ok", func(b []byte) error { _, err := decodeWant(b); return err }, goodWant, false},
-		{"want short", func(b []byte) error { _, err := decodeWant(b); return err }, goodWant[:11], true},
+		{"want short", func(b []byte) error { _, err := decodeWant(b); return err }, goodWant[:43], true},
 		{"want too many owners", func(b []byte) error {
 			c := append([]byte(nil), b...)
-			c[8], c[9], c[10], c[11] = 0xff, 0xff, 0xff, 0x7f
+			c[40], c[41], c[42], c[43] = 0xff, 0xff, 0xff, 0x7f
+			_, err := decodeWant(c)
+			return err
+		}, goodWant, true},
+		{"want key mismatch", func(b []byte) error {
+			c := append([]byte(nil), b...)
+			c[0] ^= 1
 			_, err := decodeWant(c)
 			return err
 		}, goodWant, true},
