@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/manifest"
@@ -34,6 +36,7 @@ const (
 	DefaultWindowBytes    = 16 << 20
 	DefaultRequestTimeout = 30 * time.Second
 	DefaultMaxDuplicates  = 2
+	DefaultMaxInFlight    = 32 << 20
 )
 
 // FetchOptions tunes a Fetcher. Zero fields take the defaults above.
@@ -51,6 +54,10 @@ type FetchOptions struct {
 	// MaxDuplicates is how many sources may work on one piece at once in
 	// the endgame.
 	MaxDuplicates int
+	// MaxInFlight bounds the piece bytes in flight over all fetches of the
+	// Fetcher (its buffer memory), however many files and sources run at
+	// once.
+	MaxInFlight int64
 }
 
 func (o FetchOptions) withDefaults() FetchOptions {
@@ -66,6 +73,10 @@ func (o FetchOptions) withDefaults() FetchOptions {
 	if o.MaxDuplicates <= 0 {
 		o.MaxDuplicates = DefaultMaxDuplicates
 	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	o.MaxInFlight = max(o.MaxInFlight, MaxPieceLen)
 	return o
 }
 
@@ -99,6 +110,7 @@ type Fetcher struct {
 	log  *slog.Logger
 	pool *connPool
 	bufs *bufPool
+	mem  *semaphore.Weighted // piece bytes in flight, all fetches
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -115,6 +127,7 @@ func NewFetcher(id *identity.Identity, opt FetchOptions, log *slog.Logger) *Fetc
 		id: id, opt: opt, log: log,
 		pool: newConnPool(id, opt.Transport, log),
 		bufs: newBufPool(),
+		mem:  semaphore.NewWeighted(opt.MaxInFlight),
 		ctx:  ctx, cancel: cancel,
 	}
 }

@@ -42,10 +42,17 @@ func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
 			<-slots
 			return
 		}
+		n := int64(a.it.length)
+		if err := f.mem.Acquire(a.ctx, n); err != nil {
+			sched.failed(a, false, false, nil)
+			<-slots
+			continue
+		}
 		reqs.Add(1)
 		go func() {
 			defer reqs.Done()
 			defer func() {
+				f.mem.Release(n)
 				<-slots
 				sched.poke() // this source may now be idle: endgame
 			}()

@@ -33,8 +33,8 @@ type Authorizer func(identity.DeviceID) bool
 const (
 	DefaultRemoteRequests = 16       // pieces being served to one device at once
 	DefaultRemoteQueue    = 256      // requests of one device waiting or served; beyond: BUSY
-	DefaultRemoteMemory   = 32 << 20 // piece bytes buffered for one device
-	DefaultServerMemory   = 96 << 20 // piece bytes buffered for all devices
+	DefaultRemoteMemory   = 16 << 20 // piece bytes buffered for one device
+	DefaultServerMemory   = 32 << 20 // piece bytes buffered for all devices
 	rateChunk             = 64 << 10 // bytes written per rate-limiter wait
 )
 
