@@ -20,7 +20,7 @@ const maxConflictTries = 100
 
 // apply runs the compare-and-set rule (DESIGN §3) for each change reported by
 // member reporter in folder, in order, and commits all of it in one
-// transaction before returning. Changes must have passed checkReported.
+// transaction before returning. Changes must be valid (manifest.FromProto).
 //
 // Per path, with current the path's current version:
 //   - no current: a new version is accepted; a deletion is rejected (nothing
@@ -139,7 +139,7 @@ func (t *txn) applyOne(n *manifest.Manifest) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	np := manifestToPB(n)
+	np := manifest.ToProto(n)
 	me := []uint32{t.reporter}
 	switch {
 	case cur == nil && n.Deleted:
@@ -240,7 +240,7 @@ func (t *txn) result(o Outcome, seq uint64, path string, cur *manifestpb.Manifes
 	}
 	r := Result{Outcome: o, Seq: seq, Path: path}
 	if cur != nil {
-		if r.Current, err = manifestFromPB(cur); err != nil {
+		if r.Current, err = manifest.FromProto(cur); err != nil {
 			return Result{}, fmt.Errorf("stored manifest: %w", err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/internal/wire"
+	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -355,7 +356,7 @@ func buildBatch(changes []Change) (*trackerpb.FileUpdate, int) {
 	u := &trackerpb.FileUpdate{}
 	size := 0
 	for i := range changes {
-		p := manifestToPB(&changes[i].New)
+		p := manifest.ToProto(&changes[i].New)
 		sz := proto.Size(p) + 8
 		if size+sz > MaxMessageSize-1024 {
 			break
@@ -407,7 +408,7 @@ func (c *Client) send(ctx context.Context, u *trackerpb.FileUpdate, n int) ([]Re
 	for i, p := range r.Results {
 		out[i] = Result{Outcome: Outcome(p.Outcome), Seq: p.Seq, Path: p.Path}
 		if p.Current != nil {
-			if out[i].Current, err = manifestFromPB(p.Current); err != nil {
+			if out[i].Current, err = manifest.FromProto(p.Current); err != nil {
 				return nil, fmt.Errorf("%w: result current: %w", ErrProtocol, err)
 			}
 		}

@@ -138,28 +138,6 @@ func deviceFromBytes(b []byte) (identity.DeviceID, error) {
 	return d, nil
 }
 
-// checkReported applies the tracker's own checks to a decoded manifest
-// reported by a peer, on top of the manifest package's validation: the file
-// ID of a directory or tombstone must be the one its kind dictates.
-func checkReported(m *manifest.Manifest) error {
-	switch {
-	case m.Deleted:
-		if m.Base.IsZero() {
-			return fmt.Errorf("tombstone of %q without a base", m.Path)
-		}
-		if m.ID != manifest.TombstoneID(m.Base) {
-			return fmt.Errorf("tombstone of %q: file ID is not TombstoneID(base)", m.Path)
-		}
-	case m.Kind == manifest.KindDir:
-		if m.ID != manifest.DirID() {
-			return fmt.Errorf("directory %q: file ID is not DirID", m.Path)
-		}
-	case m.ID.IsZero():
-		return fmt.Errorf("file %q without a file ID", m.Path)
-	}
-	return nil
-}
-
 // peerToPB / peerFromPB convert a live peer.
 func peerToPB(p PeerInfo) *trackerpb.Peer {
 	return &trackerpb.Peer{DeviceId: p.ID[:], Addr: p.Addr}
@@ -190,7 +168,7 @@ func peersFromPB(ps []*trackerpb.Peer) ([]PeerInfo, error) {
 
 // entryFromPB converts a pushed entry, validating its manifest.
 func entryFromPB(e *trackerpb.Entry) (Entry, error) {
-	m, err := manifestFromPB(e.GetManifest())
+	m, err := manifest.FromProto(e.GetManifest())
 	if err != nil {
 		return Entry{}, fmt.Errorf("%w: entry: %w", ErrProtocol, err)
 	}

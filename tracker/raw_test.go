@@ -13,6 +13,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/internal/wire"
+	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
 )
 
@@ -97,7 +98,7 @@ func TestBadInputGetsErrorAndTrackerServesOthers(t *testing.T) {
 	}
 	manyChanges := &trackerpb.FileUpdate{}
 	for range MaxBatch + 1 {
-		manyChanges.Changes = append(manyChanges.Changes, manifestToPB(new(testFile("a", "a", t0, [32]byte{}))))
+		manyChanges.Changes = append(manyChanges.Changes, manifest.ToProto(new(testFile("a", "a", t0, [32]byte{}))))
 	}
 	tests := []struct {
 		name     string

@@ -263,10 +263,7 @@ func (ss *session) fileUpdate(u *trackerpb.FileUpdate) error {
 	valid := make([]manifest.Manifest, 0, len(u.Changes))
 	idx := make([]int, 0, len(u.Changes))
 	for i, p := range u.Changes {
-		m, err := manifestFromPB(p)
-		if err == nil {
-			err = checkReported(&m)
-		}
+		m, err := manifest.FromProto(p)
 		if err != nil {
 			res[i] = &trackerpb.Result{Outcome: trackerpb.Outcome_OUTCOME_REJECTED, Path: p.GetPath(), Error: "invalid manifest: " + err.Error()}
 			continue
@@ -294,7 +291,7 @@ func (ss *session) fileUpdate(u *trackerpb.FileUpdate) error {
 func resultToPB(r Result) *trackerpb.Result {
 	p := &trackerpb.Result{Outcome: trackerpb.Outcome(r.Outcome), Seq: r.Seq, Path: r.Path}
 	if r.Current.Path != "" {
-		p.Current = manifestToPB(&r.Current)
+		p.Current = manifest.ToProto(&r.Current)
 	}
 	if r.Err != nil {
 		p.Error = r.Err.Error()
