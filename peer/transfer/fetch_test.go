@@ -277,3 +277,54 @@ func TestFetchCancel(t *testing.T) {
 		t.Fatalf("fetch after Close: %v", err)
 	}
 }
+
+func TestFetchEndgameOvertakesStuckSource(t *testing.T) {
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	m, path, data := writeTestFile(t, dir, 20*testPieceSize, testPieceSize)
+	release := make(chan struct{})
+	defer close(release) // before the servers stop (cleanup)
+	stuckAsked := make(chan struct{})
+	var once sync.Once
+	stuck := &hookSource{PieceSource: newFileSource(t, path, m), before: func(manifest.ID) {
+		once.Do(func() { close(stuckAsked) })
+		<-release // never answers during the fetch
+	}}
+	fast := &hookSource{PieceSource: newFileSource(t, path, m), before: func(manifest.ID) { <-stuckAsked }}
+	srcs := []Source{startServer(t, stuck, allowAll).source(), startServer(t, fast, allowAll).source()}
+	sink := newFileSink(t, t.TempDir(), m)
+	f := newFetcher(t, newIdentity(t), FetchOptions{Window: 3})
+	st, err := f.Fetch(ctx, m, sink, srcs)
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if !bytes.Equal(sink.content(t), data) {
+		t.Fatal("fetched file differs")
+	}
+	if st.Duplicates == 0 || st.Sources[0].Pieces != 0 || st.Sources[1].Pieces != st.Pieces {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestFetcherRedialsAfterSourceRestart(t *testing.T) {
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	m, path, data := writeTestFile(t, dir, 4*testPieceSize, testPieceSize)
+	first := startServer(t, newFileSource(t, path, m), allowAll)
+	f := newFetcher(t, newIdentity(t), FetchOptions{})
+	if _, err := f.Fetch(ctx, m, newFileSink(t, t.TempDir(), m), []Source{first.source()}); err != nil {
+		t.Fatal(err)
+	}
+	// The same device comes back on another port: the pooled connection is
+	// dead and its address stale; the next fetch dials the new address.
+	first.stop()
+	id := first.id
+	second := startServerAs(t, id, newFileSource(t, path, m), allowAll)
+	sink := newFileSink(t, t.TempDir(), m)
+	if _, err := f.Fetch(ctx, m, sink, []Source{second.source()}); err != nil {
+		t.Fatalf("fetch after restart: %v", err)
+	}
+	if !bytes.Equal(sink.content(t), data) {
+		t.Fatal("fetched file differs")
+	}
+}

@@ -236,7 +236,11 @@ func closedErrChan() chan error {
 
 func startServer(t testing.TB, src PieceSource, auth Authorizer, opts ...ServerOption) *testServer {
 	t.Helper()
-	id := newIdentity(t)
+	return startServerAs(t, newIdentity(t), src, auth, opts...)
+}
+
+func startServerAs(t testing.TB, id *identity.Identity, src PieceSource, auth Authorizer, opts ...ServerOption) *testServer {
+	t.Helper()
 	l, err := transport.Listen("127.0.0.1:0", id, transport.Options{})
 	if err != nil {
 		t.Fatal(err)

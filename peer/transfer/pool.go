@@ -28,6 +28,7 @@ type connPool struct {
 
 // poolEntry is one connection, ready once its dial has ended.
 type poolEntry struct {
+	addr  string // address dialled
 	ready chan struct{}
 	conn  *quic.Conn // set before ready is closed; nil if err != nil
 	err   error
@@ -37,9 +38,10 @@ func newConnPool(id *identity.Identity, opt transport.Options, log *slog.Logger)
 	return &connPool{id: id, opt: opt, log: log, conns: make(map[identity.DeviceID]*poolEntry)}
 }
 
-// get returns a live connection to src, dialling it when there is none.
+// get returns a live connection to src, dialling it when there is none, or
+// when the pooled one has died or was dialled to another address.
 func (p *connPool) get(ctx context.Context, src Source) (*quic.Conn, error) {
-	for attempt := 0; ; attempt++ {
+	for range 3 {
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
@@ -47,7 +49,7 @@ func (p *connPool) get(ctx context.Context, src Source) (*quic.Conn, error) {
 		}
 		e := p.conns[src.ID]
 		if e == nil {
-			e = &poolEntry{ready: make(chan struct{})}
+			e = &poolEntry{addr: src.Addr, ready: make(chan struct{})}
 			p.conns[src.ID] = e
 			p.dials.Add(1)
 			p.mu.Unlock()
@@ -63,17 +65,15 @@ func (p *connPool) get(ctx context.Context, src Source) (*quic.Conn, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		if e.err == nil && e.conn.Context().Err() == nil {
+		if e.err == nil && e.conn.Context().Err() == nil && e.addr == src.Addr {
 			return e.conn, nil
 		}
-		p.evict(src.ID, e)
-		if attempt > 0 {
-			if e.err != nil {
-				return nil, e.err
-			}
-			return nil, fmt.Errorf("transfer: connection to %s closed: %w", src.ID.Short(), context.Cause(e.conn.Context()))
+		if e.err != nil && e.addr == src.Addr {
+			return nil, e.err // another caller's dial to this address just failed
 		}
+		p.evict(src.ID, e)
 	}
+	return nil, fmt.Errorf("transfer: no stable connection to %s at %s", src.ID.Short(), src.Addr)
 }
 
 // dial fills e and closes e.ready. A failed entry is evicted so the next
