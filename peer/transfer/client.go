@@ -14,7 +14,8 @@ import (
 
 // requestPiece fetches the bytes of piece h (length bytes) over a new stream
 // of conn. The returned buffer comes from bufs; the caller puts it back. The
-// data is not verified here. Cancelling ctx resets the stream.
+// data is not verified here. Cancelling ctx resets the stream. timeout (if
+// positive) bounds the wait for the response and every stall of the data.
 func requestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
 	buf, err := doRequestPiece(ctx, conn, bufs, h, length, timeout)
 	if err != nil {
@@ -43,9 +44,12 @@ func doRequestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, h manif
 		str.CancelWrite(codeCancelled)
 	})
 	defer stop()
-	if timeout > 0 {
-		_ = str.SetDeadline(time.Now().Add(timeout))
+	deadline := func() {
+		if timeout > 0 {
+			_ = str.SetDeadline(time.Now().Add(timeout))
+		}
 	}
+	deadline()
 	if err := writePieceRequest(str, h, length); err != nil {
 		str.CancelRead(codeCancelled)
 		return nil, err
@@ -56,7 +60,7 @@ func doRequestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, h manif
 		return nil, err
 	}
 	buf := bufs.get(length)
-	if _, err := io.ReadFull(str, buf); err != nil {
+	if err := readFullStalling(str, buf, deadline); err != nil {
 		bufs.put(buf)
 		str.CancelRead(codeCancelled)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -74,4 +78,21 @@ func doRequestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, h manif
 		return nil, fmt.Errorf("transfer: read end of stream: %w", err)
 	}
 	return buf, nil
+}
+
+// readChunk is the unit after which a read deadline is renewed.
+const readChunk = 256 << 10
+
+// readFullStalling fills buf from r, calling renew before every readChunk
+// bytes, so the deadline bounds a stall rather than the whole transfer.
+func readFullStalling(r io.Reader, buf []byte, renew func()) error {
+	for off := 0; off < len(buf); {
+		renew()
+		n, err := io.ReadFull(r, buf[off:min(len(buf), off+readChunk)])
+		off += n
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

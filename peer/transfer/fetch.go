@@ -48,8 +48,9 @@ type FetchOptions struct {
 	// WindowBytes is the most piece bytes in flight to one source per file
 	// (at least one piece is always allowed).
 	WindowBytes int64
-	// RequestTimeout bounds one request; a source that exceeds it is
-	// dropped for the file as too slow.
+	// RequestTimeout bounds the wait for a response and every stall while
+	// its data arrives; a source that exceeds it is dropped for the file as
+	// too slow (a merely slower source is overtaken in the endgame).
 	RequestTimeout time.Duration
 	// MaxDuplicates is how many sources may work on one piece at once in
 	// the endgame.

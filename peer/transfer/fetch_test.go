@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
@@ -326,5 +327,36 @@ func TestFetcherRedialsAfterSourceRestart(t *testing.T) {
 	}
 	if !bytes.Equal(sink.content(t), data) {
 		t.Fatal("fetched file differs")
+	}
+}
+
+func TestFetchDropsStalledSource(t *testing.T) {
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	m, path, data := writeTestFile(t, dir, 10*testPieceSize, testPieceSize)
+	release := make(chan struct{})
+	defer close(release)
+	stuckAsked := make(chan struct{})
+	var once sync.Once
+	stuck := &hookSource{PieceSource: newFileSource(t, path, m), before: func(manifest.ID) {
+		once.Do(func() { close(stuckAsked) })
+		<-release
+	}}
+	// With a window of one, the fast source holding its first piece until
+	// the stuck one is asked leaves work for the stuck one.
+	fast := &hookSource{PieceSource: newFileSource(t, path, m), before: func(manifest.ID) { <-stuckAsked }}
+	srcs := []Source{startServer(t, stuck, allowAll).source(), startServer(t, fast, allowAll).source()}
+	sink := newFileSink(t, t.TempDir(), m)
+	// No endgame duplicates: only the stall timeout can recover the piece.
+	f := newFetcher(t, newIdentity(t), FetchOptions{Window: 1, MaxDuplicates: 1, RequestTimeout: time.Second})
+	st, err := f.Fetch(ctx, m, sink, srcs)
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if !bytes.Equal(sink.content(t), data) {
+		t.Fatal("fetched file differs")
+	}
+	if st.Sources[0].Dropped == nil || st.Sources[0].Pieces != 0 || st.Duplicates != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }

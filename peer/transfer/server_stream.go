@@ -14,9 +14,16 @@ import (
 	"github.com/dartsync/dartsync/peer/peerpb"
 )
 
-// requestTimeout bounds how long a server waits for a request frame (and
-// the end of the requester's side) on a new stream.
-const requestTimeout = 10 * time.Second
+const (
+	// requestTimeout bounds how long a server waits for a request frame
+	// (and the end of the requester's side) on a new stream.
+	requestTimeout = 10 * time.Second
+	// stallTimeout bounds how long one chunk of a response may wait for
+	// the requester to make room (QUIC flow control).
+	stallTimeout = 30 * time.Second
+	// writeChunk is the unit of response writes without a rate limit.
+	writeChunk = 256 << 10
+)
 
 // serveStream answers the single request of one stream and closes it.
 func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote) {
@@ -117,19 +124,24 @@ func (s *Server) servePiece(ctx context.Context, str *quic.Stream, rem *remote, 
 	if err := wire.Write(str, &peerpb.Response{Status: peerpb.Status_STATUS_OK, Length: uint32(len(data))}); err != nil {
 		return err
 	}
-	if s.limiter == nil {
-		_, err = str.Write(data)
-		return err
+	// Write in chunks, each with its own deadline: a requester that stops
+	// reading (flow control never opens) frees the slot after stallTimeout.
+	chunk := writeChunk
+	if s.limiter != nil {
+		chunk = rateChunk
 	}
 	for len(data) > 0 {
-		chunk := data[:min(len(data), rateChunk)]
-		if err := s.limiter.WaitN(ctx, len(chunk)); err != nil {
+		c := data[:min(len(data), chunk)]
+		if s.limiter != nil {
+			if err := s.limiter.WaitN(ctx, len(c)); err != nil {
+				return err
+			}
+		}
+		_ = str.SetWriteDeadline(time.Now().Add(stallTimeout))
+		if _, err := str.Write(c); err != nil {
 			return err
 		}
-		if _, err := str.Write(chunk); err != nil {
-			return err
-		}
-		data = data[len(chunk):]
+		data = data[len(c):]
 	}
 	return nil
 }
