@@ -21,15 +21,18 @@ import (
 
 // testNet is an in-process tracker on loopback plus the daemons of a test.
 type testNet struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *tracker.Server
 	token tracker.Token
 	wg    sync.WaitGroup
 }
 
-func newTestNet(t *testing.T) *testNet {
+func newTestNet(t testing.TB) *testNet { return newTestNetPieces(t, 16<<10) }
+
+// newTestNetPieces starts a tracker that tells peers to use pieceSize.
+func newTestNetPieces(t testing.TB, pieceSize int64) *testNet {
 	t.Helper()
-	srv, err := tracker.Open(tracker.ServerConfig{Listen: "127.0.0.1:0", StateDir: t.TempDir(), PieceSize: 16 << 10})
+	srv, err := tracker.Open(tracker.ServerConfig{Listen: "127.0.0.1:0", StateDir: t.TempDir(), PieceSize: pieceSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +67,7 @@ func (n *testNet) start(root string) *testPeer {
 		Root: root, StateDir: state, Identity: id,
 		TrackerAddr: n.srv.Addr().String(), TrackerID: n.token.Tracker, Secret: n.token.Secret[:],
 		ListenAddr: "127.0.0.1:0", Debounce: 30 * time.Millisecond, Rescan: -1, Retry: 100 * time.Millisecond,
-		Log: slog.New(slog.DiscardHandler),
+		Log: testLog(),
 	})
 	if err != nil {
 		n.t.Fatal(err)
@@ -84,7 +87,7 @@ func (p *testPeer) stop() {
 	p.done <- nil
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
@@ -222,4 +225,13 @@ func TestNewWithoutTrackerFails(t *testing.T) {
 	if !errors.Is(err, ErrNoTracker) {
 		t.Fatalf("New without tracker = %v, want ErrNoTracker", err)
 	}
+}
+
+// testLog discards, unless DARTSYNC_TEST_LOG is set: then it logs to stderr
+// at debug level.
+func testLog() *slog.Logger {
+	if os.Getenv("DARTSYNC_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
