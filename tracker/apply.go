@@ -36,33 +36,79 @@ const maxConflictTries = 100
 //     directory always does; ties keep the current version) and the other
 //     version is recorded under ConflictName, owned by whoever has it.
 func (s *store) apply(folder string, reporter uint32, changes []manifest.Manifest) ([]Result, error) {
-	var results []Result
+	r := &applyReq{folder: folder, reporter: reporter, changes: changes, done: make(chan struct{})}
+	s.qmu.Lock()
+	s.queue = append(s.queue, r)
+	leader := !s.committing
+	s.committing = true
+	s.qmu.Unlock()
+	if !leader {
+		<-r.done
+		return r.results, r.err
+	}
+	// Group commit: the first caller commits everything queued, in one
+	// transaction per round, until the queue is empty. A lone change waits
+	// for nothing; under load one fsync serves many batches.
+	for {
+		s.qmu.Lock()
+		q := s.queue
+		s.queue = nil
+		if len(q) == 0 {
+			s.committing = false
+			s.qmu.Unlock()
+			break
+		}
+		s.qmu.Unlock()
+		s.commit(q)
+	}
+	return r.results, r.err
+}
+
+// applyReq is one caller's batch waiting for a group commit.
+type applyReq struct {
+	folder   string
+	reporter uint32
+	changes  []manifest.Manifest
+	results  []Result
+	err      error
+	done     chan struct{}
+}
+
+// commit applies the requests in order in one transaction and completes them.
+func (s *store) commit(q []*applyReq) {
 	var last uint64
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		t := &txn{
-			s: s, folder: folder, reporter: reporter,
+			s:     s,
 			files: tx.Bucket(bucketFiles), recs: tx.Bucket(bucketEntries),
 			log: tx.Bucket(bucketLog), meta: tx.Bucket(bucketMeta),
 		}
 		if v := t.meta.Get(metaSeq); len(v) == 8 {
 			t.seq = beUint64(v)
 		}
-		results = make([]Result, 0, len(changes))
-		for i := range changes {
-			r, err := t.applyOne(&changes[i])
-			if err != nil {
-				return fmt.Errorf("apply %q: %w", changes[i].Path, err)
+		for _, r := range q {
+			t.folder, t.reporter = r.folder, r.reporter
+			r.results = make([]Result, 0, len(r.changes))
+			for i := range r.changes {
+				res, err := t.applyOne(&r.changes[i])
+				if err != nil {
+					return fmt.Errorf("apply %q: %w", r.changes[i].Path, err)
+				}
+				r.results = append(r.results, res)
 			}
-			results = append(results, r)
 		}
 		last = t.seq
 		return t.meta.Put(metaSeq, be64(t.seq))
 	})
-	if err != nil {
-		return nil, fmt.Errorf("tracker: commit changes: %w", err)
+	if err == nil {
+		s.bumpSeq(last)
 	}
-	s.bumpSeq(last)
-	return results, nil
+	for _, r := range q {
+		if err != nil {
+			r.results, r.err = nil, fmt.Errorf("tracker: commit changes: %w", err)
+		}
+		close(r.done)
+	}
 }
 
 // txn is one apply transaction.

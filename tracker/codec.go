@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/dartsync/dartsync/internal/identity"
@@ -198,4 +199,27 @@ func hostPort(addr net.Addr, port uint32) string {
 		host = h
 	}
 	return net.JoinHostPort(host, strconv.Itoa(int(port)))
+}
+
+// Field numbers of TrackerMsg.updates and Updates.entries.
+const (
+	trackerMsgFieldUpdates protowire.Number = 2
+	updatesFieldEntries    protowire.Number = 1
+)
+
+// encodeUpdates returns the encoding of a TrackerMsg carrying an Updates
+// message with the given encoded entries (see store.since).
+func encodeUpdates(entries [][]byte) []byte {
+	n := 0
+	for _, e := range entries {
+		n += protowire.SizeTag(updatesFieldEntries) + protowire.SizeBytes(len(e))
+	}
+	b := make([]byte, 0, n+protowire.SizeTag(trackerMsgFieldUpdates)+protowire.SizeVarint(uint64(n)))
+	b = protowire.AppendTag(b, trackerMsgFieldUpdates, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(n))
+	for _, e := range entries {
+		b = protowire.AppendTag(b, updatesFieldEntries, protowire.BytesType)
+		b = protowire.AppendBytes(b, e)
+	}
+	return b
 }

@@ -365,7 +365,8 @@ func (ss *session) flush(ctx context.Context) error {
 		}
 		ss.sent = next
 		if len(entries) > 0 {
-			if err := ss.write(&trackerpb.TrackerMsg{Msg: &trackerpb.TrackerMsg_Updates{Updates: &trackerpb.Updates{Entries: entries}}}); err != nil {
+			ss.stream.SetWriteDeadline(time.Now().Add(ss.srv.cfg.PeerTimeout))
+			if err := wire.WriteBytes(ss.stream, encodeUpdates(entries)); err != nil {
 				return err
 			}
 		}

@@ -7,15 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/dartsync/dartsync/internal/identity"
-	"github.com/dartsync/dartsync/manifest/manifestpb"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
 )
 
@@ -35,6 +36,11 @@ var (
 
 const schemaVersion = 1
 
+// initialMmap is the database's initial memory map (address space, not
+// memory): large enough that 100 000 files never need a remap, which would
+// wait for every reader (the pushers) to finish. 64 MiB on 32-bit systems.
+const initialMmap = 256 << 20 >> (2 * (64 - strconv.IntSize) / 32)
+
 // store is the tracker's durable state: members, the files table and the
 // change log in one bbolt database. It keeps no per-file data in memory.
 // Writes are serialized by bbolt's writer lock; in-memory copies (seq,
@@ -48,12 +54,16 @@ type store struct {
 	mu      sync.RWMutex
 	members map[identity.DeviceID]uint32
 	byNum   []identity.DeviceID // index = member number; 0 unused
+
+	qmu        sync.Mutex  // guards queue and committing (never held across I/O)
+	queue      []*applyReq // batches waiting for the next group commit
+	committing bool        // a caller is committing the queue
 }
 
 // openStore opens (creating if needed) the database at path. A new database
 // gets a secret read from rnd.
 func openStore(path string, rnd io.Reader) (*store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, InitialMmapSize: initialMmap})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("tracker: open %s: in use by another tracker process", path)
@@ -195,10 +205,11 @@ func be64(v uint64) []byte {
 }
 
 // since returns the entries of folder changed after sequence number after,
-// in sequence order, at most maxEntries and about maxBytes of manifests (at
-// least one entry if any). next is the sequence number to continue from; it
-// equals after when nothing was scanned.
-func (s *store) since(folder string, after uint64, maxEntries, maxBytes int) (entries []*trackerpb.Entry, next uint64, err error) {
+// in sequence order, each already encoded as a trackerpb.Entry: at most
+// maxEntries and about maxBytes (at least one entry if any). Stored manifests
+// are copied into the encoding without being decoded. next is the sequence
+// number to continue from; it equals after when nothing was scanned.
+func (s *store) since(folder string, after uint64, maxEntries, maxBytes int) (entries [][]byte, next uint64, err error) {
 	next = after
 	prefix := fileKey(folder, "")
 	err = s.db.View(func(tx *bolt.Tx) error {
@@ -213,12 +224,12 @@ func (s *store) since(folder string, after uint64, maxEntries, maxBytes int) (en
 			if !bytes.HasPrefix(key, prefix) {
 				continue
 			}
-			e, n, err := s.readEntry(files, recs, key)
+			e, err := s.encodeEntry(files, recs, key)
 			if err != nil {
 				return err
 			}
 			entries = append(entries, e)
-			size += n
+			size += len(e)
 		}
 		return nil
 	})
@@ -228,26 +239,52 @@ func (s *store) since(folder string, after uint64, maxEntries, maxBytes int) (en
 	return entries, next, nil
 }
 
-// readEntry builds the wire entry for key; n is its approximate size.
-func (s *store) readEntry(files, recs *bolt.Bucket, key []byte) (*trackerpb.Entry, int, error) {
+// Field numbers of trackerpb.Entry, used to encode pushed entries without
+// decoding the stored manifest (TestEncodeEntryMatchesSchema checks them).
+const (
+	entryFieldManifest protowire.Number = 1
+	entryFieldOwners   protowire.Number = 2
+	entryFieldSeq      protowire.Number = 3
+)
+
+// encodeEntry returns the trackerpb.Entry encoding of key's current entry.
+func (s *store) encodeEntry(files, recs *bolt.Bucket, key []byte) ([]byte, error) {
 	mb, rb := files.Get(key), recs.Get(key)
 	if mb == nil || rb == nil {
-		return nil, 0, fmt.Errorf("change log names %q, which has no entry", key)
+		return nil, fmt.Errorf("change log names %q, which has no entry", key)
 	}
-	var m manifestpb.Manifest
 	var rec trackerpb.EntryRecord
-	if err := proto.Unmarshal(mb, &m); err != nil {
-		return nil, 0, fmt.Errorf("corrupt manifest of %q: %w", key, err)
-	}
 	if err := proto.Unmarshal(rb, &rec); err != nil {
-		return nil, 0, fmt.Errorf("corrupt entry of %q: %w", key, err)
+		return nil, fmt.Errorf("corrupt entry of %q: %w", key, err)
 	}
-	e := &trackerpb.Entry{Manifest: &m, Seq: rec.Seq, Owners: make([][]byte, 0, len(rec.Owners))}
+	e := make([]byte, 0, len(mb)+8+len(rec.Owners)*34+12)
+	e = protowire.AppendTag(e, entryFieldManifest, protowire.BytesType)
+	e = protowire.AppendBytes(e, mb)
+	s.mu.RLock()
 	for _, o := range rec.Owners {
-		d := s.device(o)
-		e.Owners = append(e.Owners, d[:])
+		var d identity.DeviceID
+		if int(o) < len(s.byNum) {
+			d = s.byNum[o]
+		}
+		e = protowire.AppendTag(e, entryFieldOwners, protowire.BytesType)
+		e = protowire.AppendBytes(e, d[:])
 	}
-	return e, len(mb) + 34*len(rec.Owners) + 16, nil
+	s.mu.RUnlock()
+	e = protowire.AppendTag(e, entryFieldSeq, protowire.VarintType)
+	return protowire.AppendVarint(e, rec.Seq), nil
+}
+
+// readEntry decodes key's current entry.
+func (s *store) readEntry(files, recs *bolt.Bucket, key []byte) (*trackerpb.Entry, error) {
+	b, err := s.encodeEntry(files, recs, key)
+	if err != nil {
+		return nil, err
+	}
+	var e trackerpb.Entry
+	if err := proto.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("corrupt manifest of %q: %w", key, err)
+	}
+	return &e, nil
 }
 
 // lookup returns the current entry of folder/path.
@@ -259,7 +296,7 @@ func (s *store) lookup(folder, path string) (Entry, bool, error) {
 			return nil
 		}
 		var err error
-		pe, _, err = s.readEntry(tx.Bucket(bucketFiles), tx.Bucket(bucketEntries), key)
+		pe, err = s.readEntry(tx.Bucket(bucketFiles), tx.Bucket(bucketEntries), key)
 		return err
 	})
 	if err != nil || pe == nil {

@@ -4,6 +4,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/dartsync/dartsync/tracker/trackerpb"
+
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -84,7 +88,11 @@ func TestStoreSince(t *testing.T) {
 			t.Fatal(err)
 		}
 		var paths []string
-		for _, e := range es {
+		for _, b := range es {
+			var e trackerpb.Entry
+			if err := proto.Unmarshal(b, &e); err != nil {
+				t.Fatal(err)
+			}
 			paths = append(paths, e.Manifest.Path)
 		}
 		if len(paths) != len(tt.wantPaths) || next != tt.wantNext {
@@ -96,5 +104,36 @@ func TestStoreSince(t *testing.T) {
 				t.Errorf("since(%d) = %v, want %v", tt.after, paths, tt.wantPaths)
 			}
 		}
+	}
+}
+
+// TestEncodeEntryMatchesSchema: the hand-built push encoding decodes as the
+// schema says.
+func TestEncodeEntryMatchesSchema(t *testing.T) {
+	s := openTestStore(t)
+	dev := newTestIdentity(t).ID
+	n, _, _ := s.addMember(dev)
+	f := testFile("x/y.txt", "content", t0, manifest.ID{})
+	if _, err := s.apply("", n, []manifest.Manifest{f}); err != nil {
+		t.Fatal(err)
+	}
+	es, _, err := s.since("", 0, 10, 1<<20)
+	if err != nil || len(es) != 1 {
+		t.Fatal(es, err)
+	}
+	var m trackerpb.TrackerMsg
+	if err := proto.Unmarshal(encodeUpdates(append(es, es[0])), &m); err != nil {
+		t.Fatal(err)
+	}
+	u := m.GetUpdates()
+	if u == nil || len(u.Entries) != 2 {
+		t.Fatalf("decoded %v", &m)
+	}
+	e, err := entryFromPB(u.Entries[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Manifest.ID != f.ID || e.Manifest.Path != f.Path || e.Seq != 1 || len(e.Owners) != 1 || e.Owners[0] != dev {
+		t.Fatalf("entry %+v", e)
 	}
 }
