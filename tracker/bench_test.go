@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
 )
 
 // BenchmarkTrackerFanout: 16 clients; one client reports a new version and
@@ -116,4 +115,3 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
-

@@ -146,4 +146,3 @@ func (lp *loadPeers) drain(ctx context.Context, seq uint64) error {
 	}
 	return nil
 }
-
