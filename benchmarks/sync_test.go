@@ -128,7 +128,7 @@ func smallFilesSetup(b *testing.B, n, size int) ([]*manifest.Manifest, []transfe
 const (
 	smallFiles    = 10000
 	smallSize     = 4 << 10
-	smallParallel = 64 // files fetched at once, as the puller runs them
+	smallParallel = 16 // files fetched at once, as the puller runs them
 )
 
 // BenchmarkSmallFiles: 10 000 files of 4 KiB, each its own Fetch into a
