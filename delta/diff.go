@@ -14,8 +14,8 @@ import (
 // truncated strong sum (preferring the block after the previous match, as
 // rsync does), and emits copies of matched blocks and literals for the rest.
 // The basis's short last block is matched at the end of newPiece and right
-// after the block before it. The result is always a valid delta; its size is
-// at most a few bytes more than newPiece. Errors: ErrTooLarge for a piece
+// after the block before it. The result is always a valid delta, at most
+// MaxDeltaOverhead bytes longer than newPiece. Errors: ErrTooLarge for a piece
 // longer than MaxPieceLen, ErrBadSignature for an inconsistent sig.
 func Diff(sig *Signature, newPiece []byte) ([]byte, error) {
 	if len(newPiece) > MaxPieceLen {
@@ -28,6 +28,16 @@ func Diff(sig *Signature, newPiece []byte) ([]byte, error) {
 	d.run()
 	d.flushLiteral(len(newPiece))
 	d.flushCopy()
+	hdr := header{blockSize: sig.BlockSize, basisLen: sig.BasisLen, length: len(newPiece)}
+	if len(d.enc.buf) > len(newPiece)+MaxDeltaOverhead {
+		// Scattered small matches cost more in token headers than they
+		// save: send the piece as one literal.
+		e := newEncoder(hdr, len(newPiece))
+		if len(newPiece) > 0 {
+			e.op(Op{Literal: newPiece})
+		}
+		return e.buf, nil
+	}
 	return d.enc.buf, nil
 }
 

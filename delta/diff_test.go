@@ -30,6 +30,9 @@ func roundTrip(t *testing.T, old, nw []byte, blockSize int) (sigLen, deltaLen, l
 	if err != nil {
 		t.Fatalf("Diff: %v", err)
 	}
+	if len(dl) > len(nw)+MaxDeltaOverhead {
+		t.Fatalf("delta of %d bytes for a %d-byte piece", len(dl), len(nw))
+	}
 	d, err := ParseDelta(dl)
 	if err != nil {
 		t.Fatalf("ParseDelta: %v", err)
@@ -181,6 +184,28 @@ func TestDiffErrors(t *testing.T) {
 	bad.Weak = bad.Weak[:2]
 	if _, err := Diff(&bad, nil); !errors.Is(err, ErrBadSignature) {
 		t.Errorf("inconsistent signature: err = %v, want ErrBadSignature", err)
+	}
+}
+
+// The largest header plus one literal fits MaxDeltaOverhead.
+func TestDiffOverheadBound(t *testing.T) {
+	old := make([]byte, 4<<20)      // zeros; the length still takes a 4-byte varint
+	nw := make([]byte, MaxPieceLen) // no zero block
+	x := uint32(1)
+	for i := range nw {
+		x = x*1664525 + 1013904223
+		nw[i] = byte(x>>24) | 1
+	}
+	sig, err := Sign(old, MaxBlockSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := Diff(sig, nw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dl) > len(nw)+MaxDeltaOverhead {
+		t.Fatalf("delta of %d bytes for a %d-byte piece", len(dl), len(nw))
 	}
 }
 

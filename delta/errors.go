@@ -1,6 +1,7 @@
 package delta
 
 import (
+	"encoding/binary"
 	"errors"
 
 	"github.com/dartsync/dartsync/manifest"
@@ -34,6 +35,9 @@ const (
 	// MinStrongLen and MaxStrongLen bound the strong sum length per block.
 	MinStrongLen = 2
 	MaxStrongLen = 32
+	// MaxDeltaOverhead is how much longer than its piece a delta from Diff
+	// can be: the header and one literal token's length.
+	MaxDeltaOverhead = 1 + 3*binary.MaxVarintLen32
 	// MaxChain is how many blocks with one weak checksum Diff compares
 	// strong sums against (rsync caps its chains at 1024 too).
 	MaxChain = 1024

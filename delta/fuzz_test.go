@@ -161,6 +161,9 @@ func FuzzDiffApply(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(d) > len(nw)+MaxDeltaOverhead {
+			t.Fatalf("delta of %d bytes for a %d-byte piece", len(d), len(nw))
+		}
 		got, err := Apply(old, d, manifest.Hash(nw), len(nw))
 		if err != nil || !bytes.Equal(got, nw) {
 			t.Fatalf("round trip failed: %v", err)
