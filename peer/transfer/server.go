@@ -35,7 +35,7 @@ const (
 	DefaultRemoteQueue    = 256      // requests of one device waiting or served; beyond: BUSY
 	DefaultRemoteMemory   = 16 << 20 // piece bytes buffered for one device
 	DefaultServerMemory   = 32 << 20 // piece bytes buffered for all devices
-	rateChunk             = 64 << 10 // bytes written per rate-limiter wait
+	rateChunk             = 256 << 10 // bytes written per rate-limiter wait
 )
 
 // ServerOption changes a Server default.
