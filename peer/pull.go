@@ -97,6 +97,8 @@ func (d *Daemon) pull(ctx context.Context) (int, error) {
 	}
 	r := &round{d: d}
 	r.finish(finished...)
+	before := d.stats.Snapshot()
+	began := time.Now()
 
 	sort.Slice(dirs, func(i, j int) bool { return dirs[i].Manifest.Path < dirs[j].Manifest.Path })
 	for _, w := range dirs {
@@ -125,6 +127,12 @@ func (d *Daemon) pull(ctx context.Context) (int, error) {
 		return len(wants), err
 	}
 	d.stats.PendingWants.Store(int64(r.pending))
+	if after := d.stats.Snapshot(); after.FilesApplied > before.FilesApplied || after.FilesDeleted > before.FilesDeleted {
+		d.log.Info("synced from peers",
+			"files", after.FilesApplied-before.FilesApplied, "deleted", after.FilesDeleted-before.FilesDeleted,
+			"bytes_received", after.BytesReceived-before.BytesReceived, "bytes_local", after.BytesLocal-before.BytesLocal,
+			"pending", r.pending, "took", time.Since(began).Round(time.Millisecond))
+	}
 	if r.sawEdit {
 		kick(d.scanKick)
 	}
