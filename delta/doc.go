@@ -15,6 +15,27 @@
 // bytes (Apply), which verifies the piece's BLAKE3 hash. On any error the
 // caller fetches the whole piece instead.
 //
+// The receiver's flow for one file (the puller's job), cheapest first:
+//
+//  1. pieces already in the chunk store: nothing to do;
+//  2. Find over the old version (and any other local basis, each call with
+//     the pieces still wanted): every Match is copied with CopyRange from
+//     the basis to the new file at the piece's offset, then verified like
+//     any other piece (the basis may change after Find read it);
+//  3. for each piece still missing, BasisRange picks the old bytes to sign;
+//     the receiver sends Sign(...).MarshalBinary(), the source answers
+//     Diff(signature, piece), the receiver calls Apply, which verifies the
+//     piece hash; a delta costs about one block (2 KiB for 1 MiB pieces) of
+//     literal per edit plus 7 bytes of signature per block;
+//  4. on any error, the whole piece from an owner.
+//
+// Signatures and deltas travel as opaque bytes (protobuf bytes fields). A
+// signature is 7 bytes per block plus a header (3.6 KiB for a 1 MiB basis
+// with the default block size; never more than 12 + MaxBlocks·(4+MaxStrongLen)
+// bytes); a delta from Diff is at most its piece plus MaxDeltaOverhead bytes.
+// Every function here is safe for concurrent use and keeps no argument after
+// it returns (only the literals of a Delta from ParseDelta alias its input).
+//
 // Terms:
 //
 //   - Basis: bytes the receiver already has and offers for reuse. For Find, an

@@ -61,7 +61,7 @@ func TestWeakSet(t *testing.T) {
 	}{
 		{"empty", nil, []uint32{0, 1, 0xffffffff}},
 		{"zero is a member", []uint32{0, 1, 2}, []uint32{3, 4, 0xffffffff}},
-		{"colliding slots", []uint32{0, 1 << 22, 2 << 22, 3 << 22, 4 << 22}, []uint32{5 << 22, 6}},
+		{"colliding slots", sameSlot(5), []uint32{sameSlot(6)[5], 6}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,4 +86,17 @@ func TestWeakSet(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sameSlot returns n values that hash to the same slot of a small weakSet
+// (and so probe past each other).
+func sameSlot(n int) []uint32 {
+	shift := newWeakSet(n).shift
+	var out []uint32
+	for v := uint32(1); len(out) < n; v++ {
+		if slotHash(v, shift) == slotHash(1, shift) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
