@@ -40,13 +40,9 @@ type pieceRequest struct {
 	length int
 }
 
-// parsePieceRequest validates a decoded request. It returns an error
+// parsePieceRequest validates a decoded piece request. It returns an error
 // wrapping ErrBadRequest for anything out of limits.
-func parsePieceRequest(req *peerpb.Request) (pieceRequest, error) {
-	p := req.GetPiece()
-	if p == nil {
-		return pieceRequest{}, fmt.Errorf("%w: unknown request kind", ErrBadRequest)
-	}
+func parsePieceRequest(p *peerpb.PieceRequest) (pieceRequest, error) {
 	if len(p.GetHash()) != manifest.IDSize {
 		return pieceRequest{}, fmt.Errorf("%w: hash is %d bytes, want %d", ErrBadRequest, len(p.GetHash()), manifest.IDSize)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 
@@ -34,6 +35,19 @@ func pieceReq(h []byte, n uint32) *peerpb.Request {
 	return &peerpb.Request{Body: &peerpb.Request_Piece{Piece: &peerpb.PieceRequest{Hash: h, Length: n}}}
 }
 
+// decodePieceRequest is what the server does with a piece request stream.
+func decodePieceRequest(r io.Reader) (pieceRequest, error) {
+	req, err := decodeRequest(r)
+	if err != nil {
+		return pieceRequest{}, err
+	}
+	p := req.GetPiece()
+	if p == nil {
+		return pieceRequest{}, fmt.Errorf("%w: not a piece request", ErrBadRequest)
+	}
+	return parsePieceRequest(p)
+}
+
 func TestDecodeRequest(t *testing.T) {
 	h := manifest.Hash([]byte("piece"))
 	good := frame(t, pieceReq(h[:], 1000))
@@ -59,7 +73,7 @@ func TestDecodeRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodeRequest(bytes.NewReader(tt.in))
+			got, err := decodePieceRequest(bytes.NewReader(tt.in))
 			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -110,7 +124,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add(rawFrame([]byte{0xff}))
 	f.Add([]byte{0, 0, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		got, err := decodeRequest(bytes.NewReader(in))
+		got, err := decodePieceRequest(bytes.NewReader(in))
 		if err != nil {
 			if !errors.Is(err, ErrBadRequest) && !errors.Is(err, io.EOF) {
 				t.Fatalf("unexpected error kind: %v", err)
@@ -124,7 +138,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if err := writePieceRequest(&b, got.hash, got.length); err != nil {
 			t.Fatal(err)
 		}
-		again, err := decodeRequest(&b)
+		again, err := decodePieceRequest(&b)
 		if err != nil || again != got {
 			t.Fatalf("re-decode: %+v, %v; want %+v", again, err, got)
 		}

@@ -31,10 +31,10 @@ type Authorizer func(identity.DeviceID) bool
 
 // Server defaults; see ServerOption.
 const (
-	DefaultRemoteRequests = 16       // pieces being served to one device at once
-	DefaultRemoteQueue    = 256      // requests of one device waiting or served; beyond: BUSY
-	DefaultRemoteMemory   = 16 << 20 // piece bytes buffered for one device
-	DefaultServerMemory   = 32 << 20 // piece bytes buffered for all devices
+	DefaultRemoteRequests = 16        // pieces being served to one device at once
+	DefaultRemoteQueue    = 256       // requests of one device waiting or served; beyond: BUSY
+	DefaultRemoteMemory   = 16 << 20  // piece bytes buffered for one device
+	DefaultServerMemory   = 32 << 20  // piece bytes buffered for all devices
 	rateChunk             = 256 << 10 // bytes written per rate-limiter wait
 )
 

@@ -26,8 +26,12 @@ const (
 )
 
 // serveStream answers the single request of one stream and closes it.
+// Every request kind is dispatched here; a new kind (the piece-level delta
+// of DESIGN §6.2) is one more case with its own serve function built from
+// withLimits and sendData.
 func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote) {
-	req, err := readRequest(str)
+	_ = str.SetReadDeadline(time.Now().Add(requestTimeout))
+	req, err := decodeRequest(str)
 	if err != nil {
 		if !errors.Is(err, io.EOF) {
 			s.log.Debug("bad request", "device", id.Short(), "stream", str.StreamID(), "err", err)
@@ -42,45 +46,51 @@ func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote
 		s.refuse(str, peerpb.Status_STATUS_FORBIDDEN, "not a member")
 		return
 	}
+	var serve func(context.Context) error
+	switch body := req.GetBody().(type) {
+	case *peerpb.Request_Piece:
+		pr, err := parsePieceRequest(body.Piece)
+		if err != nil {
+			s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, err.Error())
+			return
+		}
+		serve = func(ctx context.Context) error { return s.servePiece(ctx, str, rem, pr) }
+	default:
+		s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, fmt.Sprintf("%v: unknown request kind", ErrBadRequest))
+		return
+	}
 	if !rem.enqueue(s.cfg.remoteQueue) {
 		s.refuse(str, peerpb.Status_STATUS_BUSY, "too many requests")
 		return
 	}
 	defer rem.dequeue()
-	if err := s.servePiece(str.Context(), str, rem, req); err != nil {
-		s.log.Debug("serving piece failed", "device", id.Short(), "piece", req.hash.Short(), "err", err)
+	if err := serve(str.Context()); err != nil {
+		s.log.Debug("serving request failed", "device", id.Short(), "stream", str.StreamID(), "err", err)
 		str.CancelWrite(codeCancelled)
 		return
 	}
 	_ = str.Close()
 }
 
-// readRequest reads the one request of a stream, within requestTimeout.
-func readRequest(str *quic.Stream) (pieceRequest, error) {
-	_ = str.SetReadDeadline(time.Now().Add(requestTimeout))
-	return decodeRequest(str)
-}
-
-// decodeRequest reads one request frame and the end of the stream after it
-// and validates the request. It returns io.EOF for a stream that ended
-// before any byte, and errors wrapping ErrBadRequest for anything else that
-// is not exactly one valid request.
-func decodeRequest(r io.Reader) (pieceRequest, error) {
+// decodeRequest reads one request frame and the end of the stream after it.
+// It returns io.EOF for a stream that ended before any byte, and errors
+// wrapping ErrBadRequest for anything that is not exactly one frame.
+func decodeRequest(r io.Reader) (*peerpb.Request, error) {
 	var req peerpb.Request
 	if err := wire.Read(r, &req, MaxRequestFrame); err != nil {
 		if errors.Is(err, io.EOF) {
-			return pieceRequest{}, io.EOF
+			return nil, io.EOF
 		}
-		return pieceRequest{}, fmt.Errorf("%w: %w", ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
 	var one [1]byte
 	if n, err := io.ReadFull(r, one[:]); n != 0 || !errors.Is(err, io.EOF) {
 		if n != 0 {
 			err = errors.New("data after the request frame")
 		}
-		return pieceRequest{}, fmt.Errorf("%w: %w", ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
-	return parsePieceRequest(&req)
+	return &req, nil
 }
 
 // refuse answers an error status and closes the stream both ways.
@@ -94,14 +104,13 @@ func (s *Server) refuse(str *quic.Stream, st peerpb.Status, msg string) {
 	_ = str.Close()
 }
 
-// servePiece reads the piece under the per-remote and server limits and
-// writes the response: header frame, then the raw bytes.
-func (s *Server) servePiece(ctx context.Context, str *quic.Stream, rem *remote, req pieceRequest) error {
+// withLimits runs fn holding one of the remote's request slots and n bytes
+// of the remote's and the server's memory budgets.
+func (s *Server) withLimits(ctx context.Context, rem *remote, n int64, fn func() error) error {
 	if err := rem.reqs.Acquire(ctx, 1); err != nil {
 		return err
 	}
 	defer rem.reqs.Release(1)
-	n := int64(req.length)
 	if err := rem.mem.Acquire(ctx, n); err != nil {
 		return err
 	}
@@ -110,22 +119,35 @@ func (s *Server) servePiece(ctx context.Context, str *quic.Stream, rem *remote, 
 		return err
 	}
 	defer s.mem.Release(n)
+	return fn()
+}
 
-	buf := s.bufs.get(req.length)
-	defer s.bufs.put(buf)
-	data, err := s.src.ReadPiece(req.hash, buf)
-	if err != nil {
-		return writeStatus(str, peerpb.Status_STATUS_NOT_FOUND, "piece not available")
-	}
-	if len(data) != req.length {
-		return writeStatus(str, peerpb.Status_STATUS_NOT_FOUND,
-			fmt.Sprintf("piece is %d bytes, not %d", len(data), req.length))
-	}
+// servePiece reads the piece under the limits and sends it.
+func (s *Server) servePiece(ctx context.Context, str *quic.Stream, rem *remote, req pieceRequest) error {
+	return s.withLimits(ctx, rem, int64(req.length), func() error {
+		buf := s.bufs.get(req.length)
+		defer s.bufs.put(buf)
+		data, err := s.src.ReadPiece(req.hash, buf)
+		if err != nil {
+			return writeStatus(str, peerpb.Status_STATUS_NOT_FOUND, "piece not available")
+		}
+		if len(data) != req.length {
+			return writeStatus(str, peerpb.Status_STATUS_NOT_FOUND,
+				fmt.Sprintf("piece is %d bytes, not %d", len(data), req.length))
+		}
+		return s.sendData(ctx, str, data)
+	})
+}
+
+// sendData writes an OK response announcing len(data) bytes, then the
+// bytes, under the upload rate limit. It writes in chunks, each with its
+// own deadline, so a requester that stops reading (flow control never
+// opens) frees its slot after stallTimeout.
+func (s *Server) sendData(ctx context.Context, str *quic.Stream, data []byte) error {
+	_ = str.SetWriteDeadline(time.Now().Add(stallTimeout))
 	if err := wire.Write(str, &peerpb.Response{Status: peerpb.Status_STATUS_OK, Length: uint32(len(data))}); err != nil {
 		return err
 	}
-	// Write in chunks, each with its own deadline: a requester that stops
-	// reading (flow control never opens) frees the slot after stallTimeout.
 	chunk := writeChunk
 	if s.limiter != nil {
 		chunk = rateChunk
