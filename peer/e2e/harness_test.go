@@ -223,6 +223,7 @@ type stats struct {
 	BytesReceived int64 `json:"bytes_received"`
 	BytesLocal    int64 `json:"bytes_local"`
 	FilesApplied  int64 `json:"files_applied"`
+	FilesDeleted  int64 `json:"files_deleted"`
 	PiecesLocal   int64 `json:"pieces_local"`
 	PiecesFetched int64 `json:"pieces_fetched"`
 }
