@@ -66,6 +66,10 @@ func benchSync(b *testing.B, m *manifest.Manifest, srcs []transfer.Source, opt t
 func BenchmarkSyncOneSource(b *testing.B) {
 	m, srcs := syncSetup(b, 1)
 	benchSync(b, m, srcs, transfer.FetchOptions{})
+	if rss := peakRSS(); rss > 0 {
+		// Sender and receiver together, in this one test process.
+		b.ReportMetric(float64(rss)/(1<<20), "peakRSS-MiB")
+	}
 }
 
 // BenchmarkSyncThreeSources: the same file from three servers, each limited
