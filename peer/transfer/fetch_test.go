@@ -60,7 +60,7 @@ func TestFetchIdenticalPiecesOnce(t *testing.T) {
 	dir := t.TempDir()
 	m, path, data := writeTestFile(t, dir, 30*testPieceSize, testPieceSize)
 	src := &hookSource{PieceSource: newFileSource(t, path, m)}
-	srv := startServer(t, src, allowAll)
+	srv := startServer(t, src, allowAll, WithUploadLimit(50e6)) // the rate-limited write path
 	sink := newFileSink(t, t.TempDir(), m)
 	f := newFetcher(t, newIdentity(t), FetchOptions{})
 	if _, err := f.Fetch(ctx, m, sink, []Source{srv.source()}); err != nil {
