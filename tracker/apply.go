@@ -36,31 +36,35 @@ const maxConflictTries = 100
 //     directory always does; ties keep the current version) and the other
 //     version is recorded under ConflictName, owned by whoever has it.
 func (s *store) apply(folder string, reporter uint32, changes []manifest.Manifest) ([]Result, error) {
-	r := &applyReq{folder: folder, reporter: reporter, changes: changes, done: make(chan struct{})}
+	r := &applyReq{folder: folder, reporter: reporter, changes: changes, done: make(chan struct{}), lead: make(chan struct{}, 1)}
 	s.qmu.Lock()
 	s.queue = append(s.queue, r)
-	leader := !s.committing
-	s.committing = true
+	if !s.committing {
+		s.committing = true
+		r.lead <- struct{}{}
+	}
 	s.qmu.Unlock()
-	if !leader {
-		<-r.done
+	select {
+	case <-r.done: // committed by another caller's round
 		return r.results, r.err
+	case <-r.lead:
 	}
-	// Group commit: the first caller commits everything queued, in one
-	// transaction per round, until the queue is empty. A lone change waits
-	// for nothing; under load one fsync serves many batches.
-	for {
-		s.qmu.Lock()
-		q := s.queue
-		s.queue = nil
-		if len(q) == 0 {
-			s.committing = false
-			s.qmu.Unlock()
-			break
-		}
-		s.qmu.Unlock()
-		s.commit(q)
+	// Group commit: the leader commits everything queued (its own batch
+	// included) in one transaction, then hands the lead to the oldest waiter.
+	// A lone change waits for nothing; under load one fsync serves many
+	// batches, and no caller commits for others more than once.
+	s.qmu.Lock()
+	q := s.queue
+	s.queue = nil
+	s.qmu.Unlock()
+	s.commit(q)
+	s.qmu.Lock()
+	if len(s.queue) > 0 {
+		s.queue[0].lead <- struct{}{}
+	} else {
+		s.committing = false
 	}
+	s.qmu.Unlock()
 	return r.results, r.err
 }
 
@@ -71,7 +75,8 @@ type applyReq struct {
 	changes  []manifest.Manifest
 	results  []Result
 	err      error
-	done     chan struct{}
+	done     chan struct{} // closed when committed
+	lead     chan struct{} // receives the lead of the next round
 }
 
 // commit applies the requests in order in one transaction and completes them.

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"slices"
+	"sync"
 	"strings"
 	"testing"
 	"time"
@@ -222,5 +223,51 @@ func TestConflictName(t *testing.T) {
 		if got := ConflictName(tt.path, t0, dev); got != tt.want {
 			t.Errorf("ConflictName(%q) = %q, want %q", tt.path, got, tt.want)
 		}
+	}
+}
+
+func TestApplyConcurrentGroupCommit(t *testing.T) {
+	s := openTestStore(t)
+	const writers, batches, per = 8, 20, 10
+	nums := make([]uint32, writers)
+	for i := range nums {
+		nums[i], _, _ = s.addMember(newTestIdentity(t).ID)
+	}
+	seqs := make(chan uint64, writers*batches*per)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				batch := make([]manifest.Manifest, per)
+				for i := range batch {
+					batch[i] = loadManifest((w*batches+b)*per + i)
+				}
+				rs, err := s.apply("", nums[w], batch)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, r := range rs {
+					if r.Outcome != Accepted {
+						t.Errorf("%s: %v", r.Path, r.Outcome)
+					}
+					seqs <- r.Seq
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(seqs)
+	seen := map[uint64]bool{}
+	for q := range seqs {
+		if seen[q] {
+			t.Fatalf("sequence number %d assigned twice", q)
+		}
+		seen[q] = true
+	}
+	if want := uint64(writers * batches * per); uint64(len(seen)) != want || s.current() != want {
+		t.Fatalf("%d distinct seqs, current %d, want %d", len(seen), s.current(), want)
 	}
 }
