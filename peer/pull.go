@@ -320,6 +320,7 @@ func (r *round) flush(ctx context.Context) error {
 	if err := r.d.idx.Update(index.Batch{DoneWants: finished}); err != nil {
 		return err
 	}
+	owned = r.d.stillCurrent(owned)
 	for len(owned) > 0 {
 		n := min(len(owned), maxBatch)
 		req := make([]tracker.Change, n)
@@ -338,6 +339,23 @@ func (r *round) flush(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// stillCurrent keeps the applied versions that are still the newest this
+// peer knows of: announcing ownership of a version the tracker has already
+// replaced would read as a concurrent edit (a needless conflict copy).
+func (d *Daemon) stillCurrent(ms []manifest.Manifest) []manifest.Manifest {
+	out := ms[:0]
+	for _, m := range ms {
+		if id, ok := d.idx.WantID(m.Path); ok && id != m.ID {
+			continue // a newer version was announced meanwhile
+		}
+		if e, ok := d.idx.Get(m.Path); !ok || e.Manifest.ID != m.ID {
+			continue // changed here since; the scan reports it
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // pullFile builds one file version: plan its pieces locally, fetch the rest

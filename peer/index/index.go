@@ -272,6 +272,19 @@ func (x *Index) Wants() ([]Want, error) {
 	return out, nil
 }
 
+// WantID returns the file ID of the stored want for path, if any.
+func (x *Index) WantID(path string) (manifest.ID, bool) {
+	var id manifest.ID
+	var ok bool
+	_ = x.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketWants).Get([]byte(path)); len(v) >= manifest.IDSize {
+			id, ok = manifest.ID(v[:manifest.IDSize]), true
+		}
+		return nil
+	})
+	return id, ok
+}
+
 // Membership returns the remembered tracker, if any.
 func (x *Index) Membership() (Membership, bool, error) {
 	var m Membership

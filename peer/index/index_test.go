@@ -65,6 +65,12 @@ func TestIndexPersistsEntriesWantsSeqAndMembership(t *testing.T) {
 	if err != nil || len(ws) != 1 || ws[0].Manifest.ID != want.Manifest.ID || ws[0].Owners[0] != owner || ws[0].Seq != 11 {
 		t.Errorf("Wants = %+v, %v", ws, err)
 	}
+	if id, ok := x.WantID("w"); !ok || id != want.Manifest.ID {
+		t.Errorf("WantID = %v, %v", id, ok)
+	}
+	if _, ok := x.WantID("nope"); ok {
+		t.Error("WantID of a path without want")
+	}
 	gotMem, ok, err := x.Membership()
 	if err != nil || !ok || gotMem != mem {
 		t.Errorf("Membership = %+v, %v, %v", gotMem, ok, err)
