@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -69,19 +72,36 @@ func insertFixture() *searchFixture {
 	return &insertFix
 }
 
-// BenchmarkRollingSearch measures Find over a 256 MiB basis held in memory
-// (one core): NoMatch rolls every byte; InsertNearStart finds everything but
-// the first piece through adjacency.
+// BenchmarkRollingSearch measures Find over a 256 MiB basis (one core):
+// NoMatch rolls every byte of a basis in memory, NoMatchFile of the same
+// basis in a file (page cache), and InsertNearStart finds everything but the
+// first piece through adjacency.
 func BenchmarkRollingSearch(b *testing.B) {
 	for _, c := range []struct {
-		name string
-		fix  func() *searchFixture
+		name   string
+		fix    func() *searchFixture
+		onDisk bool
 	}{
-		{"NoMatch", noMatchFixture},
-		{"InsertNearStart", insertFixture},
+		{"NoMatch", noMatchFixture, false},
+		{"NoMatchFile", noMatchFixture, true},
+		{"InsertNearStart", insertFixture, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			fix := c.fix()
+			var basis io.ReaderAt = bytes.NewReader(fix.basis)
+			if c.onDisk {
+				// A real file (in the page cache after writing it).
+				path := filepath.Join(b.TempDir(), "basis")
+				if err := os.WriteFile(path, fix.basis, 0o600); err != nil {
+					b.Fatal(err)
+				}
+				f, err := os.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer f.Close()
+				basis = f
+			}
 			b.SetBytes(int64(len(fix.basis)))
 			b.ResetTimer()
 			var res FindResult
@@ -89,7 +109,7 @@ func BenchmarkRollingSearch(b *testing.B) {
 			for b.Loop() {
 				n++
 				var err error
-				res, err = Find(context.Background(), bytes.NewReader(fix.basis), int64(len(fix.basis)), fix.m, fix.want)
+				res, err = Find(context.Background(), basis, int64(len(fix.basis)), fix.m, fix.want)
 				if err != nil {
 					b.Fatal(err)
 				}
