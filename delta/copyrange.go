@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/dartsync/dartsync/manifest"
 )
 
 // CopyRange copies n bytes of src at srcOff to dst at dstOff, without
@@ -40,4 +42,39 @@ func copyRangeUser(dst *os.File, dstOff int64, src *os.File, srcOff, n int64) er
 		return io.ErrUnexpectedEOF
 	}
 	return nil
+}
+
+// CopyMatches copies every match Find reported from src (the basis it
+// scanned) into dst at the offset of its piece in m, merging pieces that are
+// consecutive in both files into one CopyRange, and returns the bytes
+// copied. The caller verifies the copied pieces if src may have changed
+// since Find read it.
+func CopyMatches(dst *os.File, m *manifest.Manifest, src *os.File, matches []Match) (int64, error) {
+	var total, dstOff, srcOff, n int64
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		if err := CopyRange(dst, dstOff, src, srcOff, n); err != nil {
+			return err
+		}
+		total += n
+		n = 0
+		return nil
+	}
+	for _, mt := range matches {
+		if mt.Piece < 0 || mt.Piece >= len(m.Pieces) {
+			return total, fmt.Errorf("%w: match of piece %d of %d", ErrBadRequest, mt.Piece, len(m.Pieces))
+		}
+		off, length := m.PieceOffset(mt.Piece), m.PieceLen(mt.Piece)
+		if n > 0 && dstOff+n == off && srcOff+n == mt.Offset {
+			n += length
+			continue
+		}
+		if err := flush(); err != nil {
+			return total, err
+		}
+		dstOff, srcOff, n = off, mt.Offset, length
+	}
+	return total, flush()
 }

@@ -2,6 +2,7 @@ package delta
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -76,5 +77,52 @@ func TestCopyRange(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestCopyMatches(t *testing.T) {
+	const ps = 4096
+	dir := t.TempDir()
+	target := randBytes(310, 50*ps+99)
+	m := manifestOf(target, ps)
+	old := splice(splice(target, 30*ps+5, 0, []byte("inserted")), 10*ps+7, 20, nil)
+	if err := os.WriteFile(filepath.Join(dir, "old"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.Open(filepath.Join(dir, "old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	res, err := Find(context.Background(), src, int64(len(old)), m, all(len(m.Pieces)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := os.Create(filepath.Join(dir, "new"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	n, err := CopyMatches(dst, m, src, res.Matches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(dst.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for _, mt := range res.Matches {
+		off, l := m.PieceOffset(mt.Piece), m.PieceLen(mt.Piece)
+		want += l
+		if int64(len(got)) < off+l || !bytes.Equal(got[off:off+l], target[off:off+l]) {
+			t.Fatalf("piece %d not copied right", mt.Piece)
+		}
+	}
+	if n != want || len(res.Matches) < len(m.Pieces)-2 {
+		t.Fatalf("copied %d bytes of %d matches, want %d", n, len(res.Matches), want)
+	}
+	if _, err := CopyMatches(dst, m, src, []Match{{Piece: 99}}); !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("match out of range: err = %v", err)
 	}
 }

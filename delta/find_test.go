@@ -276,3 +276,36 @@ func TestFindNothingWanted(t *testing.T) {
 		t.Fatalf("Find with nothing wanted: %v, %+v", err, res)
 	}
 }
+
+// A basis several buffers long, with edits near every buffer boundary, is
+// scanned across refills without losing matches or the rolling state.
+func TestFindAcrossBufferRefills(t *testing.T) {
+	const ps = 4096
+	target := randBytes(95, 600*ps+77)
+	m := manifestOf(target, ps)
+	basis := target
+	// Edits at and around multiples of the buffer length (ps+minBuffer),
+	// from the back so earlier offsets stay put.
+	for k := 9; k >= 1; k-- {
+		at := k*(ps+minBuffer) - 3 + k%4
+		if k%2 == 0 {
+			basis = splice(basis, at, 0, randBytes(uint64(k), k*37))
+		} else {
+			basis = splice(basis, at, k*11, nil)
+		}
+	}
+	want := all(len(m.Pieces))
+	res, err := Find(context.Background(), bytes.NewReader(basis), int64(len(basis)), m, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := checkMatches(t, target, basis, m, want, res)
+	// checkMatches demands every piece still in the basis; an edit touches
+	// at most two pieces.
+	if len(got) < len(m.Pieces)-2*9 {
+		t.Errorf("found %d of %d pieces with 9 edits", len(got), len(m.Pieces))
+	}
+	if res.Stats.Read > int64(len(basis))+2*ps {
+		t.Errorf("read %d bytes of a %d-byte basis", res.Stats.Read, len(basis))
+	}
+}
