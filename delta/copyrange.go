@@ -13,7 +13,8 @@ import (
 // (copy_file_range, which can share extents on filesystems that support it)
 // and falls back to a read/write copy where the kernel refuses; elsewhere it
 // always copies through user space. A source shorter than srcOff+n is an
-// error wrapping io.ErrUnexpectedEOF.
+// error wrapping io.ErrUnexpectedEOF. If src and dst are the same file the
+// ranges must not overlap.
 func CopyRange(dst *os.File, dstOff int64, src *os.File, srcOff, n int64) error {
 	if n < 0 || dstOff < 0 || srcOff < 0 {
 		return fmt.Errorf("%w: copy range of %d bytes from %d to %d", ErrBadRequest, n, srcOff, dstOff)
