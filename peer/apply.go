@@ -1,0 +1,141 @@
+package peer
+
+import (
+	"errors"
+	"os"
+	"time"
+
+	"github.com/dartsync/dartsync/chunkstore"
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/index"
+)
+
+// edited reports whether the file at rel differs from what the index says
+// was synced there (a local edit not yet reported). A file the index has
+// but the disk does not is not an edit here: a deletion loses to a newer
+// version (DESIGN §3).
+func (d *Daemon) edited(rel, abs string) bool {
+	ie, ok := d.idx.Get(rel)
+	fi, err := os.Lstat(abs)
+	if ok && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindFile {
+		if err != nil {
+			return false
+		}
+		return !fi.Mode().IsRegular() || statOf(fi) != ie.Stat
+	}
+	return err == nil // something is there that was never synced
+}
+
+// apply commits a complete partial over the target, unless the target was
+// edited meanwhile, and stages the new index entry.
+func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs string) outcome {
+	if err := setMeta(part.Path(), m); err != nil {
+		part.Close()
+		d.log.Warn("set mode and mtime", "path", m.Path, "err", err)
+		return retry
+	}
+	if !d.beginApply(m.Path) {
+		part.Close()
+		return retry
+	}
+	defer d.endApply(m.Path)
+	if d.edited(m.Path, abs) {
+		part.Close()
+		return edited
+	}
+	if err := part.Commit(abs); err != nil {
+		d.log.Warn("commit", "path", m.Path, "err", err)
+		return retry
+	}
+	fi, err := os.Lstat(abs)
+	if err != nil {
+		d.log.Warn("stat after commit", "path", m.Path, "err", err)
+		return retry
+	}
+	d.idx.Stage(index.Entry{Manifest: *m, Stat: statOf(fi)})
+	d.stats.FilesApplied.Add(1)
+	d.log.Debug("applied", "path", m.Path, "size", m.Size)
+	return done
+}
+
+// applyDir creates a remote directory.
+func (d *Daemon) applyDir(w index.Want) outcome {
+	abs, made, err := target(d.cfg.Root, w.Manifest.Path, true)
+	d.stageDirs(made)
+	if err != nil {
+		d.log.Warn("cannot create directory", "path", w.Manifest.Path, "err", err)
+		return retry
+	}
+	if err := os.Mkdir(abs, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		d.log.Warn("create directory", "path", w.Manifest.Path, "err", err)
+		return retry
+	}
+	if fi, err := os.Lstat(abs); err != nil || !fi.IsDir() {
+		return edited // a file is where the directory goes
+	}
+	d.idx.Stage(index.Entry{Manifest: w.Manifest})
+	return done
+}
+
+// stageDirs records parent directories that apply created.
+func (d *Daemon) stageDirs(made []string) {
+	for _, p := range made {
+		if _, ok := d.idx.Get(p); !ok {
+			d.idx.Stage(index.Entry{Manifest: manifest.NewDir(p, time.Now().UnixNano())})
+		}
+	}
+}
+
+// applyDelete removes the path of a tombstone if it still is the deleted
+// version; a local edit is kept (and reported by the next scan).
+func (d *Daemon) applyDelete(w index.Want) outcome {
+	m := w.Manifest
+	abs, _, err := target(d.cfg.Root, m.Path, false)
+	if errors.Is(err, os.ErrNotExist) {
+		d.idx.Stage(index.Entry{Manifest: m})
+		return done
+	}
+	if err != nil {
+		d.log.Warn("cannot delete", "path", m.Path, "err", err)
+		return done
+	}
+	if !d.beginApply(m.Path) {
+		return retry
+	}
+	defer d.endApply(m.Path)
+	ie, ok := d.idx.Get(m.Path)
+	fi, err := os.Lstat(abs)
+	if err != nil {
+		d.idx.Stage(index.Entry{Manifest: m})
+		return done
+	}
+	if !ok || ie.Manifest.Deleted {
+		// Present but never synced: a local file, reported by the next scan.
+		kick(d.scanKick)
+		return done
+	}
+	if fi.IsDir() {
+		if err := os.Remove(abs); err != nil {
+			// Local files the tracker does not know yet keep it alive.
+			d.log.Info("directory not removed: not empty", "path", m.Path)
+			kick(d.scanKick)
+			return done
+		}
+	} else {
+		if ie.Manifest.Kind != manifest.KindFile || statOf(fi) != ie.Stat {
+			d.log.Info("deleted remotely but edited here: keeping it", "path", m.Path)
+			d.stats.Conflicts.Add(1)
+			return edited
+		}
+		if err := os.Remove(abs); err != nil {
+			d.log.Warn("delete", "path", m.Path, "err", err)
+			return retry
+		}
+		if err := d.store.RemoveFile(m.Path); err != nil {
+			d.log.Debug("chunk store forget", "path", m.Path, "err", err)
+		}
+	}
+	d.idx.Stage(index.Entry{Manifest: m})
+	d.stats.FilesDeleted.Add(1)
+	return done
+}
