@@ -107,7 +107,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	err = d.Run(ctx)
 	switch {
 	case errors.Is(err, tracker.ErrWrongToken):
-		return withExitCode(exitWrongToken, fmt.Errorf("the tracker refused the join token from %s: wrong token (%w)", tokenFrom, err))
+		return withExitCode(exitWrongToken, fmt.Errorf("the tracker refused the join token (from %s): %w", tokenFrom, err))
 	case errors.Is(err, tracker.ErrNotMember):
 		return withExitCode(exitWrongToken, fmt.Errorf("this device is not a member of the tracker: give the join token with --token, --token-file or DARTSYNC_TOKEN (%w)", err))
 	case errors.Is(err, tracker.ErrTrackerIdentity):
