@@ -54,6 +54,12 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if state, err = filepath.Abs(state); err != nil {
 		return err
 	}
+	if rel, err := filepath.Rel(root, state); err == nil && rel != manifest.StateDir &&
+		!strings.HasPrefix(rel, manifest.StateDir+string(filepath.Separator)) &&
+		rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return withExitCode(2, fmt.Errorf("--state %s is inside the synced folder: use %s or a directory outside it",
+			state, filepath.Join(root, manifest.StateDir)))
+	}
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		return fmt.Errorf("peer: create state directory: %w", err)
 	}
