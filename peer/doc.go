@@ -24,6 +24,13 @@
 //     the tracker decides the conflict), with mtime and exec bit set, then
 //     staged in the index before anything else can see the new file, and the
 //     tracker is told this peer owns the version.
+//   - Move: a new path whose version is exactly a local, unchanged file that
+//     a tombstone of the same pull deletes is renamed there (a remote rename
+//     costs neither network nor disk bytes).
+//   - Ownership: after applying, the peer tells the tracker it owns the
+//     version (a change whose new file ID is current), so other peers fetch
+//     from it too; a version superseded meanwhile is not announced (it would
+//     read as a concurrent edit).
 //   - Safe path: every write or delete happens below the folder through real
 //     directories only; a symlink in a parent component refuses the write.
 //   - Stats: counters of bytes and pieces moved, written to Config.StatsFile.
