@@ -11,8 +11,9 @@ import (
 
 // The chunk store's types are what the peer daemon plugs in.
 var (
-	_ PieceSource = (*chunkstore.Store)(nil)
-	_ Sink        = (*chunkstore.Partial)(nil)
+	_ PieceSource    = (*chunkstore.Store)(nil)
+	_ Sink           = (*chunkstore.Partial)(nil)
+	_ VerifiedWriter = (*chunkstore.Partial)(nil)
 )
 
 // TestFetchWithChunkstore moves a file between two real chunk stores: the

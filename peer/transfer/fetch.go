@@ -30,6 +30,14 @@ type Sink interface {
 	WritePiece(i int, data []byte) error
 }
 
+// VerifiedWriter is an optional Sink method (*chunkstore.Partial has it):
+// WriteVerifiedPiece is WritePiece for data whose hash the caller has just
+// checked, so the sink need not hash it again. The fetcher uses it when
+// present; it verifies every piece before writing either way.
+type VerifiedWriter interface {
+	WriteVerifiedPiece(i int, data []byte) error
+}
+
 // Fetcher defaults; see FetchOptions.
 const (
 	DefaultWindow         = 8
@@ -241,10 +249,14 @@ type fetchJob struct {
 // write stores a verified piece at every index that holds it. A sink
 // failure ends the fetch.
 func (j *fetchJob) write(it *item, data []byte) {
+	writePiece := j.sink.WritePiece
+	if vw, ok := j.sink.(VerifiedWriter); ok {
+		writePiece = vw.WriteVerifiedPiece
+	}
 	n := 0
 	var err error
 	for _, i := range it.indexes {
-		if err = j.sink.WritePiece(i, data); err != nil {
+		if err = writePiece(i, data); err != nil {
 			err = fmt.Errorf("fetch %s: write piece %d: %w", j.m.Path, i, err)
 			break
 		}
