@@ -26,8 +26,18 @@
 //     ConflictName(path, mtime, device).
 //
 // The tracker commits every change to its bbolt store (state.db in the state
-// directory) before it answers or pushes it. Its memory holds no per-file
-// data: the store is the files table.
+// directory) before it answers or pushes it; concurrent batches from several
+// peers share one transaction (group commit). Its memory holds no per-file
+// data: the store is the files table, and pushes copy stored manifests into
+// the wire encoding without decoding them.
+//
+// Pushes: each session has one writer goroutine that owns the stream's
+// writes. It keeps a cursor (the last sequence number sent) and, when woken
+// after a commit, sends everything in the change log past the cursor. A
+// slow peer therefore never makes the tracker queue messages: changes to
+// the same path made while it lagged reach it once, as the current entry.
+// Registration starts the cursor at the peer's last sequence number, which
+// is how a reconnecting peer gets exactly what it missed.
 //
 // Sentinel errors (test with errors.Is):
 //
