@@ -2,8 +2,8 @@ package tracker
 
 import (
 	"slices"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
