@@ -48,6 +48,9 @@ type Daemon struct {
 	// is under way; the local diff leaves them alone so it never reports a
 	// half-applied remote version as a local change. Guarded by mu.
 	applying map[string]bool
+	// unannounced holds applied versions whose ownership the tracker has
+	// not acknowledged yet (it was unreachable); the next flush sends them.
+	unannounced []manifest.Manifest
 
 	scanKick      chan struct{}
 	pullKick      chan struct{}

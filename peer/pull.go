@@ -223,6 +223,10 @@ func (r *round) flush(ctx context.Context) error {
 	finished, owned := r.finished, r.owned
 	r.finished, r.owned = nil, nil
 	r.mu.Unlock()
+	r.d.mu.Lock()
+	owned = append(r.d.unannounced, owned...)
+	r.d.unannounced = nil
+	r.d.mu.Unlock()
 	if len(finished) == 0 && len(owned) == 0 {
 		return r.d.idx.Flush()
 	}
@@ -236,11 +240,15 @@ func (r *round) flush(ctx context.Context) error {
 		for i := range req {
 			req[i] = tracker.Change{New: owned[i]}
 		}
-		owned = owned[n:]
 		res, err := r.d.client.Update(ctx, req)
 		if err != nil {
+			// Announce them with the next flush.
+			r.d.mu.Lock()
+			r.d.unannounced = append(r.d.unannounced, owned...)
+			r.d.mu.Unlock()
 			return err
 		}
+		owned = owned[n:]
 		for i, x := range res {
 			if x.Outcome != tracker.Owner && x.Outcome != tracker.Accepted {
 				r.d.log.Debug("ownership not recorded", "path", req[i].New.Path, "outcome", x.Outcome.String())
