@@ -184,6 +184,7 @@ type clientOpt func(*ClientConfig)
 
 func withSecret(b []byte) clientOpt         { return func(c *ClientConfig) { c.Secret = b } }
 func withLastSeq(f func() uint64) clientOpt { return func(c *ClientConfig) { c.LastSeq = f } }
+func withRecorder(r *recorder) clientOpt    { return func(c *ClientConfig) { c.Handler = r } }
 func withTracker(d identity.DeviceID) clientOpt {
 	return func(c *ClientConfig) { c.Tracker = d }
 }
@@ -203,6 +204,9 @@ func startClient(t testing.TB, addr string, tok Token, id *identity.Identity, op
 	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if r, ok := cfg.Handler.(*recorder); ok {
+		rec = r // withRecorder
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tc := &testClient{Client: NewClient(cfg), id: id, rec: rec, cancel: cancel, done: make(chan error, 1)}

@@ -222,3 +222,50 @@ func TestClientRunReturnsOnCancelWithoutTracker(t *testing.T) {
 	}
 	c.stop(t)
 }
+
+func TestClientReconnectsAfterTrackerRestartAndResumes(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := Open(ServerConfig{StateDir: dir, Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond, Log: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := srv.Addr().String()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background()) }()
+	tok := srv.Token()
+
+	rec := newRecorder()
+	a := startClient(t, addr, tok, nil, withRecorder(rec), withLastSeq(rec.lastSeq))
+	a.registered(t)
+	f1 := testFile("before", "restart", t0, manifest.ID{})
+	a.update(t, f1)
+	a.rec.wait(t, "f1 pushed", func(r *recorder) bool { _, ok := r.entry("before"); return ok })
+
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	srv2 := startServer(t, dir, ServerConfig{Listen: addr})
+	a.rec.wait(t, "re-registration", func(r *recorder) bool { return len(r.regs) >= 2 })
+	b := startClient(t, addr, tok, nil)
+	b.registered(t)
+	f2 := testFile("after", "restart", t0, manifest.ID{})
+	b.update(t, f2)
+	a.rec.wait(t, "f2 pushed after reconnect", func(r *recorder) bool { _, ok := r.entry("after"); return ok })
+	a.rec.mu.Lock()
+	defer a.rec.mu.Unlock()
+	n := 0
+	for _, e := range a.rec.entries {
+		if e.Manifest.Path == "before" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("f1 pushed %d times; a resumed client must not get it again", n)
+	}
+	if got := a.rec.regs[len(a.rec.regs)-1].Seq; got < 1 || srv2.ID() != srv.ID() {
+		t.Errorf("after restart: seq %d", got)
+	}
+}
