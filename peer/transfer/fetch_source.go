@@ -16,13 +16,16 @@ import (
 const busyBackoff = 50 * time.Millisecond
 
 // runSource is the worker of source si for one Fetch: it keeps up to window
-// requests in flight to the source, verifies what arrives and hands it to
-// the writer. It returns when the scheduler has nothing more for the source
+// requests in flight to the source (and within the fetcher's byte budget);
+// each request verifies what arrives and writes it to the sink. It returns when the scheduler has nothing more for the source
 // or the source is dropped, after all its requests have ended.
 func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
 	f, sched, window := j.f, j.sched, j.window
 	conn, err := f.pool.get(ctx, src)
 	if err != nil {
+		if ctx.Err() == nil {
+			f.log.Info("source unreachable", "source", src.ID.Short(), "addr", src.Addr, "file", j.m.Path, "err", err)
+		}
 		sched.dropSource(si, err)
 		return
 	}
@@ -101,7 +104,7 @@ func (j *fetchJob) attemptFailed(sctx context.Context, dropSrc context.CancelFun
 		}
 	default:
 		bad := errors.Is(err, ErrBadPiece)
-		f.log.Warn("dropping source for file", "source", src.ID.Short(), "piece", a.it.hash.Short(), "err", err)
+		f.log.Warn("dropping source for file", "source", src.ID.Short(), "file", j.m.Path, "piece", a.it.hash.Short(), "err", err)
 		sched.failed(a, false, bad, err)
 		dropSrc()
 		if conn.Context().Err() != nil {
