@@ -18,8 +18,12 @@ import (
 const (
 	// ProtocolVersion is the Register.protocol value this package speaks.
 	ProtocolVersion = 1
-	// MaxMessageSize is the largest frame either side accepts.
-	MaxMessageSize = 16<<20 + 4096
+	// MaxMessageSize is the largest frame either side accepts after
+	// registration: one manifest of the largest size plus room for owners.
+	MaxMessageSize = manifest.MaxEncodedSize + 1<<20
+	// MaxRegisterSize is the largest first frame (REGISTER) the tracker
+	// reads from a device it has not yet admitted.
+	MaxRegisterSize = 4096
 	// MaxBatch is the largest number of changes in one FILE UPDATE.
 	MaxBatch = 1000
 	// MaxFolderLen is the longest folder name in bytes.

@@ -138,7 +138,7 @@ func isConnGone(err error) bool {
 // and returns the session; on failure the error is for the peer.
 func (s *Server) register(c *transport.Conn, st *quic.Stream) (*session, error) {
 	st.SetReadDeadline(time.Now().Add(registerTimeout))
-	body, err := wire.ReadBytes(st, MaxMessageSize)
+	body, err := wire.ReadBytes(st, MaxRegisterSize)
 	if err != nil {
 		return nil, err
 	}

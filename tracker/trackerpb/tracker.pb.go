@@ -6,8 +6,9 @@
 // TLS 1.3, client certificates required; a device is its certificate's device
 // ID). The peer opens one bidirectional control stream. Every message on it is
 // one frame: a 4-byte big-endian length followed by the protobuf encoding of a
-// PeerMsg (peer -> tracker) or TrackerMsg (tracker -> peer). Frames longer than
-// 16 MiB + 4 KiB are refused.
+// PeerMsg (peer -> tracker) or TrackerMsg (tracker -> peer). The first frame
+// (REGISTER) may be at most 4 KiB; later frames at most the largest manifest
+// encoding plus 1 MiB (tracker.MaxMessageSize); longer frames are refused.
 //
 // Conversation:
 //
