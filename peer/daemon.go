@@ -48,6 +48,9 @@ type Daemon struct {
 	// is under way; the local diff leaves them alone so it never reports a
 	// half-applied remote version as a local change. Guarded by mu.
 	applying map[string]bool
+	// reporting holds the versions sent to the tracker whose outcome is
+	// not recorded yet, so their echo in Updates is not taken for work.
+	reporting map[string]manifest.ID
 	// unannounced holds applied versions whose ownership the tracker has
 	// not acknowledged yet (it was unreachable); the next flush sends them.
 	unannounced []manifest.Manifest
@@ -82,6 +85,7 @@ func New(cfg Config) (*Daemon, error) {
 		peers:         make(map[identity.DeviceID]string),
 		rejected:      make(map[string]manifest.ID),
 		applying:      make(map[string]bool),
+		reporting:     make(map[string]manifest.ID),
 		scanKick:      make(chan struct{}, 1),
 		pullKick:      make(chan struct{}, 1),
 		firstScanDone: make(chan struct{}),
@@ -238,4 +242,25 @@ func (d *Daemon) isApplying(path string) bool {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return d.applying[path]
+}
+
+// reportingVersion reports whether version id of path is being reported.
+func (d *Daemon) reportingVersion(path string, id manifest.ID) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	cur, ok := d.reporting[path]
+	return ok && cur == id
+}
+
+// setReporting marks (on) or unmarks the versions of batch as in flight.
+func (d *Daemon) setReporting(batch []change, on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range batch {
+		if on {
+			d.reporting[c.m.Path] = c.m.ID
+		} else if d.reporting[c.m.Path] == c.m.ID {
+			delete(d.reporting, c.m.Path)
+		}
+	}
 }

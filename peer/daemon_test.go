@@ -162,39 +162,63 @@ func TestRemoteWriteNeverFollowsSymlink(t *testing.T) {
 	}
 }
 
-func TestOnlineConcurrentEditKeepsBoth(t *testing.T) {
-	n := newTestNet(t)
-	a := n.start(t.TempDir())
-	b := n.start(t.TempDir())
-	pa, pb := filepath.Join(a.root, "doc.txt"), filepath.Join(b.root, "doc.txt")
-	if err := os.WriteFile(pa, []byte("v1"), 0o644); err != nil {
-		t.Fatal(err)
+// TestConcurrentEditKeepsBoth: a is stopped, both a and b edit the same
+// file, a starts again. Whichever edit is newer keeps the name; the other
+// survives as a conflict copy on both peers. Neither is ever overwritten.
+func TestConcurrentEditKeepsBoth(t *testing.T) {
+	tests := []struct {
+		name          string
+		restartedWins bool
+	}{
+		{"restarted peer's edit older", false},
+		{"restarted peer's edit newer", true},
 	}
-	waitFor(t, "v1 on b", fileIs(pb, []byte("v1")))
-	// Stop a, edit on both sides, start a again: both versions survive.
-	a.stop()
-	now := time.Now()
-	if err := os.WriteFile(pb, []byte("b wins (newer)"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(pa, []byte("a loses (older)"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(pa, now.Add(-time.Minute), now.Add(-time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "b reported its edit", func() bool { return b.d.Stats().LocalChanges >= 1 })
-	a2 := n.restart(t, a)
-	for _, root := range []string{a2.root, b.root} {
-		waitFor(t, "winner at the name in "+root, fileIs(filepath.Join(root, "doc.txt"), []byte("b wins (newer)")))
-		waitFor(t, "loser as a conflict copy in "+root, func() bool {
-			ents, _ := os.ReadDir(root)
-			for _, e := range ents {
-				if strings.HasPrefix(e.Name(), "doc.sync-conflict-") && strings.HasSuffix(e.Name(), ".txt") {
-					return fileIs(filepath.Join(root, e.Name()), []byte("a loses (older)"))()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newTestNet(t)
+			a := n.start(t.TempDir())
+			b := n.start(t.TempDir())
+			pa, pb := filepath.Join(a.root, "doc.txt"), filepath.Join(b.root, "doc.txt")
+			if err := os.WriteFile(pa, []byte("v1"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "v1 on b", fileIs(pb, []byte("v1")))
+			a.stop()
+			now := time.Now()
+			aData, bData := []byte("edit made on a"), []byte("edit made on b")
+			if err := os.WriteFile(pb, bData, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(pa, aData, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			aTime, bTime := now.Add(-time.Minute), now
+			if tt.restartedWins {
+				aTime, bTime = now.Add(time.Minute), now
+			}
+			for p, tm := range map[string]time.Time{pa: aTime, pb: bTime} {
+				if err := os.Chtimes(p, tm, tm); err != nil {
+					t.Fatal(err)
 				}
 			}
-			return false
+			waitFor(t, "b reported its edit", func() bool { return b.d.Stats().LocalChanges >= 1 })
+			a2 := n.restart(t, a)
+			winner, loser := bData, aData
+			if tt.restartedWins {
+				winner, loser = aData, bData
+			}
+			for _, root := range []string{a2.root, b.root} {
+				waitFor(t, "winner at the name in "+root, fileIs(filepath.Join(root, "doc.txt"), winner))
+				waitFor(t, "loser as a conflict copy in "+root, func() bool {
+					ents, _ := os.ReadDir(root)
+					for _, e := range ents {
+						if strings.HasPrefix(e.Name(), "doc.sync-conflict-") && strings.HasSuffix(e.Name(), ".txt") {
+							return fileIs(filepath.Join(root, e.Name()), loser)()
+						}
+					}
+					return false
+				})
+			}
 		})
 	}
 }

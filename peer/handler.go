@@ -37,9 +37,12 @@ func (h handler) Updates(entries []tracker.Entry) {
 		b.Seq = max(b.Seq, e.Seq)
 		p := e.Manifest.Path
 		ie, ok := d.idx.Get(p)
-		if (ok && ie.Manifest.ID == e.Manifest.ID) || h.ownedBySelf(e) {
-			// Nothing to do: we have (or reported) exactly this version.
-			// An older want for the path is obsolete.
+		if (ok && ie.Manifest.ID == e.Manifest.ID) || d.reportingVersion(p, e.Manifest.ID) {
+			// Nothing to do: we have (or are reporting) exactly this
+			// version. An older want for the path is obsolete. (Being
+			// listed as an owner is not enough: the tracker moves the
+			// owners of a version that lost a conflict to the conflict
+			// copy, which this peer still has to build.)
 			b.DoneWants = append(b.DoneWants, index.Done{Path: p})
 			continue
 		}
@@ -57,15 +60,6 @@ func (h handler) Updates(entries []tracker.Entry) {
 	if len(b.Wants) > 0 {
 		kick(d.pullKick)
 	}
-}
-
-func (h handler) ownedBySelf(e tracker.Entry) bool {
-	for _, o := range e.Owners {
-		if o == h.d.self {
-			return true
-		}
-	}
-	return false
 }
 
 func (h handler) PeersChanged(peers []tracker.PeerInfo) {

@@ -213,14 +213,18 @@ func (d *Daemon) report(ctx context.Context, changes []change) error {
 		for i := range batch {
 			req[i] = tracker.Change{New: batch[i].m}
 		}
+		d.setReporting(batch, true)
 		res, err := d.client.Update(ctx, req)
 		if err != nil {
+			d.setReporting(batch, false)
 			return err
 		}
 		if len(res) != len(batch) {
+			d.setReporting(batch, false)
 			return errors.New("peer: tracker answered a different number of results")
 		}
 		d.record(batch, res)
+		d.setReporting(batch, false)
 		if err := d.idx.Flush(); err != nil {
 			return err
 		}
