@@ -18,8 +18,10 @@
 // code 1, "cancelled").
 //
 // Frame: 4-byte big-endian length + protobuf body (package internal/wire).
-// Limits: a Request frame is at most 64 KiB; a Response frame (without the
-// raw data) at most 4 KiB; piece data at most 16 MiB (manifest.MaxPieceSize).
+// Limits: a Request frame is at most 513 KiB (room for a delta signature);
+// a Response frame (without the raw data) at most 4 KiB; piece data at most
+// 16 MiB (manifest.MaxPieceSize), delta data at most that plus the delta
+// encoding's overhead (delta.MaxDeltaOverhead).
 // Anything else is a protocol error: the server answers STATUS_BAD_REQUEST
 // and closes the stream; other streams and the connection are unaffected.
 
@@ -121,6 +123,7 @@ type Request struct {
 	// Types that are valid to be assigned to Body:
 	//
 	//	*Request_Piece
+	//	*Request_Delta
 	Body          isRequest_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -172,6 +175,15 @@ func (x *Request) GetPiece() *PieceRequest {
 	return nil
 }
 
+func (x *Request) GetDelta() *DeltaRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Request_Delta); ok {
+			return x.Delta
+		}
+	}
+	return nil
+}
+
 type isRequest_Body interface {
 	isRequest_Body()
 }
@@ -180,7 +192,13 @@ type Request_Piece struct {
 	Piece *PieceRequest `protobuf:"bytes,1,opt,name=piece,proto3,oneof"`
 }
 
+type Request_Delta struct {
+	Delta *DeltaRequest `protobuf:"bytes,2,opt,name=delta,proto3,oneof"` // Field numbers 3–9 of this oneof are reserved for further kinds.
+}
+
 func (*Request_Piece) isRequest_Body() {}
+
+func (*Request_Delta) isRequest_Body() {}
 
 // PieceRequest asks for the bytes of one piece, named by content hash —
 // never by path.
@@ -240,22 +258,93 @@ func (x *PieceRequest) GetLength() uint32 {
 	return 0
 }
 
-// Response is the first (for a piece: the only) frame a server sends on a
-// stream.
+// DeltaRequest asks for one piece as an rsync-style delta against bytes the
+// requester already has (DESIGN §6.2): the requester sends the signature of
+// its old bytes at that place (package delta: Sign, Signature.MarshalBinary);
+// the server reads the piece by hash and answers STATUS_OK with `length` =
+// the size of the encoded delta (delta.Diff), whose raw bytes follow the
+// frame exactly like piece data. The requester rebuilds the piece
+// (delta.Apply) and verifies its hash. A server without the piece answers
+// STATUS_NOT_FOUND; one that does not know this kind answers
+// STATUS_BAD_REQUEST, and the requester asks for the whole piece instead.
+type DeltaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// BLAKE3-256 of the wanted piece; exactly 32 bytes.
+	Hash []byte `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`
+	// Length of the wanted piece, 1 .. 16 MiB.
+	Length uint32 `protobuf:"varint,2,opt,name=length,proto3" json:"length,omitempty"`
+	// delta.Signature in its binary encoding; at most 512 KiB.
+	Signature     []byte `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeltaRequest) Reset() {
+	*x = DeltaRequest{}
+	mi := &file_peer_peerpb_peer_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeltaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeltaRequest) ProtoMessage() {}
+
+func (x *DeltaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_peer_peerpb_peer_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeltaRequest.ProtoReflect.Descriptor instead.
+func (*DeltaRequest) Descriptor() ([]byte, []int) {
+	return file_peer_peerpb_peer_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DeltaRequest) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *DeltaRequest) GetLength() uint32 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *DeltaRequest) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+// Response is the only frame a server sends on a stream.
 type Response struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Status Status                 `protobuf:"varint,1,opt,name=status,proto3,enum=dartsync.peer.v1.Status" json:"status,omitempty"`
 	// Number of raw data bytes that follow this frame (STATUS_OK only).
 	Length uint32 `protobuf:"varint,2,opt,name=length,proto3" json:"length,omitempty"`
 	// Human-readable detail for errors; at most 256 bytes; for logs only.
-	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"` // Field numbers 4–9 are reserved for delta responses.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"` // Field numbers 4–9 are reserved.
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Response) Reset() {
 	*x = Response{}
-	mi := &file_peer_peerpb_peer_proto_msgTypes[2]
+	mi := &file_peer_peerpb_peer_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -267,7 +356,7 @@ func (x *Response) String() string {
 func (*Response) ProtoMessage() {}
 
 func (x *Response) ProtoReflect() protoreflect.Message {
-	mi := &file_peer_peerpb_peer_proto_msgTypes[2]
+	mi := &file_peer_peerpb_peer_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -280,7 +369,7 @@ func (x *Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Response.ProtoReflect.Descriptor instead.
 func (*Response) Descriptor() ([]byte, []int) {
-	return file_peer_peerpb_peer_proto_rawDescGZIP(), []int{2}
+	return file_peer_peerpb_peer_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Response) GetStatus() Status {
@@ -308,13 +397,18 @@ var File_peer_peerpb_peer_proto protoreflect.FileDescriptor
 
 const file_peer_peerpb_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x16peer/peerpb/peer.proto\x12\x10dartsync.peer.v1\"I\n" +
+	"\x16peer/peerpb/peer.proto\x12\x10dartsync.peer.v1\"\x81\x01\n" +
 	"\aRequest\x126\n" +
-	"\x05piece\x18\x01 \x01(\v2\x1e.dartsync.peer.v1.PieceRequestH\x00R\x05pieceB\x06\n" +
+	"\x05piece\x18\x01 \x01(\v2\x1e.dartsync.peer.v1.PieceRequestH\x00R\x05piece\x126\n" +
+	"\x05delta\x18\x02 \x01(\v2\x1e.dartsync.peer.v1.DeltaRequestH\x00R\x05deltaB\x06\n" +
 	"\x04body\":\n" +
 	"\fPieceRequest\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\fR\x04hash\x12\x16\n" +
-	"\x06length\x18\x02 \x01(\rR\x06length\"n\n" +
+	"\x06length\x18\x02 \x01(\rR\x06length\"X\n" +
+	"\fDeltaRequest\x12\x12\n" +
+	"\x04hash\x18\x01 \x01(\fR\x04hash\x12\x16\n" +
+	"\x06length\x18\x02 \x01(\rR\x06length\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\"n\n" +
 	"\bResponse\x120\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x18.dartsync.peer.v1.StatusR\x06status\x12\x16\n" +
 	"\x06length\x18\x02 \x01(\rR\x06length\x12\x18\n" +
@@ -341,21 +435,23 @@ func file_peer_peerpb_peer_proto_rawDescGZIP() []byte {
 }
 
 var file_peer_peerpb_peer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_peer_peerpb_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_peer_peerpb_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_peer_peerpb_peer_proto_goTypes = []any{
 	(Status)(0),          // 0: dartsync.peer.v1.Status
 	(*Request)(nil),      // 1: dartsync.peer.v1.Request
 	(*PieceRequest)(nil), // 2: dartsync.peer.v1.PieceRequest
-	(*Response)(nil),     // 3: dartsync.peer.v1.Response
+	(*DeltaRequest)(nil), // 3: dartsync.peer.v1.DeltaRequest
+	(*Response)(nil),     // 4: dartsync.peer.v1.Response
 }
 var file_peer_peerpb_peer_proto_depIdxs = []int32{
 	2, // 0: dartsync.peer.v1.Request.piece:type_name -> dartsync.peer.v1.PieceRequest
-	0, // 1: dartsync.peer.v1.Response.status:type_name -> dartsync.peer.v1.Status
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 1: dartsync.peer.v1.Request.delta:type_name -> dartsync.peer.v1.DeltaRequest
+	0, // 2: dartsync.peer.v1.Response.status:type_name -> dartsync.peer.v1.Status
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_peer_peerpb_peer_proto_init() }
@@ -365,6 +461,7 @@ func file_peer_peerpb_peer_proto_init() {
 	}
 	file_peer_peerpb_peer_proto_msgTypes[0].OneofWrappers = []any{
 		(*Request_Piece)(nil),
+		(*Request_Delta)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -372,7 +469,7 @@ func file_peer_peerpb_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_peer_peerpb_peer_proto_rawDesc), len(file_peer_peerpb_peer_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

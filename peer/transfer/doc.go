@@ -12,6 +12,10 @@
 //     peer/peerpb/peer.proto). Streams are cheap in QUIC, independent of one
 //     another (no head-of-line blocking between pieces), and a request is
 //     cancelled by resetting its stream.
+//   - Delta request: a piece asked for as an rsync delta against bytes the
+//     requester already has (package delta): signature in, delta out; the
+//     requester rebuilds and verifies the piece (Fetcher.FetchDelta). Any
+//     failure means: fetch the whole piece.
 //   - Source: a peer that owns the wanted file version: its device ID and
 //     address. Connections to sources are pinned to the device ID.
 //   - Window: the requests a fetcher keeps in flight to one source, bounded
@@ -33,5 +37,6 @@
 // ErrForbidden, ErrBadRequest (answers of a remote server), ErrProtocol (a
 // remote broke the protocol), ErrBadPiece (data whose hash does not match),
 // ErrNoSources (a fetch ran out of usable sources), ErrClosed (the Fetcher
-// or Server was closed).
+// or Server was closed), ErrSignatureTooLarge (a delta basis too large to
+// sign within the protocol's limit).
 package transfer

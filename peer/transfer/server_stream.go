@@ -55,6 +55,13 @@ func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote
 			return
 		}
 		serve = func(ctx context.Context) error { return s.servePiece(ctx, str, rem, pr) }
+	case *peerpb.Request_Delta:
+		dr, err := parseDeltaRequest(body.Delta)
+		if err != nil {
+			s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, err.Error())
+			return
+		}
+		serve = func(ctx context.Context) error { return s.serveDelta(ctx, str, rem, dr) }
 	default:
 		s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, fmt.Sprintf("%v: unknown request kind", ErrBadRequest))
 		return
@@ -105,8 +112,10 @@ func (s *Server) refuse(str *quic.Stream, st peerpb.Status, msg string) {
 }
 
 // withLimits runs fn holding one of the remote's request slots and n bytes
-// of the remote's and the server's memory budgets.
+// of the remote's and the server's memory budgets (at most the remote's
+// whole budget).
 func (s *Server) withLimits(ctx context.Context, rem *remote, n int64, fn func() error) error {
+	n = min(n, s.cfg.remoteMemory)
 	if err := rem.reqs.Acquire(ctx, 1); err != nil {
 		return err
 	}

@@ -1,0 +1,131 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/dartsync/dartsync/delta"
+	"github.com/dartsync/dartsync/manifest"
+)
+
+// ErrSignatureTooLarge is returned by FetchDelta when the signature of the
+// basis would exceed MaxSignature; fetch the whole piece instead.
+var ErrSignatureTooLarge = errors.New("transfer: delta signature too large")
+
+// DeltaStats is what one FetchDelta moved.
+type DeltaStats struct {
+	SignatureBytes int // sent
+	DeltaBytes     int // received
+}
+
+// FetchDelta fetches piece h (length bytes) from src as a delta against
+// basis, the requester's old bytes at that place (see delta.BasisRange): it
+// sends the basis's signature (delta.Sign with the default block size),
+// receives the delta, rebuilds the piece (delta.Apply) and returns it after
+// verifying its BLAKE3 hash. The returned slice is newly allocated. On any
+// error the caller fetches the whole piece (with Fetch) instead: a source
+// without the piece gives ErrNotFound, one that does not serve deltas
+// ErrBadRequest, a delta that does not rebuild the piece ErrBadPiece.
+func (f *Fetcher) FetchDelta(ctx context.Context, src Source, h manifest.ID, length int, basis []byte) ([]byte, DeltaStats, error) {
+	var st DeltaStats
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil, st, ErrClosed
+	}
+	f.wg.Add(1)
+	f.mu.Unlock()
+	defer f.wg.Done()
+	if length <= 0 || length > MaxPieceLen {
+		return nil, st, fmt.Errorf("transfer: delta of piece %s: length %d outside 1..%d", h.Short(), length, MaxPieceLen)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(f.ctx, cancel)
+	defer stop()
+
+	sig, err := delta.Sign(basis, 0)
+	if err != nil {
+		return nil, st, fmt.Errorf("transfer: delta of piece %s: %w", h.Short(), err)
+	}
+	sigBytes, err := sig.MarshalBinary()
+	if err != nil {
+		return nil, st, fmt.Errorf("transfer: delta of piece %s: %w", h.Short(), err)
+	}
+	if len(sigBytes) > MaxSignature {
+		return nil, st, fmt.Errorf("%w: %d bytes for a basis of %d", ErrSignatureTooLarge, len(sigBytes), len(basis))
+	}
+	st.SignatureBytes = len(sigBytes)
+	conn, err := f.pool.get(ctx, src)
+	if err != nil {
+		return nil, st, err
+	}
+	d, err := requestDelta(ctx, conn, h, length, sigBytes, f.opt.RequestTimeout)
+	if err != nil {
+		if f.ctx.Err() != nil {
+			return nil, st, ErrClosed
+		}
+		if conn.Context().Err() != nil {
+			f.pool.evictConn(src.ID, conn)
+		}
+		return nil, st, classifyRemoteClose(err)
+	}
+	st.DeltaBytes = len(d)
+	piece, err := delta.Apply(basis, d, h, length)
+	if err != nil {
+		return nil, st, fmt.Errorf("%w: delta of piece %s from %s: %w", ErrBadPiece, h.Short(), src.ID.Short(), err)
+	}
+	return piece, st, nil
+}
+
+// requestDelta sends one delta request on a new stream of conn and returns
+// the delta's bytes.
+func requestDelta(ctx context.Context, conn *quic.Conn, h manifest.ID, length int, sig []byte, timeout time.Duration) ([]byte, error) {
+	str, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("transfer: open stream: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() {
+		str.CancelRead(codeCancelled)
+		str.CancelWrite(codeCancelled)
+	})
+	defer stop()
+	deadline := func() {
+		if timeout > 0 {
+			_ = str.SetDeadline(time.Now().Add(timeout))
+		}
+	}
+	deadline()
+	if err := writeDeltaRequest(str, h, length, sig); err != nil {
+		str.CancelRead(codeCancelled)
+		return nil, err
+	}
+	_ = str.Close()
+	n, err := readDataResponse(str, length+delta.MaxDeltaOverhead)
+	if err != nil {
+		str.CancelRead(codeCancelled)
+		return nil, err
+	}
+	d := make([]byte, n)
+	if err := readFullStalling(str, d, deadline); err != nil {
+		str.CancelRead(codeCancelled)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: stream ended inside the delta", ErrProtocol)
+		}
+		return nil, fmt.Errorf("transfer: read delta: %w", err)
+	}
+	var one [1]byte
+	if n, err := str.Read(one[:]); n != 0 || !errors.Is(err, io.EOF) {
+		str.CancelRead(codeCancelled)
+		if n != 0 {
+			return nil, fmt.Errorf("%w: data after the delta", ErrProtocol)
+		}
+		return nil, fmt.Errorf("transfer: read end of stream: %w", err)
+	}
+	return d, nil
+}

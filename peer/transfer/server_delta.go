@@ -1,0 +1,35 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/dartsync/dartsync/delta"
+	"github.com/dartsync/dartsync/peer/peerpb"
+)
+
+// serveDelta reads the wanted piece under the limits (its bytes plus the
+// delta's, at most about as much again), computes the delta against the
+// requester's signature and sends it.
+func (s *Server) serveDelta(ctx context.Context, str *quic.Stream, rem *remote, req deltaRequest) error {
+	n := 2*int64(req.length) + delta.MaxDeltaOverhead
+	return s.withLimits(ctx, rem, n, func() error {
+		buf := s.bufs.get(req.length)
+		defer s.bufs.put(buf)
+		data, err := s.src.ReadPiece(req.hash, buf)
+		if err != nil {
+			return writeStatus(str, peerpb.Status_STATUS_NOT_FOUND, "piece not available")
+		}
+		if len(data) != req.length {
+			return writeStatus(str, peerpb.Status_STATUS_NOT_FOUND,
+				fmt.Sprintf("piece is %d bytes, not %d", len(data), req.length))
+		}
+		d, err := delta.Diff(req.sig, data)
+		if err != nil {
+			return writeStatus(str, peerpb.Status_STATUS_BAD_REQUEST, err.Error())
+		}
+		return s.sendData(ctx, str, d)
+	})
+}
