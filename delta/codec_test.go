@@ -88,7 +88,7 @@ func TestSignatureHostile(t *testing.T) {
 		{"too many blocks", enc(1, uv(MinBlockSize), uv(MinBlockSize*MaxBlocks+1), 3), ErrBadSignature},
 		{"no strong length", enc(1, uv(1024), uv(1)), ErrBadSignature},
 		{"strong length 0", enc(1, uv(1024), uv(1), 0, blk[:4]), ErrBadSignature},
-		{"strong length 33", enc(1, uv(1024), uv(1), 33, make([]byte, 37)), ErrBadSignature},
+		{"strong length 5", enc(1, uv(1024), uv(1), 5, make([]byte, 9)), ErrBadSignature},
 		{"missing block", enc(1, uv(1024), uv(1025), 3, blk), ErrBadSignature},
 		{"extra block", enc(1, uv(1024), uv(1), 3, blk, blk), ErrBadSignature},
 		{"truncated block", enc(1, uv(1024), uv(1), 3, blk[:6]), ErrBadSignature},

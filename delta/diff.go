@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-
-	"github.com/zeebo/blake3"
 )
 
 // Diff computes the delta that rebuilds newPiece from the basis sig
@@ -157,11 +155,11 @@ func (d *differ) match(w uint32, win []byte, next int) int {
 	if d.failed >= failStart+d.examined*failPerWindow/d.bs {
 		return -1
 	}
-	var strong [32]byte
+	var strong [4]byte
 	hashed := false
 	sum := func() []byte {
 		if !hashed {
-			strong = blake3.Sum256(win)
+			strong = strongSum(win)
 			hashed = true
 		}
 		return strong[:d.sig.StrongLen]
@@ -190,7 +188,7 @@ func (d *differ) equal(blk int, win []byte) bool {
 	if weakOf(weakAB(win)) != d.sig.Weak[blk] {
 		return false
 	}
-	h := blake3.Sum256(win)
+	h := strongSum(win)
 	return bytes.Equal(h[:d.sig.StrongLen], d.sig.strong(blk))
 }
 

@@ -52,8 +52,10 @@
 //     o+len (as rsync's match.c prefers the next block), so data shifted by an
 //     insertion or deletion costs a roll over about one piece, not a file.
 //   - Block: a fixed-size slice of a signed basis (the last one may be
-//     shorter). A Signature lists each block's weak checksum and a truncated
-//     BLAKE3 hash (the strong sum).
+//     shorter). A Signature lists each block's weak checksum and strong sum
+//     (the first bytes of its CRC-32C: the strong sum only has to separate
+//     blocks with equal weak checksums; the piece's BLAKE3 hash is what
+//     Apply trusts).
 //   - Delta: the encoded token stream that rebuilds one piece: literal runs of
 //     new bytes and copies of runs of basis blocks. Its header states the
 //     block size, basis length and output length, so a decoder validates every
@@ -68,7 +70,8 @@
 // Encodings (version byte first, unsigned varints, no fixed 8-byte integers):
 //
 //	signature: 0x01 | uvarint blockSize | uvarint basisLen | byte strongLen |
-//	           per block: weak uint32 little-endian, strongLen bytes of BLAKE3
+//	           per block: weak uint32 little-endian, the first strongLen
+//	           bytes of CRC-32C little-endian
 //	delta:     0x01 | uvarint blockSize | uvarint basisLen | uvarint length |
 //	           tokens until length bytes are produced, each uvarint h:
 //	           h even: literal of h>>1 bytes, which follow;

@@ -32,9 +32,10 @@ const (
 	MaxBlocks = 1 << 16
 	// MaxPieceLen is the longest piece Diff and Apply handle.
 	MaxPieceLen = manifest.MaxPieceSize
-	// MinStrongLen and MaxStrongLen bound the strong sum length per block.
+	// MinStrongLen and MaxStrongLen bound the strong sum length per block
+	// (bytes of the block's CRC-32C).
 	MinStrongLen = 2
-	MaxStrongLen = 32
+	MaxStrongLen = 4
 	// MaxDeltaOverhead is how much longer than its piece a delta from Diff
 	// can be: the header and one literal token's length.
 	MaxDeltaOverhead = 1 + 3*binary.MaxVarintLen32

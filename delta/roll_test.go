@@ -9,7 +9,7 @@ import (
 // The inlined rolling in this package must give manifest.WeakSum's values.
 func TestRollingMatchesManifest(t *testing.T) {
 	data := randBytes(1, 20000)
-	for _, l := range []int{1, 3, 256, 4096} {
+	for _, l := range []int{1, 3, 7, 8, 9, 17, 256, 4096, 4099} {
 		a, b := weakAB(data[:l])
 		var r manifest.Roller
 		r.Reset(data[:l])
