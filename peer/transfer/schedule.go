@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,7 +55,7 @@ type scheduler struct {
 func newScheduler(items []*item, srcs []Source, maxDup int) *scheduler {
 	s := &scheduler{
 		maxDup:    max(maxDup, 1),
-		pending:   items,
+		pending:   slices.Clone(items),
 		active:    make(map[*item]struct{}),
 		remaining: len(items),
 		srcs:      make([]srcState, len(srcs)),
