@@ -60,6 +60,10 @@ fi
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+# cpu_ticks PID: CPU ticks of a process and of its reaped children
+# (utime+stime+cutime+cstime from /proc; 0 where there is no /proc).
+cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+ticks_to_s() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'; }
 
 # --- the files ---------------------------------------------------------------
 echo "making a ${SIZE_MIB} MiB random file"
@@ -122,6 +126,7 @@ gid = $(id -g)
 EOF
 rsync --daemon --no-detach --config="$WORK/rsync/rsyncd.conf" --address=127.0.0.1 --port="$RS_PORT" &
 pids+=($!)
+RS_DAEMON=$!
 for _ in $(seq 50); do
   rsync "rsync://127.0.0.1:$RS_PORT/" >/dev/null 2>&1 && break
   sleep 0.1
@@ -131,15 +136,21 @@ if ! rsync "rsync://127.0.0.1:$RS_PORT/" >/dev/null 2>&1; then
   exit 0
 fi
 
-declare -A RS_SENT RS_RECV RS_SEC
+declare -A RS_SENT RS_RECV RS_SEC RS_CPU
 for c in a b c; do
   cp "$BASE" "$WORK/rsync/dst/file_$c"
   cp "$WORK/files/new_$c" "$WORK/rsync/src/file_$c"
   sync
+  d0=$(cpu_ticks "$RS_DAEMON")
   t0=$(now)
-  out=$(rsync -a -I --no-whole-file --stats "$WORK/rsync/src/file_$c" "rsync://127.0.0.1:$RS_PORT/bench/")
+  TIMEFORMAT='%3U %3S'
+  { time rsync -a -I --no-whole-file --stats "$WORK/rsync/src/file_$c" "rsync://127.0.0.1:$RS_PORT/bench/" \
+    >"$WORK/rsync/out" ; } 2>"$WORK/rsync/time"
   t1=$(now)
+  out=$(cat "$WORK/rsync/out")
   cmp -s "$WORK/rsync/src/file_$c" "$WORK/rsync/dst/file_$c" || { echo "rsync case $c: files differ" >&2; exit 1; }
+  sleep 0.5 # the daemon reaps its connection's process
+  RS_CPU[$c]=$(awk -v d="$(ticks_to_s $(($(cpu_ticks "$RS_DAEMON") - d0)))" '{ printf "%.2f", $1 + $2 + d }' "$WORK/rsync/time")
   RS_SENT[$c]=$(sed -n 's/^Total bytes sent: *\([0-9,.]*\).*/\1/p' <<<"$out" | tr -d ',.')
   RS_RECV[$c]=$(sed -n 's/^Total bytes received: *\([0-9,.]*\).*/\1/p' <<<"$out" | tr -d ',.')
   RS_SEC[$c]=$(elapsed "$t0" "$t1")
@@ -148,6 +159,7 @@ done
 
 # --- dartsync ----------------------------------------------------------------
 D=$WORK/dartsync
+declare -A PEER_PID
 mkdir -p "$D/state" "$D/A" "$D/B"
 "$BIN" tracker --listen "127.0.0.1:$BASE_PORT" --state "$D/state/tracker" >"$D/tracker.log" 2>&1 &
 pids+=($!)
@@ -161,6 +173,7 @@ for p in A B; do
     --token-file "$token" --listen "127.0.0.1:$port" --debounce 200ms --stats-every 100ms \
     >"$D/peer$p.log" 2>&1 &
   pids+=($!)
+  PEER_PID[$p]=$!
 done
 
 # counters FILE: "key value" lines of every numeric counter.
@@ -177,7 +190,7 @@ wait_same() {
   return 1
 }
 
-declare -A DS_RECV DS_SEC DS_MORE
+declare -A DS_RECV DS_SEC DS_MORE DS_CPU
 for c in a b c; do
   f=file_$c
   # The old version first, on both peers.
@@ -190,6 +203,7 @@ for c in a b c; do
   before=$(counters "$D/state/B/stats.json")
   # The change, made the way the change functions make it (b renames a new
   # file over the old one; a and c write in place).
+  cpu0=$(($(cpu_ticks "${PEER_PID[A]}") + $(cpu_ticks "${PEER_PID[B]}")))
   "change_$c" "$D/A/$f"
   t0=$(now)
   cmp -s "$D/A/$f" "$WORK/files/new_$c" || { echo "case $c: peer A's file is not the changed file" >&2; exit 1; }
@@ -198,6 +212,7 @@ for c in a b c; do
     exit 1
   fi
   t1=$(now)
+  DS_CPU[$c]=$(ticks_to_s $(($(cpu_ticks "${PEER_PID[A]}") + $(cpu_ticks "${PEER_PID[B]}") - cpu0)))
   sleep 0.5
   after=$(counters "$D/state/B/stats.json")
   DS_SEC[$c]=$(elapsed "$t0" "$t1")
@@ -216,15 +231,17 @@ desc() {
 }
 echo
 echo "DartSync vs rsync $(rsync --version | head -1 | awk '{print $3}'), ${SIZE_MIB} MiB file, loopback, $(date -u +%Y-%m-%dT%H:%MZ)"
-printf '%-36s %14s %12s %9s | %14s %9s %7s\n' "change" "rsync recv B" "rsync sig B" "rsync s" "dartsync recv B" "dartsync s" "ratio"
+printf '%-36s %12s %11s %7s %7s | %15s %7s %7s %6s\n' "change" "rsync recv B" "rsync sig B" "rsync s" "cpu s" "dartsync recv B" "s" "cpu s" "ratio"
 for c in a b c; do
   ratio=$(awk -v d="${DS_RECV[$c]}" -v r="${RS_SENT[$c]}" 'BEGIN { if (r > 0) printf "%.2f", d / r; else print "-" }')
-  printf '%-36s %14s %12s %9s | %14s %9s %7s\n' "$(desc $c)" "${RS_SENT[$c]}" "${RS_RECV[$c]}" "${RS_SEC[$c]}" \
-    "${DS_RECV[$c]}" "${DS_SEC[$c]}" "$ratio"
+  printf '%-36s %12s %11s %7s %7s | %15s %7s %7s %6s\n' "$(desc $c)" "${RS_SENT[$c]}" "${RS_RECV[$c]}" "${RS_SEC[$c]}" \
+    "${RS_CPU[$c]}" "${DS_RECV[$c]}" "${DS_SEC[$c]}" "${DS_CPU[$c]}" "$ratio"
 done
 echo
 echo "rsync recv B: bytes the receiving daemon got (client 'Total bytes sent'); rsync sig B: bytes it sent"
 echo "(signature and acknowledgements). dartsync recv B: change of peer B's bytes_received."
+echo "s: wall seconds; cpu s: rsync client + daemon, dartsync peers A + B (the time the change took"
+echo "on A's side to be noticed, debounced by 200 ms, is inside dartsync's seconds)."
 echo "ratio: dartsync recv / rsync recv (the goal is <= 0.5). Other counters that moved on B:"
 for c in a b c; do
   echo "  $(desc $c): ${DS_MORE[$c]:-none}"
