@@ -23,6 +23,9 @@ func (d *Daemon) edited(rel, abs string) bool {
 		}
 		return !fi.Mode().IsRegular() || statOf(fi) != ie.Stat
 	}
+	if ok && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindDir && err == nil && fi.IsDir() {
+		return false // a synced directory the new file replaces (once empty)
+	}
 	return err == nil // something is there that was never synced
 }
 
@@ -42,6 +45,14 @@ func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs strin
 	if d.edited(m.Path, abs) {
 		part.Close()
 		return edited
+	}
+	if fi, err := os.Lstat(abs); err == nil && fi.IsDir() {
+		// A file replaces a synced directory: its contents' deletions
+		// run later in the pull, so this may take another round.
+		if err := os.Remove(abs); err != nil {
+			part.Close()
+			return retry
+		}
 	}
 	if err := part.Commit(abs); err != nil {
 		d.log.Warn("commit", "path", m.Path, "err", err)
@@ -65,6 +76,21 @@ func (d *Daemon) applyDir(w index.Want) outcome {
 	if err != nil {
 		d.log.Warn("cannot create directory", "path", w.Manifest.Path, "err", err)
 		return retry
+	}
+	if !d.beginApply(w.Manifest.Path) {
+		return retry
+	}
+	defer d.endApply(w.Manifest.Path)
+	if ie, ok := d.idx.Get(w.Manifest.Path); ok && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindFile {
+		// A directory replaces a synced file, if it is still that file.
+		if fi, err := os.Lstat(abs); err == nil && fi.Mode().IsRegular() && statOf(fi) == ie.Stat {
+			if err := os.Remove(abs); err != nil {
+				return retry
+			}
+			if err := d.store.RemoveFile(w.Manifest.Path); err != nil {
+				d.log.Debug("chunk store forget", "path", w.Manifest.Path, "err", err)
+			}
+		}
 	}
 	if err := os.Mkdir(abs, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		d.log.Warn("create directory", "path", w.Manifest.Path, "err", err)

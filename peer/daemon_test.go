@@ -259,3 +259,31 @@ func testLog() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// TestFileAndDirectorySwapKinds: a file becomes a directory and a
+// directory becomes a file on one peer; the other follows.
+func TestFileAndDirectorySwapKinds(t *testing.T) {
+	n := newTestNet(t)
+	a := n.start(t.TempDir())
+	b := n.start(t.TempDir())
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(a.root, "x"), []byte("file x"), 0o644))
+	must(os.MkdirAll(filepath.Join(a.root, "y", "sub"), 0o755))
+	must(os.WriteFile(filepath.Join(a.root, "y", "sub", "f"), []byte("in y"), 0o644))
+	waitFor(t, "initial on b", fileIs(filepath.Join(b.root, "y", "sub", "f"), []byte("in y")))
+	waitFor(t, "x on b", fileIs(filepath.Join(b.root, "x"), []byte("file x")))
+
+	must(os.Remove(filepath.Join(a.root, "x")))
+	must(os.MkdirAll(filepath.Join(a.root, "x"), 0o755))
+	must(os.WriteFile(filepath.Join(a.root, "x", "inside"), []byte("now a dir"), 0o644))
+	must(os.RemoveAll(filepath.Join(a.root, "y")))
+	must(os.WriteFile(filepath.Join(a.root, "y"), []byte("now a file"), 0o644))
+
+	waitFor(t, "x is a directory on b", fileIs(filepath.Join(b.root, "x", "inside"), []byte("now a dir")))
+	waitFor(t, "y is a file on b", fileIs(filepath.Join(b.root, "y"), []byte("now a file")))
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dartsync/dartsync/manifest"
@@ -185,7 +186,7 @@ func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
 		if ie.Manifest.Deleted {
 			continue
 		}
-		if _, err := os.Lstat(d.abs(p)); !errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Lstat(d.abs(p)); !gone(err) {
 			continue // present after all (created since the scan, or unreadable)
 		}
 		out = append(out, change{m: manifest.NewTombstone(p, ie.Manifest.Kind, ie.Manifest.ID, now)})
@@ -317,4 +318,10 @@ func underSkipped(p string, skipped []scan.Skip) bool {
 		}
 	}
 	return false
+}
+
+// gone reports whether a stat error means the path does not exist (also
+// when a parent is now a file).
+func gone(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
