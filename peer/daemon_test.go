@@ -287,3 +287,40 @@ func TestFileAndDirectorySwapKinds(t *testing.T) {
 	waitFor(t, "x is a directory on b", fileIs(filepath.Join(b.root, "x", "inside"), []byte("now a dir")))
 	waitFor(t, "y is a file on b", fileIs(filepath.Join(b.root, "y"), []byte("now a file")))
 }
+
+// TestLateJoinAndCatchUp: a peer that joins after files exist gets them
+// all; stopped again, it catches up with edits, additions and deletions
+// made meanwhile, and reports what it changed locally while down.
+func TestLateJoinAndCatchUp(t *testing.T) {
+	n := newTestNet(t)
+	a := n.start(t.TempDir())
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 20 {
+		must(os.MkdirAll(filepath.Join(a.root, fmt.Sprintf("d%d", i%3)), 0o755))
+		must(os.WriteFile(filepath.Join(a.root, fmt.Sprintf("d%d", i%3), fmt.Sprintf("f%d", i)), []byte(fmt.Sprint("content ", i)), 0o644))
+	}
+	waitFor(t, "a reported its files", func() bool { return a.d.Stats().LocalChanges >= 23 })
+	b := n.start(t.TempDir())
+	for i := range 20 {
+		waitFor(t, "late joiner has every file", fileIs(filepath.Join(b.root, fmt.Sprintf("d%d", i%3), fmt.Sprintf("f%d", i)), []byte(fmt.Sprint("content ", i))))
+	}
+	b.stop()
+	must(os.WriteFile(filepath.Join(a.root, "d0", "f0"), []byte("edited while b was down"), 0o644))
+	must(os.WriteFile(filepath.Join(a.root, "new"), []byte("added while b was down"), 0o644))
+	must(os.RemoveAll(filepath.Join(a.root, "d1")))
+	must(os.WriteFile(filepath.Join(b.root, "d2", "from-b"), []byte("made on b while down"), 0o644))
+	waitFor(t, "a reported its changes", func() bool { return a.d.Stats().LocalChanges >= 23+2+8 })
+	b2 := n.restart(t, b)
+	waitFor(t, "edit on b", fileIs(filepath.Join(b2.root, "d0", "f0"), []byte("edited while b was down")))
+	waitFor(t, "addition on b", fileIs(filepath.Join(b2.root, "new"), []byte("added while b was down")))
+	waitFor(t, "deletion on b", func() bool {
+		_, err := os.Lstat(filepath.Join(b2.root, "d1"))
+		return errors.Is(err, os.ErrNotExist)
+	})
+	waitFor(t, "b's offline file on a", fileIs(filepath.Join(a.root, "d2", "from-b"), []byte("made on b while down")))
+}
