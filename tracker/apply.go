@@ -15,6 +15,13 @@ import (
 	"github.com/dartsync/dartsync/tracker/trackerpb"
 )
 
+// maxCommitChanges bounds the changes of one group commit: a transaction's
+// modified pages live on the heap until it commits.
+const maxCommitChanges = 2 * MaxBatch
+
+// logFillPercent packs change-log pages: the log is appended to in order.
+const logFillPercent = 0.95
+
 // maxConflictTries bounds the suffixes tried when a conflict name is taken.
 const maxConflictTries = 100
 
@@ -49,13 +56,19 @@ func (s *store) apply(folder string, reporter uint32, changes []manifest.Manifes
 		return r.results, r.err
 	case <-r.lead:
 	}
-	// Group commit: the leader commits everything queued (its own batch
-	// included) in one transaction, then hands the lead to the oldest waiter.
+	// Group commit: the leader commits the queue (its own batch first, up to
+	// maxCommitChanges changes) in one transaction, then hands the lead to
+	// the oldest waiter.
 	// A lone change waits for nothing; under load one fsync serves many
 	// batches, and no caller commits for others more than once.
 	s.qmu.Lock()
-	q := s.queue
-	s.queue = nil
+	n, total := 1, len(s.queue[0].changes) // the leader is always queue[0]
+	for n < len(s.queue) && total+len(s.queue[n].changes) <= maxCommitChanges {
+		total += len(s.queue[n].changes)
+		n++
+	}
+	q := slices.Clone(s.queue[:n])
+	s.queue = slices.Delete(s.queue, 0, n)
 	s.qmu.Unlock()
 	s.commit(q)
 	s.qmu.Lock()
@@ -85,9 +98,9 @@ func (s *store) commit(q []*applyReq) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		t := &txn{
 			s:     s,
-			files: tx.Bucket(bucketFiles), recs: tx.Bucket(bucketEntries),
-			log: tx.Bucket(bucketLog), meta: tx.Bucket(bucketMeta),
+			files: tx.Bucket(bucketFiles), log: tx.Bucket(bucketLog), meta: tx.Bucket(bucketMeta),
 		}
+		t.log.FillPercent = logFillPercent
 		if v := t.meta.Get(metaSeq); len(v) == 8 {
 			t.seq = beUint64(v)
 		}
@@ -121,7 +134,7 @@ type txn struct {
 	s                      *store
 	folder                 string
 	reporter               uint32
-	files, recs, log, meta *bolt.Bucket
+	files, log, meta *bolt.Bucket
 	seq                    uint64
 }
 
@@ -133,17 +146,16 @@ type current struct {
 }
 
 func (t *txn) get(path string) (*current, error) {
-	key := fileKey(t.folder, path)
-	mb, rb := t.files.Get(key), t.recs.Get(key)
-	if mb == nil {
+	rb := t.files.Get(fileKey(t.folder, path))
+	if rb == nil {
 		return nil, nil
 	}
 	c := &current{m: &manifestpb.Manifest{}, rec: &trackerpb.EntryRecord{}}
-	if err := proto.Unmarshal(mb, c.m); err != nil {
-		return nil, fmt.Errorf("corrupt manifest: %w", err)
-	}
 	if err := proto.Unmarshal(rb, c.rec); err != nil {
 		return nil, fmt.Errorf("corrupt entry: %w", err)
+	}
+	if err := proto.Unmarshal(c.rec.Manifest, c.m); err != nil {
+		return nil, fmt.Errorf("corrupt manifest: %w", err)
 	}
 	var err error
 	if c.id, err = manifest.IDFromBytes(c.m.FileId); err != nil {
@@ -155,15 +167,11 @@ func (t *txn) get(path string) (*current, error) {
 // put stores m under its path with owners and author, takes the next
 // sequence number and moves the path's change-log record to it.
 func (t *txn) put(m *manifestpb.Manifest, owners []uint32, author uint32, oldSeq uint64) (uint64, error) {
-	key := fileKey(t.folder, m.Path)
 	mb, err := proto.Marshal(m)
 	if err != nil {
 		return 0, err
 	}
-	if err := t.files.Put(key, mb); err != nil {
-		return 0, err
-	}
-	return t.touch(key, &trackerpb.EntryRecord{Owners: owners, Author: author}, oldSeq)
+	return t.touch(fileKey(t.folder, m.Path), &trackerpb.EntryRecord{Owners: owners, Author: author, Manifest: mb}, oldSeq)
 }
 
 // touch writes rec with the next sequence number and moves the change log.
@@ -174,7 +182,7 @@ func (t *txn) touch(key []byte, rec *trackerpb.EntryRecord, oldSeq uint64) (uint
 	if err != nil {
 		return 0, err
 	}
-	if err := t.recs.Put(key, rb); err != nil {
+	if err := t.files.Put(key, rb); err != nil {
 		return 0, err
 	}
 	if oldSeq != 0 {
@@ -204,7 +212,9 @@ func (t *txn) applyOne(n *manifest.Manifest) (Result, error) {
 		}
 		owners := append(slices.Clone(cur.rec.Owners), t.reporter)
 		slices.Sort(owners)
-		seq, err := t.touch(fileKey(t.folder, n.Path), &trackerpb.EntryRecord{Owners: owners, Author: cur.rec.Author}, cur.rec.Seq)
+		old := cur.rec.Seq
+		cur.rec.Owners = owners
+		seq, err := t.touch(fileKey(t.folder, n.Path), cur.rec, old)
 		return t.result(Owner, seq, n.Path, cur.m, err)
 	case cur.m.Deleted && bytes.Equal(cur.m.Base, n.ID[:]):
 		return t.reject(n, cur.m, errors.New("this version was deleted"))
@@ -265,8 +275,9 @@ func (t *txn) putConflict(loser *manifestpb.Manifest, owners []uint32, author ui
 		}
 		loser.Path = cand
 		if c != nil && !c.m.Deleted {
-			owners = union(c.rec.Owners, owners)
-			seq, err := t.touch(fileKey(t.folder, cand), &trackerpb.EntryRecord{Owners: owners, Author: c.rec.Author}, c.rec.Seq)
+			old := c.rec.Seq
+			c.rec.Owners = union(c.rec.Owners, owners)
+			seq, err := t.touch(fileKey(t.folder, cand), c.rec, old)
 			return cand, seq, err
 		}
 		var old uint64

@@ -30,7 +30,7 @@ const (
 	MaxFolderLen = 255
 	// maxPushBytes bounds the encoded size of one UPDATES message the
 	// tracker builds (a single larger entry is still sent alone).
-	maxPushBytes = 4 << 20
+	maxPushBytes = 256 << 10
 	// maxPushEntries bounds the entries of one UPDATES message.
 	maxPushEntries = 1000
 	// maxOwners bounds the owners of one entry on the wire.

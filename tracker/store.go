@@ -25,8 +25,7 @@ import (
 var (
 	bucketMeta    = []byte("meta")    // schema version, secret, seq
 	bucketMembers = []byte("members") // device ID (32 bytes) -> member number (uint32 BE)
-	bucketFiles   = []byte("files")   // key -> manifestpb.Manifest
-	bucketEntries = []byte("entries") // key -> trackerpb.EntryRecord
+	bucketFiles   = []byte("files")   // key -> trackerpb.EntryRecord (with the manifest)
 	bucketLog     = []byte("log")     // seq -> key; only each key's latest seq
 
 	metaVersion = []byte("version")
@@ -79,7 +78,7 @@ func openStore(path string, rnd io.Reader) (*store, error) {
 }
 
 func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
-	for _, b := range [][]byte{bucketMeta, bucketMembers, bucketFiles, bucketEntries, bucketLog} {
+	for _, b := range [][]byte{bucketMeta, bucketMembers, bucketFiles, bucketLog} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
@@ -213,7 +212,7 @@ func (s *store) since(folder string, after uint64, maxEntries, maxBytes int) (en
 	next = after
 	prefix := fileKey(folder, "")
 	err = s.db.View(func(tx *bolt.Tx) error {
-		files, recs := tx.Bucket(bucketFiles), tx.Bucket(bucketEntries)
+		files := tx.Bucket(bucketFiles)
 		c := tx.Bucket(bucketLog).Cursor()
 		size := 0
 		for k, key := c.Seek(be64(after + 1)); k != nil; k, key = c.Next() {
@@ -224,7 +223,7 @@ func (s *store) since(folder string, after uint64, maxEntries, maxBytes int) (en
 			if !bytes.HasPrefix(key, prefix) {
 				continue
 			}
-			e, err := s.encodeEntry(files, recs, key)
+			e, err := s.encodeEntry(files, key)
 			if err != nil {
 				return err
 			}
@@ -248,15 +247,16 @@ const (
 )
 
 // encodeEntry returns the trackerpb.Entry encoding of key's current entry.
-func (s *store) encodeEntry(files, recs *bolt.Bucket, key []byte) ([]byte, error) {
-	mb, rb := files.Get(key), recs.Get(key)
-	if mb == nil || rb == nil {
+func (s *store) encodeEntry(files *bolt.Bucket, key []byte) ([]byte, error) {
+	rb := files.Get(key)
+	if rb == nil {
 		return nil, fmt.Errorf("change log names %q, which has no entry", key)
 	}
 	var rec trackerpb.EntryRecord
 	if err := proto.Unmarshal(rb, &rec); err != nil {
 		return nil, fmt.Errorf("corrupt entry of %q: %w", key, err)
 	}
+	mb := rec.Manifest
 	e := make([]byte, 0, len(mb)+8+len(rec.Owners)*34+12)
 	e = protowire.AppendTag(e, entryFieldManifest, protowire.BytesType)
 	e = protowire.AppendBytes(e, mb)
@@ -275,8 +275,8 @@ func (s *store) encodeEntry(files, recs *bolt.Bucket, key []byte) ([]byte, error
 }
 
 // readEntry decodes key's current entry.
-func (s *store) readEntry(files, recs *bolt.Bucket, key []byte) (*trackerpb.Entry, error) {
-	b, err := s.encodeEntry(files, recs, key)
+func (s *store) readEntry(files *bolt.Bucket, key []byte) (*trackerpb.Entry, error) {
+	b, err := s.encodeEntry(files, key)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +296,7 @@ func (s *store) lookup(folder, path string) (Entry, bool, error) {
 			return nil
 		}
 		var err error
-		pe, err = s.readEntry(tx.Bucket(bucketFiles), tx.Bucket(bucketEntries), key)
+		pe, err = s.readEntry(tx.Bucket(bucketFiles), key)
 		return err
 	})
 	if err != nil || pe == nil {
@@ -309,7 +309,7 @@ func (s *store) lookup(folder, path string) (Entry, bool, error) {
 // counts returns the number of entries and members (for logs and tests).
 func (s *store) counts() (files, members int) {
 	_ = s.db.View(func(tx *bolt.Tx) error {
-		files = tx.Bucket(bucketEntries).Stats().KeyN
+		files = tx.Bucket(bucketFiles).Stats().KeyN
 		return nil
 	})
 	s.mu.RLock()

@@ -18,7 +18,7 @@ import (
 
 // trackerMemoryLimit is the Go runtime's soft memory limit for the tracker
 // unless GOMEMLIMIT is set: it keeps the heap small on a Pi Zero 2.
-const trackerMemoryLimit = 48 << 20
+const trackerMemoryLimit = 32 << 20
 
 // trackerShutdown bounds a clean shutdown after SIGINT/SIGTERM.
 const trackerShutdown = 5 * time.Second

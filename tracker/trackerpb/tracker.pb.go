@@ -1059,15 +1059,17 @@ func (x *Error) GetMessage() string {
 	return ""
 }
 
-// EntryRecord is the mutable part of a files-table row; the manifest is
-// stored separately so that adding an owner does not rewrite it.
+// EntryRecord is one row of the files table (key: folder, NUL, path).
 type EntryRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Seq   uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	// Member numbers of the owners, ascending.
 	Owners []uint32 `protobuf:"varint,2,rep,packed,name=owners,proto3" json:"owners,omitempty"`
 	// Member number of the device whose report made this version current.
-	Author        uint32 `protobuf:"varint,3,opt,name=author,proto3" json:"author,omitempty"`
+	Author uint32 `protobuf:"varint,3,opt,name=author,proto3" json:"author,omitempty"`
+	// The current manifest, encoded (dartsync.manifest.v1.Manifest); kept as
+	// bytes so that pushes copy it into their encoding without decoding it.
+	Manifest      []byte `protobuf:"bytes,4,opt,name=manifest,proto3" json:"manifest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1121,6 +1123,13 @@ func (x *EntryRecord) GetAuthor() uint32 {
 		return x.Author
 	}
 	return 0
+}
+
+func (x *EntryRecord) GetManifest() []byte {
+	if x != nil {
+		return x.Manifest
+	}
+	return nil
 }
 
 var File_tracker_trackerpb_tracker_proto protoreflect.FileDescriptor
@@ -1192,11 +1201,12 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\aresults\x18\x02 \x03(\v2\x1b.dartsync.tracker.v1.ResultR\aresults\"U\n" +
 	"\x05Error\x122\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1e.dartsync.tracker.v1.ErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"O\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"k\n" +
 	"\vEntryRecord\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x16\n" +
 	"\x06owners\x18\x02 \x03(\rR\x06owners\x12\x16\n" +
-	"\x06author\x18\x03 \x01(\rR\x06author*w\n" +
+	"\x06author\x18\x03 \x01(\rR\x06author\x12\x1a\n" +
+	"\bmanifest\x18\x04 \x01(\fR\bmanifest*w\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10OUTCOME_ACCEPTED\x10\x01\x12\x11\n" +
