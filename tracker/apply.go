@@ -131,11 +131,11 @@ func (s *store) commit(q []*applyReq) {
 
 // txn is one apply transaction.
 type txn struct {
-	s                      *store
-	folder                 string
-	reporter               uint32
+	s                *store
+	folder           string
+	reporter         uint32
 	files, log, meta *bolt.Bucket
-	seq                    uint64
+	seq              uint64
 }
 
 // current is a path's current state inside a transaction.
