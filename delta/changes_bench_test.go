@@ -35,7 +35,8 @@ var changeCases = []changeCase{
 }
 
 // changeTraffic is what the receiver of a change would move with this
-// package: pieces it has are skipped, Find locates shifted ones, the rest
+// package: pieces it has are skipped, FindKnown (skipping the old file's
+// pieces it has) locates shifted ones, the rest
 // come as deltas against the BasisRange of the old file (or whole, where the
 // old file has no bytes there).
 type changeTraffic struct {
@@ -55,7 +56,8 @@ func receiveChange(tb testing.TB, old, nw []byte, mOld, mNew *manifest.Manifest)
 			want = append(want, i)
 		}
 	}
-	res, err := Find(context.Background(), bytes.NewReader(old), int64(len(old)), mNew, want)
+	known := KnownRanges(mOld, mNew, want)
+	res, err := FindKnown(context.Background(), bytes.NewReader(old), int64(len(old)), mNew, want, known)
 	if err != nil {
 		tb.Fatal(err)
 	}

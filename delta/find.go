@@ -26,6 +26,7 @@ type FindStats struct {
 	Strong  int   // BLAKE3 confirmations computed
 	Failed  int   // confirmations that matched no piece
 	Skipped int   // weak hits left unconfirmed because the failure budget was spent
+	Known   int64 // basis bytes skipped as known (FindKnown)
 }
 
 // FindResult is what Find reports.
@@ -71,6 +72,9 @@ type finder struct {
 	lastLen     int
 	lastChecked []int64
 
+	known     []Range // sorted, merged; windows starting inside are skipped
+	nextKnown int     // first range of known not yet behind the scan
+
 	buf []byte
 	off int64 // basis offset of buf[0]
 	n   int   // valid bytes in buf
@@ -89,10 +93,22 @@ type finder struct {
 // offset. Find stops early once every wanted piece is found, and when ctx is
 // done.
 func Find(ctx context.Context, basis io.ReaderAt, size int64, m *manifest.Manifest, want []int) (FindResult, error) {
+	return FindKnown(ctx, basis, size, m, want, nil)
+}
+
+// FindKnown is Find that does not examine windows starting inside the known
+// ranges of the basis (see KnownRanges): ranges holding pieces the caller
+// already has. It neither reads nor hashes them, so a file with a few
+// scattered edits costs a roll over each changed piece and nothing else.
+// What it gives up is finding a wanted piece that starts inside a known
+// range, which happens only when the new version repeats data of an
+// unchanged piece at another alignment.
+func FindKnown(ctx context.Context, basis io.ReaderAt, size int64, m *manifest.Manifest, want []int, known []Range) (FindResult, error) {
 	f, err := newFinder(basis, size, m, want)
 	if err != nil {
 		return FindResult{}, err
 	}
+	f.known = normalizeRanges(slices.Clone(known), size)
 	if f.left > 0 {
 		if err := f.scan(ctx); err != nil {
 			return FindResult{Stats: f.stats}, err
@@ -180,6 +196,12 @@ func (f *finder) scan(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("delta: find: %w", err)
 		}
+		end, inside, next := f.knownAt(pos)
+		if inside {
+			f.stats.Known += end - pos
+			pos, valid = end, false
+			continue
+		}
 		if err := f.ensure(pos, l); err != nil {
 			return err
 		}
@@ -188,7 +210,12 @@ func (f *finder) scan(ctx context.Context) error {
 			a, b = weakAB(f.buf[j : j+l])
 			valid = true
 		}
-		j2, a2, b2, hit := rollScan(f.buf[:f.n], j, l, a, b, f.set)
+		// Roll up to the window before the next known range at most.
+		limit := f.n
+		if next >= 0 {
+			limit = min(limit, int(next-1-f.off)+l)
+		}
+		j2, a2, b2, hit := rollScan(f.buf[:limit], j, l, a, b, f.set)
 		f.stats.Rolled += int64(j2 - j)
 		pos, a, b = f.off+int64(j2), a2, b2
 		if hit {
@@ -225,6 +252,9 @@ func (f *finder) scan(ctx context.Context) error {
 func (f *finder) adjacent(pos int64) (int64, error) {
 	l := f.l
 	for f.left > 0 && pos+int64(l) <= f.size {
+		if _, inside, _ := f.knownAt(pos); inside {
+			return pos, nil
+		}
 		if err := f.ensure(pos, l); err != nil {
 			return pos, err
 		}
@@ -316,6 +346,13 @@ func (f *finder) ensure(pos int64, need int) error {
 	}
 	f.off, f.n = pos, keep
 	end := min(int64(len(f.buf)), f.size-pos)
+	if f.nextKnown < len(f.known) {
+		// No read-ahead into a known range beyond the last window that
+		// starts before it (and the byte that rolls it).
+		if next := f.known[f.nextKnown].Off; next > pos {
+			end = min(end, max(next-pos+int64(f.l), int64(need)))
+		}
+	}
 	if int64(keep) >= end {
 		return nil
 	}

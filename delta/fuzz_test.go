@@ -182,14 +182,22 @@ func FuzzFind(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen := map[int]bool{}
-		for _, mt := range res.Matches {
-			n := m.PieceLen(mt.Piece)
-			if seen[mt.Piece] || mt.Offset < 0 || mt.Offset+n > int64(len(basis)) ||
-				manifest.Hash(basis[mt.Offset:mt.Offset+n]) != m.Pieces[mt.Piece].Hash {
-				t.Fatalf("bad match %+v", mt)
+		// The same with a known range carved out of the basis.
+		known := []Range{{Off: int64(ps) * 3, Len: int64(len(basis) / 4)}}
+		res2, err := FindKnown(context.Background(), bytes.NewReader(basis), int64(len(basis)), m, all(len(m.Pieces)), known)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []FindResult{res, res2} {
+			seen := map[int]bool{}
+			for _, mt := range r.Matches {
+				n := m.PieceLen(mt.Piece)
+				if seen[mt.Piece] || mt.Offset < 0 || mt.Offset+n > int64(len(basis)) ||
+					manifest.Hash(basis[mt.Offset:mt.Offset+n]) != m.Pieces[mt.Piece].Hash {
+					t.Fatalf("bad match %+v", mt)
+				}
+				seen[mt.Piece] = true
 			}
-			seen[mt.Piece] = true
 		}
 	})
 }
