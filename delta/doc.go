@@ -18,10 +18,12 @@
 // The receiver's flow for one file (the puller's job), cheapest first:
 //
 //  1. pieces already in the chunk store: nothing to do;
-//  2. Find over the old version (and any other local basis, each call with
-//     the pieces still wanted): every Match is copied with CopyRange from
-//     the basis to the new file at the piece's offset, then verified like
-//     any other piece (the basis may change after Find read it);
+//  2. FindKnown over the old version, skipping the KnownRanges its own
+//     manifest gives (pieces the receiver has), or Find over any other
+//     local basis, each call with the pieces still wanted; the matches are
+//     copied to the new file with CopyMatches (one CopyRange per run of
+//     consecutive pieces) or read and written like any other piece, and
+//     verified (the basis may change after Find read it);
 //  3. for each piece still missing, BasisRange picks the old bytes to sign;
 //     the receiver sends Sign(...).MarshalBinary(), the source answers
 //     Diff(signature, piece), the receiver calls Apply, which verifies the
