@@ -45,6 +45,7 @@ const (
 	DefaultRequestTimeout = 30 * time.Second
 	DefaultMaxDuplicates  = 2
 	DefaultMaxInFlight    = 32 << 20
+	DefaultConns          = 1
 )
 
 // FetchOptions tunes a Fetcher. Zero fields take the defaults above.
@@ -67,6 +68,11 @@ type FetchOptions struct {
 	// Fetcher (its buffer memory), however many files and sources run at
 	// once.
 	MaxInFlight int64
+	// Conns is how many QUIC connections the fetcher keeps to each source;
+	// a file's requests to the source are spread over them. quic-go runs
+	// one event loop per connection, so more than one lets a fast link use
+	// more than one core at each end.
+	Conns int
 }
 
 func (o FetchOptions) withDefaults() FetchOptions {
@@ -81,6 +87,9 @@ func (o FetchOptions) withDefaults() FetchOptions {
 	}
 	if o.MaxDuplicates <= 0 {
 		o.MaxDuplicates = DefaultMaxDuplicates
+	}
+	if o.Conns <= 0 {
+		o.Conns = DefaultConns
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = DefaultMaxInFlight

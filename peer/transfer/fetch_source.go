@@ -21,20 +21,27 @@ const busyBackoff = 50 * time.Millisecond
 // or the source is dropped, after all its requests have ended.
 func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
 	f, sched, window := j.f, j.sched, j.window
-	conn, err := f.pool.get(ctx, src)
-	if err != nil {
-		if ctx.Err() == nil {
-			f.log.Info("source unreachable", "source", src.ID.Short(), "addr", src.Addr, "file", j.m.Path, "err", err)
+	conns := make([]*quic.Conn, 0, f.opt.Conns)
+	for lane := range f.opt.Conns {
+		conn, err := f.pool.get(ctx, src, lane)
+		if err != nil {
+			if len(conns) > 0 && ctx.Err() == nil {
+				break // use the lanes we have
+			}
+			if ctx.Err() == nil {
+				f.log.Info("source unreachable", "source", src.ID.Short(), "addr", src.Addr, "file", j.m.Path, "err", err)
+			}
+			sched.dropSource(si, err)
+			return
 		}
-		sched.dropSource(si, err)
-		return
+		conns = append(conns, conn)
 	}
 	sctx, scancel := context.WithCancel(ctx)
 	defer scancel()
 	slots := make(chan struct{}, window)
 	var reqs sync.WaitGroup
 	defer reqs.Wait()
-	for {
+	for k := 0; ; k++ {
 		select {
 		case slots <- struct{}{}:
 		case <-sctx.Done():
@@ -51,6 +58,7 @@ func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
 			<-slots
 			continue
 		}
+		conn := conns[k%len(conns)]
 		reqs.Add(1)
 		go func() {
 			defer reqs.Done()

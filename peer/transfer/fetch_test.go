@@ -24,7 +24,7 @@ func TestFetchThreeSources(t *testing.T) {
 		srcs = append(srcs, startServer(t, newFileSource(t, path, m), allowAll).source())
 	}
 	sink := newFileSink(t, t.TempDir(), m)
-	f := newFetcher(t, newIdentity(t), FetchOptions{Window: 4})
+	f := newFetcher(t, newIdentity(t), FetchOptions{Window: 4, Conns: 2})
 	st, err := f.Fetch(ctx, m, sink, srcs)
 	if err != nil {
 		t.Fatalf("Fetch: %v (stats %+v)", err, st)

@@ -12,18 +12,24 @@ import (
 	"github.com/dartsync/dartsync/internal/transport"
 )
 
-// connPool keeps one QUIC connection per source device, dialled on first
-// use and pinned to the device ID. Concurrent users of a device share one
-// dial.
+// connPool keeps QUIC connections to source devices, dialled on first use
+// and pinned to the device ID: one per lane (FetchOptions.Conns lanes per
+// device). Concurrent users of a lane share one dial.
 type connPool struct {
 	id  *identity.Identity
 	opt transport.Options
 	log *slog.Logger
 
 	mu     sync.Mutex
-	conns  map[identity.DeviceID]*poolEntry
+	conns  map[poolKey]*poolEntry
 	closed bool
 	dials  sync.WaitGroup
+}
+
+// poolKey names one connection: a device and a lane.
+type poolKey struct {
+	id   identity.DeviceID
+	lane int
 }
 
 // poolEntry is one connection, ready once its dial has ended.
@@ -35,25 +41,26 @@ type poolEntry struct {
 }
 
 func newConnPool(id *identity.Identity, opt transport.Options, log *slog.Logger) *connPool {
-	return &connPool{id: id, opt: opt, log: log, conns: make(map[identity.DeviceID]*poolEntry)}
+	return &connPool{id: id, opt: opt, log: log, conns: make(map[poolKey]*poolEntry)}
 }
 
 // get returns a live connection to src, dialling it when there is none, or
 // when the pooled one has died or was dialled to another address.
-func (p *connPool) get(ctx context.Context, src Source) (*quic.Conn, error) {
+func (p *connPool) get(ctx context.Context, src Source, lane int) (*quic.Conn, error) {
+	key := poolKey{src.ID, lane}
 	for range 3 {
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
 			return nil, ErrClosed
 		}
-		e := p.conns[src.ID]
+		e := p.conns[key]
 		if e == nil {
 			e = &poolEntry{addr: src.Addr, ready: make(chan struct{})}
-			p.conns[src.ID] = e
+			p.conns[key] = e
 			p.dials.Add(1)
 			p.mu.Unlock()
-			p.dial(ctx, src, e)
+			p.dial(ctx, src, key, e)
 			if e.err != nil {
 				return nil, e.err
 			}
@@ -71,21 +78,21 @@ func (p *connPool) get(ctx context.Context, src Source) (*quic.Conn, error) {
 		if e.err != nil && e.addr == src.Addr {
 			return nil, e.err // another caller's dial to this address just failed
 		}
-		p.evict(src.ID, e)
+		p.evict(key, e)
 	}
 	return nil, fmt.Errorf("transfer: no stable connection to %s at %s", src.ID.Short(), src.Addr)
 }
 
 // dial fills e and closes e.ready. A failed entry is evicted so the next
 // caller dials again.
-func (p *connPool) dial(ctx context.Context, src Source, e *poolEntry) {
+func (p *connPool) dial(ctx context.Context, src Source, key poolKey, e *poolEntry) {
 	defer p.dials.Done()
 	defer close(e.ready)
 	want := src.ID
 	c, err := transport.Dial(ctx, src.Addr, p.id, &want, p.opt)
 	if err != nil {
 		e.err = fmt.Errorf("transfer: dial %s at %s: %w", src.ID.Short(), src.Addr, err)
-		p.evict(src.ID, e)
+		p.evict(key, e)
 		return
 	}
 	p.mu.Lock()
@@ -99,11 +106,11 @@ func (p *connPool) dial(ctx context.Context, src Source, e *poolEntry) {
 	e.conn = c.Conn
 }
 
-// evict forgets e if it is still the entry of id, closing its connection.
-func (p *connPool) evict(id identity.DeviceID, e *poolEntry) {
+// evict forgets e if it is still the entry of key, closing its connection.
+func (p *connPool) evict(key poolKey, e *poolEntry) {
 	p.mu.Lock()
-	if p.conns[id] == e {
-		delete(p.conns, id)
+	if p.conns[key] == e {
+		delete(p.conns, key)
 	}
 	p.mu.Unlock()
 	if e.conn != nil {
@@ -126,18 +133,25 @@ func (p *connPool) close() {
 	}
 }
 
-// evictConn forgets the connection of id if it is conn (which has failed).
+// evictConn forgets conn (which has failed), whichever lane of id it is.
 func (p *connPool) evictConn(id identity.DeviceID, conn *quic.Conn) {
 	p.mu.Lock()
-	e := p.conns[id]
-	p.mu.Unlock()
-	if e != nil {
+	var found *poolEntry
+	var key poolKey
+	for k, e := range p.conns {
+		if k.id != id {
+			continue
+		}
 		select {
 		case <-e.ready:
 			if e.conn == conn {
-				p.evict(id, e)
+				found, key = e, k
 			}
 		default:
 		}
+	}
+	p.mu.Unlock()
+	if found != nil {
+		p.evict(key, found)
 	}
 }
