@@ -42,6 +42,10 @@ func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs strin
 		return retry
 	}
 	defer d.endApply(m.Path)
+	if !d.stillWanted(m) {
+		part.Close()
+		return obsolete
+	}
 	if d.edited(m.Path, abs) {
 		part.Close()
 		return edited
@@ -81,6 +85,9 @@ func (d *Daemon) applyDir(w index.Want) outcome {
 		return retry
 	}
 	defer d.endApply(w.Manifest.Path)
+	if !d.stillWanted(&w.Manifest) {
+		return obsolete
+	}
 	if ie, ok := d.idx.Get(w.Manifest.Path); ok && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindFile {
 		// A directory replaces a synced file, if it is still that file.
 		if fi, err := os.Lstat(abs); err == nil && fi.Mode().IsRegular() && statOf(fi) == ie.Stat {
@@ -129,6 +136,9 @@ func (d *Daemon) applyDelete(w index.Want) outcome {
 		return retry
 	}
 	defer d.endApply(m.Path)
+	if !d.stillWanted(&m) {
+		return obsolete
+	}
 	ie, ok := d.idx.Get(m.Path)
 	fi, err := os.Lstat(abs)
 	if err != nil {

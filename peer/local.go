@@ -224,9 +224,9 @@ func (d *Daemon) report(ctx context.Context, changes []change) error {
 			d.setReporting(batch, false)
 			return errors.New("peer: tracker answered a different number of results")
 		}
-		d.record(batch, res)
+		err = d.record(batch, res)
 		d.setReporting(batch, false)
-		if err := d.idx.Flush(); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -234,11 +234,18 @@ func (d *Daemon) report(ctx context.Context, changes []change) error {
 }
 
 // record applies the tracker's outcomes for reported changes to the index.
-func (d *Daemon) record(batch []change, res []tracker.Result) {
+// Where our version became current, announced versions older than it are
+// forgotten: applying one would replace a newer file with an older one.
+func (d *Daemon) record(batch []change, res []tracker.Result) error {
 	var removed []string
+	var obsolete []index.Done
 	for i, r := range res {
 		c := batch[i]
 		p := c.m.Path
+		if r.Outcome == tracker.Accepted || r.Outcome == tracker.Owner ||
+			(r.Outcome == tracker.Conflict && (r.Path == "" || r.Path == p)) {
+			obsolete = append(obsolete, index.Done{Path: p, Before: r.Seq})
+		}
 		switch r.Outcome {
 		case tracker.Accepted, tracker.Owner:
 			d.stats.LocalChanges.Add(1)
@@ -280,6 +287,7 @@ func (d *Daemon) record(batch []change, res []tracker.Result) {
 			d.log.Debug("chunk store forget", "path", p, "err", err)
 		}
 	}
+	return d.idx.Update(index.Batch{DoneWants: obsolete})
 }
 
 // keepConflictCopy makes the file at p also appear at name (a hard link when

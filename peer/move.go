@@ -67,6 +67,9 @@ func (d *Daemon) move(t, w index.Want) bool {
 		return false
 	}
 	defer d.endApply(w.Manifest.Path)
+	if !d.stillWanted(&t.Manifest) || !d.stillWanted(&w.Manifest) {
+		return false
+	}
 	if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() || statOf(fi) != ie.Stat {
 		return false
 	}

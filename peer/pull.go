@@ -27,9 +27,10 @@ const smallParallel = 32
 type outcome uint8
 
 const (
-	done   outcome = iota // applied (or nothing to do): forget the want
-	retry                 // try again later (no live source, fetch failed)
-	edited                // the target was edited locally: rescan first
+	done     outcome = iota // applied (or nothing to do): forget the want
+	retry                   // try again later (no live source, fetch failed)
+	edited                  // the target was edited locally: rescan first
+	obsolete                // a newer version is wanted (or here) now: drop this one
 )
 
 // pullLoop applies wants whenever they change, once the first local scan
@@ -207,6 +208,8 @@ func (r *round) note(w index.Want, o outcome) {
 	case edited:
 		r.pending++
 		r.sawEdit = true
+	case obsolete:
+		r.pending++ // look again: the newer version may be waiting
 	}
 }
 
@@ -256,6 +259,15 @@ func (r *round) flush(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// stillWanted reports whether m is still the version wanted for its path.
+// Call it after beginApply, right before changing the disk: a want can turn
+// obsolete while its pieces are fetched (a newer version was announced, or
+// this peer's own edit became current).
+func (d *Daemon) stillWanted(m *manifest.Manifest) bool {
+	id, ok := d.idx.WantID(m.Path)
+	return ok && id == m.ID
 }
 
 // stillCurrent keeps the applied versions that are still the newest this

@@ -49,10 +49,12 @@ type Want struct {
 }
 
 // Done names a want to forget: the want for Path, only if it still is for
-// version ID (a zero ID forgets whatever want the path has).
+// version ID (a zero ID: any version) and, if Before is non-zero, only if
+// its sequence number is lower than Before.
 type Done struct {
-	Path string
-	ID   manifest.ID
+	Path   string
+	ID     manifest.ID
+	Before uint64
 }
 
 // Membership is what the peer remembers about the tracker it joined.
@@ -197,10 +199,15 @@ func (x *Index) Update(b Batch) error {
 			}
 		}
 		for _, dw := range b.DoneWants {
-			if !dw.ID.IsZero() {
-				if v := wants.Get([]byte(dw.Path)); len(v) >= manifest.IDSize && manifest.ID(v[:manifest.IDSize]) != dw.ID {
-					continue // a newer version is wanted now
-				}
+			v := wants.Get([]byte(dw.Path))
+			if v == nil {
+				continue
+			}
+			if !dw.ID.IsZero() && len(v) >= manifest.IDSize && manifest.ID(v[:manifest.IDSize]) != dw.ID {
+				continue // a newer version is wanted now
+			}
+			if dw.Before != 0 && len(v) >= manifest.IDSize+8 && binary.LittleEndian.Uint64(v[manifest.IDSize:]) >= dw.Before {
+				continue // announced after the change that made it obsolete
 			}
 			if err := wants.Delete([]byte(dw.Path)); err != nil {
 				return err

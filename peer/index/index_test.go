@@ -81,7 +81,13 @@ func TestIndexPersistsEntriesWantsSeqAndMembership(t *testing.T) {
 	if ws, _ := x.Wants(); len(ws) != 1 {
 		t.Errorf("want for a newer version removed by a Done for an older one: %+v", ws)
 	}
-	if err := x.Update(Batch{DoneWants: []Done{{Path: "w", ID: want.Manifest.ID}}, Delete: []string{"gone"}}); err != nil {
+	if err := x.Update(Batch{DoneWants: []Done{{Path: "w", Before: 11}}}); err != nil {
+		t.Fatal(err)
+	}
+	if ws, _ := x.Wants(); len(ws) != 1 {
+		t.Errorf("want of seq 11 removed by a Done before seq 11: %+v", ws)
+	}
+	if err := x.Update(Batch{DoneWants: []Done{{Path: "w", ID: want.Manifest.ID, Before: 12}}, Delete: []string{"gone"}}); err != nil {
 		t.Fatal(err)
 	}
 	if ws, _ := x.Wants(); len(ws) != 0 {
