@@ -9,13 +9,14 @@
 //
 // Exchange: ONE bidirectional QUIC stream per request. The requester opens a
 // stream, writes exactly one Request frame and closes its sending side. The
-// server answers with exactly one Response frame and closes the stream; for a
-// piece with status STATUS_OK the frame is followed on the same stream by
-// exactly Response.length raw bytes of piece data (not protobuf-encoded, so
+// server answers with exactly one Response frame and closes the stream; with
+// status STATUS_OK the frame is followed on the same stream by exactly
+// Response.length raw bytes (piece or delta data, not protobuf-encoded, so
 // neither side copies the bytes into or out of a message). A requester keeps
 // several streams open at once (its window); cancelling a request is
 // resetting its stream (QUIC STOP_SENDING / RESET_STREAM, application error
-// code 1, "cancelled").
+// code 1, "cancelled"). Timeouts: a server waits 10 s for the request on a
+// new stream and resets a response that cannot progress for 30 s.
 //
 // Frame: 4-byte big-endian length + protobuf body (package internal/wire).
 // Limits: a Request frame is at most 513 KiB (room for a delta signature);
