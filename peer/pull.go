@@ -307,7 +307,7 @@ func (d *Daemon) pullFile(ctx context.Context, w index.Want) outcome {
 		}
 		return retry
 	}
-	if err := d.plan(ctx, &m, part); err != nil {
+	if err := d.planLocal(ctx, w, part, abs); err != nil {
 		part.Close()
 		d.log.Warn("local pieces", "path", m.Path, "err", err)
 		return retry

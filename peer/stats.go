@@ -14,7 +14,7 @@ import (
 
 // Stats are the daemon's counters since it started.
 type Stats struct {
-	BytesReceived  atomic.Int64 // piece bytes fetched over the network
+	BytesReceived  atomic.Int64 // bytes fetched over the network: whole pieces and deltas
 	BytesSent      atomic.Int64 // piece bytes read to serve other peers
 	BytesLocal     atomic.Int64 // piece bytes copied from local data
 	PiecesFetched  atomic.Int64
@@ -25,6 +25,7 @@ type Stats struct {
 	Conflicts      atomic.Int64 // local edits that met a concurrent remote one
 	PendingWants   atomic.Int64 // wants not yet applied after the last pull
 	ScansCompleted atomic.Int64
+	deltaCounters  // rolling search and piece deltas (plan_delta.go)
 }
 
 // StatsSnapshot is the JSON form of Stats.
@@ -41,6 +42,7 @@ type StatsSnapshot struct {
 	PendingWants   int64  `json:"pending_wants"`
 	ScansCompleted int64  `json:"scans_completed"`
 	Seq            uint64 `json:"seq"`
+	DeltaSnapshot         // rolling search and piece deltas (plan_delta.go)
 }
 
 // Snapshot returns the current values.
@@ -57,6 +59,7 @@ func (s *Stats) Snapshot() StatsSnapshot {
 		Conflicts:      s.Conflicts.Load(),
 		PendingWants:   s.PendingWants.Load(),
 		ScansCompleted: s.ScansCompleted.Load(),
+		DeltaSnapshot:  s.deltaCounters.snapshot(),
 	}
 }
 

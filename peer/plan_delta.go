@@ -1,0 +1,334 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/dartsync/dartsync/chunkstore"
+	"github.com/dartsync/dartsync/delta"
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/transfer"
+)
+
+// Sources of a piece in a pull, cheapest first (DESIGN §5, §6); every
+// decision is counted in Stats and logged per file at debug level:
+//
+//   - local: the same hash anywhere in the chunk store (plan), 0 bytes;
+//   - found: located by the rolling search (delta.FindKnown) in the old
+//     version of the file, still at its path until apply renames the new
+//     one over it, 0 bytes;
+//   - delta: rebuilt from a piece delta against the old bytes at the place
+//     of the piece (delta.BasisRange), fetched from a live owner; costs a
+//     signature sent and a delta received;
+//   - fetched: the whole piece from the owners (transfer.Fetcher.Fetch), for
+//     everything still missing, including every piece whose delta failed.
+
+// deltaParallel is how many piece deltas of one file are in flight at once.
+const deltaParallel = 4
+
+// minDeltaPiece: a piece shorter than this is fetched whole (a signature
+// and a round trip of its own buy nothing).
+const minDeltaPiece = 4 << 10
+
+// deltaGiveUp: once this many deltas of a file saved less than half of
+// their piece, and they outnumber the useful ones, the rest of the file is
+// fetched whole: its old version has little in common with the new one, and
+// the pipelined multi-source fetch is faster than one delta per piece.
+const deltaGiveUp = 8
+
+// deltaCounters are the Stats counters of the rolling search and the piece
+// deltas (embedded in Stats).
+type deltaCounters struct {
+	PiecesFound        atomic.Int64 // pieces copied from the old version (rolling search)
+	BytesFound         atomic.Int64
+	PiecesDelta        atomic.Int64 // pieces rebuilt from a delta
+	BytesDelta         atomic.Int64 // their piece bytes
+	DeltaBytesSent     atomic.Int64 // signature bytes sent
+	DeltaBytesReceived atomic.Int64 // delta bytes received (also in BytesReceived)
+	DeltaFailed        atomic.Int64 // deltas that failed: the piece is fetched whole
+}
+
+// DeltaSnapshot is the JSON form of the delta counters (embedded in
+// StatsSnapshot, so its fields sit next to the others in stats.json).
+type DeltaSnapshot struct {
+	PiecesFound        int64 `json:"pieces_found"`
+	BytesFound         int64 `json:"bytes_found"`
+	PiecesDelta        int64 `json:"pieces_delta"`
+	BytesDelta         int64 `json:"bytes_delta"`
+	DeltaBytesSent     int64 `json:"delta_bytes_sent"`
+	DeltaBytesReceived int64 `json:"delta_bytes_received"`
+	DeltaFailed        int64 `json:"delta_failed"`
+}
+
+func (c *deltaCounters) snapshot() DeltaSnapshot {
+	return DeltaSnapshot{
+		PiecesFound:        c.PiecesFound.Load(),
+		BytesFound:         c.BytesFound.Load(),
+		PiecesDelta:        c.PiecesDelta.Load(),
+		BytesDelta:         c.BytesDelta.Load(),
+		DeltaBytesSent:     c.DeltaBytesSent.Load(),
+		DeltaBytesReceived: c.DeltaBytesReceived.Load(),
+		DeltaFailed:        c.DeltaFailed.Load(),
+	}
+}
+
+// tally is one file's share of the counters, for its debug log line.
+type tally struct {
+	mu                          sync.Mutex
+	local, found, delta, failed int
+	foundBytes, deltaBytes      int64
+	sent, received              int64
+}
+
+// planLocal fills what local data has of part, cheapest source first: the
+// chunk store (plan), then the old version of the file at abs (rolling
+// search), then piece deltas against the old bytes, from live owners of w.
+// What is still missing is left for the whole-piece fetch. It returns only
+// context and chunk store errors: trouble with the old file or a delta
+// just leaves pieces to fetch whole.
+func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.Partial, abs string) error {
+	m := &w.Manifest
+	before := len(part.Missing())
+	if err := d.plan(ctx, m, part); err != nil {
+		return err
+	}
+	t := &tally{}
+	if !part.Complete() {
+		t.local = before - len(part.Missing())
+		ie, ok := d.idx.Get(m.Path)
+		if ok && ie.Manifest.Kind == manifest.KindFile && !ie.Manifest.Deleted && ie.Manifest.Size > 0 {
+			if err := d.fromOld(ctx, m, &ie.Manifest, part, abs, d.sources(w.Owners), t); err != nil {
+				return err
+			}
+		}
+	} else {
+		t.local = before
+	}
+	missing := part.Missing()
+	var left int64
+	for _, i := range missing {
+		left += m.PieceLen(i)
+	}
+	d.log.Debug("pieces planned", "path", m.Path, "pieces", len(m.Pieces),
+		"local", t.local, "found", t.found, "found_bytes", t.foundBytes,
+		"delta", t.delta, "delta_bytes", t.deltaBytes, "delta_sent", t.sent, "delta_received", t.received,
+		"delta_failed", t.failed, "fetch", len(missing), "fetch_bytes", left)
+	return nil
+}
+
+// fromOld fills pieces of part from the old version of the file at abs
+// (old is its manifest in the index): pieces the rolling search finds
+// there, then piece deltas against it from srcs.
+func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *chunkstore.Partial, abs string, srcs []transfer.Source, t *tally) error {
+	f, err := os.Open(abs)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			d.log.Debug("old version", "path", m.Path, "err", err)
+		}
+		return nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return nil
+	}
+	size := fi.Size()
+	want := part.Missing()
+	res, err := delta.FindKnown(ctx, f, size, m, want, delta.KnownRanges(old, m, want))
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d.log.Debug("rolling search", "path", m.Path, "err", err)
+		res.Matches = nil
+	}
+	if err := copyFound(f, m, part, res.Matches, &d.stats.deltaCounters, t, d.log); err != nil {
+		return err
+	}
+	if len(srcs) == 0 || part.Complete() {
+		return nil
+	}
+	j := deltaJob{
+		fetch: d.fetcher, sink: part, basis: f, size: size, m: m, matches: res.Matches,
+		srcs: srcs, stats: &d.stats, log: d.log,
+	}
+	return j.run(ctx, part.Missing(), t)
+}
+
+// pieceWriter is where pieces from the old version go (*chunkstore.Partial):
+// WritePiece verifies that data has piece i's hash (chunkstore.ErrBadPiece
+// otherwise) and records it, so the chunk store knows the piece is present.
+type pieceWriter interface {
+	Have(i int) bool
+	WritePiece(i int, data []byte) error
+}
+
+// copyFound reads every match of the rolling search from basis and writes
+// it into sink. A piece that no longer has its hash (the old file changed
+// since the search) is skipped; it stays missing.
+func copyFound(basis io.ReaderAt, m *manifest.Manifest, sink pieceWriter, matches []delta.Match, c *deltaCounters, t *tally, log *slog.Logger) error {
+	var buf []byte
+	for _, mt := range matches {
+		if sink.Have(mt.Piece) {
+			continue
+		}
+		n := m.PieceLen(mt.Piece)
+		if int64(cap(buf)) < n {
+			buf = make([]byte, n)
+		}
+		data := buf[:n]
+		if _, err := basis.ReadAt(data, mt.Offset); err != nil {
+			log.Debug("old version changed", "path", m.Path, "piece", mt.Piece, "err", err)
+			continue
+		}
+		if err := sink.WritePiece(mt.Piece, data); err != nil {
+			if errors.Is(err, chunkstore.ErrBadPiece) {
+				log.Debug("old version changed", "path", m.Path, "piece", mt.Piece, "err", err)
+				continue
+			}
+			return fmt.Errorf("peer: piece %d of %q from the old version: %w", mt.Piece, m.Path, err)
+		}
+		c.PiecesFound.Add(1)
+		c.BytesFound.Add(n)
+		t.found++
+		t.foundBytes += n
+	}
+	return nil
+}
+
+// deltaFetcher fetches piece h (length bytes) from src as a delta against
+// basis and returns the rebuilt piece (*transfer.Fetcher). The stats count
+// what went over the wire, also when it fails; any error means the piece is
+// to be fetched whole.
+type deltaFetcher interface {
+	FetchDelta(ctx context.Context, src transfer.Source, h manifest.ID, length int, basis []byte) ([]byte, transfer.DeltaStats, error)
+}
+
+// deltaJob fetches piece deltas for one file.
+type deltaJob struct {
+	fetch   deltaFetcher
+	sink    pieceWriter
+	basis   io.ReaderAt // the old version
+	size    int64       // its size
+	m       *manifest.Manifest
+	matches []delta.Match // the rolling search's, for BasisRange
+	srcs    []transfer.Source
+	stats   *Stats
+	log     *slog.Logger
+}
+
+// run tries a delta for each of the pieces that has old bytes at its place
+// (deltaParallel at a time, sources taken in turn). A failed delta leaves
+// its piece missing. It returns only context and chunk store errors.
+func (j *deltaJob) run(ctx context.Context, pieces []int, t *tally) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(deltaParallel)
+	var mu sync.Mutex // guards useful, useless
+	useful, useless := 0, 0
+	k := 0
+	for _, i := range pieces {
+		n := j.m.PieceLen(i)
+		if n < minDeltaPiece || j.sink.Have(i) {
+			continue
+		}
+		off, bn := delta.BasisRange(j.m, j.matches, i, j.size)
+		if bn == 0 {
+			continue
+		}
+		mu.Lock()
+		good, bad := useful, useless
+		mu.Unlock()
+		if bad >= deltaGiveUp && bad > good {
+			j.log.Debug("deltas do not pay: rest fetched whole", "path", j.m.Path, "useful", good, "useless", bad)
+			break
+		}
+		if gctx.Err() != nil {
+			break
+		}
+		src := j.srcs[k%len(j.srcs)]
+		k++
+		g.Go(func() error {
+			r, err := j.one(gctx, i, n, off, bn, src, t)
+			mu.Lock()
+			switch r {
+			case deltaUseful:
+				useful++
+			case deltaUseless:
+				useless++
+			}
+			mu.Unlock()
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// deltaResult is what became of one delta.
+type deltaResult uint8
+
+const (
+	deltaFailed  deltaResult = iota // the piece is still missing
+	deltaUseful                     // written; the delta was under half the piece
+	deltaUseless                    // written, but the delta was not much smaller than the piece
+)
+
+// one fetches the delta of piece i (n bytes) against the basis bytes
+// [off, off+bn) from src and writes the piece.
+func (j *deltaJob) one(ctx context.Context, i int, n, off, bn int64, src transfer.Source, t *tally) (deltaResult, error) {
+	c := &j.stats.deltaCounters
+	fail := func(why error) (deltaResult, error) {
+		if ctx.Err() != nil {
+			return deltaFailed, ctx.Err()
+		}
+		c.DeltaFailed.Add(1)
+		t.mu.Lock()
+		t.failed++
+		t.mu.Unlock()
+		j.log.Debug("delta failed: piece fetched whole", "path", j.m.Path, "piece", i, "source", src.ID.Short(), "err", why)
+		return deltaFailed, nil
+	}
+	basis := make([]byte, bn)
+	if _, err := j.basis.ReadAt(basis, off); err != nil {
+		return fail(fmt.Errorf("read old version: %w", err))
+	}
+	piece, ds, err := j.fetch.FetchDelta(ctx, src, j.m.Pieces[i].Hash, int(n), basis)
+	c.DeltaBytesSent.Add(int64(ds.SignatureBytes))
+	c.DeltaBytesReceived.Add(int64(ds.DeltaBytes))
+	j.stats.BytesReceived.Add(int64(ds.DeltaBytes))
+	t.mu.Lock()
+	t.sent += int64(ds.SignatureBytes)
+	t.received += int64(ds.DeltaBytes)
+	t.mu.Unlock()
+	if err != nil {
+		return fail(err)
+	}
+	if err := j.sink.WritePiece(i, piece); err != nil {
+		if errors.Is(err, chunkstore.ErrBadPiece) {
+			return fail(err)
+		}
+		return deltaFailed, fmt.Errorf("peer: piece %d of %q from a delta: %w", i, j.m.Path, err)
+	}
+	c.PiecesDelta.Add(1)
+	c.BytesDelta.Add(n)
+	t.mu.Lock()
+	t.delta++
+	t.deltaBytes += n
+	t.mu.Unlock()
+	if 2*int64(ds.DeltaBytes) < n {
+		return deltaUseful, nil
+	}
+	return deltaUseless, nil
+}
