@@ -21,10 +21,12 @@ import (
 
 // testNet is an in-process tracker on loopback plus the daemons of a test.
 type testNet struct {
-	t     testing.TB
-	srv   *tracker.Server
-	token tracker.Token
-	wg    sync.WaitGroup
+	t      testing.TB
+	srv    *tracker.Server
+	token  tracker.Token
+	wg     sync.WaitGroup
+	cfg    tracker.ServerConfig
+	cancel context.CancelFunc
 }
 
 func newTestNet(t testing.TB) *testNet { return newTestNetPieces(t, 16<<10) }
@@ -32,20 +34,34 @@ func newTestNet(t testing.TB) *testNet { return newTestNetPieces(t, 16<<10) }
 // newTestNetPieces starts a tracker that tells peers to use pieceSize.
 func newTestNetPieces(t testing.TB, pieceSize int64) *testNet {
 	t.Helper()
-	srv, err := tracker.Open(tracker.ServerConfig{Listen: "127.0.0.1:0", StateDir: t.TempDir(), PieceSize: pieceSize})
+	n := &testNet{t: t, cfg: tracker.ServerConfig{Listen: "127.0.0.1:0", StateDir: t.TempDir(), PieceSize: pieceSize}}
+	n.startTracker()
+	n.token = n.srv.Token()
+	n.cfg.Listen = n.srv.Addr().String() // a restart listens at the same address
+	t.Cleanup(n.stopTracker)
+	return n
+}
+
+func (n *testNet) startTracker() {
+	n.t.Helper()
+	srv, err := tracker.Open(n.cfg)
 	if err != nil {
-		t.Fatal(err)
+		n.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &testNet{t: t, srv: srv, token: srv.Token()}
+	n.srv, n.cancel = srv, cancel
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); _ = srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		srv.Close()
-		n.wg.Wait()
-	})
-	return n
+}
+
+func (n *testNet) stopTracker() {
+	if n.cancel == nil {
+		return
+	}
+	n.cancel()
+	n.srv.Close()
+	n.wg.Wait()
+	n.cancel = nil
 }
 
 // testPeer is one daemon running in the test process.
@@ -323,4 +339,22 @@ func TestLateJoinAndCatchUp(t *testing.T) {
 		return errors.Is(err, os.ErrNotExist)
 	})
 	waitFor(t, "b's offline file on a", fileIs(filepath.Join(a.root, "d2", "from-b"), []byte("made on b while down")))
+}
+
+// TestTrackerRestart: peers keep their folders while the tracker is down
+// and sync what changed meanwhile once it is back.
+func TestTrackerRestart(t *testing.T) {
+	n := newTestNet(t)
+	a := n.start(t.TempDir())
+	b := n.start(t.TempDir())
+	if err := os.WriteFile(filepath.Join(a.root, "before"), []byte("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "before on b", fileIs(filepath.Join(b.root, "before"), []byte("1")))
+	n.stopTracker()
+	if err := os.WriteFile(filepath.Join(a.root, "during"), []byte("2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.startTracker()
+	waitFor(t, "change made while the tracker was down on b", fileIs(filepath.Join(b.root, "during"), []byte("2")))
 }
