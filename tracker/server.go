@@ -22,6 +22,9 @@ const (
 	DefaultListen      = ":7000"
 	DefaultInterval    = 30 * time.Second
 	DefaultPeerTimeout = 90 * time.Second
+	// releasePeriod is how often the state's mapped pages are released (see
+	// store.releaseMapped).
+	releasePeriod = 2 * time.Second
 	// registerTimeout bounds the time from connection to REGISTER.
 	registerTimeout = 10 * time.Second
 	// errorGrace is how long the tracker waits for a peer to close after an
@@ -161,6 +164,8 @@ func (s *Server) Serve(ctx context.Context) error {
 
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.sweep(ctx) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.release(ctx) }()
 
 	files, members := s.store.counts()
 	s.log.Info("tracker serving", "addr", s.ln.Addr(), "device", s.id.ID, "files", files, "members", members, "seq", s.store.current())
@@ -218,6 +223,24 @@ func (s *Server) sweep(ctx context.Context) {
 			for _, ss := range stale {
 				s.log.Info("peer timed out", "device", ss.dev.Short(), "folder", ss.folder)
 				ss.fail(errTimeout(s.cfg.PeerTimeout))
+			}
+		}
+	}
+}
+
+// release periodically returns the state database's mapped pages to the
+// kernel so the tracker's RSS stays at what it is using (DESIGN §4: small).
+func (s *Server) release(ctx context.Context) {
+	t := time.NewTicker(releasePeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.store.releaseMapped(); err != nil {
+				s.log.Warn("release mapped pages", "err", err)
+				return
 			}
 		}
 	}

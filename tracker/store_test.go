@@ -1,7 +1,10 @@
 package tracker
 
 import (
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -136,4 +139,46 @@ func TestEncodeEntryMatchesSchema(t *testing.T) {
 	if e.Manifest.ID != f.ID || e.Manifest.Path != f.Path || e.Seq != 1 || len(e.Owners) != 1 || e.Owners[0] != dev {
 		t.Fatalf("entry %+v", e)
 	}
+}
+
+func TestReleaseMappedKeepsData(t *testing.T) {
+	s := openTestStore(t)
+	n, _, _ := s.addMember(newTestIdentity(t).ID)
+	batch := make([]manifest.Manifest, 500)
+	for i := range batch {
+		batch[i] = loadManifest(i)
+	}
+	if _, err := s.apply("", n, batch); err != nil {
+		t.Fatal(err)
+	}
+	before := rssFileKiB(t)
+	es, _, err := s.since("", 0, 1000, 1<<30) // touches every page
+	if err != nil || len(es) != len(batch) {
+		t.Fatal(len(es), err)
+	}
+	if err := s.releaseMapped(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("RssFile %d KiB before reading, %d KiB after release", before, rssFileKiB(t))
+	for _, m := range batch[:10] {
+		e, ok, err := s.lookup("", m.Path)
+		if err != nil || !ok || e.Manifest.ID != m.ID {
+			t.Fatalf("%s after release: %v %v", m.Path, ok, err)
+		}
+	}
+}
+
+// rssFileKiB returns the process's file-backed resident memory (0 if unknown).
+func rssFileKiB(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "RssFile:" {
+			v, _ := strconv.Atoi(f[1])
+			return v
+		}
+	}
+	return 0
 }
