@@ -28,12 +28,6 @@ const (
 	dialTimeout       = 15 * time.Second
 )
 
-// ErrNotConnected is returned by Update when the connection to the tracker
-// ended before the answer arrived. The changes may or may not have been
-// applied; sending them again is safe (a version already current only adds
-// the device as an owner).
-var ErrNotConnected = errors.New("not connected to the tracker")
-
 // Handler receives what the tracker pushes. Its methods are called from one
 // goroutine, in the order the tracker sent them, never concurrently. They may
 // call Client.Update (the client buffers pushes meanwhile).

@@ -49,5 +49,7 @@
 //   - ErrProtocol: the other side broke the protocol (bad or oversized frame,
 //     unexpected message).
 //   - ErrTooLarge: a frame, batch or list exceeded a protocol limit.
-//   - ErrClosed: the client or server was closed.
+//   - ErrNotConnected: Client.Update lost its connection before the answer;
+//     the changes may or may not have been applied, and sending them again
+//     is safe (a version that is already current only adds an owner).
 package tracker

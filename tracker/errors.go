@@ -9,6 +9,6 @@ var (
 	ErrTrackerIdentity = errors.New("tracker identity does not match the token")
 	ErrBadToken        = errors.New("malformed join token")
 	ErrProtocol        = errors.New("protocol error")
-	ErrClosed          = errors.New("closed")
 	ErrTooLarge        = errors.New("limit exceeded")
+	ErrNotConnected    = errors.New("not connected to the tracker")
 )
