@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -88,6 +89,8 @@ type tally struct {
 	local, found, delta, failed int
 	foundBytes, deltaBytes      int64
 	sent, received              int64
+
+	tookLocal, tookFound, tookDelta time.Duration // wall time of each step
 }
 
 // planLocal fills what local data has of part, cheapest source first: the
@@ -98,11 +101,12 @@ type tally struct {
 // just leaves pieces to fetch whole.
 func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.Partial, abs string) error {
 	m := &w.Manifest
+	began := time.Now()
 	before := len(part.Missing())
 	if err := d.plan(ctx, m, part); err != nil {
 		return err
 	}
-	t := &tally{}
+	t := &tally{tookLocal: time.Since(began)}
 	if !part.Complete() {
 		t.local = before - len(part.Missing())
 		ie, ok := d.idx.Get(m.Path)
@@ -122,7 +126,9 @@ func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.P
 	d.log.Debug("pieces planned", "path", m.Path, "pieces", len(m.Pieces),
 		"local", t.local, "found", t.found, "found_bytes", t.foundBytes,
 		"delta", t.delta, "delta_bytes", t.deltaBytes, "delta_sent", t.sent, "delta_received", t.received,
-		"delta_failed", t.failed, "fetch", len(missing), "fetch_bytes", left)
+		"delta_failed", t.failed, "fetch", len(missing), "fetch_bytes", left,
+		"took_local", t.tookLocal.Round(time.Millisecond), "took_found", t.tookFound.Round(time.Millisecond),
+		"took_delta", t.tookDelta.Round(time.Millisecond))
 	return nil
 }
 
@@ -143,6 +149,7 @@ func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *c
 		return nil
 	}
 	size := fi.Size()
+	began := time.Now()
 	want := part.Missing()
 	res, err := delta.FindKnown(ctx, f, size, m, want, delta.KnownRanges(old, m, want))
 	if err != nil {
@@ -155,9 +162,12 @@ func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *c
 	if err := copyFound(f, m, part, res.Matches, &d.stats.deltaCounters, t, d.log); err != nil {
 		return err
 	}
+	t.tookFound = time.Since(began)
 	if len(srcs) == 0 || part.Complete() {
 		return nil
 	}
+	began = time.Now()
+	defer func() { t.tookDelta = time.Since(began) }()
 	j := deltaJob{
 		fetch: d.fetcher, sink: part, basis: f, size: size, m: m, matches: res.Matches,
 		srcs: srcs, stats: &d.stats, log: d.log,
