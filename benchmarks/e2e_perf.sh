@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# End-to-end performance of the real binaries (issue 4, closing note):
+#   a) seconds from save to complete: a random file is saved into peer A's
+#      folder (hard-linked in, so it appears whole at once, like an editor's
+#      save-by-rename) and the clock runs until peer B's copy is in place
+#      with the same size (B renames a complete, verified, fsynced file into
+#      place, so the name appearing means the file is complete); content is
+#      then checked with cmp outside the clock;
+#   b) peak RSS (VmHWM from /proc/PID/status) of the receiving `dartsync
+#      peer` process, read right after the file is complete; every case runs
+#      a fresh tracker and fresh peers, so the high-water mark belongs to
+#      that file size alone.
+# Each size in SIZES_MIB runs ROUNDS times (the machine is shared: report the
+# range). A's debounce (DEBOUNCE, default 50ms) is inside the seconds.
+#
+# Usage: bash benchmarks/e2e_perf.sh            (from anywhere)
+# Environment: SIZES_MIB (default "64 1024"), ROUNDS (default 2), BASE_PORT
+# (default 7870: tracker, peers +1 +2), DEBOUNCE (default 50ms), PIECE_SIZE
+# (default 1MiB), BIN (default bin/dartsync, rebuilt unless NOBUILD=1),
+# TIMEOUT per case in seconds (default 120), KEEP=1 keeps the work directory.
+# It stops and removes only what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZES_MIB=${SIZES_MIB:-"64 1024"}
+ROUNDS=${ROUNDS:-2}
+BASE_PORT=${BASE_PORT:-7870}
+DEBOUNCE=${DEBOUNCE:-50ms}
+PIECE_SIZE=${PIECE_SIZE:-1MiB}
+TIMEOUT=${TIMEOUT:-120}
+BIN=${BIN:-bin/dartsync}
+
+if [ "${NOBUILD:-0}" != 1 ]; then
+  CGO_ENABLED=0 go build -trimpath -o "$BIN" ./cmd/dartsync
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dartsync-e2eperf.XXXXXX")
+pids=()
+stop_all() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
+cleanup() {
+  stop_all
+  if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now() { date +%s.%N; }
+vm() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# run_case SIZE_MIB ROUND: writes "seconds hwm_kib_B rss_kib_B hwm_kib_A" to
+# $WORK/result (it runs in this shell, so cleanup knows every process).
+run_case() {
+  local size=$1 round=$2 D="$WORK/case-$1-$2"
+  mkdir -p "$D/state" "$D/A" "$D/B" "$D/src"
+  # The file is made before anything runs, outside the folders, on the same
+  # file system (hard link).
+  head -c $((size << 20)) /dev/urandom >"$D/src/file.bin"
+  "$BIN" tracker --listen "127.0.0.1:$BASE_PORT" --state "$D/state/tracker" \
+    --piece-size "$PIECE_SIZE" >"$D/tracker.log" 2>&1 &
+  pids+=($!)
+  local token=$D/state/tracker/join.token p port
+  for _ in $(seq 100); do [ -s "$token" ] && break; sleep 0.1; done
+  [ -s "$token" ] || { echo "the tracker did not start; see $D/tracker.log" >&2; exit 1; }
+  declare -A pid
+  for p in A B; do
+    port=$((BASE_PORT + 1)); [ "$p" = B ] && port=$((BASE_PORT + 2))
+    "$BIN" peer --dir "$D/$p" --state "$D/state/$p" --tracker "127.0.0.1:$BASE_PORT" \
+      --token-file "$token" --listen "127.0.0.1:$port" --debounce "$DEBOUNCE" --stats-every 100ms \
+      >"$D/peer$p.log" 2>&1 &
+    pids+=($!)
+    pid[$p]=$!
+  done
+  # Both peers have joined once each wrote its first stats (scan done).
+  for _ in $(seq 200); do
+    [ -s "$D/state/A/stats.json" ] && [ -s "$D/state/B/stats.json" ] && break
+    sleep 0.05
+  done
+  sleep 1
+  local want=$((size << 20)) t0 t1 deadline
+  t0=$(now)
+  ln "$D/src/file.bin" "$D/A/file.bin"
+  deadline=$(($(date +%s) + TIMEOUT))
+  while [ "$(stat -c %s "$D/B/file.bin" 2>/dev/null || echo -1)" != "$want" ]; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "size $size MiB round $round: no complete copy on B after ${TIMEOUT}s; see $D/*.log" >&2
+      KEEP=1
+      exit 1
+    fi
+    sleep 0.005
+  done
+  t1=$(now)
+  local hwmB rssB hwmA
+  hwmB=$(vm "${pid[B]}" VmHWM) rssB=$(vm "${pid[B]}" VmRSS) hwmA=$(vm "${pid[A]}" VmHWM)
+  cmp -s "$D/src/file.bin" "$D/B/file.bin" || { echo "size $size MiB: B's copy differs" >&2; exit 1; }
+  stop_all
+  rm -rf "$D"
+  awk -v a="$t0" -v b="$t1" -v h="$hwmB" -v r="$rssB" -v ha="$hwmA" 'BEGIN { printf "%.2f %d %d %d\n", b - a, h, r, ha }' >"$WORK/result"
+}
+
+echo "dartsync e2e: tracker + 2 peers on 127.0.0.1, piece size $PIECE_SIZE, debounce $DEBOUNCE, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
+printf '%8s %5s %9s %8s %14s %14s %14s\n' "size" "round" "seconds" "MB/s" "B VmHWM MiB" "B VmRSS MiB" "A VmHWM MiB"
+for size in $SIZES_MIB; do
+  for round in $(seq "$ROUNDS"); do
+    run_case "$size" "$round"
+    read -r sec hwm rss hwma <"$WORK/result"
+    awk -v s="$size" -v r="$round" -v sec="$sec" -v h="$hwm" -v rs="$rss" -v ha="$hwma" 'BEGIN {
+      printf "%5d MiB %5d %9.2f %8.0f %14.1f %14.1f %14.1f\n", s, r, sec, s * 1048576 / sec / 1e6, h / 1024, rs / 1024, ha / 1024 }'
+  done
+done
