@@ -1,15 +1,23 @@
-// Package benchmarks measures DartSync's whole-path throughput on this
-// machine with `go test -run '^$' -bench . ./benchmarks/`.
+// Package benchmarks measures DartSync's throughput on this machine with
+// `go test -run '^$' -bench . ./benchmarks/`, at two levels, and the real
+// binaries with e2e_perf.sh (save-to-complete seconds and receiver RSS).
 //
 // Terms:
 //
 //   - Raw QUIC: plain quic-go over loopback with the same flow-control windows
 //     as internal/transport, no DartSync protocol (BenchmarkRawQUIC); the
-//     ceiling the transfer benchmarks are compared with.
-//   - Sync: a file moved by the peer/transfer fetcher from piece servers that
-//     read a real chunk store into a real partial file on disk, over real
-//     QUIC on loopback (BenchmarkSyncOneSource, BenchmarkSyncThreeSources,
-//     BenchmarkSmallFiles).
+//     ceiling the other benchmarks are compared with. rawRate measures it
+//     inside a sync benchmark too, so both figures share the machine's load.
+//   - Sync (BenchmarkSync*, BenchmarkSmallFiles): whole peer daemons
+//     (peer.Daemon: watcher, hashing, index, tracker client, fetcher, piece
+//     server, chunk store, apply) and an in-process tracker, all over real
+//     QUIC on loopback, with real folders; timed from the moment a file
+//     appears in one folder (or a fresh receiver starts) until it is
+//     complete in the other folder.
+//   - Transfer (BenchmarkTransfer*): the peer/transfer fetcher alone, from
+//     piece servers reading a real chunk store into a real partial file that
+//     is committed (fsync + rename); the *NoDisk variants verify and drop the
+//     pieces instead. They split a sync figure into network and disk.
 //
 // Every benchmark reports MB/s (b.SetBytes) or files/s (b.ReportMetric);
 // nothing here asserts a speed.

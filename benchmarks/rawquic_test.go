@@ -66,19 +66,43 @@ func BenchmarkRawQUIC(b *testing.B) {
 }
 
 func benchRawQUIC(b *testing.B, nconn int, total int) {
+	link := newRawLink(b, nconn)
+	b.SetBytes(int64(total))
+	b.ResetTimer()
+	cpu := startCPU()
+	for range b.N {
+		if err := link.send(total); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	cpu.report(b, int64(total)*int64(b.N))
+}
+
+// rawLink is a plain quic-go server and nconn client connections to it on
+// loopback; closed when the benchmark ends.
+type rawLink struct {
+	ctx   context.Context
+	conns []*quic.Conn
+}
+
+func newRawLink(b *testing.B, nconn int) *rawLink {
+	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	tlsConf := rawTLS(b)
 	ln, err := quic.ListenAddr("127.0.0.1:0", tlsConf, rawQUICConfig())
 	if err != nil {
+		cancel()
 		b.Fatal(err)
 	}
-	defer ln.Close()
-
 	// Server: every accepted stream is read to its end and answered with one
 	// byte, so the sender knows all data arrived.
 	var srv sync.WaitGroup
-	defer srv.Wait()
+	b.Cleanup(func() {
+		cancel()
+		_ = ln.Close()
+		srv.Wait()
+	})
 	srv.Add(1)
 	go func() {
 		defer srv.Done()
@@ -90,6 +114,7 @@ func benchRawQUIC(b *testing.B, nconn int, total int) {
 			srv.Add(1)
 			go func() {
 				defer srv.Done()
+				defer c.CloseWithError(0, "")
 				for {
 					s, err := c.AcceptStream(ctx)
 					if err != nil {
@@ -107,51 +132,54 @@ func benchRawQUIC(b *testing.B, nconn int, total int) {
 			}()
 		}
 	}()
-
-	conns := make([]*quic.Conn, nconn)
-	for i := range conns {
+	link := &rawLink{ctx: ctx, conns: make([]*quic.Conn, nconn)}
+	for i := range link.conns {
 		c, err := quic.DialAddr(ctx, ln.Addr().String(), tlsConf, rawQUICConfig())
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer c.CloseWithError(0, "")
-		conns[i] = c
+		b.Cleanup(func() { _ = c.CloseWithError(0, "") })
+		link.conns[i] = c
 	}
-	per := total / nconn
+	return link
+}
+
+// send moves total bytes, split evenly over the connections, one stream
+// each, and returns once the server confirmed every byte.
+func (l *rawLink) send(total int) error {
+	per := total / len(l.conns)
 	buf := make([]byte, 1<<20)
-	b.SetBytes(int64(total))
-	b.ResetTimer()
-	cpu := startCPU()
-	for range b.N {
-		var g errgroup.Group
-		for _, c := range conns {
-			g.Go(func() error {
-				s, err := c.OpenStreamSync(ctx)
-				if err != nil {
+	var g errgroup.Group
+	for _, c := range l.conns {
+		g.Go(func() error {
+			s, err := c.OpenStreamSync(l.ctx)
+			if err != nil {
+				return err
+			}
+			for sent := 0; sent < per; sent += len(buf) {
+				if _, err := s.Write(buf[:min(len(buf), per-sent)]); err != nil {
 					return err
 				}
-				for sent := 0; sent < per; sent += len(buf) {
-					if _, err := s.Write(buf[:min(len(buf), per-sent)]); err != nil {
-						return err
-					}
-				}
-				_ = s.Close()
-				var one [1]byte
-				if _, err := io.ReadFull(s, one[:]); err != nil && !errors.Is(err, io.EOF) {
-					return err
-				}
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
-			b.Fatal(err)
-		}
+			}
+			_ = s.Close()
+			var one [1]byte
+			if _, err := io.ReadFull(s, one[:]); err != nil && !errors.Is(err, io.EOF) {
+				return err
+			}
+			return nil
+		})
 	}
-	b.StopTimer()
-	cpu.report(b, int64(total)*int64(b.N))
-	for _, c := range conns {
-		_ = c.CloseWithError(0, "")
+	return g.Wait()
+}
+
+// rawRate measures raw QUIC on one stream now (total bytes, once) in bytes
+// per second: the ceiling for a sync measured in the same minute.
+func rawRate(b *testing.B, total int) float64 {
+	b.Helper()
+	link := newRawLink(b, 1)
+	start := time.Now()
+	if err := link.send(total); err != nil {
+		b.Fatal(err)
 	}
-	cancel()
-	_ = ln.Close()
+	return float64(total) / time.Since(start).Seconds()
 }
