@@ -19,8 +19,13 @@ import (
 // modified pages live on the heap until it commits.
 const maxCommitChanges = 2 * MaxBatch
 
-// logFillPercent packs change-log pages: the log is appended to in order.
-const logFillPercent = 0.95
+// Page fill when splitting: the change log is appended to in order, and
+// peers report files in path order (a scan), so pages are packed; the
+// tracker's mapped and resident memory is proportional to its pages.
+const (
+	logFillPercent   = 0.95
+	filesFillPercent = 0.8
+)
 
 // maxConflictTries bounds the suffixes tried when a conflict name is taken.
 const maxConflictTries = 100
@@ -101,6 +106,7 @@ func (s *store) commit(q []*applyReq) {
 			files: tx.Bucket(bucketFiles), log: tx.Bucket(bucketLog), meta: tx.Bucket(bucketMeta),
 		}
 		t.log.FillPercent = logFillPercent
+		t.files.FillPercent = filesFillPercent
 		if v := t.meta.Get(metaSeq); len(v) == 8 {
 			t.seq = beUint64(v)
 		}

@@ -14,14 +14,16 @@ import (
 )
 
 // loadManifest returns the manifest of synthetic file i: one piece whose
-// hash is derived from i, so generating 100 000 of them is cheap.
+// hash is derived from i, so generating 100 000 of them is cheap. Files are
+// 100 to a directory and numbered in path order, so a batch of consecutive
+// files is what a peer's scan reports: one directory after the other.
 func loadManifest(i int) manifest.Manifest {
 	var seed [8]byte
 	binary.LittleEndian.PutUint64(seed[:], uint64(i))
 	pieces := []manifest.Piece{{Hash: manifest.Hash(seed[:]), Weak: uint32(i)}}
 	const size = 4000
 	return manifest.Manifest{
-		Path: fmt.Sprintf("load/d%03d/file-%06d.dat", i%1000, i), Size: size, ModTime: t0 + int64(i),
+		Path: fmt.Sprintf("load/d%04d/file-%06d.dat", i/100, i), Size: size, ModTime: t0 + int64(i),
 		PieceSize: manifest.DefaultPieceSize, Pieces: pieces, ID: manifest.FileID(size, manifest.DefaultPieceSize, pieces),
 	}
 }

@@ -24,7 +24,7 @@ const (
 	DefaultPeerTimeout = 90 * time.Second
 	// releasePeriod is how often the state's mapped pages are released (see
 	// store.releaseMapped).
-	releasePeriod = 2 * time.Second
+	releasePeriod = time.Second
 	// registerTimeout bounds the time from connection to REGISTER.
 	registerTimeout = 10 * time.Second
 	// errorGrace is how long the tracker waits for a peer to close after an
