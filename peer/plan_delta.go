@@ -41,10 +41,11 @@ const deltaParallel = 4
 // and a round trip of its own buy nothing).
 const minDeltaPiece = 4 << 10
 
-// deltaGiveUp: once this many deltas of a file saved less than half of
-// their piece, and they outnumber the useful ones, the rest of the file is
-// fetched whole: its old version has little in common with the new one, and
-// the pipelined multi-source fetch is faster than one delta per piece.
+// deltaGiveUp: once this many deltas of a file failed or saved less than
+// half of their piece, and they outnumber the useful ones, the rest of the
+// file is fetched whole: its old version has little in common with the new
+// one (or the sources do not serve deltas), and the pipelined multi-source
+// fetch is faster than one delta per piece.
 const deltaGiveUp = 8
 
 // deltaCounters are the Stats counters of the rolling search and the piece
@@ -273,7 +274,7 @@ func (j *deltaJob) run(ctx context.Context, pieces []int, t *tally) error {
 			switch r {
 			case deltaUseful:
 				useful++
-			case deltaUseless:
+			case deltaUseless, deltaFailed:
 				useless++
 			}
 			mu.Unlock()

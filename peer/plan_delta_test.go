@@ -298,28 +298,47 @@ func TestDeltaFailureFallsBackToWholePiece(t *testing.T) {
 }
 
 // TestDeltasStopWhenTheyDoNotPay: when every delta is about as large as its
-// piece, the job gives up after deltaGiveUp of them and leaves the rest for
-// the whole-piece fetch.
+// piece, or every delta fails, the job gives up after deltaGiveUp of them
+// and leaves the rest for the whole-piece fetch; useful deltas go on.
 func TestDeltasStopWhenTheyDoNotPay(t *testing.T) {
 	const pieces = 40
-	fx := newDeltaFixture(t, pieces)
-	f := &fakeDeltas{pieces: map[manifest.ID][]byte{}, wire: deltaTestPiece}
-	for i := range pieces {
-		f.pieces[fx.m.Pieces[i].Hash] = fx.nw[i*deltaTestPiece : (i+1)*deltaTestPiece]
+	tests := []struct {
+		name           string
+		wire           int  // delta bytes per answer
+		fail           bool // every delta fails
+		minTry, maxTry int
+	}{
+		{"deltas as large as pieces", deltaTestPiece, false, deltaGiveUp, deltaGiveUp + deltaParallel},
+		{"source refuses deltas", 100, true, deltaGiveUp, deltaGiveUp + deltaParallel},
+		{"small deltas", 100, false, pieces, pieces},
 	}
-	var st Stats
-	j := deltaJob{
-		fetch: f, sink: fx.part, basis: bytes.NewReader(fx.old), size: int64(len(fx.old)), m: &fx.m,
-		srcs: []transfer.Source{{ID: identity.DeviceID{1}, Addr: "127.0.0.1:1"}}, stats: &st, log: testLog(),
-	}
-	if err := j.run(context.Background(), fx.part.Missing(), &tally{}); err != nil {
-		t.Fatal(err)
-	}
-	if f.calls < deltaGiveUp || f.calls > deltaGiveUp+deltaParallel {
-		t.Errorf("%d deltas tried, want %d..%d before giving up", f.calls, deltaGiveUp, deltaGiveUp+deltaParallel)
-	}
-	if n := len(fx.part.Missing()); n != pieces-f.calls {
-		t.Errorf("%d pieces missing after %d deltas of %d pieces", n, f.calls, pieces)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := newDeltaFixture(t, pieces)
+			f := &fakeDeltas{pieces: map[manifest.ID][]byte{}, fail: map[manifest.ID]bool{}, wire: tc.wire}
+			for i := range pieces {
+				f.pieces[fx.m.Pieces[i].Hash] = fx.nw[i*deltaTestPiece : (i+1)*deltaTestPiece]
+				f.fail[fx.m.Pieces[i].Hash] = tc.fail
+			}
+			var st Stats
+			j := deltaJob{
+				fetch: f, sink: fx.part, basis: bytes.NewReader(fx.old), size: int64(len(fx.old)), m: &fx.m,
+				srcs: []transfer.Source{{ID: identity.DeviceID{1}, Addr: "127.0.0.1:1"}}, stats: &st, log: testLog(),
+			}
+			if err := j.run(context.Background(), fx.part.Missing(), &tally{}); err != nil {
+				t.Fatal(err)
+			}
+			if f.calls < tc.minTry || f.calls > tc.maxTry {
+				t.Errorf("%d deltas tried, want %d..%d", f.calls, tc.minTry, tc.maxTry)
+			}
+			written := f.calls
+			if tc.fail {
+				written = 0
+			}
+			if n := len(fx.part.Missing()); n != pieces-written {
+				t.Errorf("%d pieces missing after %d deltas of %d pieces", n, written, pieces)
+			}
+		})
 	}
 }
 
