@@ -62,12 +62,13 @@ func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs strin
 		d.log.Warn("commit", "path", m.Path, "err", err)
 		return retry
 	}
-	fi, err := os.Lstat(abs)
-	if err != nil {
-		d.log.Warn("stat after commit", "path", m.Path, "err", err)
-		return retry
+	// Commit's final truncate and fsync may touch the modification time:
+	// set it once more on the file in place.
+	t := time.Unix(0, m.ModTime)
+	if err := os.Chtimes(abs, t, t); err != nil {
+		d.log.Warn("set mtime", "path", m.Path, "err", err)
 	}
-	d.idx.Stage(index.Entry{Manifest: *m, Stat: statOf(fi)})
+	d.idx.Stage(index.Entry{Manifest: *m, Stat: d.appliedStat(m, abs)})
 	d.stats.FilesApplied.Add(1)
 	d.log.Debug("applied", "path", m.Path, "size", m.Size)
 	return done
@@ -174,4 +175,17 @@ func (d *Daemon) applyDelete(w index.Want) outcome {
 	d.idx.Stage(index.Entry{Manifest: m})
 	d.stats.FilesDeleted.Add(1)
 	return done
+}
+
+// appliedStat returns the stat to record for a version just written to abs.
+// If the file is not what was written (a local edit raced the apply), it
+// returns a stat no file has, so the next scan hashes the file and reports
+// the edit.
+func (d *Daemon) appliedStat(m *manifest.Manifest, abs string) index.Stat {
+	fi, err := os.Lstat(abs)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != m.Size || fi.ModTime().UnixNano() != m.ModTime {
+		kick(d.scanKick)
+		return index.Stat{Size: -1}
+	}
+	return statOf(fi)
 }

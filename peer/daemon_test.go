@@ -92,7 +92,16 @@ func (n *testNet) start(root string) *testPeer {
 	p := &testPeer{d: d, root: root, cancel: cancel, done: make(chan error, 1)}
 	go func() { p.done <- d.Run(ctx) }()
 	n.t.Cleanup(p.stop)
+	p.registered(n.t)
 	return p
+}
+
+// registered waits for the peer's first scan, which follows its first
+// registration. Peers of a test join one after the other: the tracker may
+// not tell two peers registering at the very same moment about each other.
+func (p *testPeer) registered(t testing.TB) {
+	t.Helper()
+	waitFor(t, "first scan", func() bool { return p.d.Stats().ScansCompleted > 0 })
 }
 
 func (p *testPeer) stop() {
@@ -253,6 +262,7 @@ func (n *testNet) restart(t *testing.T, p *testPeer) *testPeer {
 	np := &testPeer{d: d, root: p.root, cancel: cancel, done: make(chan error, 1)}
 	go func() { np.done <- d.Run(ctx) }()
 	t.Cleanup(np.stop)
+	np.registered(t)
 	return np
 }
 

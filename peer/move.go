@@ -83,11 +83,7 @@ func (d *Daemon) move(t, w index.Want) bool {
 	if err := setMeta(dst, &w.Manifest); err != nil {
 		d.log.Warn("set mode and mtime", "path", w.Manifest.Path, "err", err)
 	}
-	fi, err := os.Lstat(dst)
-	if err != nil {
-		return false
-	}
-	d.idx.Stage(index.Entry{Manifest: w.Manifest, Stat: statOf(fi)}, index.Entry{Manifest: t.Manifest})
+	d.idx.Stage(index.Entry{Manifest: w.Manifest, Stat: d.appliedStat(&w.Manifest, dst)}, index.Entry{Manifest: t.Manifest})
 	if err := d.store.RemoveFile(t.Manifest.Path); err != nil {
 		d.log.Debug("chunk store forget", "path", t.Manifest.Path, "err", err)
 	}

@@ -84,6 +84,11 @@ func newCluster(t *testing.T, n int) *cluster {
 // startPeer starts pp; the first time with the tracker address and token,
 // later with neither (the membership is remembered).
 func (c *cluster) startPeer(pp *peerProc, join bool, extra ...string) {
+	c.t.Helper()
+	// A restarted peer's counters start from zero: drop the old file.
+	if err := os.Remove(filepath.Join(pp.state, "stats.json")); err != nil && !os.IsNotExist(err) {
+		c.t.Fatal(err)
+	}
 	args := []string{"peer", "--dir", pp.dir, "--state", pp.state,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", pp.port),
 		"--debounce", "100ms", "--retry", "300ms", "--rescan", "30s", "--stats-every", "50ms",
@@ -94,6 +99,15 @@ func (c *cluster) startPeer(pp *peerProc, join bool, extra ...string) {
 	args = append(args, extra...)
 	// --log-level is a global flag: kong accepts it after the command.
 	pp.p = start(c.t, c.base, pp.name, args...)
+	// Start peers one after the other: wait for this one's first scan,
+	// which follows its registration (stats.json counts scans).
+	eventually(c.t, 30*time.Second, pp.name+" registered", func() (bool, string) {
+		s, err := readStats(pp.state)
+		if err != nil {
+			return false, err.Error()
+		}
+		return s.ScansCompleted > 0, fmt.Sprintf("%d scans", s.ScansCompleted)
+	})
 }
 
 // waitAll waits until every listed peer's folder equals want.
@@ -165,6 +179,22 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("initial sync of %d paths (32 MiB) to 3 peers: %v", len(want), time.Since(start))
 	if !strings.Contains(want["bin/run.sh"], "exec=true") {
 		t.Fatalf("fixture: run.sh not executable: %s", want["bin/run.sh"])
+	}
+	// Modification times travel with the content.
+	for _, rel := range []string{"bin/run.sh", "big dir/large 32.bin", "a/piece+1.bin"} {
+		src, err := os.Stat(filepath.Join(p1.dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pp := range c.peers[1:] {
+			fi, err := os.Stat(filepath.Join(pp.dir, rel))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !fi.ModTime().Equal(src.ModTime()) {
+				t.Errorf("%s on %s: mtime %v, want %v", rel, pp.name, fi.ModTime(), src.ModTime())
+			}
+		}
 	}
 
 	// 2. Modify on another peer: truncate, append, rewrite.
