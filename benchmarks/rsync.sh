@@ -16,9 +16,10 @@
 #   dartsync: a tracker and two peers on 127.0.0.1 (A and B) that both hold
 #             the old file; the change is made in A's folder and the clock
 #             runs until B's copy is byte-identical; bytes are the changes of
-#             B's STATE/stats.json counters (bytes_received: piece payload
-#             fetched over QUIC; every other counter that moved is printed
-#             too, so delta kinds appear once the puller counts them).
+#             B's STATE/stats.json counters (bytes_received: whole pieces
+#             and piece deltas received over QUIC; delta_bytes_sent: the
+#             signatures B sent; every other counter that moved is printed
+#             too: pieces_local/found/delta/fetched and their bytes).
 # Both byte figures are application payload, without TCP/QUIC/IP headers.
 #
 # Environment: SIZE_MIB (default 256), BASE_PORT (default 7840: tracker,
@@ -190,7 +191,7 @@ wait_same() {
   return 1
 }
 
-declare -A DS_RECV DS_SEC DS_MORE DS_CPU
+declare -A DS_RECV DS_SIG DS_SEC DS_MORE DS_CPU
 for c in a b c; do
   f=file_$c
   # The old version first, on both peers.
@@ -218,6 +219,8 @@ for c in a b c; do
   DS_SEC[$c]=$(elapsed "$t0" "$t1")
   DS_RECV[$c]=$(join <(sort <<<"$before") <(sort <<<"$after") | awk '$1 == "bytes_received" { print $3 - $2 }')
   DS_RECV[$c]=${DS_RECV[$c]:-?}
+  DS_SIG[$c]=$(join <(sort <<<"$before") <(sort <<<"$after") | awk '$1 == "delta_bytes_sent" { print $3 - $2 }')
+  DS_SIG[$c]=${DS_SIG[$c]:-0}
   DS_MORE[$c]=$(join <(sort <<<"$before") <(sort <<<"$after") | awk '$3 != $2 && $1 != "seq" { printf "%s+%d ", $1, $3 - $2 }')
 done
 
@@ -231,15 +234,16 @@ desc() {
 }
 echo
 echo "DartSync vs rsync $(rsync --version | head -1 | awk '{print $3}'), ${SIZE_MIB} MiB file, loopback, $(date -u +%Y-%m-%dT%H:%MZ)"
-printf '%-36s %12s %11s %7s %7s | %15s %7s %7s %6s\n' "change" "rsync recv B" "rsync sig B" "rsync s" "cpu s" "dartsync recv B" "s" "cpu s" "ratio"
+printf '%-36s %12s %11s %7s %7s | %15s %11s %7s %7s %6s\n' "change" "rsync recv B" "rsync sig B" "rsync s" "cpu s" "dartsync recv B" "ds sig B" "s" "cpu s" "ratio"
 for c in a b c; do
   ratio=$(awk -v d="${DS_RECV[$c]}" -v r="${RS_SENT[$c]}" 'BEGIN { if (r > 0) printf "%.2f", d / r; else print "-" }')
-  printf '%-36s %12s %11s %7s %7s | %15s %7s %7s %6s\n' "$(desc $c)" "${RS_SENT[$c]}" "${RS_RECV[$c]}" "${RS_SEC[$c]}" \
-    "${RS_CPU[$c]}" "${DS_RECV[$c]}" "${DS_SEC[$c]}" "${DS_CPU[$c]}" "$ratio"
+  printf '%-36s %12s %11s %7s %7s | %15s %11s %7s %7s %6s\n' "$(desc $c)" "${RS_SENT[$c]}" "${RS_RECV[$c]}" "${RS_SEC[$c]}" \
+    "${RS_CPU[$c]}" "${DS_RECV[$c]}" "${DS_SIG[$c]}" "${DS_SEC[$c]}" "${DS_CPU[$c]}" "$ratio"
 done
 echo
 echo "rsync recv B: bytes the receiving daemon got (client 'Total bytes sent'); rsync sig B: bytes it sent"
-echo "(signature and acknowledgements). dartsync recv B: change of peer B's bytes_received."
+echo "(signature and acknowledgements). dartsync recv B: change of peer B's bytes_received (whole pieces"
+echo "and piece deltas); ds sig B: the piece-delta signatures B sent (delta_bytes_sent)."
 echo "s: wall seconds; cpu s: rsync client + daemon, dartsync peers A + B (the time the change took"
 echo "on A's side to be noticed, debounced by 200 ms, is inside dartsync's seconds)."
 echo "ratio: dartsync recv / rsync recv (the goal is <= 0.5). Other counters that moved on B:"
