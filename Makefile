@@ -38,8 +38,10 @@ fuzz:
 # cross: every release target, pure Go.
 cross:
 	@set -e; for t in linux/amd64 linux/arm64 linux/arm/6 linux/arm/7 darwin/arm64 windows/amd64; do \
-	  os=$${t%%/*}; rest=$${t#*/}; arch=$${rest%%/*}; arm=$${rest#*/}; [ "$$arm" = "$$rest" ] && arm=; \
-	  out=bin/dartsync-$$os-$$arch$${arm:+v$$arm}$$( [ $$os = windows ] && echo .exe ); \
+	  os=$${t%%/*}; rest=$${t#*/}; arch=$${rest%%/*}; arm=; ext=; \
+	  case $$rest in */*) arm=$${rest#*/};; esac; \
+	  case $$os in windows) ext=.exe;; esac; \
+	  out=bin/dartsync-$$os-$$arch$${arm:+v$$arm}$$ext; \
 	  echo "build $$out"; \
 	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=$$arm $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out ./cmd/dartsync; \
 	done
