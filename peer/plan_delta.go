@@ -92,6 +92,8 @@ type tally struct {
 	sent, received              int64
 
 	tookLocal, tookFound, tookDelta time.Duration // wall time of each step
+	tookSearch                      time.Duration // the rolling search's part of tookFound
+	rolled                          int64         // bytes the rolling search rolled over
 }
 
 // planLocal fills what local data has of part, cheapest source first: the
@@ -128,7 +130,7 @@ func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.P
 		"local", t.local, "found", t.found, "found_bytes", t.foundBytes,
 		"delta", t.delta, "delta_bytes", t.deltaBytes, "delta_sent", t.sent, "delta_received", t.received,
 		"delta_failed", t.failed, "fetch", len(missing), "fetch_bytes", left,
-		"took_local", t.tookLocal.Round(time.Millisecond), "took_found", t.tookFound.Round(time.Millisecond),
+		"took_local", t.tookLocal.Round(time.Millisecond), "took_found", t.tookFound.Round(time.Millisecond), "took_search", t.tookSearch.Round(time.Millisecond), "rolled", t.rolled,
 		"took_delta", t.tookDelta.Round(time.Millisecond))
 	return nil
 }
@@ -137,7 +139,7 @@ func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.P
 // (old is its manifest in the index): pieces the rolling search finds
 // there, then piece deltas against it from srcs.
 func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *chunkstore.Partial, abs string, srcs []transfer.Source, t *tally) error {
-	f, err := os.Open(abs)
+	f, fi, err := openRegular(abs)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.log.Debug("old version", "path", m.Path, "err", err)
@@ -145,8 +147,7 @@ func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *c
 		return nil
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+	if fi.Size() == 0 {
 		return nil
 	}
 	size := fi.Size()
@@ -160,6 +161,8 @@ func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *c
 		d.log.Debug("rolling search", "path", m.Path, "err", err)
 		res.Matches = nil
 	}
+	t.tookSearch = time.Since(began)
+	t.rolled = res.Stats.Rolled
 	if err := copyFound(f, m, part, res.Matches, &d.stats.deltaCounters, t, d.log); err != nil {
 		return err
 	}
@@ -174,6 +177,34 @@ func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *c
 		srcs: srcs, stats: &d.stats, log: d.log,
 	}
 	return j.run(ctx, part.Missing(), t)
+}
+
+// errNotRegular: the old version's path holds no regular file (a symlink is
+// never followed: its target is outside what this peer syncs).
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens the regular file at p, never through a symlink.
+func openRegular(p string) (*os.File, fs.FileInfo, error) {
+	li, err := os.Lstat(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !li.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s: %w", p, errNotRegular)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil || !os.SameFile(li, fi) {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s: replaced while opened: %w", p, errNotRegular)
+		}
+		return nil, nil, err
+	}
+	return f, fi, nil
 }
 
 // pieceWriter is where pieces from the old version go (*chunkstore.Partial):

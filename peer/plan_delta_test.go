@@ -370,3 +370,45 @@ func TestCopyFoundVerifies(t *testing.T) {
 		t.Errorf("found %d pieces / %d bytes (tally %d), want 3 / %d", c.PiecesFound.Load(), c.BytesFound.Load(), tl.found, 3*deltaTestPiece)
 	}
 }
+
+// TestOpenRegularNeverFollowsSymlinks: the old version used as a basis is
+// a regular file at the path itself, never a symlink's target.
+func TestOpenRegularNeverFollowsSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(outside, []byte("not synced"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "file"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "link")); err != nil {
+		t.Skipf("symlinks: %v", err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		wantErr error
+	}{
+		{"file", nil},
+		{"link", errNotRegular},
+		{"dir", errNotRegular},
+		{"missing", os.ErrNotExist},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, fi, err := openRegular(filepath.Join(dir, tc.name))
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("err %v, want %v", err, tc.wantErr)
+			}
+			if err == nil {
+				defer f.Close()
+				if fi.Size() != 3 {
+					t.Errorf("size %d, want 3", fi.Size())
+				}
+			}
+		})
+	}
+}
