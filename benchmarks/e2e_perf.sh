@@ -17,7 +17,8 @@
 # Environment: SIZES_MIB (default "64 1024"), ROUNDS (default 2), BASE_PORT
 # (default 7870: tracker, peers +1 +2), DEBOUNCE (default 50ms), PIECE_SIZE
 # (default 1MiB), BIN (default bin/dartsync, rebuilt unless NOBUILD=1),
-# TIMEOUT per case in seconds (default 120), KEEP=1 keeps the work directory.
+# TIMEOUT per case in seconds (default 120), KEEP=1 keeps the work directory,
+# PROFILE=DIR writes each peer's CPU profile to DIR/SIZE-ROUND-{A,B}.prof.
 # It stops and removes only what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,7 +70,9 @@ run_case() {
   declare -A pid
   for p in A B; do
     port=$((BASE_PORT + 1)); [ "$p" = B ] && port=$((BASE_PORT + 2))
-    "$BIN" peer --dir "$D/$p" --state "$D/state/$p" --tracker "127.0.0.1:$BASE_PORT" \
+    prof=()
+    [ -n "${PROFILE:-}" ] && mkdir -p "$PROFILE" && prof=(--cpuprofile "$PROFILE/$size-$round-$p.prof")
+    "$BIN" peer "${prof[@]}" --dir "$D/$p" --state "$D/state/$p" --tracker "127.0.0.1:$BASE_PORT" \
       --token-file "$token" --listen "127.0.0.1:$port" --debounce "$DEBOUNCE" --stats-every 100ms \
       >"$D/peer$p.log" 2>&1 &
     pids+=($!)

@@ -1,8 +1,13 @@
 package chunkstore
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dartsync/dartsync/manifest"
 )
@@ -108,4 +113,51 @@ func BenchmarkReadPiece(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCommitSmallFiles: one-piece 4 KiB downloads (Partial,
+// WriteVerifiedPiece, Commit into 10 directories) by 4 goroutines at once,
+// as the peer's puller runs them; files/s. Every commit is durable (data
+// fsync, rename, directory fsync, index).
+func BenchmarkCommitSmallFiles(b *testing.B) {
+	const files, workers = 400, 4
+	root := b.TempDir()
+	s := openStore(b, root)
+	defer s.Close()
+	for d := range 10 {
+		if err := os.MkdirAll(filepath.Join(root, fmt.Sprintf("d%d", d)), 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := 0
+	start := time.Now()
+	for b.Loop() {
+		b.StopTimer()
+		ms := make([]manifest.Manifest, files)
+		datas := make([][]byte, files)
+		for i := range ms {
+			datas[i] = randomData(uint64(n), 4<<10)
+			ms[i] = buildManifest(fmt.Sprintf("d%d/f%06d", i*10/files, n), datas[i], manifest.DefaultPieceSize)
+			n++
+		}
+		b.StartTimer()
+		var g errgroup.Group
+		g.SetLimit(workers)
+		for i := range ms {
+			g.Go(func() error {
+				p, err := s.Partial(&ms[i])
+				if err != nil {
+					return err
+				}
+				if err := p.WriteVerifiedPiece(0, datas[i]); err != nil {
+					return err
+				}
+				return p.Commit(filepath.Join(root, filepath.FromSlash(ms[i].Path)))
+			})
+		}
+		if err := g.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "files/s")
 }
