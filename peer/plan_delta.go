@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -163,7 +164,7 @@ func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *c
 	}
 	t.tookSearch = time.Since(began)
 	t.rolled = res.Stats.Rolled
-	if err := copyFound(f, m, part, res.Matches, &d.stats.deltaCounters, t, d.log); err != nil {
+	if err := copyFound(ctx, f, m, part, res.Matches, &d.stats.deltaCounters, t, d.log); err != nil {
 		return err
 	}
 	t.tookFound = time.Since(began)
@@ -215,37 +216,66 @@ type pieceWriter interface {
 	WritePiece(i int, data []byte) error
 }
 
+// copyWorkers bounds the goroutines that copy found pieces (each reads,
+// hashes and writes a piece at a time).
+const copyWorkers = 4
+
 // copyFound reads every match of the rolling search from basis and writes
-// it into sink. A piece that no longer has its hash (the old file changed
-// since the search) is skipped; it stays missing.
-func copyFound(basis io.ReaderAt, m *manifest.Manifest, sink pieceWriter, matches []delta.Match, c *deltaCounters, t *tally, log *slog.Logger) error {
-	var buf []byte
+// it into sink, on up to copyWorkers goroutines (GOMAXPROCS at most). A
+// piece that no longer has its hash (the old file changed since the search)
+// is skipped; it stays missing. Matches of one hash are written once:
+// WritePiece fills every index with that hash.
+func copyFound(ctx context.Context, basis io.ReaderAt, m *manifest.Manifest, sink pieceWriter, matches []delta.Match, c *deltaCounters, t *tally, log *slog.Logger) error {
+	seen := make(map[manifest.ID]bool, len(matches))
+	var todo []delta.Match
 	for _, mt := range matches {
-		if sink.Have(mt.Piece) {
+		h := m.Pieces[mt.Piece].Hash
+		if seen[h] || sink.Have(mt.Piece) {
 			continue
 		}
-		n := m.PieceLen(mt.Piece)
-		if int64(cap(buf)) < n {
-			buf = make([]byte, n)
-		}
-		data := buf[:n]
-		if _, err := basis.ReadAt(data, mt.Offset); err != nil {
-			log.Debug("old version changed", "path", m.Path, "piece", mt.Piece, "err", err)
-			continue
-		}
-		if err := sink.WritePiece(mt.Piece, data); err != nil {
-			if errors.Is(err, chunkstore.ErrBadPiece) {
-				log.Debug("old version changed", "path", m.Path, "piece", mt.Piece, "err", err)
-				continue
-			}
-			return fmt.Errorf("peer: piece %d of %q from the old version: %w", mt.Piece, m.Path, err)
-		}
-		c.PiecesFound.Add(1)
-		c.BytesFound.Add(n)
-		t.found++
-		t.foundBytes += n
+		seen[h] = true
+		todo = append(todo, mt)
 	}
-	return nil
+	var next atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	for range min(runtime.GOMAXPROCS(0), copyWorkers, len(todo)) {
+		g.Go(func() error {
+			var buf []byte
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(todo) {
+					return nil
+				}
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				mt := todo[k]
+				n := m.PieceLen(mt.Piece)
+				if int64(cap(buf)) < n {
+					buf = make([]byte, n)
+				}
+				data := buf[:n]
+				if _, err := basis.ReadAt(data, mt.Offset); err != nil {
+					log.Debug("old version changed", "path", m.Path, "piece", mt.Piece, "err", err)
+					continue
+				}
+				if err := sink.WritePiece(mt.Piece, data); err != nil {
+					if errors.Is(err, chunkstore.ErrBadPiece) {
+						log.Debug("old version changed", "path", m.Path, "piece", mt.Piece, "err", err)
+						continue
+					}
+					return fmt.Errorf("peer: piece %d of %q from the old version: %w", mt.Piece, m.Path, err)
+				}
+				c.PiecesFound.Add(1)
+				c.BytesFound.Add(n)
+				t.mu.Lock()
+				t.found++
+				t.foundBytes += n
+				t.mu.Unlock()
+			}
+		})
+	}
+	return g.Wait()
 }
 
 // deltaFetcher fetches piece h (length bytes) from src as a delta against

@@ -360,7 +360,7 @@ func TestCopyFoundVerifies(t *testing.T) {
 	basis[7+2*deltaTestPiece+10] ^= 1
 	var c deltaCounters
 	tl := &tally{}
-	if err := copyFound(bytes.NewReader(basis), &fx.m, fx.part, res.Matches, &c, tl, testLog()); err != nil {
+	if err := copyFound(context.Background(), bytes.NewReader(basis), &fx.m, fx.part, res.Matches, &c, tl, testLog()); err != nil {
 		t.Fatal(err)
 	}
 	if got := fx.part.Missing(); !slices.Equal(got, []int{2}) {
