@@ -9,7 +9,8 @@
 #   b) peak RSS (VmHWM from /proc/PID/status) of the receiving `dartsync
 #      peer` process, read right after the file is complete; every case runs
 #      a fresh tracker and fresh peers, so the high-water mark belongs to
-#      that file size alone.
+#      that file size alone;
+#   c) CPU seconds (user + system, whole process life) of A and of B.
 # Each size in SIZES_MIB runs ROUNDS times (the machine is shared: report the
 # range). A's debounce (DEBOUNCE, default 50ms) is inside the seconds.
 #
@@ -51,9 +52,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 now() { date +%s.%N; }
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 vm() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# run_case SIZE_MIB ROUND: writes "seconds hwm_kib_B rss_kib_B hwm_kib_A" to
+# run_case SIZE_MIB ROUND: writes "seconds hwm_kib_B rss_kib_B hwm_kib_A
+# cpu_s_A cpu_s_B" to
 # $WORK/result (it runs in this shell, so cleanup knows every process).
 run_case() {
   local size=$1 round=$2 D="$WORK/case-$1-$2"
@@ -97,21 +100,23 @@ run_case() {
     sleep 0.005
   done
   t1=$(now)
-  local hwmB rssB hwmA
+  local hwmB rssB hwmA cpuA cpuB
   hwmB=$(vm "${pid[B]}" VmHWM) rssB=$(vm "${pid[B]}" VmRSS) hwmA=$(vm "${pid[A]}" VmHWM)
+  cpuA=$(cpu_s "${pid[A]}") cpuB=$(cpu_s "${pid[B]}")
   cmp -s "$D/src/file.bin" "$D/B/file.bin" || { echo "size $size MiB: B's copy differs" >&2; exit 1; }
   stop_all
   rm -rf "$D"
-  awk -v a="$t0" -v b="$t1" -v h="$hwmB" -v r="$rssB" -v ha="$hwmA" 'BEGIN { printf "%.2f %d %d %d\n", b - a, h, r, ha }' >"$WORK/result"
+  awk -v a="$t0" -v b="$t1" -v h="$hwmB" -v r="$rssB" -v ha="$hwmA" -v ca="$cpuA" -v cb="$cpuB" \
+    'BEGIN { printf "%.2f %d %d %d %s %s\n", b - a, h, r, ha, ca, cb }' >"$WORK/result"
 }
 
 echo "dartsync e2e: tracker + 2 peers on 127.0.0.1, piece size $PIECE_SIZE, debounce $DEBOUNCE, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
-printf '%8s %5s %9s %8s %14s %14s %14s\n' "size" "round" "seconds" "MB/s" "B VmHWM MiB" "B VmRSS MiB" "A VmHWM MiB"
+printf '%8s %5s %9s %8s %12s %12s %12s %8s %8s\n' "size" "round" "seconds" "MB/s" "B VmHWM MiB" "B VmRSS MiB" "A VmHWM MiB" "A cpu-s" "B cpu-s"
 for size in $SIZES_MIB; do
   for round in $(seq "$ROUNDS"); do
     run_case "$size" "$round"
-    read -r sec hwm rss hwma <"$WORK/result"
-    awk -v s="$size" -v r="$round" -v sec="$sec" -v h="$hwm" -v rs="$rss" -v ha="$hwma" 'BEGIN {
-      printf "%5d MiB %5d %9.2f %8.0f %14.1f %14.1f %14.1f\n", s, r, sec, s * 1048576 / sec / 1e6, h / 1024, rs / 1024, ha / 1024 }'
+    read -r sec hwm rss hwma cpua cpub <"$WORK/result"
+    awk -v s="$size" -v r="$round" -v sec="$sec" -v h="$hwm" -v rs="$rss" -v ha="$hwma" -v ca="$cpua" -v cb="$cpub" 'BEGIN {
+      printf "%5d MiB %5d %9.2f %8.0f %12.1f %12.1f %12.1f %8.2f %8.2f\n", s, r, sec, s * 1048576 / sec / 1e6, h / 1024, rs / 1024, ha / 1024, ca, cb }'
   done
 done
