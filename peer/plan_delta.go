@@ -98,48 +98,61 @@ type tally struct {
 }
 
 // planLocal fills what local data has of part, cheapest source first: the
-// chunk store (plan), then the old version of the file at abs (rolling
-// search), then piece deltas against the old bytes, from live owners of w.
+// chunk store (plan) for the pieces it holds; for the others, the old
+// version of the file at abs (rolling search), then piece deltas against
+// the old bytes from live owners of w. The two run side by side: they fill
+// disjoint pieces, and the deltas wait on the network while plan copies.
 // What is still missing is left for the whole-piece fetch. It returns only
 // context and chunk store errors: trouble with the old file or a delta
 // just leaves pieces to fetch whole.
 func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.Partial, abs string) error {
 	m := &w.Manifest
 	began := time.Now()
-	before := len(part.Missing())
-	if err := d.plan(ctx, m, part); err != nil {
-		return err
-	}
-	t := &tally{tookLocal: time.Since(began)}
-	if !part.Complete() {
-		t.local = before - len(part.Missing())
-		ie, ok := d.idx.Get(m.Path)
-		if ok && ie.Manifest.Kind == manifest.KindFile && !ie.Manifest.Deleted && ie.Manifest.Size > 0 {
-			if err := d.fromOld(ctx, m, &ie.Manifest, part, abs, d.sources(w.Owners), t); err != nil {
-				return err
+	missing := part.Missing()
+	t := &tally{}
+	ie, ok := d.idx.Get(m.Path)
+	var elsewhere []int // missing pieces the chunk store does not hold
+	if ok && ie.Manifest.Kind == manifest.KindFile && !ie.Manifest.Deleted && ie.Manifest.Size > 0 {
+		for _, i := range missing {
+			if _, ok := d.store.Locate(m.Pieces[i].Hash); !ok {
+				elsewhere = append(elsewhere, i)
 			}
 		}
-	} else {
-		t.local = before
 	}
-	missing := part.Missing()
-	var left int64
-	for _, i := range missing {
-		left += m.PieceLen(i)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		err := d.plan(gctx, m, part)
+		t.tookLocal = time.Since(began)
+		return err
+	})
+	if len(elsewhere) > 0 {
+		g.Go(func() error {
+			return d.fromOld(gctx, m, &ie.Manifest, part, abs, elsewhere, d.sources(w.Owners), t)
+		})
 	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	left := part.Missing()
+	var leftBytes int64
+	for _, i := range left {
+		leftBytes += m.PieceLen(i)
+	}
+	t.local = max(len(missing)-len(left)-t.found-t.delta, 0)
 	d.log.Debug("pieces planned", "path", m.Path, "pieces", len(m.Pieces),
 		"local", t.local, "found", t.found, "found_bytes", t.foundBytes,
 		"delta", t.delta, "delta_bytes", t.deltaBytes, "delta_sent", t.sent, "delta_received", t.received,
-		"delta_failed", t.failed, "fetch", len(missing), "fetch_bytes", left,
-		"took_local", t.tookLocal.Round(time.Millisecond), "took_found", t.tookFound.Round(time.Millisecond), "took_search", t.tookSearch.Round(time.Millisecond), "rolled", t.rolled,
-		"took_delta", t.tookDelta.Round(time.Millisecond))
+		"delta_failed", t.failed, "fetch", len(left), "fetch_bytes", leftBytes,
+		"took_local", t.tookLocal.Round(time.Millisecond), "took_found", t.tookFound.Round(time.Millisecond),
+		"took_search", t.tookSearch.Round(time.Millisecond), "rolled", t.rolled,
+		"took_delta", t.tookDelta.Round(time.Millisecond), "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 
-// fromOld fills pieces of part from the old version of the file at abs
-// (old is its manifest in the index): pieces the rolling search finds
-// there, then piece deltas against it from srcs.
-func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *chunkstore.Partial, abs string, srcs []transfer.Source, t *tally) error {
+// fromOld fills the wanted pieces of part from the old version of the file
+// at abs (old is its manifest in the index): pieces the rolling search
+// finds there, then piece deltas against it from srcs.
+func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *chunkstore.Partial, abs string, want []int, srcs []transfer.Source, t *tally) error {
 	f, fi, err := openRegular(abs)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -153,7 +166,6 @@ func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *c
 	}
 	size := fi.Size()
 	began := time.Now()
-	want := part.Missing()
 	res, err := delta.FindKnown(ctx, f, size, m, want, delta.KnownRanges(old, m, want))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -168,7 +180,7 @@ func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *c
 		return err
 	}
 	t.tookFound = time.Since(began)
-	if len(srcs) == 0 || part.Complete() {
+	if len(srcs) == 0 {
 		return nil
 	}
 	began = time.Now()
@@ -177,7 +189,7 @@ func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *c
 		fetch: d.fetcher, sink: part, basis: f, size: size, m: m, matches: res.Matches,
 		srcs: srcs, stats: &d.stats, log: d.log,
 	}
-	return j.run(ctx, part.Missing(), t)
+	return j.run(ctx, want, t)
 }
 
 // errNotRegular: the old version's path holds no regular file (a symlink is
