@@ -412,3 +412,59 @@ func TestOpenRegularNeverFollowsSymlinks(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanStoreFillsFromChunkStore: pieces any local file holds are copied
+// (once per hash, every index with that hash filled); others stay missing.
+func TestPlanStoreFillsFromChunkStore(t *testing.T) {
+	root := t.TempDir()
+	store, err := chunkstore.Open(root, filepath.Join(root, ".dartsync"), testLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	a, b, c, x := randomData(t, deltaTestPiece), randomData(t, deltaTestPiece), randomData(t, deltaTestPiece), randomData(t, 1000)
+	have := slices.Concat(a, b, c)
+	if err := os.WriteFile(filepath.Join(root, "have.bin"), have, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hm, err := manifest.BuildBytes(context.Background(), have, deltaTestPiece)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hm.Path = "have.bin"
+	if err := store.AddFile(&hm); err != nil {
+		t.Fatal(err)
+	}
+	nw := slices.Concat(a, a, randomData(t, deltaTestPiece), b, a, x)
+	m, err := manifest.BuildBytes(context.Background(), nw, deltaTestPiece)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Path = "new.bin"
+	part, err := store.Partial(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer part.Close()
+	d := &Daemon{store: store, log: testLog()}
+	if err := d.planStore(context.Background(), &m, part); err != nil {
+		t.Fatal(err)
+	}
+	if got := part.Missing(); !slices.Equal(got, []int{2, 5}) {
+		t.Errorf("missing %v, want [2 5]", got)
+	}
+	s := d.stats.Snapshot()
+	if s.PiecesLocal != 2 || s.BytesLocal != 2*deltaTestPiece {
+		t.Errorf("local %d pieces / %d bytes, want 2 / %d (one per hash)", s.PiecesLocal, s.BytesLocal, 2*deltaTestPiece)
+	}
+	got, err := os.ReadFile(part.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 1, 3, 4} {
+		off := m.PieceOffset(i)
+		if !bytes.Equal(got[off:off+deltaTestPiece], nw[off:off+deltaTestPiece]) {
+			t.Errorf("piece %d not copied", i)
+		}
+	}
+}
