@@ -69,6 +69,10 @@ type Server struct {
 
 	mu    sync.Mutex
 	peers map[peerKey]*session // live sessions by folder and device
+
+	// beforeLive, when set (tests only), runs after a session is answered
+	// REGISTERED and before it is made live.
+	beforeLive func()
 }
 
 type peerKey struct {

@@ -99,6 +99,9 @@ func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 	}
 	log = log.With("folder", ss.folder)
 	log.Info("peer registered", "addr", ss.addr, "last_seq", ss.sent)
+	if s.beforeLive != nil {
+		s.beforeLive()
+	}
 	s.addPeer(ss)
 
 	sctx, scancel := context.WithCancel(ctx)
@@ -389,6 +392,10 @@ func (s *Server) addPeer(ss *session) {
 	if old != nil {
 		old.fail(&remoteError{trackerpb.ErrorCode_ERROR_REPLACED, "replaced by a newer connection of the same device"})
 	}
+	// The list ss got in REGISTERED was built before ss was live, so a peer
+	// registering at the same moment may be missing from it; send ss the
+	// list as it is now, after the insertion.
+	ss.markPeers()
 	s.peersChanged(ss.folder, ss.dev)
 }
 
