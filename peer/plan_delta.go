@@ -92,9 +92,9 @@ type tally struct {
 	foundBytes, deltaBytes      int64
 	sent, received              int64
 
-	tookLocal, tookFound, tookDelta time.Duration // wall time of each step
-	tookSearch                      time.Duration // the rolling search's part of tookFound
-	rolled                          int64         // bytes the rolling search rolled over
+	tookLocal, tookFound, tookOld time.Duration // wall time: chunk store, found pieces, all of the old version's work
+	tookSearch                    time.Duration // the rolling search's part of tookFound
+	rolled                        int64         // bytes the rolling search rolled over
 }
 
 // planLocal fills what local data has of part, cheapest source first: the
@@ -145,7 +145,7 @@ func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.P
 		"delta_failed", t.failed, "fetch", len(left), "fetch_bytes", leftBytes,
 		"took_local", t.tookLocal.Round(time.Millisecond), "took_found", t.tookFound.Round(time.Millisecond),
 		"took_search", t.tookSearch.Round(time.Millisecond), "rolled", t.rolled,
-		"took_delta", t.tookDelta.Round(time.Millisecond), "took", time.Since(began).Round(time.Millisecond))
+		"took_old", t.tookOld.Round(time.Millisecond), "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 
@@ -217,30 +217,104 @@ func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *c
 	}
 	size := fi.Size()
 	began := time.Now()
-	res, err := delta.FindKnown(ctx, f, size, m, want, delta.KnownRanges(old, m, want))
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	defer func() { t.tookOld = time.Since(began) }()
+	job := func(matches []delta.Match) deltaJob {
+		return deltaJob{
+			fetch: d.fetcher, sink: part, basis: f, size: size, m: m, matches: matches,
+			srcs: srcs, stats: &d.stats, log: d.log,
 		}
-		d.log.Debug("rolling search", "path", m.Path, "err", err)
-		res.Matches = nil
 	}
-	t.tookSearch = time.Since(began)
-	t.rolled = res.Stats.Rolled
-	if err := copyFound(ctx, f, m, part, res.Matches, &d.stats.deltaCounters, t, d.log); err != nil {
-		return err
+	inPlace, search := splitInPlace(old, m, want)
+	g, gctx := errgroup.WithContext(ctx)
+	if len(inPlace) > 0 && len(srcs) > 0 {
+		// Edited in place: nothing to search for; the deltas start at once.
+		g.Go(func() error {
+			j := job(nil)
+			return j.run(gctx, inPlace, t)
+		})
 	}
-	t.tookFound = time.Since(began)
-	if len(srcs) == 0 {
-		return nil
+	if len(search) > 0 {
+		g.Go(func() error {
+			known := append(delta.KnownRanges(old, m, search), pieceRanges(m, inPlace)...)
+			res, err := delta.FindKnown(gctx, f, size, m, search, known)
+			if err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				d.log.Debug("rolling search", "path", m.Path, "err", err)
+				res.Matches = nil
+			}
+			t.tookSearch = time.Since(began)
+			t.rolled = res.Stats.Rolled
+			if err := copyFound(gctx, f, m, part, res.Matches, &d.stats.deltaCounters, t, d.log); err != nil {
+				return err
+			}
+			t.tookFound = time.Since(began)
+			if len(srcs) == 0 {
+				return nil
+			}
+			j := job(res.Matches)
+			return j.run(gctx, search, t)
+		})
 	}
-	began = time.Now()
-	defer func() { t.tookDelta = time.Since(began) }()
-	j := deltaJob{
-		fetch: d.fetcher, sink: part, basis: f, size: size, m: m, matches: res.Matches,
-		srcs: srcs, stats: &d.stats, log: d.log,
+	return g.Wait()
+}
+
+// maxInPlaceRun is the longest run of changed pieces splitInPlace takes for
+// an edit in place. Longer runs between unchanged pieces may hold shifted
+// data (an insertion and a later deletion), which the rolling search finds.
+const maxInPlaceRun = 2
+
+// splitInPlace splits want (pieces of m to get) into those edited in place
+// and the others. A piece is edited in place when both versions have the
+// same piece size and it lies in a run of at most maxInPlaceRun changed
+// pieces that starts at the beginning of the file or after a piece both
+// versions have at the same index, and ends before such a piece or at the
+// end of both versions, which have the same size. Its old bytes are then at
+// its own offset: the rolling search has nothing to find and is not run
+// over it (a piece copied there from elsewhere in the file is the only
+// loss, and its delta still costs little).
+func splitInPlace(old, m *manifest.Manifest, want []int) (inPlace, search []int) {
+	if old.PieceSize != m.PieceSize {
+		return nil, want
 	}
-	return j.run(ctx, want, t)
+	n := min(len(old.Pieces), len(m.Pieces))
+	same := func(i int) bool { return i < n && old.Pieces[i].Hash == m.Pieces[i].Hash }
+	sameEnd := old.Size == m.Size
+	ok := make([]bool, len(m.Pieces))
+	for s := 0; s < len(m.Pieces); {
+		if same(s) {
+			s++
+			continue
+		}
+		e := s
+		for e < len(m.Pieces) && !same(e) {
+			e++
+		}
+		if e-s <= maxInPlaceRun && ((e < n) || (e == len(m.Pieces) && sameEnd)) {
+			for i := s; i < e; i++ {
+				ok[i] = true
+			}
+		}
+		s = e
+	}
+	for _, i := range want {
+		if i >= 0 && i < len(ok) && ok[i] {
+			inPlace = append(inPlace, i)
+		} else {
+			search = append(search, i)
+		}
+	}
+	return inPlace, search
+}
+
+// pieceRanges returns the byte ranges of the given pieces of m.
+func pieceRanges(m *manifest.Manifest, pieces []int) []delta.Range {
+	out := make([]delta.Range, 0, len(pieces))
+	for _, i := range pieces {
+		out = append(out, delta.Range{Off: m.PieceOffset(i), Len: m.PieceLen(i)})
+	}
+	return out
 }
 
 // errNotRegular: the old version's path holds no regular file (a symlink is

@@ -468,3 +468,43 @@ func TestPlanStoreFillsFromChunkStore(t *testing.T) {
 		}
 	}
 }
+
+// synthManifest is a manifest of size bytes whose piece i has the hash
+// named by ids[i] (pieces with equal names are equal).
+func synthManifest(size, pieceSize int64, ids string) *manifest.Manifest {
+	m := &manifest.Manifest{Size: size, PieceSize: pieceSize}
+	for _, c := range ids {
+		m.Pieces = append(m.Pieces, manifest.Piece{Hash: manifest.Hash([]byte{byte(c)})})
+	}
+	return m
+}
+
+func TestSplitInPlace(t *testing.T) {
+	const p = 4096
+	old := synthManifest(6*p, p, "abcdef")
+	tests := []struct {
+		name          string
+		nw            *manifest.Manifest
+		want          []int
+		inPlace, srch []int
+	}{
+		{"one piece overwritten", synthManifest(6*p, p, "abXdef"), []int{2}, []int{2}, nil},
+		{"first piece", synthManifest(6*p, p, "Xbcdef"), []int{0}, []int{0}, nil},
+		{"two adjacent", synthManifest(6*p, p, "abXYef"), []int{2, 3}, []int{2, 3}, nil},
+		{"three adjacent: maybe shifted", synthManifest(6*p, p, "aXYZef"), []int{1, 2, 3}, nil, []int{1, 2, 3}},
+		{"two separate runs", synthManifest(6*p, p, "Xbcdeg"), []int{0, 5}, []int{0, 5}, nil},
+		{"last piece, same size", synthManifest(6*p, p, "abcdeX"), []int{5}, []int{5}, nil},
+		{"last piece, longer", synthManifest(6*p+1, p, "abcdeXY"), []int{5, 6}, nil, []int{5, 6}},
+		{"insertion shifts the rest", synthManifest(6*p+1, p, "abXYZWV"), []int{2, 3, 4, 5, 6}, nil, []int{2, 3, 4, 5, 6}},
+		{"only some wanted", synthManifest(6*p, p, "abXdeY"), []int{5}, []int{5}, nil},
+		{"other piece size", synthManifest(6*p, 2*p, "XYZ"), []int{0, 1, 2}, nil, []int{0, 1, 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in, srch := splitInPlace(old, tc.nw, tc.want)
+			if !slices.Equal(in, tc.inPlace) || !slices.Equal(srch, tc.srch) {
+				t.Errorf("in place %v, search %v; want %v, %v", in, srch, tc.inPlace, tc.srch)
+			}
+		})
+	}
+}
