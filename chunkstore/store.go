@@ -36,8 +36,6 @@ type Store struct {
 	commitMu sync.Mutex
 	queueMu  sync.Mutex
 	queue    []*txCall
-
-	dirs dirSyncer // coalesced directory fsyncs after Commit's renames
 }
 
 // Open opens (creating if needed) the chunk store of the folder at root,
