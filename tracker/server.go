@@ -67,8 +67,9 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	mu    sync.Mutex
-	peers map[peerKey]*session // live sessions by folder and device
+	mu     sync.Mutex
+	peers  map[peerKey]*session // live sessions by folder and device
+	closed bool                 // Close has begun; Serve returns at once
 
 	// beforeLive, when set (tests only), runs after a session is answered
 	// REGISTERED and before it is made live.
@@ -159,7 +160,15 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Serve accepts peers until ctx ends or Close is called; it then closes every
 // session and returns nil once they have ended.
 func (s *Server) Serve(ctx context.Context) error {
+	// Add must not race with Close's Wait while the count is zero: take the
+	// count under mu, where Close marks the server closed first.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
 	s.wg.Add(1)
+	s.mu.Unlock()
 	defer s.wg.Done()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -194,6 +203,9 @@ func (s *Server) Serve(ctx context.Context) error {
 // closes the store. It is safe to call more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
 		s.cancel()
 		lerr := s.ln.Close()
 		s.wg.Wait()
