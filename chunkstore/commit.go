@@ -18,7 +18,10 @@ import (
 // as the complete file at target (when target is inside the folder) and the
 // partial is forgotten. Set the mode and modification time on Path() before
 // calling Commit. After a failed Commit the Partial is closed; Store.Partial
-// resumes it.
+// resumes it (its pieces are re-hashed and adopted: the record may already
+// be gone, as the index update runs beside the fsync and rename, and the
+// index may name target as their location, a hint that the first read
+// there drops).
 func (p *Partial) Commit(target string) error {
 	p.mu.Lock()
 	switch {
