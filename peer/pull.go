@@ -332,37 +332,3 @@ func (d *Daemon) pullFile(ctx context.Context, w index.Want) outcome {
 	}
 	return d.apply(&m, part, abs)
 }
-
-// plan fills every piece of part that local data already has: any file or
-// partial in the chunk store holding the same hash (verified on read).
-// Pieces it cannot find stay missing for the network fetch. This is the
-// place where further local sources (a delta against the old version of
-// the file) slot in.
-func (d *Daemon) plan(ctx context.Context, m *manifest.Manifest, part *chunkstore.Partial) error {
-	missing := part.Missing()
-	if len(missing) == 0 {
-		return nil
-	}
-	buf := make([]byte, min(m.PieceSize, m.Size))
-	for _, i := range missing {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if part.Have(i) { // written as a duplicate of an earlier piece
-			continue
-		}
-		data, err := d.store.ReadPiece(m.Pieces[i].Hash, buf)
-		if errors.Is(err, chunkstore.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := part.WritePiece(i, data); err != nil {
-			return err
-		}
-		d.stats.PiecesLocal.Add(1)
-		d.stats.BytesLocal.Add(int64(len(data)))
-	}
-	return nil
-}
