@@ -96,9 +96,10 @@ func (n *syncNet) start(root string, uploadLimit float64) *syncPeer {
 		})
 	}
 	n.b.Cleanup(p.stop)
-	// One peer registers at a time: peers registering in the same instant
-	// can miss each other in the tracker's peer-list pushes (a tracker
-	// race, reported); these benchmarks measure speed, not that race.
+	// One peer registers at a time: two peers registering in the same
+	// instant can miss each other in the tracker's peer-list pushes (the
+	// REGISTERED peer list is taken before the session joins the live
+	// peers); these benchmarks measure speed, not that race.
 	select {
 	case <-reg.seen:
 	case <-time.After(10 * time.Second): // the log line changed: go on
