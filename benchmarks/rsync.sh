@@ -206,6 +206,11 @@ for c in a b c; do
     exit 1
   fi
   sleep 1 # let B's counters settle
+  # As before each rsync case: no earlier dirty data (this script writes
+  # GiBs) is left to be written back while B fsyncs the new version (ext4
+  # makes an fsync wait for it), which rsync, which does not fsync, never
+  # pays.
+  sync
   before=$(counters "$D/state/B/stats.json")
   # The change, made the way the change functions make it (b renames a new
   # file over the old one; a and c write in place).
