@@ -184,11 +184,15 @@ counters() { sed -n 's/^ *"\([a-z_]*\)": *\([0-9][0-9]*\),*$/\1 \2/p' "$1" 2>/de
 # another one: peer B renames each new version into place, and comparing
 # 256 MiB twice every 50 ms while B works (case b's first difference is at
 # 100 MiB) would keep a core of this 2-core machine busy and slow B down.
+# SEEN is set to the time B's file was seen in place (new inode, same size)
+# before the compare that found them identical (the compare itself, up to
+# 0.2 s for two 256 MiB files, is the script's work, not B's).
 wait_same() {
-  local deadline=$(($(date +%s) + TIMEOUT))
+  local deadline=$(($(date +%s) + TIMEOUT)) t
   while [ "$(date +%s)" -lt "$deadline" ]; do
     if [ -f "$2" ] && { [ -z "${3:-}" ] || [ "$(stat -c %i "$2" 2>/dev/null)" != "$3" ]; } &&
-      [ "$(stat -c %s "$1")" = "$(stat -c %s "$2" 2>/dev/null)" ] && cmp -s "$1" "$2"; then
+      [ "$(stat -c %s "$1")" = "$(stat -c %s "$2" 2>/dev/null)" ] && t=$(now) && cmp -s "$1" "$2"; then
+      SEEN=$t
       return 0
     fi
     sleep 0.02
@@ -222,7 +226,7 @@ for c in a b c; do
     echo "dartsync: case $c did not converge in ${TIMEOUT}s; see $D/*.log" >&2
     exit 1
   fi
-  t1=$(now)
+  t1=$SEEN
   # Checked after the clock stops (a 256 MiB compare inside the window would
   # compete with the peers for the CPU); A's file is not touched meanwhile.
   cmp -s "$D/A/$f" "$WORK/files/new_$c" || { echo "case $c: peer A's file is not the changed file" >&2; exit 1; }
