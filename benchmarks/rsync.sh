@@ -227,10 +227,10 @@ for c in a b c; do
     exit 1
   fi
   t1=$SEEN
+  DS_CPU[$c]=$(ticks_to_s $(($(cpu_ticks "${PEER_PID[A]}") + $(cpu_ticks "${PEER_PID[B]}") - cpu0)))
   # Checked after the clock stops (a 256 MiB compare inside the window would
   # compete with the peers for the CPU); A's file is not touched meanwhile.
   cmp -s "$D/A/$f" "$WORK/files/new_$c" || { echo "case $c: peer A's file is not the changed file" >&2; exit 1; }
-  DS_CPU[$c]=$(ticks_to_s $(($(cpu_ticks "${PEER_PID[A]}") + $(cpu_ticks "${PEER_PID[B]}") - cpu0)))
   sleep 0.5
   after=$(counters "$D/state/B/stats.json")
   DS_SEC[$c]=$(elapsed "$t0" "$t1")
