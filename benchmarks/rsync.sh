@@ -21,6 +21,12 @@
 #             signatures B sent; every other counter that moved is printed
 #             too: pieces_local/found/delta/fetched and their bytes).
 # Both byte figures are application payload, without TCP/QUIC/IP headers.
+# Seconds are noisy on small VMs: both tools write a whole new 256 MiB file,
+# and on a VM that hands free memory back to its host, filling page cache
+# with memory not used lately costs ~0.6-0.8 s per 256 MiB against ~0.1 s
+# with memory just freed (measured on the 2-core dev VM), whichever tool
+# runs. DartSync also fsyncs the new file before renaming it into place
+# (rsync does not by default). Run the script more than once.
 #
 # Environment: SIZE_MIB (default 256), BASE_PORT (default 7840: tracker,
 # peers +1 +2, rsync +3), BIN (dartsync binary; default bin/dartsync, built
