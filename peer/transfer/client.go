@@ -35,21 +35,11 @@ func classifyRemoteClose(err error) error {
 }
 
 func doRequestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
-	str, err := conn.OpenStreamSync(ctx)
+	str, deadline, stop, err := openRequestStream(ctx, conn, timeout)
 	if err != nil {
-		return nil, fmt.Errorf("transfer: open stream: %w", err)
+		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() {
-		str.CancelRead(codeCancelled)
-		str.CancelWrite(codeCancelled)
-	})
 	defer stop()
-	deadline := func() {
-		if timeout > 0 {
-			_ = str.SetDeadline(time.Now().Add(timeout))
-		}
-	}
-	deadline()
 	if err := writePieceRequest(str, h, length); err != nil {
 		str.CancelRead(codeCancelled)
 		return nil, err
@@ -60,24 +50,55 @@ func doRequestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, h manif
 		return nil, err
 	}
 	buf := bufs.get(length)
-	if err := readFullStalling(str, buf, deadline); err != nil {
+	if err := readBody(str, buf, deadline, "the piece data"); err != nil {
 		bufs.put(buf)
+		return nil, err
+	}
+	return buf, nil
+}
+
+// openRequestStream opens the stream of one request on conn. Cancelling ctx
+// resets the stream both ways until stop is called (the caller defers it);
+// renew pushes the stream's deadline timeout ahead (no deadline when
+// timeout <= 0) and has been called once already.
+func openRequestStream(ctx context.Context, conn *quic.Conn, timeout time.Duration) (str *quic.Stream, renew func(), stop func() bool, err error) {
+	str, err = conn.OpenStreamSync(ctx)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("transfer: open stream: %w", err)
+	}
+	stop = context.AfterFunc(ctx, func() {
+		str.CancelRead(codeCancelled)
+		str.CancelWrite(codeCancelled)
+	})
+	renew = func() {
+		if timeout > 0 {
+			_ = str.SetDeadline(time.Now().Add(timeout))
+		}
+	}
+	renew()
+	return str, renew, stop, nil
+}
+
+// readBody fills buf from str (renewing the deadline as data arrives) and
+// checks that the stream then ends. On error the stream's read side is
+// cancelled; what names the body in error messages.
+func readBody(str *quic.Stream, buf []byte, renew func(), what string) error {
+	if err := readFullStalling(str, buf, renew); err != nil {
 		str.CancelRead(codeCancelled)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%w: stream ended inside the piece data", ErrProtocol)
+			return fmt.Errorf("%w: stream ended inside %s", ErrProtocol, what)
 		}
-		return nil, fmt.Errorf("transfer: read piece data: %w", err)
+		return fmt.Errorf("transfer: read %s: %w", what, err)
 	}
 	var one [1]byte
 	if n, err := str.Read(one[:]); n != 0 || !errors.Is(err, io.EOF) {
-		bufs.put(buf)
 		str.CancelRead(codeCancelled)
 		if n != 0 {
-			return nil, fmt.Errorf("%w: data after the piece", ErrProtocol)
+			return fmt.Errorf("%w: data after %s", ErrProtocol, what)
 		}
-		return nil, fmt.Errorf("transfer: read end of stream: %w", err)
+		return fmt.Errorf("transfer: read end of stream: %w", err)
 	}
-	return buf, nil
+	return nil
 }
 
 // readChunk is the unit after which a read deadline is renewed.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -86,21 +85,11 @@ func (f *Fetcher) FetchDelta(ctx context.Context, src Source, h manifest.ID, len
 // requestDelta sends one delta request on a new stream of conn and returns
 // the delta's bytes.
 func requestDelta(ctx context.Context, conn *quic.Conn, h manifest.ID, length int, sig []byte, timeout time.Duration) ([]byte, error) {
-	str, err := conn.OpenStreamSync(ctx)
+	str, deadline, stop, err := openRequestStream(ctx, conn, timeout)
 	if err != nil {
-		return nil, fmt.Errorf("transfer: open stream: %w", err)
+		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() {
-		str.CancelRead(codeCancelled)
-		str.CancelWrite(codeCancelled)
-	})
 	defer stop()
-	deadline := func() {
-		if timeout > 0 {
-			_ = str.SetDeadline(time.Now().Add(timeout))
-		}
-	}
-	deadline()
 	if err := writeDeltaRequest(str, h, length, sig); err != nil {
 		str.CancelRead(codeCancelled)
 		return nil, err
@@ -112,20 +101,8 @@ func requestDelta(ctx context.Context, conn *quic.Conn, h manifest.ID, length in
 		return nil, err
 	}
 	d := make([]byte, n)
-	if err := readFullStalling(str, d, deadline); err != nil {
-		str.CancelRead(codeCancelled)
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%w: stream ended inside the delta", ErrProtocol)
-		}
-		return nil, fmt.Errorf("transfer: read delta: %w", err)
-	}
-	var one [1]byte
-	if n, err := str.Read(one[:]); n != 0 || !errors.Is(err, io.EOF) {
-		str.CancelRead(codeCancelled)
-		if n != 0 {
-			return nil, fmt.Errorf("%w: data after the delta", ErrProtocol)
-		}
-		return nil, fmt.Errorf("transfer: read end of stream: %w", err)
+	if err := readBody(str, d, deadline, "the delta"); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
