@@ -298,13 +298,9 @@ func (p *Partial) record(durable bitset, which func(int) bool) (uint64, error) {
 // Close makes the written pieces durable and closes the partial; it stays on
 // disk and Store.Partial resumes it.
 func (p *Partial) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return ErrClosed
+	if err := p.markClosed(); err != nil {
+		return err
 	}
-	p.closed = true
-	p.mu.Unlock()
 	defer p.s.forget(p)
 	err := p.flush()
 	if cerr := p.f.Close(); cerr != nil && err == nil {
@@ -313,15 +309,22 @@ func (p *Partial) Close() error {
 	return err
 }
 
-// Discard closes the partial and deletes its file and records.
-func (p *Partial) Discard() error {
+// markClosed marks p closed, or returns ErrClosed if it already was.
+func (p *Partial) markClosed() error {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.closed {
-		p.mu.Unlock()
 		return ErrClosed
 	}
 	p.closed = true
-	p.mu.Unlock()
+	return nil
+}
+
+// Discard closes the partial and deletes its file and records.
+func (p *Partial) Discard() error {
+	if err := p.markClosed(); err != nil {
+		return err
+	}
 	defer p.s.forget(p)
 	p.flushMu.Lock()
 	defer p.flushMu.Unlock()

@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/quic-go/quic-go"
 
@@ -18,13 +17,9 @@ func (s *Server) serveDelta(ctx context.Context, str *quic.Stream, rem *remote, 
 	return s.withLimits(ctx, rem, n, func() error {
 		buf := s.bufs.get(req.length)
 		defer s.bufs.put(buf)
-		data, err := s.src.ReadPiece(req.hash, buf)
-		if err != nil {
-			return writeStatus(str, peerpb.Status_STATUS_NOT_FOUND, "piece not available")
-		}
-		if len(data) != req.length {
-			return writeStatus(str, peerpb.Status_STATUS_NOT_FOUND,
-				fmt.Sprintf("piece is %d bytes, not %d", len(data), req.length))
+		data, ok, err := s.readRequested(str, req.hash, req.length, buf)
+		if !ok {
+			return err
 		}
 		d, err := delta.Diff(req.sig, data)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/wire"
+	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/peerpb"
 )
 
@@ -136,16 +137,27 @@ func (s *Server) servePiece(ctx context.Context, str *quic.Stream, rem *remote, 
 	return s.withLimits(ctx, rem, int64(req.length), func() error {
 		buf := s.bufs.get(req.length)
 		defer s.bufs.put(buf)
-		data, err := s.src.ReadPiece(req.hash, buf)
-		if err != nil {
-			return writeStatus(str, peerpb.Status_STATUS_NOT_FOUND, "piece not available")
-		}
-		if len(data) != req.length {
-			return writeStatus(str, peerpb.Status_STATUS_NOT_FOUND,
-				fmt.Sprintf("piece is %d bytes, not %d", len(data), req.length))
+		data, ok, err := s.readRequested(str, req.hash, req.length, buf)
+		if !ok {
+			return err
 		}
 		return s.sendData(ctx, str, data)
 	})
+}
+
+// readRequested reads the requested piece into buf. When this peer cannot
+// serve it (unknown, or not length bytes) it answers NOT_FOUND on str and
+// returns ok false with that write's error.
+func (s *Server) readRequested(str *quic.Stream, h manifest.ID, length int, buf []byte) (data []byte, ok bool, err error) {
+	data, err = s.src.ReadPiece(h, buf)
+	if err != nil {
+		return nil, false, writeStatus(str, peerpb.Status_STATUS_NOT_FOUND, "piece not available")
+	}
+	if len(data) != length {
+		return nil, false, writeStatus(str, peerpb.Status_STATUS_NOT_FOUND,
+			fmt.Sprintf("piece is %d bytes, not %d", len(data), length))
+	}
+	return data, true, nil
 }
 
 // sendData writes an OK response announcing len(data) bytes, then the
