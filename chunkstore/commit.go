@@ -100,7 +100,10 @@ func (p *Partial) Commit(target string) error {
 		if err := tx.Bucket(bucketFiles).Put([]byte(rel), refKey(r)); err != nil {
 			return err
 		}
-		return putPieces(tx, r, &p.m, nil)
+		if err := putPieces(tx, r, &p.m, nil); err != nil {
+			return err
+		}
+		return putStamp(tx, r, &p.m)
 	})
 	if err != nil {
 		// The file is in place; only the index (a hint) is behind. A rescan

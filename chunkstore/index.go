@@ -64,6 +64,9 @@ func (s *Store) AddFiles(ms []*manifest.Manifest) error {
 			if err := putPieces(tx, ref, m, nil); err != nil {
 				return err
 			}
+			if err := putStamp(tx, ref, m); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -100,6 +103,21 @@ func (s *Store) Locate(h manifest.ID) (Location, bool) {
 // A location whose bytes no longer match is dropped and the next is tried.
 // ErrNotFound if no location holds the piece.
 func (s *Store) ReadPiece(h manifest.ID, buf []byte) ([]byte, error) {
+	return s.readPiece(h, buf, false)
+}
+
+// ReadPieceForUpload is ReadPiece for a reader that verifies the hash
+// itself (the uploader: every requester checks each piece it receives). It
+// skips the hash when the location is in a complete file that still has the
+// size and modification time it had when its pieces were hashed (AddFile,
+// Commit): the same rule the folder scan uses to call a file unchanged. A
+// file rewritten in place with its old modification time is the one case it
+// serves wrong bytes, which the requester rejects.
+func (s *Store) ReadPieceForUpload(h manifest.ID, buf []byte) ([]byte, error) {
+	return s.readPiece(h, buf, true)
+}
+
+func (s *Store) readPiece(h manifest.ID, buf []byte, trustStamp bool) ([]byte, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -114,7 +132,7 @@ func (s *Store) ReadPiece(h manifest.ID, buf []byte) ([]byte, error) {
 		}
 		retry := false
 		for _, l := range locs {
-			data, stale, err := readLoc(l.Location, h, buf)
+			data, stale, err := readLoc(l, h, buf, trustStamp && l.stamped)
 			if err == nil {
 				return data, nil
 			}
@@ -142,12 +160,16 @@ func (s *Store) ReadPiece(h manifest.ID, buf []byte) ([]byte, error) {
 type refLoc struct {
 	Location
 	ref uint64
+	// stamped: the file had size and mtime (nanoseconds) when its pieces
+	// were hashed (complete files only).
+	stamped     bool
+	size, mtime int64
 }
 
 func (s *Store) locations(h manifest.ID) ([]refLoc, error) {
 	var out []refLoc
 	err := s.db.View(func(tx *bolt.Tx) error {
-		refs := tx.Bucket(bucketRefs)
+		refs, stamps := tx.Bucket(bucketRefs), tx.Bucket(bucketStamps)
 		c := tx.Bucket(bucketPieces).Cursor()
 		for k, v := c.Seek(h[:]); k != nil && len(out) < maxLocations; k, v = c.Next() {
 			if len(k) != manifest.IDSize+refKeyLen || manifest.ID(k[:manifest.IDSize]) != h {
@@ -165,10 +187,14 @@ func (s *Store) locations(h manifest.ID) ([]refLoc, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, refLoc{
+			l := refLoc{
 				Location: Location{Path: s.refPath(&rec), Offset: off, Length: n},
 				ref:      beUint64(k[manifest.IDSize:]),
-			})
+			}
+			if rec.kind == kindFile {
+				l.size, l.mtime, l.stamped = decodeStamp(stamps.Get(k[manifest.IDSize:]))
+			}
+			out = append(out, l)
 		}
 		return nil
 	})
@@ -242,7 +268,20 @@ func removeRef(tx *bolt.Tx, ref uint64) error {
 			return err
 		}
 	}
+	if err := tx.Bucket(bucketStamps).Delete(rk); err != nil {
+		return err
+	}
 	return refs.Delete(rk)
+}
+
+// putStamp records the size and modification time m gives for the file of
+// ref: while the file still has both, ReadPieceForUpload trusts its bytes.
+// A manifest without a modification time records none.
+func putStamp(tx *bolt.Tx, ref uint64, m *manifest.Manifest) error {
+	if m.ModTime == 0 {
+		return tx.Bucket(bucketStamps).Delete(refKey(ref))
+	}
+	return tx.Bucket(bucketStamps).Put(refKey(ref), encodeStamp(m.Size, m.ModTime))
 }
 
 // putPieces records the location of every piece of m in ref (only the pieces

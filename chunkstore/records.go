@@ -14,6 +14,7 @@ var (
 	bucketRefs     = []byte("refs")
 	bucketFiles    = []byte("files")
 	bucketPartials = []byte("partials")
+	bucketStamps   = []byte("stamps")
 
 	keyVersion = []byte("version")
 )
@@ -123,6 +124,26 @@ func hashesOf(m *manifest.Manifest) []byte {
 		b = append(b, m.Pieces[i].Hash[:]...)
 	}
 	return b
+}
+
+// stamp record (ref → size, modification time of the file when its pieces
+// were hashed): uvarint size ‖ varint mtime in nanoseconds.
+func encodeStamp(size, mtime int64) []byte {
+	b := make([]byte, 0, 2*binary.MaxVarintLen64)
+	b = binary.AppendUvarint(b, uint64(size))
+	return binary.AppendVarint(b, mtime)
+}
+
+func decodeStamp(v []byte) (size, mtime int64, ok bool) {
+	s, k := binary.Uvarint(v)
+	if k <= 0 || s > 1<<62 {
+		return 0, 0, false
+	}
+	t, k2 := binary.Varint(v[k:])
+	if k2 <= 0 || k+k2 != len(v) {
+		return 0, 0, false
+	}
+	return int64(s), t, true
 }
 
 // partial record: ref (8 bytes big-endian) ‖ bitmap of durable pieces.

@@ -70,7 +70,7 @@ func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("chunkstore: open %s: %w", dbPath, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketPieces, bucketRefs, bucketFiles, bucketPartials} {
+		for _, name := range [][]byte{bucketMeta, bucketPieces, bucketRefs, bucketFiles, bucketPartials, bucketStamps} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

@@ -79,16 +79,18 @@ func writeStats(path string, snap StatsSnapshot) error {
 	return nil
 }
 
-// countingSource counts the bytes the piece server reads to serve.
+// countingSource is the piece server's source: it reads with
+// ReadPieceForUpload (the requester verifies every piece, so an unchanged
+// file is not hashed again to serve it) and counts the bytes read.
 type countingSource struct {
 	src interface {
-		ReadPiece(h manifest.ID, buf []byte) ([]byte, error)
+		ReadPieceForUpload(h manifest.ID, buf []byte) ([]byte, error)
 	}
 	n *atomic.Int64
 }
 
 func (c countingSource) ReadPiece(h manifest.ID, buf []byte) ([]byte, error) {
-	b, err := c.src.ReadPiece(h, buf)
+	b, err := c.src.ReadPieceForUpload(h, buf)
 	if err == nil {
 		c.n.Add(int64(len(b)))
 	}

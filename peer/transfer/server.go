@@ -17,9 +17,12 @@ import (
 
 // PieceSource is where a Server reads the pieces it serves (a
 // *chunkstore.Store). Contract: ReadPiece returns the bytes of the piece
-// whose BLAKE3-256 hash is h, verified against h, using buf when it is large
-// enough; any error means "I do not have it" (the requester is told
-// STATUS_NOT_FOUND). It is called from many goroutines at once.
+// whose BLAKE3-256 hash is h, using buf when it is large enough; any error
+// means "I do not have it" (the requester is told STATUS_NOT_FOUND). It may
+// skip hashing bytes it has reason to trust (chunkstore's
+// ReadPieceForUpload): every requester verifies what it receives and drops
+// a source that sends a bad piece. It is called from many goroutines at
+// once.
 type PieceSource interface {
 	ReadPiece(h manifest.ID, buf []byte) ([]byte, error)
 }
