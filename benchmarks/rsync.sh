@@ -31,7 +31,9 @@
 # Environment: SIZE_MIB (default 256), BASE_PORT (default 7840: tracker,
 # peers +1 +2, rsync +3), BIN (dartsync binary; default bin/dartsync, built
 # if missing), KEEP=1 keeps the work directory, TIMEOUT per case in seconds
-# (default 300). Without rsync (or if its daemon cannot start) the script
+# (default 300), DEBOUNCE (the peers' --debounce, default 50ms as in
+# e2e_perf.sh: how long a file must be quiet before A reports it; the
+# peer's own default is 1s). Without rsync (or if its daemon cannot start) the script
 # prints why and exits 0. For other sizes the offsets of b) scale with
 # SIZE_MIB/256 and a) stays 64 overwrites spread over the file.
 set -euo pipefail
@@ -40,6 +42,7 @@ cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-256}
 BASE_PORT=${BASE_PORT:-7840}
 TIMEOUT=${TIMEOUT:-300}
+DEBOUNCE=${DEBOUNCE:-50ms}
 MiB=$((1 << 20))
 
 if ! command -v rsync >/dev/null 2>&1; then
@@ -177,7 +180,7 @@ for p in A B; do
   port=$((BASE_PORT + 1))
   [ "$p" = B ] && port=$((BASE_PORT + 2))
   "$BIN" peer --dir "$D/$p" --state "$D/state/$p" --tracker "127.0.0.1:$BASE_PORT" \
-    --token-file "$token" --listen "127.0.0.1:$port" --debounce 200ms --stats-every 100ms \
+    --token-file "$token" --listen "127.0.0.1:$port" --debounce "$DEBOUNCE" --stats-every 100ms \
     >"$D/peer$p.log" 2>&1 &
   pids+=($!)
   PEER_PID[$p]=$!
@@ -268,7 +271,7 @@ echo "rsync recv B: bytes the receiving daemon got (client 'Total bytes sent'); 
 echo "(signature and acknowledgements). dartsync recv B: change of peer B's bytes_received (whole pieces"
 echo "and piece deltas); ds sig B: the piece-delta signatures B sent (delta_bytes_sent)."
 echo "s: wall seconds; cpu s: rsync client + daemon, dartsync peers A + B (the time the change took"
-echo "on A's side to be noticed, debounced by 200 ms, is inside dartsync's seconds)."
+echo "on A's side to be noticed, debounced by $DEBOUNCE, is inside dartsync's seconds)."
 echo "ratio: dartsync recv / rsync recv (the goal is <= 0.5). Other counters that moved on B:"
 for c in a b c; do
   echo "  $(desc $c): ${DS_MORE[$c]:-none}"

@@ -74,6 +74,12 @@ type testPeer struct {
 
 func (n *testNet) start(root string) *testPeer {
 	n.t.Helper()
+	return n.startLogged(root, testLog())
+}
+
+// startLogged is start with the daemon logging to log.
+func (n *testNet) startLogged(root string, log *slog.Logger) *testPeer {
+	n.t.Helper()
 	state := filepath.Join(n.t.TempDir(), "state")
 	id, err := identity.LoadOrCreate(state)
 	if err != nil {
@@ -83,7 +89,7 @@ func (n *testNet) start(root string) *testPeer {
 		Root: root, StateDir: state, Identity: id,
 		TrackerAddr: n.srv.Addr().String(), TrackerID: n.token.Tracker, Secret: n.token.Secret[:],
 		ListenAddr: "127.0.0.1:0", Debounce: 30 * time.Millisecond, Rescan: -1, Retry: 100 * time.Millisecond,
-		Log: testLog(),
+		Log: log,
 	})
 	if err != nil {
 		n.t.Fatal(err)

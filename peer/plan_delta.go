@@ -90,6 +90,8 @@ type tally struct {
 	mu                          sync.Mutex
 	local, found, delta, failed int
 	foundBytes, deltaBytes      int64
+	fetched                     int // piece indexes fetched whole beside the local copy
+	fetchedBytes                int64
 	sent, received              int64
 
 	tookLocal, tookFound, tookOld time.Duration // wall time: chunk store, found pieces, all of the old version's work
@@ -97,28 +99,29 @@ type tally struct {
 	rolled                        int64         // bytes the rolling search rolled over
 }
 
-// planLocal fills what local data has of part, cheapest source first: the
-// chunk store (planStore) for the pieces it holds; for the others, the old
+// planLocal fills part from local data, cheapest source first: the chunk
+// store (planStore) for the pieces it holds; for the others, the old
 // version of the file at abs (rolling search), then piece deltas against
-// the old bytes from live owners of w. The two run side by side: they fill
-// disjoint pieces, and the deltas wait on the network while plan copies.
-// What is still missing is left for the whole-piece fetch. It returns only
-// context and chunk store errors: trouble with the old file or a delta
-// just leaves pieces to fetch whole.
+// the old bytes from live owners of w, then whole pieces from them. The two
+// run side by side: they fill disjoint pieces, and the network work overlaps
+// the local copy (an appended piece is on its way while the unchanged ones
+// are copied). What is still missing is left for pullFile's fetch. It
+// returns only context and chunk store errors: trouble with the old file, a
+// delta or a source just leaves pieces to fetch there.
 func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.Partial, abs string) error {
 	m := &w.Manifest
 	began := time.Now()
 	missing := part.Missing()
 	t := &tally{}
-	ie, ok := d.idx.Get(m.Path)
 	var elsewhere []int // missing pieces the chunk store does not hold
-	if ok && ie.Manifest.Kind == manifest.KindFile && !ie.Manifest.Deleted && ie.Manifest.Size > 0 {
-		for _, i := range missing {
-			if _, ok := d.store.Locate(m.Pieces[i].Hash); !ok {
-				elsewhere = append(elsewhere, i)
-			}
+	for _, i := range missing {
+		if _, ok := d.store.Locate(m.Pieces[i].Hash); !ok {
+			elsewhere = append(elsewhere, i)
 		}
 	}
+	ie, ok := d.idx.Get(m.Path)
+	hasOld := ok && ie.Manifest.Kind == manifest.KindFile && !ie.Manifest.Deleted && ie.Manifest.Size > 0
+	srcs := d.sources(w.Owners)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		err := d.planStore(gctx, m, part)
@@ -127,7 +130,12 @@ func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.P
 	})
 	if len(elsewhere) > 0 {
 		g.Go(func() error {
-			return d.fromOld(gctx, m, &ie.Manifest, part, abs, elsewhere, d.sources(w.Owners), t)
+			if hasOld {
+				if err := d.fromOld(gctx, m, &ie.Manifest, part, abs, elsewhere, srcs, t); err != nil {
+					return err
+				}
+			}
+			return d.fetchSome(gctx, m, part, elsewhere, srcs, t)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -138,15 +146,56 @@ func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.P
 	for _, i := range left {
 		leftBytes += m.PieceLen(i)
 	}
-	t.local = max(len(missing)-len(left)-t.found-t.delta, 0)
+	t.local = max(len(missing)-len(left)-t.found-t.delta-t.fetched, 0)
 	d.log.Debug("pieces planned", "path", m.Path, "pieces", len(m.Pieces),
 		"local", t.local, "found", t.found, "found_bytes", t.foundBytes,
 		"delta", t.delta, "delta_bytes", t.deltaBytes, "delta_sent", t.sent, "delta_received", t.received,
-		"delta_failed", t.failed, "fetch", len(left), "fetch_bytes", leftBytes,
+		"delta_failed", t.failed, "fetched", t.fetched, "fetched_bytes", t.fetchedBytes,
+		"fetch", len(left), "fetch_bytes", leftBytes,
 		"took_local", t.tookLocal.Round(time.Millisecond), "took_found", t.tookFound.Round(time.Millisecond),
 		"took_search", t.tookSearch.Round(time.Millisecond), "rolled", t.rolled,
 		"took_old", t.tookOld.Round(time.Millisecond), "took", time.Since(began).Round(time.Millisecond))
 	return nil
+}
+
+// fetchSome fetches whole the pieces of want that part still misses, from
+// srcs, beside the local copy. A failed fetch is logged and left to
+// pullFile's fetch of whatever is missing then; only ctx's end is an error.
+func (d *Daemon) fetchSome(ctx context.Context, m *manifest.Manifest, part *chunkstore.Partial, want []int, srcs []transfer.Source, t *tally) error {
+	if len(srcs) == 0 {
+		return nil
+	}
+	st, err := d.fetcher.Fetch(ctx, m, subsetSink{part, want}, srcs)
+	d.stats.BytesReceived.Add(st.Bytes)
+	d.stats.PiecesFetched.Add(int64(st.Pieces))
+	t.mu.Lock()
+	t.fetched += st.Written
+	t.fetchedBytes += st.Bytes
+	t.mu.Unlock()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d.log.Debug("fetch beside the local copy", "path", m.Path, "err", err)
+	}
+	return nil
+}
+
+// subsetSink is the part of a partial a fetch may fill: the pieces of want
+// it still misses. Writes go to the partial (WriteVerifiedPiece included).
+type subsetSink struct {
+	*chunkstore.Partial
+	want []int
+}
+
+func (s subsetSink) Missing() []int {
+	out := make([]int, 0, len(s.want))
+	for _, i := range s.want {
+		if !s.Have(i) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // planStore is plan (pull.go) on GOMAXPROCS goroutines, hashing each piece
