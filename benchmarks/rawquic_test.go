@@ -22,7 +22,7 @@ import (
 const rawALPN = "dartsync-bench/raw"
 
 // rawTLS returns a self-signed Ed25519 TLS config for both ends.
-func rawTLS(b *testing.B) *tls.Config {
+func rawTLS(b testing.TB) *tls.Config {
 	b.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -95,8 +95,6 @@ func newRawLink(b *testing.B, nconn int) *rawLink {
 		cancel()
 		b.Fatal(err)
 	}
-	// Server: every accepted stream is read to its end and answered with one
-	// byte, so the sender knows all data arrived.
 	var srv sync.WaitGroup
 	b.Cleanup(func() {
 		cancel()
@@ -106,35 +104,18 @@ func newRawLink(b *testing.B, nconn int) *rawLink {
 	srv.Add(1)
 	go func() {
 		defer srv.Done()
-		for {
-			c, err := ln.Accept(ctx)
-			if err != nil {
-				return
-			}
-			srv.Add(1)
-			go func() {
-				defer srv.Done()
-				defer c.CloseWithError(0, "")
-				for {
-					s, err := c.AcceptStream(ctx)
-					if err != nil {
-						return
-					}
-					buf := make([]byte, 1<<20)
-					for {
-						if _, err := s.Read(buf); err != nil {
-							break
-						}
-					}
-					_, _ = s.Write([]byte{1})
-					_ = s.Close()
-				}
-			}()
-		}
+		serveRaw(ctx, ln)
 	}()
+	return dialRaw(b, ctx, ln.Addr().String(), tlsConf, nconn)
+}
+
+// dialRaw connects nconn times to the raw receiver at addr; the connections
+// close when the benchmark ends.
+func dialRaw(b *testing.B, ctx context.Context, addr string, tlsConf *tls.Config, nconn int) *rawLink {
+	b.Helper()
 	link := &rawLink{ctx: ctx, conns: make([]*quic.Conn, nconn)}
 	for i := range link.conns {
-		c, err := quic.DialAddr(ctx, ln.Addr().String(), tlsConf, rawQUICConfig())
+		c, err := quic.DialAddr(ctx, addr, tlsConf, rawQUICConfig())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -142,6 +123,40 @@ func newRawLink(b *testing.B, nconn int) *rawLink {
 		link.conns[i] = c
 	}
 	return link
+}
+
+// serveRaw is the receiving end of a raw link: every accepted stream is
+// read to its end and answered with one byte, so the sender knows all data
+// arrived. It returns when ln is closed or ctx ends, after every connection
+// it accepted has ended.
+func serveRaw(ctx context.Context, ln *quic.Listener) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := ln.Accept(ctx)
+		if err != nil {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.CloseWithError(0, "")
+			buf := make([]byte, 1<<20)
+			for {
+				s, err := c.AcceptStream(ctx)
+				if err != nil {
+					return
+				}
+				for {
+					if _, err := s.Read(buf); err != nil {
+						break
+					}
+				}
+				_, _ = s.Write([]byte{1})
+				_ = s.Close()
+			}
+		}()
+	}
 }
 
 // send moves total bytes, split evenly over the connections, one stream
