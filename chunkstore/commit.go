@@ -11,106 +11,139 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Commit finishes a complete partial (else ErrIncomplete): truncate to the
-// file's size, fsync, rename onto target (an absolute path on the same
-// filesystem; the partial directory is under the folder's state directory by
-// default) and fsync target's directory. The file's pieces are then indexed
-// as the complete file at target (when target is inside the folder) and the
-// partial is forgotten. Set the mode and modification time on Path() before
-// calling Commit. After a failed Commit the Partial is closed; Store.Partial
-// resumes it.
-func (p *Partial) Commit(target string) error {
+// Seal makes a complete partial (else ErrIncomplete) ready to be renamed
+// into place: truncate to the file's size, fsync, close the file. Set the
+// mode and modification time on Path() before calling Seal, so they are
+// durable with the data. A sealed partial takes no more writes (ErrClosed);
+// it stays open in the store until Commit or a CommitBatch renames it, or
+// Close (it stays resumable) or Discard. Sealing twice does nothing. After a
+// failed Seal the Partial is closed; Store.Partial resumes it.
+func (p *Partial) Seal() error {
 	p.mu.Lock()
 	switch {
 	case p.closed:
 		p.mu.Unlock()
 		return ErrClosed
+	case p.sealed:
+		p.mu.Unlock()
+		return nil
 	case p.missing > 0:
 		missing := p.missing
 		p.mu.Unlock()
 		return fmt.Errorf("%w: %q misses %d of %d pieces", ErrIncomplete, p.m.Path, missing, len(p.m.Pieces))
 	}
-	p.closed = true
+	p.sealed = true
 	p.mu.Unlock()
-	defer p.s.forget(p)
 	p.flushMu.Lock()
-	defer p.flushMu.Unlock()
-
-	fail := func(err error) error {
-		return fmt.Errorf("chunkstore: commit %q to %s: %w", p.m.Path, target, err)
+	err := p.syncAndClose()
+	p.flushMu.Unlock()
+	if err != nil {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		p.s.forget(p)
+		return fmt.Errorf("chunkstore: seal %q: %w", p.m.Path, err)
 	}
-	// Cut anything past the end (left by an older run). Truncating always
-	// updates the mtime, which the caller may have set: only when needed,
-	// and the times are put back.
+	return nil
+}
+
+// syncAndClose cuts anything past the end (left by an older run), fsyncs
+// and closes the file. Called with flushMu held.
+func (p *Partial) syncAndClose() error {
+	p.fileDone = true
+	// Truncating always updates the mtime, which the caller may have set:
+	// only when needed, and the times are put back.
 	fi, err := p.f.Stat()
 	if err != nil {
 		p.f.Close()
-		return fail(err)
+		return err
 	}
 	if fi.Size() != p.m.Size {
 		if err := p.f.Truncate(p.m.Size); err != nil {
 			p.f.Close()
-			return fail(err)
+			return err
 		}
 		if err := os.Chtimes(p.path, time.Time{}, fi.ModTime()); err != nil {
 			p.f.Close()
-			return fail(err)
+			return err
 		}
 	}
 	if err := p.f.Sync(); err != nil {
 		p.f.Close()
-		return fail(err)
+		return err
 	}
-	if err := p.f.Close(); err != nil {
-		return fail(err)
-	}
-	if err := p.s.renameOrCopy(p.path, target); err != nil {
-		return fail(err)
-	}
-	if err := syncDir(filepath.Dir(target)); err != nil {
-		p.s.log.Warn("chunkstore: fsync directory after rename", "dir", filepath.Dir(target), "err", err)
-	}
+	return p.f.Close()
+}
 
-	rel, inside := p.s.relPath(target)
+// Commit finishes a complete partial (else ErrIncomplete): Seal it (if not
+// yet), rename it onto target (an absolute path on the same filesystem; the
+// partial directory is under the folder's state directory by default) and
+// make the rename durable (fsync target's directory, and the parents of
+// directories not yet known durable). The file's pieces are then indexed as
+// the complete file at target (when target is inside the folder) and the
+// partial is forgotten. Set the mode and modification time on Path() before
+// calling Commit. After a failed Commit the Partial is closed; Store.Partial
+// resumes it. A CommitBatch commits many partials at a lower cost per file.
+func (p *Partial) Commit(target string) error {
+	if err := p.Seal(); err != nil {
+		return err
+	}
+	if err := p.markClosed(); err != nil {
+		return err
+	}
+	defer p.s.forget(p)
+	if err := p.s.renameOrCopy(p.path, target); err != nil {
+		return fmt.Errorf("chunkstore: commit %q to %s: %w", p.m.Path, target, err)
+	}
+	for dir, err := range p.s.syncDirs([]string{filepath.Dir(target)}) {
+		p.s.log.Warn("chunkstore: fsync directory after rename", "dir", dir, "err", err)
+	}
+	p.flushMu.Lock()
 	ref := p.ref
-	err = p.s.update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketPartials).Delete(p.m.ID[:]); err != nil {
-			return err
-		}
-		if !inside || p.m.Size == 0 {
-			if ref != 0 {
-				return removeRef(tx, ref)
-			}
-			return nil
-		}
-		if err := removePath(tx, rel); err != nil {
-			return err
-		}
-		r := ref
-		if r == 0 {
-			var err error
-			if r, err = tx.Bucket(bucketRefs).NextSequence(); err != nil {
-				return err
-			}
-		}
-		rec := refRec{kind: kindFile, name: []byte(rel), size: p.m.Size, pieceSize: p.m.PieceSize, hashes: hashesOf(&p.m)}
-		if err := tx.Bucket(bucketRefs).Put(refKey(r), encodeRef(rec)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketFiles).Put([]byte(rel), refKey(r)); err != nil {
-			return err
-		}
-		if err := putPieces(tx, r, &p.m, nil); err != nil {
-			return err
-		}
-		return putStamp(tx, r, &p.m)
-	})
-	if err != nil {
+	p.flushMu.Unlock()
+	if err := p.s.update(func(tx *bolt.Tx) error { return p.recordCommitted(tx, target, ref) }); err != nil {
 		// The file is in place; only the index (a hint) is behind. A rescan
 		// (AddFile) repairs it.
 		p.s.log.Warn("chunkstore: committed file not indexed", "file", target, "err", err)
 	}
 	return nil
+}
+
+// recordCommitted forgets the partial and indexes its pieces as the
+// complete file at target (if inside the folder), reusing its ref (0: the
+// partial was never recorded).
+func (p *Partial) recordCommitted(tx *bolt.Tx, target string, ref uint64) error {
+	if err := tx.Bucket(bucketPartials).Delete(p.m.ID[:]); err != nil {
+		return err
+	}
+	rel, inside := p.s.relPath(target)
+	if !inside || p.m.Size == 0 {
+		if ref != 0 {
+			return removeRef(tx, ref)
+		}
+		return nil
+	}
+	if err := removePath(tx, rel); err != nil {
+		return err
+	}
+	r := ref
+	if r == 0 {
+		var err error
+		if r, err = tx.Bucket(bucketRefs).NextSequence(); err != nil {
+			return err
+		}
+	}
+	rec := refRec{kind: kindFile, name: []byte(rel), size: p.m.Size, pieceSize: p.m.PieceSize, hashes: hashesOf(&p.m)}
+	if err := tx.Bucket(bucketRefs).Put(refKey(r), encodeRef(rec)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketFiles).Put([]byte(rel), refKey(r)); err != nil {
+		return err
+	}
+	if err := putPieces(tx, r, &p.m, nil); err != nil {
+		return err
+	}
+	return putStamp(tx, r, &p.m)
 }
 
 // CopyLocal fills missing pieces from bytes the store already has elsewhere

@@ -37,13 +37,15 @@ type Partial struct {
 	pendingBytes int64
 	lastFlush    time.Time
 	closed       bool
+	sealed       bool // Seal ran: complete, synced, takes no more writes
 
 	// flushMu serializes flushes, Commit and Discard (the fdatasync and the
 	// record of one batch); it guards durable and ref and is never taken by
 	// Have, Missing or the fast path of WritePiece.
-	flushMu sync.Mutex
-	durable bitset // recorded in the database
-	ref     uint64 // 0 until the partial is recorded
+	flushMu  sync.Mutex
+	durable  bitset // recorded in the database
+	ref      uint64 // 0 until the partial is recorded
+	fileDone bool   // f is closed (by Seal, after syncing it, or by a failed Seal)
 }
 
 // Partial creates, or resumes, the partial download of m (a live file
@@ -176,7 +178,7 @@ func (p *Partial) writePiece(i int, data []byte, verify bool) error {
 	h := p.m.Pieces[i].Hash
 	targets := []int{i}
 	p.mu.Lock()
-	if p.closed {
+	if p.closed || p.sealed {
 		p.mu.Unlock()
 		return ErrClosed
 	}
@@ -254,8 +256,10 @@ func (p *Partial) flush() error {
 		p.mu.Unlock()
 		return fmt.Errorf("chunkstore: sync partial %s (%q): %w", p.m.ID.Short(), p.m.Path, err)
 	}
-	if err := fdatasync(p.f); err != nil {
-		return requeue(err)
+	if !p.fileDone { // else Seal synced it
+		if err := fdatasync(p.f); err != nil {
+			return requeue(err)
+		}
 	}
 	durable, batch := p.durable.clone(), newBitset(len(p.m.Pieces))
 	for _, j := range idx {
@@ -303,6 +307,12 @@ func (p *Partial) Close() error {
 	}
 	defer p.s.forget(p)
 	err := p.flush()
+	p.flushMu.Lock()
+	defer p.flushMu.Unlock()
+	if p.fileDone {
+		return err
+	}
+	p.fileDone = true
 	if cerr := p.f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("chunkstore: close partial %q: %w", p.m.Path, cerr)
 	}
@@ -328,7 +338,10 @@ func (p *Partial) Discard() error {
 	defer p.s.forget(p)
 	p.flushMu.Lock()
 	defer p.flushMu.Unlock()
-	p.f.Close()
+	if !p.fileDone {
+		p.fileDone = true
+		p.f.Close()
+	}
 	ref := p.ref
 	err := p.s.update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketPartials).Delete(p.m.ID[:]); err != nil {

@@ -27,9 +27,13 @@ type Store struct {
 	db      *bolt.DB
 	log     *slog.Logger
 
-	mu       sync.Mutex               // guards partials, closed; never held across I/O
+	mu       sync.Mutex               // guards partials, closed, durableDirs; never held across I/O
 	partials map[manifest.ID]*Partial // open partials; nil value: being discarded
 	closed   bool
+	// durableDirs: directories below the root whose own entry is known
+	// durable (their parent was fsynced after they were seen), with what
+	// they were then; see syncDirs.
+	durableDirs map[string]os.FileInfo
 
 	// commitMu orders database writers exactly as bbolt's own writer lock
 	// does; it guards no state. queueMu guards queue. See update.

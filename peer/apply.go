@@ -29,12 +29,48 @@ func (d *Daemon) edited(rel, abs string) bool {
 	return err == nil // something is there that was never synced
 }
 
-// apply commits a complete partial over the target, unless the target was
-// edited meanwhile, and stages the new index entry.
-func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs string) outcome {
+// seal sets the mode and modification time on a complete partial and
+// makes it durable (chunkstore.Partial.Seal). On failure the partial is
+// closed (resumable) and the outcome is retry.
+func (d *Daemon) seal(m *manifest.Manifest, part *chunkstore.Partial) bool {
 	if err := setMeta(part.Path(), m); err != nil {
 		part.Close()
 		d.log.Warn("set mode and mtime", "path", m.Path, "err", err)
+		return false
+	}
+	if err := part.Seal(); err != nil {
+		d.log.Warn("seal", "path", m.Path, "err", err)
+		return false
+	}
+	return true
+}
+
+// readyTarget checks, right before the rename, that m may replace what is
+// at abs: m is still the wanted version and the target was not edited
+// meanwhile (else the edit wins: the scan reports it, and the tracker
+// decides the conflict). A synced directory in the way is removed if
+// empty. Call it between beginApply and endApply.
+func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
+	if !d.stillWanted(m) {
+		return obsolete
+	}
+	if d.edited(m.Path, abs) {
+		return edited
+	}
+	if fi, err := os.Lstat(abs); err == nil && fi.IsDir() {
+		// A file replaces a synced directory: its contents' deletions
+		// run later in the pull, so this may take another round.
+		if err := os.Remove(abs); err != nil {
+			return retry
+		}
+	}
+	return done
+}
+
+// apply commits a complete partial over the target, unless the target was
+// edited meanwhile, and stages the new index entry.
+func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs string) outcome {
+	if !d.seal(m, part) {
 		return retry
 	}
 	if !d.beginApply(m.Path) {
@@ -42,31 +78,13 @@ func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs strin
 		return retry
 	}
 	defer d.endApply(m.Path)
-	if !d.stillWanted(m) {
+	if o := d.readyTarget(m, abs); o != done {
 		part.Close()
-		return obsolete
-	}
-	if d.edited(m.Path, abs) {
-		part.Close()
-		return edited
-	}
-	if fi, err := os.Lstat(abs); err == nil && fi.IsDir() {
-		// A file replaces a synced directory: its contents' deletions
-		// run later in the pull, so this may take another round.
-		if err := os.Remove(abs); err != nil {
-			part.Close()
-			return retry
-		}
+		return o
 	}
 	if err := part.Commit(abs); err != nil {
 		d.log.Warn("commit", "path", m.Path, "err", err)
 		return retry
-	}
-	// Commit's final truncate and fsync may touch the modification time:
-	// set it once more on the file in place.
-	t := time.Unix(0, m.ModTime)
-	if err := os.Chtimes(abs, t, t); err != nil {
-		d.log.Warn("set mtime", "path", m.Path, "err", err)
 	}
 	d.idx.Stage(index.Entry{Manifest: *m, Stat: d.appliedStat(m, abs)})
 	d.stats.FilesApplied.Add(1)

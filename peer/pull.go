@@ -31,6 +31,7 @@ const (
 	retry                   // try again later (no live source, fetch failed)
 	edited                  // the target was edited locally: rescan first
 	obsolete                // a newer version is wanted (or here) now: drop this one
+	unowned                 // applied, but its rename may not be durable: not announced
 )
 
 // pullLoop applies wants whenever they change, once the first local scan
@@ -142,11 +143,31 @@ func (d *Daemon) pull(ctx context.Context) (int, error) {
 
 // pullFiles downloads and applies files: single-piece files
 // smallParallel at a time (they cost round trips and fsyncs, not
-// bandwidth), larger ones cfg.Parallel at a time.
+// bandwidth), larger ones cfg.Parallel at a time. A single-piece file is
+// sealed by the goroutine that fetched it and then applied by an
+// applyBatcher together with the others ready at that moment; a larger
+// one is applied on its own.
 func (d *Daemon) pullFiles(ctx context.Context, r *round, ws []index.Want) error {
 	if len(ws) == 0 {
 		return nil
 	}
+	ab := newApplyBatcher(d, r)
+	var bg errgroup.Group // owns the batcher: it ends once ab.in is closed
+	bg.Go(func() error { return ab.run(ctx) })
+	err := d.fetchFiles(ctx, r, ws, ab.in)
+	close(ab.in)
+	if berr := bg.Wait(); err == nil {
+		err = berr
+	}
+	if err != nil {
+		return err
+	}
+	return r.flush(ctx)
+}
+
+// fetchFiles runs pullFile for every want, except that a single-piece
+// file, once fetched and sealed, is sent to ready instead of applied.
+func (d *Daemon) fetchFiles(ctx context.Context, r *round, ws []index.Want, ready chan<- readyFile) error {
 	g, gctx := errgroup.WithContext(ctx)
 	small := make(chan struct{}, smallParallel)
 	large := make(chan struct{}, d.cfg.Parallel)
@@ -162,18 +183,22 @@ func (d *Daemon) pullFiles(ctx context.Context, r *round, ws []index.Want) error
 		}
 		g.Go(func() error {
 			defer func() { <-sem }()
-			o := d.pullFile(gctx, w)
-			r.note(w, o)
+			if sem == small {
+				if f, o := d.fetchSealed(gctx, w); f != nil {
+					ready <- *f // the batcher takes every file until ready is closed
+				} else {
+					r.note(w, o)
+				}
+				return nil
+			}
+			r.note(w, d.pullFile(gctx, w))
 			if r.applied() >= flushEvery {
 				return r.flush(gctx)
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	return r.flush(ctx)
+	return g.Wait()
 }
 
 // round collects the outcomes of one pull: finished wants and the versions
@@ -203,6 +228,8 @@ func (r *round) note(w index.Want, o outcome) {
 		if w.Manifest.Kind == manifest.KindFile && !w.Manifest.Deleted {
 			r.owned = append(r.owned, w.Manifest)
 		}
+	case unowned:
+		r.finished = append(r.finished, index.Done{Path: w.Manifest.Path, ID: w.Manifest.ID})
 	case retry:
 		r.pending++
 	case edited:
@@ -287,37 +314,60 @@ func (d *Daemon) stillCurrent(ms []manifest.Manifest) []manifest.Manifest {
 	return out
 }
 
-// pullFile builds one file version: plan its pieces locally, fetch the rest
-// from live owners, then apply it.
+// pullFile builds one file version and applies it.
 func (d *Daemon) pullFile(ctx context.Context, w index.Want) outcome {
+	part, abs, o := d.fetch(ctx, w)
+	if part == nil {
+		return o
+	}
+	return d.apply(&w.Manifest, part, abs)
+}
+
+// fetchSealed builds one file version and seals it (data durable, not yet
+// in place), ready for applyBatch; nil and the outcome if it cannot.
+func (d *Daemon) fetchSealed(ctx context.Context, w index.Want) (*readyFile, outcome) {
+	part, abs, o := d.fetch(ctx, w)
+	if part == nil {
+		return nil, o
+	}
+	if !d.seal(&w.Manifest, part) {
+		return nil, retry
+	}
+	return &readyFile{w: w, part: part, abs: abs}, done
+}
+
+// fetch builds one file version in a partial: plan its pieces locally,
+// fetch the rest from live owners. It returns the complete partial and the
+// absolute target, or a nil partial and the outcome.
+func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, string, outcome) {
 	m := w.Manifest
 	abs, made, err := target(d.cfg.Root, m.Path, true)
 	d.stageDirs(made)
 	if err != nil {
 		d.log.Warn("cannot write", "path", m.Path, "err", err)
-		return retry
+		return nil, "", retry
 	}
 	if d.edited(m.Path, abs) {
-		return edited
+		return nil, "", edited
 	}
 	part, err := d.store.Partial(&m)
 	if err != nil {
 		if !errors.Is(err, chunkstore.ErrBusy) {
 			d.log.Warn("partial", "path", m.Path, "err", err)
 		}
-		return retry
+		return nil, "", retry
 	}
 	if err := d.planLocal(ctx, w, part, abs); err != nil {
 		part.Close()
 		d.log.Warn("local pieces", "path", m.Path, "err", err)
-		return retry
+		return nil, "", retry
 	}
 	if !part.Complete() {
 		srcs := d.sources(w.Owners)
 		if len(srcs) == 0 {
 			part.Close()
 			d.log.Debug("no live source", "path", m.Path)
-			return retry
+			return nil, "", retry
 		}
 		st, err := d.fetcher.Fetch(ctx, &m, part, srcs)
 		d.stats.BytesReceived.Add(st.Bytes)
@@ -327,8 +377,8 @@ func (d *Daemon) pullFile(ctx context.Context, w index.Want) outcome {
 			if ctx.Err() == nil {
 				d.log.Warn("fetch", "path", m.Path, "err", err)
 			}
-			return retry
+			return nil, "", retry
 		}
 	}
-	return d.apply(&m, part, abs)
+	return part, abs, done
 }

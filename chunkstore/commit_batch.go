@@ -1,0 +1,218 @@
+package chunkstore
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sync/errgroup"
+)
+
+// dirSyncParallel bounds the directory fsyncs in flight at once.
+const dirSyncParallel = 16
+
+// CommitBatch commits many sealed partials at the cost of one fsync per
+// target directory and one database transaction for the whole batch,
+// instead of both per file. Rename each partial into place, then Finish:
+// only after Finish are the renames durable and the files indexed. A batch
+// is used by one goroutine.
+type CommitBatch struct {
+	s       *Store
+	renamed []*Partial
+	targets []string
+	done    bool
+}
+
+// NewCommitBatch starts an empty batch.
+func (s *Store) NewCommitBatch() *CommitBatch { return &CommitBatch{s: s} }
+
+// Rename moves the sealed partial p onto target (an absolute path on the
+// same filesystem; a file there is replaced atomically). The rename is not
+// durable until Finish. On error p is closed and stays resumable. The
+// caller checks the target (not edited meanwhile) right before Rename.
+func (b *CommitBatch) Rename(p *Partial, target string) error {
+	if b.done {
+		return ErrClosed
+	}
+	p.mu.Lock()
+	sealed := p.sealed
+	p.mu.Unlock()
+	if !sealed {
+		return fmt.Errorf("chunkstore: batch commit of %q: not sealed", p.m.Path)
+	}
+	if err := p.markClosed(); err != nil {
+		return err
+	}
+	if err := p.s.renameOrCopy(p.path, target); err != nil {
+		// Still at its partial path: make it resumable again.
+		p.mu.Lock()
+		p.closed = false
+		p.mu.Unlock()
+		if cerr := p.Close(); cerr != nil {
+			p.s.log.Warn("chunkstore: close partial after failed rename", "file", p.m.Path, "err", cerr)
+		}
+		return fmt.Errorf("chunkstore: commit %q to %s: %w", p.m.Path, target, err)
+	}
+	b.renamed = append(b.renamed, p)
+	b.targets = append(b.targets, target)
+	return nil
+}
+
+// Len returns how many partials were renamed into place so far.
+func (b *CommitBatch) Len() int { return len(b.renamed) }
+
+// Finish makes the renames durable: it fsyncs every target directory once
+// (and the parents of directories not yet known durable), in parallel. It
+// then indexes the committed files in one transaction (a hint: a failure is
+// logged, a rescan repairs it) and forgets the partials. It returns, by
+// target path, the renames that may not be durable (their directory's
+// fsync failed): those files are in place but must not be announced.
+func (b *CommitBatch) Finish() map[string]error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	defer func() {
+		for _, p := range b.renamed {
+			p.s.forget(p)
+		}
+	}()
+	if len(b.renamed) == 0 {
+		return nil
+	}
+	dirs := make([]string, len(b.targets))
+	for i, t := range b.targets {
+		dirs[i] = filepath.Dir(t)
+	}
+	var notDurable map[string]error
+	failed := b.s.syncDirs(dirs)
+	for i, t := range b.targets {
+		if err, ok := failed[dirs[i]]; ok {
+			if notDurable == nil {
+				notDurable = make(map[string]error)
+			}
+			notDurable[t] = err
+		}
+	}
+	refs := make([]uint64, len(b.renamed))
+	for i, p := range b.renamed {
+		p.flushMu.Lock()
+		refs[i] = p.ref
+		p.flushMu.Unlock()
+	}
+	err := b.s.update(func(tx *bolt.Tx) error {
+		for i, p := range b.renamed {
+			if err := p.recordCommitted(tx, b.targets[i], refs[i]); err != nil {
+				return fmt.Errorf("%q: %w", p.m.Path, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.s.log.Warn("chunkstore: committed files not indexed", "files", len(b.renamed), "err", err)
+	}
+	return notDurable
+}
+
+// syncDirs makes renames into dirs durable: it fsyncs each directory once,
+// and the parent of every directory on the way up to the folder root that
+// is not yet known durable (a directory created since, whose own entry is
+// not durable yet). It returns the directories whose rename may not be
+// durable: the directory itself or one of its unsynced parents failed.
+func (s *Store) syncDirs(dirs []string) map[string]error {
+	type step struct {
+		dir string
+		fi  os.FileInfo
+	}
+	toSync := make(map[string]bool)
+	var learned []step                 // directories whose entry the parent's fsync makes durable
+	needs := make(map[string][]string) // target dir -> every directory synced for it
+	for _, d := range dirs {
+		if _, ok := needs[d]; ok {
+			continue
+		}
+		chain := []string{d}
+		toSync[d] = true
+		for a := d; ; {
+			parent := filepath.Dir(a)
+			if a == s.root || parent == a || !s.inside(a) {
+				break
+			}
+			fi, err := os.Lstat(a)
+			if err != nil {
+				break // renamed into it just now: the fsync of a reports it
+			}
+			if s.knownDurable(a, fi) {
+				break
+			}
+			learned = append(learned, step{a, fi})
+			toSync[parent] = true
+			chain = append(chain, parent)
+			a = parent
+		}
+		needs[d] = chain
+	}
+	var mu sync.Mutex
+	errs := make(map[string]error)
+	var g errgroup.Group
+	g.SetLimit(dirSyncParallel)
+	for d := range toSync {
+		g.Go(func() error {
+			if err := syncDir(d); err != nil {
+				mu.Lock()
+				errs[d] = err
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines report through errs
+	for _, st := range learned {
+		if _, bad := errs[filepath.Dir(st.dir)]; !bad {
+			s.markDurable(st.dir, st.fi)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	out := make(map[string]error)
+	for d, chain := range needs {
+		for _, c := range chain {
+			if err, bad := errs[c]; bad {
+				out[d] = fmt.Errorf("chunkstore: fsync directory %s: %w", c, err)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// inside reports whether dir is the folder root or below it.
+func (s *Store) inside(dir string) bool {
+	rel, err := filepath.Rel(s.root, dir)
+	return err == nil && rel != ".." && !filepath.IsAbs(rel) && !startsDotDot(rel)
+}
+
+func startsDotDot(rel string) bool {
+	return len(rel) >= 3 && rel[:2] == ".." && os.IsPathSeparator(rel[2])
+}
+
+// knownDurable reports whether dir's entry in its parent was made durable
+// (the parent fsynced after dir was seen) while dir was the directory fi.
+func (s *Store) knownDurable(dir string, fi os.FileInfo) bool {
+	s.mu.Lock()
+	known, ok := s.durableDirs[dir]
+	s.mu.Unlock()
+	return ok && os.SameFile(known, fi)
+}
+
+func (s *Store) markDurable(dir string, fi os.FileInfo) {
+	s.mu.Lock()
+	if s.durableDirs == nil {
+		s.durableDirs = make(map[string]os.FileInfo)
+	}
+	s.durableDirs[dir] = fi
+	s.mu.Unlock()
+}

@@ -1,0 +1,106 @@
+package peer
+
+import (
+	"context"
+
+	"github.com/dartsync/dartsync/chunkstore"
+	"github.com/dartsync/dartsync/peer/index"
+)
+
+// maxApplyBatch bounds how many sealed files one applyBatch renames.
+const maxApplyBatch = 256
+
+// readyFile is a fetched, sealed file version waiting to be applied.
+type readyFile struct {
+	w    index.Want
+	part *chunkstore.Partial
+	abs  string
+}
+
+// applyBatcher applies the sealed files of one pullFiles in batches: each
+// batch is whatever is ready when the previous one is done (group commit),
+// so its directory fsyncs and chunk store transaction are shared by all its
+// files while the fetchers keep going.
+type applyBatcher struct {
+	d  *Daemon
+	r  *round
+	in chan readyFile // closed by the owner when no more files come
+}
+
+func newApplyBatcher(d *Daemon, r *round) *applyBatcher {
+	return &applyBatcher{d: d, r: r, in: make(chan readyFile, maxApplyBatch)}
+}
+
+// run applies files from in until it is closed and drained. Every file
+// sent is applied or closed. It flushes the round every flushEvery applied
+// files and returns the first flush error (later batches are still applied,
+// and flushed by the caller).
+func (ab *applyBatcher) run(ctx context.Context) error {
+	var first error
+	for f := range ab.in {
+		batch := append(make([]readyFile, 0, 64), f)
+	more:
+		for len(batch) < maxApplyBatch {
+			select {
+			case f, ok := <-ab.in:
+				if !ok {
+					break more
+				}
+				batch = append(batch, f)
+			default:
+				break more
+			}
+		}
+		ab.d.applyBatch(ab.r, batch)
+		if first == nil && ab.r.applied() >= flushEvery {
+			first = ab.r.flush(ctx)
+		}
+	}
+	return first
+}
+
+// applyBatch puts sealed files in place with the per-file guarantees of
+// apply: each target is checked (still wanted, not edited meanwhile) right
+// before its rename; then the renames are made durable together (one fsync
+// per directory) and the files indexed in one chunk store transaction;
+// only then are they staged in the index and noted as owned. A file whose
+// rename may not be durable is applied but not announced.
+func (d *Daemon) applyBatch(r *round, batch []readyFile) {
+	cb := d.store.NewCommitBatch()
+	renamed := make([]readyFile, 0, len(batch))
+	for _, f := range batch {
+		m := &f.w.Manifest
+		if !d.beginApply(m.Path) {
+			f.part.Close()
+			r.note(f.w, retry)
+			continue
+		}
+		if o := d.readyTarget(m, f.abs); o != done {
+			d.endApply(m.Path)
+			f.part.Close()
+			r.note(f.w, o)
+			continue
+		}
+		if err := cb.Rename(f.part, f.abs); err != nil {
+			d.endApply(m.Path)
+			d.log.Warn("commit", "path", m.Path, "err", err)
+			r.note(f.w, retry)
+			continue
+		}
+		renamed = append(renamed, f)
+	}
+	notDurable := cb.Finish()
+	for _, f := range renamed {
+		m := &f.w.Manifest
+		d.idx.Stage(index.Entry{Manifest: *m, Stat: d.appliedStat(m, f.abs)})
+		d.stats.FilesApplied.Add(1)
+		d.endApply(m.Path)
+		if err := notDurable[f.abs]; err != nil {
+			d.log.Warn("applied, but its rename may not be durable: not announced", "path", m.Path, "err", err)
+			r.note(f.w, unowned)
+			continue
+		}
+		d.log.Debug("applied", "path", m.Path, "size", m.Size)
+		r.note(f.w, done)
+	}
+}
