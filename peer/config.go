@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/peer/transfer"
 )
 
 // ErrUnsafePath is wrapped by errors about paths that would lead outside the
@@ -42,6 +43,9 @@ type Config struct {
 	Retry      time.Duration // retry of wants that had no usable source
 	StatsFile  string        // JSON stats written here periodically and on exit; "" = none
 	StatsEvery time.Duration
+	// Fetch tunes the piece fetcher (connections per source, request
+	// window); zero fields take transfer's defaults.
+	Fetch transfer.FetchOptions
 
 	Log *slog.Logger
 }

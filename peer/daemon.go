@@ -148,7 +148,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("peer: %w", err)
 	}
 	defer w.Close()
-	d.fetcher = transfer.NewFetcher(d.cfg.Identity, transfer.FetchOptions{}, d.log)
+	d.fetcher = transfer.NewFetcher(d.cfg.Identity, d.cfg.Fetch, d.log)
 	defer d.fetcher.Close()
 	server := transfer.NewServer(countingSource{src: d.store, n: &d.stats.BytesSent}, d.isMember, d.log,
 		transfer.WithUploadLimit(d.cfg.UploadLimit))

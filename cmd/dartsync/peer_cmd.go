@@ -15,6 +15,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer"
+	"github.com/dartsync/dartsync/peer/transfer"
 	"github.com/dartsync/dartsync/tracker"
 )
 
@@ -48,6 +49,8 @@ type peerCmd struct {
 	Folder      string        `name:"folder" hidden:"" help:"Tracker folder name."`
 	CPUProfile  string        `name:"cpuprofile" type:"path" hidden:"" help:"Write a CPU profile here (until shutdown)."`
 	MemProfile  string        `name:"memprofile" type:"path" hidden:"" help:"Write a heap profile here at shutdown (allocations since start, and what is in use)."`
+	FetchConns  int           `name:"fetch-conns" hidden:"" help:"QUIC connections per source (0: the default, 2)."`
+	FetchWindow int           `name:"fetch-window" hidden:"" help:"Piece requests in flight per source and file (0: the default, 8)."`
 	StatsEvery  time.Duration `name:"stats-every" default:"1s" hidden:"" help:"How often STATE/stats.json is rewritten while counters change."`
 }
 
@@ -89,7 +92,8 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		ListenAddr: c.Listen, UploadLimit: c.UploadLimit,
 		Debounce: c.Debounce, Rescan: c.Rescan, Parallel: c.Parallel, Retry: c.Retry,
 		StatsFile: filepath.Join(state, "stats.json"), StatsEvery: c.StatsEvery,
-		Log: log,
+		Fetch: transfer.FetchOptions{Conns: c.FetchConns, Window: c.FetchWindow},
+		Log:   log,
 	}
 	tokenText, tokenFrom, err := c.token()
 	if err != nil {
