@@ -197,7 +197,7 @@ func (p *Partial) writePiece(i int, data []byte, verify bool) error {
 		return fmt.Errorf("%w: piece %d of %q: hash mismatch", ErrBadPiece, i, p.m.Path)
 	}
 	for _, j := range targets {
-		if _, err := p.f.WriteAt(data, p.m.PieceOffset(j)); err != nil {
+		if err := p.writeAt(data, p.m.PieceOffset(j)); err != nil {
 			if errors.Is(err, os.ErrClosed) {
 				return ErrClosed
 			}

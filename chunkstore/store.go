@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -34,6 +35,9 @@ type Store struct {
 	// durable (their parent was fsynced after they were seen), with what
 	// they were then; see syncDirs.
 	durableDirs map[string]os.FileInfo
+	// direct: partial pieces are written with O_DIRECT (see writeAt);
+	// cleared at the first refusal.
+	direct atomic.Bool
 
 	// commitMu orders database writers exactly as bbolt's own writer lock
 	// does; it guards no state. queueMu guards queue. See update.
@@ -93,13 +97,15 @@ func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("chunkstore: open %s: %w", dbPath, err)
 	}
-	return &Store{
+	s := &Store{
 		root:     root,
 		partDir:  partDir,
 		db:       db,
 		log:      log,
 		partials: make(map[manifest.ID]*Partial),
-	}, nil
+	}
+	s.direct.Store(directSupported)
+	return s, nil
 }
 
 // Close syncs and closes every open partial (they stay resumable) and closes
