@@ -28,16 +28,20 @@ type Store struct {
 	db      *bolt.DB
 	log     *slog.Logger
 
-	mu       sync.Mutex               // guards partials, closed, durableDirs; never held across I/O
+	mu       sync.Mutex               // guards partials, closed, durableDirs, noSyncFSUntil; never held across I/O
 	partials map[manifest.ID]*Partial // open partials; nil value: being discarded
 	closed   bool
 	// durableDirs: directories below the root whose own entry is known
 	// durable (their parent was fsynced after they were seen), with what
 	// they were then; see syncDirs.
 	durableDirs map[string]os.FileInfo
+	// noSyncFSUntil: CommitBatch.SyncData fsyncs file by file until then
+	// (a syncfs was slow: other writers' data on the filesystem).
+	noSyncFSUntil time.Time
 	// direct: partial pieces are written with O_DIRECT (see writeAt);
 	// cleared at the first refusal.
-	direct atomic.Bool
+	direct      atomic.Bool
+	writeDirect func(path string, data []byte, off int64) error // writeDirect; tests replace it
 
 	// commitMu orders database writers exactly as bbolt's own writer lock
 	// does; it guards no state. queueMu guards queue. See update.
@@ -103,6 +107,8 @@ func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
 		db:       db,
 		log:      log,
 		partials: make(map[manifest.ID]*Partial),
+
+		writeDirect: writeDirect,
 	}
 	s.direct.Store(directSupported)
 	return s, nil

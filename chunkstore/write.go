@@ -31,7 +31,7 @@ var errNoDirect = errors.New("chunkstore: direct I/O not available")
 // which also commits the block allocations of direct writes.
 func (p *Partial) writeAt(data []byte, off int64) error {
 	if p.s.direct.Load() && directAligned(data, off) {
-		err := writeDirect(p.path, data, off)
+		err := p.s.writeDirect(p.path, data, off)
 		if !errors.Is(err, errNoDirect) {
 			return err
 		}

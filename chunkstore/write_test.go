@@ -73,3 +73,41 @@ func TestPartialDirectWrites(t *testing.T) {
 		t.Logf("direct writes were refused by the file system of %s", root)
 	}
 }
+
+// TestPartialDirectRefused: a file system that refuses O_DIRECT turns
+// direct writes off for the store, and every piece still lands, through the
+// page cache.
+func TestPartialDirectRefused(t *testing.T) {
+	root := t.TempDir()
+	s := openStore(t, root)
+	defer s.Close()
+	s.direct.Store(true)
+	var refused int
+	s.writeDirect = func(string, []byte, int64) error { refused++; return errNoDirect }
+	data := randomData(32, 4*testPieceSize)
+	m := buildManifest("r.bin", data, testPieceSize)
+	p, err := s.Partial(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.Pieces {
+		buf := make([]byte, testPieceSize) // large enough to be page-aligned
+		copy(buf, piece(data, testPieceSize, i))
+		if err := p.WritePiece(i, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target := filepath.Join(root, "r.bin")
+	if err := p.Commit(target); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(target); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("committed file differs after refused direct writes (%v)", err)
+	}
+	if s.direct.Load() {
+		t.Error("direct writes still on after a refusal")
+	}
+	if refused > 1 {
+		t.Errorf("direct write tried %d times after the first refusal", refused)
+	}
+}
