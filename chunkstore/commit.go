@@ -18,7 +18,14 @@ import (
 // it stays open in the store until Commit or a CommitBatch renames it, or
 // Close (it stays resumable) or Discard. Sealing twice does nothing. After a
 // failed Seal the Partial is closed; Store.Partial resumes it.
-func (p *Partial) Seal() error {
+func (p *Partial) Seal() error { return p.seal(true) }
+
+// SealUnsynced is Seal without the fsync, for a partial that a CommitBatch
+// will commit: its SyncData makes the data of the whole batch durable at
+// once, before the renames.
+func (p *Partial) SealUnsynced() error { return p.seal(false) }
+
+func (p *Partial) seal(sync bool) error {
 	p.mu.Lock()
 	switch {
 	case p.closed:
@@ -26,6 +33,9 @@ func (p *Partial) Seal() error {
 		return ErrClosed
 	case p.sealed:
 		p.mu.Unlock()
+		if sync {
+			return p.syncSealed()
+		}
 		return nil
 	case p.missing > 0:
 		missing := p.missing
@@ -35,7 +45,7 @@ func (p *Partial) Seal() error {
 	p.sealed = true
 	p.mu.Unlock()
 	p.flushMu.Lock()
-	err := p.syncAndClose()
+	err := p.truncateAndClose(sync)
 	p.flushMu.Unlock()
 	if err != nil {
 		p.mu.Lock()
@@ -47,9 +57,24 @@ func (p *Partial) Seal() error {
 	return nil
 }
 
-// syncAndClose cuts anything past the end (left by an older run), fsyncs
-// and closes the file. Called with flushMu held.
-func (p *Partial) syncAndClose() error {
+// syncSealed makes the data of a sealed partial durable (a no-op if it
+// is): fsync by path, the file being closed.
+func (p *Partial) syncSealed() error {
+	p.flushMu.Lock()
+	defer p.flushMu.Unlock()
+	if p.synced {
+		return nil
+	}
+	if err := syncPath(p.path); err != nil {
+		return fmt.Errorf("chunkstore: sync %q: %w", p.m.Path, err)
+	}
+	p.synced = true
+	return nil
+}
+
+// truncateAndClose cuts anything past the end (left by an older run),
+// fsyncs (if sync) and closes the file. Called with flushMu held.
+func (p *Partial) truncateAndClose(sync bool) error {
 	p.fileDone = true
 	// Truncating always updates the mtime, which the caller may have set:
 	// only when needed, and the times are put back.
@@ -68,11 +93,24 @@ func (p *Partial) syncAndClose() error {
 			return err
 		}
 	}
-	if err := p.f.Sync(); err != nil {
-		p.f.Close()
-		return err
+	if sync {
+		if err := p.f.Sync(); err != nil {
+			p.f.Close()
+			return err
+		}
+		p.synced = true
 	}
 	return p.f.Close()
+}
+
+// syncPath fsyncs the file at path.
+func syncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // Commit finishes a complete partial (else ErrIncomplete): Seal it (if not

@@ -1,17 +1,30 @@
 package chunkstore
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/errgroup"
 )
 
-// dirSyncParallel bounds the directory fsyncs in flight at once.
-const dirSyncParallel = 16
+// dirSyncParallel and dataSyncParallel bound the directory and file
+// fsyncs in flight at once.
+const (
+	dirSyncParallel  = 16
+	dataSyncParallel = 32
+)
+
+// SyncData's choice between one syncfs and an fsync per file.
+const (
+	syncFSMin     = 4
+	syncFSSlow    = 2 * time.Second
+	syncFSBackoff = time.Minute
+)
 
 // CommitBatch commits many sealed partials at the cost of one fsync per
 // target directory and one database transaction for the whole batch,
@@ -28,6 +41,83 @@ type CommitBatch struct {
 // NewCommitBatch starts an empty batch.
 func (s *Store) NewCommitBatch() *CommitBatch { return &CommitBatch{s: s} }
 
+// SyncData makes the data of sealed partials durable, before they are
+// renamed: one syncfs of the filesystem holding the partials when at least
+// syncFSMin of them are not durable yet (Linux; far fewer device writes and
+// cache flushes than an fsync each), else an fsync of each, in parallel.
+// The syncfs also writes other programs' pending data on that filesystem:
+// one that takes longer than syncFSSlow turns this to per-file fsyncs for
+// syncFSBackoff. It returns an error per partial (nil: durable); a partial
+// with an error is closed (resumable) and must not be renamed.
+func (b *CommitBatch) SyncData(ps []*Partial) []error {
+	errs := make([]error, len(ps))
+	var todo []int
+	for i, p := range ps {
+		p.mu.Lock()
+		sealed, closed := p.sealed, p.closed
+		p.mu.Unlock()
+		p.flushMu.Lock()
+		synced := p.synced
+		p.flushMu.Unlock()
+		switch {
+		case closed:
+			errs[i] = ErrClosed
+		case !sealed:
+			errs[i] = fmt.Errorf("chunkstore: sync %q: not sealed", p.m.Path)
+		case !synced:
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) >= syncFSMin && b.s.syncFSAllowed() {
+		began := time.Now()
+		err := syncFS(b.s.partDir)
+		if took := time.Since(began); took > syncFSSlow {
+			b.s.log.Info("chunkstore: syncfs slow (other data pending on the filesystem); fsyncing file by file for a while",
+				"took", took.Round(time.Millisecond))
+			b.s.mu.Lock()
+			b.s.noSyncFSUntil = time.Now().Add(syncFSBackoff)
+			b.s.mu.Unlock()
+		}
+		if err == nil {
+			for _, i := range todo {
+				ps[i].flushMu.Lock()
+				ps[i].synced = true
+				ps[i].flushMu.Unlock()
+			}
+			return errs
+		}
+		if !errors.Is(err, errNoSyncFS) {
+			b.s.log.Warn("chunkstore: syncfs failed; fsyncing file by file", "err", err)
+		}
+	}
+	var g errgroup.Group
+	g.SetLimit(dataSyncParallel)
+	for _, i := range todo {
+		g.Go(func() error {
+			errs[i] = ps[i].syncSealed()
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines report through errs
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, ErrClosed) {
+			if cerr := ps[i].Close(); cerr != nil && !errors.Is(cerr, ErrClosed) {
+				b.s.log.Warn("chunkstore: close partial after failed sync", "file", ps[i].m.Path, "err", cerr)
+			}
+		}
+	}
+	return errs
+}
+
+// errNoSyncFS: syncFS is not available on this system.
+var errNoSyncFS = errors.New("syncfs not supported")
+
+func (s *Store) syncFSAllowed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Now().After(s.noSyncFSUntil)
+}
+
 // Rename moves the sealed partial p onto target (an absolute path on the
 // same filesystem; a file there is replaced atomically). The rename is not
 // durable until Finish. On error p is closed and stays resumable. The
@@ -36,11 +126,11 @@ func (b *CommitBatch) Rename(p *Partial, target string) error {
 	if b.done {
 		return ErrClosed
 	}
-	p.mu.Lock()
-	sealed := p.sealed
-	p.mu.Unlock()
-	if !sealed {
-		return fmt.Errorf("chunkstore: batch commit of %q: not sealed", p.m.Path)
+	p.flushMu.Lock()
+	synced := p.synced
+	p.flushMu.Unlock()
+	if !synced {
+		return fmt.Errorf("chunkstore: batch commit of %q: not sealed, or its data not synced", p.m.Path)
 	}
 	if err := p.markClosed(); err != nil {
 		return err

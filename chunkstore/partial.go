@@ -37,7 +37,7 @@ type Partial struct {
 	pendingBytes int64
 	lastFlush    time.Time
 	closed       bool
-	sealed       bool // Seal ran: complete, synced, takes no more writes
+	sealed       bool // Seal or SealUnsynced ran: complete, takes no more writes
 
 	// flushMu serializes flushes, Commit and Discard (the fdatasync and the
 	// record of one batch); it guards durable and ref and is never taken by
@@ -45,7 +45,8 @@ type Partial struct {
 	flushMu  sync.Mutex
 	durable  bitset // recorded in the database
 	ref      uint64 // 0 until the partial is recorded
-	fileDone bool   // f is closed (by Seal, after syncing it, or by a failed Seal)
+	fileDone bool   // f is closed (by a seal, or a failed one)
+	synced   bool   // the data is durable (Seal, or CommitBatch.SyncData)
 }
 
 // Partial creates, or resumes, the partial download of m (a live file
@@ -256,10 +257,15 @@ func (p *Partial) flush() error {
 		p.mu.Unlock()
 		return fmt.Errorf("chunkstore: sync partial %s (%q): %w", p.m.ID.Short(), p.m.Path, err)
 	}
-	if !p.fileDone { // else Seal synced it
+	switch {
+	case !p.fileDone:
 		if err := fdatasync(p.f); err != nil {
 			return requeue(err)
 		}
+	case !p.synced:
+		// Sealed without a sync, and closed before CommitBatch.SyncData:
+		// nothing is recorded (a resume re-hashes the file).
+		return nil
 	}
 	durable, batch := p.durable.clone(), newBitset(len(p.m.Pieces))
 	for _, j := range idx {

@@ -1,7 +1,9 @@
 package chunkstore
 
 import (
+	"fmt"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,4 +26,53 @@ func fdatasync(f *os.File) error {
 		return err
 	}
 	return serr
+}
+
+// syncFS makes everything written to the filesystem holding dir durable
+// (syncfs(2): data and metadata of every file, then a cache flush). Only
+// from Linux 5.8 does it report writeback errors: errNoSyncFS before.
+func syncFS(dir string) error {
+	if !syncFSReportsErrors() {
+		return errNoSyncFS
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	rc, err := d.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = unix.Syncfs(int(fd))
+			if serr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// syncFSReportsErrors: the kernel is Linux 5.8 or later.
+var syncFSReportsErrors = sync.OnceValue(func() bool {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return false
+	}
+	return kernelAtLeast(unix.ByteSliceToString(u.Release[:]), 5, 8)
+})
+
+// kernelAtLeast reports whether a release string such as "6.1.0-13-amd64"
+// is at least major.minor.
+func kernelAtLeast(release string, major, minor int) bool {
+	var ma, mi int
+	if n, _ := fmt.Sscanf(release, "%d.%d", &ma, &mi); n != 2 {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
 }

@@ -30,15 +30,20 @@ func (d *Daemon) edited(rel, abs string) bool {
 }
 
 // seal sets the mode and modification time on a complete partial and
-// makes it durable (chunkstore.Partial.Seal). On failure the partial is
-// closed (resumable) and the outcome is retry.
-func (d *Daemon) seal(m *manifest.Manifest, part *chunkstore.Partial) bool {
+// seals it: with its data made durable (chunkstore.Partial.Seal) if sync,
+// else left to the CommitBatch that commits it (SealUnsynced). On failure
+// the partial is closed (resumable) and the outcome is retry.
+func (d *Daemon) seal(m *manifest.Manifest, part *chunkstore.Partial, sync bool) bool {
 	if err := setMeta(part.Path(), m); err != nil {
 		part.Close()
 		d.log.Warn("set mode and mtime", "path", m.Path, "err", err)
 		return false
 	}
-	if err := part.Seal(); err != nil {
+	seal := part.SealUnsynced
+	if sync {
+		seal = part.Seal
+	}
+	if err := seal(); err != nil {
 		d.log.Warn("seal", "path", m.Path, "err", err)
 		return false
 	}
@@ -70,7 +75,7 @@ func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
 // apply commits a complete partial over the target, unless the target was
 // edited meanwhile, and stages the new index entry.
 func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs string) outcome {
-	if !d.seal(m, part) {
+	if !d.seal(m, part, true) {
 		return retry
 	}
 	if !d.beginApply(m.Path) {

@@ -60,16 +60,28 @@ func (ab *applyBatcher) run(ctx context.Context) error {
 }
 
 // applyBatch puts sealed files in place with the per-file guarantees of
-// apply: each target is checked (still wanted, not edited meanwhile) right
-// before its rename; then the renames are made durable together (one fsync
-// per directory) and the files indexed in one chunk store transaction;
-// only then are they staged in the index and noted as owned. A file whose
-// rename may not be durable is applied but not announced.
+// apply: their data is made durable first (together: see
+// chunkstore.CommitBatch.SyncData); each target is checked (still wanted,
+// not edited meanwhile) right before its rename; then the renames are made
+// durable together (one fsync per directory) and the files indexed in one
+// chunk store transaction; only then are they staged in the index and
+// noted as owned. A file whose rename may not be durable is applied but not
+// announced.
 func (d *Daemon) applyBatch(r *round, batch []readyFile) {
 	cb := d.store.NewCommitBatch()
+	parts := make([]*chunkstore.Partial, len(batch))
+	for i, f := range batch {
+		parts[i] = f.part
+	}
+	synced := cb.SyncData(parts)
 	renamed := make([]readyFile, 0, len(batch))
-	for _, f := range batch {
+	for i, f := range batch {
 		m := &f.w.Manifest
+		if err := synced[i]; err != nil {
+			d.log.Warn("sync", "path", m.Path, "err", err)
+			r.note(f.w, retry)
+			continue
+		}
 		if !d.beginApply(m.Path) {
 			f.part.Close()
 			r.note(f.w, retry)

@@ -323,14 +323,15 @@ func (d *Daemon) pullFile(ctx context.Context, w index.Want) outcome {
 	return d.apply(&w.Manifest, part, abs)
 }
 
-// fetchSealed builds one file version and seals it (data durable, not yet
-// in place), ready for applyBatch; nil and the outcome if it cannot.
+// fetchSealed builds one file version and seals it (complete, mode and
+// mtime set; applyBatch makes the data durable before the rename), ready
+// for applyBatch; nil and the outcome if it cannot.
 func (d *Daemon) fetchSealed(ctx context.Context, w index.Want) (*readyFile, outcome) {
 	part, abs, o := d.fetch(ctx, w)
 	if part == nil {
 		return nil, o
 	}
-	if !d.seal(&w.Manifest, part) {
+	if !d.seal(&w.Manifest, part, false) {
 		return nil, retry
 	}
 	return &readyFile{w: w, part: part, abs: abs}, done
