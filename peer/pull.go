@@ -156,13 +156,10 @@ func (d *Daemon) pullFiles(ctx context.Context, r *round, ws []index.Want) error
 	bg.Go(func() error { return ab.run(ctx) })
 	err := d.fetchFiles(ctx, r, ws, ab.in)
 	close(ab.in)
-	if berr := bg.Wait(); err == nil {
-		err = berr
-	}
-	if err != nil {
-		return err
-	}
-	return r.flush(ctx)
+	err = errors.Join(err, bg.Wait())
+	// Even after an error: what was applied is recorded, and its ownership
+	// announced or kept for the next flush.
+	return errors.Join(err, r.flush(ctx))
 }
 
 // fetchFiles runs pullFile for every want, except that a single-piece
