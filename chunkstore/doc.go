@@ -9,13 +9,23 @@
 //     bytes of H when it was recorded. Locations are hints: ReadPiece re-hashes
 //     what it reads, and a location whose bytes no longer match (the file was
 //     edited, truncated or removed) is dropped and the next one is tried.
+//   - Stamp: the size and modification time a complete file had when its
+//     pieces were hashed (AddFile, Commit). While the file still has both,
+//     ReadPieceForUpload (the uploader's read; requesters verify) skips the
+//     hash, as the folder scan calls such a file unchanged.
 //   - Ref: the store's small numeric name for one indexed file or partial. The
 //     index maps H‖ref to the first offset of H in that file, so one hash can
 //     have a location in every file that contains it.
 //   - Partial: a download in progress of one file version (keyed by its file
 //     ID), written at piece offsets into stateDir/partial/<file ID hex>.part.
 //     Every byte is written once: Commit renames the partial onto the target
-//     (same filesystem), it never copies it.
+//     (same filesystem), it never copies it. Whole aligned pieces are written
+//     with O_DIRECT on Linux (write.go): a download is not read back and is
+//     fsynced anyway, so the page cache would only cost its fill.
+//   - Seal and batch: a complete single-piece partial can be sealed (mode,
+//     mtime, size set, file closed) and committed with others in one
+//     CommitBatch: data made durable together (SyncData), one rename each,
+//     one fsync per touched directory, one transaction.
 //   - Verified piece: a piece whose bytes hashed to the manifest's hash before
 //     they were written. Verified pieces become durable in batches (group
 //     commit): the partial file is fdatasync'ed first, then the pieces are
@@ -30,7 +40,7 @@
 // Persistent state is one bbolt database, stateDir/chunks.db, with buckets
 // pieces (H‖ref → offset, length), refs (ref → kind, path or file ID, size,
 // piece size, piece hashes), files (folder-relative path → ref) and partials
-// (file ID → ref, bitmap of durable pieces).
+// (file ID → ref, bitmap of durable pieces), stamps (ref → size, mtime).
 //
 // Concurrency: all methods of Store and Partial are safe for concurrent use.
 // No mutex guarding state is held across disk I/O; concurrent database

@@ -23,7 +23,11 @@
 //     target still matches the index (else it is a local edit: reported, and
 //     the tracker decides the conflict), with mtime and exec bit set, then
 //     staged in the index before anything else can see the new file, and the
-//     tracker is told this peer owns the version.
+//     tracker is told this peer owns the version. Single-piece files are
+//     applied in batches (apply_batch.go): their data is made durable
+//     together, each target is checked right before its own rename, each
+//     touched directory is fsynced once, then the batch is staged and
+//     announced.
 //   - Move: a new path whose version is exactly a local, unchanged file that
 //     a tombstone of the same pull deletes is renamed there (a remote rename
 //     costs neither network nor disk bytes).
