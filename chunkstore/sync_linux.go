@@ -9,7 +9,10 @@ import (
 )
 
 // fdatasync flushes f's data (and the metadata needed to read it back).
-func fdatasync(f *os.File) error {
+func fdatasync(f *os.File) error { return onFD(f, unix.Fdatasync) }
+
+// onFD runs call on f's descriptor, again as long as it is interrupted.
+func onFD(f *os.File, call func(fd int) error) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
@@ -17,7 +20,7 @@ func fdatasync(f *os.File) error {
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
 		for {
-			serr = unix.Fdatasync(int(fd))
+			serr = call(int(fd))
 			if serr != unix.EINTR {
 				return
 			}
@@ -40,22 +43,7 @@ func syncFS(dir string) error {
 		return err
 	}
 	defer d.Close()
-	rc, err := d.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			serr = unix.Syncfs(int(fd))
-			if serr != unix.EINTR {
-				return
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	return serr
+	return onFD(d, unix.Syncfs)
 }
 
 // syncFSReportsErrors: the kernel is Linux 5.8 or later.
