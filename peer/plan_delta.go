@@ -121,9 +121,11 @@ func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.P
 	began := time.Now()
 	missing := part.Missing()
 	t := &tally{}
-	var elsewhere []int // missing pieces the chunk store does not hold
+	var inStore, elsewhere []int // missing pieces the chunk store holds, and the others
 	for _, i := range missing {
-		if _, ok := d.store.Locate(m.Pieces[i].Hash); !ok {
+		if _, ok := d.store.Locate(m.Pieces[i].Hash); ok {
+			inStore = append(inStore, i)
+		} else {
 			elsewhere = append(elsewhere, i)
 		}
 	}
@@ -132,7 +134,7 @@ func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.P
 	srcs := d.sources(w.Owners)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		err := d.planStore(gctx, m, part)
+		err := d.planStore(gctx, m, part, inStore)
 		t.tookLocal = time.Since(began)
 		return err
 	})
@@ -207,18 +209,20 @@ func (s subsetSink) Missing() []int {
 }
 
 // planStore is plan (pull.go) on storeCopyParallel goroutines (at least
-// GOMAXPROCS), hashing each piece once: it fills every missing piece of part
-// that any file or partial in the chunk store holds, read with ReadPiece
+// GOMAXPROCS), hashing each piece once: it fills every piece of candidates
+// (indexes of part's missing pieces, located in the chunk store: one piece
+// buffer per goroutine, none when there is nothing to copy) that any file
+// or partial in the chunk store holds, read with ReadPiece
 // (which verifies the bytes it returns against the hash) and written with
 // WriteVerifiedPiece. Pieces it cannot find stay missing. Copying the
 // unchanged pieces of a large file is most of an update's time; hashing
 // runs on every core while other copies wait on their direct writes
 // (192 MiB: ~880 ms with 2 at once, ~490 ms with 8, on the dev VM).
-func (d *Daemon) planStore(ctx context.Context, m *manifest.Manifest, part *chunkstore.Partial) error {
+func (d *Daemon) planStore(ctx context.Context, m *manifest.Manifest, part *chunkstore.Partial, candidates []int) error {
 	// One index per hash: WritePiece fills every index with that hash.
 	var missing []int
 	seen := make(map[manifest.ID]bool)
-	for _, i := range part.Missing() {
+	for _, i := range candidates {
 		if h := m.Pieces[i].Hash; !seen[h] {
 			seen[h] = true
 			missing = append(missing, i)

@@ -448,7 +448,7 @@ func TestPlanStoreFillsFromChunkStore(t *testing.T) {
 	}
 	defer part.Close()
 	d := &Daemon{store: store, log: testLog()}
-	if err := d.planStore(context.Background(), &m, part); err != nil {
+	if err := d.planStore(context.Background(), &m, part, part.Missing()); err != nil {
 		t.Fatal(err)
 	}
 	if got := part.Missing(); !slices.Equal(got, []int{2, 5}) {
