@@ -282,11 +282,7 @@ func (s *Store) syncDirs(dirs []string) map[string]error {
 // inside reports whether dir is the folder root or below it.
 func (s *Store) inside(dir string) bool {
 	rel, err := filepath.Rel(s.root, dir)
-	return err == nil && rel != ".." && !filepath.IsAbs(rel) && !startsDotDot(rel)
-}
-
-func startsDotDot(rel string) bool {
-	return len(rel) >= 3 && rel[:2] == ".." && os.IsPathSeparator(rel[2])
+	return err == nil && filepath.IsLocal(rel)
 }
 
 // knownDurable reports whether dir's entry in its parent was made durable

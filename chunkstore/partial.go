@@ -198,18 +198,7 @@ func (p *Partial) writePiece(i int, data []byte, verify bool) error {
 		return fmt.Errorf("%w: piece %d of %q: hash mismatch", ErrBadPiece, i, p.m.Path)
 	}
 	for _, j := range targets {
-		var err error
-		if len(p.m.Pieces) > 1 {
-			err = p.writeAt(data, p.m.PieceOffset(j))
-		} else {
-			// A single-piece file goes through the page cache: a direct
-			// write would be a device write of its own, where a
-			// CommitBatch writes the data of many such files together
-			// (measured with 10 000 files of 4 KiB on the 2-core VM: a
-			// third less CPU, 2014-2162 files/s instead of 1485-1632).
-			_, err = p.f.WriteAt(data, p.m.PieceOffset(j))
-		}
-		if err != nil {
+		if err := p.writeAt(data, p.m.PieceOffset(j)); err != nil {
 			if errors.Is(err, os.ErrClosed) {
 				return ErrClosed
 			}
