@@ -175,9 +175,7 @@ func (d *Daemon) fetchSome(ctx context.Context, m *manifest.Manifest, part *chun
 	if len(srcs) == 0 {
 		return nil
 	}
-	st, err := d.fetcher.Fetch(ctx, m, subsetSink{part, want}, srcs)
-	d.stats.BytesReceived.Add(st.Bytes)
-	d.stats.PiecesFetched.Add(int64(st.Pieces))
+	st, err := d.fetchWhole(ctx, m, subsetSink{part, want}, srcs)
 	t.mu.Lock()
 	t.fetched += st.Written
 	t.fetchedBytes += st.Bytes

@@ -13,6 +13,7 @@ import (
 	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/transfer"
 	"github.com/dartsync/dartsync/tracker"
 )
 
@@ -367,10 +368,7 @@ func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 			d.log.Debug("no live source", "path", m.Path)
 			return nil, "", retry
 		}
-		st, err := d.fetcher.Fetch(ctx, &m, part, srcs)
-		d.stats.BytesReceived.Add(st.Bytes)
-		d.stats.PiecesFetched.Add(int64(st.Pieces))
-		if err != nil {
+		if _, err := d.fetchWhole(ctx, &m, part, srcs); err != nil {
 			part.Close()
 			if ctx.Err() == nil {
 				d.log.Warn("fetch", "path", m.Path, "err", err)
@@ -379,4 +377,13 @@ func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 		}
 	}
 	return part, abs, done
+}
+
+// fetchWhole fetches the pieces sink misses from srcs (transfer.Fetcher)
+// and counts what arrived in the peer's stats, whatever the outcome.
+func (d *Daemon) fetchWhole(ctx context.Context, m *manifest.Manifest, sink transfer.Sink, srcs []transfer.Source) (transfer.FetchStats, error) {
+	st, err := d.fetcher.Fetch(ctx, m, sink, srcs)
+	d.stats.BytesReceived.Add(st.Bytes)
+	d.stats.PiecesFetched.Add(int64(st.Pieces))
+	return st, err
 }
