@@ -1,14 +1,11 @@
 package chunkstore
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -293,22 +290,7 @@ func TestBatchKilledBeforeFinish(t *testing.T) {
 		return
 	}
 	root := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBatchKilledBeforeFinish$")
-	cmd.Env = append(os.Environ(), batchCrashEnv+"="+root)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, _ := bufio.NewReader(out).ReadString('\n')
-	cmd.Process.Kill() // SIGKILL
-	cmd.Wait()
-	if strings.TrimSpace(line) != "READY" {
-		t.Fatalf("writer process: %q", line)
-	}
+	killWhenReady(t, "TestBatchKilledBeforeFinish", batchCrashEnv, root)
 	files := batchCrashFiles()
 	tests := []struct {
 		rel      string

@@ -1,15 +1,12 @@
 package chunkstore
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -64,22 +61,7 @@ func TestKilledAndReopened(t *testing.T) {
 		return
 	}
 	root := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledAndReopened$")
-	cmd.Env = append(os.Environ(), crashEnv+"="+root)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, _ := bufio.NewReader(out).ReadString('\n')
-	cmd.Process.Kill() // SIGKILL
-	cmd.Wait()
-	if strings.TrimSpace(line) != "READY" {
-		t.Fatalf("writer process: %q", line)
-	}
+	killWhenReady(t, "TestKilledAndReopened", crashEnv, root)
 
 	data := crashData()
 	m := buildManifest("crash/file.bin", data, testPieceSize)

@@ -1,9 +1,12 @@
 package chunkstore
 
 import (
+	"bufio"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dartsync/dartsync/manifest"
@@ -54,5 +57,28 @@ func writeFile(t testing.TB, root, rel string, data []byte) {
 	}
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// killWhenReady runs this test binary again with only test name selected
+// and env set to root (the child does the writing), waits for it to print
+// READY, then kills it with SIGKILL.
+func killWhenReady(t *testing.T, name, env, root string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$")
+	cmd.Env = append(os.Environ(), env+"="+root)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	cmd.Process.Kill() // SIGKILL
+	cmd.Wait()
+	if strings.TrimSpace(line) != "READY" {
+		t.Fatalf("writer process: %q", line)
 	}
 }
