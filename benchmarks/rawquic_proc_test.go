@@ -70,28 +70,34 @@ func startRawReceiver(b *testing.B) (*exec.Cmd, string) {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() {
-		_ = stdin.Close() // the receiver exits when its stdin closes
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	// The reader owns stdout until the receiver exits (EOF); cleanup waits
+	// for it before Wait, as os/exec requires.
 	addrs := make(chan string, 1)
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if a, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
-				addrs <- a
+				select {
+				case addrs <- a:
+				default:
+				}
 			}
 		}
 		close(addrs)
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
+	b.Cleanup(func() {
+		_ = stdin.Close() // the receiver exits when its stdin closes
+		select {
+		case <-drained:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-drained
+		}
+		_ = cmd.Wait()
+	})
 	select {
 	case a, ok := <-addrs:
 		if !ok {
