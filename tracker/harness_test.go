@@ -34,8 +34,9 @@ func testLog(t testing.TB) *slog.Logger {
 }
 
 // startServer opens a tracker on loopback in dir and serves it until the
-// test ends.
-func startServer(t testing.TB, dir string, cfg ServerConfig) *Server {
+// test ends. Each setup runs on the opened server before it serves (test
+// hooks must be set before any session goroutine can read them).
+func startServer(t testing.TB, dir string, cfg ServerConfig, setup ...func(*Server)) *Server {
 	t.Helper()
 	cfg.StateDir = dir
 	if cfg.Listen == "" {
@@ -50,6 +51,9 @@ func startServer(t testing.TB, dir string, cfg ServerConfig) *Server {
 	s, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(s)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(context.Background()) }()

@@ -12,13 +12,14 @@ import (
 // worst interleaving.
 func TestSimultaneousRegistrationsSeeEachOther(t *testing.T) {
 	const n = 4
-	srv := startServer(t, t.TempDir(), ServerConfig{})
 	var barrier sync.WaitGroup
 	barrier.Add(n)
-	srv.beforeLive = func() {
-		barrier.Done()
-		barrier.Wait()
-	}
+	srv := startServer(t, t.TempDir(), ServerConfig{}, func(s *Server) {
+		s.beforeLive = func() {
+			barrier.Done()
+			barrier.Wait()
+		}
+	})
 	addr := srv.Addr().String()
 	clients := make([]*testClient, n)
 	for i := range clients {
