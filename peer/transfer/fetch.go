@@ -154,8 +154,8 @@ func NewFetcher(id *identity.Identity, opt FetchOptions, log *slog.Logger) *Fetc
 	}
 }
 
-// Close cancels running fetches, waits for them and closes every
-// connection. Later fetches fail with ErrClosed.
+// Close cancels running fetches, waits for them, closes every connection and
+// releases the piece buffers. Later fetches fail with ErrClosed.
 func (f *Fetcher) Close() error {
 	f.mu.Lock()
 	f.closed = true
@@ -163,6 +163,7 @@ func (f *Fetcher) Close() error {
 	f.cancel()
 	f.wg.Wait()
 	f.pool.close()
+	f.bufs.close()
 	return nil
 }
 
