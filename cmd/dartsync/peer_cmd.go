@@ -19,14 +19,13 @@ import (
 	"github.com/dartsync/dartsync/tracker"
 )
 
-// peerGCPercent is the peer's GOGC unless GOGC is set. The peer's live heap
-// is mostly the fixed window of piece buffers in flight (about 12 MB at the
-// defaults); at the runtime's 100 the heap peaks near twice that only once
-// a transfer has made enough garbage, so a 1 GiB sync peaked ~9 MB above a
-// 64 MiB one. At 25 both stay within 1.25x the live heap (benchmarks/
-// e2e_perf.sh: VmHWM 1 GiB 44.0 -> 34.9 MB, 64 MiB 33-35 -> 32.6 MB) for
-// ~0.2 CPU-s more of GC per GiB received (gctrace: 65 cycles, 249 ms
-// against 14 cycles, 66 ms).
+// peerGCPercent is the peer's GOGC unless GOGC is set. Piece buffers live
+// outside the Go heap (peer/transfer), so the heap holds ~3 MB of live data
+// and the runtime's default of 100 would let it swing with the garbage of a
+// long transfer: benchmarks/e2e_perf.sh-style runs, receiving peer VmHWM at
+// 100: 64 MiB 28.5-29.7 MiB, 1 GiB 31.8-32.2 MiB; at 25: 27.3 and 28.4-28.5
+// MiB, for ~210 short GC cycles per GiB received (~2% of its CPU); 10 is no
+// lower than 25 (the runtime's minimum heap decides there).
 const peerGCPercent = 25
 
 // exitWrongToken is the exit status when the tracker refuses the join token.
