@@ -80,11 +80,8 @@ run_case() {
       >"$D/peer$p.log" 2>&1 &
     pids+=($!)
     pid[$p]=$!
-    # One peer at a time: two peers registering in the same instant can miss
-    # each other in the tracker's peer-list pushes (REGISTERED's peer list
-    # is taken before the session is added to the live peers), and the
-    # uploader then refuses the other as a non-member. This script measures
-    # speed, not that race.
+    # Each peer is registered before the next starts, so no registration
+    # falls inside a measurement.
     for _ in $(seq 200); do
       grep -q "registered with tracker" "$D/peer$p.log" 2>/dev/null && break
       sleep 0.05
