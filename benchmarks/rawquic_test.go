@@ -187,14 +187,38 @@ func (l *rawLink) send(total int) error {
 	return g.Wait()
 }
 
-// rawRate measures raw QUIC on one stream now (total bytes, once) in bytes
-// per second: the ceiling for a sync measured in the same minute.
-func rawRate(b *testing.B, total int) float64 {
+// rawMeter measures raw QUIC on one stream between the iterations of a
+// benchmark (untimed), so that the ceiling a sync is compared with comes
+// from the same seconds: on a shared machine raw QUIC alone moves by 1.5x
+// from one minute to the next.
+type rawMeter struct {
+	link  *rawLink
+	total int
+	bytes int64
+	took  time.Duration
+}
+
+// newRawMeter opens the raw link; each measure sends total bytes.
+func newRawMeter(b *testing.B, total int) *rawMeter {
 	b.Helper()
-	link := newRawLink(b, 1)
+	return &rawMeter{link: newRawLink(b, 1), total: total}
+}
+
+// measure sends total bytes once on raw QUIC and adds them to the tally.
+func (m *rawMeter) measure(b *testing.B) {
+	b.Helper()
 	start := time.Now()
-	if err := link.send(total); err != nil {
+	if err := m.link.send(m.total); err != nil {
 		b.Fatal(err)
 	}
-	return float64(total) / time.Since(start).Seconds()
+	m.took += time.Since(start)
+	m.bytes += int64(m.total)
+}
+
+// report adds rawMB/s (all raw sends together) and %ofRaw: moved bytes in
+// took against that rate.
+func (m *rawMeter) report(b *testing.B, moved int64, took time.Duration) {
+	raw := float64(m.bytes) / m.took.Seconds()
+	b.ReportMetric(raw/1e6, "rawMB/s")
+	b.ReportMetric(100*float64(moved)/took.Seconds()/raw, "%ofRaw")
 }

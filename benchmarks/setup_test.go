@@ -123,13 +123,20 @@ func fetchFile(ctx context.Context, f *transfer.Fetcher, store *chunkstore.Store
 // process runs sender and receiver): less sensitive than MB/s to other load
 // on a shared machine.
 type cpuMeter struct {
-	start time.Duration
+	start    time.Duration
+	paused   time.Duration // CPU time spent between pause and resume
+	pausedAt time.Duration
 }
 
-func startCPU() cpuMeter { return cpuMeter{start: cpuTime()} }
+func startCPU() *cpuMeter { return &cpuMeter{start: cpuTime()} }
 
-func (c cpuMeter) report(b *testing.B, bytes int64) {
-	used := cpuTime() - c.start
+// pause and resume leave out what the process does in between (untimed
+// work of the benchmark).
+func (c *cpuMeter) pause()  { c.pausedAt = cpuTime() }
+func (c *cpuMeter) resume() { c.paused += cpuTime() - c.pausedAt }
+
+func (c *cpuMeter) report(b *testing.B, bytes int64) {
+	used := cpuTime() - c.start - c.paused
 	if used > 0 && bytes > 0 {
 		b.ReportMetric(used.Seconds()/(float64(bytes)/(1<<30)), "cpu-s/GiB")
 	}

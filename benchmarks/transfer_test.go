@@ -39,8 +39,10 @@ func syncSetup(b *testing.B, nsrc int, opts ...transfer.ServerOption) (*manifest
 }
 
 // benchSync fetches m from srcs into a real partial file and commits it, b.N
-// times.
-func benchSync(b *testing.B, m *manifest.Manifest, srcs []transfer.Source, opt transfer.FetchOptions) []transfer.FetchStats {
+// times. between, when not nil, runs before every iteration and after the
+// last, untimed. It returns every fetch's stats and the time the fetches
+// took together.
+func benchSync(b *testing.B, m *manifest.Manifest, srcs []transfer.Source, opt transfer.FetchOptions, between func()) ([]transfer.FetchStats, time.Duration) {
 	ctx := context.Background()
 	root := b.TempDir()
 	store := openStore(b, root)
@@ -50,32 +52,42 @@ func benchSync(b *testing.B, m *manifest.Manifest, srcs []transfer.Source, opt t
 	b.SetBytes(m.Size)
 	b.ResetTimer()
 	cpu := startCPU()
+	var took time.Duration
 	for range b.N {
+		if between != nil {
+			b.StopTimer()
+			cpu.pause()
+			between()
+			cpu.resume()
+			b.StartTimer()
+		}
+		start := time.Now()
 		st, err := fetchFile(ctx, f, store, root, m, srcs)
 		if err != nil {
 			b.Fatalf("fetch: %v (stats %+v)", err, st)
 		}
+		took += time.Since(start)
 		all = append(all, st)
 	}
 	b.StopTimer()
 	cpu.report(b, m.Size*int64(b.N))
-	return all
+	if between != nil {
+		between()
+	}
+	return all, took
 }
 
 // BenchmarkTransferOneSource: a 256 MiB file from one piece server over QUIC on
 // loopback into a partial file on disk, committed (fsync + rename): the
 // one-source transfer itself, without the save, hashing and tracker round
 // trips of BenchmarkSyncOneSource. Raw QUIC on one stream is measured in
-// the same run (before and after, untimed) and reported beside it.
+// the same run (before every iteration and after the last, untimed) and
+// reported beside it.
 func BenchmarkTransferOneSource(b *testing.B) {
 	m, srcs := syncSetup(b, 1)
-	raw := rawRate(b, bigFile)
-	start := time.Now()
-	benchSync(b, m, srcs, transfer.FetchOptions{})
-	got := float64(m.Size) * float64(b.N) / time.Since(start).Seconds()
-	raw = (raw + rawRate(b, bigFile)) / 2
-	b.ReportMetric(raw/1e6, "rawMB/s")
-	b.ReportMetric(100*got/raw, "%ofRaw")
+	raw := newRawMeter(b, bigFile)
+	_, took := benchSync(b, m, srcs, transfer.FetchOptions{}, func() { raw.measure(b) })
+	raw.report(b, m.Size*int64(b.N), took)
 	if rss := peakRSS(); rss > 0 {
 		// Sender and receiver together, in this one test process.
 		b.ReportMetric(float64(rss)/(1<<20), "peakRSS-MiB")
@@ -96,7 +108,7 @@ func BenchmarkTransferThreeSources(b *testing.B) {
 
 func benchThreeSources(b *testing.B, rate float64) {
 	m, srcs := syncSetup(b, 3, transfer.WithUploadLimit(rate))
-	all := benchSync(b, m, srcs, transfer.FetchOptions{})
+	all, _ := benchSync(b, m, srcs, transfer.FetchOptions{}, nil)
 	var dur time.Duration
 	var dups int
 	share := make([]int64, len(srcs))
