@@ -71,6 +71,16 @@ func (s server) source() transfer.Source {
 	return transfer.Source{ID: s.id.ID, Addr: s.l.Addr().String()}
 }
 
+// uploadSource serves a chunk store as a peer daemon does (peer's
+// countingSource): with ReadPieceForUpload, which does not hash again a file
+// whose size and mtime are those it was indexed with (every requester
+// verifies what it receives).
+type uploadSource struct{ s *chunkstore.Store }
+
+func (u uploadSource) ReadPiece(h manifest.ID, buf []byte) ([]byte, error) {
+	return u.s.ReadPieceForUpload(h, buf)
+}
+
 // startServer serves src until the benchmark ends.
 func startServer(b *testing.B, src transfer.PieceSource, opts ...transfer.ServerOption) server {
 	b.Helper()

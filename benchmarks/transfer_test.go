@@ -33,7 +33,7 @@ func syncSetup(b *testing.B, nsrc int, opts ...transfer.ServerOption) (*manifest
 		if err := store.AddFile(&m); err != nil {
 			b.Fatal(err)
 		}
-		srcs = append(srcs, startServer(b, store, opts...).source())
+		srcs = append(srcs, startServer(b, uploadSource{store}, opts...).source())
 	}
 	return &m, srcs
 }
@@ -148,7 +148,7 @@ func smallFilesSetup(b *testing.B, n, size int) ([]*manifest.Manifest, []transfe
 	if err := src.AddFiles(ms); err != nil {
 		b.Fatal(err)
 	}
-	return ms, []transfer.Source{startServer(b, src).source()}
+	return ms, []transfer.Source{startServer(b, uploadSource{src}).source()}
 }
 
 const (
