@@ -183,7 +183,7 @@ func (f *Fetcher) Fetch(ctx context.Context, m *manifest.Manifest, sink Sink, so
 	f.mu.Unlock()
 	defer f.wg.Done()
 
-	items, err := workItems(m, sink.Missing())
+	items, more, err := workItems(m, sink.Missing())
 	if err != nil {
 		return FetchStats{}, err
 	}
@@ -204,7 +204,7 @@ func (f *Fetcher) Fetch(ctx context.Context, m *manifest.Manifest, sink Sink, so
 	stop := context.AfterFunc(f.ctx, cancel)
 	defer stop()
 	job := &fetchJob{
-		f: f, m: m, sink: sink, cancel: cancel,
+		f: f, m: m, sink: sink, cancel: cancel, more: more,
 		sched:  newScheduler(items, sources, f.opt.MaxDuplicates),
 		window: f.window(m),
 	}
@@ -252,6 +252,7 @@ type fetchJob struct {
 	sched  *scheduler
 	window int
 	cancel context.CancelFunc // ends the whole fetch
+	more   map[*item][]int    // the indexes after the first of items that occur more than once; read-only
 
 	mu       sync.Mutex
 	pieces   int
@@ -269,7 +270,11 @@ func (j *fetchJob) write(it *item, data []byte) {
 	}
 	n := 0
 	var err error
-	for _, i := range it.indexes {
+	for k := -1; k < len(j.more[it]); k++ {
+		i := it.index
+		if k >= 0 {
+			i = j.more[it][k]
+		}
 		if err = writePiece(i, data); err != nil {
 			err = fmt.Errorf("fetch %s: write piece %d: %w", j.m.Path, i, err)
 			break
@@ -296,28 +301,36 @@ func (f *Fetcher) window(m *manifest.Manifest) int {
 	return max(1, min(f.opt.Window, byBytes))
 }
 
-// workItems groups the missing indexes of m by piece hash, in file order.
-func workItems(m *manifest.Manifest, missing []int) ([]*item, error) {
+// workItems groups the missing indexes of m by piece hash, in file order:
+// one item per distinct hash (allocated together), and for the hashes that
+// occur more than once, their indexes after the first.
+func workItems(m *manifest.Manifest, missing []int) ([]*item, map[*item][]int, error) {
 	byHash := make(map[manifest.ID]*item, len(missing))
+	all := make([]item, 0, len(missing)) // never grows: the pointers below stay valid
 	items := make([]*item, 0, len(missing))
+	var more map[*item][]int
 	for _, i := range missing {
 		if i < 0 || i >= len(m.Pieces) {
-			return nil, fmt.Errorf("fetch %s: sink reports missing piece %d of %d", m.Path, i, len(m.Pieces))
+			return nil, nil, fmt.Errorf("fetch %s: sink reports missing piece %d of %d", m.Path, i, len(m.Pieces))
 		}
 		h := m.Pieces[i].Hash
 		if it := byHash[h]; it != nil {
-			it.indexes = append(it.indexes, i)
+			if more == nil {
+				more = make(map[*item][]int)
+			}
+			more[it] = append(more[it], i)
 			continue
 		}
 		n := m.PieceLen(i)
 		if n <= 0 || n > MaxPieceLen {
-			return nil, fmt.Errorf("fetch %s: piece %d has length %d", m.Path, i, n)
+			return nil, nil, fmt.Errorf("fetch %s: piece %d has length %d", m.Path, i, n)
 		}
-		it := &item{hash: h, length: int(n), indexes: []int{i}}
+		all = append(all, item{hash: h, length: int(n), index: i})
+		it := &all[len(all)-1]
 		byHash[h] = it
 		items = append(items, it)
 	}
-	return items, nil
+	return items, more, nil
 }
 
 func dropSummary(ss []SourceStats) string {

@@ -9,16 +9,18 @@ import (
 	"github.com/dartsync/dartsync/manifest"
 )
 
-// item is one work item: a distinct missing piece hash and every index of
-// the file that holds it.
+// item is one work item: a distinct missing piece hash and the first index
+// of the file that holds it (the fetch job keeps any other indexes). An
+// item exists for every missing piece of a file for the whole fetch, so it
+// holds nothing else: the requests in flight and the sources that lack it
+// are kept by the scheduler for the few items that have them (a 1 TiB file
+// has a million items).
 type item struct {
-	hash     manifest.ID
-	length   int
-	indexes  []int
-	done     bool
-	queued   bool
-	attempts []*attempt
-	excluded []bool // by source index: the source said it does not have it
+	hash   manifest.ID
+	length int
+	index  int
+	done   bool
+	queued bool
 }
 
 // attempt is one request of an item to one source.
@@ -44,9 +46,10 @@ type scheduler struct {
 	maxDup int
 
 	mu        sync.Mutex
-	pending   []*item // waiting items; may hold items that are done or no longer queued
-	active    map[*item]struct{}
-	remaining int // items not done
+	pending   []*item              // waiting items; may hold items that are done or no longer queued
+	active    map[*item][]*attempt // items with requests in flight, and those requests
+	lacking   map[*item][]bool     // not-done items some source lacks: by source index
+	remaining int                  // items not done
 	srcs      []srcState
 	changed   chan struct{} // closed and replaced on every state change
 	dups      int
@@ -56,7 +59,8 @@ func newScheduler(items []*item, srcs []Source, maxDup int) *scheduler {
 	s := &scheduler{
 		maxDup:    max(maxDup, 1),
 		pending:   slices.Clone(items),
-		active:    make(map[*item]struct{}),
+		active:    make(map[*item][]*attempt),
+		lacking:   make(map[*item][]bool),
 		remaining: len(items),
 		srcs:      make([]srcState, len(srcs)),
 		changed:   make(chan struct{}),
@@ -66,9 +70,15 @@ func newScheduler(items []*item, srcs []Source, maxDup int) *scheduler {
 	}
 	for _, it := range items {
 		it.queued = true
-		it.excluded = make([]bool, len(srcs))
 	}
 	return s
+}
+
+// lacks reports whether source si said it does not have it. Called with mu
+// held.
+func (s *scheduler) lacks(it *item, si int) bool {
+	l := s.lacking[it]
+	return l != nil && l[si]
 }
 
 // broadcast wakes every waiting worker. Called with mu held.
@@ -125,7 +135,7 @@ func (s *scheduler) popPending(si int) *item {
 			i--
 			continue
 		}
-		if it.excluded[si] {
+		if s.lacks(it, si) {
 			continue
 		}
 		if i == 0 {
@@ -144,21 +154,21 @@ func (s *scheduler) popPending(si int) *item {
 func (s *scheduler) endgameItem(si int) *item {
 	var best *item
 	var bestStart time.Time
-	for it := range s.active {
-		if it.done || it.excluded[si] || len(it.attempts) >= s.maxDup || len(it.attempts) == 0 {
+	bestN := 0
+	for it, atts := range s.active {
+		if it.done || s.lacks(it, si) || len(atts) >= s.maxDup || len(atts) == 0 {
 			continue
 		}
 		mine := false
-		for _, a := range it.attempts {
+		for _, a := range atts {
 			mine = mine || a.src == si
 		}
 		if mine {
 			continue
 		}
-		first := it.attempts[0].start
-		if best == nil || len(it.attempts) < len(best.attempts) ||
-			(len(it.attempts) == len(best.attempts) && first.Before(bestStart)) {
-			best, bestStart = it, first
+		first := atts[0].start
+		if best == nil || len(atts) < bestN || (len(atts) == bestN && first.Before(bestStart)) {
+			best, bestN, bestStart = it, len(atts), first
 		}
 	}
 	return best
@@ -167,8 +177,7 @@ func (s *scheduler) endgameItem(si int) *item {
 func (s *scheduler) start(ctx context.Context, it *item, si int) *attempt {
 	actx, cancel := context.WithCancel(ctx)
 	a := &attempt{it: it, src: si, start: time.Now(), ctx: actx, cancel: cancel}
-	it.attempts = append(it.attempts, a)
-	s.active[it] = struct{}{}
+	s.active[it] = append(s.active[it], a)
 	return a
 }
 
@@ -177,13 +186,16 @@ func (s *scheduler) start(ctx context.Context, it *item, si int) *attempt {
 func (s *scheduler) removeAttempt(a *attempt) {
 	a.cancel()
 	it := a.it
-	for i, b := range it.attempts {
+	atts := s.active[it]
+	for i, b := range atts {
 		if b == a {
-			it.attempts = append(it.attempts[:i], it.attempts[i+1:]...)
+			atts = append(atts[:i], atts[i+1:]...)
 			break
 		}
 	}
-	if len(it.attempts) == 0 {
+	if len(atts) > 0 {
+		s.active[it] = atts
+	} else {
 		delete(s.active, it)
 		if !it.done && !it.queued {
 			it.queued = true
@@ -208,17 +220,17 @@ func (s *scheduler) complete(a *attempt) bool {
 	}
 	it.done = true
 	s.remaining--
-	for i, ex := range it.excluded {
+	for i, ex := range s.lacking[it] {
 		if ex {
 			s.srcs[i].excluded--
 		}
 	}
+	delete(s.lacking, it)
 	st.Pieces++
 	st.Bytes += int64(it.length)
-	for _, b := range it.attempts {
+	for _, b := range s.active[it] {
 		b.cancel()
 	}
-	it.attempts = nil
 	delete(s.active, it)
 	s.broadcast()
 	return true
@@ -235,8 +247,13 @@ func (s *scheduler) failed(a *attempt, notFound bool, bad bool, drop error) {
 	if bad {
 		st.stats.BadPieces++
 	}
-	if notFound && !a.it.done && !a.it.excluded[a.src] {
-		a.it.excluded[a.src] = true
+	if notFound && !a.it.done && !s.lacks(a.it, a.src) {
+		l := s.lacking[a.it]
+		if l == nil {
+			l = make([]bool, len(s.srcs))
+			s.lacking[a.it] = l
+		}
+		l[a.src] = true
 		st.excluded++
 	}
 	if drop != nil && st.dropped == nil {

@@ -22,20 +22,23 @@ func (s *scheduler) checkInvariants(t *testing.T, items []*item) {
 	}
 	notDone := 0
 	for i, it := range items {
-		_, active := s.active[it]
+		atts, active := s.active[it]
 		switch {
 		case it.done:
-			if active || len(it.attempts) > 0 || inQueue[it] > 0 {
+			if active || len(atts) > 0 || inQueue[it] > 0 {
 				t.Fatalf("item %d done but still scheduled", i)
+			}
+			if _, ok := s.lacking[it]; ok {
+				t.Fatalf("item %d done but its lacking sources are still kept", i)
 			}
 		case it.queued:
 			notDone++
-			if inQueue[it] != 1 || len(it.attempts) > 0 {
-				t.Fatalf("item %d queued %d times with %d attempts", i, inQueue[it], len(it.attempts))
+			if inQueue[it] != 1 || len(atts) > 0 {
+				t.Fatalf("item %d queued %d times with %d attempts", i, inQueue[it], len(atts))
 			}
 		default:
 			notDone++
-			if !active || len(it.attempts) == 0 {
+			if !active || len(atts) == 0 {
 				t.Fatalf("item %d lost: not done, not queued, no attempt", i)
 			}
 		}
@@ -46,7 +49,7 @@ func (s *scheduler) checkInvariants(t *testing.T, items []*item) {
 	for si := range s.srcs {
 		ex := 0
 		for _, it := range items {
-			if !it.done && it.excluded[si] {
+			if !it.done && s.lacks(it, si) {
 				ex++
 			}
 		}

@@ -12,7 +12,7 @@ import (
 func testItems(n int) []*item {
 	items := make([]*item, n)
 	for i := range items {
-		items[i] = &item{hash: manifest.Hash([]byte{byte(i)}), length: 10, indexes: []int{i}}
+		items[i] = &item{hash: manifest.Hash([]byte{byte(i)}), length: 10, index: i}
 	}
 	return items
 }
