@@ -301,38 +301,6 @@ func (f *Fetcher) window(m *manifest.Manifest) int {
 	return max(1, min(f.opt.Window, byBytes))
 }
 
-// workItems groups the missing indexes of m by piece hash, in file order:
-// one item per distinct hash (allocated together), and for the hashes that
-// occur more than once, their indexes after the first.
-func workItems(m *manifest.Manifest, missing []int) ([]*item, map[*item][]int, error) {
-	byHash := make(map[manifest.ID]*item, len(missing))
-	all := make([]item, 0, len(missing)) // never grows: the pointers below stay valid
-	items := make([]*item, 0, len(missing))
-	var more map[*item][]int
-	for _, i := range missing {
-		if i < 0 || i >= len(m.Pieces) {
-			return nil, nil, fmt.Errorf("fetch %s: sink reports missing piece %d of %d", m.Path, i, len(m.Pieces))
-		}
-		h := m.Pieces[i].Hash
-		if it := byHash[h]; it != nil {
-			if more == nil {
-				more = make(map[*item][]int)
-			}
-			more[it] = append(more[it], i)
-			continue
-		}
-		n := m.PieceLen(i)
-		if n <= 0 || n > MaxPieceLen {
-			return nil, nil, fmt.Errorf("fetch %s: piece %d has length %d", m.Path, i, n)
-		}
-		all = append(all, item{hash: h, length: int(n), index: i})
-		it := &all[len(all)-1]
-		byHash[h] = it
-		items = append(items, it)
-	}
-	return items, more, nil
-}
-
 func dropSummary(ss []SourceStats) string {
 	var b []byte
 	for i, s := range ss {
