@@ -3,7 +3,6 @@ package chunkstore
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -214,7 +213,7 @@ func (b *CommitBatch) Finish() map[string]error {
 func (s *Store) syncDirs(dirs []string) map[string]error {
 	type step struct {
 		dir string
-		fi  os.FileInfo
+		id  dirID
 	}
 	toSync := make(map[string]bool)
 	var learned []step                 // directories whose entry the parent's fsync makes durable
@@ -230,14 +229,14 @@ func (s *Store) syncDirs(dirs []string) map[string]error {
 			if a == s.root || parent == a || !s.inside(a) {
 				break
 			}
-			fi, err := os.Lstat(a)
+			id, err := statDirID(a)
 			if err != nil {
 				break // renamed into it just now: the fsync of a reports it
 			}
-			if s.knownDurable(a, fi) {
+			if s.knownDurable(a, id) {
 				break
 			}
-			learned = append(learned, step{a, fi})
+			learned = append(learned, step{a, id})
 			toSync[parent] = true
 			chain = append(chain, parent)
 			a = parent
@@ -261,7 +260,7 @@ func (s *Store) syncDirs(dirs []string) map[string]error {
 	_ = g.Wait() // the goroutines report through errs
 	for _, st := range learned {
 		if _, bad := errs[filepath.Dir(st.dir)]; !bad {
-			s.markDurable(st.dir, st.fi)
+			s.markDurable(st.dir, st.id)
 		}
 	}
 	if len(errs) == 0 {
@@ -286,19 +285,19 @@ func (s *Store) inside(dir string) bool {
 }
 
 // knownDurable reports whether dir's entry in its parent was made durable
-// (the parent fsynced after dir was seen) while dir was the directory fi.
-func (s *Store) knownDurable(dir string, fi os.FileInfo) bool {
+// (the parent fsynced after dir was seen) while dir was the directory id.
+func (s *Store) knownDurable(dir string, id dirID) bool {
 	s.mu.Lock()
 	known, ok := s.durableDirs[dir]
 	s.mu.Unlock()
-	return ok && os.SameFile(known, fi)
+	return ok && known.same(id)
 }
 
-func (s *Store) markDurable(dir string, fi os.FileInfo) {
+func (s *Store) markDurable(dir string, id dirID) {
 	s.mu.Lock()
 	if s.durableDirs == nil {
-		s.durableDirs = make(map[string]os.FileInfo)
+		s.durableDirs = make(map[string]dirID)
 	}
-	s.durableDirs[dir] = fi
+	s.durableDirs[dir] = id
 	s.mu.Unlock()
 }

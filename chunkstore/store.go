@@ -34,7 +34,7 @@ type Store struct {
 	// durableDirs: directories below the root whose own entry is known
 	// durable (their parent was fsynced after they were seen), with what
 	// they were then; see syncDirs.
-	durableDirs map[string]os.FileInfo
+	durableDirs map[string]dirID
 	// noSyncFSUntil: CommitBatch.SyncData fsyncs file by file until then
 	// (a syncfs was slow: other writers' data on the filesystem).
 	noSyncFSUntil time.Time
