@@ -270,11 +270,11 @@ func (j *fetchJob) write(it *item, data []byte) {
 	}
 	n := 0
 	var err error
-	for k := -1; k < len(j.more[it]); k++ {
-		i := it.index
-		if k >= 0 {
-			i = j.more[it][k]
-		}
+	indexes := []int{it.index}
+	if more := j.more[it]; more != nil {
+		indexes = append(indexes, more...)
+	}
+	for _, i := range indexes {
 		if err = writePiece(i, data); err != nil {
 			err = fmt.Errorf("fetch %s: write piece %d: %w", j.m.Path, i, err)
 			break
