@@ -28,8 +28,9 @@ var errNoDirect = errors.New("chunkstore: direct I/O not available")
 // single-piece files go through the page cache (a direct write would be a
 // device write of its own, where a CommitBatch writes the data of many such
 // files together: with 10 000 files of 4 KiB on the 2-core VM, a third less
-// CPU, 2014-2162 files/s instead of 1485-1632); the first refusal (a file system without
-// O_DIRECT, such as an older tmpfs) turns direct writes off for the store.
+// CPU, 2014-2162 files/s instead of 1485-1632); the first refusal (a file
+// system without O_DIRECT, such as an older tmpfs) turns direct writes off
+// for the store.
 // Durability is unchanged: flush and Commit fdatasync/fsync the file,
 // which also commits the block allocations of direct writes.
 func (p *Partial) writeAt(data []byte, off int64) error {

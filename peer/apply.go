@@ -31,8 +31,9 @@ func (d *Daemon) edited(rel, abs string) bool {
 
 // seal sets the mode and modification time on a complete partial and
 // seals it: with its data made durable (chunkstore.Partial.Seal) if sync,
-// else left to the CommitBatch that commits it (SealUnsynced). On failure
-// the partial is closed (resumable) and the outcome is retry.
+// else left to the CommitBatch that commits it (SealUnsynced). It reports
+// whether it did; on failure the partial is closed (resumable) and the want
+// is to be retried.
 func (d *Daemon) seal(m *manifest.Manifest, part *chunkstore.Partial, sync bool) bool {
 	if err := setMeta(part.Path(), m); err != nil {
 		part.Close()

@@ -170,14 +170,3 @@ func (p *bufPool) close() {
 		unmapBuf(b)
 	}
 }
-
-// freeCount is how many large buffers wait on the free list (tests).
-func (p *bufPool) freeCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, list := range p.free {
-		n += len(list)
-	}
-	return n
-}

@@ -142,3 +142,14 @@ func TestBufPoolConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// freeCount is how many large buffers wait on the free list.
+func (p *bufPool) freeCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, list := range p.free {
+		n += len(list)
+	}
+	return n
+}
