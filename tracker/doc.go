@@ -1,6 +1,6 @@
 // Package tracker is the DartSync tracker — the always-on node that decides
-// the order of changes — and the client peers use to talk to it (DESIGN §3,
-// §4, §8). The wire protocol is specified in trackerpb/tracker.proto.
+// the order of changes — and the client peers use to talk to it (docs/architecture.md
+// §3, §4, §8). The wire protocol is specified in trackerpb/tracker.proto.
 //
 // Terms:
 //
@@ -21,7 +21,7 @@
 //     sequence number, so "everything since N" is one ordered scan that
 //     returns each changed path once.
 //   - Compare-and-set (CAS): the rule that accepts, merges or splits a
-//     reported change; see Store.Apply and DESIGN §3.
+//     reported change; see Store.Apply and docs/architecture.md §3.
 //   - Conflict copy: the version that lost a concurrent edit, kept under
 //     ConflictName(path, mtime, device).
 //
