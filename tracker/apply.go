@@ -113,6 +113,7 @@ func (s *store) commit(q []*applyReq) {
 		t := &txn{
 			s:     s,
 			files: tx.Bucket(bucketFiles), log: tx.Bucket(bucketLog), meta: tx.Bucket(bucketMeta),
+			hist: tx.Bucket(bucketHistory),
 		}
 		t.log.FillPercent = logFillPercent
 		t.files.FillPercent = filesFillPercent
@@ -150,6 +151,7 @@ type txn struct {
 	folder           string
 	reporter         uint32
 	files, log, meta *bolt.Bucket
+	hist             *bolt.Bucket // versions each path held before (reannounce.go)
 	seq              uint64
 }
 
@@ -181,7 +183,13 @@ func (t *txn) get(path string) (*current, error) {
 
 // put stores m under its path with owners and author, takes the next
 // sequence number and moves the path's change-log record to it.
+// The version it replaces joins the path's history (reannounce.go).
 func (t *txn) put(m *manifestpb.Manifest, owners []uint32, author uint32, oldSeq uint64) (uint64, error) {
+	if oldSeq != 0 {
+		if err := t.replacing(m); err != nil {
+			return 0, err
+		}
+	}
 	mb, err := proto.Marshal(m)
 	if err != nil {
 		return 0, err
@@ -210,6 +218,9 @@ func (t *txn) touch(key []byte, rec *trackerpb.EntryRecord, oldSeq uint64) (uint
 
 // applyOne applies one change by the rules of apply, in their order.
 func (t *txn) applyOne(c *Change) (Result, error) {
+	if c.reannounce {
+		return t.reannounceOne(c) // the rules of a re-announce (reannounce.go)
+	}
 	n := &c.New
 	cur, err := t.get(n.Path)
 	if err != nil {

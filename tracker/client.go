@@ -52,11 +52,18 @@ type ClientConfig struct {
 	ListenPort int                // port this peer serves pieces on (0: none)
 	Folder     string             // folder name ("" default)
 	LastSeq    func() uint64      // highest sequence applied; asked at every (re)connect; nil = 0
-	Handler    Handler
-	Log        *slog.Logger      // nil discards
-	Transport  transport.Options // QUIC options (zero: defaults)
-	MinBackoff time.Duration     // first reconnect delay (DefaultMinBackoff)
-	MaxBackoff time.Duration     // largest reconnect delay (DefaultMaxBackoff)
+	LastEpoch  func() Epoch       // the epoch LastSeq counts in; asked with it; nil = none
+	// Registering, if set, is called after every successful registration,
+	// before any update of it is delivered and before Update can use it, on
+	// the connection's goroutine: it must not call Update. An error ends the
+	// connection (the client reconnects). A device records here what the
+	// registration means for its state (RegisterInfo.Epoch, Reannounce).
+	Registering func(RegisterInfo) error
+	Handler     Handler
+	Log         *slog.Logger      // nil discards
+	Transport   transport.Options // QUIC options (zero: defaults)
+	MinBackoff  time.Duration     // first reconnect delay (DefaultMinBackoff)
+	MaxBackoff  time.Duration     // largest reconnect delay (DefaultMaxBackoff)
 }
 
 // Client is a peer's connection to the tracker. Run keeps it connected;
@@ -65,6 +72,7 @@ type Client struct {
 	cfg    ClientConfig
 	log    *slog.Logger
 	nextID atomic.Uint64
+	conns  atomic.Uint64 // registrations so far (RegisterInfo.Conn)
 
 	mu  sync.Mutex
 	cur *clientConn   // live registered connection, nil if none
@@ -134,6 +142,7 @@ func isFatal(err error) bool {
 
 // clientConn is one registered connection.
 type clientConn struct {
+	num     uint64                  // RegisterInfo.Conn of its registration
 	out     chan *trackerpb.PeerMsg // to the writer
 	done    chan struct{}           // closed when the connection ends
 	mu      sync.Mutex
@@ -161,10 +170,15 @@ func (c *Client) session(ctx context.Context, d *dispatcher) (registered bool, e
 	if err != nil {
 		return false, c.connErr(err)
 	}
-	c.log.Info("registered with tracker", "addr", c.cfg.Addr, "peers", len(info.Peers), "seq", info.Seq, "new_member", info.NewMember)
+	info.Conn = c.conns.Add(1)
+	if err := c.registering(st, info); err != nil {
+		return false, c.connErr(err)
+	}
+	c.log.Info("registered with tracker", "addr", c.cfg.Addr, "peers", len(info.Peers), "seq", info.Seq, "new_member", info.NewMember,
+		"epoch", info.Epoch, "reannounce", info.Reannounce)
 	d.push(func(h Handler) { h.Registered(info) })
 
-	cc := &clientConn{out: make(chan *trackerpb.PeerMsg), done: make(chan struct{}), pending: map[uint64]chan *trackerpb.Results{}}
+	cc := &clientConn{num: info.Conn, out: make(chan *trackerpb.PeerMsg), done: make(chan struct{}), pending: map[uint64]chan *trackerpb.Results{}}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.readLoop(st, cc, d) })
 	g.Go(func() error { return c.writeLoop(gctx, st, cc, info.Interval) })
@@ -191,10 +205,15 @@ func (c *Client) connErr(err error) error {
 
 func (c *Client) register(st *quic.Stream) (RegisterInfo, error) {
 	var last uint64
+	var epoch Epoch
 	if c.cfg.LastSeq != nil {
 		last = c.cfg.LastSeq()
 	}
-	reg := &trackerpb.Register{Protocol: ProtocolVersion, ListenPort: uint32(c.cfg.ListenPort), Folder: c.cfg.Folder, LastSeq: last, JoinSecret: c.cfg.Secret}
+	if c.cfg.LastEpoch != nil {
+		epoch = c.cfg.LastEpoch()
+	}
+	reg := &trackerpb.Register{Protocol: ProtocolVersion, ListenPort: uint32(c.cfg.ListenPort), Folder: c.cfg.Folder, LastSeq: last, JoinSecret: c.cfg.Secret,
+		Epoch: epoch.bytes()}
 	st.SetDeadline(time.Now().Add(dialTimeout))
 	defer st.SetDeadline(time.Time{})
 	if err := wire.Write(st, &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_Register{Register: reg}}); err != nil {
@@ -215,9 +234,13 @@ func (c *Client) register(st *quic.Stream) (RegisterInfo, error) {
 	if err != nil {
 		return RegisterInfo{}, err
 	}
+	te, err := epochFromBytes(r.Epoch) // checked by decodeTrackerMsg
+	if err != nil {
+		return RegisterInfo{}, err
+	}
 	return RegisterInfo{
 		Interval: time.Duration(r.IntervalMs) * time.Millisecond, PieceSize: int64(r.PieceSize),
-		Peers: peers, Seq: r.Seq, NewMember: r.NewMember,
+		Peers: peers, Seq: r.Seq, NewMember: r.NewMember, Epoch: te, Reannounce: r.Reannounce,
 	}, nil
 }
 
@@ -328,14 +351,20 @@ func (c *Client) current(ctx context.Context) (*clientConn, error) {
 // at most MaxBatch and returns an error wrapping ErrNotConnected if the
 // connection ends before an answer.
 func (c *Client) Update(ctx context.Context, changes []Change) ([]Result, error) {
+	return c.update(ctx, 0, false, changes)
+}
+
+// update is Update, on registration conn only if conn is not 0, and as a
+// re-announce if reannounce is set.
+func (c *Client) update(ctx context.Context, conn uint64, reannounce bool, changes []Change) ([]Result, error) {
 	out := make([]Result, 0, len(changes))
 	for len(changes) > 0 {
 		batch := changes[:min(len(changes), MaxBatch)]
-		msg, n := buildBatch(batch)
+		msg, n := encodeBatch(batch, reannounce)
 		if n == 0 {
 			return out, fmt.Errorf("tracker update %q: %w: manifest larger than a message", batch[0].New.Path, ErrTooLarge)
 		}
-		rs, err := c.send(ctx, msg, n)
+		rs, err := c.send(ctx, msg, n, conn)
 		if err != nil {
 			return out, err
 		}
@@ -347,17 +376,30 @@ func (c *Client) Update(ctx context.Context, changes []Change) ([]Result, error)
 
 // buildBatch encodes a prefix of changes that fits in one frame; n is its
 // length. Ownership flags are sent only if one of them is set.
-func buildBatch(changes []Change) (*trackerpb.FileUpdate, int) {
-	u := &trackerpb.FileUpdate{}
+func buildBatch(changes []Change) (*trackerpb.FileUpdate, int) { return encodeBatch(changes, false) }
+
+// encodeBatch is buildBatch, or with reannounce set a re-announce batch: it
+// carries each change's ancestors and no ownership flags.
+func encodeBatch(changes []Change, reannounce bool) (*trackerpb.FileUpdate, int) {
+	u := &trackerpb.FileUpdate{Reannounce: reannounce}
 	size, flagged := 0, false
 	for i := range changes {
 		p := manifest.ToProto(&changes[i].New)
 		sz := proto.Size(p) + 8 + 1 // the change and its flag
+		var anc *trackerpb.Ancestors
+		if reannounce {
+			anc = ancestorsToPB(changes[i].Ancestors)
+			sz += proto.Size(anc) + 4
+		}
 		if size+sz > MaxMessageSize-1024 {
 			break
 		}
 		size += sz
 		u.Changes = append(u.Changes, p)
+		if reannounce {
+			u.Ancestors = append(u.Ancestors, anc)
+			continue // no ownership flags in a re-announce
+		}
 		u.OwnershipOnly = append(u.OwnershipOnly, changes[i].OwnershipOnly)
 		flagged = flagged || changes[i].OwnershipOnly
 	}
@@ -367,8 +409,8 @@ func buildBatch(changes []Change) (*trackerpb.FileUpdate, int) {
 	return u, len(u.Changes)
 }
 
-func (c *Client) send(ctx context.Context, u *trackerpb.FileUpdate, n int) ([]Result, error) {
-	cc, err := c.current(ctx)
+func (c *Client) send(ctx context.Context, u *trackerpb.FileUpdate, n int, conn uint64) ([]Result, error) {
+	cc, err := c.currentConn(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
@@ -415,7 +457,7 @@ func (c *Client) send(ctx context.Context, u *trackerpb.FileUpdate, n int) ([]Re
 		if p.Error != "" {
 			out[i].Err = errors.New(p.Error)
 		}
-		if out[i].Outcome < Accepted || out[i].Outcome > Rejected {
+		if out[i].Outcome < Accepted || out[i].Outcome > Outdated || out[i].Outcome == Outdated && !u.Reannounce {
 			return nil, fmt.Errorf("%w: unknown outcome %d", ErrProtocol, p.Outcome)
 		}
 	}

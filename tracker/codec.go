@@ -28,6 +28,8 @@ const (
 	MaxBatch = 1000
 	// MaxFolderLen is the longest folder name in bytes.
 	MaxFolderLen = 255
+	// MaxAncestors bounds the ancestors of one re-announced change.
+	MaxAncestors = 64
 	// maxPushBytes bounds the encoded size of one UPDATES message the
 	// tracker builds (a single larger entry is still sent alone).
 	maxPushBytes = 256 << 10
@@ -64,6 +66,9 @@ func decodePeerMsg(body []byte) (*trackerpb.PeerMsg, error) {
 		if len(r.JoinSecret) != 0 && len(r.JoinSecret) != SecretSize {
 			return nil, fmt.Errorf("%w: join secret is %d bytes, want %d", ErrWrongToken, len(r.JoinSecret), SecretSize)
 		}
+		if _, err := epochFromBytes(r.Epoch); err != nil {
+			return nil, err
+		}
 	case *trackerpb.PeerMsg_KeepAlive:
 	case *trackerpb.PeerMsg_FileUpdate:
 		if x.FileUpdate == nil {
@@ -75,6 +80,10 @@ func decodePeerMsg(body []byte) (*trackerpb.PeerMsg, error) {
 		if f, n := len(x.FileUpdate.OwnershipOnly), len(x.FileUpdate.Changes); f != 0 && f != n {
 			return nil, fmt.Errorf("%w: FILE UPDATE with %d ownership flags for %d changes", ErrProtocol, f, n)
 		}
+		if err := checkReannounce(x.FileUpdate); err != nil {
+			return nil, err
+		}
+	case *trackerpb.PeerMsg_ReannounceDone:
 	default:
 		return nil, fmt.Errorf("%w: peer message of unknown type", ErrProtocol)
 	}
@@ -96,6 +105,9 @@ func decodeTrackerMsg(body []byte) (*trackerpb.TrackerMsg, error) {
 		}
 		if len(x.Registered.Peers) > maxPeers {
 			return nil, fmt.Errorf("%w: %d peers", ErrTooLarge, len(x.Registered.Peers))
+		}
+		if _, err := epochFromBytes(x.Registered.Epoch); err != nil {
+			return nil, err
 		}
 	case *trackerpb.TrackerMsg_Updates:
 		if x.Updates == nil {
@@ -120,6 +132,38 @@ func decodeTrackerMsg(body []byte) (*trackerpb.TrackerMsg, error) {
 		return nil, fmt.Errorf("%w: tracker message of unknown type", ErrProtocol)
 	}
 	return &m, nil
+}
+
+// checkReannounce checks the re-announce fields of a FILE UPDATE: ancestors
+// only in a re-announce, one list per change, each bounded and of 32-byte
+// IDs; no ownership flags in a re-announce.
+func checkReannounce(u *trackerpb.FileUpdate) error {
+	if u.Reannounce && len(u.OwnershipOnly) != 0 {
+		return fmt.Errorf("%w: ownership flags in a re-announce", ErrProtocol)
+	}
+	if len(u.Ancestors) == 0 {
+		return nil
+	}
+	if !u.Reannounce {
+		return fmt.Errorf("%w: ancestors outside a re-announce", ErrProtocol)
+	}
+	if len(u.Ancestors) != len(u.Changes) {
+		return fmt.Errorf("%w: %d ancestor lists for %d changes", ErrProtocol, len(u.Ancestors), len(u.Changes))
+	}
+	for i, a := range u.Ancestors {
+		if a == nil {
+			continue
+		}
+		if len(a.FileIds) > MaxAncestors {
+			return fmt.Errorf("%w: change %d has %d ancestors, limit %d", ErrTooLarge, i, len(a.FileIds), MaxAncestors)
+		}
+		for _, id := range a.FileIds {
+			if len(id) != manifest.IDSize {
+				return fmt.Errorf("%w: ancestor of change %d is %d bytes", ErrProtocol, i, len(id))
+			}
+		}
+	}
+	return nil
 }
 
 // validateFolder checks a folder name: at most MaxFolderLen bytes of UTF-8

@@ -107,6 +107,16 @@ func (r *recorder) PeersChanged(ps []PeerInfo) {
 	r.signal()
 }
 
+// epoch is the tracker epoch of the last registration.
+func (r *recorder) epoch() Epoch {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.regs) == 0 {
+		return Epoch{}
+	}
+	return r.regs[len(r.regs)-1].Epoch
+}
+
 // lastSeq is the highest sequence number received.
 func (r *recorder) lastSeq() uint64 {
 	r.mu.Lock()
@@ -188,6 +198,14 @@ type clientOpt func(*ClientConfig)
 
 func withSecret(b []byte) clientOpt         { return func(c *ClientConfig) { c.Secret = b } }
 func withLastSeq(f func() uint64) clientOpt { return func(c *ClientConfig) { c.LastSeq = f } }
+func withLastEpoch(e Epoch) clientOpt        { return func(c *ClientConfig) { c.LastEpoch = func() Epoch { return e } } }
+
+// withResume makes the client register with the last sequence number and
+// epoch r recorded: a client that keeps its state (it never re-announces
+// anything, which is right only for a state of pushes alone).
+func withResume(r *recorder) clientOpt {
+	return func(c *ClientConfig) { c.LastSeq, c.LastEpoch = r.lastSeq, r.epoch }
+}
 func withRecorder(r *recorder) clientOpt    { return func(c *ClientConfig) { c.Handler = r } }
 func withTracker(d identity.DeviceID) clientOpt {
 	return func(c *ClientConfig) { c.Tracker = d }

@@ -122,14 +122,15 @@ func Open(cfg ServerConfig) (*Server, error) {
 	s := &Server{cfg: cfg, id: id, store: st, log: cfg.Log, peers: map[peerKey]*session{}}
 	s.token = Token{Tracker: id.ID, Secret: st.secret}
 	if err := writeTokenFile(filepath.Join(cfg.StateDir, TokenFile), s.token); err != nil {
-		st.close()
+		st.close(false)
 		return nil, err
 	}
 	if s.ln, err = transport.Listen(cfg.Listen, id, cfg.Transport); err != nil {
-		st.close()
+		st.close(false)
 		return nil, fmt.Errorf("tracker: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.log.Info("new epoch", "epoch", st.currentEpoch(), "previous", st.started.prev, "seq", st.current(), "why", st.started.why())
 	return s, nil
 }
 
@@ -181,7 +182,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { defer s.wg.Done(); s.release(ctx) }()
 
 	files, members := s.store.counts()
-	s.log.Info("tracker serving", "addr", s.ln.Addr(), "device", s.id.ID, "files", files, "members", members, "seq", s.store.current())
+	s.log.Info("tracker serving", "addr", s.ln.Addr(), "device", s.id.ID, "files", files, "members", members, "seq", s.store.current(), "epoch", s.store.currentEpoch())
 	var err error
 	for {
 		var c *transport.Conn
@@ -209,7 +210,9 @@ func (s *Server) Close() error {
 		s.cancel()
 		lerr := s.ln.Close()
 		s.wg.Wait()
-		if err := s.store.close(); err != nil {
+		// Every session has ended: nothing more can be committed, so the
+		// epoch ended cleanly (its peers resume after a restart).
+		if err := s.store.close(true); err != nil {
 			s.closeErr = fmt.Errorf("tracker: close store: %w", err)
 		} else if lerr != nil && !errors.Is(lerr, net.ErrClosed) {
 			s.closeErr = fmt.Errorf("tracker: close listener: %w", lerr)

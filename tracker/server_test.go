@@ -114,7 +114,7 @@ func TestReconnectResumesFromLastSeq(t *testing.T) {
 		_, ok2 := r.entry("two")
 		return ok1 && ok2
 	})
-	last := b.rec.lastSeq()
+	last, epoch := b.rec.lastSeq(), b.rec.epoch()
 	b.stop(t)
 
 	// while B is away: a new version of one, a new file, a deletion
@@ -125,7 +125,7 @@ func TestReconnectResumesFromLastSeq(t *testing.T) {
 	f1c := testFile("one", "1c", t0+3, f1b.ID) // "one" changes twice: sent once
 	a.update(t, f1c)
 
-	b2 := startClient(t, addr, srv.Token(), idB, withSecret(nil), withLastSeq(func() uint64 { return last }))
+	b2 := startClient(t, addr, srv.Token(), idB, withSecret(nil), withLastSeq(func() uint64 { return last }), withLastEpoch(epoch))
 	info := b2.registered(t)
 	if info.NewMember {
 		t.Error("known member re-joined")
@@ -238,7 +238,7 @@ func TestClientReconnectsAfterTrackerRestartAndResumes(t *testing.T) {
 	tok := srv.Token()
 
 	rec := newRecorder()
-	a := startClient(t, addr, tok, nil, withRecorder(rec), withLastSeq(rec.lastSeq))
+	a := startClient(t, addr, tok, nil, withRecorder(rec), withResume(rec))
 	a.registered(t)
 	f1 := testFile("before", "restart", t0, manifest.ID{})
 	a.update(t, f1)

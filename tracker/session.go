@@ -34,6 +34,11 @@ type session struct {
 	folder string
 	addr   string
 	sent   uint64 // highest sequence number pushed; owned by the writer
+	epoch  Epoch  // the tracker epoch it registered in
+	// held: the peer is re-announcing (session_epoch.go); nothing is pushed
+	// until its REANNOUNCE_DONE.
+	held atomic.Bool
+	re   reannounceTally // its re-announce's outcomes; owned by the reader
 
 	lastSeen atomic.Int64 // unix ns of the last frame received
 	notify   chan struct{}
@@ -166,17 +171,16 @@ func (s *Server) register(c *transport.Conn, st *quic.Stream) (*session, error) 
 		done:   make(chan struct{}),
 	}
 	ss.lastSeen.Store(time.Now().UnixNano())
-	cur := s.store.current()
-	if ss.sent > cur {
-		s.log.Warn("peer is ahead of this tracker's history; sending everything", "device", c.Remote.Short(), "peer_seq", ss.sent, "seq", cur)
-		ss.sent = 0
+	if err := s.resumeOrReannounce(ss, reg); err != nil {
+		return nil, err
 	}
+	cur := s.store.current()
 	s.mu.Lock()
 	peers := s.peerList(ss.folder, ss.dev)
 	s.mu.Unlock()
 	rm := &trackerpb.Registered{
 		IntervalMs: uint32(s.cfg.Interval / time.Millisecond), PieceSize: uint32(s.cfg.PieceSize),
-		Seq: cur, NewMember: newMember,
+		Seq: cur, NewMember: newMember, Epoch: ss.epoch.bytes(), Reannounce: ss.held.Load(),
 	}
 	for _, p := range peers {
 		rm.Peers = append(rm.Peers, peerToPB(p))
@@ -253,6 +257,10 @@ func (ss *session) readLoop() error {
 			if err := ss.fileUpdate(x.FileUpdate); err != nil {
 				return err
 			}
+		case *trackerpb.PeerMsg_ReannounceDone:
+			if err := ss.reannounceDone(); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("%w: unexpected %T after REGISTER", ErrProtocol, x)
 		}
@@ -262,6 +270,9 @@ func (ss *session) readLoop() error {
 // fileUpdate applies one batch durably, queues its RESULTS and wakes every
 // session of the folder to push the changes.
 func (ss *session) fileUpdate(u *trackerpb.FileUpdate) error {
+	if u.Reannounce && !ss.held.Load() {
+		return fmt.Errorf("%w: re-announce outside a re-announce", ErrProtocol)
+	}
 	res := make([]*trackerpb.Result, len(u.Changes))
 	valid := make([]Change, 0, len(u.Changes))
 	idx := make([]int, 0, len(u.Changes))
@@ -273,6 +284,11 @@ func (ss *session) fileUpdate(u *trackerpb.FileUpdate) error {
 		}
 		// decodePeerMsg checked: no flags, or one per change
 		valid = append(valid, Change{New: m, OwnershipOnly: len(u.OwnershipOnly) > 0 && u.OwnershipOnly[i]})
+		if u.Reannounce {
+			if err := ss.reannounced(&valid[len(valid)-1], u, i); err != nil {
+				return err
+			}
+		}
 		idx = append(idx, i)
 	}
 	if len(valid) > 0 {
@@ -283,6 +299,9 @@ func (ss *session) fileUpdate(u *trackerpb.FileUpdate) error {
 		}
 		for j, r := range rs {
 			res[idx[j]] = resultToPB(r)
+			if u.Reannounce {
+				ss.re.count(r.Outcome)
+			}
 		}
 	}
 	ss.queue(&trackerpb.TrackerMsg{Msg: &trackerpb.TrackerMsg_Results{Results: &trackerpb.Results{RequestId: u.RequestId, Results: res}}})
@@ -352,7 +371,7 @@ func (ss *session) flush(ctx context.Context) error {
 				return err
 			}
 		}
-		if ss.sent >= ss.srv.store.current() {
+		if ss.held.Load() || ss.sent >= ss.srv.store.current() {
 			if len(out) == 0 && !dirty {
 				return nil
 			}
@@ -392,6 +411,9 @@ func (s *Server) addPeer(ss *session) {
 	s.mu.Unlock()
 	if old != nil {
 		old.fail(&remoteError{trackerpb.ErrorCode_ERROR_REPLACED, "replaced by a newer connection of the same device"})
+	}
+	if ss.epoch != s.store.currentEpoch() {
+		ss.fail(errEpochEnded) // a new epoch began while it registered (session_epoch.go)
 	}
 	// The list ss got in REGISTERED was built before ss was live, so a peer
 	// registering at the same moment may be missing from it; send ss the

@@ -27,6 +27,8 @@ var (
 	bucketMembers = []byte("members") // device ID (32 bytes) -> member number (uint32 BE)
 	bucketFiles   = []byte("files")   // key -> trackerpb.EntryRecord (with the manifest)
 	bucketLog     = []byte("log")     // seq -> key; only each key's latest seq
+	// bucketEpochs (epoch.go) and bucketHistory (reannounce.go) are declared
+	// where they are used.
 
 	metaVersion = []byte("version")
 	metaSecret  = []byte("secret")
@@ -46,13 +48,15 @@ const initialMmap = 256 << 20 >> (2 * (64 - strconv.IntSize) / 32)
 // members) are updated after the commit, under mu, which is never held
 // across I/O.
 type store struct {
-	db     *bolt.DB
-	secret [SecretSize]byte
-	seq    atomic.Uint64
+	db      *bolt.DB
+	secret  [SecretSize]byte
+	seq     atomic.Uint64
+	started epochStart // what the state held when this run's epoch began
 
 	mu      sync.RWMutex
 	members map[identity.DeviceID]uint32
 	byNum   []identity.DeviceID // index = member number; 0 unused
+	epoch   Epoch               // the current epoch (rotateEpoch changes it)
 
 	qmu        sync.Mutex  // guards queue and committing (never held across I/O)
 	queue      []*applyReq // batches waiting for the next group commit
@@ -78,7 +82,7 @@ func openStore(path string, rnd io.Reader) (*store, error) {
 }
 
 func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
-	for _, b := range [][]byte{bucketMeta, bucketMembers, bucketFiles, bucketLog} {
+	for _, b := range [][]byte{bucketMeta, bucketMembers, bucketFiles, bucketLog, bucketEpochs, bucketHistory} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
@@ -107,6 +111,9 @@ func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
 	if v := meta.Get(metaSeq); len(v) == 8 {
 		s.seq.Store(binary.BigEndian.Uint64(v))
 	}
+	if err := s.beginEpoch(tx, nil); err != nil {
+		return err
+	}
 	return tx.Bucket(bucketMembers).ForEach(func(k, v []byte) error {
 		var d identity.DeviceID
 		if len(k) != len(d) || len(v) != 4 {
@@ -123,7 +130,21 @@ func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
 	})
 }
 
-func (s *store) close() error { return s.db.Close() }
+// close closes the database. With clean set it first records that the
+// current epoch ended (see Epoch): only a caller that knows nothing more can
+// be committed may claim that.
+func (s *store) close(clean bool) error {
+	var err error
+	if clean {
+		if err = s.endEpoch(); err != nil {
+			err = fmt.Errorf("tracker: record the end of epoch %s: %w", s.currentEpoch(), err)
+		}
+	}
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 // current returns the highest sequence number committed.
 func (s *store) current() uint64 { return s.seq.Load() }

@@ -28,6 +28,16 @@ type RegisterInfo struct {
 	Peers     []PeerInfo    // live peers of the folder, this device excluded
 	Seq       uint64        // highest sequence number assigned so far
 	NewMember bool          // this connection made the device a member (it may forget the secret)
+	Epoch     Epoch         // the tracker's current epoch
+	// Reannounce: the tracker does not hold this device's state (a new
+	// epoch it has not seen complete). Before it is sent any update, the
+	// device must re-announce its index and local changes on this
+	// registration (Client.Reannounce, Client.UpdateOn) and then call
+	// Client.ReannounceDone. See Epoch.
+	Reannounce bool
+	// Conn numbers this registration (1, 2, ... per Client); the calls bound
+	// to one registration take it.
+	Conn uint64
 }
 
 // Change is one local change reported to the tracker: the new manifest with
@@ -42,6 +52,12 @@ type Change struct {
 	// that arrives after the version was deleted or replaced cannot bring it
 	// back.
 	OwnershipOnly bool
+	// Ancestors are file IDs the path held on this device before New, newest
+	// first (at most MaxAncestors). Only Client.Reannounce sends them: they
+	// let the tracker tell an older version from a concurrent one.
+	Ancestors []manifest.ID
+
+	reannounce bool // the tracker applies the re-announce rules (reannounce.go)
 }
 
 // Outcome is what the tracker did with one Change.
@@ -60,6 +76,10 @@ const (
 	// announcement of a version that is no longer current, an invalid
 	// manifest); Result.Err says why, Result.Current is the current version.
 	Rejected
+	// Outdated (re-announce only): the tracker's current version is newer
+	// than the re-announced one and stays; Result.Current is it. The device
+	// receives it as an update once its re-announce is done.
+	Outdated
 )
 
 func (o Outcome) String() string {
@@ -72,6 +92,8 @@ func (o Outcome) String() string {
 		return "conflict"
 	case Rejected:
 		return "rejected"
+	case Outdated:
+		return "outdated"
 	}
 	return fmt.Sprintf("Outcome(%d)", uint8(o))
 }

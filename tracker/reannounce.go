@@ -1,0 +1,221 @@
+package tracker
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/manifest/manifestpb"
+)
+
+// maxHistory is how many earlier file IDs the tracker keeps per path; the
+// oldest is forgotten first. A peer further behind than that on one path
+// gets a conflict copy instead of an update there (nothing is lost).
+const maxHistory = 32
+
+// bucketHistory holds, per path, the file IDs it held before its current
+// version: key fileKey(folder, path) NUL file ID, value the sequence number
+// (8 bytes, big-endian) at which the tracker learned it (for pruning). Paths
+// never contain NUL, so one path's keys are exactly those under its prefix.
+var bucketHistory = []byte("history")
+
+// reannounceOne applies one re-announced change (a peer's index entry, or a
+// local change it scanned, sent after REGISTERED.reannounce) by the
+// re-announce rules of tracker.proto. With M the change and C the path's
+// current version, "C is newer" means C.Base == M.ID or M.ID is in the path's
+// history, and "M is newer" means C.ID is one of M's ancestors (the IDs the
+// path held on the peer before M). The first rule that matches decides:
+//
+//	R1. no C: accepted, a tombstone too (a tracker that lost its state
+//	    re-learns deletions from the peers);
+//	R2. M.ID == C.ID: the reporter becomes an owner;
+//	R3. M.Base == C.ID: accepted (the peer is one version ahead);
+//	R4. C is newer and M is not: Outdated, C stays (the peer receives it
+//	    once its re-announce is done);
+//	R5. M is newer and C is not: accepted (the peer is several versions
+//	    ahead);
+//	R6. otherwise the ordinary rules (applyOne): an edit beats a deletion,
+//	    a deletion of another version is rejected, concurrent versions are a
+//	    conflict and both are kept.
+//
+// Whenever M ends up current at its path, M's base and ancestors join the
+// path's history, so a peer re-announcing one of them later, in whatever
+// order the peers reconnect, is told it is outdated.
+func (t *txn) reannounceOne(c *Change) (Result, error) {
+	n := &c.New
+	cur, err := t.get(n.Path)
+	if err != nil {
+		return Result{}, err
+	}
+	np := manifest.ToProto(n)
+	me := []uint32{t.reporter}
+	var r Result
+	switch {
+	case cur == nil: // R1
+		seq, err := t.put(np, me, t.reporter, 0)
+		if r, err = t.result(Accepted, seq, n.Path, np, err); err != nil {
+			return r, err
+		}
+	case n.ID == cur.id: // R2
+		if r, err = t.addOwner(n, cur); err != nil {
+			return r, err
+		}
+	case n.Base == cur.id: // R3
+		seq, err := t.put(np, me, t.reporter, cur.rec.Seq)
+		if r, err = t.result(Accepted, seq, n.Path, np, err); err != nil {
+			return r, err
+		}
+	default:
+		curNewer := bytes.Equal(cur.m.Base, n.ID[:]) || t.known(n.Path, n.ID)
+		newNewer := slices.Contains(c.Ancestors, cur.id)
+		switch {
+		case curNewer && !newNewer: // R4
+			return t.result(Outdated, 0, n.Path, cur.m, nil)
+		case newNewer && !curNewer: // R5
+			seq, err := t.put(np, me, t.reporter, cur.rec.Seq)
+			if r, err = t.result(Accepted, seq, n.Path, np, err); err != nil {
+				return r, err
+			}
+		default: // R6
+			plain := *c
+			plain.reannounce = false
+			if r, err = t.applyOne(&plain); err != nil {
+				return r, err
+			}
+		}
+	}
+	if r.Current.ID == n.ID && r.Path == n.Path && r.Outcome != Rejected {
+		if err := t.learn(n, c.Ancestors); err != nil {
+			return Result{}, err
+		}
+	}
+	return r, nil
+}
+
+// learn adds m's base and ancestors to m's path history.
+func (t *txn) learn(m *manifest.Manifest, ancestors []manifest.ID) error {
+	if err := t.remember(m.Path, m.Base); err != nil {
+		return err
+	}
+	for _, id := range ancestors {
+		if id == m.ID {
+			continue // the current version is not its own ancestor
+		}
+		if err := t.remember(m.Path, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// replacing adds the version m replaces at its path (if any, and another
+// one) to the path's history. put calls it before it writes m.
+func (t *txn) replacing(m *manifestpb.Manifest) error {
+	rb := t.files.Get(fileKey(t.folder, m.Path))
+	if rb == nil {
+		return nil
+	}
+	old, err := recordFileID(rb)
+	if err != nil {
+		return fmt.Errorf("entry of %q: %w", m.Path, err)
+	}
+	if bytes.Equal(old[:], m.FileId) {
+		return nil
+	}
+	return t.remember(m.Path, old)
+}
+
+// histPrefix is the key prefix of path's history in the current folder.
+func (t *txn) histPrefix(path string) []byte {
+	return append(fileKey(t.folder, path), 0)
+}
+
+// known reports whether id is in path's history.
+func (t *txn) known(path string, id manifest.ID) bool {
+	return t.hist.Get(append(t.histPrefix(path), id[:]...)) != nil
+}
+
+// remember records id in path's history (refreshing it if already there)
+// and forgets the path's oldest entry beyond maxHistory.
+func (t *txn) remember(path string, id manifest.ID) error {
+	if id.IsZero() {
+		return nil
+	}
+	prefix := t.histPrefix(path)
+	key := append(slices.Clip(prefix), id[:]...)
+	isNew := t.hist.Get(key) == nil
+	if err := t.hist.Put(key, be64(t.seq)); err != nil {
+		return err
+	}
+	if !isNew {
+		return nil
+	}
+	n, oldestSeq := 0, uint64(0)
+	var oldest []byte
+	c := t.hist.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		n++
+		if s := beUint64(v); oldest == nil || s < oldestSeq {
+			oldest, oldestSeq = slices.Clone(k), s
+		}
+	}
+	if n <= maxHistory {
+		return nil
+	}
+	return t.hist.Delete(oldest)
+}
+
+// Field numbers read by recordFileID (TestRecordFileID checks them against
+// the schemas).
+const (
+	entryRecordFieldManifest protowire.Number = 4
+	manifestFieldFileID      protowire.Number = 11
+)
+
+// recordFileID returns the file ID of the manifest in an encoded
+// trackerpb.EntryRecord without decoding the manifest's pieces.
+func recordFileID(rb []byte) (manifest.ID, error) {
+	mb, err := field(rb, entryRecordFieldManifest)
+	if err != nil {
+		return manifest.ID{}, err
+	}
+	idb, err := field(mb, manifestFieldFileID)
+	if err != nil {
+		return manifest.ID{}, err
+	}
+	return manifest.IDFromBytes(idb)
+}
+
+// field returns the last occurrence of length-delimited field num in b.
+func field(b []byte, num protowire.Number) ([]byte, error) {
+	var out []byte
+	found := false
+	for len(b) > 0 {
+		n, typ, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return nil, fmt.Errorf("corrupt record: %w", protowire.ParseError(l))
+		}
+		b = b[l:]
+		if n == num && typ == protowire.BytesType {
+			v, l := protowire.ConsumeBytes(b)
+			if l < 0 {
+				return nil, fmt.Errorf("corrupt record: %w", protowire.ParseError(l))
+			}
+			out, found = v, true
+			b = b[l:]
+			continue
+		}
+		l = protowire.ConsumeFieldValue(n, typ, b)
+		if l < 0 {
+			return nil, fmt.Errorf("corrupt record: %w", protowire.ParseError(l))
+		}
+		b = b[l:]
+	}
+	if !found {
+		return nil, fmt.Errorf("corrupt record: no field %d", num)
+	}
+	return out, nil
+}
