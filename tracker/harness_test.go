@@ -198,7 +198,9 @@ type clientOpt func(*ClientConfig)
 
 func withSecret(b []byte) clientOpt         { return func(c *ClientConfig) { c.Secret = b } }
 func withLastSeq(f func() uint64) clientOpt { return func(c *ClientConfig) { c.LastSeq = f } }
-func withLastEpoch(e Epoch) clientOpt        { return func(c *ClientConfig) { c.LastEpoch = func() Epoch { return e } } }
+func withLastEpoch(e Epoch) clientOpt {
+	return func(c *ClientConfig) { c.LastEpoch = func() Epoch { return e } }
+}
 
 // withResume makes the client register with the last sequence number and
 // epoch r recorded: a client that keeps its state (it never re-announces
@@ -206,7 +208,7 @@ func withLastEpoch(e Epoch) clientOpt        { return func(c *ClientConfig) { c.
 func withResume(r *recorder) clientOpt {
 	return func(c *ClientConfig) { c.LastSeq, c.LastEpoch = r.lastSeq, r.epoch }
 }
-func withRecorder(r *recorder) clientOpt    { return func(c *ClientConfig) { c.Handler = r } }
+func withRecorder(r *recorder) clientOpt { return func(c *ClientConfig) { c.Handler = r } }
 func withTracker(d identity.DeviceID) clientOpt {
 	return func(c *ClientConfig) { c.Tracker = d }
 }
