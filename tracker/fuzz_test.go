@@ -23,6 +23,10 @@ func seedPeerMsgs() []*trackerpb.PeerMsg {
 		{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{RequestId: 7, Changes: []*manifestpb.Manifest{manifest.ToProto(&f), manifest.ToProto(&del)}}}},
 		{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{RequestId: 8, Changes: []*manifestpb.Manifest{manifest.ToProto(&f), manifest.ToProto(&del)},
 			OwnershipOnly: []bool{true, false}}}},
+		{Msg: &trackerpb.PeerMsg_Register{Register: &trackerpb.Register{Protocol: 1, ListenPort: 7001, LastSeq: 42, Epoch: make([]byte, EpochSize)}}},
+		{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{RequestId: 9, Changes: []*manifestpb.Manifest{manifest.ToProto(&f), manifest.ToProto(&del)},
+			Reannounce: true, Ancestors: []*trackerpb.Ancestors{{FileIds: [][]byte{f.ID[:], del.ID[:]}}, {}}}}},
+		{Msg: &trackerpb.PeerMsg_ReannounceDone{ReannounceDone: &trackerpb.ReannounceDone{}}},
 	}
 }
 
@@ -36,6 +40,8 @@ func seedTrackerMsgs() []*trackerpb.TrackerMsg {
 		{Msg: &trackerpb.TrackerMsg_Peers{Peers: &trackerpb.Peers{Peers: []*trackerpb.Peer{peer}}}},
 		{Msg: &trackerpb.TrackerMsg_Results{Results: &trackerpb.Results{RequestId: 7, Results: []*trackerpb.Result{{Outcome: trackerpb.Outcome_OUTCOME_CONFLICT, Seq: 4, Path: "a", Current: manifest.ToProto(&f)}}}}},
 		{Msg: &trackerpb.TrackerMsg_Error{Error: &trackerpb.Error{Code: trackerpb.ErrorCode_ERROR_WRONG_TOKEN, Message: "wrong join token"}}},
+		{Msg: &trackerpb.TrackerMsg_Registered{Registered: &trackerpb.Registered{IntervalMs: 30000, PieceSize: 1 << 20, Seq: 9, Epoch: make([]byte, EpochSize), Reannounce: true}}},
+		{Msg: &trackerpb.TrackerMsg_Results{Results: &trackerpb.Results{RequestId: 9, Results: []*trackerpb.Result{{Outcome: trackerpb.Outcome_OUTCOME_OUTDATED, Path: "a", Current: manifest.ToProto(&f)}}}}},
 	}
 }
 
@@ -58,6 +64,19 @@ func FuzzDecodePeerMsg(f *testing.F) {
 			if f := len(u.OwnershipOnly); f != 0 && f != len(u.Changes) {
 				t.Fatalf("accepted %d ownership flags for %d changes", f, len(u.Changes))
 			}
+			if a := len(u.Ancestors); a != 0 && (!u.Reannounce || a != len(u.Changes) || len(u.OwnershipOnly) != 0) {
+				t.Fatalf("accepted %d ancestor lists for %d changes (re-announce %v)", a, len(u.Changes), u.Reannounce)
+			}
+			for _, a := range u.Ancestors {
+				if len(a.GetFileIds()) > MaxAncestors {
+					t.Fatalf("accepted %d ancestors", len(a.GetFileIds()))
+				}
+				for _, id := range a.GetFileIds() {
+					if _, err := manifest.IDFromBytes(id); err != nil {
+						t.Fatalf("accepted ancestor %x: %v", id, err)
+					}
+				}
+			}
 			for _, p := range u.Changes {
 				if mf, err := manifest.FromProto(p); err == nil {
 					if err := manifest.ValidatePath(mf.Path); err != nil {
@@ -66,7 +85,7 @@ func FuzzDecodePeerMsg(f *testing.F) {
 				}
 			}
 		}
-		if r := m.GetRegister(); r != nil && (r.Protocol != ProtocolVersion || len(r.Folder) > MaxFolderLen) {
+		if r := m.GetRegister(); r != nil && (r.Protocol != ProtocolVersion || len(r.Folder) > MaxFolderLen || len(r.Epoch) != 0 && len(r.Epoch) != EpochSize) {
 			t.Fatalf("accepted register %v", r)
 		}
 	})

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -22,24 +23,23 @@ const maxHistory = 32
 // never contain NUL, so one path's keys are exactly those under its prefix.
 var bucketHistory = []byte("history")
 
-// reannounceOne applies one re-announced change (a peer's index entry, or a
-// local change it scanned, sent after REGISTERED.reannounce) by the
-// re-announce rules of tracker.proto. With M the change and C the path's
-// current version, "C is newer" means C.Base == M.ID or M.ID is in the path's
-// history, and "M is newer" means C.ID is one of M's ancestors (the IDs the
-// path held on the peer before M). The first rule that matches decides:
+// reannounceOne applies one re-announced change (a peer's index entry, sent
+// after REGISTERED.reannounce) by the re-announce rules of tracker.proto.
+// With M the change and C the path's current version, "M is newer" means
+// M.Base == C.ID or C.ID is one of M's ancestors (the IDs the path held on
+// the peer before M), and "C is newer" means C.Base == M.ID or M.ID is in the
+// path's history. The first rule that matches decides:
 //
 //	R1. no C: accepted, a tombstone too (a tracker that lost its state
 //	    re-learns deletions from the peers);
 //	R2. M.ID == C.ID: the reporter becomes an owner;
-//	R3. M.Base == C.ID: accepted (the peer is one version ahead);
+//	R3. M is newer and C is not: accepted (the peer is ahead);
 //	R4. C is newer and M is not: Outdated, C stays (the peer receives it
 //	    once its re-announce is done);
-//	R5. M is newer and C is not: accepted (the peer is several versions
-//	    ahead);
-//	R6. otherwise the ordinary rules (applyOne): an edit beats a deletion,
-//	    a deletion of another version is rejected, concurrent versions are a
-//	    conflict and both are kept.
+//	R5. neither, or both (a version that came back, such as an emptied
+//	    file): an edit beats a deletion (accepted), a deletion of another
+//	    version is rejected, and two live versions are a conflict: both are
+//	    kept (applyOne's rules 6 to 8).
 //
 // Whenever M ends up current at its path, M's base and ancestors join the
 // path's history, so a peer re-announcing one of them later, in whatever
@@ -53,41 +53,35 @@ func (t *txn) reannounceOne(c *Change) (Result, error) {
 	np := manifest.ToProto(n)
 	me := []uint32{t.reporter}
 	var r Result
+	newNewer := cur != nil && (n.Base == cur.id || slices.Contains(c.Ancestors, cur.id))
+	curNewer := cur != nil && (bytes.Equal(cur.m.Base, n.ID[:]) || t.known(n.Path, n.ID))
 	switch {
 	case cur == nil: // R1
 		seq, err := t.put(np, me, t.reporter, 0)
-		if r, err = t.result(Accepted, seq, n.Path, np, err); err != nil {
+		r, err = t.result(Accepted, seq, n.Path, np, err)
+		if err != nil {
 			return r, err
 		}
 	case n.ID == cur.id: // R2
 		if r, err = t.addOwner(n, cur); err != nil {
 			return r, err
 		}
-	case n.Base == cur.id: // R3
+	case curNewer && !newNewer: // R4
+		return t.result(Outdated, 0, n.Path, cur.m, nil)
+	case newNewer && !curNewer, cur.m.Deleted && !n.Deleted: // R3; R5: an edit beats a deletion
 		seq, err := t.put(np, me, t.reporter, cur.rec.Seq)
-		if r, err = t.result(Accepted, seq, n.Path, np, err); err != nil {
+		r, err = t.result(Accepted, seq, n.Path, np, err)
+		if err != nil {
 			return r, err
 		}
-	default:
-		curNewer := bytes.Equal(cur.m.Base, n.ID[:]) || t.known(n.Path, n.ID)
-		newNewer := slices.Contains(c.Ancestors, cur.id)
-		switch {
-		case curNewer && !newNewer: // R4
-			return t.result(Outdated, 0, n.Path, cur.m, nil)
-		case newNewer && !curNewer: // R5
-			seq, err := t.put(np, me, t.reporter, cur.rec.Seq)
-			if r, err = t.result(Accepted, seq, n.Path, np, err); err != nil {
-				return r, err
-			}
-		default: // R6
-			plain := *c
-			plain.reannounce = false
-			if r, err = t.applyOne(&plain); err != nil {
-				return r, err
-			}
+	case n.Deleted: // R5
+		return t.reject(n, cur.m, errors.New("deletion of another version: the path was changed meanwhile"))
+	default: // R5
+		if r, err = t.conflict(n, np, cur); err != nil {
+			return r, err
 		}
 	}
-	if r.Current.ID == n.ID && r.Path == n.Path && r.Outcome != Rejected {
+	if r.Path == n.Path && r.Current.ID == n.ID {
 		if err := t.learn(n, c.Ancestors); err != nil {
 			return Result{}, err
 		}

@@ -629,26 +629,26 @@ func (*KeepAlive) Descriptor() ([]byte, []int) {
 // its current version (at most 32, the oldest forgotten first). A batch with
 // reannounce = true (only between REGISTERED.reannounce and REANNOUNCE_DONE)
 // follows the re-announce rules instead, for a version M of a path whose
-// current version is C. "C is newer" means C.base == M.file_id or M.file_id
-// is in the path's history; "M is newer" means C.file_id is one of M's
-// ancestors. The first rule that matches decides:
+// current version is C. "M is newer" means M.base == C.file_id or C.file_id
+// is one of M's ancestors; "C is newer" means C.base == M.file_id or
+// M.file_id is in the path's history. The first rule that matches decides:
 //
 //	R1. no C: ACCEPTED, a tombstone too (a tracker that lost its state
 //	    re-learns deletions, so peers that still hold the file delete it);
 //	R2. M.file_id == C.file_id: OWNER;
-//	R3. M.base == C.file_id: ACCEPTED (the peer is one version ahead);
+//	R3. M is newer and C is not: ACCEPTED (the peer is ahead);
 //	R4. C is newer and M is not: OUTDATED; C stays, and the peer receives it
 //	    after REANNOUNCE_DONE;
-//	R5. M is newer and C is not: ACCEPTED (the peer is several versions ahead);
-//	R6. otherwise rules 6 to 8 above: an edit beats a deletion, a deletion of
-//	    another version is REJECTED, concurrent versions are a CONFLICT and
-//	    both are kept.
+//	R5. neither, or both (a version that came back, such as an emptied
+//	    file): as rules 6 to 8 above: an edit beats a deletion (ACCEPTED), a
+//	    deletion of another version is REJECTED, two live versions are a
+//	    CONFLICT and both are kept.
 //
-// After R1, R2, R3 and R5, M's base and ancestors join the path's history.
-// Nothing a peer holds is rolled back (an older version is OUTDATED only when
-// the tracker knows it was replaced), nothing deleted comes back (a tombstone
-// is accepted over the version it deleted), and a peer that reconnects first
-// decides nothing the others' histories contradict.
+// Whenever M ends up current at its path, M's base and ancestors join the
+// path's history. So nothing a peer holds is rolled back (OUTDATED needs
+// proof that C replaced M), nothing deleted comes back (a tombstone is newer
+// than the version it deleted), and the order in which peers reconnect does
+// not matter: what one peer's history proves, the path's history keeps.
 type FileUpdate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Echoed in the matching Results.

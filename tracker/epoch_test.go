@@ -1,0 +1,279 @@
+package tracker
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/manifest/manifestpb"
+	"github.com/dartsync/dartsync/tracker/trackerpb"
+)
+
+// TestEpochClassify: which registrations resume and which re-announce, over
+// a clean restart, a crash and a restore from a copy of the state.
+func TestEpochClassify(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, StateFile)
+	backup := filepath.Join(dir, "backup.db")
+	open := func() *store {
+		t.Helper()
+		s, err := openStore(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	n := uint32(0)
+	bump := func(s *store, k int) { // k committed changes
+		t.Helper()
+		if n == 0 {
+			var err error
+			if n, _, err = s.addMember(newTestIdentity(t).ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range k {
+			if _, err := s.apply("", n, reports(testFile("f", time.Now().String()+string(rune('a'+i)), t0, manifest.Hash([]byte("any"))))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	type reg struct {
+		name  string
+		epoch Epoch
+		seq   uint64
+		want  resumeMode
+	}
+	check := func(s *store, regs ...reg) {
+		t.Helper()
+		for _, r := range regs {
+			got, why, err := s.classify(r.epoch, r.seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != r.want {
+				t.Errorf("%s (epoch %s, seq %d): mode %d (%s), want %d", r.name, r.epoch, r.seq, got, why, r.want)
+			}
+		}
+	}
+
+	s := open()
+	e1 := s.currentEpoch()
+	if e1.IsZero() || !s.started.fresh || !s.started.prev.IsZero() {
+		t.Fatalf("first start: epoch %s, %+v", e1, s.started)
+	}
+	bump(s, 3)
+	check(s,
+		reg{"no epoch", Epoch{}, 0, modeReannounce},
+		reg{"current epoch", e1, 3, modeResume},
+		reg{"current epoch, behind", e1, 1, modeResume},
+		reg{"current epoch, ahead", e1, 4, modeRollback},
+		reg{"unknown epoch", Epoch{1}, 0, modeReannounce},
+	)
+	if err := s.close(true); err != nil { // clean shutdown: e1 ends at 3
+		t.Fatal(err)
+	}
+
+	s = open()
+	e2 := s.currentEpoch()
+	if e2 == e1 || s.started.prev != e1 || !s.started.prevClosed || s.started.fresh {
+		t.Fatalf("after a clean restart: epoch %s, %+v", e2, s.started)
+	}
+	check(s,
+		reg{"ended epoch, within", e1, 3, modeResume},
+		reg{"ended epoch, ahead of its end", e1, 4, modeReannounce},
+		reg{"new epoch", e2, 3, modeResume},
+	)
+	bump(s, 2)
+	if err := s.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(backup, 0o600) }); err != nil { // a backup of the running tracker
+		t.Fatal(err)
+	}
+	bump(s, 2)
+	if err := s.close(false); err != nil { // a crash: e2 never ends
+		t.Fatal(err)
+	}
+
+	s = open()
+	e3 := s.currentEpoch()
+	if s.started.prev != e2 || s.started.prevClosed {
+		t.Fatalf("after a crash: %+v", s.started)
+	}
+	check(s,
+		reg{"crashed epoch", e2, 7, modeReannounce},
+		reg{"epoch before the crash", e1, 3, modeResume},
+	)
+	bump(s, 1)
+	if err := s.close(true); err != nil {
+		t.Fatal(err)
+	}
+
+	// restore the backup (taken while e2 ran) over the state
+	b, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = open()
+	defer s.close(true)
+	if s.started.prev != e2 || s.started.prevClosed || s.current() != 5 {
+		t.Fatalf("restored: %+v seq %d", s.started, s.current())
+	}
+	check(s,
+		reg{"epoch after the backup", e3, 8, modeReannounce},
+		reg{"epoch after the backup, low seq", e3, 1, modeReannounce},
+		reg{"epoch the backup was taken in", e2, 5, modeReannounce},
+		reg{"epoch that ended before the backup", e1, 3, modeResume},
+	)
+}
+
+// TestReannounceHoldsPushes: a peer told to re-announce is sent no update
+// until REANNOUNCE_DONE, then everything, its own re-announced version
+// included; its re-announce is answered by the re-announce rules.
+func TestReannounceHoldsPushes(t *testing.T) {
+	srv := startServer(t, t.TempDir(), ServerConfig{})
+	addr, tok := srv.Addr().String(), srv.Token()
+	a := startClient(t, addr, tok, nil)
+	a.registered(t)
+	v0 := testFile("doc", "v0", t0, manifest.ID{})
+	v1 := testFile("doc", "v1", t0+1, v0.ID)
+	a.update(t, v0, v1, testFile("other", "o", t0, manifest.ID{}))
+
+	p := dialRaw(t, addr, tok, nil)
+	reg := p.register(t, tok.Secret[:], 0)
+	if !reg.Reannounce || len(reg.Epoch) != EpochSize {
+		t.Fatalf("REGISTERED: reannounce %v, epoch %x", reg.Reannounce, reg.Epoch)
+	}
+	mine := testFile("mine", "only here", t0, manifest.ID{})
+	p.send(t, &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{
+		RequestId: 1, Reannounce: true,
+		Changes:   []*manifestpb.Manifest{manifest.ToProto(&v0), manifest.ToProto(&mine)},
+		Ancestors: []*trackerpb.Ancestors{{}, {}},
+	}}})
+	// An unheld session pushes what it missed at once: here, the RESULTS
+	// must come before any UPDATES.
+	var res *trackerpb.Results
+	for res == nil {
+		m := p.read(t)
+		if m.GetUpdates() != nil {
+			t.Fatalf("pushed before REANNOUNCE_DONE: %v", m)
+		}
+		res = m.GetResults()
+	}
+	if got := []trackerpb.Outcome{res.Results[0].Outcome, res.Results[1].Outcome}; got[0] != trackerpb.Outcome_OUTCOME_OUTDATED || got[1] != trackerpb.Outcome_OUTCOME_ACCEPTED {
+		t.Fatalf("re-announce outcomes %v, want outdated, accepted", got)
+	}
+	if cur := res.Results[0].Current; cur == nil || string(cur.FileId) != string(v1.ID[:]) {
+		t.Fatalf("outdated result names %v as current, want v1", cur)
+	}
+	a.rec.wait(t, "a gets the re-announced file", func(r *recorder) bool { _, ok := r.entry("mine"); return ok })
+	p.send(t, &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_ReannounceDone{ReannounceDone: &trackerpb.ReannounceDone{}}})
+	got := map[string][]byte{}
+	for len(got) < 3 {
+		m := p.read(t)
+		for _, e := range m.GetUpdates().GetEntries() {
+			got[e.Manifest.Path] = e.Manifest.FileId
+		}
+	}
+	if string(got["doc"]) != string(v1.ID[:]) || string(got["mine"]) != string(mine.ID[:]) || got["other"] == nil {
+		t.Fatalf("after REANNOUNCE_DONE: %v", got)
+	}
+	// a second REANNOUNCE_DONE, or a re-announce after it, breaks the protocol
+	p.send(t, &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_ReannounceDone{ReannounceDone: &trackerpb.ReannounceDone{}}})
+	if e := p.readError(t); e.Code != trackerpb.ErrorCode_ERROR_PROTOCOL {
+		t.Fatalf("second REANNOUNCE_DONE: %v", e)
+	}
+}
+
+// TestResumeAfterCleanRestartNotAfterRestore: a client of a cleanly stopped
+// tracker resumes; after the state is replaced by an older copy it is told
+// to re-announce.
+func TestResumeAfterCleanRestartNotAfterRestore(t *testing.T) {
+	dir := t.TempDir()
+	cfg := ServerConfig{StateDir: dir, Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond, Log: testLog(t)}
+	run := func() (*Server, func()) {
+		t.Helper()
+		srv, err := Open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(context.Background()) }()
+		return srv, func() {
+			if err := srv.Close(); err != nil {
+				t.Error(err)
+			}
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	srv, stop := run()
+	cfg.Listen = srv.Addr().String()
+	tok := srv.Token()
+	rec := newRecorder()
+	a := startClient(t, cfg.Listen, tok, nil, withRecorder(rec), withResume(rec))
+	first := a.registered(t)
+	a.update(t, testFile("x", "x", t0, manifest.ID{}))
+	a.rec.wait(t, "x pushed", func(r *recorder) bool { _, ok := r.entry("x"); return ok })
+	stop()
+	backup, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv, stop = run()
+	a.rec.wait(t, "re-registration", func(r *recorder) bool { return len(r.regs) >= 2 })
+	second := a.registered(t)
+	if second.Reannounce || second.Epoch == first.Epoch {
+		t.Fatalf("after a clean restart: reannounce %v, epoch %s (was %s)", second.Reannounce, second.Epoch, first.Epoch)
+	}
+	a.update(t, testFile("y", "y", t0, manifest.ID{})) // lost by the restore below
+	a.rec.wait(t, "y pushed", func(r *recorder) bool { _, ok := r.entry("y"); return ok })
+	stop()
+	if err := os.WriteFile(filepath.Join(dir, StateFile), backup, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stop = run()
+	defer stop()
+	a.rec.wait(t, "re-registration after the restore", func(r *recorder) bool { return len(r.regs) >= 3 })
+	third := a.registered(t)
+	if !third.Reannounce || third.Epoch == second.Epoch || third.Epoch == first.Epoch {
+		t.Fatalf("after a restore: reannounce %v, epoch %s", third.Reannounce, third.Epoch)
+	}
+	a.stop(t)
+}
+
+// TestRollbackWhileRunningStartsNewEpoch: a peer of the current epoch that
+// is ahead of the tracker's sequence number (its state went back while it
+// ran) makes a new epoch; every other session is closed and re-announces.
+func TestRollbackWhileRunningStartsNewEpoch(t *testing.T) {
+	srv := startServer(t, t.TempDir(), ServerConfig{})
+	addr, tok := srv.Addr().String(), srv.Token()
+	rec := newRecorder()
+	a := startClient(t, addr, tok, nil, withRecorder(rec), withResume(rec))
+	first := a.registered(t)
+	a.update(t, testFile("x", "x", t0, manifest.ID{}))
+	e := srv.store.currentEpoch()
+	if first.Epoch != e {
+		t.Fatalf("registered in %s, tracker in %s", first.Epoch, e)
+	}
+
+	p := dialRaw(t, addr, tok, nil)
+	p.send(t, &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_Register{Register: &trackerpb.Register{
+		Protocol: ProtocolVersion, ListenPort: 1, JoinSecret: tok.Secret[:], Epoch: e[:], LastSeq: srv.store.current() + 5}}})
+	reg := p.read(t).GetRegistered()
+	if reg == nil || !reg.Reannounce || string(reg.Epoch) == string(e[:]) {
+		t.Fatalf("REGISTERED of the peer ahead: %v", reg)
+	}
+	a.rec.wait(t, "a registers again, to re-announce", func(r *recorder) bool {
+		last := r.regs[len(r.regs)-1]
+		return len(r.regs) >= 2 && last.Reannounce && string(last.Epoch[:]) == string(reg.Epoch)
+	})
+}
