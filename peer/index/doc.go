@@ -13,6 +13,13 @@
 //     or stored as wants; the peer registers with it to receive only later ones.
 //   - Membership: the tracker address and device ID remembered after the first
 //     successful join, so later runs need neither address nor token.
+//   - Epoch: the tracker epoch Seq counts in (tracker.Epoch). It is set to
+//     none before a re-announce and to the tracker's epoch once the
+//     re-announce is answered, so an interrupted re-announce is redone.
+//   - History: per path, the file IDs its entry held before the current one
+//     (at most MaxHistory, newest first). A re-announce sends them as the
+//     entry's ancestors, so the tracker can tell an older version of the
+//     path from a concurrent one.
 //
 // The index lives in one bbolt file; all entries are also kept in memory, so
 // lookups during a scan cost no disk I/O. Writes go through Update, which

@@ -26,6 +26,7 @@ var (
 	bucketMeta  = []byte("meta")
 	keySeq      = []byte("seq")
 	keyTracker  = []byte("tracker")
+	keyEpoch    = []byte("epoch") // history.go
 )
 
 // Stat is the disk state that proves a file unchanged since it was synced.
@@ -69,9 +70,11 @@ type Index struct {
 	db *bolt.DB
 
 	mu     sync.RWMutex
-	files  map[string]Entry
-	staged []Entry // in files already, not yet written; see Stage
-	seq    uint64
+	files    map[string]Entry
+	staged   []Entry   // in files already, not yet written; see Stage
+	replaced []replace // versions the staged entries replaced, for History
+	seq      uint64
+	epoch    [16]byte
 }
 
 // Open opens (creating if needed) the index in stateDir.
@@ -85,7 +88,7 @@ func Open(stateDir string) (*Index, error) {
 	}
 	x := &Index{db: db, files: make(map[string]Entry)}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketFiles, bucketWants, bucketMeta} {
+		for _, b := range [][]byte{bucketFiles, bucketWants, bucketMeta, bucketHistory} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -93,6 +96,7 @@ func Open(stateDir string) (*Index, error) {
 		if v := tx.Bucket(bucketMeta).Get(keySeq); len(v) == 8 {
 			x.seq = binary.BigEndian.Uint64(v)
 		}
+		copy(x.epoch[:], tx.Bucket(bucketMeta).Get(keyEpoch))
 		return tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
 			e, err := decodeEntry(v)
 			if err != nil {
@@ -154,6 +158,12 @@ type Batch struct {
 	DoneWants  []Done   // wants removed (if still the same version)
 	Seq        uint64   // if non-zero and higher than the stored one, the new Seq
 	Membership *Membership
+	// Epoch, if set, replaces the tracker epoch Seq counts in (history.go);
+	// with ResetSeq, Seq replaces the stored sequence number even if lower.
+	Epoch    *[16]byte
+	ResetSeq bool
+	// ClearWants forgets every stored want before Wants are stored.
+	ClearWants bool
 }
 
 // Stage records entries in memory at once (Get sees them) and queues them
@@ -163,6 +173,7 @@ type Batch struct {
 func (x *Index) Stage(es ...Entry) {
 	x.mu.Lock()
 	for _, e := range es {
+		x.replaced = x.noteReplaced(x.replaced, e)
 		x.files[e.Manifest.Path] = e
 	}
 	x.staged = append(x.staged, es...)
@@ -176,14 +187,27 @@ func (x *Index) Flush() error { return x.Update(Batch{}) }
 // updates the in-memory view.
 func (x *Index) Update(b Batch) error {
 	x.mu.Lock()
-	staged := x.staged
-	x.staged = nil
+	staged, replaced := x.staged, x.replaced
+	x.staged, x.replaced = nil, nil
+	all := replaced
+	for _, e := range b.Put {
+		all = x.noteReplaced(all, e)
+	}
 	x.mu.Unlock()
 	if len(staged) > 0 {
 		b.Put = append(staged, b.Put...)
 	}
 	err := x.db.Update(func(tx *bolt.Tx) error {
 		files, wants, meta := tx.Bucket(bucketFiles), tx.Bucket(bucketWants), tx.Bucket(bucketMeta)
+		if b.ClearWants {
+			var err error
+			if wants, err = clearBucket(tx, bucketWants); err != nil {
+				return err
+			}
+		}
+		if err := writeHistory(tx.Bucket(bucketHistory), all); err != nil {
+			return err
+		}
 		for i := range b.Put {
 			v, err := encodeEntry(&b.Put[i])
 			if err != nil {
@@ -222,7 +246,16 @@ func (x *Index) Update(b Batch) error {
 				return err
 			}
 		}
-		if b.Seq > 0 {
+		if b.Epoch != nil {
+			if err := meta.Put(keyEpoch, b.Epoch[:]); err != nil {
+				return err
+			}
+		}
+		if b.ResetSeq {
+			if err := meta.Put(keySeq, binary.BigEndian.AppendUint64(nil, b.Seq)); err != nil {
+				return err
+			}
+		} else if b.Seq > 0 {
 			cur := uint64(0)
 			if v := meta.Get(keySeq); len(v) == 8 {
 				cur = binary.BigEndian.Uint64(v)
@@ -243,6 +276,7 @@ func (x *Index) Update(b Batch) error {
 	if err != nil {
 		x.mu.Lock()
 		x.staged = append(staged, x.staged...)
+		x.replaced = append(replaced, x.replaced...)
 		x.mu.Unlock()
 		return fmt.Errorf("index: update: %w", err)
 	}
@@ -253,8 +287,11 @@ func (x *Index) Update(b Batch) error {
 	for _, p := range b.Delete {
 		delete(x.files, p)
 	}
-	if b.Seq > x.seq {
+	if b.Seq > x.seq || b.ResetSeq {
 		x.seq = b.Seq
+	}
+	if b.Epoch != nil {
+		x.epoch = *b.Epoch
 	}
 	x.mu.Unlock()
 	return nil
