@@ -55,6 +55,8 @@ type Daemon struct {
 	// not acknowledged yet (it was unreachable); the next flush sends them.
 	unannounced []manifest.Manifest
 
+	rs resync // re-announce state (epoch.go); has its own lock
+
 	scanKick      chan struct{}
 	pullKick      chan struct{}
 	firstScanDone chan struct{}
@@ -86,6 +88,7 @@ func New(cfg Config) (*Daemon, error) {
 		rejected:      make(map[string]manifest.ID),
 		applying:      make(map[string]bool),
 		reporting:     make(map[string]manifest.ID),
+		rs:            newResync(),
 		scanKick:      make(chan struct{}, 1),
 		pullKick:      make(chan struct{}, 1),
 		firstScanDone: make(chan struct{}),
@@ -156,6 +159,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID,
 		Secret: d.cfg.Secret, ListenPort: port, Folder: d.cfg.Folder,
 		LastSeq: d.idx.Seq, Handler: handler{d}, Log: d.log,
+		LastEpoch:   func() tracker.Epoch { return tracker.Epoch(d.idx.Epoch()) },
+		Registering: d.registering,
 	})
 	d.log.Info("peer started", "device", d.self.String(), "folder", d.cfg.Root,
 		"listen", l.Addr().String(), "tracker", d.trackerAddr)

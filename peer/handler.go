@@ -25,7 +25,8 @@ func (h handler) Registered(info tracker.RegisterInfo) {
 		}
 	}
 	d.log.Info("registered with tracker", "peers", len(info.Peers), "piece_size", info.PieceSize,
-		"tracker_seq", info.Seq, "our_seq", d.idx.Seq(), "new_member", info.NewMember)
+		"tracker_seq", info.Seq, "our_seq", d.idx.Seq(), "new_member", info.NewMember, "reannounce", info.Reannounce)
+	d.registered(info.Conn)
 	kick(d.scanKick)
 	kick(d.pullKick)
 }

@@ -45,7 +45,11 @@ func (d *Daemon) scanLoop(ctx context.Context, w *watch.Watcher) error {
 		if d.currentPieceSize() == 0 || d.client == nil {
 			continue // not registered yet; Registered kicks a scan
 		}
-		if err := d.localScan(ctx); err != nil {
+		scan := d.localScan
+		if info, ok := d.pendingReannounce(); ok {
+			scan = func(ctx context.Context) error { return d.reannounce(ctx, info) } // epoch.go
+		}
+		if err := scan(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -215,7 +219,7 @@ func (d *Daemon) report(ctx context.Context, changes []change) error {
 			req[i] = tracker.Change{New: batch[i].m}
 		}
 		d.setReporting(batch, true)
-		res, err := d.client.Update(ctx, req)
+		res, err := d.update(ctx, req)
 		if err != nil {
 			d.setReporting(batch, false)
 			return err

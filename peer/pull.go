@@ -52,9 +52,18 @@ func (d *Daemon) pullLoop(ctx context.Context) error {
 		case <-again:
 		}
 		again = nil
-		pending, err := d.pull(ctx)
+		pctx, ok := d.beginPull(ctx) // not while a re-announce is pending (epoch.go)
+		if !ok {
+			continue
+		}
+		pending, err := d.pull(pctx)
+		stopped := pctx.Err() != nil
+		d.endPull()
 		if ctx.Err() != nil {
 			return nil
+		}
+		if stopped {
+			continue // stopped for a re-announce, which kicks the next round
 		}
 		if err != nil {
 			d.log.Warn("pull", "err", err)

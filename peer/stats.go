@@ -25,7 +25,9 @@ type Stats struct {
 	Conflicts      atomic.Int64 // local edits that met a concurrent remote one
 	PendingWants   atomic.Int64 // wants not yet applied after the last pull
 	ScansCompleted atomic.Int64
-	deltaCounters  // rolling search and piece deltas (plan_delta.go)
+	Reannounces    atomic.Int64 // re-announces to a tracker in a new epoch completed (epoch.go)
+	Reannounced    atomic.Int64 // index entries re-announced
+	deltaCounters               // rolling search and piece deltas (plan_delta.go)
 }
 
 // StatsSnapshot is the JSON form of Stats.
@@ -41,6 +43,8 @@ type StatsSnapshot struct {
 	Conflicts      int64  `json:"conflicts"`
 	PendingWants   int64  `json:"pending_wants"`
 	ScansCompleted int64  `json:"scans_completed"`
+	Reannounces    int64  `json:"reannounces"`
+	Reannounced    int64  `json:"reannounced"`
 	Seq            uint64 `json:"seq"`
 	DeltaSnapshot         // rolling search and piece deltas (plan_delta.go)
 }
@@ -59,6 +63,8 @@ func (s *Stats) Snapshot() StatsSnapshot {
 		Conflicts:      s.Conflicts.Load(),
 		PendingWants:   s.PendingWants.Load(),
 		ScansCompleted: s.ScansCompleted.Load(),
+		Reannounces:    s.Reannounces.Load(),
+		Reannounced:    s.Reannounced.Load(),
 		DeltaSnapshot:  s.deltaCounters.snapshot(),
 	}
 }

@@ -52,10 +52,14 @@ type ClientConfig struct {
 	ListenPort int                // port this peer serves pieces on (0: none)
 	Folder     string             // folder name ("" default)
 	LastSeq    func() uint64      // highest sequence applied; asked at every (re)connect; nil = 0
-	LastEpoch  func() Epoch       // the epoch LastSeq counts in; asked with it; nil = none
+	// LastEpoch is the epoch LastSeq counts in (nil: none). It is asked
+	// right before LastSeq, so a device that moves both (a new epoch with
+	// sequence number 0) is never seen with the new epoch and the old number.
+	LastEpoch func() Epoch
 	// Registering, if set, is called after every successful registration,
-	// before any update of it is delivered and before Update can use it, on
-	// the connection's goroutine: it must not call Update. An error ends the
+	// before its Handler.Registered (updates of an earlier connection may
+	// still be waiting for the Handler) and before Update can use it, on the
+	// connection's goroutine: it must not call Update. An error ends the
 	// connection (the client reconnects). A device records here what the
 	// registration means for its state (RegisterInfo.Epoch, Reannounce).
 	Registering func(RegisterInfo) error
@@ -206,11 +210,11 @@ func (c *Client) connErr(err error) error {
 func (c *Client) register(st *quic.Stream) (RegisterInfo, error) {
 	var last uint64
 	var epoch Epoch
+	if c.cfg.LastEpoch != nil {
+		epoch = c.cfg.LastEpoch() // before LastSeq: see ClientConfig.LastEpoch
+	}
 	if c.cfg.LastSeq != nil {
 		last = c.cfg.LastSeq()
-	}
-	if c.cfg.LastEpoch != nil {
-		epoch = c.cfg.LastEpoch()
 	}
 	reg := &trackerpb.Register{Protocol: ProtocolVersion, ListenPort: uint32(c.cfg.ListenPort), Folder: c.cfg.Folder, LastSeq: last, JoinSecret: c.cfg.Secret,
 		Epoch: epoch.bytes()}

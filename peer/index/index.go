@@ -69,7 +69,7 @@ type Membership struct {
 type Index struct {
 	db *bolt.DB
 
-	mu     sync.RWMutex
+	mu       sync.RWMutex
 	files    map[string]Entry
 	staged   []Entry   // in files already, not yet written; see Stage
 	replaced []replace // versions the staged entries replaced, for History
