@@ -87,7 +87,7 @@ func (n *testNet) startLogged(root string, log *slog.Logger) *testPeer {
 	}
 	d, err := New(Config{
 		Root: root, StateDir: state, Identity: id,
-		TrackerAddr: n.srv.Addr().String(), TrackerID: n.token.Tracker, Secret: n.token.Secret[:],
+		TrackerAddr: n.srv.Addr().String(), TrackerID: n.token.Tracker, Secret: append([]byte(nil), n.token.Secret[:]...),
 		ListenAddr: "127.0.0.1:0", Debounce: 30 * time.Millisecond, Rescan: -1, Retry: 100 * time.Millisecond,
 		Log: log,
 	})
