@@ -81,7 +81,12 @@ func partialFiles(t *testing.T, p *testPeer) map[string]int64 {
 func interruptedDownload(t *testing.T, n *testNet, data []byte, uploadLimit float64, minBytes int64, tweakB func(*Config)) (a, b *testPeer, part string) {
 	t.Helper()
 	a = n.startWith(t.TempDir(), func(c *Config) { c.UploadLimit = uploadLimit })
-	b = n.startWith(t.TempDir(), tweakB)
+	b = n.startWith(t.TempDir(), func(c *Config) {
+		// A request to a source dialled in the instant it stopped waits
+		// this long (30 s by default) before the pull round can end.
+		c.Fetch.RequestTimeout = 5 * time.Second
+		tweakB(c)
+	})
 	replaceFile(t, filepath.Join(a.root, "big.bin"), data)
 	waitFor(t, "b's partial download under way", func() bool {
 		for name, size := range partialFiles(t, b) {
