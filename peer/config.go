@@ -46,6 +46,11 @@ type Config struct {
 	// Fetch tunes the piece fetcher (connections per source, request
 	// window); zero fields take transfer's defaults.
 	Fetch transfer.FetchOptions
+	// PartialMaxAge: a partial download in which no piece became durable
+	// for this long is removed, wanted or not (it starts over when
+	// resumed); 0 means DefaultPartialMaxAge, negative never. Superseded
+	// partials go whatever their age (gc.go).
+	PartialMaxAge time.Duration
 
 	Log *slog.Logger
 }
@@ -65,6 +70,9 @@ func (c *Config) defaults() {
 	}
 	if c.StatsEvery <= 0 {
 		c.StatsEvery = DefaultStatsEvery
+	}
+	if c.PartialMaxAge == 0 {
+		c.PartialMaxAge = DefaultPartialMaxAge
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

@@ -35,6 +35,18 @@
 //     version (a change whose new file ID is current), so other peers fetch
 //     from it too; a version superseded meanwhile is not announced (it would
 //     read as a concurrent edit).
+//   - Partial GC: between pull rounds (after a round that changed the set
+//     of wanted file versions, and periodically) the pull loop removes
+//     abandoned partial downloads (chunkstore.CollectPartials, gc.go):
+//     superseded ones (no want has their file ID: a newer version is
+//     wanted, or the local edit won and the want was dropped) and stalled
+//     ones (no piece made durable for Config.PartialMaxAge, a day by
+//     default). Pieces of an abandoned partial that a live want still
+//     needs are not lost: while no other file or partial holds them, the
+//     partial stays, and the want's own download copies them first (plan:
+//     the chunk store includes partials); the next collection removes it.
+//     Nothing the puller opened is open then; the collection's reads and
+//     deletes hold no lock.
 //   - Safe path: every write or delete happens below the folder through real
 //     directories only; a symlink in a parent component refuses the write.
 //   - Stats: counters of bytes and pieces moved, written to Config.StatsFile.

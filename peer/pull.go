@@ -36,13 +36,16 @@ const (
 )
 
 // pullLoop applies wants whenever they change, once the first local scan
-// has reported what changed while the peer was down.
+// has reported what changed while the peer was down. Between rounds it
+// collects abandoned partial downloads (gc.go).
 func (d *Daemon) pullLoop(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		return nil
 	case <-d.firstScanDone:
 	}
+	gc := d.newPartialGC()
+	defer gc.stop()
 	var again <-chan time.Time
 	for {
 		select {
@@ -50,6 +53,9 @@ func (d *Daemon) pullLoop(ctx context.Context) error {
 			return nil
 		case <-d.pullKick:
 		case <-again:
+		case <-gc.due():
+			gc.periodic()
+			continue
 		}
 		again = nil
 		pending, err := d.pull(ctx)
@@ -62,6 +68,7 @@ func (d *Daemon) pullLoop(ctx context.Context) error {
 		if pending > 0 || err != nil {
 			again = time.After(d.cfg.Retry)
 		}
+		gc.afterPull()
 	}
 }
 
