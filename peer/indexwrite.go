@@ -38,6 +38,10 @@ type heldWrites struct {
 	dirty   bool // something was added since the writer took its part
 	updates map[string]tracker.Entry
 	done    []index.Done
+	// capped is the highest Seq of the updates written while others were
+	// left for later (updateBatch): stored with the next write that leaves
+	// none. Only the busy writer uses it.
+	capped uint64
 
 	// storing holds the paths whose wants the writer is replacing (see
 	// updateBatch). Guarded by Daemon.mu, as applying is.
@@ -111,11 +115,11 @@ func (d *Daemon) storeHeld() error {
 	h.busy = true
 	for first := true; first || h.dirty; first = false {
 		h.dirty = false
-		ups, dones := h.updates, h.done
+		ups, dones, capped := h.updates, h.done, h.capped
 		h.updates, h.done = nil, nil
 		h.mu.Unlock()
 
-		b, claimed, later := d.updateBatch(ups, dones)
+		b, claimed, later, top := d.updateBatch(ups, dones, capped)
 		err := d.writer().Update(b)
 		d.unclaim(claimed)
 
@@ -133,6 +137,10 @@ func (d *Daemon) storeHeld() error {
 			kick(d.pullKick) // the pull loop retries on its timer
 			return fmt.Errorf("peer: store tracker updates: %w", err)
 		}
+		h.capped = 0
+		if len(later) > 0 {
+			h.capped = top
+		}
 		for _, e := range later {
 			h.addUpdateLocked(e)
 		}
@@ -147,17 +155,19 @@ func (d *Daemon) storeHeld() error {
 
 // updateBatch turns held updates and dones into one index batch. An
 // update for a path being applied is left for later (returned): its Seq
-// bounds the batch's, so the index never claims it stored. The paths of the
-// others are claimed (returned) until the batch is written: beginApply
-// refuses them meanwhile, so a want is never replaced while its version is
-// being renamed into place.
-func (d *Daemon) updateBatch(ups map[string]tracker.Entry, dones []index.Done) (index.Batch, []string, []tracker.Entry) {
-	b := index.Batch{DoneWants: dones}
-	var later []tracker.Entry
-	claimed := make([]string, 0, len(ups))
-	var top, firstLater uint64
+// bounds the batch's, so the index never claims it stored; top, the Seq
+// the batch would have had without it, is the next write's capped. The
+// paths of the others are claimed (returned) until the batch is written:
+// beginApply refuses them meanwhile, so a want is never replaced while its
+// version is being renamed into place.
+func (d *Daemon) updateBatch(ups map[string]tracker.Entry, dones []index.Done, capped uint64) (b index.Batch, claimed []string, later []tracker.Entry, top uint64) {
+	b = index.Batch{DoneWants: dones}
+	claimed = make([]string, 0, len(ups))
+	top = capped
+	var firstLater uint64
 	d.mu.Lock()
 	for p, e := range ups {
+		top = max(top, e.Seq)
 		if d.applying[p] {
 			if len(later) == 0 || e.Seq < firstLater {
 				firstLater = e.Seq
@@ -170,7 +180,6 @@ func (d *Daemon) updateBatch(ups map[string]tracker.Entry, dones []index.Done) (
 		}
 		d.held.storing[p] = true
 		claimed = append(claimed, p)
-		top = max(top, e.Seq)
 	}
 	d.mu.Unlock()
 	var gone map[string][]index.Done
@@ -205,7 +214,7 @@ func (d *Daemon) updateBatch(ups map[string]tracker.Entry, dones []index.Done) (
 	if len(later) > 0 {
 		b.Seq = min(top, firstLater-1)
 	}
-	return b, claimed, later
+	return b, claimed, later, top
 }
 
 // unclaim releases the paths updateBatch claimed.
