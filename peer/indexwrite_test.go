@@ -256,4 +256,3 @@ func (n *testNet) startWith(root string, prep func(*Daemon)) *testPeer {
 	p.registered(n.t)
 	return p
 }
-
