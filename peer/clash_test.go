@@ -26,8 +26,9 @@ func TestFileDirectoryClashKeepsBoth(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n := newTestNet(t)
-			f := n.start(t.TempDir())                                             // makes the file "x"
-			dp := n.start(t.TempDir())                                            // makes the directory "x"
+			f := n.start(t.TempDir())  // makes the file "x"
+			dp := n.start(t.TempDir()) // makes the directory "x"
+
 			fileData := bytes.Repeat([]byte("the only copy of this file "), 3000) // several pieces
 			inside := []byte("inside the directory")
 			writeFile := func() {

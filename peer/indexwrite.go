@@ -34,6 +34,7 @@ type heldWrites struct {
 	w indexWriter // nil: the daemon's index
 
 	mu      sync.Mutex
+	idle    *sync.Cond // signalled when busy turns false; made on first use
 	busy    bool
 	dirty   bool // something was added since the writer took its part
 	updates map[string]tracker.Entry
@@ -132,7 +133,7 @@ func (d *Daemon) storeHeld() error {
 				h.addUpdateLocked(e)
 			}
 			h.done = append(dones, h.done...)
-			h.busy = false
+			h.setIdleLocked()
 			h.mu.Unlock()
 			kick(d.pullKick) // the pull loop retries on its timer
 			return fmt.Errorf("peer: store tracker updates: %w", err)
@@ -148,9 +149,41 @@ func (d *Daemon) storeHeld() error {
 			kick(d.pullKick) // a later pull stores what was left once its apply ended
 		}
 	}
-	h.busy = false
+	h.setIdleLocked()
 	h.mu.Unlock()
 	return nil
+}
+
+func (h *heldWrites) setIdleLocked() {
+	h.busy = false
+	if h.idle != nil {
+		h.idle.Broadcast()
+	}
+}
+
+// storeAllHeld stores everything held, waiting for a writer under way;
+// it fails if anything stays unstored. The pull calls it first: the wants
+// it reads must not be stale (an update or a forgotten want in flight).
+func (d *Daemon) storeAllHeld() error {
+	h := &d.held
+	for range 3 {
+		if err := d.storeHeld(); err != nil {
+			return err
+		}
+		h.mu.Lock()
+		for h.busy {
+			if h.idle == nil {
+				h.idle = sync.NewCond(&h.mu)
+			}
+			h.idle.Wait()
+		}
+		n := len(h.updates) + len(h.done)
+		h.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("peer: %d index changes not stored yet", d.heldCount())
 }
 
 // updateBatch turns held updates and dones into one index batch. An

@@ -73,11 +73,8 @@ func (d *Daemon) pullLoop(ctx context.Context) error {
 func (d *Daemon) pull(ctx context.Context) (int, error) {
 	// Nothing is applied while tracker updates or forgotten wants are held
 	// unstored (a failed index write): the wants read below could be stale.
-	if err := d.storeHeld(); err != nil {
+	if err := d.storeAllHeld(); err != nil {
 		return 0, err
-	}
-	if n := d.heldCount(); n > 0 {
-		return 0, fmt.Errorf("peer: %d index changes not stored yet", n)
 	}
 	wants, err := d.idx.Wants()
 	if err != nil {
