@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"context"
 	"errors"
 	"os"
 
@@ -67,10 +68,10 @@ func (d *Daemon) setAsideTo(r *round, path, src string, w index.Want, dst string
 	dfi, err := os.Lstat(dst)
 	switch {
 	case err == nil:
-		// Only the same file may be there already (a hard link made by
-		// keepConflictCopy): then dropping the old name keeps it.
-		sfi, serr := os.Lstat(src)
-		if serr != nil || !os.SameFile(sfi, dfi) {
+		// Only this version may be there already (keepConflictCopy's hard
+		// link, or its copy where links are not supported): then dropping
+		// the old name keeps it.
+		if !d.isVersion(src, dfi, &m) {
 			d.log.Warn("cannot keep the file as its conflict copy: another file has that name", "path", path, "copy", m.Path)
 			return false
 		}
@@ -101,6 +102,19 @@ func (d *Daemon) setAsideTo(r *round, path, src string, w index.Want, dst string
 	d.stats.FilesApplied.Add(1)
 	d.log.Info("file kept under its conflict name: a directory took its name", "path", path, "copy", m.Path)
 	return true
+}
+
+// isVersion reports whether the file at m's path (dfi) is version m: the
+// file at src itself, or a file with m's content.
+func (d *Daemon) isVersion(src string, dfi os.FileInfo, m *manifest.Manifest) bool {
+	if sfi, err := os.Lstat(src); err == nil && os.SameFile(sfi, dfi) {
+		return true
+	}
+	if !dfi.Mode().IsRegular() || dfi.Size() != m.Size {
+		return false
+	}
+	got, err := manifest.BuildFile(context.Background(), d.cfg.Root, m.Path, m.PieceSize)
+	return err == nil && got.ID == m.ID
 }
 
 // unapplied drops the wants whose version the index already has at their

@@ -81,8 +81,9 @@ func (d *Daemon) appliedOnDisk(ctx context.Context, m *manifest.Manifest) (index
 	}
 	switch {
 	case m.Deleted:
-		// Removed by applyDelete: the index still has it live.
-		if gone(err) && had && !ie.Manifest.Deleted {
+		// Removed by applyDelete: the index still has live the version
+		// the tombstone deletes.
+		if gone(err) && had && !ie.Manifest.Deleted && ie.Manifest.ID == m.Base {
 			return index.Entry{Manifest: *m}, true
 		}
 	case err != nil:
