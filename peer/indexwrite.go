@@ -24,7 +24,7 @@ type indexWriter interface {
 // restart fetches them again from the tracker.
 //
 // An update for a path whose apply is under way is held too until the
-// apply ends (see storeHeld): the want a version was renamed into place
+// apply ends (see updateBatch): the want a version was renamed into place
 // for then stays stored until its index entry is, which is how a restart
 // recognises a rename whose index write a crash prevented (recover.go).
 //
