@@ -9,8 +9,8 @@ import (
 )
 
 // recoverApplied records what a crash left applied but unrecorded. Apply
-// renames a version into place (or removes a path, or makes a directory)
-// and only then stages it in the index; a want is forgotten only in the
+// renames a version into place (or makes a directory) and only then
+// stages it in the index; a want is forgotten only in the
 // same transaction that writes its staged entry, and never replaced while
 // its path is being applied (heldWrites). So after a crash, a path whose
 // disk state is exactly its stored want was applied by this peer: it is
@@ -40,7 +40,7 @@ func (d *Daemon) recoverApplied(ctx context.Context) (int, error) {
 		}
 		d.idx.Stage(e)
 		dones = append(dones, index.Done{Path: m.Path, ID: m.ID})
-		if m.Kind == manifest.KindFile && !m.Deleted {
+		if m.Kind == manifest.KindFile {
 			owned = append(owned, m)
 			if m.Size > 0 {
 				if err := d.store.AddFile(&m); err != nil {
@@ -48,7 +48,7 @@ func (d *Daemon) recoverApplied(ctx context.Context) (int, error) {
 				}
 			}
 		}
-		d.log.Info("recorded a version applied before the last stop", "path", m.Path, "deleted", m.Deleted)
+		d.log.Info("recorded a version applied before the last stop", "path", m.Path)
 	}
 	if len(dones) == 0 {
 		return 0, nil
@@ -80,13 +80,11 @@ func (d *Daemon) appliedOnDisk(ctx context.Context, m *manifest.Manifest) (index
 		fi, err = os.Lstat(abs)
 	}
 	switch {
-	case m.Deleted:
-		// Removed by applyDelete: the index still has live the version
-		// the tombstone deletes.
-		if gone(err) && had && !ie.Manifest.Deleted && ie.Manifest.ID == m.Base {
-			return index.Entry{Manifest: *m}, true
-		}
-	case err != nil:
+	case m.Deleted, err != nil:
+		// Absence is not evidence (the folder may be unmounted): a path
+		// removed before the crash is reported by the scan as deleted,
+		// which the tracker takes as this peer's agreement with the
+		// tombstone, or rejects if the path was re-created meanwhile.
 	case m.Kind == manifest.KindDir:
 		if fi.IsDir() && (!had || ie.Manifest.Deleted || ie.Manifest.Kind != manifest.KindDir) {
 			return index.Entry{Manifest: *m}, true
