@@ -53,6 +53,12 @@ type Config struct {
 	PartialMaxAge time.Duration
 
 	Log *slog.Logger
+
+	// AfterRename is for tests only (dartsync peer's hidden
+	// --test-kill-after-rename): when set, it is called after applied
+	// files are renamed into place and before the index records them, so
+	// a test can crash the peer in that window.
+	AfterRename func()
 }
 
 func (c *Config) defaults() {
