@@ -217,7 +217,7 @@ func TestIndexWriteFailureRecovers(t *testing.T) {
 	n := newTestNet(t)
 	a := n.start(t.TempDir())
 	fw := &failingWriter{}
-	b := n.startWith(t.TempDir(), func(d *Daemon) { fw.x = d.idx; d.held.w = fw })
+	b := n.startPrepared(t.TempDir(), func(d *Daemon) { fw.x = d.idx; d.held.w = fw })
 	fw.fail.Store(true)
 	if err := os.WriteFile(filepath.Join(a.root, "during"), []byte("announced while b's disk is full"), 0o644); err != nil {
 		t.Fatal(err)
@@ -231,8 +231,8 @@ func TestIndexWriteFailureRecovers(t *testing.T) {
 	waitFor(t, "file announced during the failure on b", fileIs(filepath.Join(b.root, "during"), []byte("announced while b's disk is full")))
 }
 
-// startWith is start with prep applied to the daemon before it runs.
-func (n *testNet) startWith(root string, prep func(*Daemon)) *testPeer {
+// startPrepared is start with prep applied to the daemon before it runs.
+func (n *testNet) startPrepared(root string, prep func(*Daemon)) *testPeer {
 	n.t.Helper()
 	state := filepath.Join(n.t.TempDir(), "state")
 	id, err := identity.LoadOrCreate(state)
