@@ -74,16 +74,32 @@ func TestRecreatedContentSyncs(t *testing.T) {
 
 // TestGitRepositoryInFolder: a git repository inside a synced folder,
 // switched between two branches that add, delete and modify files (about
-// 150 of them) several times a second or two apart, then garbage-collected,
-// ends identical on the other peer, .git included: `git status` is clean
-// there and `git fsck` passes. The peers use the default debounce (1 s).
+// 150 of them) several times, then garbage-collected, ends identical on the
+// other peer, .git included: `git status` is clean there and `git fsck`
+// passes. First as a person works, with the default debounce (1 s) and a
+// second or two between checkouts; then faster than a person, with checkouts
+// 150-350 ms apart and a 100 ms debounce, so scans see checkouts half done.
 func TestGitRepositoryInFolder(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
 	}
+	tests := []struct {
+		name      string
+		debounce  string
+		pace, odd time.Duration // between checkouts: pace, plus odd after every other one
+	}{
+		{"default debounce, a person's pace", "1s", time.Second, time.Second},
+		{"short debounce, fast checkouts", "100ms", 150 * time.Millisecond, 200 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { gitBackAndForth(t, tt.debounce, tt.pace, tt.odd) })
+	}
+}
+
+func gitBackAndForth(t *testing.T, debounce string, pace, odd time.Duration) {
 	c := newCluster(t, 0)
 	for i := 1; i <= 2; i++ {
-		c.addPeer(fmt.Sprintf("peer%d", i), "--debounce", "1s")
+		c.addPeer(fmt.Sprintf("peer%d", i), "--debounce", debounce)
 	}
 	p1, p2 := c.peers[0], c.peers[1]
 	repo1, repo2 := filepath.Join(p1.dir, "repo"), filepath.Join(p2.dir, "repo")
@@ -134,10 +150,10 @@ func TestGitRepositoryInFolder(t *testing.T) {
 	want := c.snapshot(p1)
 	c.waitAll("repository on other", want, p2)
 
-	// Back and forth, a second or two apart, as a person would.
+	// Back and forth.
 	for i, branch := range []string{"main", "other", "main", "other", "main", "other", "main"} {
 		gitIn(t, repo1, "checkout", "-q", branch)
-		time.Sleep(time.Second + time.Duration(i%2)*time.Second) // the pace of the scenario, not a wait for a result
+		time.Sleep(pace + time.Duration(i%2)*odd) // the pace of the scenario, not a wait for a result
 	}
 	gitIn(t, repo1, "gc", "-q")
 	if out := gitIn(t, repo1, "status", "--porcelain"); out != "" {
