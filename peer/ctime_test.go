@@ -85,6 +85,7 @@ func TestSameSizeRewriteRestoredMtimeSyncs(t *testing.T) {
 	if got := a.d.Stats().LocalChanges; got != 2 {
 		t.Errorf("a reported %d changes, want 2", got)
 	}
+	waitFor(t, "b counted v2", func() bool { return b.d.Stats().FilesApplied == 2 })
 
 	// ctime-only changes on a: a chmod and a hard link from outside the
 	// folder. Each is hashed again (and restaged), never reported.
