@@ -60,6 +60,9 @@ func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
 	if !d.stillWanted(m) {
 		return obsolete
 	}
+	if d.nameClash(m) {
+		return parked
+	}
 	if d.edited(m.Path, abs) {
 		return edited
 	}

@@ -54,6 +54,8 @@ type Daemon struct {
 	// unannounced holds applied versions whose ownership the tracker has
 	// not acknowledged yet (it was unreachable); the next flush sends them.
 	unannounced []manifest.Manifest
+	// clashWarned holds the name clashes already logged (clash.go).
+	clashWarned map[[2]string]bool
 
 	scanKick      chan struct{}
 	pullKick      chan struct{}

@@ -186,8 +186,8 @@ func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
 		if ie.Manifest.Deleted {
 			continue
 		}
-		if _, err := os.Lstat(d.abs(p)); !gone(err) {
-			continue // present after all (created since the scan, or unreadable)
+		if d.stillNamed(p) {
+			continue // present after all (created since the scan, unreadable, or a name clash)
 		}
 		out = append(out, change{m: manifest.NewTombstone(p, ie.Manifest.Kind, ie.Manifest.ID, now)})
 	}

@@ -33,6 +33,7 @@ const (
 	edited                  // the target was edited locally: rescan first
 	obsolete                // a newer version is wanted (or here) now: drop this one
 	unowned                 // applied, but its rename may not be durable: not announced
+	parked                  // another synced path's name here (clash.go): kept, not retried
 )
 
 // pullLoop applies wants whenever they change, once the first local scan
@@ -139,7 +140,7 @@ func (d *Daemon) pull(ctx context.Context) (int, error) {
 	if r.sawEdit {
 		kick(d.scanKick)
 	}
-	return r.pending, nil
+	return r.pending + r.retryParked(before), nil
 }
 
 // pullFiles downloads and applies files: single-piece files
@@ -209,6 +210,7 @@ type round struct {
 	owned    []manifest.Manifest
 	pending  int
 	sawEdit  bool
+	parked   bool // a want was parked (name clash)
 }
 
 func (r *round) finish(ds ...index.Done) {
@@ -235,6 +237,8 @@ func (r *round) note(w index.Want, o outcome) {
 		r.sawEdit = true
 	case obsolete:
 		r.pending++ // look again: the newer version may be waiting
+	case parked:
+		r.parked = true
 	}
 }
 
@@ -345,6 +349,9 @@ func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 	if err != nil {
 		d.log.Warn("cannot write", "path", m.Path, "err", err)
 		return nil, "", retry
+	}
+	if d.nameClash(&m) {
+		return nil, "", parked
 	}
 	if d.edited(m.Path, abs) {
 		return nil, "", edited
