@@ -63,6 +63,9 @@ func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
 	if d.nameClash(m) {
 		return parked
 	}
+	if d.caseTwinApplying(m.Path) {
+		return retry
+	}
 	if d.edited(m.Path, abs) {
 		return edited
 	}

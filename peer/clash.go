@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/dartsync/dartsync/manifest"
 )
@@ -141,4 +142,22 @@ func (d *Daemon) listedExactly(abs string) bool {
 		return false
 	}
 	return slices.Contains(names, filepath.Base(abs))
+}
+
+// caseTwinApplying reports whether another path equal to p but for case is
+// being applied. On a case-insensitive file system both are one file: the
+// later rename would replace the earlier one's file before either is
+// indexed. Checked after beginApply(p), right before the rename, so of two
+// twins at least the later one sees the other; it is retried, and by then
+// the first is synced and the second is parked (nameClash). On a
+// case-sensitive file system the retry just applies it.
+func (d *Daemon) caseTwinApplying(p string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for q := range d.applying {
+		if q != p && strings.EqualFold(q, p) {
+			return true
+		}
+	}
+	return false
 }
