@@ -42,7 +42,7 @@ type Daemon struct {
 	mu        sync.RWMutex // guards the fields below; never held across I/O
 	peers     map[identity.DeviceID]string
 	pieceSize int64
-	rejected  map[string]manifest.ID // local versions the tracker refused: not re-reported
+	rejected  map[string]rejection // local versions the tracker refused: not re-reported (rejected.go)
 
 	// applying holds the paths whose apply (commit or delete, then index)
 	// is under way; the local diff leaves them alone so it never reports a
@@ -54,6 +54,15 @@ type Daemon struct {
 	// unannounced holds applied versions whose ownership the tracker has
 	// not acknowledged yet (it was unreachable); the next flush sends them.
 	unannounced []manifest.Manifest
+	// held is what the index could not store yet (indexwrite.go).
+	held heldWrites
+
+	// badNames holds the local names the scan skipped because
+	// manifest.ValidatePath refuses them, already warned about (names.go).
+	// Only the scan loop uses it.
+	badNames map[string]bool
+	// clashWarned holds the name clashes already logged (case_twin.go).
+	clashWarned map[[2]string]bool
 
 	rs resync // re-announce state (epoch.go); has its own lock
 
@@ -85,7 +94,7 @@ func New(cfg Config) (*Daemon, error) {
 		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID, idx: idx, store: store,
 		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
 		peers:         make(map[identity.DeviceID]string),
-		rejected:      make(map[string]manifest.ID),
+		rejected:      make(map[string]rejection),
 		applying:      make(map[string]bool),
 		reporting:     make(map[string]manifest.ID),
 		rs:            newResync(),
@@ -151,6 +160,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("peer: %w", err)
 	}
 	defer w.Close()
+	if n, err := d.recoverApplied(ctx); err != nil {
+		d.log.Warn("record versions applied before the last stop", "recorded", n, "err", err)
+	}
 	d.fetcher = transfer.NewFetcher(d.cfg.Identity, d.cfg.Fetch, d.log)
 	defer d.fetcher.Close()
 	server := transfer.NewServer(countingSource{src: d.store, n: &d.stats.BytesSent}, d.isMember, d.log,
@@ -226,11 +238,12 @@ func (d *Daemon) currentPieceSize() int64 {
 	return d.pieceSize
 }
 
-// beginApply marks path as being applied; false if it already is.
+// beginApply marks path as being applied; false if it already is, or if
+// its want is being replaced (heldWrites.storing).
 func (d *Daemon) beginApply(path string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.applying[path] {
+	if d.applying[path] || d.held.storing[path] {
 		return false
 	}
 	d.applying[path] = true

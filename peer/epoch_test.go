@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"context"
 	"crypto/sha256"
 	"errors"
 	"encoding/hex"
@@ -270,13 +269,9 @@ func mustTree(t *testing.T, root string) map[string]string {
 func (n *testNet) rejoin(t *testing.T, p *testPeer) *testPeer {
 	t.Helper()
 	p.stop()
-	cfg := p.d.cfg
-	cfg.TrackerAddr, cfg.TrackerID, cfg.Secret = n.srv.Addr().String(), n.token.Tracker, n.token.Secret[:]
-	d, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n.run(t, d, p.root)
+	return n.restartWith(p, func(cfg *Config) {
+		cfg.TrackerAddr, cfg.TrackerID, cfg.Secret = n.srv.Addr().String(), n.token.Tracker, append([]byte(nil), n.token.Secret[:]...)
+	})
 }
 
 // TestCleanTrackerRestartResumes: after a clean restart of the tracker the
@@ -298,15 +293,4 @@ func TestCleanTrackerRestartResumes(t *testing.T) {
 	if a.d.idx.Epoch() == [16]byte{} || a.d.idx.Epoch() != b.d.idx.Epoch() {
 		t.Fatalf("epochs after the restart: a %x, b %x", a.d.idx.Epoch(), b.d.idx.Epoch())
 	}
-}
-
-// run runs d (folder root) until the end of the test.
-func (n *testNet) run(t *testing.T, d *Daemon, root string) *testPeer {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &testPeer{d: d, root: root, cancel: cancel, done: make(chan error, 1)}
-	go func() { p.done <- d.Run(ctx) }()
-	t.Cleanup(p.stop)
-	p.registered(t)
-	return p
 }
