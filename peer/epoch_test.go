@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -39,11 +40,28 @@ func folderTree(root string) (map[string]string, error) {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		out[rel] = hex.EncodeToString(sum[:6]) + " " + string(b[:min(len(b), 24)])
+		out[rel] = fileSum(b)
 		return nil
 	})
 	return out, err
+}
+
+func fileSum(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6]) + " " + string(b[:min(len(b), 24)])
+}
+
+// treeOf is the folderTree of a folder holding files (path -> content) and
+// their parent directories.
+func treeOf(files map[string]string) map[string]string {
+	out := map[string]string{}
+	for p, c := range files {
+		out[p] = fileSum([]byte(c))
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			out[d] = "dir"
+		}
+	}
+	return out
 }
 
 // treeDiff explains how got differs from want ("" if equal).
@@ -67,17 +85,21 @@ func treeDiff(got, want map[string]string) string {
 
 func waitTree(t *testing.T, what string, root string, want map[string]string) {
 	t.Helper()
-	var last string
-	waitFor(t, what+": "+root, func() bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		got, err := folderTree(root)
+		last := treeDiff(got, want)
 		if err != nil {
 			last = err.Error()
-			return false
 		}
-		last = treeDiff(got, want)
-		return last == ""
-	})
-	_ = last
+		if last == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s: %s", what, root, last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // copyDir copies the regular files of src into dst (created).
@@ -145,8 +167,8 @@ func TestTrackerStateGoesBack(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newTestNet(t)
-			a := n.start(t.TempDir())
-			b := n.start(t.TempDir())
+			a := n.startLogged(t.TempDir(), testLog().With("peer", "a"))
+			b := n.startLogged(t.TempDir(), testLog().With("peer", "b"))
 			write(t, a.root, "keep.txt", "kept as it is", 0)
 			write(t, a.root, "edit-once.txt", "v0 of edit-once", 0)
 			write(t, a.root, "edit-twice.txt", "v0 of edit-twice", 0)
@@ -176,9 +198,14 @@ func TestTrackerStateGoesBack(t *testing.T) {
 			waitFor(t, "b's edit on a", fileIs(filepath.Join(a.root, "edit-then-delete.txt"), []byte("v1 of edit-then-delete")))
 			write(t, a.root, "edit-twice.txt", "v2 of edit-twice", 2*time.Minute)
 			must(t, os.Remove(filepath.Join(b.root, "edit-then-delete.txt")))
-			want, err := folderTree(a.root)
-			must(t, err)
-			delete(want, "edit-then-delete.txt")
+			want := treeOf(map[string]string{
+				"keep.txt":       "kept as it is",
+				"edit-once.txt":  "v1 of edit-once, after the backup",
+				"edit-twice.txt": "v2 of edit-twice",
+				"dir/inner.txt":  "inside a directory",
+				"new-on-a.txt":   "created on a after the backup",
+				"new-on-b.txt":   "created on b after the backup",
+			})
 			waitTree(t, "converged after the backup", a.root, want)
 			waitTree(t, "converged after the backup", b.root, want)
 

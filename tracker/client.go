@@ -161,7 +161,7 @@ func (c *Client) session(ctx context.Context, d *dispatcher) (registered bool, e
 	cancel()
 	if err != nil {
 		if errors.Is(err, transport.ErrWrongDevice) {
-			return false, fmt.Errorf("%w: %w", ErrTrackerIdentity, err)
+			return false, fmt.Errorf("%w: tracker %s: %w", ErrTrackerIdentity, c.cfg.Addr, err)
 		}
 		return false, fmt.Errorf("connect to tracker %s: %w", c.cfg.Addr, err)
 	}

@@ -31,6 +31,11 @@ const peerGCPercent = 25
 // exitWrongToken is the exit status when the tracker refuses the join token.
 const exitWrongToken = 3
 
+// rejoinHint tells a user whose tracker has another identity what to do.
+const rejoinHint = "A tracker whose state directory was lost or reset has a new identity and a new join token " +
+	"(it logs the token and writes it to join.token in its state directory): join it again with " +
+	"--tracker HOST:PORT --token TOKEN. Nothing is rolled back: this device keeps its files and re-announces them."
+
 // peerCmd runs the peer daemon on one folder.
 type peerCmd struct {
 	Dir       string `name:"dir" required:"" type:"path" help:"Folder to keep in sync (created if missing)."`
@@ -150,7 +155,11 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	case errors.Is(err, tracker.ErrNotMember):
 		return withExitCode(exitWrongToken, fmt.Errorf("this device is not a member of the tracker: give the join token with --token, --token-file or DARTSYNC_TOKEN (%w)", err))
 	case errors.Is(err, tracker.ErrTrackerIdentity):
-		return withExitCode(exitWrongToken, fmt.Errorf("the tracker at %s is not the one the join token names (%w)", c.Tracker, err))
+		what := "the one this device joined"
+		if tokenText != "" {
+			what = "the one the join token names"
+		}
+		return withExitCode(exitWrongToken, fmt.Errorf("the tracker is not %s (%w). %s", what, err, rejoinHint))
 	}
 	return err
 }
