@@ -73,6 +73,20 @@
 //     the chunk store includes partials); the next collection removes it.
 //     Nothing the puller opened is open then; the collection's reads and
 //     deletes hold no lock.
+//   - Re-announce: when the tracker answers a registration with
+//     Reannounce (its state is new, restored from a backup, or did not shut
+//     down cleanly: a new tracker.Epoch it does not hold complete), the peer
+//     obeys nothing it was sent before. Its Registering hook forgets the
+//     index's epoch and every stored want, durably, and stops the pull
+//     loop; the scan loop then sends every index entry (live versions and
+//     tombstones, each with its base and the path's history as ancestors)
+//     with Client.Reannounce, reports the local changes a scan finds on the
+//     same registration, records the tracker's epoch with sequence number
+//     0, and ends the re-announce; the tracker then sends everything, and
+//     the pull loop resumes. A version the tracker holds newer comes back
+//     as an ordinary want; one of ours that lost a conflict is copied to its
+//     conflict name first (epoch.go). A crash or lost connection before the
+//     epoch is recorded re-announces again.
 //   - Re-created content: a path deleted (the index holds its tombstone) and
 //     created again is reported with the tombstone as base; the tracker takes
 //     it as a new version even if it equals the deleted one.

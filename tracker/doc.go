@@ -28,6 +28,18 @@
 //     device has exactly that version and only asks to be its owner. It never
 //     creates, changes or resurrects a version: unless it names the current
 //     version it is rejected ("superseded").
+//   - Epoch: one run of the tracker on its state (Epoch). A clean shutdown
+//     records that the epoch ended; a peer of the current epoch, or of one
+//     the state holds complete, resumes from its last sequence number. Any
+//     other peer (no epoch, a state restored from a backup, lost, or after
+//     a crash) re-announces first.
+//   - Re-announce: a peer's whole index sent back to the tracker
+//     (Client.Reannounce), applied by the re-announce rules (reannounce.go)
+//     so that the newest version of each path wins and nothing is rolled
+//     back; the session pushes nothing until REANNOUNCE_DONE, then
+//     everything.
+//   - Path history: the file IDs a path held before its current version
+//     (at most maxHistory): the proof that a re-announced version is older.
 //   - Conflict copy: the version that lost a concurrent edit, kept under
 //     ConflictName(path, mtime, device), shortened to fit the name limits.
 //
@@ -43,7 +55,8 @@
 // slow peer therefore never makes the tracker queue messages: changes to
 // the same path made while it lagged reach it once, as the current entry.
 // Registration starts the cursor at the peer's last sequence number, which
-// is how a reconnecting peer gets exactly what it missed.
+// is how a reconnecting peer gets exactly what it missed; a re-announcing
+// peer's writer sends no entry until REANNOUNCE_DONE, then everything.
 //
 // Sentinel errors (test with errors.Is):
 //

@@ -13,9 +13,10 @@ import (
 )
 
 // maxHistory is how many earlier file IDs the tracker keeps per path; the
-// oldest is forgotten first. A peer further behind than that on one path
-// gets a conflict copy instead of an update there (nothing is lost).
-const maxHistory = 32
+// oldest is forgotten first. A peer re-announcing a version further behind
+// than that gets a conflict copy instead of an update there (nothing is
+// lost). A path edited that often costs about 2 KiB of state.
+const maxHistory = 16
 
 // bucketHistory holds, per path, the file IDs it held before its current
 // version: key fileKey(folder, path) NUL file ID, value the sequence number
@@ -53,8 +54,11 @@ func (t *txn) reannounceOne(c *Change) (Result, error) {
 	np := manifest.ToProto(n)
 	me := []uint32{t.reporter}
 	var r Result
-	newNewer := cur != nil && (n.Base == cur.id || slices.Contains(c.Ancestors, cur.id))
-	curNewer := cur != nil && (bytes.Equal(cur.m.Base, n.ID[:]) || t.known(n.Path, n.ID))
+	var newNewer, curNewer bool
+	if cur != nil && n.ID != cur.id {
+		newNewer = n.Base == cur.id || slices.Contains(c.Ancestors, cur.id)
+		curNewer = bytes.Equal(cur.m.Base, n.ID[:]) || t.known(n.Path, n.ID)
+	}
 	switch {
 	case cur == nil: // R1
 		seq, err := t.put(np, me, t.reporter, 0)
@@ -132,20 +136,19 @@ func (t *txn) known(path string, id manifest.ID) bool {
 	return t.hist.Get(append(t.histPrefix(path), id[:]...)) != nil
 }
 
-// remember records id in path's history (refreshing it if already there)
-// and forgets the path's oldest entry beyond maxHistory.
+// remember records id in path's history (unless it is there already) and
+// forgets the path's oldest entry beyond maxHistory.
 func (t *txn) remember(path string, id manifest.ID) error {
 	if id.IsZero() {
 		return nil
 	}
 	prefix := t.histPrefix(path)
 	key := append(slices.Clip(prefix), id[:]...)
-	isNew := t.hist.Get(key) == nil
+	if t.hist.Get(key) != nil {
+		return nil
+	}
 	if err := t.hist.Put(key, be64(t.seq)); err != nil {
 		return err
-	}
-	if !isNew {
-		return nil
 	}
 	n, oldestSeq := 0, uint64(0)
 	var oldest []byte

@@ -13,7 +13,7 @@ import (
 
 // MaxHistory is how many earlier file IDs the index keeps per path; the
 // oldest is forgotten first.
-const MaxHistory = 32
+const MaxHistory = 16
 
 // bucketHistory holds, per path, the file IDs its entry held before the
 // current one: key path NUL file ID, value a counter (8 bytes, big-endian)

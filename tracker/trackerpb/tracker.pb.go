@@ -626,7 +626,7 @@ func (*KeepAlive) Descriptor() ([]byte, []int) {
 //     255 bytes per name, "-N" appended if taken).
 //
 // Path history: the tracker remembers, per path, the file IDs it held before
-// its current version (at most 32, the oldest forgotten first). A batch with
+// its current version (at most 16, the oldest forgotten first). A batch with
 // reannounce = true (only between REGISTERED.reannounce and REANNOUNCE_DONE)
 // follows the re-announce rules instead, for a version M of a path whose
 // current version is C. "M is newer" means M.base == C.file_id or C.file_id
