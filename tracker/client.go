@@ -101,7 +101,8 @@ func NewClient(cfg ClientConfig) *Client {
 // exponential backoff (with jitter) and resuming from LastSeq. It returns nil
 // when ctx ends, or an error wrapping ErrWrongToken, ErrNotMember or
 // ErrTrackerIdentity, which retrying cannot fix. Pushes not yet delivered to
-// the Handler when Run returns are dropped.
+// the Handler when Run returns, or when a newer registration succeeded, are
+// dropped (the newer one resumes from what was delivered).
 func (c *Client) Run(ctx context.Context) error {
 	if c.cfg.Identity == nil || c.cfg.Handler == nil {
 		return errors.New("tracker client: Identity and Handler are required")
@@ -274,7 +275,15 @@ func (c *Client) readLoop(st *quic.Stream, cc *clientConn, d *dispatcher) error 
 				entries = append(entries, e)
 			}
 			if len(entries) > 0 {
-				d.push(func(h Handler) { h.Updates(entries) })
+				d.push(func(h Handler) {
+					// Updates of a connection that a newer registration
+					// replaced are dropped: that registration asked for
+					// everything past what was handled, and a re-announce
+					// must not meet what came before it.
+					if c.conns.Load() == cc.num {
+						h.Updates(entries)
+					}
+				})
 			}
 		case *trackerpb.TrackerMsg_Peers:
 			peers, err := peersFromPB(x.Peers.Peers)
