@@ -108,8 +108,8 @@ func TestRestore(t *testing.T) {
 	tests := []struct {
 		name     string
 		setup    func(t *testing.T, root string) // the path's state before the restore
-		want     string                         // content at the path after
-		wantKept string                         // what was there, now kept ("" = nothing)
+		want     string                          // content at the path after
+		wantKept string                          // what was there, now kept ("" = nothing)
 		wantSame bool
 		wantErr  bool
 	}{
