@@ -51,6 +51,9 @@ type peerCmd struct {
 	FetchConns  int           `name:"fetch-conns" hidden:"" help:"QUIC connections per source (0: the default, 2)."`
 	FetchWindow int           `name:"fetch-window" hidden:"" help:"Piece requests in flight per source and file (0: the default, 8)."`
 	StatsEvery  time.Duration `name:"stats-every" default:"1s" hidden:"" help:"How often STATE/stats.json is rewritten while counters change."`
+
+	KeepVersions     keepDuration `name:"keep-versions" default:"30d" placeholder:"DURATION" help:"Keep files that remote changes replace or delete this long in DIR/.dartsync/versions (30d, 12h); 0 keeps none."`
+	KeepVersionsSize keepSize     `name:"keep-versions-size" default:"10%" placeholder:"SIZE" help:"At most this much is kept, oldest pruned first: 500MB, 2GiB, or a percentage of the folder's file system (5%)."`
 }
 
 func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
@@ -93,6 +96,12 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		StatsFile: filepath.Join(state, "stats.json"), StatsEvery: c.StatsEvery,
 		Fetch: transfer.FetchOptions{Conns: c.FetchConns, Window: c.FetchWindow},
 		Log:   log,
+
+		KeepVersions:     time.Duration(c.KeepVersions),
+		KeepVersionsSize: c.KeepVersionsSize.bytes, KeepVersionsPercent: c.KeepVersionsSize.percent,
+	}
+	if c.KeepVersions == 0 {
+		cfg.KeepVersions = -1 // keep nothing
 	}
 	tokenText, tokenFrom, err := c.token()
 	if err != nil {
