@@ -43,7 +43,7 @@ type Daemon struct {
 	mu        sync.RWMutex // guards the fields below; never held across I/O
 	peers     map[identity.DeviceID]string
 	pieceSize int64
-	rejected  map[string]manifest.ID // local versions the tracker refused: not re-reported
+	rejected  map[string]rejection // local versions the tracker refused: not re-reported (rejected.go)
 
 	// applying holds the paths whose apply (commit or delete, then index)
 	// is under way; the local diff leaves them alone so it never reports a
@@ -55,6 +55,11 @@ type Daemon struct {
 	// unannounced holds applied versions whose ownership the tracker has
 	// not acknowledged yet (it was unreachable); the next flush sends them.
 	unannounced []manifest.Manifest
+
+	// badNames holds the local names the scan skipped because
+	// manifest.ValidatePath refuses them, already warned about (names.go).
+	// Only the scan loop uses it.
+	badNames map[string]bool
 
 	scanKick      chan struct{}
 	pullKick      chan struct{}
@@ -87,7 +92,7 @@ func New(cfg Config) (*Daemon, error) {
 		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID, idx: idx, store: store,
 		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
 		peers:         make(map[identity.DeviceID]string),
-		rejected:      make(map[string]manifest.ID),
+		rejected:      make(map[string]rejection),
 		applying:      make(map[string]bool),
 		reporting:     make(map[string]manifest.ID),
 		scanKick:      make(chan struct{}, 1),

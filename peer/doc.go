@@ -32,9 +32,21 @@
 //     a tombstone of the same pull deletes is renamed there (a remote rename
 //     costs neither network nor disk bytes).
 //   - Ownership: after applying, the peer tells the tracker it owns the
-//     version (a change whose new file ID is current), so other peers fetch
-//     from it too; a version superseded meanwhile is not announced (it would
-//     read as a concurrent edit).
+//     version (an ownership announcement: tracker.Change.OwnershipOnly), so
+//     other peers fetch from it too; a version superseded meanwhile is not
+//     announced, and one the tracker deleted or replaced before the
+//     announcement arrives is rejected by the tracker, never restored.
+//   - Re-created content: a path deleted (the index holds its tombstone) and
+//     created again is reported with the tombstone as base; the tracker takes
+//     it as a new version even if it equals the deleted one.
+//   - Rejection: a local version the tracker refused is not reported again
+//     while the path's index entry and the tracker's sequence number stay
+//     the same (rejected.go); any change of either, or a restart, lets it be
+//     reported again.
+//   - Refused name: a local file or directory whose name ValidatePath
+//     refuses (longer than manifest.MaxNameLen bytes, a backslash, invalid
+//     UTF-8) is skipped by the scan, never taken for deleted, and warned
+//     about once (names.go).
 //   - Safe path: every write or delete happens below the folder through real
 //     directories only; a symlink in a parent component refuses the write.
 //   - Stats: counters of bytes and pieces moved, written to Config.StatsFile.

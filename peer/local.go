@@ -122,6 +122,7 @@ func (d *Daemon) localScan(ctx context.Context) error {
 			d.log.Warn("index local pieces", "err", err)
 		}
 	}
+	d.warnBadNames(res.Skipped)
 	changes := d.diff(res.Entries, res.Skipped)
 	d.stats.ScansCompleted.Add(1)
 	d.log.Debug("local scan", "entries", len(res.Entries), "hashed", len(hashed), "changes", len(changes),
@@ -164,7 +165,7 @@ func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
 		if ok {
 			m.Base = ie.Manifest.ID
 		}
-		if id, bad := d.rejectedVersion(m.Path); bad && id == m.ID {
+		if d.stillRejected(&m) {
 			continue
 		}
 		// The file may have changed again (or been replaced by apply)
@@ -195,13 +196,6 @@ func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
 		d.idx.Stage(restat...)
 	}
 	return out
-}
-
-func (d *Daemon) rejectedVersion(p string) (manifest.ID, bool) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	id, ok := d.rejected[p]
-	return id, ok
 }
 
 // report sends changes to the tracker in batches and records the outcomes.
@@ -276,9 +270,7 @@ func (d *Daemon) record(batch []change, res []tracker.Result) error {
 				d.log.Info("local deletion lost to a newer version", "path", p)
 				continue
 			}
-			d.mu.Lock()
-			d.rejected[p] = c.m.ID
-			d.mu.Unlock()
+			d.noteRejected(&c.m)
 			d.log.Warn("tracker rejected local change", "path", p, "err", r.Err)
 		}
 	}

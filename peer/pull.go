@@ -266,7 +266,9 @@ func (r *round) flush(ctx context.Context) error {
 		n := min(len(owned), maxBatch)
 		req := make([]tracker.Change, n)
 		for i := range req {
-			req[i] = tracker.Change{New: owned[i]}
+			// Only a claim: if the version was deleted or replaced
+			// meanwhile, the tracker rejects it instead of restoring it.
+			req[i] = tracker.Change{New: owned[i], OwnershipOnly: true}
 		}
 		res, err := r.d.client.Update(ctx, req)
 		if err != nil {
