@@ -68,14 +68,22 @@ func (s *Store) walk(fn func(Entry), other func(abs string, fi fs.FileInfo)) err
 		if err != nil {
 			return err
 		}
+		parent := relDir(s.dir, filepath.Dir(abs))
+		rel := ""
 		base, t, seq, ok := parseName(d.Name())
+		if ok {
+			rel = path.Join(parent, base)
+		} else if parent != "" {
+			// A version of a long name, in a directory named as the file.
+			t, seq, ok = parseSelfName(d.Name(), path.Base(parent))
+			rel = parent
+		}
 		if !ok {
 			if other != nil {
 				other(abs, fi)
 			}
 			return nil
 		}
-		rel := path.Join(relDir(s.dir, filepath.Dir(abs)), base)
 		fn(Entry{Path: rel, Time: t, Seq: seq, Size: fi.Size(), ModTime: fi.ModTime(), File: abs})
 		return nil
 	})

@@ -3,8 +3,11 @@ package versions
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/dartsync/dartsync/manifest"
 )
 
 var t0 = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -60,15 +63,55 @@ func TestParseNameRefuses(t *testing.T) {
 	}
 }
 
+func TestLongNames(t *testing.T) {
+	cjk := strings.Repeat("日", 82) + ".txt" // 250 bytes
+	tests := []struct {
+		base string
+		seq  int
+		want string // fileName
+		long bool
+	}{
+		{strings.Repeat("a", 229) + ".txt", 0, strings.Repeat("a", 229) + "~20250304-050607.txt", false}, // 233 bytes: fits with any -N
+		{strings.Repeat("a", 230) + ".txt", 0, "~20250304-050607.txt", true},
+		{cjk, 2, "~20250304-050607-2.txt", true},
+		{"x." + strings.Repeat("e", 250), 0, "~20250304-050607", true}, // the extension alone is too long
+	}
+	for _, tt := range tests {
+		if got := longName(tt.base); got != tt.long {
+			t.Errorf("longName(%d bytes) = %v", len(tt.base), got)
+		}
+		name := fileName(tt.base, t0, tt.seq)
+		if name != tt.want || len(name) > manifest.MaxNameLen {
+			t.Errorf("fileName(%d bytes, %d) = %q, want %q", len(tt.base), tt.seq, name, tt.want)
+		}
+		if tt.long {
+			at, seq, ok := parseSelfName(name, tt.base)
+			if !ok || !at.Equal(t0) || seq != tt.seq {
+				t.Errorf("parseSelfName(%q) = %v, %d, %v", name, at, seq, ok)
+			}
+			if _, _, _, ok := parseName(name); ok {
+				t.Errorf("parseName accepts the self name %q", name)
+			}
+			if _, _, _, ok := parseName(versionName(tt.base, t0, 0)); ok {
+				t.Errorf("parseName accepts a normal name for a long base")
+			}
+		}
+	}
+	if _, _, ok := parseSelfName("~20250304-050607.txt", "short.txt"); ok {
+		t.Error("parseSelfName accepts a self name for a short base")
+	}
+}
+
 // FuzzParseName: parseName never panics, and whatever it accepts is exactly
 // what versionName writes; versionName's output always parses back.
 func FuzzParseName(f *testing.F) {
 	f.Add("report~20250304-050607.pdf", "report.pdf", int64(1741064767), 0)
 	f.Add("a~20250304-050607-2", "a.tar.gz", int64(0), 2)
 	f.Add("x.a~20240101-120000", "x.a~20240101-120000", int64(1735689600), 7)
+	f.Add("~20250304-050607.txt", strings.Repeat("日", 82)+".txt", int64(1741064767), 3)
 	f.Fuzz(func(t *testing.T, name, base string, secs int64, seq int) {
 		if b, at, n, ok := parseName(name); ok {
-			if got := versionName(b, at, n); got != name {
+			if got := fileName(b, at, n); got != name {
 				t.Fatalf("parseName(%q) = %q, %v, %d; versionName gives %q", name, b, at, n, got)
 			}
 		}
@@ -79,10 +122,20 @@ func FuzzParseName(f *testing.F) {
 		if seq == 1 {
 			seq = 0
 		}
-		name = versionName(base, at, seq)
+		name = fileName(base, at, seq)
+		if len(name) > manifest.MaxNameLen && len(base) <= manifest.MaxNameLen {
+			t.Fatalf("fileName(%d bytes) is %d bytes", len(base), len(name))
+		}
+		if longName(base) {
+			gotAt, n, ok := parseSelfName(name, base)
+			if !ok || !gotAt.Equal(at) || n != seq {
+				t.Fatalf("parseSelfName(%q, %q) = %v, %d, %v", name, base, gotAt, n, ok)
+			}
+			return
+		}
 		b, gotAt, n, ok := parseName(name)
 		if !ok || b != base || !gotAt.Equal(at) || n != seq {
-			t.Fatalf("parseName(versionName(%q, %v, %d) = %q) = %q, %v, %d, %v", base, at, seq, name, b, gotAt, n, ok)
+			t.Fatalf("parseName(fileName(%q, %v, %d) = %q) = %q, %v, %d, %v", base, at, seq, name, b, gotAt, n, ok)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dartsync/dartsync/manifest"
@@ -134,6 +135,12 @@ func (s *Store) Keep(rel string) (Entry, bool, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // the file went, or Prune removed an empty directory: look again
 		}
+		if errors.Is(err, syscall.ENAMETOOLONG) {
+			// The folder's path is near the system's limit: no version
+			// can be kept, and refusing would stop this file's sync.
+			s.log.Warn("versions: path too long to keep a version; replaced or deleted without one", "path", rel, "err", err)
+			return Entry{}, false, nil
+		}
 		if err != nil {
 			return Entry{}, false, fmt.Errorf("versions: keep %q: %w", rel, err)
 		}
@@ -154,7 +161,7 @@ func (s *Store) keep(rel, src string, fi fs.FileInfo) (Entry, error) {
 		if seq == 1 {
 			continue // the second version of a second is -2
 		}
-		dst := filepath.Join(dir, versionName(base, now, seq))
+		dst := filepath.Join(dir, fileName(base, now, seq))
 		err := s.link(src, dst)
 		switch {
 		case err == nil:
@@ -166,7 +173,7 @@ func (s *Store) keep(rel, src string, fi fs.FileInfo) (Entry, error) {
 				return e, nil // kept already (a retried apply)
 			}
 			continue
-		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENAMETOOLONG):
 			return Entry{}, err
 		}
 		// No hard links here (another file system, FAT, a policy): copy.
@@ -187,9 +194,12 @@ func (s *Store) keepCopy(rel, src, dir, base string, e Entry) (Entry, error) {
 		if seq == 1 {
 			continue
 		}
-		dst := filepath.Join(dir, versionName(base, e.Time, seq))
-		if _, err := os.Lstat(dst); !errors.Is(err, fs.ErrNotExist) {
+		dst := filepath.Join(dir, fileName(base, e.Time, seq))
+		if _, err := os.Lstat(dst); err == nil {
 			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			os.Remove(tmp)
+			return Entry{}, err
 		}
 		if err := os.Rename(tmp, dst); err != nil {
 			os.Remove(tmp)
@@ -228,10 +238,10 @@ func (s *Store) Remove(rel string, unchanged func(fs.FileInfo) bool) (Entry, err
 	var dst string
 	for range 3 {
 		if err = os.MkdirAll(dir, 0o700); err != nil {
-			return Entry{}, fmt.Errorf("versions: remove %q: %w", rel, err)
+			break
 		}
 		if dst, e.Seq, err = s.freeName(dir, base, now); err != nil {
-			return Entry{}, fmt.Errorf("versions: remove %q: %w", rel, err)
+			break
 		}
 		if err = s.rename(src, dst); !errors.Is(err, fs.ErrNotExist) {
 			break
@@ -241,7 +251,8 @@ func (s *Store) Remove(rel string, unchanged func(fs.FileInfo) bool) (Entry, err
 		}
 	}
 	if err != nil {
-		return s.removeCopy(rel, src, e, unchanged, err)
+		// Another file system, or a path too long: Keep decides.
+		return s.removeCopy(rel, src, unchanged, err)
 	}
 	e.File = dst
 	moved, err := os.Lstat(dst)
@@ -260,7 +271,7 @@ func (s *Store) Remove(rel string, unchanged func(fs.FileInfo) bool) (Entry, err
 }
 
 // removeCopy is Remove where rename failed (renameErr): copy, check, remove.
-func (s *Store) removeCopy(rel, src string, e Entry, unchanged func(fs.FileInfo) bool, renameErr error) (Entry, error) {
+func (s *Store) removeCopy(rel, src string, unchanged func(fs.FileInfo) bool, renameErr error) (Entry, error) {
 	s.log.Debug("versions: rename into versions impossible, copying", "path", rel, "err", renameErr)
 	fi, err := os.Lstat(src)
 	if err != nil {
@@ -269,12 +280,15 @@ func (s *Store) removeCopy(rel, src string, e Entry, unchanged func(fs.FileInfo)
 	if !unchanged(fi) {
 		return Entry{}, fmt.Errorf("%w: %q", ErrChanged, rel)
 	}
-	k, _, err := s.Keep(rel)
+	k, kept, err := s.Keep(rel)
 	if err != nil {
 		return Entry{}, err
 	}
 	after, err := os.Lstat(src)
-	if err != nil || !unchanged(after) || after.Size() != k.Size || !after.ModTime().Equal(k.ModTime) {
+	if errors.Is(err, fs.ErrNotExist) {
+		return k, nil // gone meanwhile
+	}
+	if err != nil || !unchanged(after) || kept && (after.Size() != k.Size || !after.ModTime().Equal(k.ModTime)) {
 		return k, fmt.Errorf("%w: %q (a copy was kept as %s)", ErrChanged, rel, k.File)
 	}
 	if err := os.Remove(src); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -289,7 +303,7 @@ func (s *Store) freeName(dir, base string, t time.Time) (string, int, error) {
 		if seq == 1 {
 			continue
 		}
-		p := filepath.Join(dir, versionName(base, t, seq))
+		p := filepath.Join(dir, fileName(base, t, seq))
 		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
 			return p, seq, nil
 		} else if err != nil {
@@ -299,11 +313,16 @@ func (s *Store) freeName(dir, base string, t time.Time) (string, int, error) {
 	return "", 0, fmt.Errorf("more than %d versions in one second", maxSeq)
 }
 
-// versionDir returns the directory that holds the versions of rel and
-// rel's base name.
+// versionDir returns the directory that holds the versions of rel (for a
+// long name, a directory named as the file: see longName) and rel's base
+// name.
 func (s *Store) versionDir(rel string) (string, string) {
 	d, base := path.Split(rel)
-	return filepath.Join(s.dir, filepath.FromSlash(strings.TrimSuffix(d, "/"))), base
+	dir := filepath.Join(s.dir, filepath.FromSlash(strings.TrimSuffix(d, "/")))
+	if longName(base) {
+		dir = filepath.Join(dir, base)
+	}
+	return dir, base
 }
 
 // putBack moves kept back to orig unless something is at orig: a hard link

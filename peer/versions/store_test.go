@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -234,5 +235,61 @@ func TestRemoveCopyFallback(t *testing.T) {
 	must(t, err)
 	if len(ents) != 1 {
 		t.Fatalf("%d entries in the versions directory, want the copy only", len(ents))
+	}
+}
+
+// TestLongNameKeepListRestore: a file whose name is too long for a
+// version name beside it (250 bytes of CJK) is kept, listed and restored.
+func TestLongNameKeepListRestore(t *testing.T) {
+	s, c, root := newStore(t, Options{})
+	rel := "dir/" + strings.Repeat("日", 82) + ".txt"
+	p := write(t, root, rel, "v1")
+	e, ok, err := s.Keep(rel)
+	if err != nil || !ok {
+		t.Fatalf("Keep = %v, %v", ok, err)
+	}
+	if filepath.Base(e.File) != "~20250304-050607.txt" || filepath.Base(filepath.Dir(e.File)) != filepath.Base(p) {
+		t.Fatalf("kept as %s", e.File)
+	}
+	c.t = c.t.Add(time.Hour)
+	if _, err := s.Remove(rel, func(fs.FileInfo) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.List("dir")
+	must(t, err)
+	if len(l) != 2 || l[0].Path != rel || l[1].Path != rel || l[0].File != e.File {
+		t.Fatalf("List = %+v", l)
+	}
+	res, err := s.Restore(rel, t0)
+	must(t, err)
+	if readFile(t, p) != "v1" || res.From.File != e.File {
+		t.Fatalf("Restore = %+v; file %q", res, readFile(t, p))
+	}
+}
+
+// TestKeepPathTooLong: where the versions path would exceed the system's
+// limit, the file is replaced or deleted without a version (refusing would
+// stop its sync for good), and that is logged.
+func TestKeepPathTooLong(t *testing.T) {
+	s, _, root := newStore(t, Options{})
+	// The file's path is 4080 bytes (the limit is 4095), its versions
+	// path 35 bytes more.
+	rel := ""
+	for len(root)+1+len(rel)+201 < 4080-50 {
+		rel += strings.Repeat("d", 200) + "/"
+	}
+	rel += strings.Repeat("f", 4080-len(root)-1-len(rel))
+	p := write(t, root, rel, "x")
+	if len(s.dir)+1+len(rel)+16 < 4096 || len(root)+1+len(rel) != 4080 {
+		t.Fatalf("fixture: versions path of %d bytes is not too long", len(s.dir)+len(rel))
+	}
+	if _, ok, err := s.Keep(rel); ok || err != nil {
+		t.Fatalf("Keep = %v, %v; want not kept, no error", ok, err)
+	}
+	if _, err := s.Remove(rel, func(fs.FileInfo) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("not removed: %v", err)
 	}
 }
