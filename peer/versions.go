@@ -54,7 +54,13 @@ func (d *Daemon) removeKept(rel, abs string, st index.Stat) error {
 	if d.versions == nil {
 		return os.Remove(abs)
 	}
-	e, err := d.versions.Remove(rel, func(fi fs.FileInfo) bool { return statOf(fi) == st })
+	e, err := d.versions.Remove(rel, func(fi fs.FileInfo) bool {
+		// Not the whole stat: moving the file changed its inode change
+		// time (where the stat has one). The caller compared that
+		// before the move.
+		got := statOf(fi)
+		return got.Size == st.Size && got.ModTime == st.ModTime && got.Inode == st.Inode
+	})
 	if err != nil {
 		return err
 	}
