@@ -41,17 +41,20 @@ func (s *Store) Cap() (int64, error) {
 // temporary files left by a crash and empty directories. It holds no lock:
 // a version kept while it runs is counted or not, never damaged.
 func (s *Store) Prune(now time.Time) (Pruned, error) {
-	limit, err := s.Cap()
-	if err != nil {
-		return Pruned{}, err
-	}
 	var all []Entry
 	var temps []string
-	err = s.walk(func(e Entry) { all = append(all, e) }, func(abs string, fi fs.FileInfo) {
+	err := s.walk(func(e Entry) { all = append(all, e) }, func(abs string, fi fs.FileInfo) {
 		if isTemp(fi.Name()) && now.Sub(fi.ModTime()) > staleTemp {
 			temps = append(temps, abs)
 		}
 	})
+	if err != nil {
+		return Pruned{}, err
+	}
+	if len(all) == 0 && len(temps) == 0 {
+		return Pruned{}, nil // nothing kept (or no versions directory)
+	}
+	limit, err := s.Cap()
 	if err != nil {
 		return Pruned{}, err
 	}
