@@ -18,7 +18,13 @@
 //     second is name~YYYYMMDD-HHMMSS-2.ext, and so on. The extension stays
 //     last (the file still opens with its program) and is split as for
 //     conflict copies ("a.tar.gz" keeps ".gz"; ".bashrc" has none).
-//     Versions of one file sort by time in a directory listing.
+//     Versions of one file sort by time in a directory listing. A name too
+//     long for that (over 233 bytes: the name limit is 255) keeps its
+//     versions in a directory named as the file:
+//     versions/a/b/<long name>/~YYYYMMDD-HHMMSS[-N].ext. Where even the
+//     versions path exceeds the system's limit, the file is replaced or
+//     deleted without a version (with a warning): refusing would stop its
+//     sync for good.
 //   - Keep: before a remote version is renamed over a file, the file is
 //     hard-linked into the versions directory (no bytes copied, and the
 //     path never goes missing). Where links are impossible (another file
