@@ -232,3 +232,29 @@ func TestKeepVersionsDisabled(t *testing.T) {
 		t.Errorf("versions kept with KeepVersions < 0: %v", err)
 	}
 }
+
+// TestPruneAtStart: the daemon's prune loop runs when it starts: a version
+// kept longer ago than KeepVersions is removed, a recent one stays.
+func TestPruneAtStart(t *testing.T) {
+	n := newTestNet(t)
+	root := t.TempDir()
+	vdir := versions.Dir(root)
+	old := filepath.Join(vdir, "sub", "old~20000101-000000.txt")
+	recent := filepath.Join(vdir, "recent~"+time.Now().UTC().Format(versions.StampLayout)+".txt")
+	for _, p := range []string{old, recent} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("kept"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.startWith(root, func(c *Config) { c.KeepVersions = 48 * time.Hour })
+	waitFor(t, "old version pruned", func() bool {
+		_, err := os.Lstat(filepath.Join(vdir, "sub"))
+		return errors.Is(err, fs.ErrNotExist)
+	})
+	if _, err := os.Lstat(recent); err != nil {
+		t.Fatalf("recent version pruned: %v", err)
+	}
+}

@@ -105,7 +105,7 @@ func (c *restoreCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if res.Kept.File != "" {
 		fmt.Fprintf(out, "the file it replaced is kept, as of %s\n", res.Kept.Time.Local().Format(time.RFC3339))
 	}
-	_, err = fmt.Fprintln(out, "the peer reports it as a new version: every device gets it")
+	_, err = fmt.Fprintln(out, "the peer reports it as a new version (now if it runs, else when it starts): every device gets it")
 	return err
 }
 
