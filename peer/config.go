@@ -49,6 +49,11 @@ type Config struct {
 	// Fetch tunes the piece fetcher (connections per source, request
 	// window); zero fields take transfer's defaults.
 	Fetch transfer.FetchOptions
+	// PartialMaxAge: a partial download in which no piece became durable
+	// for this long is removed, wanted or not (it starts over when
+	// resumed); 0 means DefaultPartialMaxAge, negative never. Superseded
+	// partials go whatever their age (gc.go).
+	PartialMaxAge time.Duration
 
 	// KeepVersions is how long a file replaced or deleted by a remote
 	// change is kept in DIR/.dartsync/versions (peer/versions); 0 =
@@ -62,6 +67,12 @@ type Config struct {
 	KeepVersionsPercent float64
 
 	Log *slog.Logger
+
+	// AfterRename is for tests only (dartsync peer's hidden
+	// --test-kill-after-rename): when set, it is called after applied
+	// files are renamed into place and before the index records them, so
+	// a test can crash the peer in that window.
+	AfterRename func()
 }
 
 func (c *Config) defaults() {
@@ -79,6 +90,9 @@ func (c *Config) defaults() {
 	}
 	if c.StatsEvery <= 0 {
 		c.StatsEvery = DefaultStatsEvery
+	}
+	if c.PartialMaxAge == 0 {
+		c.PartialMaxAge = DefaultPartialMaxAge
 	}
 	if c.KeepVersions == 0 {
 		c.KeepVersions = DefaultKeepVersions

@@ -55,6 +55,8 @@ type Daemon struct {
 	// unannounced holds applied versions whose ownership the tracker has
 	// not acknowledged yet (it was unreachable); the next flush sends them.
 	unannounced []manifest.Manifest
+	// held is what the index could not store yet (indexwrite.go).
+	held heldWrites
 
 	// badNames holds the local names the scan skipped because
 	// manifest.ValidatePath refuses them, already warned about (names.go).
@@ -159,6 +161,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("peer: %w", err)
 	}
 	defer w.Close()
+	if n, err := d.recoverApplied(ctx); err != nil {
+		d.log.Warn("record versions applied before the last stop", "recorded", n, "err", err)
+	}
 	d.fetcher = transfer.NewFetcher(d.cfg.Identity, d.cfg.Fetch, d.log)
 	defer d.fetcher.Close()
 	server := transfer.NewServer(countingSource{src: d.store, n: &d.stats.BytesSent}, d.isMember, d.log,
@@ -233,11 +238,12 @@ func (d *Daemon) currentPieceSize() int64 {
 	return d.pieceSize
 }
 
-// beginApply marks path as being applied; false if it already is.
+// beginApply marks path as being applied; false if it already is, or if
+// its want is being replaced (heldWrites.storing).
 func (d *Daemon) beginApply(path string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.applying[path] {
+	if d.applying[path] || d.held.storing[path] {
 		return false
 	}
 	d.applying[path] = true

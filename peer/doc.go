@@ -13,6 +13,14 @@
 //     the tracker in batches. The watcher (peer/watch) decides when to scan.
 //   - Want: a version the tracker announced (an Updates entry) that differs
 //     from the index; stored in the index until applied.
+//   - Held write: tracker updates (and wants to forget) whose index write
+//     failed (disk full) stay in memory and are written with the next
+//     write or the pull loop's retry; the index's Seq never passes an
+//     update not stored, and no pull runs while anything is held
+//     (indexwrite.go). An update for a path being applied is held until
+//     its apply ends, and no apply begins on a path whose want is being
+//     replaced: a version renamed into place is always its path's stored
+//     want or its index entry.
 //   - Puller: turns wants into files: directories first, then new paths,
 //     then updates of existing paths, then deletions, so a renamed file's
 //     pieces are still on disk when its new path is built. Each piece is
@@ -31,6 +39,20 @@
 //   - Move: a new path whose version is exactly a local, unchanged file that
 //     a tombstone of the same pull deletes is renamed there (a remote rename
 //     costs neither network nor disk bytes).
+//   - Clash: a file here, a directory of the same name elsewhere. The
+//     tracker keeps the directory under the name and the file under its
+//     conflict name, owned by the devices that have the file. Before a
+//     directory replaces a synced file, the file is set aside (renamed) to a
+//     path this pull wants its version at, so its bytes are never removed
+//     while this peer may be their only owner (clash.go).
+//   - Folder tombstone: a deleted directory that still holds synced,
+//     unchanged contents waits (its want stays) until their own tombstones
+//     have emptied it; one that holds local files not synced yet is kept,
+//     and a scan reports them (dirdelete.go).
+//   - Recovery: at start, before the tracker client runs, a path whose disk
+//     state is exactly its stored want (a crash fell between a rename and
+//     its index write) is recorded as that want applied, never reported as
+//     a local edit (recover.go).
 //   - Versions: before a remote change replaces or deletes a file, the old
 //     file is kept in DIR/.dartsync/versions (peer/versions): hard-linked
 //     there right before the new version is renamed over it (readyTarget,
@@ -58,6 +80,18 @@
 //     refuses (longer than manifest.MaxNameLen bytes, a backslash, invalid
 //     UTF-8) is skipped by the scan, never taken for deleted, and warned
 //     about once (names.go).
+//   - Partial GC: between pull rounds (after a round that changed the set
+//     of wanted file versions, and periodically) the pull loop removes
+//     abandoned partial downloads (chunkstore.CollectPartials, gc.go):
+//     superseded ones (no want has their file ID: a newer version is
+//     wanted, or the local edit won and the want was dropped) and stalled
+//     ones (no piece made durable for Config.PartialMaxAge, a day by
+//     default). Pieces of an abandoned partial that a live want still
+//     needs are not lost: while no other file or partial holds them, the
+//     partial stays, and the want's own download copies them first (plan:
+//     the chunk store includes partials); the next collection removes it.
+//     Nothing the puller opened is open then; the collection's reads and
+//     deletes hold no lock.
 //   - Safe path: every write or delete happens below the folder through real
 //     directories only; a symlink in a parent component refuses the write.
 //   - Stats: counters of bytes and pieces moved, written to Config.StatsFile.

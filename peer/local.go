@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -253,7 +254,7 @@ func (d *Daemon) record(batch []change, res []tracker.Result) error {
 			if r.Path != "" && r.Path != p {
 				// Our version lost the name: keep it under the conflict
 				// name before the winner replaces it here.
-				if err := d.keepConflictCopy(p, r.Path, c.stat); err != nil {
+				if err := d.keepConflictCopy(&c.m, r.Path, c.stat); err != nil {
 					d.log.Error("keep conflict copy", "path", p, "copy", r.Path, "err", err)
 					continue // index unchanged: the file is not overwritten
 				}
@@ -279,12 +280,16 @@ func (d *Daemon) record(batch []change, res []tracker.Result) error {
 			d.log.Debug("chunk store forget", "path", p, "err", err)
 		}
 	}
-	return d.idx.Update(index.Batch{DoneWants: obsolete})
+	// On failure the staged entries stay staged and the dones are held: no
+	// pull applies a want they make obsolete before they are stored.
+	return d.forgetWants(obsolete)
 }
 
-// keepConflictCopy makes the file at p also appear at name (a hard link when
-// possible, else a copy), if p still has the stat that was reported.
-func (d *Daemon) keepConflictCopy(p, name string, st index.Stat) error {
+// keepConflictCopy makes the file at m's path also appear at name (a hard
+// link when possible, else a copy), if it still has the stat st that was
+// reported with m.
+func (d *Daemon) keepConflictCopy(m *manifest.Manifest, name string, st index.Stat) error {
+	p := m.Path
 	src, _, err := target(d.cfg.Root, p, false)
 	if err != nil {
 		return err
@@ -301,8 +306,19 @@ func (d *Daemon) keepConflictCopy(p, name string, st index.Stat) error {
 	if statOf(fi) != st {
 		return errors.New("file changed again since it was reported")
 	}
-	if _, err := os.Lstat(dst); err == nil {
-		return nil // already there
+	if dfi, err := os.Lstat(dst); err == nil {
+		// Already there (an earlier attempt) only if it is this version:
+		// anything else at that name must not pass for the copy, or the
+		// winner would replace the only one.
+		if os.SameFile(fi, dfi) {
+			return nil
+		}
+		if dfi.Mode().IsRegular() && dfi.Size() == fi.Size() {
+			if dm, err := manifest.BuildFile(context.Background(), d.cfg.Root, name, m.PieceSize); err == nil && dm.ID == m.ID {
+				return nil
+			}
+		}
+		return fmt.Errorf("%q exists and is not this version", name)
 	}
 	if err := os.Link(src, dst); err == nil {
 		return nil

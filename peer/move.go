@@ -80,6 +80,7 @@ func (d *Daemon) move(t, w index.Want) bool {
 		d.log.Debug("move", "from", t.Manifest.Path, "to", w.Manifest.Path, "err", err)
 		return false
 	}
+	d.afterRename()
 	if err := setMeta(dst, &w.Manifest); err != nil {
 		d.log.Warn("set mode and mtime", "path", w.Manifest.Path, "err", err)
 	}

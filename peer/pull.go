@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -33,16 +34,20 @@ const (
 	edited                  // the target was edited locally: rescan first
 	obsolete                // a newer version is wanted (or here) now: drop this one
 	unowned                 // applied, but its rename may not be durable: not announced
+	waiting                 // keep the want for a later pull, without retry timer (dirNotEmpty)
 )
 
 // pullLoop applies wants whenever they change, once the first local scan
-// has reported what changed while the peer was down.
+// has reported what changed while the peer was down. Between rounds it
+// collects abandoned partial downloads (gc.go).
 func (d *Daemon) pullLoop(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		return nil
 	case <-d.firstScanDone:
 	}
+	gc := d.newPartialGC()
+	defer gc.stop()
 	var again <-chan time.Time
 	for {
 		select {
@@ -50,6 +55,9 @@ func (d *Daemon) pullLoop(ctx context.Context) error {
 			return nil
 		case <-d.pullKick:
 		case <-again:
+		case <-gc.due():
+			gc.periodic()
+			continue
 		}
 		again = nil
 		pending, err := d.pull(ctx)
@@ -62,6 +70,7 @@ func (d *Daemon) pullLoop(ctx context.Context) error {
 		if pending > 0 || err != nil {
 			again = time.After(d.cfg.Retry)
 		}
+		gc.afterPull()
 	}
 }
 
@@ -69,6 +78,11 @@ func (d *Daemon) pullLoop(ctx context.Context) error {
 // of existing paths, then deletions (files before their directories). It
 // returns how many wants are left.
 func (d *Daemon) pull(ctx context.Context) (int, error) {
+	// Nothing is applied while tracker updates or forgotten wants are held
+	// unstored (a failed index write): the wants read below could be stale.
+	if err := d.storeAllHeld(); err != nil {
+		return 0, err
+	}
 	wants, err := d.idx.Wants()
 	if err != nil {
 		return 0, err
@@ -103,12 +117,14 @@ func (d *Daemon) pull(ctx context.Context) (int, error) {
 	began := time.Now()
 
 	sort.Slice(dirs, func(i, j int) bool { return dirs[i].Manifest.Path < dirs[j].Manifest.Path })
+	keep := byFileID(adds)
 	for _, w := range dirs {
-		r.note(w, d.applyDir(w))
+		r.note(w, d.applyDir(r, w, keep))
 	}
 	if err := r.flush(ctx); err != nil {
 		return len(wants), err
 	}
+	adds = d.unapplied(adds)
 	adds, dels = d.moves(r, adds, dels)
 	for _, phase := range [][]index.Want{adds, updates} {
 		if err := d.pullFiles(ctx, r, phase); err != nil {
@@ -235,6 +251,9 @@ func (r *round) note(w index.Want, o outcome) {
 		r.sawEdit = true
 	case obsolete:
 		r.pending++ // look again: the newer version may be waiting
+	case waiting:
+		// The want stays stored; the pull that brings what it waits
+		// for applies it.
 	}
 }
 
@@ -256,10 +275,15 @@ func (r *round) flush(ctx context.Context) error {
 	r.d.unannounced = nil
 	r.d.mu.Unlock()
 	if len(finished) == 0 && len(owned) == 0 {
-		return r.d.idx.Flush()
+		return r.d.writer().Update(index.Batch{})
 	}
-	if err := r.d.idx.Update(index.Batch{DoneWants: finished}); err != nil {
-		return err
+	if err := r.d.writer().Update(index.Batch{DoneWants: finished}); err != nil {
+		// The staged entries stay staged and the wants stored (the next
+		// pull finds them applied); the ownerships wait for the next flush.
+		r.d.mu.Lock()
+		r.d.unannounced = append(r.d.unannounced, owned...)
+		r.d.mu.Unlock()
+		return fmt.Errorf("peer: record applied files: %w", err)
 	}
 	owned = r.d.stillCurrent(owned)
 	for len(owned) > 0 {

@@ -11,38 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/transfer"
 	"github.com/dartsync/dartsync/peer/versions"
 )
-
-// startWith is start with cfg adjusted by adjust.
-func (n *testNet) startWith(root string, adjust func(*Config)) *testPeer {
-	n.t.Helper()
-	state := filepath.Join(n.t.TempDir(), "state")
-	id, err := identity.LoadOrCreate(state)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	cfg := Config{
-		Root: root, StateDir: state, Identity: id,
-		TrackerAddr: n.srv.Addr().String(), TrackerID: n.token.Tracker, Secret: n.token.Secret[:],
-		ListenAddr: "127.0.0.1:0", Debounce: 30 * time.Millisecond, Rescan: -1, Retry: 100 * time.Millisecond,
-		Log: testLog(),
-	}
-	adjust(&cfg)
-	d, err := New(cfg)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &testPeer{d: d, root: root, cancel: cancel, done: make(chan error, 1)}
-	go func() { p.done <- d.Run(ctx) }()
-	n.t.Cleanup(p.stop)
-	p.registered(n.t)
-	return p
-}
 
 func randBytes(t *testing.T, n int) []byte {
 	t.Helper()

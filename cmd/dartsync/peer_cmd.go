@@ -51,6 +51,8 @@ type peerCmd struct {
 	FetchConns  int           `name:"fetch-conns" hidden:"" help:"QUIC connections per source (0: the default, 2)."`
 	FetchWindow int           `name:"fetch-window" hidden:"" help:"Piece requests in flight per source and file (0: the default, 8)."`
 	StatsEvery  time.Duration `name:"stats-every" default:"1s" hidden:"" help:"How often STATE/stats.json is rewritten while counters change."`
+	// For end-to-end tests only: crash in the window a restart must recover.
+	TestKillAfterRename bool `name:"test-kill-after-rename" hidden:"" help:"Testing: SIGKILL this peer right after applied files are renamed into place, before its index records them."`
 
 	KeepVersions     keepDuration `name:"keep-versions" default:"30d" placeholder:"DURATION" help:"Keep files that remote changes replace or delete this long in DIR/.dartsync/versions (30d, 12h); 0 keeps none."`
 	KeepVersionsSize keepSize     `name:"keep-versions-size" default:"10%" placeholder:"SIZE" help:"At most this much is kept, oldest pruned first: 500MB, 2GiB, or a percentage of the folder's file system (5%)."`
@@ -102,6 +104,14 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	}
 	if c.KeepVersions == 0 {
 		cfg.KeepVersions = -1 // keep nothing
+	}
+	if c.TestKillAfterRename {
+		cfg.AfterRename = func() {
+			log.Warn("test: killing this peer after renames, before the index records them")
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				_ = p.Kill()
+			}
+		}
 	}
 	tokenText, tokenFrom, err := c.token()
 	if err != nil {
