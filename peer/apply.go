@@ -61,6 +61,12 @@ func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
 	if !d.stillWanted(m) {
 		return obsolete
 	}
+	if d.nameClash(m) {
+		return parked
+	}
+	if d.caseTwinApplying(m.Path) {
+		return retry
+	}
 	if d.edited(m.Path, abs) {
 		return edited
 	}

@@ -62,6 +62,8 @@ type Daemon struct {
 	// manifest.ValidatePath refuses them, already warned about (names.go).
 	// Only the scan loop uses it.
 	badNames map[string]bool
+	// clashWarned holds the name clashes already logged (case_twin.go).
+	clashWarned map[[2]string]bool
 
 	scanKick      chan struct{}
 	pullKick      chan struct{}

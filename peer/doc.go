@@ -6,8 +6,11 @@
 //   - Folder: the directory being synced (Config.Root). Every path the daemon
 //     handles is folder-relative and passes manifest.ValidatePath.
 //   - Index: what the peer last synced, per path (peer/index). A file whose
-//     stat matches its index entry is unchanged; a file that differs is a
-//     local edit, to be reported with base = the index's file ID.
+//     stat (size, mtime, inode and inode change time) matches its index
+//     entry is unchanged; a file that differs is hashed, and if its content
+//     differs it is a local edit, to be reported with base = the index's
+//     file ID (a chmod or a new hard link only moves the change time: the
+//     file is hashed once and restaged, nothing is reported).
 //   - Local scan: peer/scan over the folder with the index as Prev, then a
 //     diff against the index that yields `base -> new` changes, reported to
 //     the tracker in batches. The watcher (peer/watch) decides when to scan.
@@ -69,17 +72,6 @@
 //     other peers fetch from it too; a version superseded meanwhile is not
 //     announced, and one the tracker deleted or replaced before the
 //     announcement arrives is rejected by the tracker, never restored.
-//   - Re-created content: a path deleted (the index holds its tombstone) and
-//     created again is reported with the tombstone as base; the tracker takes
-//     it as a new version even if it equals the deleted one.
-//   - Rejection: a local version the tracker refused is not reported again
-//     while the path's index entry and the tracker's sequence number stay
-//     the same (rejected.go); any change of either, or a restart, lets it be
-//     reported again.
-//   - Refused name: a local file or directory whose name ValidatePath
-//     refuses (longer than manifest.MaxNameLen bytes, a backslash, invalid
-//     UTF-8) is skipped by the scan, never taken for deleted, and warned
-//     about once (names.go).
 //   - Partial GC: between pull rounds (after a round that changed the set
 //     of wanted file versions, and periodically) the pull loop removes
 //     abandoned partial downloads (chunkstore.CollectPartials, gc.go):
@@ -92,6 +84,27 @@
 //     the chunk store includes partials); the next collection removes it.
 //     Nothing the puller opened is open then; the collection's reads and
 //     deletes hold no lock.
+//   - Re-created content: a path deleted (the index holds its tombstone) and
+//     created again is reported with the tombstone as base; the tracker takes
+//     it as a new version even if it equals the deleted one.
+//   - Rejection: a local version the tracker refused is not reported again
+//     while the path's index entry and the tracker's sequence number stay
+//     the same (rejected.go); any change of either, or a restart, lets it be
+//     reported again.
+//   - Refused name: a local file or directory whose name ValidatePath
+//     refuses (longer than manifest.MaxNameLen bytes, a backslash, invalid
+//     UTF-8) is skipped by the scan, never taken for deleted, and warned
+//     about once (names.go).
+//   - Spelling: the names a path's directories list (spelling.go). On a
+//     case-insensitive or normalization-insensitive file system a path
+//     resolves under any spelling, so presence is decided by the listing: a
+//     synced path listed only under another spelling that no synced path has
+//     was renamed (foo -> Foo: a tombstone and a new path).
+//   - Name clash: two synced paths that are one local file (a and A, or NFC
+//     and NFD forms of one name). The peer keeps the one it has; the want of
+//     the other is parked (case_twin.go): stored, not applied, neither pending
+//     nor an edit (no retry loop, no rescan), logged once naming both paths,
+//     and applied by a later pull once the clash is gone.
 //   - Safe path: every write or delete happens below the folder through real
 //     directories only; a symlink in a parent component refuses the write.
 //   - Stats: counters of bytes and pieces moved, written to Config.StatsFile.

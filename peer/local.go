@@ -98,7 +98,7 @@ func (d *Daemon) prev(path string) (manifest.Manifest, scan.Stat, bool) {
 	if !ok || e.Manifest.Deleted || e.Manifest.Kind != manifest.KindFile {
 		return manifest.Manifest{}, scan.Stat{}, false
 	}
-	return e.Manifest, scan.Stat{Size: e.Stat.Size, ModTime: e.Stat.ModTime, Inode: e.Stat.Inode}, true
+	return e.Manifest, scanStat(e.Stat), true
 }
 
 // localScan scans the folder, diffs it against the index and reports the
@@ -149,7 +149,7 @@ func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
 		if d.isApplying(m.Path) {
 			continue
 		}
-		st := index.Stat{Size: e.Stat.Size, ModTime: e.Stat.ModTime, Inode: e.Stat.Inode}
+		st := indexStat(e.Stat)
 		if m.Kind == manifest.KindDir {
 			st = index.Stat{}
 		}
@@ -188,8 +188,8 @@ func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
 		if ie.Manifest.Deleted {
 			continue
 		}
-		if _, err := os.Lstat(d.abs(p)); !gone(err) {
-			continue // present after all (created since the scan, or unreadable)
+		if d.stillNamed(p) {
+			continue // present after all (created since the scan, unreadable, or a name clash)
 		}
 		out = append(out, change{m: manifest.NewTombstone(p, ie.Manifest.Kind, ie.Manifest.ID, now)})
 	}

@@ -35,6 +35,7 @@ const (
 	obsolete                // a newer version is wanted (or here) now: drop this one
 	unowned                 // applied, but its rename may not be durable: not announced
 	waiting                 // keep the want for a later pull, without retry timer (dirNotEmpty)
+	parked                  // another synced path's name here (case_twin.go): kept, not retried
 )
 
 // pullLoop applies wants whenever they change, once the first local scan
@@ -155,7 +156,7 @@ func (d *Daemon) pull(ctx context.Context) (int, error) {
 	if r.sawEdit {
 		kick(d.scanKick)
 	}
-	return r.pending, nil
+	return r.pending + r.retryParked(before), nil
 }
 
 // pullFiles downloads and applies files: single-piece files
@@ -225,6 +226,7 @@ type round struct {
 	owned    []manifest.Manifest
 	pending  int
 	sawEdit  bool
+	parked   bool // a want was parked (name clash)
 }
 
 func (r *round) finish(ds ...index.Done) {
@@ -254,6 +256,8 @@ func (r *round) note(w index.Want, o outcome) {
 	case waiting:
 		// The want stays stored; the pull that brings what it waits
 		// for applies it.
+	case parked:
+		r.parked = true
 	}
 }
 
@@ -371,6 +375,9 @@ func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 	if err != nil {
 		d.log.Warn("cannot write", "path", m.Path, "err", err)
 		return nil, "", retry
+	}
+	if d.nameClash(&m) {
+		return nil, "", parked
 	}
 	if d.edited(m.Path, abs) {
 		return nil, "", edited
