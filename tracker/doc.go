@@ -1,6 +1,6 @@
 // Package tracker is the DartSync tracker — the always-on node that decides
-// the order of changes — and the client peers use to talk to it (DESIGN §3,
-// §4, §8). The wire protocol is specified in trackerpb/tracker.proto.
+// the order of changes — and the client peers use to talk to it (docs/architecture.md
+// §3, §4, §8). The wire protocol is specified in trackerpb/tracker.proto.
 //
 // Terms:
 //
