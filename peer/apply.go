@@ -55,7 +55,8 @@ func (d *Daemon) seal(m *manifest.Manifest, part *chunkstore.Partial, sync bool)
 // at abs: m is still the wanted version and the target was not edited
 // meanwhile (else the edit wins: the scan reports it, and the tracker
 // decides the conflict). A synced directory in the way is removed if
-// empty. Call it between beginApply and endApply.
+// empty; a file in the way is kept in versions (retry if it cannot be).
+// Call it between beginApply and endApply.
 func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
 	if !d.stillWanted(m) {
 		return obsolete
@@ -75,6 +76,9 @@ func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
 		if err := os.Remove(abs); err != nil {
 			return retry
 		}
+	}
+	if !d.keepReplaced(m.Path) {
+		return retry
 	}
 	return done
 }
@@ -130,7 +134,7 @@ func (d *Daemon) applyDir(r *round, w index.Want, keep map[manifest.ID][]index.W
 				return retry
 			}
 			if !moved {
-				if err := os.Remove(abs); err != nil {
+				if err := d.removeKept(w.Manifest.Path, abs, ie.Stat); err != nil {
 					return retry
 				}
 				if err := d.store.RemoveFile(w.Manifest.Path); err != nil {
@@ -160,7 +164,8 @@ func (d *Daemon) stageDirs(made []string) {
 }
 
 // applyDelete removes the path of a tombstone if it still is the deleted
-// version; a local edit is kept (and reported by the next scan).
+// version (a file is moved into versions); a local edit is kept (and
+// reported by the next scan).
 func (d *Daemon) applyDelete(w index.Want) outcome {
 	m := w.Manifest
 	abs, _, err := target(d.cfg.Root, m.Path, false)
@@ -200,7 +205,7 @@ func (d *Daemon) applyDelete(w index.Want) outcome {
 			d.stats.Conflicts.Add(1)
 			return edited
 		}
-		if err := os.Remove(abs); err != nil {
+		if err := d.removeKept(m.Path, abs, ie.Stat); err != nil {
 			d.log.Warn("delete", "path", m.Path, "err", err)
 			return retry
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/transfer"
+	"github.com/dartsync/dartsync/peer/versions"
 	"github.com/dartsync/dartsync/peer/watch"
 	"github.com/dartsync/dartsync/tracker"
 )
@@ -69,6 +70,9 @@ type Daemon struct {
 	scanKick      chan struct{}
 	pullKick      chan struct{}
 	firstScanDone chan struct{}
+
+	versions  *versions.Store // nil when nothing is kept (peer/versions.go)
+	pruneKick chan struct{}
 }
 
 // New opens the index and chunk store of cfg and resolves the tracker to
@@ -101,6 +105,8 @@ func New(cfg Config) (*Daemon, error) {
 		scanKick:      make(chan struct{}, 1),
 		pullKick:      make(chan struct{}, 1),
 		firstScanDone: make(chan struct{}),
+		versions:      newVersions(cfg),
+		pruneKick:     make(chan struct{}, 1),
 	}
 	mem, ok, err := idx.Membership()
 	if err != nil {
@@ -189,6 +195,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.Go(func() error { return d.scanLoop(gctx, w) })
 	g.Go(func() error { return d.pullLoop(gctx) })
 	g.Go(func() error { return d.statsLoop(gctx) })
+	g.Go(func() error { return d.pruneLoop(gctx) })
 	err = g.Wait()
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		err = nil

@@ -203,10 +203,13 @@ func (d *Daemon) recordReannounce(changes []tracker.Change, res []tracker.Result
 			d.stats.Conflicts.Add(1)
 			if r.Path != "" && r.Path != m.Path && m.Kind == manifest.KindFile && !m.Deleted {
 				e, _ := d.idx.Get(m.Path)
-				if err := d.keepConflictCopy(&m, r.Path, e.Stat); err != nil {
+				st, err := d.keepConflictCopy(&m, r.Path, e.Stat)
+				if err != nil {
 					// Changed since it was synced: the scan reports the edit.
 					d.log.Warn("keep conflict copy", "path", m.Path, "copy", r.Path, "err", err)
 				} else {
+					e.Stat = st // a hard link changed only the ctime
+					d.idx.Stage(e)
 					kick(d.scanKick)
 				}
 			}
