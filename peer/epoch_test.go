@@ -321,3 +321,35 @@ func TestCleanTrackerRestartResumes(t *testing.T) {
 		t.Fatalf("epochs after the restart: a %x, b %x", a.d.idx.Epoch(), b.d.idx.Epoch())
 	}
 }
+
+// TestReannounceConflictKeepsBoth: a peer whose index comes from another
+// tracker joins one where the same path holds an unrelated version: the
+// re-announce makes a conflict, the peer's version (older) is kept under its
+// conflict name on both peers before the other replaces the path, and the
+// peer's other files reach the first peer.
+func TestReannounceConflictKeepsBoth(t *testing.T) {
+	n1, n2 := newTestNet(t), newTestNet(t)
+	a := n1.start(t.TempDir())
+	b := n2.start(t.TempDir())
+	write(t, a.root, "x.txt", "x as a has it", 2*time.Minute)
+	write(t, b.root, "x.txt", "x as b has it", time.Minute)
+	write(t, b.root, "y.txt", "only b has y", time.Minute)
+	waitFor(t, "a reported x", func() bool { return a.d.Stats().LocalChanges >= 1 })
+	waitFor(t, "b reported x and y", func() bool { return b.d.Stats().LocalChanges >= 2 })
+
+	b = n1.rejoin(t, b)
+	waitFor(t, "b re-announced", func() bool { return b.d.Stats().Reannounces >= 1 })
+	want := treeOf(map[string]string{"x.txt": "x as a has it", "y.txt": "only b has y"})
+	for _, p := range []*testPeer{a, b} {
+		waitFor(t, "both versions of x in "+p.root, func() bool {
+			got, err := folderTree(p.root)
+			if err != nil || len(got) != 3 || got["x.txt"] != want["x.txt"] || got["y.txt"] != want["y.txt"] {
+				return false
+			}
+			return conflictCopy(p.root, "x.sync-conflict-", []byte("x as b has it")) != ""
+		})
+	}
+	if c := b.d.Stats().Conflicts; c != 1 {
+		t.Errorf("b counted %d conflicts, want 1", c)
+	}
+}
