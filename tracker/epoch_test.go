@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -275,5 +276,63 @@ func TestRollbackWhileRunningStartsNewEpoch(t *testing.T) {
 	a.rec.wait(t, "a registers again, to re-announce", func(r *recorder) bool {
 		last := r.regs[len(r.regs)-1]
 		return len(r.regs) >= 2 && last.Reannounce && string(last.Epoch[:]) == string(reg.Epoch)
+	})
+}
+
+// TestReannounceBoundToRegistration: a client with a Registering hook
+// re-announces on the registration that asked for it; once that connection
+// is replaced, its re-announce calls fail with ErrNotConnected instead of
+// reaching the next registration (which asks for its own re-announce).
+func TestReannounceBoundToRegistration(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := Open(ServerConfig{StateDir: dir, Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond, Log: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, tok := srv.Addr().String(), srv.Token()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(context.Background()) }()
+	infos := make(chan RegisterInfo, 4)
+	c := startClient(t, addr, tok, nil, func(cfg *ClientConfig) {
+		cfg.Registering = func(i RegisterInfo) error { infos <- i; return nil }
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	first := <-infos
+	if !first.Reannounce || first.Conn != 1 {
+		t.Fatalf("first registration: %+v", first)
+	}
+	v := testFile("v", "v", t0, manifest.ID{})
+	rs, err := c.Reannounce(ctx, first.Conn, []Change{{New: v, Ancestors: []manifest.ID{manifest.Hash([]byte("older"))}}})
+	if err != nil || rs[0].Outcome != Accepted {
+		t.Fatalf("re-announce: %v %v", rs, err)
+	}
+	if rs, err := c.UpdateOn(ctx, first.Conn, []Change{{New: testFile("w", "w", t0, manifest.ID{})}}); err != nil || rs[0].Outcome != Accepted {
+		t.Fatalf("local change during the re-announce: %v %v", rs, err)
+	}
+	if err := srv.Close(); err != nil { // a clean restart: the client registers again
+		t.Fatal(err)
+	}
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	srv2 := startServer(t, dir, ServerConfig{Listen: addr})
+	second := <-infos
+	if second.Conn != 2 || !second.Reannounce || second.Epoch != srv2.store.currentEpoch() {
+		t.Fatalf("second registration: %+v (the client kept no epoch: it re-announces again)", second)
+	}
+	if _, err := c.Reannounce(ctx, first.Conn, []Change{{New: v}}); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("re-announce on an ended registration: %v, want ErrNotConnected", err)
+	}
+	if err := c.ReannounceDone(ctx, first.Conn); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("REANNOUNCE_DONE on an ended registration: %v, want ErrNotConnected", err)
+	}
+	if err := c.ReannounceDone(ctx, second.Conn); err != nil {
+		t.Fatal(err)
+	}
+	c.rec.wait(t, "everything after REANNOUNCE_DONE", func(r *recorder) bool {
+		_, ok1 := r.entry("v")
+		_, ok2 := r.entry("w")
+		return ok1 && ok2
 	})
 }
