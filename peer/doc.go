@@ -89,7 +89,9 @@
 //     down cleanly: a new tracker.Epoch it does not hold complete), the peer
 //     obeys nothing it was sent before. Its Registering hook forgets the
 //     index's epoch and every stored want, durably, and stops the pull
-//     loop; the scan loop then sends every index entry (live versions and
+//     loop; the scan loop, once every update of an earlier registration
+//     was handled, drops those still held unstored and the wants they
+//     made, then sends every index entry (live versions and
 //     tombstones, each with its base and the path's history as ancestors)
 //     with Client.Reannounce, reports the local changes a scan finds on the
 //     same registration, records the tracker's epoch with sequence number

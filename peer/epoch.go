@@ -118,7 +118,8 @@ func (d *Daemon) reannounce(ctx context.Context, info tracker.RegisterInfo) erro
 		return nil // a newer registration replaced it (or ctx ended)
 	}
 	// Every update of an earlier registration has been handled: forget what
-	// they stored, and wait for the pull round they may have started.
+	// they stored or hold, and wait for the pull round they may have started.
+	d.dropHeldUpdates()
 	if err := d.idx.Update(index.Batch{ClearWants: true}); err != nil {
 		return err
 	}
@@ -220,6 +221,22 @@ func (d *Daemon) recordReannounce(changes []tracker.Change, res []tracker.Result
 		}
 	}
 	return t
+}
+
+// dropHeldUpdates forgets the tracker updates held unstored (a failed
+// index write, indexwrite.go), after the writer under way: they came before
+// the re-announce, which replaces them.
+func (d *Daemon) dropHeldUpdates() {
+	h := &d.held
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for h.busy {
+		if h.idle == nil {
+			h.idle = sync.NewCond(&h.mu)
+		}
+		h.idle.Wait()
+	}
+	h.updates, h.capped = nil, 0
 }
 
 // waitRegistered waits until the Registered callback of registration conn

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/tracker"
 )
 
@@ -351,5 +352,43 @@ func TestReannounceConflictKeepsBoth(t *testing.T) {
 	}
 	if c := b.d.Stats().Conflicts; c != 1 {
 		t.Errorf("b counted %d conflicts, want 1", c)
+	}
+}
+
+// TestReannounceForgetsHeldUpdates: tracker updates held unstored (a full
+// disk) before a re-announce are dropped with the stored wants: once the
+// disk is back they do not come back as wants.
+func TestReannounceForgetsHeldUpdates(t *testing.T) {
+	d := applyFixture(t)
+	fw := &failingWriter{x: d.idx}
+	d.held.w = fw
+	h := handler{d}
+	if err := d.idx.Update(index.Batch{Wants: []index.Want{{Manifest: entry(t, "stored", "old epoch", 3).Manifest, Seq: 3}}, Seq: 3}); err != nil {
+		t.Fatal(err)
+	}
+	fw.fail.Store(true)
+	h.Updates([]tracker.Entry{entry(t, "held", "old epoch", 4)})
+	if d.heldCount() != 1 {
+		t.Fatalf("held %d updates, want 1", d.heldCount())
+	}
+	fw.fail.Store(false)
+	if err := d.registering(tracker.RegisterInfo{Reannounce: true, Conn: 1, Epoch: tracker.Epoch{9}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.pendingReannounce(); !ok {
+		t.Fatal("no re-announce pending")
+	}
+	d.dropHeldUpdates()
+	h.Updates([]tracker.Entry{entry(t, "new", "new epoch", 1)})
+	for _, p := range []string{"stored", "held"} {
+		if _, ok := d.idx.WantID(p); ok {
+			t.Errorf("want for %q of the old epoch survived the re-announce", p)
+		}
+	}
+	if _, ok := d.idx.WantID("new"); !ok {
+		t.Error("the new epoch's update was not stored")
+	}
+	if d.idx.Epoch() != [16]byte{} {
+		t.Errorf("epoch %x recorded before the re-announce ended", d.idx.Epoch())
 	}
 }
