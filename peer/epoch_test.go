@@ -392,3 +392,70 @@ func TestReannounceForgetsHeldUpdates(t *testing.T) {
 		t.Errorf("epoch %x recorded before the re-announce ended", d.idx.Epoch())
 	}
 }
+
+// TestTrackerRestoredBehindPeer: a third peer that went offline halfway
+// through the changes made after the backup (it has the first edit, not
+// the second, nor a deletion) reconnects first, or last, to the restored
+// tracker: it ends with the newest state, the up-to-date peers change
+// nothing, and no conflict copy appears.
+func TestTrackerRestoredBehindPeer(t *testing.T) {
+	for _, behindFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("behind peer first %v", behindFirst), func(t *testing.T) {
+			n := newTestNet(t)
+			a := n.start(t.TempDir())
+			b := n.start(t.TempDir())
+			c := n.start(t.TempDir())
+			write(t, a.root, "f.txt", "f version 0", 0)
+			write(t, a.root, "h.txt", "h, deleted after the backup", 0)
+			for _, p := range []*testPeer{b, c} {
+				waitTree(t, "initial", p.root, treeOf(map[string]string{"f.txt": "f version 0", "h.txt": "h, deleted after the backup"}))
+			}
+			n.stopTracker()
+			backup := filepath.Join(t.TempDir(), "backup")
+			copyDir(t, n.cfg.StateDir, backup)
+			n.startTracker()
+
+			write(t, a.root, "f.txt", "f version 1", time.Minute)
+			waitFor(t, "v1 on c", fileIs(filepath.Join(c.root, "f.txt"), []byte("f version 1")))
+			c.stop()
+			write(t, a.root, "f.txt", "f version 2", 2*time.Minute)
+			write(t, a.root, "g.txt", "g, new after the backup", 2*time.Minute)
+			must(t, os.Remove(filepath.Join(b.root, "h.txt")))
+			want := treeOf(map[string]string{"f.txt": "f version 2", "g.txt": "g, new after the backup"})
+			waitTree(t, "after the backup", a.root, want)
+			waitTree(t, "after the backup", b.root, want)
+
+			n.stopTracker()
+			a.stop()
+			b.stop()
+			must(t, os.RemoveAll(n.cfg.StateDir))
+			copyDir(t, backup, n.cfg.StateDir)
+			n.startTracker()
+			order := []*testPeer{a, b, c}
+			if behindFirst {
+				order = []*testPeer{c, a, b}
+			}
+			var peers []*testPeer
+			for _, p := range order {
+				p = n.restart(t, p)
+				waitFor(t, "re-announce of "+p.root, func() bool { return p.d.Stats().Reannounces >= 1 })
+				peers = append(peers, p)
+			}
+			for _, p := range peers {
+				waitTree(t, "newest state", p.root, want)
+			}
+			for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+				for _, p := range peers {
+					waitTree(t, "newest state, still", p.root, want)
+					s := p.d.Stats()
+					if s.Conflicts != 0 {
+						t.Fatalf("%s: %d conflicts", p.root, s.Conflicts)
+					}
+					if p.root != c.root && s.FilesApplied+s.FilesDeleted != 0 {
+						t.Fatalf("%s, up to date, applied %d and deleted %d files", p.root, s.FilesApplied, s.FilesDeleted)
+					}
+				}
+			}
+		})
+	}
+}
