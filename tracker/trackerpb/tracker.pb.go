@@ -15,8 +15,9 @@
 //   peer    -> REGISTER            (exactly once, first)
 //   tracker -> REGISTERED          (or ERROR, then the stream is closed)
 //   only if REGISTERED.reannounce (see Epochs):
-//     peer  -> FILE_UPDATE ...     reannounce = true: the peer's whole index, then
-//                                  its local changes, each answered by RESULTS
+//     peer  -> FILE_UPDATE ...     reannounce = true: the peer's whole index; then
+//                                  its local changes as ordinary FILE_UPDATEs; each
+//                                  answered by RESULTS
 //     peer  -> REANNOUNCE_DONE
 //   tracker -> UPDATES ...         everything changed since register.last_seq (after
 //                                  a re-announce: everything), then every later
@@ -56,7 +57,7 @@
 //     each with the base it was synced with) in FILE_UPDATEs with
 //     reannounce = true and, per change, the file IDs that path held on the
 //     peer before (ancestors); then its local changes (a scan against its
-//     index) the same way; then REANNOUNCE_DONE. The tracker pushes nothing to
+//     index) as ordinary FILE_UPDATEs; then REANNOUNCE_DONE. The tracker pushes nothing to
 //     the session before REANNOUNCE_DONE, then everything (as for
 //     last_seq = 0). The peer records the new epoch, with sequence number 0,
 //     only after every re-announced change was answered; until then it
