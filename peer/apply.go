@@ -55,8 +55,12 @@ func (d *Daemon) seal(m *manifest.Manifest, part *chunkstore.Partial, sync bool)
 // at abs: m is still the wanted version and the target was not edited
 // meanwhile (else the edit wins: the scan reports it, and the tracker
 // decides the conflict). A synced directory in the way is removed if
-// empty. Call it between beginApply and endApply.
+// empty. Call it between beginApply and endApply. Nothing is written into
+// a paused folder, nor one whose marker just vanished (an unmount).
 func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
+	if !d.folderPresent() {
+		return retry
+	}
 	if !d.stillWanted(m) {
 		return obsolete
 	}
@@ -100,6 +104,9 @@ func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs strin
 
 // applyDir creates a remote directory.
 func (d *Daemon) applyDir(w index.Want) outcome {
+	if !d.folderPresent() {
+		return retry
+	}
 	abs, made, err := target(d.cfg.Root, w.Manifest.Path, true)
 	d.stageDirs(made)
 	if err != nil {

@@ -20,6 +20,7 @@ const (
 	DefaultParallel   = 4
 	DefaultRetry      = 5 * time.Second
 	DefaultStatsEvery = time.Second
+	DefaultFolderPoll = 2 * time.Second
 )
 
 // Config configures a Daemon.
@@ -43,6 +44,10 @@ type Config struct {
 	Retry      time.Duration // retry of wants that had no usable source
 	StatsFile  string        // JSON stats written here periodically and on exit; "" = none
 	StatsEvery time.Duration
+	// FolderPoll is how often the folder marker is checked (see doc.go,
+	// "Paused"): how soon an unmount is noticed without an event, and a
+	// paused folder resumes once it is back.
+	FolderPoll time.Duration
 	// Fetch tunes the piece fetcher (connections per source, request
 	// window); zero fields take transfer's defaults.
 	Fetch transfer.FetchOptions
@@ -65,6 +70,9 @@ func (c *Config) defaults() {
 	}
 	if c.StatsEvery <= 0 {
 		c.StatsEvery = DefaultStatsEvery
+	}
+	if c.FolderPoll <= 0 {
+		c.FolderPoll = DefaultFolderPoll
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

@@ -24,16 +24,17 @@ type change struct {
 	stat index.Stat
 }
 
-// scanLoop runs a local scan whenever the watcher or a kick asks for one.
-// Scans wait for the first registration (they need the piece size).
-func (d *Daemon) scanLoop(ctx context.Context, w *watch.Watcher) error {
+// scanLoop runs a local scan whenever the watcher (changes) or a kick asks
+// for one. Scans wait for the first registration (they need the piece
+// size), and for the folder to be active (a resume kicks a scan).
+func (d *Daemon) scanLoop(ctx context.Context, changes <-chan watch.Change) error {
 	first := true
 	var retry <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case c := <-w.C():
+		case c := <-changes:
 			if !c.All && !d.needsScan(c.Paths) {
 				continue // only our own writes, already in the index
 			}
@@ -48,6 +49,9 @@ func (d *Daemon) scanLoop(ctx context.Context, w *watch.Watcher) error {
 		if err := d.localScan(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			if errors.Is(err, errFolderPaused) {
+				continue
 			}
 			d.log.Warn("local scan", "err", err)
 			retry = time.After(d.cfg.Retry)
@@ -101,11 +105,19 @@ func (d *Daemon) prev(path string) (manifest.Manifest, scan.Stat, bool) {
 }
 
 // localScan scans the folder, diffs it against the index and reports the
-// differences to the tracker.
+// differences to the tracker. It checks the folder marker before the walk
+// and again before reporting (the folder may be unmounted during the walk):
+// a paused folder reports nothing (errFolderPaused).
 func (d *Daemon) localScan(ctx context.Context) error {
+	if !d.checkFolder() {
+		return errFolderPaused
+	}
 	start := time.Now()
 	res, err := scan.Scan(ctx, d.cfg.Root, scan.Options{PieceSize: d.currentPieceSize(), Prev: d.prev, Log: d.log})
 	if err != nil {
+		if !d.checkFolder() {
+			return errFolderPaused
+		}
 		return err
 	}
 	var hashed []*manifest.Manifest
@@ -123,6 +135,9 @@ func (d *Daemon) localScan(ctx context.Context) error {
 		}
 	}
 	changes := d.diff(res.Entries, res.Skipped)
+	if !d.checkFolder() {
+		return errFolderPaused
+	}
 	d.stats.ScansCompleted.Add(1)
 	d.log.Debug("local scan", "entries", len(res.Entries), "hashed", len(hashed), "changes", len(changes),
 		"took", time.Since(start))

@@ -67,8 +67,12 @@ func (d *Daemon) pullLoop(ctx context.Context) error {
 
 // pull applies every want it can: directories, then new paths, then updates
 // of existing paths, then deletions (files before their directories). It
-// returns how many wants are left.
+// returns how many wants are left. A paused folder gets nothing (a resume
+// kicks a scan, then a pull).
 func (d *Daemon) pull(ctx context.Context) (int, error) {
+	if !d.checkFolder() {
+		return 0, nil
+	}
 	wants, err := d.idx.Wants()
 	if err != nil {
 		return 0, err
@@ -340,6 +344,9 @@ func (d *Daemon) fetchSealed(ctx context.Context, w index.Want) (*readyFile, out
 // absolute target, or a nil partial and the outcome.
 func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, string, outcome) {
 	m := w.Manifest
+	if !d.folderPresent() {
+		return nil, "", retry
+	}
 	abs, made, err := target(d.cfg.Root, m.Path, true)
 	d.stageDirs(made)
 	if err != nil {

@@ -42,7 +42,11 @@ type StatsSnapshot struct {
 	PendingWants   int64  `json:"pending_wants"`
 	ScansCompleted int64  `json:"scans_completed"`
 	Seq            uint64 `json:"seq"`
-	DeltaSnapshot         // rolling search and piece deltas (plan_delta.go)
+	// Paused: the folder is missing or lacks its marker while its index
+	// holds files; nothing is scanned, reported or applied (folder_state.go).
+	Paused        bool   `json:"paused"`
+	PausedReason  string `json:"paused_reason,omitempty"`
+	DeltaSnapshot        // rolling search and piece deltas (plan_delta.go)
 }
 
 // Snapshot returns the current values.
