@@ -136,6 +136,7 @@ func (d *Daemon) localScan(ctx context.Context) error {
 	}
 	changes := d.diff(res.Entries, res.Skipped)
 	if !d.checkFolder() {
+		d.log.Debug("folder paused during the scan: nothing reported", "changes", len(changes))
 		return errFolderPaused
 	}
 	d.stats.ScansCompleted.Add(1)
