@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -105,10 +106,12 @@ func (d *Daemon) setFolderState(reason string) bool {
 //   - no marker and an index holding no live entry: nothing can be lost,
 //     so the folder is created if missing and marked (a first start);
 //   - no marker and an index holding files: paused (a disk not mounted,
-//     the folder moved away), except at start (start) when one of the
-//     indexed files is there unchanged (same size, mtime and inode: an
-//     empty mount point or another disk has none), which marks it (a folder
-//     synced before markers existed, or whose marker was removed by hand).
+//     the folder moved away), except at start (start) when the folder is
+//     provably the one indexed, which marks it (a folder synced before
+//     markers existed, or whose marker was removed by hand): the index
+//     itself lives in the folder (the default state directory, found on
+//     disk), or one of the indexed files is there unchanged (same size,
+//     mtime and inode: an empty mount point or another disk has none).
 func (d *Daemon) folderProblem(start bool) string {
 	root := d.cfg.Root
 	m, err := marker.Read(root)
@@ -123,9 +126,10 @@ func (d *Daemon) folderProblem(start bool) string {
 		}
 		return ""
 	case err == nil:
-		return fmt.Sprintf("the folder is marked as another device's (device %s, state %s)", m.Device, m.StateDir)
+		return fmt.Sprintf("the folder is marked as another device's (device %s, state %s; if that peer no longer syncs it, remove the marker and restart this one)",
+			m.Device, m.StateDir)
 	case !errors.Is(err, marker.ErrMissing):
-		return fmt.Sprintf("its marker cannot be read (%v)", err)
+		return fmt.Sprintf("its marker cannot be read (%v; repair or remove it)", err)
 	}
 	if !d.idx.HasLive() {
 		if err := os.MkdirAll(root, 0o755); err != nil {
@@ -137,11 +141,11 @@ func (d *Daemon) folderProblem(start bool) string {
 		d.log.Info("folder marked", "marker", marker.Path(root), "state", d.cfg.StateDir)
 		return ""
 	}
-	if start && d.recognizeFolder() {
+	if start && (d.stateInFolder() || d.recognizeFolder()) {
 		if err := d.writeMarker(); err != nil {
 			return fmt.Sprintf("the folder cannot be marked (%v)", err)
 		}
-		d.log.Info("folder had no marker; its indexed files are there unchanged: marked", "marker", marker.Path(root))
+		d.log.Info("folder had no marker, but it is the one indexed: marked", "marker", marker.Path(root))
 		return ""
 	}
 	fi, err := os.Stat(root)
@@ -159,6 +163,13 @@ func (d *Daemon) folderProblem(start bool) string {
 // writeMarker marks the folder as this device's.
 func (d *Daemon) writeMarker() error {
 	return marker.Write(d.cfg.Root, marker.Marker{Folder: d.cfg.Folder, Device: d.self.String(), StateDir: d.cfg.StateDir})
+}
+
+// stateInFolder reports whether the state directory (whose index was
+// found on disk when this is asked, at start) is inside the folder.
+func (d *Daemon) stateInFolder() bool {
+	rel, err := filepath.Rel(d.cfg.Root, d.cfg.StateDir)
+	return err == nil && rel != "." && filepath.IsLocal(rel)
 }
 
 // recognizeFolder reports whether one of the first recognizeTries indexed

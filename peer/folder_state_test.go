@@ -397,6 +397,15 @@ func TestFolderProblem(t *testing.T) {
 			mustDo(t, os.WriteFile(p, []byte("data"), 0o644))
 			mustDo(t, os.Chtimes(p, fi.ModTime(), fi.ModTime()))
 		}, "has no marker", false, true},
+		{"files indexed, unmarked, state inside the folder, at start", true, func(t *testing.T, d *Daemon) {
+			inside(t, d)
+			indexFile(t, d, "x", "data")
+			mustDo(t, os.WriteFile(filepath.Join(d.cfg.Root, "x"), []byte("changed"), 0o644))
+		}, "", true, true},
+		{"files indexed, unmarked, state inside the folder, running", false, func(t *testing.T, d *Daemon) {
+			inside(t, d)
+			indexFile(t, d, "x", "data")
+		}, "has no marker", false, true},
 		{"only tombstones indexed, folder missing", false, func(t *testing.T, d *Daemon) {
 			d.idx.Stage(index.Entry{Manifest: manifest.NewTombstone("gone", manifest.KindFile, manifest.ID{1}, 1)})
 			mustDo(t, os.Remove(d.cfg.Root))
@@ -441,6 +450,17 @@ func folderDaemon(t *testing.T) *Daemon {
 		cfg: Config{Root: root, StateDir: state}, log: testLog(), self: id.ID, idx: idx,
 		scanKick: make(chan struct{}, 1), folderKick: make(chan struct{}, 1),
 	}
+}
+
+// inside moves d's index into its folder (the default state directory).
+func inside(t *testing.T, d *Daemon) {
+	t.Helper()
+	mustDo(t, d.idx.Close())
+	d.cfg.StateDir = filepath.Join(d.cfg.Root, manifest.StateDir)
+	idx, err := index.Open(d.cfg.StateDir)
+	mustDo(t, err)
+	t.Cleanup(func() { idx.Close() })
+	d.idx = idx
 }
 
 // indexFile writes rel in d's folder and indexes it as synced.

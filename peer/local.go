@@ -309,6 +309,9 @@ func (d *Daemon) record(batch []change, res []tracker.Result) error {
 // keepConflictCopy makes the file at p also appear at name (a hard link when
 // possible, else a copy), if p still has the stat that was reported.
 func (d *Daemon) keepConflictCopy(p, name string, st index.Stat) error {
+	if !d.folderPresent() {
+		return errFolderPaused
+	}
 	src, _, err := target(d.cfg.Root, p, false)
 	if err != nil {
 		return err

@@ -38,7 +38,7 @@ type peerCmd struct {
 	Token     string `name:"token" env:"DARTSYNC_TOKEN" help:"Join token printed by the tracker (needed for the first join only)."`
 	TokenFile string `name:"token-file" type:"path" help:"Read the join token from this file."`
 	Listen    string `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
-	State     string `name:"state" type:"path" help:"State directory (index, chunk store, identity); default DIR/.dartsync."`
+	State     string `name:"state" type:"path" help:"State directory (index, chunk store, identity); default DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
 
 	Debounce    time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long."`
 	Rescan      time.Duration `name:"rescan" default:"1h" help:"Full rescan interval (safety net for missed events); negative disables."`
