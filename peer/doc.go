@@ -42,23 +42,24 @@
 //     index holds no live entry (a first start) is created if missing and
 //     marked; a folder marked by this device is synced (a stale state
 //     directory or folder name in the marker is rewritten).
-//   - Paused: the folder is missing, lacks its marker or is marked by
-//     another device while its index holds files (a disk or share not
-//     mounted, the folder moved away). Absence is not deletion: nothing is
-//     scanned, reported or applied, and nothing (marker, partials,
-//     temporary files, parent directories) is created in the folder. The
-//     peer logs why once, stays registered, keeps serving the pieces it can
-//     and stores announced versions as wants. The marker is checked every
-//     Config.FolderPoll, when the watcher sees the root or DIR/.dartsync
-//     change, at the start of every scan and again after its walk (the disk
-//     may go during the walk), at the start of every pull and right before
-//     each write of a pull (one lstat of the marker). When the marker is
-//     back the folder resumes: a new watcher, a full scan, then a pull.
-//     At start only, an unmarked folder in which an indexed file is found
-//     unchanged (same size, mtime and inode, which an empty mount point or
-//     another disk cannot have) is marked instead: a folder synced before
-//     markers existed, or whose marker was deleted by hand. Stats report
-//     Paused and PausedReason.
+//   - Paused: the folder is missing or lacks its marker while its index
+//     holds files (a disk or share not mounted, the folder moved away), or
+//     it is marked by another device (two peers never sync one folder).
+//     Absence is not deletion: nothing is scanned, reported or applied, and
+//     nothing (marker, partials, temporary files, parent directories) is
+//     created in the folder. The peer logs why once, stays registered,
+//     keeps serving the pieces it can and stores announced versions as
+//     wants. The marker is checked every Config.FolderPoll, when the
+//     watcher sees the root or DIR/.dartsync change, at the start of every
+//     scan and again after its walk (the disk may go during the walk), at
+//     the start of every pull and right before each write of a pull (one
+//     lstat of the marker). When the marker is back the folder resumes: a
+//     new watcher, a full scan, then a pull. At start only, an unmarked
+//     folder that is provably the one indexed is marked instead (a folder
+//     synced before markers existed, or whose marker was deleted by hand):
+//     its index lives in it, or an indexed file is there unchanged (same
+//     size, mtime and inode, which an empty mount point or another disk
+//     cannot have). Stats report Paused and PausedReason.
 //   - State inside the folder (the default, DIR/.dartsync): a folder that is
 //     missing has no index either. Without a tracker and token to join, New
 //     fails with ErrNoTracker and creates nothing; with them, it is a first

@@ -42,8 +42,9 @@ type StatsSnapshot struct {
 	PendingWants   int64  `json:"pending_wants"`
 	ScansCompleted int64  `json:"scans_completed"`
 	Seq            uint64 `json:"seq"`
-	// Paused: the folder is missing or lacks its marker while its index
-	// holds files; nothing is scanned, reported or applied (folder_state.go).
+	// Paused: the folder is missing or unmarked while its index holds
+	// files, or marked by another device; nothing is scanned, reported or
+	// applied (see doc.go, "Paused"). PausedReason says why, for the user.
 	Paused        bool   `json:"paused"`
 	PausedReason  string `json:"paused_reason,omitempty"`
 	DeltaSnapshot        // rolling search and piece deltas (plan_delta.go)

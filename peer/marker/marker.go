@@ -13,8 +13,11 @@
 //     marker (a disk not mounted, a NAS share gone), is paused, never read
 //     as "every file was deleted".
 //
-// The marker is written once, when a folder is first seen (no index yet),
-// atomically (temporary file, fsync, rename, fsync of the directory).
+// The marker is written when a folder is first seen (no index yet), and
+// rewritten only by the device it names (its state directory moved), always
+// atomically (temporary file, fsync, rename, fsync of the directory). The
+// peer's rules for a missing or foreign marker are in package peer
+// ("Paused").
 //
 // Sentinel errors: ErrMissing (no marker at DIR: the folder, its state
 // directory or the marker file does not exist).
