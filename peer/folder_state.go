@@ -56,6 +56,22 @@ func (d *Daemon) checkFolder() bool {
 	return d.setFolderState(d.folderProblem(false))
 }
 
+// pausedDuringScan checks the folder after a step of a scan (the disk may
+// go, and come back, at any moment). The walk may have missed files that
+// an unmount hid; the diff takes for deletions only the paths it then
+// finds gone itself (an lstat each). So the marker is checked after the
+// walk (unmounted now: stop) and after the diff (unmounted during it:
+// stop). A deletion is reported only if its lstat came between two checks
+// that found the marker, which fails only if the disk went and came back
+// within the diff.
+func (d *Daemon) pausedDuringScan(step string) bool {
+	if d.checkFolder() {
+		return false
+	}
+	d.log.Debug("folder paused during the scan: nothing reported", "after", step)
+	return true
+}
+
 // folderPresent is the check right before a write into the folder (apply,
 // directory creation, parent directories of a download): the folder is
 // active and its marker still there (one lstat). A missing marker is

@@ -105,9 +105,9 @@ func (d *Daemon) prev(path string) (manifest.Manifest, scan.Stat, bool) {
 }
 
 // localScan scans the folder, diffs it against the index and reports the
-// differences to the tracker. It checks the folder marker before the walk
-// and again before reporting (the folder may be unmounted during the walk):
-// a paused folder reports nothing (errFolderPaused).
+// differences to the tracker. A paused folder reports nothing
+// (errFolderPaused): the marker is checked before the walk, after it and
+// after the diff (see pausedDuringScan).
 func (d *Daemon) localScan(ctx context.Context) error {
 	if !d.checkFolder() {
 		return errFolderPaused
@@ -119,6 +119,9 @@ func (d *Daemon) localScan(ctx context.Context) error {
 			return errFolderPaused
 		}
 		return err
+	}
+	if d.pausedDuringScan("walk") {
+		return errFolderPaused
 	}
 	var hashed []*manifest.Manifest
 	for i := range res.Entries {
@@ -135,8 +138,7 @@ func (d *Daemon) localScan(ctx context.Context) error {
 		}
 	}
 	changes := d.diff(res.Entries, res.Skipped)
-	if !d.checkFolder() {
-		d.log.Debug("folder paused during the scan: nothing reported", "changes", len(changes))
+	if d.pausedDuringScan("diff") {
 		return errFolderPaused
 	}
 	d.stats.ScansCompleted.Add(1)
