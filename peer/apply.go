@@ -154,6 +154,9 @@ func (d *Daemon) stageDirs(made []string) {
 // applyDelete removes the path of a tombstone if it still is the deleted
 // version; a local edit is kept (and reported by the next scan).
 func (d *Daemon) applyDelete(w index.Want) outcome {
+	if !d.folderPresent() {
+		return retry // an unmounted folder's "absent" files are not deleted ones
+	}
 	m := w.Manifest
 	abs, _, err := target(d.cfg.Root, m.Path, false)
 	if errors.Is(err, os.ErrNotExist) {

@@ -156,9 +156,9 @@ func indexFile(t *testing.T, d *Daemon, rel, data string) {
 }
 
 // TestApplyIntoUnmountedFolder: a pull that began before the disk was
-// unmounted writes nothing into the empty mount point: each file's last
-// check before its rename (and a directory's before its mkdir) finds the
-// marker gone and pauses the folder.
+// unmounted writes nothing into the empty mount point, nor takes its
+// missing files for applied deletions: the last check before each rename,
+// mkdir or deletion finds the marker gone and pauses the folder.
 func TestApplyIntoUnmountedFolder(t *testing.T) {
 	appliers := []struct {
 		name  string
@@ -179,6 +179,11 @@ func TestApplyIntoUnmountedFolder(t *testing.T) {
 		{"directory", "new dir", func(d *Daemon, f readyFile) outcome {
 			f.part.Close()
 			return d.applyDir(index.Want{Manifest: manifest.NewDir("new dir", 1)})
+		}},
+		{"deletion", "synced.txt", func(d *Daemon, f readyFile) outcome {
+			f.part.Close()
+			e, _ := d.idx.Get("synced.txt")
+			return d.applyDelete(index.Want{Manifest: manifest.NewTombstone("synced.txt", manifest.KindFile, e.Manifest.ID, 2)})
 		}},
 	}
 	for _, tt := range appliers {
@@ -211,8 +216,8 @@ func TestApplyIntoUnmountedFolder(t *testing.T) {
 			if ents, _ := os.ReadDir(d.cfg.Root); len(ents) > 0 {
 				t.Fatalf("%s written into the empty mount point", ents[0].Name())
 			}
-			if _, ok := d.idx.Get(tt.path); ok {
-				t.Fatal("index records a version not applied")
+			if e, ok := d.idx.Get(tt.path); ok && (tt.path != "synced.txt" || e.Manifest.Deleted) {
+				t.Fatalf("index records a version not applied: %+v", e.Manifest)
 			}
 			if paused, _ := d.folder.get(); !paused {
 				t.Fatal("folder not paused")
