@@ -56,7 +56,9 @@ type Store struct {
 // discards. The database is locked against other processes; Open fails with
 // ErrLocked after a short wait if it is in use. Open never creates root: a
 // state directory inside a missing folder (an unmounted disk) is an error
-// wrapping fs.ErrNotExist.
+// wrapping fs.ErrNotExist. With a state directory on another filesystem than
+// the folder, commits copy through root/.dartsync/tmp, which needs
+// root/.dartsync (a synced folder's marker directory) to exist.
 func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
