@@ -16,8 +16,9 @@ import (
 // missing altogether, or an empty mount point in its place) must not take
 // the missing files for deletions. The other peers keep every file; the
 // restarted peer says it is paused, creates nothing in the folder, and once
-// the disk is back it resumes: a change made elsewhere meanwhile and a
-// change made on the disk meanwhile reach every peer.
+// the disk is back it resumes: a change made elsewhere meanwhile, a change
+// made on the disk meanwhile and one made after its return reach every
+// peer.
 func TestEmptyMountPointDeletesNothing(t *testing.T) {
 	c := newCluster(t, 3)
 	p1, p2, p3 := c.peers[0], c.peers[1], c.peers[2]
@@ -100,6 +101,10 @@ func TestEmptyMountPointDeletesNothing(t *testing.T) {
 		})
 		want["photos/2024/f01.bin"] = fileEntry(t, []byte(fmt.Sprintf("edited on the disk, round %d", round)), false)
 		c.waitAll(v.name+": converged after resume", want)
+		// And it syncs as before.
+		writeFile(t, p3.dir, fmt.Sprintf("music/a b/new on p3 %d.txt", round), []byte("p3"), 0o644)
+		want = c.snapshot(p3)
+		c.waitAll(v.name+": a change on the restored folder", want)
 	}
 	for _, pp := range c.peers {
 		pp.p.stop()
