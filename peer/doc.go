@@ -40,8 +40,8 @@
 //   - Folder marker: DIR/.dartsync/folder (peer/marker) names the tracker
 //     folder, this device and the absolute state directory. A folder whose
 //     index holds no live entry (a first start) is created if missing and
-//     marked; a folder marked by this device is synced (a stale state
-//     directory or folder name in the marker is rewritten).
+//     marked; a folder marked by this device is synced (at start, a stale
+//     state directory or folder name in the marker is rewritten).
 //   - Paused: the folder is missing or lacks its marker while its index
 //     holds files (a disk or share not mounted, the folder moved away), or
 //     it is marked by another device (two peers never sync one folder).

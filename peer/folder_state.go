@@ -101,8 +101,8 @@ func (d *Daemon) setFolderState(reason string) bool {
 	f.mu.Unlock()
 	switch {
 	case reason != "" && reason != old:
-		d.log.Warn("folder paused: "+reason+"; its index holds files, so their absence is not taken for deletions: "+
-			"nothing is scanned, reported or applied until the folder and its marker are back",
+		d.log.Warn("folder paused: "+reason+"; nothing is scanned, reported or applied (a missing file is not "+
+			"a deleted one) until the folder and its marker are back",
 			"folder", d.cfg.Root, "marker", marker.Path(d.cfg.Root), "check_every", d.cfg.FolderPoll)
 	case reason == "" && was:
 		d.log.Info("folder resumed: its marker is back", "folder", d.cfg.Root)
@@ -116,8 +116,8 @@ func (d *Daemon) setFolderState(reason string) bool {
 
 // folderProblem says why the folder cannot be synced now ("" if it can):
 //
-//   - a marker naming this device: the folder (a stale folder name or
-//     state directory in it is rewritten);
+//   - a marker naming this device: the folder (at start, a stale folder
+//     name or state directory in it is rewritten);
 //   - a marker naming another device: paused (another peer's folder);
 //   - no marker and an index holding no live entry: nothing can be lost,
 //     so the folder is created if missing and marked (a first start);
@@ -133,7 +133,7 @@ func (d *Daemon) folderProblem(start bool) string {
 	m, err := marker.Read(root)
 	switch {
 	case err == nil && m.Device == d.self.String():
-		if m.StateDir != d.cfg.StateDir || m.Folder != d.cfg.Folder {
+		if start && (m.StateDir != d.cfg.StateDir || m.Folder != d.cfg.Folder) {
 			if err := d.writeMarker(); err != nil {
 				d.log.Warn("update folder marker", "err", err)
 			} else {

@@ -43,7 +43,7 @@ func TestFolderProblem(t *testing.T) {
 		{"marked", false, func(t *testing.T, d *Daemon) {
 			mustDo(t, d.writeMarker())
 		}, "", true, true},
-		{"marked by this device, state moved", false, func(t *testing.T, d *Daemon) {
+		{"marked by this device, state moved", true, func(t *testing.T, d *Daemon) {
 			mustDo(t, marker.Write(d.cfg.Root, marker.Marker{Device: d.self.String(), StateDir: "/old/state"}))
 		}, "", true, true},
 		{"marked by another device", true, func(t *testing.T, d *Daemon) {
