@@ -36,11 +36,40 @@
 //     the partial file holds. Recorded pieces that no longer match are dropped
 //     (a corrupted piece is never reported present); unrecorded pieces that
 //     match (written just before a crash) are kept and recorded.
+//   - Progress time: when pieces of a partial last became durable (a flush,
+//     or a resume that adopted pieces), kept in its record. It is not the
+//     file's mtime: a sealed partial carries its target's mtime, which may
+//     be years old, until its apply succeeds. A partial file without a
+//     record (a crash before its first flush, a sealed single-piece file)
+//     or with a record from before progress was recorded falls back to the
+//     file's mtime, which every write updates (O_DIRECT ones too).
+//   - Abandoned partial: one that CollectPartials removes, file and
+//     records. It is superseded (no wanted version has its file ID: a newer
+//     version is wanted, or the local edit won and the want was dropped),
+//     stalled (no progress for CollectOptions.MaxAge, wanted or not: the
+//     download is given up and starts over when resumed) or a record
+//     whose file is gone. Open partials are never touched, nor one whose
+//     record changed after the collection read it.
+//   - Live want and protected pieces: a live want is a wanted version whose
+//     own partial is not stalled. An abandoned partial is kept while it
+//     holds the only recorded location of a piece a live want needs (no
+//     complete file, no partial that is not abandoned, has it): the fewest
+//     such partials covering those pieces stay until the wants are applied,
+//     dropped or stall. The pieces are not copied into the wanted
+//     version's partial by the collection: the download of that version
+//     copies every piece the store holds first (CopyLocal, the peer's
+//     plan), partials included, and then holds them itself, after which the
+//     next collection removes the old partial. Copying ahead would open
+//     (and re-hash) the wanted version's partial outside its download, and
+//     write pieces for versions that may never be applied.
 //
 // Persistent state is one bbolt database, stateDir/chunks.db, with buckets
 // pieces (H‖ref → offset, length), refs (ref → kind, path or file ID, size,
 // piece size, piece hashes), files (folder-relative path → ref) and partials
-// (file ID → ref, bitmap of durable pieces), stamps (ref → size, mtime).
+// (file ID → ref, bitmap of durable pieces, progress time), stamps (ref →
+// size, mtime). A partial record without the progress time (older
+// versions) is read as "unknown"; older versions read the longer record as
+// corrupt and re-hash the partial, losing nothing.
 //
 // Concurrency: all methods of Store and Partial are safe for concurrent use.
 // No mutex guarding state is held across disk I/O; concurrent database

@@ -1,11 +1,14 @@
 package chunkstore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -17,54 +20,335 @@ import (
 // (open or not), sorted. Use it with DiscardPartial to drop downloads of
 // versions that are no longer wanted.
 func (s *Store) Partials() ([]manifest.ID, error) {
-	if err := s.checkOpen(); err != nil {
+	recs, err := s.partialRecords()
+	if err != nil {
 		return nil, err
 	}
-	seen := map[manifest.ID]bool{}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketPartials).ForEach(func(k, _ []byte) error {
-			if len(k) == manifest.IDSize {
-				seen[manifest.ID(k)] = true
-			}
-			return nil
-		})
-	})
+	files, err := s.partialFiles()
 	if err != nil {
-		return nil, fmt.Errorf("chunkstore: list partials: %w", err)
+		return nil, err
 	}
-	ents, err := os.ReadDir(s.partDir)
-	if err != nil {
-		return nil, fmt.Errorf("chunkstore: list partials: %w", err)
-	}
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), ".part")
-		if !ok {
-			continue
-		}
-		if id, err := manifest.ParseID(name); err == nil {
-			seen[id] = true
-		}
-	}
-	ids := make([]manifest.ID, 0, len(seen))
-	for id := range seen {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b manifest.ID) int { return strings.Compare(string(a[:]), string(b[:])) })
-	return ids, nil
+	return unionIDs(recs, files), nil
 }
 
 // DiscardPartial deletes the partial download of file ID id (its file and
 // records) without opening it; ErrBusy if it is open. Discarding an unknown
 // ID is not an error.
 func (s *Store) DiscardPartial(id manifest.ID) error {
+	_, err := s.discard(id, nil)
+	return err
+}
+
+// CollectOptions says which partial downloads are still of use (see
+// CollectPartials).
+type CollectOptions struct {
+	// Wants are the file versions still wanted (their file IDs and piece
+	// hashes). A partial whose file ID is none of theirs is superseded.
+	Wants []manifest.Manifest
+	// MaxAge: a partial in which no piece became durable for this long is
+	// stalled. Zero or negative: no partial stalls.
+	MaxAge time.Duration
+	// Now is the time ages are measured at; zero means time.Now().
+	Now time.Time
+}
+
+// CollectStats says what one CollectPartials did.
+type CollectStats struct {
+	Removed int   // abandoned partials deleted (file and records)
+	Bytes   int64 // disk space their files took
+	Kept    int   // abandoned partials kept: they alone hold pieces a live want needs
+	Skipped int   // abandoned partials left alone: open, or written to meanwhile
+}
+
+// CollectPartials removes abandoned partial downloads (see the package
+// documentation): partials that are superseded (their file ID is none of
+// opt.Wants'), stalled (no piece made durable for opt.MaxAge; wanted or
+// not), or a record whose file is gone. It never touches an open partial
+// (ErrBusy: skipped) nor one whose record changed after it looked (a flush
+// meanwhile: skipped). An abandoned partial is kept while it holds the only
+// recorded copy of a piece that a live want (a want whose own partial is
+// not stalled) needs: the fewest such partials that together hold all those
+// pieces are kept, until the wants are applied, dropped or stalled. No
+// mutex is held across disk I/O.
+func (s *Store) CollectPartials(opt CollectOptions) (CollectStats, error) {
+	var st CollectStats
+	now := opt.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	recs, err := s.partialRecords()
+	if err != nil {
+		return st, err
+	}
+	files, err := s.partialFiles()
+	if err != nil {
+		return st, err
+	}
+	wanted := make(map[manifest.ID]bool, len(opt.Wants))
+	for i := range opt.Wants {
+		wanted[opt.Wants[i].ID] = true
+	}
+	var garbage []*abandoned
+	stalled := make(map[manifest.ID]bool)
+	for _, id := range unionIDs(recs, files) {
+		r, hasRec := recs[id]
+		fi, hasFile := files[id]
+		a := &abandoned{id: id, rec: r.raw, ref: r.ref, file: hasFile}
+		var progress time.Time
+		if hasFile {
+			a.usage = diskUsage(fi)
+			progress = fi.ModTime() // no time recorded: the file's last write
+		}
+		if hasRec && r.progress != 0 {
+			progress = time.Unix(0, r.progress)
+		}
+		switch {
+		case !hasFile:
+			a.why = "record without file"
+		case !wanted[id]:
+			a.why = "superseded"
+		case opt.MaxAge > 0 && now.Sub(progress) >= opt.MaxAge:
+			a.why = "stalled"
+			stalled[id] = true
+		default:
+			continue
+		}
+		garbage = append(garbage, a)
+	}
+	if len(garbage) == 0 {
+		return st, nil
+	}
+	if err := s.protect(garbage, opt.Wants, stalled); err != nil {
+		return st, err
+	}
+	var errs []error
+	for _, a := range garbage {
+		if a.keep {
+			st.Kept++
+			s.log.Debug("chunkstore: abandoned partial kept for a wanted version's pieces", "id", a.id.Short(), "why", a.why)
+			continue
+		}
+		expect := a.rec
+		removed, err := s.discard(a.id, func(v []byte) bool { return bytes.Equal(v, expect) })
+		switch {
+		case errors.Is(err, ErrBusy) || (err == nil && !removed):
+			st.Skipped++
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			st.Removed++
+			st.Bytes += a.usage
+			s.log.Debug("chunkstore: removed abandoned partial", "id", a.id.Short(), "why", a.why, "bytes", a.usage)
+		}
+	}
+	return st, errors.Join(errs...)
+}
+
+// abandoned is a partial that CollectPartials may remove.
+type abandoned struct {
+	id    manifest.ID
+	why   string
+	rec   []byte // its record when looked at (nil: none); removed only if unchanged
+	ref   uint64 // 0: none
+	file  bool   // its file exists
+	usage int64  // disk space of its file
+	keep  bool   // holds pieces a live want needs that nothing else holds
+}
+
+// protect sets keep on the fewest partials of garbage that together hold
+// every piece which a live want needs (one of opt.Wants not in stalled)
+// and of which no complete file and no partial outside garbage has a
+// recorded location.
+func (s *Store) protect(garbage []*abandoned, wants []manifest.Manifest, stalled map[manifest.ID]bool) error {
+	byRef := make(map[uint64]int) // refs of garbage → index
+	for i, a := range garbage {
+		if a.ref != 0 {
+			byRef[a.ref] = i
+		}
+	}
+	if len(byRef) == 0 {
+		return nil
+	}
+	held := make(map[manifest.ID][]int) // durable pieces of garbage with a file: hash → holders
+	err := s.db.View(func(tx *bolt.Tx) error {
+		pieces, refs := tx.Bucket(bucketPieces), tx.Bucket(bucketRefs)
+		for ref, i := range byRef {
+			if !garbage[i].file {
+				continue // its locations point nowhere
+			}
+			rv := refs.Get(refKey(ref))
+			if rv == nil {
+				continue
+			}
+			rec, err := decodeRef(rv)
+			if err != nil {
+				continue // holds nothing usable
+			}
+			for k := range rec.pieceCount() {
+				h := rec.hash(k)
+				if pieces.Get(pieceKey(h, ref)) != nil && !slices.Contains(held[h], i) {
+					held[h] = append(held[h], i)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("chunkstore: collect partials: %w", err)
+	}
+	need := make(map[manifest.ID]bool)
+	for i := range wants {
+		if stalled[wants[i].ID] {
+			continue // given up on: its pieces protect nothing
+		}
+		for _, p := range wants[i].Pieces {
+			if _, ok := held[p.Hash]; ok {
+				need[p.Hash] = true
+			}
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	uncovered := make(map[manifest.ID]bool)
+	err = s.db.View(func(tx *bolt.Tx) error {
+		refs, c := tx.Bucket(bucketRefs), tx.Bucket(bucketPieces).Cursor()
+	hashes:
+		for h := range need {
+			for k, _ := c.Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]); k, _ = c.Next() {
+				if len(k) != manifest.IDSize+refKeyLen {
+					continue
+				}
+				if _, isGarbage := byRef[beUint64(k[manifest.IDSize:])]; !isGarbage && refs.Get(k[manifest.IDSize:]) != nil {
+					continue hashes // a complete file or a partial still in use has it
+				}
+			}
+			uncovered[h] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("chunkstore: collect partials: %w", err)
+	}
+	// Greedy cover: keep the partial holding most uncovered pieces, again.
+	for len(uncovered) > 0 {
+		count := make([]int, len(garbage))
+		for h := range uncovered {
+			for _, i := range held[h] {
+				count[i]++
+			}
+		}
+		best := 0
+		for i := range count {
+			if count[i] > count[best] {
+				best = i
+			}
+		}
+		garbage[best].keep = true
+		for h := range uncovered {
+			if slices.Contains(held[h], best) {
+				delete(uncovered, h)
+			}
+		}
+	}
+	return nil
+}
+
+// partialSeen is a partial record as read by partialRecords.
+type partialSeen struct {
+	raw      []byte // the record (a copy)
+	ref      uint64 // 0 if the record is too short to name one
+	progress int64  // Unix ns when pieces last became durable; 0: unknown
+}
+
+// partialRecords reads every partial record.
+func (s *Store) partialRecords() (map[manifest.ID]partialSeen, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	out := make(map[manifest.ID]partialSeen)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		refs := tx.Bucket(bucketRefs)
+		return tx.Bucket(bucketPartials).ForEach(func(k, v []byte) error {
+			if len(k) != manifest.IDSize {
+				return nil
+			}
+			seen := partialSeen{raw: bytes.Clone(v)}
+			if len(v) >= refKeyLen {
+				seen.ref = beUint64(v)
+				if rv := refs.Get(v[:refKeyLen]); rv != nil {
+					if rec, err := decodeRef(rv); err == nil {
+						if _, _, t, err := decodePartialRec(v, rec.pieceCount()); err == nil {
+							seen.progress = t
+						}
+					}
+				}
+			}
+			out[manifest.ID(k)] = seen
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chunkstore: list partials: %w", err)
+	}
+	return out, nil
+}
+
+// partialFiles lists the files of the partial directory named <file ID>.part.
+func (s *Store) partialFiles() (map[manifest.ID]fs.FileInfo, error) {
+	ents, err := os.ReadDir(s.partDir)
+	if err != nil {
+		return nil, fmt.Errorf("chunkstore: list partials: %w", err)
+	}
+	out := make(map[manifest.ID]fs.FileInfo)
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".part")
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		id, err := manifest.ParseID(name)
+		if err != nil {
+			continue
+		}
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // committed or discarded meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("chunkstore: list partials: %w", err)
+		}
+		out[id] = fi
+	}
+	return out, nil
+}
+
+// unionIDs returns the IDs of both maps, sorted.
+func unionIDs[A, B any](a map[manifest.ID]A, b map[manifest.ID]B) []manifest.ID {
+	ids := make([]manifest.ID, 0, len(a)+len(b))
+	for id := range a {
+		ids = append(ids, id)
+	}
+	for id := range b {
+		if _, dup := a[id]; !dup {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(x, y manifest.ID) int { return bytes.Compare(x[:], y[:]) })
+	return ids
+}
+
+// discard deletes the partial of id (file and records) unless it is open
+// (ErrBusy) or check, if not nil, refuses its current record (nil: none);
+// removed reports whether it did.
+func (s *Store) discard(id manifest.ID, check func(rec []byte) bool) (removed bool, err error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return ErrClosed
+		return false, ErrClosed
 	}
 	if _, busy := s.partials[id]; busy {
 		s.mu.Unlock()
-		return fmt.Errorf("%w: %s", ErrBusy, id.Short())
+		return false, fmt.Errorf("%w: %s", ErrBusy, id.Short())
 	}
 	// Reserve the ID so that no Partial opens it while it is deleted.
 	s.partials[id] = nil
@@ -74,13 +358,14 @@ func (s *Store) DiscardPartial(id manifest.ID) error {
 		delete(s.partials, id)
 		s.mu.Unlock()
 	}()
-	err := s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPartials)
 		v := b.Get(id[:])
-		if v == nil {
+		removed = check == nil || check(v)
+		switch {
+		case !removed || v == nil:
 			return nil
-		}
-		if len(v) < refKeyLen {
+		case len(v) < refKeyLen:
 			return b.Delete(id[:])
 		}
 		ref := beUint64(v)
@@ -90,10 +375,13 @@ func (s *Store) DiscardPartial(id manifest.ID) error {
 		return removeRef(tx, ref)
 	})
 	if err != nil {
-		return fmt.Errorf("chunkstore: discard partial %s: %w", id.Short(), err)
+		return false, fmt.Errorf("chunkstore: discard partial %s: %w", id.Short(), err)
+	}
+	if !removed {
+		return false, nil
 	}
 	if err := os.Remove(s.partialPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("chunkstore: discard partial %s: %w", id.Short(), err)
+		return false, fmt.Errorf("chunkstore: discard partial %s: %w", id.Short(), err)
 	}
-	return nil
+	return true, nil
 }

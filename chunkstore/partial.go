@@ -270,7 +270,7 @@ func (p *Partial) flush() error {
 		durable.set(j)
 		batch.set(j)
 	}
-	ref, err := p.record(durable, batch.get)
+	ref, err := p.record(durable, batch.get, time.Now().UnixNano())
 	if err != nil {
 		return requeue(err)
 	}
@@ -278,10 +278,11 @@ func (p *Partial) flush() error {
 	return nil
 }
 
-// record writes the partial record with the durable bitmap and the locations
-// of the pieces selected by which, creating the ref if needed. Called with
-// flushMu held.
-func (p *Partial) record(durable bitset, which func(int) bool) (uint64, error) {
+// record writes the partial record with the durable bitmap, the progress
+// time (Unix ns: when pieces last became durable) and the locations of the
+// pieces selected by which, creating the ref if needed. Called with flushMu
+// held.
+func (p *Partial) record(durable bitset, which func(int) bool, progress int64) (uint64, error) {
 	var ref uint64
 	err := p.s.update(func(tx *bolt.Tx) error {
 		ref = p.ref
@@ -295,7 +296,7 @@ func (p *Partial) record(durable bitset, which func(int) bool) (uint64, error) {
 				return err
 			}
 		}
-		if err := tx.Bucket(bucketPartials).Put(p.m.ID[:], encodePartialRec(ref, durable)); err != nil {
+		if err := tx.Bucket(bucketPartials).Put(p.m.ID[:], encodePartialRec(ref, durable, progress)); err != nil {
 			return err
 		}
 		return putPieces(tx, ref, &p.m, which)

@@ -146,20 +146,29 @@ func decodeStamp(v []byte) (size, mtime int64, ok bool) {
 	return int64(s), t, true
 }
 
-// partial record: ref (8 bytes big-endian) ‖ bitmap of durable pieces.
-func encodePartialRec(ref uint64, durable bitset) []byte {
-	b := make([]byte, 0, refKeyLen+len(durable))
+// partial record: ref (8 bytes big-endian) ‖ bitmap of durable pieces ‖
+// progress (8 bytes big-endian: Unix nanoseconds of the last time pieces
+// became durable; see CollectPartials). Records written before progress
+// was recorded lack it and decode with progress 0 (unknown).
+func encodePartialRec(ref uint64, durable bitset, progress int64) []byte {
+	b := make([]byte, 0, 2*refKeyLen+len(durable))
 	b = binary.BigEndian.AppendUint64(b, ref)
-	return append(b, durable...)
+	b = append(b, durable...)
+	return binary.BigEndian.AppendUint64(b, uint64(progress))
 }
 
-func decodePartialRec(v []byte, pieces int) (uint64, bitset, error) {
-	if len(v) != refKeyLen+bitsetLen(pieces) {
-		return 0, nil, fmt.Errorf("chunkstore: corrupt partial record")
+func decodePartialRec(v []byte, pieces int) (ref uint64, durable bitset, progress int64, err error) {
+	n := refKeyLen + bitsetLen(pieces)
+	switch len(v) {
+	case n:
+	case n + 8:
+		progress = int64(binary.BigEndian.Uint64(v[n:]))
+	default:
+		return 0, nil, 0, fmt.Errorf("chunkstore: corrupt partial record")
 	}
-	b := newBitset(pieces)
-	copy(b, v[refKeyLen:])
-	return binary.BigEndian.Uint64(v), b, nil
+	durable = newBitset(pieces)
+	copy(durable, v[refKeyLen:n])
+	return binary.BigEndian.Uint64(v), durable, progress, nil
 }
 
 // bitset is a fixed-size set of piece indexes.

@@ -22,9 +22,14 @@ func TestRecordsRoundTrip(t *testing.T) {
 	bits := newBitset(11)
 	bits.set(0)
 	bits.set(10)
-	ref, b, err := decodePartialRec(encodePartialRec(7, bits), 11)
-	if err != nil || ref != 7 || !b.get(0) || !b.get(10) || b.get(5) {
-		t.Fatalf("partial record round trip: %d %v %v", ref, b, err)
+	ref, b, progress, err := decodePartialRec(encodePartialRec(7, bits, 1234567890), 11)
+	if err != nil || ref != 7 || !b.get(0) || !b.get(10) || b.get(5) || progress != 1234567890 {
+		t.Fatalf("partial record round trip: %d %v %d %v", ref, b, progress, err)
+	}
+	// A record written before the progress time existed: ref and bitmap only.
+	old := encodePartialRec(7, bits, 0)[:refKeyLen+bitsetLen(11)]
+	if ref, b, progress, err := decodePartialRec(old, 11); err != nil || ref != 7 || !b.get(10) || progress != 0 {
+		t.Fatalf("record without progress: %d %v %d %v", ref, b, progress, err)
 	}
 	tests := []struct {
 		name string
@@ -45,8 +50,10 @@ func TestRecordsRoundTrip(t *testing.T) {
 	if _, _, err := decodeLoc([]byte{0x80}); err == nil {
 		t.Error("decodeLoc accepted a truncated varint")
 	}
-	if _, _, err := decodePartialRec(make([]byte, 9), 11); err == nil {
-		t.Error("decodePartialRec accepted a short bitmap")
+	for _, n := range []int{9, 11, 17, 19} {
+		if _, _, _, err := decodePartialRec(make([]byte, n), 11); err == nil {
+			t.Errorf("decodePartialRec accepted %d bytes for 11 pieces", n)
+		}
 	}
 }
 
@@ -57,7 +64,7 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Add(encodeRef(refRec{kind: kindFile, name: []byte(m.Path), size: m.Size, pieceSize: m.PieceSize, hashes: hashesOf(&m)}))
 	f.Add(encodeRef(refRec{kind: kindPartial, name: m.ID[:], size: m.Size, pieceSize: m.PieceSize, hashes: hashesOf(&m)}))
 	f.Add(encodeLoc(4096, 4096))
-	f.Add(encodePartialRec(3, newBitset(3)))
+	f.Add(encodePartialRec(3, newBitset(3), 1<<60))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		if r, err := decodeRef(v); err == nil {
 			r2, err := decodeRef(encodeRef(r))
@@ -76,8 +83,16 @@ func FuzzDecodeRecords(f *testing.F) {
 			}
 		}
 		for _, pieces := range []int{0, 1, 8, 9, 100} {
-			if _, b, err := decodePartialRec(v, pieces); err == nil && len(b) != bitsetLen(pieces) {
+			ref, b, progress, err := decodePartialRec(v, pieces)
+			if err != nil {
+				continue
+			}
+			if len(b) != bitsetLen(pieces) {
 				t.Errorf("bitmap of %d bytes for %d pieces", len(b), pieces)
+			}
+			ref2, b2, progress2, err := decodePartialRec(encodePartialRec(ref, b, progress), pieces)
+			if err != nil || ref2 != ref || !bytes.Equal(b2, b) || progress2 != progress {
+				t.Errorf("partial record %x does not survive re-encoding: %v", v, err)
 			}
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -17,17 +18,18 @@ import (
 func (p *Partial) resume() error {
 	n := len(p.m.Pieces)
 	var recorded bitset
+	var progress int64 // when the recorded pieces became durable
 	err := p.s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketPartials).Get(p.m.ID[:])
 		if v == nil {
 			return nil
 		}
-		ref, b, err := decodePartialRec(v, n)
+		ref, b, t, err := decodePartialRec(v, n)
 		if err != nil {
 			p.s.log.Warn("chunkstore: ignoring corrupt partial record", "file", p.m.Path, "err", err)
 			return nil
 		}
-		p.ref, recorded = ref, b
+		p.ref, recorded, progress = ref, b, t
 		return nil
 	})
 	if err != nil {
@@ -72,8 +74,11 @@ func (p *Partial) resume() error {
 			return err
 		}
 	}
+	if len(adopted) > 0 {
+		progress = time.Now().UnixNano() // adopted pieces just became durable
+	}
 	if len(dropped) > 0 || len(adopted) > 0 {
-		ref, err := p.record(valid, valid.get)
+		ref, err := p.record(valid, valid.get, progress)
 		if err != nil {
 			return err
 		}

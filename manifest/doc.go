@@ -19,7 +19,8 @@
 //   - File ID: BLAKE3-256 over (size, piece size, piece hashes); see FileID.
 //     Directories and tombstones have IDs of their own (DirID, TombstoneID) so
 //     every version of a path has exactly one ID to compare.
-//   - Path: folder-relative, slash-separated and clean; ValidatePath is the one
+//   - Path: folder-relative, slash-separated and clean, at most MaxPathLen
+//     bytes and each name at most MaxNameLen bytes; ValidatePath is the one
 //     place that decides whether a path may be used.
 //
 // Building: Build (any io.Reader), BuildBytes (data in memory) and BuildFile

@@ -52,8 +52,8 @@ func FuzzUnmarshal(f *testing.F) {
 }
 
 // FuzzValidatePath: every accepted path is relative, clean, local, free of
-// NUL and backslashes, valid UTF-8, short enough and outside the state
-// directory. Seeded from testdata/fuzz/FuzzValidatePath and the golden paths.
+// NUL and backslashes, valid UTF-8, short enough (the whole path and each
+// name) and outside the state directory. Seeded from testdata/fuzz/FuzzValidatePath and the golden paths.
 func FuzzValidatePath(f *testing.F) {
 	for _, p := range []string{"a", "a/b/c.txt", "../x", "/abs", ".dartsync/x", "a//b", "dir/naïve 日本.txt"} {
 		f.Add(p)
@@ -75,7 +75,7 @@ func FuzzValidatePath(f *testing.F) {
 			t.Fatalf("accepted non-local %q", p)
 		}
 		for _, elem := range strings.Split(p, "/") {
-			if elem == "" || elem == "." || elem == ".." {
+			if elem == "" || elem == "." || elem == ".." || len(elem) > MaxNameLen {
 				t.Fatalf("accepted element %q in %q", elem, p)
 			}
 		}

@@ -11,6 +11,11 @@ import (
 // MaxPathLen is the longest path, in bytes, that ValidatePath accepts.
 const MaxPathLen = 4096
 
+// MaxNameLen is the longest path element (file or directory name), in bytes
+// of UTF-8, that ValidatePath accepts: the limit of common file systems
+// (NAME_MAX on Linux and macOS), so every accepted path can be created.
+const MaxNameLen = 255
+
 // StateDir is the folder-relative name of DartSync's own state directory.
 // Nothing under it is ever synced.
 const StateDir = ".dartsync"
@@ -21,9 +26,9 @@ var ErrBadPath = errors.New("invalid path")
 // ValidatePath reports whether p may name a file in a synced folder: relative,
 // slash-separated, clean (no "." or ".." elements, no empty elements, no
 // trailing slash), not absolute, no NUL or backslash, valid UTF-8, not the
-// state directory or anything under it, and at most MaxPathLen bytes. It is
-// the one place that decides; every path from disk or the network passes it
-// before use.
+// state directory or anything under it, at most MaxPathLen bytes, and no
+// element longer than MaxNameLen bytes. It is the one place that decides;
+// every path from disk or the network passes it before use.
 func ValidatePath(p string) error {
 	bad := func(why string) error { return fmt.Errorf("%w %q: %s", ErrBadPath, truncate(p), why) }
 	switch {
@@ -47,6 +52,9 @@ func ValidatePath(p string) error {
 	for _, elem := range strings.Split(p, "/") {
 		if elem == ".." || elem == "." || elem == "" {
 			return bad("has a . or .. element")
+		}
+		if len(elem) > MaxNameLen {
+			return bad(fmt.Sprintf("has a name longer than %d bytes", MaxNameLen))
 		}
 	}
 	first, _, _ := strings.Cut(p, "/")

@@ -18,7 +18,14 @@ func TestValidatePath(t *testing.T) {
 		{"a/.dartsyncx", false},
 		{"a/.dartsync/x", false},
 		{"..a", false},
-		{strings.Repeat("a", MaxPathLen), false},
+		{longPath(MaxPathLen), false},
+		{strings.Repeat("a", MaxNameLen), false},
+		{"d/" + strings.Repeat("a", MaxNameLen) + "/x", false},
+		{strings.Repeat("日", MaxNameLen/3), false}, // 255 bytes of 3-byte runes
+		{strings.Repeat("a", MaxNameLen+1), true},
+		{"d/" + strings.Repeat("a", MaxNameLen+1) + "/x", true},
+		{"d/" + strings.Repeat("日", MaxNameLen/3) + "a", true}, // 256 bytes
+		{strings.Repeat("a", MaxPathLen), true},                // one name of 4096 bytes
 		{"", true},
 		{"/etc/passwd", true},
 		{"..", true},
@@ -37,7 +44,12 @@ func TestValidatePath(t *testing.T) {
 		{".dartsync/state.db", true},
 		{".DartSync/x", true},
 		{"\xff\xfe", true},
-		{strings.Repeat("a", MaxPathLen+1), true},
+		{longPath(MaxPathLen + 1), true},
+	}
+	for _, n := range []int{MaxPathLen, MaxPathLen + 1} {
+		if got := len(longPath(n)); got != n {
+			t.Fatalf("longPath(%d) has %d bytes", n, got)
+		}
 	}
 	for _, tt := range tests {
 		err := ValidatePath(tt.path)
@@ -48,4 +60,19 @@ func TestValidatePath(t *testing.T) {
 			t.Errorf("ValidatePath(%q) error %v does not wrap ErrBadPath", tt.path, err)
 		}
 	}
+}
+
+// longPath returns a path of exactly n bytes (n >= 1) made of names of at
+// most MaxNameLen bytes.
+func longPath(n int) string {
+	var elems []string
+	for left := n; left > 0; {
+		k := min(MaxNameLen, left)
+		if left-k == 1 { // no room for "/" plus a name: shorten this one
+			k--
+		}
+		elems = append(elems, strings.Repeat("a", k))
+		left -= k + 1 // the name and the "/" before the next one
+	}
+	return strings.Join(elems, "/")
 }

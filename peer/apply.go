@@ -64,6 +64,12 @@ func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
 	if !d.stillWanted(m) {
 		return obsolete
 	}
+	if d.nameClash(m) {
+		return parked
+	}
+	if d.caseTwinApplying(m.Path) {
+		return retry
+	}
 	if d.edited(m.Path, abs) {
 		return edited
 	}
@@ -96,14 +102,17 @@ func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs strin
 		d.log.Warn("commit", "path", m.Path, "err", err)
 		return retry
 	}
+	d.afterRename()
 	d.idx.Stage(index.Entry{Manifest: *m, Stat: d.appliedStat(m, abs)})
 	d.stats.FilesApplied.Add(1)
 	d.log.Debug("applied", "path", m.Path, "size", m.Size)
 	return done
 }
 
-// applyDir creates a remote directory.
-func (d *Daemon) applyDir(w index.Want) outcome {
+// applyDir creates a remote directory. A synced file in its way is first
+// set aside to a path keep wants its version at (its conflict copy), else
+// removed.
+func (d *Daemon) applyDir(r *round, w index.Want, keep map[manifest.ID][]index.Want) outcome {
 	if !d.folderPresent() {
 		return retry
 	}
@@ -123,11 +132,17 @@ func (d *Daemon) applyDir(w index.Want) outcome {
 	if ie, ok := d.idx.Get(w.Manifest.Path); ok && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindFile {
 		// A directory replaces a synced file, if it is still that file.
 		if fi, err := os.Lstat(abs); err == nil && fi.Mode().IsRegular() && statOf(fi) == ie.Stat {
-			if err := os.Remove(abs); err != nil {
+			moved, ok := d.setAside(r, w.Manifest.Path, ie, abs, keep[ie.Manifest.ID])
+			if !ok {
 				return retry
 			}
-			if err := d.store.RemoveFile(w.Manifest.Path); err != nil {
-				d.log.Debug("chunk store forget", "path", w.Manifest.Path, "err", err)
+			if !moved {
+				if err := os.Remove(abs); err != nil {
+					return retry
+				}
+				if err := d.store.RemoveFile(w.Manifest.Path); err != nil {
+					d.log.Debug("chunk store forget", "path", w.Manifest.Path, "err", err)
+				}
 			}
 		}
 	}
@@ -187,10 +202,7 @@ func (d *Daemon) applyDelete(w index.Want) outcome {
 	}
 	if fi.IsDir() {
 		if err := os.Remove(abs); err != nil {
-			// Local files the tracker does not know yet keep it alive.
-			d.log.Info("directory not removed: not empty", "path", m.Path)
-			kick(d.scanKick)
-			return done
+			return d.dirNotEmpty(m.Path, abs, err)
 		}
 	} else {
 		if ie.Manifest.Kind != manifest.KindFile || statOf(fi) != ie.Stat {

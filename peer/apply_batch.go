@@ -102,6 +102,9 @@ func (d *Daemon) applyBatch(r *round, batch []readyFile) {
 		renamed = append(renamed, f)
 	}
 	notDurable := cb.Finish()
+	if len(renamed) > 0 {
+		d.afterRename()
+	}
 	for _, f := range renamed {
 		m := &f.w.Manifest
 		d.idx.Stage(index.Entry{Manifest: *m, Stat: d.appliedStat(m, f.abs)})

@@ -51,8 +51,19 @@ type Config struct {
 	// Fetch tunes the piece fetcher (connections per source, request
 	// window); zero fields take transfer's defaults.
 	Fetch transfer.FetchOptions
+	// PartialMaxAge: a partial download in which no piece became durable
+	// for this long is removed, wanted or not (it starts over when
+	// resumed); 0 means DefaultPartialMaxAge, negative never. Superseded
+	// partials go whatever their age (gc.go).
+	PartialMaxAge time.Duration
 
 	Log *slog.Logger
+
+	// AfterRename is for tests only (dartsync peer's hidden
+	// --test-kill-after-rename): when set, it is called after applied
+	// files are renamed into place and before the index records them, so
+	// a test can crash the peer in that window.
+	AfterRename func()
 }
 
 func (c *Config) defaults() {
@@ -73,6 +84,9 @@ func (c *Config) defaults() {
 	}
 	if c.FolderPoll <= 0 {
 		c.FolderPoll = DefaultFolderPoll
+	}
+	if c.PartialMaxAge == 0 {
+		c.PartialMaxAge = DefaultPartialMaxAge
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

@@ -41,7 +41,7 @@ type Daemon struct {
 	mu        sync.RWMutex // guards the fields below; never held across I/O
 	peers     map[identity.DeviceID]string
 	pieceSize int64
-	rejected  map[string]manifest.ID // local versions the tracker refused: not re-reported
+	rejected  map[string]rejection // local versions the tracker refused: not re-reported (rejected.go)
 
 	// applying holds the paths whose apply (commit or delete, then index)
 	// is under way; the local diff leaves them alone so it never reports a
@@ -53,6 +53,15 @@ type Daemon struct {
 	// unannounced holds applied versions whose ownership the tracker has
 	// not acknowledged yet (it was unreachable); the next flush sends them.
 	unannounced []manifest.Manifest
+	// held is what the index could not store yet (indexwrite.go).
+	held heldWrites
+
+	// badNames holds the local names the scan skipped because
+	// manifest.ValidatePath refuses them, already warned about (names.go).
+	// Only the scan loop uses it.
+	badNames map[string]bool
+	// clashWarned holds the name clashes already logged (case_twin.go).
+	clashWarned map[[2]string]bool
 
 	scanKick      chan struct{}
 	pullKick      chan struct{}
@@ -93,7 +102,7 @@ func New(cfg Config) (*Daemon, error) {
 		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID, idx: idx, store: store,
 		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
 		peers:         make(map[identity.DeviceID]string),
-		rejected:      make(map[string]manifest.ID),
+		rejected:      make(map[string]rejection),
 		applying:      make(map[string]bool),
 		reporting:     make(map[string]manifest.ID),
 		scanKick:      make(chan struct{}, 1),
@@ -156,6 +165,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	port := 0
 	if ua, ok := l.Addr().(*net.UDPAddr); ok {
 		port = ua.Port
+	}
+	// Recovery only records versions found on disk: a paused folder's
+	// absent files are never taken for anything.
+	if n, err := d.recoverApplied(ctx); err != nil {
+		d.log.Warn("record versions applied before the last stop", "recorded", n, "err", err)
 	}
 	d.fetcher = transfer.NewFetcher(d.cfg.Identity, d.cfg.Fetch, d.log)
 	defer d.fetcher.Close()
@@ -232,11 +246,12 @@ func (d *Daemon) currentPieceSize() int64 {
 	return d.pieceSize
 }
 
-// beginApply marks path as being applied; false if it already is.
+// beginApply marks path as being applied; false if it already is, or if
+// its want is being replaced (heldWrites.storing).
 func (d *Daemon) beginApply(path string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.applying[path] {
+	if d.applying[path] || d.held.storing[path] {
 		return false
 	}
 	d.applying[path] = true

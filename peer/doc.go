@@ -6,13 +6,24 @@
 //   - Folder: the directory being synced (Config.Root). Every path the daemon
 //     handles is folder-relative and passes manifest.ValidatePath.
 //   - Index: what the peer last synced, per path (peer/index). A file whose
-//     stat matches its index entry is unchanged; a file that differs is a
-//     local edit, to be reported with base = the index's file ID.
+//     stat (size, mtime, inode and inode change time) matches its index
+//     entry is unchanged; a file that differs is hashed, and if its content
+//     differs it is a local edit, to be reported with base = the index's
+//     file ID (a chmod or a new hard link only moves the change time: the
+//     file is hashed once and restaged, nothing is reported).
 //   - Local scan: peer/scan over the folder with the index as Prev, then a
 //     diff against the index that yields `base -> new` changes, reported to
 //     the tracker in batches. The watcher (peer/watch) decides when to scan.
 //   - Want: a version the tracker announced (an Updates entry) that differs
 //     from the index; stored in the index until applied.
+//   - Held write: tracker updates (and wants to forget) whose index write
+//     failed (disk full) stay in memory and are written with the next
+//     write or the pull loop's retry; the index's Seq never passes an
+//     update not stored, and no pull runs while anything is held
+//     (indexwrite.go). An update for a path being applied is held until
+//     its apply ends, and no apply begins on a path whose want is being
+//     replaced: a version renamed into place is always its path's stored
+//     want or its index entry.
 //   - Puller: turns wants into files: directories first, then new paths,
 //     then updates of existing paths, then deletions, so a renamed file's
 //     pieces are still on disk when its new path is built. Each piece is
@@ -31,10 +42,58 @@
 //   - Move: a new path whose version is exactly a local, unchanged file that
 //     a tombstone of the same pull deletes is renamed there (a remote rename
 //     costs neither network nor disk bytes).
+//   - Clash: a file here, a directory of the same name elsewhere. The
+//     tracker keeps the directory under the name and the file under its
+//     conflict name, owned by the devices that have the file. Before a
+//     directory replaces a synced file, the file is set aside (renamed) to a
+//     path this pull wants its version at, so its bytes are never removed
+//     while this peer may be their only owner (clash.go).
+//   - Folder tombstone: a deleted directory that still holds synced,
+//     unchanged contents waits (its want stays) until their own tombstones
+//     have emptied it; one that holds local files not synced yet is kept,
+//     and a scan reports them (dirdelete.go).
+//   - Recovery: at start, before the tracker client runs, a path whose disk
+//     state is exactly its stored want (a crash fell between a rename and
+//     its index write) is recorded as that want applied, never reported as
+//     a local edit (recover.go).
 //   - Ownership: after applying, the peer tells the tracker it owns the
-//     version (a change whose new file ID is current), so other peers fetch
-//     from it too; a version superseded meanwhile is not announced (it would
-//     read as a concurrent edit).
+//     version (an ownership announcement: tracker.Change.OwnershipOnly), so
+//     other peers fetch from it too; a version superseded meanwhile is not
+//     announced, and one the tracker deleted or replaced before the
+//     announcement arrives is rejected by the tracker, never restored.
+//   - Partial GC: between pull rounds (after a round that changed the set
+//     of wanted file versions, and periodically) the pull loop removes
+//     abandoned partial downloads (chunkstore.CollectPartials, gc.go):
+//     superseded ones (no want has their file ID: a newer version is
+//     wanted, or the local edit won and the want was dropped) and stalled
+//     ones (no piece made durable for Config.PartialMaxAge, a day by
+//     default). Pieces of an abandoned partial that a live want still
+//     needs are not lost: while no other file or partial holds them, the
+//     partial stays, and the want's own download copies them first (plan:
+//     the chunk store includes partials); the next collection removes it.
+//     Nothing the puller opened is open then; the collection's reads and
+//     deletes hold no lock.
+//   - Re-created content: a path deleted (the index holds its tombstone) and
+//     created again is reported with the tombstone as base; the tracker takes
+//     it as a new version even if it equals the deleted one.
+//   - Rejection: a local version the tracker refused is not reported again
+//     while the path's index entry and the tracker's sequence number stay
+//     the same (rejected.go); any change of either, or a restart, lets it be
+//     reported again.
+//   - Refused name: a local file or directory whose name ValidatePath
+//     refuses (longer than manifest.MaxNameLen bytes, a backslash, invalid
+//     UTF-8) is skipped by the scan, never taken for deleted, and warned
+//     about once (names.go).
+//   - Spelling: the names a path's directories list (spelling.go). On a
+//     case-insensitive or normalization-insensitive file system a path
+//     resolves under any spelling, so presence is decided by the listing: a
+//     synced path listed only under another spelling that no synced path has
+//     was renamed (foo -> Foo: a tombstone and a new path).
+//   - Name clash: two synced paths that are one local file (a and A, or NFC
+//     and NFD forms of one name). The peer keeps the one it has; the want of
+//     the other is parked (case_twin.go): stored, not applied, neither pending
+//     nor an edit (no retry loop, no rescan), logged once naming both paths,
+//     and applied by a later pull once the clash is gone.
 //   - Safe path: every write or delete happens below the folder through real
 //     directories only; a symlink in a parent component refuses the write.
 //   - Folder marker: DIR/.dartsync/folder (peer/marker) names the tracker

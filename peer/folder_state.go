@@ -53,6 +53,9 @@ func HasIndex(stateDir string) (bool, error) {
 // answer (logging it once when it changes) and reports whether it is
 // active. It may write the marker (see folderProblem), never anything else.
 func (d *Daemon) checkFolder() bool {
+	if !d.folder.guarded {
+		return true
+	}
 	return d.setFolderState(d.folderProblem(false))
 }
 

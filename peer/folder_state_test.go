@@ -178,7 +178,7 @@ func TestApplyIntoUnmountedFolder(t *testing.T) {
 		}},
 		{"directory", "new dir", func(d *Daemon, f readyFile) outcome {
 			f.part.Close()
-			return d.applyDir(index.Want{Manifest: manifest.NewDir("new dir", 1)})
+			return d.applyDir(&round{d: d}, index.Want{Manifest: manifest.NewDir("new dir", 1)}, nil)
 		}},
 		{"deletion", "synced.txt", func(d *Daemon, f readyFile) outcome {
 			f.part.Close()

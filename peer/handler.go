@@ -30,36 +30,18 @@ func (h handler) Registered(info tracker.RegisterInfo) {
 	kick(d.pullKick)
 }
 
+// Updates stores the entries as wants. A failed index write (disk full)
+// is not dropped: the entries are held in memory and stored with the next
+// batch or the pull loop's retry, and the index's Seq does not move past
+// them meanwhile (indexwrite.go).
 func (h handler) Updates(entries []tracker.Entry) {
 	d := h.d
-	var b index.Batch
-	for _, e := range entries {
-		b.Seq = max(b.Seq, e.Seq)
-		p := e.Manifest.Path
-		ie, ok := d.idx.Get(p)
-		if (ok && ie.Manifest.ID == e.Manifest.ID) || d.reportingVersion(p, e.Manifest.ID) {
-			// Nothing to do: we have (or are reporting) exactly this
-			// version. An older want for the path is obsolete. (Being
-			// listed as an owner is not enough: the tracker moves the
-			// owners of a version that lost a conflict to the conflict
-			// copy, which this peer still has to build.)
-			b.DoneWants = append(b.DoneWants, index.Done{Path: p})
-			continue
-		}
-		w := index.Want{Manifest: e.Manifest, Seq: e.Seq}
-		for _, o := range e.Owners {
-			w.Owners = append(w.Owners, o)
-		}
-		b.Wants = append(b.Wants, w)
-	}
-	if err := d.idx.Update(b); err != nil {
-		d.log.Error("store tracker updates", "err", err)
+	if err := d.storeUpdates(entries); err != nil {
+		d.log.Error("tracker updates not stored: held in memory and retried", "entries", len(entries),
+			"held", d.heldCount(), "err", err)
 		return
 	}
-	d.log.Debug("tracker updates", "entries", len(entries), "wants", len(b.Wants), "seq", b.Seq)
-	if len(b.Wants) > 0 {
-		kick(d.pullKick)
-	}
+	d.log.Debug("tracker updates", "entries", len(entries), "seq", d.idx.Seq())
 }
 
 func (h handler) PeersChanged(peers []tracker.PeerInfo) {

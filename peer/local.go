@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -101,7 +102,7 @@ func (d *Daemon) prev(path string) (manifest.Manifest, scan.Stat, bool) {
 	if !ok || e.Manifest.Deleted || e.Manifest.Kind != manifest.KindFile {
 		return manifest.Manifest{}, scan.Stat{}, false
 	}
-	return e.Manifest, scan.Stat{Size: e.Stat.Size, ModTime: e.Stat.ModTime, Inode: e.Stat.Inode}, true
+	return e.Manifest, scanStat(e.Stat), true
 }
 
 // localScan scans the folder, diffs it against the index and reports the
@@ -137,6 +138,7 @@ func (d *Daemon) localScan(ctx context.Context) error {
 			d.log.Warn("index local pieces", "err", err)
 		}
 	}
+	d.warnBadNames(res.Skipped)
 	changes := d.diff(res.Entries, res.Skipped)
 	if d.pausedDuringScan("diff") {
 		return errFolderPaused
@@ -165,7 +167,7 @@ func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
 		if d.isApplying(m.Path) {
 			continue
 		}
-		st := index.Stat{Size: e.Stat.Size, ModTime: e.Stat.ModTime, Inode: e.Stat.Inode}
+		st := indexStat(e.Stat)
 		if m.Kind == manifest.KindDir {
 			st = index.Stat{}
 		}
@@ -182,7 +184,7 @@ func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
 		if ok {
 			m.Base = ie.Manifest.ID
 		}
-		if id, bad := d.rejectedVersion(m.Path); bad && id == m.ID {
+		if d.stillRejected(&m) {
 			continue
 		}
 		// The file may have changed again (or been replaced by apply)
@@ -204,8 +206,8 @@ func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
 		if ie.Manifest.Deleted {
 			continue
 		}
-		if _, err := os.Lstat(d.abs(p)); !gone(err) {
-			continue // present after all (created since the scan, or unreadable)
+		if d.stillNamed(p) {
+			continue // present after all (created since the scan, unreadable, or a name clash)
 		}
 		out = append(out, change{m: manifest.NewTombstone(p, ie.Manifest.Kind, ie.Manifest.ID, now)})
 	}
@@ -213,13 +215,6 @@ func (d *Daemon) diff(entries []scan.Entry, skipped []scan.Skip) []change {
 		d.idx.Stage(restat...)
 	}
 	return out
-}
-
-func (d *Daemon) rejectedVersion(p string) (manifest.ID, bool) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	id, ok := d.rejected[p]
-	return id, ok
 }
 
 // report sends changes to the tracker in batches and records the outcomes.
@@ -277,7 +272,7 @@ func (d *Daemon) record(batch []change, res []tracker.Result) error {
 			if r.Path != "" && r.Path != p {
 				// Our version lost the name: keep it under the conflict
 				// name before the winner replaces it here.
-				if err := d.keepConflictCopy(p, r.Path, c.stat); err != nil {
+				if err := d.keepConflictCopy(&c.m, r.Path, c.stat); err != nil {
 					d.log.Error("keep conflict copy", "path", p, "copy", r.Path, "err", err)
 					continue // index unchanged: the file is not overwritten
 				}
@@ -294,9 +289,7 @@ func (d *Daemon) record(batch []change, res []tracker.Result) error {
 				d.log.Info("local deletion lost to a newer version", "path", p)
 				continue
 			}
-			d.mu.Lock()
-			d.rejected[p] = c.m.ID
-			d.mu.Unlock()
+			d.noteRejected(&c.m)
 			d.log.Warn("tracker rejected local change", "path", p, "err", r.Err)
 		}
 	}
@@ -305,15 +298,19 @@ func (d *Daemon) record(batch []change, res []tracker.Result) error {
 			d.log.Debug("chunk store forget", "path", p, "err", err)
 		}
 	}
-	return d.idx.Update(index.Batch{DoneWants: obsolete})
+	// On failure the staged entries stay staged and the dones are held: no
+	// pull applies a want they make obsolete before they are stored.
+	return d.forgetWants(obsolete)
 }
 
-// keepConflictCopy makes the file at p also appear at name (a hard link when
-// possible, else a copy), if p still has the stat that was reported.
-func (d *Daemon) keepConflictCopy(p, name string, st index.Stat) error {
+// keepConflictCopy makes the file at m's path also appear at name (a hard
+// link when possible, else a copy), if it still has the stat st that was
+// reported with m.
+func (d *Daemon) keepConflictCopy(m *manifest.Manifest, name string, st index.Stat) error {
 	if !d.folderPresent() {
 		return errFolderPaused
 	}
+	p := m.Path
 	src, _, err := target(d.cfg.Root, p, false)
 	if err != nil {
 		return err
@@ -330,8 +327,19 @@ func (d *Daemon) keepConflictCopy(p, name string, st index.Stat) error {
 	if statOf(fi) != st {
 		return errors.New("file changed again since it was reported")
 	}
-	if _, err := os.Lstat(dst); err == nil {
-		return nil // already there
+	if dfi, err := os.Lstat(dst); err == nil {
+		// Already there (an earlier attempt) only if it is this version:
+		// anything else at that name must not pass for the copy, or the
+		// winner would replace the only one.
+		if os.SameFile(fi, dfi) {
+			return nil
+		}
+		if dfi.Mode().IsRegular() && dfi.Size() == fi.Size() {
+			if dm, err := manifest.BuildFile(context.Background(), d.cfg.Root, name, m.PieceSize); err == nil && dm.ID == m.ID {
+				return nil
+			}
+		}
+		return fmt.Errorf("%q exists and is not this version", name)
 	}
 	if err := os.Link(src, dst); err == nil {
 		return nil

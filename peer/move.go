@@ -76,13 +76,18 @@ func (d *Daemon) move(t, w index.Want) bool {
 	if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() || statOf(fi) != ie.Stat {
 		return false
 	}
+	rename := os.Rename
 	if _, err := os.Lstat(dst); !errors.Is(err, os.ErrNotExist) {
-		return false
+		if !d.respelled(t.Manifest.Path, w.Manifest.Path) {
+			return false
+		}
+		rename = d.respell // a case-only rename: dst is src
 	}
-	if err := os.Rename(src, dst); err != nil {
+	if err := rename(src, dst); err != nil {
 		d.log.Debug("move", "from", t.Manifest.Path, "to", w.Manifest.Path, "err", err)
 		return false
 	}
+	d.afterRename()
 	if err := setMeta(dst, &w.Manifest); err != nil {
 		d.log.Warn("set mode and mtime", "path", w.Manifest.Path, "err", err)
 	}

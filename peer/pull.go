@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -33,16 +34,21 @@ const (
 	edited                  // the target was edited locally: rescan first
 	obsolete                // a newer version is wanted (or here) now: drop this one
 	unowned                 // applied, but its rename may not be durable: not announced
+	waiting                 // keep the want for a later pull, without retry timer (dirNotEmpty)
+	parked                  // another synced path's name here (case_twin.go): kept, not retried
 )
 
 // pullLoop applies wants whenever they change, once the first local scan
-// has reported what changed while the peer was down.
+// has reported what changed while the peer was down. Between rounds it
+// collects abandoned partial downloads (gc.go).
 func (d *Daemon) pullLoop(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		return nil
 	case <-d.firstScanDone:
 	}
+	gc := d.newPartialGC()
+	defer gc.stop()
 	var again <-chan time.Time
 	for {
 		select {
@@ -50,6 +56,9 @@ func (d *Daemon) pullLoop(ctx context.Context) error {
 			return nil
 		case <-d.pullKick:
 		case <-again:
+		case <-gc.due():
+			gc.periodic()
+			continue
 		}
 		again = nil
 		pending, err := d.pull(ctx)
@@ -62,6 +71,7 @@ func (d *Daemon) pullLoop(ctx context.Context) error {
 		if pending > 0 || err != nil {
 			again = time.After(d.cfg.Retry)
 		}
+		gc.afterPull()
 	}
 }
 
@@ -72,6 +82,11 @@ func (d *Daemon) pullLoop(ctx context.Context) error {
 func (d *Daemon) pull(ctx context.Context) (int, error) {
 	if !d.checkFolder() {
 		return 0, nil
+	}
+	// Nothing is applied while tracker updates or forgotten wants are held
+	// unstored (a failed index write): the wants read below could be stale.
+	if err := d.storeAllHeld(); err != nil {
+		return 0, err
 	}
 	wants, err := d.idx.Wants()
 	if err != nil {
@@ -107,12 +122,14 @@ func (d *Daemon) pull(ctx context.Context) (int, error) {
 	began := time.Now()
 
 	sort.Slice(dirs, func(i, j int) bool { return dirs[i].Manifest.Path < dirs[j].Manifest.Path })
+	keep := byFileID(adds)
 	for _, w := range dirs {
-		r.note(w, d.applyDir(w))
+		r.note(w, d.applyDir(r, w, keep))
 	}
 	if err := r.flush(ctx); err != nil {
 		return len(wants), err
 	}
+	adds = d.unapplied(adds)
 	adds, dels = d.moves(r, adds, dels)
 	for _, phase := range [][]index.Want{adds, updates} {
 		if err := d.pullFiles(ctx, r, phase); err != nil {
@@ -143,7 +160,7 @@ func (d *Daemon) pull(ctx context.Context) (int, error) {
 	if r.sawEdit {
 		kick(d.scanKick)
 	}
-	return r.pending, nil
+	return r.pending + r.retryParked(before), nil
 }
 
 // pullFiles downloads and applies files: single-piece files
@@ -213,6 +230,7 @@ type round struct {
 	owned    []manifest.Manifest
 	pending  int
 	sawEdit  bool
+	parked   bool // a want was parked (name clash)
 }
 
 func (r *round) finish(ds ...index.Done) {
@@ -239,6 +257,11 @@ func (r *round) note(w index.Want, o outcome) {
 		r.sawEdit = true
 	case obsolete:
 		r.pending++ // look again: the newer version may be waiting
+	case waiting:
+		// The want stays stored; the pull that brings what it waits
+		// for applies it.
+	case parked:
+		r.parked = true
 	}
 }
 
@@ -260,17 +283,24 @@ func (r *round) flush(ctx context.Context) error {
 	r.d.unannounced = nil
 	r.d.mu.Unlock()
 	if len(finished) == 0 && len(owned) == 0 {
-		return r.d.idx.Flush()
+		return r.d.writer().Update(index.Batch{})
 	}
-	if err := r.d.idx.Update(index.Batch{DoneWants: finished}); err != nil {
-		return err
+	if err := r.d.writer().Update(index.Batch{DoneWants: finished}); err != nil {
+		// The staged entries stay staged and the wants stored (the next
+		// pull finds them applied); the ownerships wait for the next flush.
+		r.d.mu.Lock()
+		r.d.unannounced = append(r.d.unannounced, owned...)
+		r.d.mu.Unlock()
+		return fmt.Errorf("peer: record applied files: %w", err)
 	}
 	owned = r.d.stillCurrent(owned)
 	for len(owned) > 0 {
 		n := min(len(owned), maxBatch)
 		req := make([]tracker.Change, n)
 		for i := range req {
-			req[i] = tracker.Change{New: owned[i]}
+			// Only a claim: if the version was deleted or replaced
+			// meanwhile, the tracker rejects it instead of restoring it.
+			req[i] = tracker.Change{New: owned[i], OwnershipOnly: true}
 		}
 		res, err := r.d.client.Update(ctx, req)
 		if err != nil {
@@ -352,6 +382,9 @@ func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 	if err != nil {
 		d.log.Warn("cannot write", "path", m.Path, "err", err)
 		return nil, "", retry
+	}
+	if d.nameClash(&m) {
+		return nil, "", parked
 	}
 	if d.edited(m.Path, abs) {
 		return nil, "", edited

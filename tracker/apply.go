@@ -34,20 +34,29 @@ const maxConflictTries = 100
 // member reporter in folder, in order, and commits all of it in one
 // transaction before returning. Changes must be valid (manifest.FromProto).
 //
-// Per path, with current the path's current version:
-//   - no current: a new version is accepted; a deletion is rejected (nothing
+// Per path, with current the path's current version, new the reported
+// manifest and base its Base, the first rule that matches decides:
+//
+//  1. an ownership announcement (Change.OwnershipOnly) of the current
+//     version: the reporter becomes an owner;
+//  2. any other ownership announcement: rejected ("superseded"); an
+//     announcement never creates, changes or resurrects a version, so a
+//     version deleted or replaced before the announcement arrives stays so;
+//  3. no current: a new version is accepted; a deletion is rejected (nothing
 //     to delete, and a deletion never creates state);
-//   - new ID == current ID: the reporter becomes an owner;
-//   - current is the deletion of exactly the reported version: rejected
-//     (a deleted version is never resurrected);
-//   - base == current ID: accepted, owners = {reporter};
-//   - current is a deletion and new is not: accepted (an edit beats a
-//     concurrent deletion);
-//   - new is a deletion (of an outdated base): rejected, the edit stays;
-//   - otherwise a conflict: the later modification time keeps the name (a
+//  4. new ID == current ID: the reporter becomes an owner;
+//  5. base == current ID: accepted, owners = {reporter}. A reporter that saw
+//     a deletion has its tombstone as base, so content re-created after a
+//     deletion is a new version even when it is byte for byte the deleted
+//     one (a restored file, a git checkout back, an empty file, a directory);
+//  6. current is a deletion and new is not: accepted, owners = {reporter}
+//     (an edit beats a concurrent deletion; content re-created by a device
+//     that never saw the deletion, or never had the path, is a new version);
+//  7. new is a deletion (of an outdated base): rejected, the edit stays;
+//  8. otherwise a conflict: the later modification time keeps the name (a
 //     directory always does; ties keep the current version) and the other
 //     version is recorded under ConflictName, owned by whoever has it.
-func (s *store) apply(folder string, reporter uint32, changes []manifest.Manifest) ([]Result, error) {
+func (s *store) apply(folder string, reporter uint32, changes []Change) ([]Result, error) {
 	r := &applyReq{folder: folder, reporter: reporter, changes: changes, done: make(chan struct{}), lead: make(chan struct{}, 1)}
 	s.qmu.Lock()
 	s.queue = append(s.queue, r)
@@ -90,7 +99,7 @@ func (s *store) apply(folder string, reporter uint32, changes []manifest.Manifes
 type applyReq struct {
 	folder   string
 	reporter uint32
-	changes  []manifest.Manifest
+	changes  []Change
 	results  []Result
 	err      error
 	done     chan struct{} // closed when committed
@@ -116,7 +125,7 @@ func (s *store) commit(q []*applyReq) {
 			for i := range r.changes {
 				res, err := t.applyOne(&r.changes[i])
 				if err != nil {
-					return fmt.Errorf("apply %q: %w", r.changes[i].Path, err)
+					return fmt.Errorf("apply %q: %w", r.changes[i].New.Path, err)
 				}
 				r.results = append(r.results, res)
 			}
@@ -199,7 +208,9 @@ func (t *txn) touch(key []byte, rec *trackerpb.EntryRecord, oldSeq uint64) (uint
 	return t.seq, t.log.Put(be64(t.seq), key)
 }
 
-func (t *txn) applyOne(n *manifest.Manifest) (Result, error) {
+// applyOne applies one change by the rules of apply, in their order.
+func (t *txn) applyOne(c *Change) (Result, error) {
+	n := &c.New
 	cur, err := t.get(n.Path)
 	if err != nil {
 		return Result{}, err
@@ -207,30 +218,41 @@ func (t *txn) applyOne(n *manifest.Manifest) (Result, error) {
 	np := manifest.ToProto(n)
 	me := []uint32{t.reporter}
 	switch {
-	case cur == nil && n.Deleted:
+	case c.OwnershipOnly && cur != nil && n.ID == cur.id: // 1
+		return t.addOwner(n, cur)
+	case c.OwnershipOnly: // 2
+		var curm *manifestpb.Manifest
+		if cur != nil {
+			curm = cur.m
+		}
+		return t.reject(n, curm, errors.New("superseded: the announced version is no longer current"))
+	case cur == nil && n.Deleted: // 3
 		return t.reject(n, nil, errors.New("deletion of a path the tracker does not know"))
-	case cur == nil:
+	case cur == nil: // 3
 		seq, err := t.put(np, me, t.reporter, 0)
 		return t.result(Accepted, seq, n.Path, np, err)
-	case n.ID == cur.id:
-		if slices.Contains(cur.rec.Owners, t.reporter) {
-			return t.result(Owner, cur.rec.Seq, n.Path, cur.m, nil)
-		}
-		owners := append(slices.Clone(cur.rec.Owners), t.reporter)
-		slices.Sort(owners)
-		old := cur.rec.Seq
-		cur.rec.Owners = owners
-		seq, err := t.touch(fileKey(t.folder, n.Path), cur.rec, old)
-		return t.result(Owner, seq, n.Path, cur.m, err)
-	case cur.m.Deleted && bytes.Equal(cur.m.Base, n.ID[:]):
-		return t.reject(n, cur.m, errors.New("this version was deleted"))
-	case n.Base == cur.id, cur.m.Deleted && !n.Deleted:
+	case n.ID == cur.id: // 4
+		return t.addOwner(n, cur)
+	case n.Base == cur.id, cur.m.Deleted && !n.Deleted: // 5, 6
 		seq, err := t.put(np, me, t.reporter, cur.rec.Seq)
 		return t.result(Accepted, seq, n.Path, np, err)
-	case n.Deleted:
+	case n.Deleted: // 7
 		return t.reject(n, cur.m, errors.New("deletion of an outdated version: the path was changed meanwhile"))
 	}
-	return t.conflict(n, np, cur)
+	return t.conflict(n, np, cur) // 8
+}
+
+// addOwner lists the reporter as an owner of cur, the version it reported.
+func (t *txn) addOwner(n *manifest.Manifest, cur *current) (Result, error) {
+	if slices.Contains(cur.rec.Owners, t.reporter) {
+		return t.result(Owner, cur.rec.Seq, n.Path, cur.m, nil)
+	}
+	owners := append(slices.Clone(cur.rec.Owners), t.reporter)
+	slices.Sort(owners)
+	old := cur.rec.Seq
+	cur.rec.Owners = owners
+	seq, err := t.touch(fileKey(t.folder, n.Path), cur.rec, old)
+	return t.result(Owner, seq, n.Path, cur.m, err)
 }
 
 // conflict keeps both versions: the winner under the path, the loser under
@@ -262,13 +284,10 @@ func (t *txn) conflict(n *manifest.Manifest, np *manifestpb.Manifest, cur *curre
 // the same version is already there) and returns the name.
 func (t *txn) putConflict(loser *manifestpb.Manifest, owners []uint32, author uint32) (string, uint64, error) {
 	orig := loser.Path
-	name := ConflictName(orig, loser.ModTimeNs, t.s.device(author))
+	dev := t.s.device(author)
 	loser.Base = nil
 	for i := 1; i <= maxConflictTries; i++ {
-		cand := name
-		if i > 1 {
-			cand = fmt.Sprintf("%s-%d", name, i)
-		}
+		cand := conflictName(orig, loser.ModTimeNs, dev, i) // "-i" from the second on
 		if err := manifest.ValidatePath(cand); err != nil {
 			return "", 0, fmt.Errorf("no conflict name for %q: %w", orig, err)
 		}

@@ -30,6 +30,14 @@ func TestApplyCAS(t *testing.T) {
 	dirA := testDir("docs/d", t0, manifest.ID{})
 	fileD := testFile("docs/d", "a file named d", t0+int64(time.Hour), manifest.ID{})
 	dirStale := testDir("docs/d", t0, manifest.Hash([]byte("stale")))
+	// re-created content: the same bytes as a deleted version
+	v1again := testFile("docs/a.txt", "version one", t0+int64(3*time.Minute), del1.ID) // by a device that saw del1
+	v1fresh := testFile("docs/a.txt", "version one", t0+int64(3*time.Minute), manifest.ID{})
+	empty := testFile("e", "", t0, manifest.ID{})
+	delEmpty := manifest.NewTombstone("e", manifest.KindFile, empty.ID, t0+1)
+	emptyAgain := testFile("e", "", t0+2, delEmpty.ID)
+	delDir := manifest.NewTombstone("docs/d", manifest.KindDir, manifest.DirID(), t0+1)
+	dirAgain := testDir("docs/d", t0+2, delDir.ID)
 
 	// name of the conflict copy of version m made by device dev
 	cname := func(devs []identity.DeviceID, m manifest.Manifest, dev int) string {
@@ -40,6 +48,7 @@ func TestApplyCAS(t *testing.T) {
 		name        string
 		setup       []step
 		change      step
+		claim       bool // change is an ownership announcement (Change.OwnershipOnly)
 		want        Outcome
 		wantPath    func(devs []identity.DeviceID) string // where the reporter's version lives
 		wantCurrent manifest.ID                           // at the reported path afterwards (zero: none)
@@ -84,9 +93,51 @@ func TestApplyCAS(t *testing.T) {
 			want: Owner, wantCurrent: del1.ID, wantOwners: []int{0, 1}, seqAdvance: 1},
 		{name: "edit against a base deleted meanwhile wins", setup: []step{{0, v1}, {1, v1}, {0, del1}}, change: step{1, edit1},
 			want: Accepted, wantCurrent: edit1.ID, wantOwners: []int{1}, seqAdvance: 1},
-		{name: "re-adding exactly the deleted version is rejected", setup: []step{{0, v1}, {0, del1}},
-			change: step{1, testFile("docs/a.txt", "version one", t0, manifest.ID{})},
-			want:   Rejected, wantCurrent: del1.ID, wantOwners: []int{0}, wantErr: "was deleted"},
+		// Re-created content is a new version.
+		{name: "re-created by the deleting device (base = tombstone)", setup: []step{{0, v1}, {1, v1}, {0, del1}},
+			change: step{0, v1again}, want: Accepted, wantCurrent: v1.ID, wantOwners: []int{0}, seqAdvance: 1},
+		{name: "re-created by another device that saw the deletion", setup: []step{{0, v1}, {1, v1}, {0, del1}, {1, del1}},
+			change: step{1, v1again}, want: Accepted, wantCurrent: v1.ID, wantOwners: []int{1}, seqAdvance: 1},
+		{name: "re-created by a device that never had the path (zero base)", setup: []step{{0, v1}, {0, del1}},
+			change: step{1, v1fresh}, want: Accepted, wantCurrent: v1.ID, wantOwners: []int{1}, seqAdvance: 1},
+		{name: "edited back to a version deleted meanwhile (older base)", setup: []step{{0, v1}, {1, v1}, {0, v2}, {0, del2}},
+			change: step{1, v2}, want: Accepted, wantCurrent: v2.ID, wantOwners: []int{1}, seqAdvance: 1},
+		{name: "deleted again after the re-creation: same tombstone ID, accepted", setup: []step{{0, v1}, {0, del1}, {0, v1again}},
+			change: step{0, del1}, want: Accepted, wantCurrent: del1.ID, wantOwners: []int{0}, seqAdvance: 1},
+		{name: "re-created and deleted, re-created again", setup: []step{{0, v1}, {0, del1}, {0, v1again}, {1, v1again}, {1, del1}},
+			change: step{0, v1again}, want: Accepted, wantCurrent: v1.ID, wantOwners: []int{0}, seqAdvance: 1},
+		{name: "empty file re-created (base = tombstone)", setup: []step{{0, empty}, {1, empty}, {0, delEmpty}},
+			change: step{1, emptyAgain}, want: Accepted, wantCurrent: empty.ID, wantOwners: []int{1}, seqAdvance: 1},
+		{name: "empty file re-created (zero base)", setup: []step{{0, empty}, {0, delEmpty}},
+			change: step{1, empty}, want: Accepted, wantCurrent: empty.ID, wantOwners: []int{1}, seqAdvance: 1},
+		{name: "directory deleted then re-created (base = tombstone)", setup: []step{{0, dirA}, {1, dirA}, {0, delDir}},
+			change: step{0, dirAgain}, want: Accepted, wantCurrent: manifest.DirID(), wantOwners: []int{0}, seqAdvance: 1},
+		{name: "directory deleted then re-created (zero base)", setup: []step{{0, dirA}, {0, delDir}},
+			change: step{1, dirA}, want: Accepted, wantCurrent: manifest.DirID(), wantOwners: []int{1}, seqAdvance: 1},
+		// Ownership announcements never create, change or resurrect a version.
+		{name: "announcement of the current version", setup: []step{{0, v1}}, change: step{1, v1}, claim: true,
+			want: Owner, wantCurrent: v1.ID, wantOwners: []int{0, 1}, seqAdvance: 1},
+		{name: "announcement from an owner changes nothing", setup: []step{{0, v1}, {1, v1}}, change: step{1, v1}, claim: true,
+			want: Owner, wantCurrent: v1.ID, wantOwners: []int{0, 1}},
+		{name: "announcement of a deleted new file (zero base)", setup: []step{{0, v1}, {0, del1}}, change: step{1, v1}, claim: true,
+			want: Rejected, wantCurrent: del1.ID, wantOwners: []int{0}, wantErr: "superseded"},
+		{name: "announcement of a re-created version deleted again (base = tombstone)",
+			setup:  []step{{0, v1}, {0, del1}, {0, v1again}, {0, del1}},
+			change: step{1, v1again}, claim: true,
+			want: Rejected, wantCurrent: del1.ID, wantOwners: []int{0}, wantErr: "superseded"},
+		{name: "the same as a local report: re-created content, accepted",
+			setup:  []step{{0, v1}, {0, del1}, {0, v1again}, {0, del1}},
+			change: step{1, v1again},
+			want:   Accepted, wantCurrent: v1.ID, wantOwners: []int{1}, seqAdvance: 1},
+		{name: "announcement of a replaced version: no conflict", setup: []step{{0, v1}, {0, v2}}, change: step{1, v1}, claim: true,
+			want: Rejected, wantCurrent: v2.ID, wantOwners: []int{0}, wantErr: "superseded"},
+		{name: "announcement of a concurrent version: no conflict copy", setup: []step{{0, v1}, {0, v2}}, change: step{1, v3new}, claim: true,
+			want: Rejected, wantCurrent: v2.ID, wantOwners: []int{0}, wantErr: "superseded",
+			wantCopy: func(d []identity.DeviceID) string { return cname(d, v3new, 1) }},
+		{name: "announcement of an unknown path", change: step{1, v1}, claim: true,
+			want: Rejected, wantErr: "superseded"},
+		{name: "announcement of a deletion that is current", setup: []step{{0, v1}, {0, del1}}, change: step{1, del1}, claim: true,
+			want: Owner, wantCurrent: del1.ID, wantOwners: []int{0, 1}, seqAdvance: 1},
 		{name: "deletion of an unknown path", change: step{0, del1}, want: Rejected, wantErr: "does not know"},
 		{name: "unknown path with a base: only version, accepted", change: step{1, orphan}, want: Accepted,
 			wantCurrent: orphan.ID, wantOwners: []int{1}, seqAdvance: 1},
@@ -116,12 +167,12 @@ func TestApplyCAS(t *testing.T) {
 				if m.Path == "x" { // squatter: another version under the conflict name
 					m = testFile(cname(devs, v3old, 1), "squatter", t0, manifest.ID{})
 				}
-				if _, err := s.apply("", nums[st.dev], []manifest.Manifest{m}); err != nil {
+				if _, err := s.apply("", nums[st.dev], reports(m)); err != nil {
 					t.Fatal(err)
 				}
 			}
 			before := s.current()
-			rs, err := s.apply("", nums[tt.change.dev], []manifest.Manifest{tt.change.m})
+			rs, err := s.apply("", nums[tt.change.dev], []Change{{New: tt.change.m, OwnershipOnly: tt.claim}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,7 +245,7 @@ func TestApplyBatchSamePathInOrder(t *testing.T) {
 	}
 	v1 := testFile("a", "one", t0, manifest.ID{})
 	v2 := testFile("a", "two", t0+1, v1.ID)
-	rs, err := s.apply("f", n, []manifest.Manifest{v1, v2})
+	rs, err := s.apply("f", n, reports(v1, v2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +295,7 @@ func TestApplyConcurrentGroupCommit(t *testing.T) {
 				for i := range batch {
 					batch[i] = loadManifest((w*batches+b)*per + i)
 				}
-				rs, err := s.apply("", nums[w], batch)
+				rs, err := s.apply("", nums[w], reports(batch...))
 				if err != nil {
 					t.Error(err)
 					return

@@ -345,18 +345,24 @@ func (c *Client) Update(ctx context.Context, changes []Change) ([]Result, error)
 	return out, nil
 }
 
-// buildBatch encodes a prefix of changes that fits in one frame; n is its length.
+// buildBatch encodes a prefix of changes that fits in one frame; n is its
+// length. Ownership flags are sent only if one of them is set.
 func buildBatch(changes []Change) (*trackerpb.FileUpdate, int) {
 	u := &trackerpb.FileUpdate{}
-	size := 0
+	size, flagged := 0, false
 	for i := range changes {
 		p := manifest.ToProto(&changes[i].New)
-		sz := proto.Size(p) + 8
+		sz := proto.Size(p) + 8 + 1 // the change and its flag
 		if size+sz > MaxMessageSize-1024 {
 			break
 		}
 		size += sz
 		u.Changes = append(u.Changes, p)
+		u.OwnershipOnly = append(u.OwnershipOnly, changes[i].OwnershipOnly)
+		flagged = flagged || changes[i].OwnershipOnly
+	}
+	if !flagged {
+		u.OwnershipOnly = nil
 	}
 	return u, len(u.Changes)
 }

@@ -72,6 +72,9 @@ func decodePeerMsg(body []byte) (*trackerpb.PeerMsg, error) {
 		if n := len(x.FileUpdate.Changes); n > MaxBatch {
 			return nil, fmt.Errorf("%w: FILE UPDATE with %d changes, limit %d", ErrTooLarge, n, MaxBatch)
 		}
+		if f, n := len(x.FileUpdate.OwnershipOnly), len(x.FileUpdate.Changes); f != 0 && f != n {
+			return nil, fmt.Errorf("%w: FILE UPDATE with %d ownership flags for %d changes", ErrProtocol, f, n)
+		}
 	default:
 		return nil, fmt.Errorf("%w: peer message of unknown type", ErrProtocol)
 	}

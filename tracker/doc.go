@@ -20,10 +20,16 @@
 //   - Change log: sequence number -> path, holding only each path's latest
 //     sequence number, so "everything since N" is one ordered scan that
 //     returns each changed path once.
-//   - Compare-and-set (CAS): the rule that accepts, merges or splits a
-//     reported change; see Store.Apply and docs/architecture.md §3.
+//   - Compare-and-set (CAS): the rules that accept, merge, split or reject a
+//     reported change, in order; see store.apply, docs/architecture.md §3 (and FileUpdate in
+//     tracker.proto). Re-created content (base = the current tombstone, or no
+//     base) is a new version, even if it equals the deleted one.
+//   - Ownership announcement: a change with Change.OwnershipOnly set; the
+//     device has exactly that version and only asks to be its owner. It never
+//     creates, changes or resurrects a version: unless it names the current
+//     version it is rejected ("superseded").
 //   - Conflict copy: the version that lost a concurrent edit, kept under
-//     ConflictName(path, mtime, device).
+//     ConflictName(path, mtime, device), shortened to fit the name limits.
 //
 // The tracker commits every change to its bbolt store (state.db in the state
 // directory) before it answers or pushes it; concurrent batches from several

@@ -21,6 +21,8 @@ func seedPeerMsgs() []*trackerpb.PeerMsg {
 		{Msg: &trackerpb.PeerMsg_Register{Register: &trackerpb.Register{Protocol: 1, ListenPort: 7001, Folder: "photos", LastSeq: 42, JoinSecret: make([]byte, SecretSize)}}},
 		{Msg: &trackerpb.PeerMsg_KeepAlive{KeepAlive: &trackerpb.KeepAlive{}}},
 		{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{RequestId: 7, Changes: []*manifestpb.Manifest{manifest.ToProto(&f), manifest.ToProto(&del)}}}},
+		{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{RequestId: 8, Changes: []*manifestpb.Manifest{manifest.ToProto(&f), manifest.ToProto(&del)},
+			OwnershipOnly: []bool{true, false}}}},
 	}
 }
 
@@ -52,6 +54,9 @@ func FuzzDecodePeerMsg(f *testing.F) {
 		if u := m.GetFileUpdate(); u != nil {
 			if len(u.Changes) > MaxBatch {
 				t.Fatalf("accepted %d changes", len(u.Changes))
+			}
+			if f := len(u.OwnershipOnly); f != 0 && f != len(u.Changes) {
+				t.Fatalf("accepted %d ownership flags for %d changes", f, len(u.Changes))
 			}
 			for _, p := range u.Changes {
 				if mf, err := manifest.FromProto(p); err == nil {

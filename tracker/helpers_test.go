@@ -52,3 +52,12 @@ func openTestStore(t testing.TB) *store {
 	t.Cleanup(func() { s.close() })
 	return s
 }
+
+// reports returns ms as plain reports (no ownership announcements).
+func reports(ms ...manifest.Manifest) []Change {
+	out := make([]Change, len(ms))
+	for i := range ms {
+		out[i] = Change{New: ms[i]}
+	}
+	return out
+}

@@ -110,9 +110,14 @@ func TestKilledTrackerKeepsMembersFilesTombstonesAndSeq(t *testing.T) {
 		g, ok2 := r.entry("gone.txt")
 		return ok1 && ok2 && k.Manifest.ID == keep.ID && g.Manifest.Deleted && g.Seq == seq
 	})
-	// the deleted version is not resurrected
-	if rs := a2.update(t, gone); rs[0].Outcome != Rejected {
-		t.Fatalf("re-adding the deleted version: %v", rs[0].Outcome)
+	// the deleted version is not resurrected by an announcement of it (a
+	// local report of the same bytes would be re-created content: a new
+	// version)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	rs, err = a2.Update(ctx, []Change{{New: gone, OwnershipOnly: true}})
+	if err != nil || rs[0].Outcome != Rejected {
+		t.Fatalf("announcing the deleted version: %v %v", rs, err)
 	}
 	// a stranger is still not a member
 	stranger := startClient(t, addr, tok, nil, withSecret(nil))

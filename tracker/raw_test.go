@@ -121,6 +121,9 @@ func TestBadInputGetsErrorAndTrackerServesOthers(t *testing.T) {
 			wantCode: trackerpb.ErrorCode_ERROR_PROTOCOL, wantText: "protocol version 99"},
 		{name: "batch over the limit", register: true, msg: &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: manyChanges}},
 			wantCode: trackerpb.ErrorCode_ERROR_TOO_LARGE, wantText: "limit 1000"},
+		{name: "ownership flags of another length", register: true, msg: &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{
+			Changes: manyChanges.Changes[:2], OwnershipOnly: []bool{true}}}},
+			wantCode: trackerpb.ErrorCode_ERROR_PROTOCOL, wantText: "1 ownership flags for 2 changes"},
 		{name: "truncated frame", register: true, raw: frame(100, []byte("short")), wantCode: trackerpb.ErrorCode_ERROR_PROTOCOL, wantText: "ended inside a frame"},
 	}
 	for _, tt := range tests {

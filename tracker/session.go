@@ -263,7 +263,7 @@ func (ss *session) readLoop() error {
 // session of the folder to push the changes.
 func (ss *session) fileUpdate(u *trackerpb.FileUpdate) error {
 	res := make([]*trackerpb.Result, len(u.Changes))
-	valid := make([]manifest.Manifest, 0, len(u.Changes))
+	valid := make([]Change, 0, len(u.Changes))
 	idx := make([]int, 0, len(u.Changes))
 	for i, p := range u.Changes {
 		m, err := manifest.FromProto(p)
@@ -271,7 +271,8 @@ func (ss *session) fileUpdate(u *trackerpb.FileUpdate) error {
 			res[i] = &trackerpb.Result{Outcome: trackerpb.Outcome_OUTCOME_REJECTED, Path: p.GetPath(), Error: "invalid manifest: " + err.Error()}
 			continue
 		}
-		valid = append(valid, m)
+		// decodePeerMsg checked: no flags, or one per change
+		valid = append(valid, Change{New: m, OwnershipOnly: len(u.OwnershipOnly) > 0 && u.OwnershipOnly[i]})
 		idx = append(idx, i)
 	}
 	if len(valid) > 0 {

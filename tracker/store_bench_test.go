@@ -2,19 +2,17 @@ package tracker
 
 import (
 	"testing"
-
-	"github.com/dartsync/dartsync/manifest"
 )
 
 // BenchmarkStoreApplyBatch: one FILE UPDATE of MaxBatch new files, committed.
 func BenchmarkStoreApplyBatch(b *testing.B) {
 	s := openTestStore(b)
 	n, _, _ := s.addMember(newTestIdentity(b).ID)
-	batch := make([]manifest.Manifest, MaxBatch)
+	batch := make([]Change, MaxBatch)
 	next := 0
 	for b.Loop() {
 		for i := range batch {
-			batch[i] = loadManifest(next)
+			batch[i] = Change{New: loadManifest(next)}
 			next++
 		}
 		if _, err := s.apply("", n, batch); err != nil {

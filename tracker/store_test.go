@@ -27,7 +27,7 @@ func TestStoreReopenKeepsState(t *testing.T) {
 	}
 	v1 := testFile("a", "one", t0, manifest.ID{})
 	del := manifest.NewTombstone("a", manifest.KindFile, v1.ID, t0+1)
-	if _, err := s.apply("", n, []manifest.Manifest{v1, del, testFile("b", "bee", t0, manifest.ID{})}); err != nil {
+	if _, err := s.apply("", n, reports(v1, del, testFile("b", "bee", t0, manifest.ID{}))); err != nil {
 		t.Fatal(err)
 	}
 	secret, seq := s.secret, s.current()
@@ -65,11 +65,11 @@ func TestStoreSince(t *testing.T) {
 	a2 := testFile("a", "a2", t0+1, a1.ID)
 	c1 := testFile("c", "c1", t0, manifest.ID{})
 	for _, m := range []manifest.Manifest{a1, b1, a2} {
-		if _, err := s.apply("", n, []manifest.Manifest{m}); err != nil {
+		if _, err := s.apply("", n, reports(m)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.apply("other", n, []manifest.Manifest{c1}); err != nil {
+	if _, err := s.apply("other", n, reports(c1)); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -117,7 +117,7 @@ func TestEncodeEntryMatchesSchema(t *testing.T) {
 	dev := newTestIdentity(t).ID
 	n, _, _ := s.addMember(dev)
 	f := testFile("x/y.txt", "content", t0, manifest.ID{})
-	if _, err := s.apply("", n, []manifest.Manifest{f}); err != nil {
+	if _, err := s.apply("", n, reports(f)); err != nil {
 		t.Fatal(err)
 	}
 	es, _, err := s.since("", 0, 10, 1<<20)
@@ -148,7 +148,7 @@ func TestReleaseMappedKeepsData(t *testing.T) {
 	for i := range batch {
 		batch[i] = loadManifest(i)
 	}
-	if _, err := s.apply("", n, batch); err != nil {
+	if _, err := s.apply("", n, reports(batch...)); err != nil {
 		t.Fatal(err)
 	}
 	before := rssFileKiB(t)

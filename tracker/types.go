@@ -34,6 +34,14 @@ type RegisterInfo struct {
 // Base set to the file ID last synced for its path (zero for a new path).
 type Change struct {
 	New manifest.Manifest
+	// OwnershipOnly makes the change an ownership announcement: this device
+	// has exactly the version New (one it applied) and asks only to be listed
+	// as its owner. It never creates, changes or resurrects a version: unless
+	// New.ID is the path's current version it is Rejected. A peer sets it for
+	// every version it announces after applying it, so that an announcement
+	// that arrives after the version was deleted or replaced cannot bring it
+	// back.
+	OwnershipOnly bool
 }
 
 // Outcome is what the tracker did with one Change.
@@ -48,7 +56,8 @@ const (
 	// where the reporter's version lives, Result.Current what the reported
 	// path now holds.
 	Conflict
-	// Rejected: not applied (a deletion of an outdated version, an invalid
+	// Rejected: not applied (a deletion of an outdated version, an ownership
+	// announcement of a version that is no longer current, an invalid
 	// manifest); Result.Err says why, Result.Current is the current version.
 	Rejected
 )

@@ -51,6 +51,8 @@ type peerCmd struct {
 	FetchConns  int           `name:"fetch-conns" hidden:"" help:"QUIC connections per source (0: the default, 2)."`
 	FetchWindow int           `name:"fetch-window" hidden:"" help:"Piece requests in flight per source and file (0: the default, 8)."`
 	StatsEvery  time.Duration `name:"stats-every" default:"1s" hidden:"" help:"How often STATE/stats.json is rewritten while counters change."`
+	// For end-to-end tests only: crash in the window a restart must recover.
+	TestKillAfterRename bool `name:"test-kill-after-rename" hidden:"" help:"Testing: SIGKILL this peer right after applied files are renamed into place, before its index records them."`
 }
 
 func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
@@ -118,6 +120,14 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		StatsFile: filepath.Join(state, "stats.json"), StatsEvery: c.StatsEvery,
 		Fetch: transfer.FetchOptions{Conns: c.FetchConns, Window: c.FetchWindow},
 		Log:   log,
+	}
+	if c.TestKillAfterRename {
+		cfg.AfterRename = func() {
+			log.Warn("test: killing this peer after renames, before the index records them")
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				_ = p.Kill()
+			}
+		}
 	}
 	if tok != nil {
 		cfg.TrackerID = tok.Tracker

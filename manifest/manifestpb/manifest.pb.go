@@ -6,7 +6,8 @@
 //   - an encoding is at most 37 753 088 bytes (manifest.MaxEncodedSize);
 //   - format is 1;
 //   - path is valid (manifest.ValidatePath: relative, clean, UTF-8, no NUL or
-//     backslash, not under .dartsync/, at most 4096 bytes);
+//     backslash, not under .dartsync/, at most 4096 bytes, no name longer
+//     than 255 bytes);
 //   - a live file: 4 KiB <= piece_size <= 16 MiB, exactly
 //     ceil(size / piece_size) pieces (at most 1 048 576), piece_hashes holds
 //     32 bytes per piece, and file_id = BLAKE3-256(size as uint64 LE ||

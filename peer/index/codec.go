@@ -9,19 +9,31 @@ import (
 
 // Record layouts (all integers little-endian):
 //
-//	entry:      size i64 | mtime i64 | inode u64 | manifest (manifest.Marshal)
+//	entry:      size i64 | mtime i64 | inode u64 | statExt | ctime i64 | manifest (manifest.Marshal)
+//	old entry:  size i64 | mtime i64 | inode u64 | manifest (ctime unknown: 0)
 //	want:       file ID [32]byte | seq u64 | n u32 | n × owner [32]byte | manifest (manifest.Marshal)
 //	membership: tracker [32]byte | piece size i64 | address (rest)
+//
+// An entry is told from an old entry by its 25th byte: a manifest encoding
+// (protobuf) never starts with statExt, which is the tag of field number 0.
+
+// statExt marks an entry record that carries the ctime (see the layouts).
+const statExt = 0x00
+
+// entryHead is the length of an entry record before its manifest.
+const entryHead = 24 + 1 + 8
 
 func encodeEntry(e *Entry) ([]byte, error) {
 	mb, err := manifest.Marshal(&e.Manifest)
 	if err != nil {
 		return nil, fmt.Errorf("index: encode %q: %w", e.Manifest.Path, err)
 	}
-	b := make([]byte, 24, 24+len(mb))
+	b := make([]byte, entryHead, entryHead+len(mb))
 	binary.LittleEndian.PutUint64(b[0:], uint64(e.Stat.Size))
 	binary.LittleEndian.PutUint64(b[8:], uint64(e.Stat.ModTime))
 	binary.LittleEndian.PutUint64(b[16:], e.Stat.Inode)
+	b[24] = statExt
+	binary.LittleEndian.PutUint64(b[25:], uint64(e.Stat.Ctime))
 	return append(b, mb...), nil
 }
 
@@ -29,15 +41,24 @@ func decodeEntry(b []byte) (Entry, error) {
 	if len(b) < 24 {
 		return Entry{}, fmt.Errorf("%w: entry of %d bytes", ErrCorrupt, len(b))
 	}
-	m, err := manifest.Unmarshal(b[24:])
-	if err != nil {
-		return Entry{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
-	return Entry{Manifest: m, Stat: Stat{
+	st := Stat{
 		Size:    int64(binary.LittleEndian.Uint64(b[0:])),
 		ModTime: int64(binary.LittleEndian.Uint64(b[8:])),
 		Inode:   binary.LittleEndian.Uint64(b[16:]),
-	}}, nil
+	}
+	mb := b[24:]
+	if len(mb) > 0 && mb[0] == statExt {
+		if len(b) < entryHead {
+			return Entry{}, fmt.Errorf("%w: entry of %d bytes", ErrCorrupt, len(b))
+		}
+		st.Ctime = int64(binary.LittleEndian.Uint64(b[25:]))
+		mb = b[entryHead:]
+	}
+	m, err := manifest.Unmarshal(mb)
+	if err != nil {
+		return Entry{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return Entry{Manifest: m, Stat: st}, nil
 }
 
 func encodeWant(w *Want) ([]byte, error) {

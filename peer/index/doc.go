@@ -4,8 +4,11 @@
 //
 //   - Entry: for one folder-relative path, the manifest of the version the peer
 //     last synced (reported to or applied from the tracker) and the Stat of the
-//     file on disk when it was synced. A file whose Stat still matches is known
-//     to be unchanged without reading it. A deleted path keeps its tombstone.
+//     file on disk when it was synced (size, mtime, inode and inode change
+//     time). A file whose Stat still matches is known to be unchanged without
+//     reading it. A deleted path keeps its tombstone. Entries written before
+//     the ctime was kept read with ctime 0 (unknown): such a file is hashed
+//     once and, if unchanged, recorded again with its ctime.
 //   - Want: a version the tracker announced that the peer has not applied yet,
 //     with the devices that own it. Wants are persisted together with the last
 //     tracker sequence number, so a restart never forgets work it acknowledged.

@@ -29,11 +29,18 @@ var (
 	keyTracker  = []byte("tracker")
 )
 
-// Stat is the disk state that proves a file unchanged since it was synced.
+// Stat is the disk state that proves a file unchanged since it was synced:
+// two Stats are equal (==) only if the file is unchanged.
 type Stat struct {
 	Size    int64
 	ModTime int64 // ns
 	Inode   uint64
+	// Ctime is the inode change time (ns). 0 means unknown: a record written
+	// before the index kept it, or a platform without one. A file on disk
+	// always has a non-zero ctime where the platform has one, so an unknown
+	// ctime never proves a file unchanged there: it is hashed once (and,
+	// if its content is the same, recorded again with its ctime).
+	Ctime int64
 }
 
 // Entry is the last synced version of one path.

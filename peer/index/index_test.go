@@ -25,7 +25,7 @@ func TestIndexPersistsEntriesWantsSeqAndMembership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := Entry{Manifest: fileManifest("dir/a.txt", "hello"), Stat: Stat{Size: 5, ModTime: 42, Inode: 7}}
+	a := Entry{Manifest: fileManifest("dir/a.txt", "hello"), Stat: Stat{Size: 5, ModTime: 42, Inode: 7, Ctime: 43}}
 	tomb := Entry{Manifest: manifest.NewTombstone("gone", manifest.KindFile, a.Manifest.ID, 9)}
 	dirE := Entry{Manifest: manifest.NewDir("dir", 3)}
 	x.Stage(a)
@@ -146,8 +146,9 @@ func TestDecodeRejectsCorruptRecords(t *testing.T) {
 }
 
 func FuzzDecodeEntry(f *testing.F) {
-	good, _ := encodeEntry(&Entry{Manifest: fileManifest("a/b", "data")})
+	good, _ := encodeEntry(&Entry{Manifest: fileManifest("a/b", "data"), Stat: Stat{Size: 4, ModTime: 1, Inode: 2, Ctime: 3}})
 	f.Add(good)
+	f.Add(oldEntry(f, Entry{Manifest: fileManifest("a/b", "data")})) // before the ctime was kept
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := decodeEntry(b)
@@ -158,8 +159,12 @@ func FuzzDecodeEntry(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decoded entry does not encode: %v", err)
 		}
-		if _, err := decodeEntry(again); err != nil {
+		e2, err := decodeEntry(again)
+		if err != nil {
 			t.Fatalf("re-encoded entry does not decode: %v", err)
+		}
+		if e2.Stat != e.Stat || e2.Manifest.ID != e.Manifest.ID {
+			t.Fatalf("re-encoded entry decodes to %+v, want %+v", e2.Stat, e.Stat)
 		}
 	})
 }

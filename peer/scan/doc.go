@@ -7,7 +7,11 @@
 //     the Stat that was taken before it was hashed, and whether this scan
 //     hashed it.
 //   - Stat: the stat data that proves a file unchanged since it was hashed:
-//     size, modification time (ns) and inode (0 where the platform has none).
+//     size, modification time (ns), inode and inode change time (ctime, ns;
+//     inode and ctime are 0 where the platform has none). The ctime catches a
+//     same-size rewrite that restores the mtime (cp -p, rsync -t --inplace,
+//     touch -r); it also moves on a chmod or a new hard link, which costs
+//     one rehash of an unchanged file.
 //   - Prev: the caller's previous state of a path (last manifest and Stat).
 //     A file whose Stat equals Prev's and whose manifest was built with the
 //     same piece size is not read again: its previous manifest is reused
@@ -17,8 +21,8 @@
 //     unreadable file or directory, or a file that kept changing while it was
 //     hashed. A caller must not treat a skipped path as deleted.
 //
-// A file modified less than 50 ms before it would be hashed is hashed only
-// after that window: timestamps are coarse, and a second same-size write in
+// A file modified (or its ctime changed) less than 50 ms before it would be
+// hashed is hashed only after that window: timestamps are coarse, and a second same-size write in
 // the same timestamp tick would otherwise be invisible to every later scan.
 //
 // The state directory (manifest.StateDir) at the top of the folder is not

@@ -27,9 +27,11 @@ const (
 	// racyWindow: a file modified less than this long before it would be
 	// hashed is hashed only once the window has passed. Filesystem timestamps
 	// are coarse (a jiffy, up to 10 ms, on Linux): a write in the same tick as
-	// the hashed one would leave size, mtime and inode unchanged and be
-	// missed by every later scan. Waiting guarantees any later write gets a
-	// later mtime. (Not enough for 2 s FAT timestamps.)
+	// the hashed one would leave size, mtime, inode and change time unchanged
+	// and be missed by every later scan. Waiting guarantees any later write
+	// gets a later change time. The window counts from the later of mtime
+	// and change time: a rewrite that restores an old mtime (cp -p) is just
+	// as recent. (Not enough for 2 s FAT timestamps.)
 	racyWindow = 50 * time.Millisecond
 )
 
@@ -165,7 +167,7 @@ func (s *scanner) hashFile(rel string, progress func(int64)) (manifest.Manifest,
 		return manifest.Manifest{}, Stat{}, manifest.ErrNotRegular
 	}
 	st := statOf(lst)
-	if age := time.Since(time.Unix(0, st.ModTime)); age >= 0 && age < racyWindow {
+	if age := time.Since(time.Unix(0, st.changed())); age >= 0 && age < racyWindow {
 		t := time.NewTimer(racyWindow - age)
 		defer t.Stop()
 		select {

@@ -19,14 +19,29 @@ type Stat struct {
 	Size    int64
 	ModTime int64 // ns since the Unix epoch
 	Inode   uint64
-	Mode    fs.FileMode
+	// Ctime is the inode change time (ns since the Unix epoch; 0 where the
+	// platform has none). Every write, chmod, link or rename sets it to the
+	// current time, and no system call can set it back: a same-size rewrite
+	// that restores the mtime (cp -p, rsync -t --inplace, touch -r) still
+	// changes it.
+	Ctime int64
+	Mode  fs.FileMode
 }
 
 // Same reports whether a and b describe the same unchanged file (size,
-// modification time and inode; the mode is not compared).
+// modification time, inode and inode change time; the mode is not
+// compared, a mode change shows in the change time).
 func (a Stat) Same(b Stat) bool {
-	return a.Size == b.Size && a.ModTime == b.ModTime && a.Inode == b.Inode
+	return a.Size == b.Size && a.ModTime == b.ModTime && a.Inode == b.Inode && a.Ctime == b.Ctime
 }
+
+// StatOf returns the Stat of an lstat result (fs.FileInfo from os.Lstat or
+// fs.DirEntry.Info).
+func StatOf(fi fs.FileInfo) Stat { return statOf(fi) }
+
+// changed returns the later of the modification and inode change times: when
+// the file was last written or had its metadata set.
+func (a Stat) changed() int64 { return max(a.ModTime, a.Ctime) }
 
 // Prev returns the previous state of the folder-relative path: its last
 // manifest and the Stat taken when it was hashed. ok is false if there is

@@ -12,6 +12,7 @@ func statOf(fi fs.FileInfo) Stat {
 	st := Stat{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Mode: fi.Mode()}
 	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
 		st.Inode = uint64(sys.Ino)
+		st.Ctime = ctimeOf(sys)
 	}
 	return st
 }

@@ -84,7 +84,9 @@ func (s *scanner) walk() error {
 }
 
 // unchanged returns the previous manifest of rel if the file is provably the
-// same one: same size, mtime and inode, built with the same piece size.
+// same one: same size, mtime, inode and ctime (Stat.Same), built with the
+// same piece size. A Prev whose ctime is unknown (0) never matches a file
+// that has one: it is hashed once.
 func (s *scanner) unchanged(rel string, st Stat) (manifest.Manifest, bool) {
 	if s.opt.Prev == nil {
 		return manifest.Manifest{}, false

@@ -51,14 +51,16 @@ type Outcome int32
 
 const (
 	Outcome_OUTCOME_UNSPECIFIED Outcome = 0
-	// base matched the current version: the change is the new current version.
+	// The change is the new current version (FileUpdate rules 3, 5, 6).
 	Outcome_OUTCOME_ACCEPTED Outcome = 1
 	// The reported file ID already is the current version: the peer was added
 	// as an owner.
 	Outcome_OUTCOME_OWNER Outcome = 2
 	// Concurrent edit: both versions were kept; see Result.path.
 	Outcome_OUTCOME_CONFLICT Outcome = 3
-	// Not applied (a deletion against an outdated base, an invalid manifest).
+	// Not applied (a deletion against an outdated base, an ownership
+	// announcement of a version that is no longer current, an invalid
+	// manifest); see Result.error.
 	Outcome_OUTCOME_REJECTED Outcome = 4
 )
 
@@ -531,11 +533,39 @@ func (*KeepAlive) Descriptor() ([]byte, []int) {
 // FileUpdate reports local changes: for each, the new manifest whose `base` is
 // the file ID the peer last synced for that path (empty for a new path). At
 // most 1000 changes per batch.
+//
+// The tracker applies them in order, per path, with `current` the path's
+// current version; the first rule that matches decides:
+//  1. an ownership announcement (see ownership_only) of the current version:
+//     OWNER;
+//  2. any other ownership announcement: REJECTED ("superseded"); an
+//     announcement never creates, changes or resurrects a version;
+//  3. no current: ACCEPTED, or REJECTED for a deletion;
+//  4. file_id == current's: OWNER;
+//  5. base == current's file_id: ACCEPTED. A peer that saw a deletion
+//     reports content re-created afterwards with the tombstone as base, so it
+//     is a new version even if it equals the deleted one;
+//  6. current is a deletion and the change is not: ACCEPTED (an edit, or
+//     content re-created by a peer that never had the path, beats a
+//     deletion);
+//  7. a deletion of an outdated base: REJECTED, the edit stays;
+//  8. otherwise CONFLICT: the later mtime keeps the path (a directory always
+//     does, a tie keeps current); the other version is kept under a conflict
+//     name (name.sync-conflict-YYYYMMDD-HHMMSS-<device>.ext, shortened to fit
+//     255 bytes per name, "-N" appended if taken).
 type FileUpdate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Echoed in the matching Results.
-	RequestId     uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Changes       []*manifestpb.Manifest `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
+	RequestId uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Changes   []*manifestpb.Manifest `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Empty (no change is an announcement) or exactly one flag per change, in
+	// the same order; any other length is a protocol error. A change flagged
+	// true is an ownership announcement: the peer has exactly this version
+	// (one it applied from the tracker's updates) and asks only to be listed as
+	// an owner. Peers flag every such announcement, so that one arriving after
+	// the version was deleted or replaced is rejected instead of read as a new
+	// local change.
+	OwnershipOnly []bool `protobuf:"varint,3,rep,packed,name=ownership_only,json=ownershipOnly,proto3" json:"ownership_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -580,6 +610,13 @@ func (x *FileUpdate) GetRequestId() uint64 {
 func (x *FileUpdate) GetChanges() []*manifestpb.Manifest {
 	if x != nil {
 		return x.Changes
+	}
+	return nil
+}
+
+func (x *FileUpdate) GetOwnershipOnly() []bool {
+	if x != nil {
+		return x.OwnershipOnly
 	}
 	return nil
 }
@@ -1162,12 +1199,13 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\x12\x1f\n" +
 	"\vjoin_secret\x18\x05 \x01(\fR\n" +
 	"joinSecret\"\v\n" +
-	"\tKeepAlive\"e\n" +
+	"\tKeepAlive\"\x8c\x01\n" +
 	"\n" +
 	"FileUpdate\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x128\n" +
-	"\achanges\x18\x02 \x03(\v2\x1e.dartsync.manifest.v1.ManifestR\achanges\"\xae\x01\n" +
+	"\achanges\x18\x02 \x03(\v2\x1e.dartsync.manifest.v1.ManifestR\achanges\x12%\n" +
+	"\x0eownership_only\x18\x03 \x03(\bR\rownershipOnly\"\xae\x01\n" +
 	"\n" +
 	"Registered\x12\x1f\n" +
 	"\vinterval_ms\x18\x01 \x01(\rR\n" +

@@ -1,0 +1,272 @@
+package peer
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/tracker"
+)
+
+// indexWriter commits a batch (with the staged entries) to the index:
+// *index.Index, or in tests one that fails on demand.
+type indexWriter interface {
+	Update(index.Batch) error
+}
+
+// heldWrites is what the index has not stored yet: tracker updates (the
+// newest entry of each path) and announced versions to forget. A failed
+// write (disk full, permissions) leaves its part here and the next attempt
+// writes it merged with whatever came since; the pull loop retries on its
+// timer and applies nothing while anything is held, so a want is never
+// applied against a state the index could not record. Nothing held counts
+// as stored: the index's Seq stays below every update held here, so a
+// restart fetches them again from the tracker.
+//
+// An update for a path whose apply is under way is held too until the
+// apply ends (see updateBatch): the want a version was renamed into place
+// for then stays stored until its index entry is, which is how a restart
+// recognises a rename whose index write a crash prevented (recover.go).
+//
+// One writer at a time (busy); callers that find it busy leave their part
+// to it, so no mutex is held across the write.
+type heldWrites struct {
+	w indexWriter // nil: the daemon's index
+
+	mu      sync.Mutex
+	idle    *sync.Cond // signalled when busy turns false; made on first use
+	busy    bool
+	dirty   bool // something was added since the writer took its part
+	updates map[string]tracker.Entry
+	done    []index.Done
+	// capped is the highest Seq of the updates written while others were
+	// left for later (updateBatch): stored with the next write that leaves
+	// none. Only the busy writer uses it.
+	capped uint64
+
+	// storing holds the paths whose wants the writer is replacing (see
+	// updateBatch). Guarded by Daemon.mu, as applying is.
+	storing map[string]bool
+}
+
+// writer returns where index batches go.
+func (d *Daemon) writer() indexWriter {
+	if d.held.w != nil {
+		return d.held.w
+	}
+	return d.idx
+}
+
+// storeUpdates stores tracker updates as wants (or forgets wants they make
+// obsolete) and advances the index's Seq past them; on failure they are
+// held and retried.
+func (d *Daemon) storeUpdates(entries []tracker.Entry) error {
+	h := &d.held
+	h.mu.Lock()
+	if h.updates == nil {
+		h.updates = make(map[string]tracker.Entry, len(entries))
+	}
+	for _, e := range entries {
+		h.addUpdateLocked(e)
+	}
+	h.dirty = true
+	h.mu.Unlock()
+	return d.storeHeld()
+}
+
+// forgetWants removes the wants dones name, with the staged entries; on
+// failure they are held (with the entries still staged) and retried.
+func (d *Daemon) forgetWants(dones []index.Done) error {
+	if len(dones) == 0 {
+		return d.writer().Update(index.Batch{})
+	}
+	h := &d.held
+	h.mu.Lock()
+	h.done = append(h.done, dones...)
+	h.dirty = true
+	h.mu.Unlock()
+	return d.storeHeld()
+}
+
+// heldCount returns how many updates and forgotten wants are not stored.
+func (d *Daemon) heldCount() int {
+	d.held.mu.Lock()
+	defer d.held.mu.Unlock()
+	return len(d.held.updates) + len(d.held.done)
+}
+
+func (h *heldWrites) addUpdateLocked(e tracker.Entry) {
+	if old, ok := h.updates[e.Manifest.Path]; ok && old.Seq > e.Seq {
+		return
+	}
+	h.updates[e.Manifest.Path] = e
+}
+
+// storeHeld writes everything held, in one transaction per round. It
+// returns nil if nothing is left but updates for paths being applied (the
+// pull that applies them stores them next), or if another writer is busy
+// (it writes what was added, or holds it on failure).
+func (d *Daemon) storeHeld() error {
+	h := &d.held
+	h.mu.Lock()
+	if h.busy || (len(h.updates) == 0 && len(h.done) == 0) {
+		h.mu.Unlock()
+		return nil
+	}
+	h.busy = true
+	for first := true; first || h.dirty; first = false {
+		h.dirty = false
+		ups, dones, capped := h.updates, h.done, h.capped
+		h.updates, h.done = nil, nil
+		h.mu.Unlock()
+
+		b, claimed, later, top := d.updateBatch(ups, dones, capped)
+		err := d.writer().Update(b)
+		d.unclaim(claimed)
+
+		h.mu.Lock()
+		if h.updates == nil {
+			h.updates = make(map[string]tracker.Entry, len(later))
+		}
+		if err != nil {
+			for _, e := range ups {
+				h.addUpdateLocked(e)
+			}
+			h.done = append(dones, h.done...)
+			h.setIdleLocked()
+			h.mu.Unlock()
+			kick(d.pullKick) // the pull loop retries on its timer
+			return fmt.Errorf("peer: store tracker updates: %w", err)
+		}
+		h.capped = 0
+		if len(later) > 0 {
+			h.capped = top
+		}
+		for _, e := range later {
+			h.addUpdateLocked(e)
+		}
+		if len(later) > 0 || len(b.Wants) > 0 {
+			kick(d.pullKick) // a later pull stores what was left once its apply ended
+		}
+	}
+	h.setIdleLocked()
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *heldWrites) setIdleLocked() {
+	h.busy = false
+	if h.idle != nil {
+		h.idle.Broadcast()
+	}
+}
+
+// storeAllHeld stores everything held, waiting for a writer under way;
+// it fails if anything stays unstored. The pull calls it first: the wants
+// it reads must not be stale (an update or a forgotten want in flight).
+func (d *Daemon) storeAllHeld() error {
+	h := &d.held
+	for range 3 {
+		if err := d.storeHeld(); err != nil {
+			return err
+		}
+		h.mu.Lock()
+		for h.busy {
+			if h.idle == nil {
+				h.idle = sync.NewCond(&h.mu)
+			}
+			h.idle.Wait()
+		}
+		n := len(h.updates) + len(h.done)
+		h.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("peer: %d index changes not stored yet", d.heldCount())
+}
+
+// updateBatch turns held updates and dones into one index batch. An
+// update for a path being applied is left for later (returned): its Seq
+// bounds the batch's, so the index never claims it stored; top, the Seq
+// the batch would have had without it, is the next write's capped. The
+// paths of the others are claimed (returned) until the batch is written:
+// beginApply refuses them meanwhile, so a want is never replaced while its
+// version is being renamed into place.
+func (d *Daemon) updateBatch(ups map[string]tracker.Entry, dones []index.Done, capped uint64) (b index.Batch, claimed []string, later []tracker.Entry, top uint64) {
+	b = index.Batch{DoneWants: dones}
+	claimed = make([]string, 0, len(ups))
+	top = capped
+	var firstLater uint64
+	d.mu.Lock()
+	for p, e := range ups {
+		top = max(top, e.Seq)
+		if d.applying[p] {
+			if len(later) == 0 || e.Seq < firstLater {
+				firstLater = e.Seq
+			}
+			later = append(later, e)
+			continue
+		}
+		if d.held.storing == nil {
+			d.held.storing = make(map[string]bool)
+		}
+		d.held.storing[p] = true
+		claimed = append(claimed, p)
+	}
+	d.mu.Unlock()
+	var gone map[string][]index.Done
+	if len(dones) > 0 {
+		gone = make(map[string][]index.Done, len(dones))
+		for _, dn := range dones {
+			gone[dn.Path] = append(gone[dn.Path], dn)
+		}
+	}
+	for _, p := range claimed {
+		e := ups[p]
+		ie, ok := d.idx.Get(p)
+		if (ok && ie.Manifest.ID == e.Manifest.ID) || d.reportingVersion(p, e.Manifest.ID) {
+			// Nothing to do: we have (or are reporting) exactly this
+			// version. An older want for the path is obsolete. (Being
+			// listed as an owner is not enough: the tracker moves the
+			// owners of a version that lost a conflict to the conflict
+			// copy, which this peer still has to build.)
+			b.DoneWants = append(b.DoneWants, index.Done{Path: p})
+			continue
+		}
+		if obsoleteBy(e, gone[p]) {
+			continue // a change of ours made it obsolete (record)
+		}
+		w := index.Want{Manifest: e.Manifest, Seq: e.Seq}
+		for _, o := range e.Owners {
+			w.Owners = append(w.Owners, o)
+		}
+		b.Wants = append(b.Wants, w)
+	}
+	b.Seq = top
+	if len(later) > 0 {
+		b.Seq = min(top, firstLater-1)
+	}
+	return b, claimed, later, top
+}
+
+// unclaim releases the paths updateBatch claimed.
+func (d *Daemon) unclaim(paths []string) {
+	d.mu.Lock()
+	for _, p := range paths {
+		delete(d.held.storing, p)
+	}
+	d.mu.Unlock()
+}
+
+// obsoleteBy reports whether one of dones (of e's path, held in the same
+// batch) forgets e: the index applies a batch's dones before its wants,
+// while the change of ours they stand for came after e.
+func obsoleteBy(e tracker.Entry, dones []index.Done) bool {
+	for _, dn := range dones {
+		if (dn.ID.IsZero() || dn.ID == e.Manifest.ID) && (dn.Before == 0 || e.Seq < dn.Before) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,31 @@
+package peer
+
+import (
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/scan"
+)
+
+// maxBadNames bounds the names remembered by warnBadNames; past it the set
+// starts over (and its names are warned about again).
+const maxBadNames = 4096
+
+// warnBadNames warns once per name (per run of the daemon) about local
+// files and directories that are not synced because manifest.ValidatePath
+// refuses their names: a name longer than manifest.MaxNameLen bytes (a
+// file system with UTF-16 names, such as NTFS, allows up to 765 bytes of
+// UTF-8), a backslash, invalid UTF-8. The scan skips them (Skip), so they
+// are neither reported nor taken for deleted, and nothing below a skipped
+// directory is either. Call it from the scan loop only.
+func (d *Daemon) warnBadNames(skipped []scan.Skip) {
+	for _, s := range skipped {
+		err := manifest.ValidatePath(s.Path)
+		if err == nil || d.badNames[s.Path] {
+			continue
+		}
+		if d.badNames == nil || len(d.badNames) >= maxBadNames {
+			d.badNames = make(map[string]bool)
+		}
+		d.badNames[s.Path] = true
+		d.log.Warn("not synced: name not allowed (rename it to sync it)", "path", s.Path, "err", err)
+	}
+}
