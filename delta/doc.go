@@ -1,5 +1,5 @@
 // Package delta moves fewer bytes by reusing data the receiver already has
-// (docs/architecture.md §6). It works at two levels, both rsync ideas.
+// (docs/ARCHITECTURE.md §6). It works at two levels, both rsync ideas.
 //
 // Manifest level (receiver side, as zsync does it): Find rolls the rsync weak
 // checksum (manifest.WeakSum) one byte at a time over a basis, any local file

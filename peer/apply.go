@@ -55,8 +55,9 @@ func (d *Daemon) seal(m *manifest.Manifest, part *chunkstore.Partial, sync bool)
 // at abs: m is still the wanted version and the target was not edited
 // meanwhile (else the edit wins: the scan reports it, and the tracker
 // decides the conflict). A synced directory in the way is removed if
-// empty. Call it between beginApply and endApply. Nothing is written into
-// a paused folder, nor one whose marker just vanished (an unmount).
+// empty; a file in the way is kept in versions (retry if it cannot be).
+// Call it between beginApply and endApply. Nothing is written into a
+// paused folder, nor one whose marker just vanished (an unmount).
 func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
 	if !d.folderPresent() {
 		return retry
@@ -79,6 +80,9 @@ func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
 		if err := os.Remove(abs); err != nil {
 			return retry
 		}
+	}
+	if !d.keepReplaced(m.Path) {
+		return retry
 	}
 	return done
 }
@@ -137,7 +141,7 @@ func (d *Daemon) applyDir(r *round, w index.Want, keep map[manifest.ID][]index.W
 				return retry
 			}
 			if !moved {
-				if err := os.Remove(abs); err != nil {
+				if err := d.removeKept(w.Manifest.Path, abs, ie.Stat); err != nil {
 					return retry
 				}
 				if err := d.store.RemoveFile(w.Manifest.Path); err != nil {
@@ -167,7 +171,8 @@ func (d *Daemon) stageDirs(made []string) {
 }
 
 // applyDelete removes the path of a tombstone if it still is the deleted
-// version; a local edit is kept (and reported by the next scan).
+// version (a file is moved into versions); a local edit is kept (and
+// reported by the next scan).
 func (d *Daemon) applyDelete(w index.Want) outcome {
 	if !d.folderPresent() {
 		return retry // an unmounted folder's "absent" files are not deleted ones
@@ -210,7 +215,7 @@ func (d *Daemon) applyDelete(w index.Want) outcome {
 			d.stats.Conflicts.Add(1)
 			return edited
 		}
-		if err := os.Remove(abs); err != nil {
+		if err := d.removeKept(m.Path, abs, ie.Stat); err != nil {
 			d.log.Warn("delete", "path", m.Path, "err", err)
 			return retry
 		}

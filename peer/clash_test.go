@@ -96,21 +96,28 @@ func TestDirectoryReplacesFileKeepsConflictCopy(t *testing.T) {
 	data := bytes.Repeat([]byte("only here "), 5000)
 	tests := []struct {
 		name    string
-		setup   func(t *testing.T, root string) // the conflict name before the pull
+		setup   func(t *testing.T, d *Daemon) // the conflict name before the pull
 		want    outcome
 		keptDir bool
 	}{
 		{name: "nothing there yet: renamed", want: done, keptDir: true},
-		{name: "hard link there", want: done, keptDir: true, setup: func(t *testing.T, root string) {
-			if err := os.Link(filepath.Join(root, name), filepath.Join(root, copyName)); err != nil {
+		{name: "hard link there (record kept the copy)", want: done, keptDir: true, setup: func(t *testing.T, d *Daemon) {
+			ie, _ := d.idx.Get(name)
+			st, err := d.keepConflictCopy(&ie.Manifest, copyName, ie.Stat)
+			if err != nil {
 				t.Fatal(err)
 			}
+			if fi, err := os.Lstat(filepath.Join(d.cfg.Root, copyName)); err != nil || !os.SameFile(fi, mustLstat(t, filepath.Join(d.cfg.Root, name))) {
+				t.Fatalf("keepConflictCopy made no hard link: %v", err)
+			}
+			ie.Stat = st // as record stages it
+			d.idx.Stage(ie)
 		}},
-		{name: "copy there (no hard links)", want: done, keptDir: true, setup: func(t *testing.T, root string) {
-			writeLocal(t, root, copyName, data)
+		{name: "copy there (no hard links)", want: done, keptDir: true, setup: func(t *testing.T, d *Daemon) {
+			writeLocal(t, d.cfg.Root, copyName, data)
 		}},
-		{name: "another file there", want: retry, setup: func(t *testing.T, root string) {
-			writeLocal(t, root, copyName, bytes.Repeat([]byte("someone else"), 10))
+		{name: "another file there", want: retry, setup: func(t *testing.T, d *Daemon) {
+			writeLocal(t, d.cfg.Root, copyName, bytes.Repeat([]byte("someone else"), 10))
 		}},
 	}
 	for _, tt := range tests {
@@ -126,7 +133,7 @@ func TestDirectoryReplacesFileKeepsConflictCopy(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.setup != nil {
-				tt.setup(t, root)
+				tt.setup(t, d)
 			}
 			before, _ := os.ReadFile(filepath.Join(root, copyName))
 
@@ -161,4 +168,13 @@ func TestDirectoryReplacesFileKeepsConflictCopy(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustLstat(t *testing.T, p string) os.FileInfo {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi
 }

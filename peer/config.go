@@ -7,6 +7,7 @@ import (
 
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/peer/transfer"
+	"github.com/dartsync/dartsync/peer/versions"
 )
 
 // ErrUnsafePath is wrapped by errors about paths that would lead outside the
@@ -21,6 +22,8 @@ const (
 	DefaultRetry      = 5 * time.Second
 	DefaultStatsEvery = time.Second
 	DefaultFolderPoll = 2 * time.Second
+	// DefaultKeepVersions is how long a replaced or deleted file is kept.
+	DefaultKeepVersions = versions.DefaultMaxAge
 )
 
 // Config configures a Daemon.
@@ -57,6 +60,17 @@ type Config struct {
 	// partials go whatever their age (gc.go).
 	PartialMaxAge time.Duration
 
+	// KeepVersions is how long a file replaced or deleted by a remote
+	// change is kept in DIR/.dartsync/versions (peer/versions); 0 =
+	// DefaultKeepVersions, negative = nothing is kept (and nothing pruned).
+	KeepVersions time.Duration
+	// KeepVersionsSize caps the bytes kept (oldest pruned first); 0 =
+	// KeepVersionsPercent of the folder's file system.
+	KeepVersionsSize int64
+	// KeepVersionsPercent is the cap in percent of the folder's file
+	// system when KeepVersionsSize is 0; 0 = 10.
+	KeepVersionsPercent float64
+
 	Log *slog.Logger
 
 	// AfterRename is for tests only (dartsync peer's hidden
@@ -87,6 +101,9 @@ func (c *Config) defaults() {
 	}
 	if c.PartialMaxAge == 0 {
 		c.PartialMaxAge = DefaultPartialMaxAge
+	}
+	if c.KeepVersions == 0 {
+		c.KeepVersions = DefaultKeepVersions
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

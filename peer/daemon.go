@@ -16,6 +16,7 @@ import (
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/transfer"
+	"github.com/dartsync/dartsync/peer/versions"
 	"github.com/dartsync/dartsync/peer/watch"
 	"github.com/dartsync/dartsync/tracker"
 )
@@ -69,6 +70,9 @@ type Daemon struct {
 
 	folder     folderState   // active or paused (folder_state.go)
 	folderKick chan struct{} // asks the folder loop to check the marker
+
+	versions  *versions.Store // nil when nothing is kept (peer/versions.go)
+	pruneKick chan struct{}
 }
 
 // New opens the index and chunk store of cfg and resolves the tracker to
@@ -109,6 +113,8 @@ func New(cfg Config) (*Daemon, error) {
 		pullKick:      make(chan struct{}, 1),
 		firstScanDone: make(chan struct{}),
 		folderKick:    make(chan struct{}, 1),
+		versions:      newVersions(cfg),
+		pruneKick:     make(chan struct{}, 1),
 	}
 	mem, ok, err := idx.Membership()
 	if err != nil {
@@ -197,6 +203,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.Go(func() error { return d.scanLoop(gctx, changes) })
 	g.Go(func() error { return d.pullLoop(gctx) })
 	g.Go(func() error { return d.statsLoop(gctx) })
+	g.Go(func() error { return d.pruneLoop(gctx) })
 	err = g.Wait()
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		err = nil

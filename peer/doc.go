@@ -56,6 +56,17 @@
 //     state is exactly its stored want (a crash fell between a rename and
 //     its index write) is recorded as that want applied, never reported as
 //     a local edit (recover.go).
+//   - Versions: before a remote change replaces or deletes a file, the old
+//     file is kept in DIR/.dartsync/versions (peer/versions): hard-linked
+//     there right before the new version is renamed over it (readyTarget,
+//     so the path never goes missing), or moved there for a deletion or a
+//     file a directory replaces (removeKept). A file that cannot be kept
+//     is not replaced (retried); a move keeps nothing (nothing is lost);
+//     the peer's own local edits keep nothing. Versions are never synced or
+//     served (the scanner, watcher and chunk store never see the state
+//     directory), are pruned in the background by age and size
+//     (Config.KeepVersions, KeepVersionsSize, KeepVersionsPercent), and
+//     `dartsync restore` puts one back as a new local edit.
 //   - Ownership: after applying, the peer tells the tracker it owns the
 //     version (an ownership announcement: tracker.Change.OwnershipOnly), so
 //     other peers fetch from it too; a version superseded meanwhile is not

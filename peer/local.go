@@ -272,10 +272,12 @@ func (d *Daemon) record(batch []change, res []tracker.Result) error {
 			if r.Path != "" && r.Path != p {
 				// Our version lost the name: keep it under the conflict
 				// name before the winner replaces it here.
-				if err := d.keepConflictCopy(&c.m, r.Path, c.stat); err != nil {
+				st, err := d.keepConflictCopy(&c.m, r.Path, c.stat)
+				if err != nil {
 					d.log.Error("keep conflict copy", "path", p, "copy", r.Path, "err", err)
 					continue // index unchanged: the file is not overwritten
 				}
+				c.stat = st
 				kick(d.scanKick)
 			}
 			// The path now stands for our version: the winner may replace it.
@@ -305,46 +307,63 @@ func (d *Daemon) record(batch []change, res []tracker.Result) error {
 
 // keepConflictCopy makes the file at m's path also appear at name (a hard
 // link when possible, else a copy), if it still has the stat st that was
-// reported with m.
-func (d *Daemon) keepConflictCopy(m *manifest.Manifest, name string, st index.Stat) error {
+// reported with m. It returns the stat to record for m's path: a hard link
+// changes only the file's ctime, which must not make the file look edited
+// (the winner's apply would wait for a rescan).
+func (d *Daemon) keepConflictCopy(m *manifest.Manifest, name string, st index.Stat) (index.Stat, error) {
 	if !d.folderPresent() {
-		return errFolderPaused
+		return st, errFolderPaused
 	}
 	p := m.Path
 	src, _, err := target(d.cfg.Root, p, false)
 	if err != nil {
-		return err
+		return st, err
 	}
 	dst, made, err := target(d.cfg.Root, name, true)
+	d.stageDirs(made)
 	if err != nil {
-		return err
+		return st, err
 	}
-	_ = made
 	fi, err := os.Lstat(src)
 	if err != nil {
-		return err
+		return st, err
 	}
 	if statOf(fi) != st {
-		return errors.New("file changed again since it was reported")
+		return st, errors.New("file changed again since it was reported")
 	}
 	if dfi, err := os.Lstat(dst); err == nil {
 		// Already there (an earlier attempt) only if it is this version:
 		// anything else at that name must not pass for the copy, or the
 		// winner would replace the only one.
 		if os.SameFile(fi, dfi) {
-			return nil
+			return st, nil
 		}
 		if dfi.Mode().IsRegular() && dfi.Size() == fi.Size() {
 			if dm, err := manifest.BuildFile(context.Background(), d.cfg.Root, name, m.PieceSize); err == nil && dm.ID == m.ID {
-				return nil
+				return st, nil
 			}
 		}
-		return fmt.Errorf("%q exists and is not this version", name)
+		return st, fmt.Errorf("%q exists and is not this version", name)
 	}
-	if err := os.Link(src, dst); err == nil {
-		return nil
+	if err := os.Link(src, dst); err != nil {
+		return st, copyFile(src, dst, fi.Mode().Perm(), fi.ModTime())
 	}
-	return copyFile(src, dst, fi.Mode().Perm(), fi.ModTime())
+	return linkedStat(src, st), nil
+}
+
+// linkedStat returns the stat of src after a hard link was made to it: st
+// with the new ctime if nothing but the ctime changed, else st (an edit
+// raced the link: the next scan sees it).
+func linkedStat(src string, st index.Stat) index.Stat {
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return st
+	}
+	now := statOf(fi)
+	if now.Size == st.Size && now.ModTime == st.ModTime && now.Inode == st.Inode {
+		return now
+	}
+	return st
 }
 
 // underSkipped reports whether p is a skipped path or below one.

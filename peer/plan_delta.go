@@ -22,7 +22,7 @@ import (
 	"github.com/dartsync/dartsync/peer/transfer"
 )
 
-// Sources of a piece in a pull, cheapest first (docs/architecture.md §5, §6); every
+// Sources of a piece in a pull, cheapest first (docs/ARCHITECTURE.md §5, §6); every
 // decision is counted in Stats and logged per file at debug level:
 //
 //   - local: the same hash anywhere in the chunk store (plan), 0 bytes;

@@ -1,5 +1,5 @@
 // Package tracker is the DartSync tracker — the always-on node that decides
-// the order of changes — and the client peers use to talk to it (docs/architecture.md
+// the order of changes — and the client peers use to talk to it (docs/ARCHITECTURE.md
 // §3, §4, §8). The wire protocol is specified in trackerpb/tracker.proto.
 //
 // Terms:
@@ -21,7 +21,7 @@
 //     sequence number, so "everything since N" is one ordered scan that
 //     returns each changed path once.
 //   - Compare-and-set (CAS): the rules that accept, merge, split or reject a
-//     reported change, in order; see store.apply, docs/architecture.md §3 (and FileUpdate in
+//     reported change, in order; see store.apply, docs/ARCHITECTURE.md §3 (and FileUpdate in
 //     tracker.proto). Re-created content (base = the current tombstone, or no
 //     base) is a new version, even if it equals the deleted one.
 //   - Ownership announcement: a change with Change.OwnershipOnly set; the

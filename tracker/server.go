@@ -245,7 +245,7 @@ func (s *Server) sweep(ctx context.Context) {
 }
 
 // release periodically returns the state database's mapped pages to the
-// kernel so the tracker's RSS stays at what it is using (docs/architecture.md §4: small).
+// kernel so the tracker's RSS stays at what it is using (docs/ARCHITECTURE.md §4: small).
 func (s *Server) release(ctx context.Context) {
 	t := time.NewTicker(releasePeriod)
 	defer t.Stop()

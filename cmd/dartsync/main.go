@@ -25,6 +25,8 @@ type cli struct {
 	Manifest manifestCmd `cmd:"" help:"Print the manifest (file ID and pieces) of a file."`
 	Tracker  trackerCmd  `cmd:"" help:"Run the tracker: the always-on node that knows every file's newest manifest."`
 	Peer     peerCmd     `cmd:"" help:"Run a peer: keep a folder in sync with the other devices."`
+	Versions keptCmd     `cmd:"" help:"List the kept versions of files that remote changes replaced or deleted."`
+	Restore  restoreCmd  `cmd:"" help:"Put a kept version of a file back; it syncs to every device as a new version."`
 }
 
 func main() {

@@ -53,6 +53,9 @@ type peerCmd struct {
 	StatsEvery  time.Duration `name:"stats-every" default:"1s" hidden:"" help:"How often STATE/stats.json is rewritten while counters change."`
 	// For end-to-end tests only: crash in the window a restart must recover.
 	TestKillAfterRename bool `name:"test-kill-after-rename" hidden:"" help:"Testing: SIGKILL this peer right after applied files are renamed into place, before its index records them."`
+
+	KeepVersions     keepDuration `name:"keep-versions" default:"30d" placeholder:"DURATION" help:"Keep files that remote changes replace or delete this long in DIR/.dartsync/versions (30d, 12h); 0 keeps none."`
+	KeepVersionsSize keepSize     `name:"keep-versions-size" default:"10%" placeholder:"SIZE" help:"At most this much is kept, oldest pruned first: 500MB, 2GiB, or a percentage of the folder's file system (5%)."`
 }
 
 func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
@@ -120,6 +123,12 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		StatsFile: filepath.Join(state, "stats.json"), StatsEvery: c.StatsEvery,
 		Fetch: transfer.FetchOptions{Conns: c.FetchConns, Window: c.FetchWindow},
 		Log:   log,
+
+		KeepVersions:     time.Duration(c.KeepVersions),
+		KeepVersionsSize: c.KeepVersionsSize.bytes, KeepVersionsPercent: c.KeepVersionsSize.percent,
+	}
+	if c.KeepVersions == 0 {
+		cfg.KeepVersions = -1 // keep nothing
 	}
 	if c.TestKillAfterRename {
 		cfg.AfterRename = func() {

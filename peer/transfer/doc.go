@@ -1,4 +1,4 @@
-// Package transfer moves piece data between DartSync peers (docs/architecture.md §5): the
+// Package transfer moves piece data between DartSync peers (docs/ARCHITECTURE.md §5): the
 // peer-to-peer protocol (peer/peerpb), the piece server (uploader) and the
 // multi-source fetcher (the network half of the puller).
 //

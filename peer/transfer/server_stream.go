@@ -28,7 +28,7 @@ const (
 
 // serveStream answers the single request of one stream and closes it.
 // Every request kind is dispatched here; a new kind (the piece-level delta
-// of docs/architecture.md §6) is one more case with its own serve function built from
+// of docs/ARCHITECTURE.md §6) is one more case with its own serve function built from
 // withLimits and sendData.
 func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote) {
 	_ = str.SetReadDeadline(time.Now().Add(requestTimeout))
