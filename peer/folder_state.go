@@ -32,7 +32,23 @@ type folderState struct {
 	mu      sync.Mutex
 	guarded bool
 	paused  bool
-	reason  string
+	why     string // folderIssue.why: what is logged once
+	reason  string // folderIssue.String(): for Stats
+}
+
+// folderIssue is why a folder is paused: why says what is wrong (stable
+// from one check to the next, so it is logged once), err is the error
+// behind it, if any (its text may vary: a temporary file's name).
+type folderIssue struct {
+	why string
+	err error
+}
+
+func (i folderIssue) String() string {
+	if i.err == nil {
+		return i.why
+	}
+	return i.why + " (" + i.err.Error() + ")"
 }
 
 func (f *folderState) get() (paused bool, reason string) {
@@ -93,31 +109,36 @@ func (d *Daemon) folderPresent() bool {
 	return true
 }
 
-// setFolderState records the outcome of a check ("" = active, else why the
-// folder is paused); a change is logged once and kicks the folder loop (to
-// close or start the watcher) and, on resume, a full scan.
-func (d *Daemon) setFolderState(reason string) bool {
+// setFolderState records the outcome of a check (a zero issue: active);
+// a change is logged once and kicks the folder loop (to close or start the
+// watcher) and, on resume, a full scan.
+func (d *Daemon) setFolderState(is folderIssue) bool {
+	paused := is.why != ""
 	f := &d.folder
 	f.mu.Lock()
-	was, old := f.paused, f.reason
-	f.paused, f.reason = reason != "", reason
+	was, old := f.paused, f.why
+	f.paused, f.why, f.reason = paused, is.why, is.String()
 	f.mu.Unlock()
 	switch {
-	case reason != "" && reason != old:
-		d.log.Warn("folder paused: "+reason+"; nothing is scanned, reported or applied (a missing file is not "+
-			"a deleted one) until the folder and its marker are back",
-			"folder", d.cfg.Root, "marker", marker.Path(d.cfg.Root), "check_every", d.cfg.FolderPoll)
-	case reason == "" && was:
+	case paused && is.why != old:
+		attrs := []any{"folder", d.cfg.Root, "marker", marker.Path(d.cfg.Root), "check_every", d.cfg.FolderPoll}
+		if is.err != nil {
+			attrs = append(attrs, "err", is.err)
+		}
+		d.log.Warn("folder paused: "+is.why+"; nothing is scanned, reported or applied (a missing file is not "+
+			"a deleted one) until the folder and its marker are back", attrs...)
+	case !paused && was:
 		d.log.Info("folder resumed: its marker is back", "folder", d.cfg.Root)
 		kick(d.scanKick)
 	}
-	if (reason != "") != was {
+	if paused != was {
 		kick(d.folderKick)
 	}
-	return reason == ""
+	return !paused
 }
 
-// folderProblem says why the folder cannot be synced now ("" if it can):
+// folderProblem says why the folder cannot be synced now (a zero issue if
+// it can):
 //
 //   - a marker naming this device: the folder (at start, a stale folder
 //     name or state directory in it is rewritten);
@@ -131,7 +152,7 @@ func (d *Daemon) setFolderState(reason string) bool {
 //     itself lives in the folder (the default state directory, found on
 //     disk), or one of the indexed files is there unchanged (same size,
 //     mtime and inode: an empty mount point or another disk has none).
-func (d *Daemon) folderProblem(start bool) string {
+func (d *Daemon) folderProblem(start bool) folderIssue {
 	root := d.cfg.Root
 	m, err := marker.Read(root)
 	switch {
@@ -143,40 +164,40 @@ func (d *Daemon) folderProblem(start bool) string {
 				d.log.Info("folder marker updated", "state", d.cfg.StateDir, "old_state", m.StateDir)
 			}
 		}
-		return ""
+		return folderIssue{}
 	case err == nil:
-		return fmt.Sprintf("the folder is marked as another device's (device %s, state %s; if that peer no longer syncs it, remove the marker and restart this one)",
-			m.Device, m.StateDir)
+		return folderIssue{why: fmt.Sprintf("the folder is marked as another device's (device %s, state %s; "+
+			"if that peer no longer syncs it, remove the marker and restart this one)", m.Device, m.StateDir)}
 	case !errors.Is(err, marker.ErrMissing):
-		return fmt.Sprintf("its marker cannot be read (%v; repair or remove it)", err)
+		return folderIssue{why: "its marker cannot be read (repair or remove it)", err: err}
 	}
 	if !d.idx.HasLive() {
 		if err := os.MkdirAll(root, 0o755); err != nil {
-			return fmt.Sprintf("the folder cannot be created (%v)", err)
+			return folderIssue{why: "the folder cannot be created", err: err}
 		}
 		if err := d.writeMarker(); err != nil {
-			return fmt.Sprintf("the folder cannot be marked (%v)", err)
+			return folderIssue{why: "the folder cannot be marked", err: err}
 		}
 		d.log.Info("folder marked", "marker", marker.Path(root), "state", d.cfg.StateDir)
-		return ""
+		return folderIssue{}
 	}
 	if start && (d.stateInFolder() || d.recognizeFolder()) {
 		if err := d.writeMarker(); err != nil {
-			return fmt.Sprintf("the folder cannot be marked (%v)", err)
+			return folderIssue{why: "the folder cannot be marked", err: err}
 		}
 		d.log.Info("folder had no marker, but it is the one indexed: marked", "marker", marker.Path(root))
-		return ""
+		return folderIssue{}
 	}
 	fi, err := os.Stat(root)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return "the folder does not exist (a disk or share not mounted? moved?)"
+		return folderIssue{why: "the folder does not exist (a disk or share not mounted? moved?)"}
 	case err != nil:
-		return fmt.Sprintf("the folder cannot be read (%v)", err)
+		return folderIssue{why: "the folder cannot be read", err: err}
 	case !fi.IsDir():
-		return "the folder is not a directory"
+		return folderIssue{why: "the folder is not a directory"}
 	}
-	return "the folder has no marker (an empty mount point? a disk not mounted?)"
+	return folderIssue{why: "the folder has no marker (an empty mount point? a disk not mounted?)"}
 }
 
 // writeMarker marks the folder as this device's.

@@ -95,7 +95,7 @@ func TestFolderProblem(t *testing.T) {
 			d := folderDaemon(t)
 			tt.setup(t, d)
 			otherBefore, _ := marker.Read(d.cfg.Root)
-			got := d.folderProblem(tt.start)
+			got := d.folderProblem(tt.start).String()
 			if (got == "") != (tt.reason == "") || !strings.Contains(got, tt.reason) {
 				t.Fatalf("folderProblem = %q, want %q", got, tt.reason)
 			}

@@ -118,9 +118,9 @@ func Write(root string, m Marker) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("marker: %w", err)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("marker: %w", err)
-	}
+	// Readable by tools of other users; a file system without permissions
+	// (FAT on a removable disk) refuses, and that is fine.
+	_ = os.Chmod(tmp.Name(), 0o644)
 	if err := os.Rename(tmp.Name(), Path(root)); err != nil {
 		return fmt.Errorf("marker: %w", err)
 	}
