@@ -54,9 +54,9 @@ func (s *Store) renameOrCopy(src, target string) error {
 	if _, err := io.Copy(out, in); err != nil {
 		return fmt.Errorf("copy across filesystems: %w", err)
 	}
-	if err := out.Chmod(fi.Mode().Perm()); err != nil {
-		return err
-	}
+	// Best effort: a file system without permissions (FAT on a removable
+	// disk) refuses, and the folder is synced all the same.
+	_ = out.Chmod(fi.Mode().Perm())
 	if err := out.Sync(); err != nil {
 		return err
 	}

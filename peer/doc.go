@@ -121,10 +121,11 @@
 //     keeps serving the pieces it can and stores announced versions as
 //     wants. The marker is checked every Config.FolderPoll, when the
 //     watcher sees the root or DIR/.dartsync change, before every scan,
-//     after its walk and after its diff (a deletion is reported only if it
-//     was seen between two checks that found the marker: the disk may go,
-//     and come back, during a scan), before every pull and right before
-//     each write of a pull (one lstat of the marker). When the marker is back the folder resumes: a
+//     after its walk and after its diff (the disk may go, and come back,
+//     during a scan: a deletion is reported only if the marker was found
+//     after the walk and after the diff, with no pause seen and no new
+//     mount of the folder since the scan began), before every pull and
+//     right before each write of a pull (one lstat of the marker). When the marker is back the folder resumes: a
 //     new watcher, a full scan, then a pull. At start only, an unmarked
 //     folder that is provably the one indexed is marked instead (a folder
 //     synced before markers existed, or whose marker was deleted by hand):

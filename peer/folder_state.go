@@ -34,6 +34,7 @@ type folderState struct {
 	paused  bool
 	why     string // folderIssue.why: what is logged once
 	reason  string // folderIssue.String(): for Stats
+	pauses  uint64 // times the folder was paused (see scanGuard)
 }
 
 // folderIssue is why a folder is paused: why says what is wrong (stable
@@ -75,19 +76,49 @@ func (d *Daemon) checkFolder() bool {
 	return d.setFolderState(d.folderProblem(false))
 }
 
+// scanGuard is what a scan saw of the folder when it began: how many
+// times it had been paused, and the mount it was on.
+type scanGuard struct {
+	pauses uint64
+	mount  uint64
+}
+
+// beginScan checks the folder before a scan; false if it is paused.
+func (d *Daemon) beginScan() (scanGuard, bool) {
+	if !d.checkFolder() {
+		return scanGuard{}, false
+	}
+	d.folder.mu.Lock()
+	g := scanGuard{pauses: d.folder.pauses}
+	d.folder.mu.Unlock()
+	if d.folder.guarded {
+		g.mount = mountID(d.cfg.Root)
+	}
+	return g, true
+}
+
 // pausedDuringScan checks the folder after a step of a scan (the disk may
 // go, and come back, at any moment). The walk may have missed files that
 // an unmount hid; the diff takes for deletions only the paths it then
-// finds gone itself (an lstat each). So the marker is checked after the
-// walk (unmounted now: stop) and after the diff (unmounted during it:
-// stop). A deletion is reported only if its lstat came between two checks
-// that found the marker, which fails only if the disk went and came back
-// within the diff.
-func (d *Daemon) pausedDuringScan(step string) bool {
-	if d.checkFolder() {
+// finds gone itself (an lstat each). So after the walk and after the diff
+// the marker must be there, and the folder must not have gone and come
+// back since the scan began: no pause seen meanwhile (by the folder poll,
+// a watcher event or a pull) and the same mount (a new mount of the same
+// disk has another mount ID). Else nothing is reported; a folder that is
+// back is scanned again.
+func (d *Daemon) pausedDuringScan(g scanGuard, step string) bool {
+	if !d.checkFolder() {
+		d.log.Debug("folder paused during the scan: nothing reported", "after", step)
+		return true
+	}
+	d.folder.mu.Lock()
+	pauses := d.folder.pauses
+	d.folder.mu.Unlock()
+	if pauses == g.pauses && (!d.folder.guarded || mountID(d.cfg.Root) == g.mount) {
 		return false
 	}
-	d.log.Debug("folder paused during the scan: nothing reported", "after", step)
+	d.log.Debug("folder paused during the scan: it went away and came back; nothing reported, scanning again", "after", step)
+	kick(d.scanKick)
 	return true
 }
 
@@ -118,6 +149,9 @@ func (d *Daemon) setFolderState(is folderIssue) bool {
 	f.mu.Lock()
 	was, old := f.paused, f.why
 	f.paused, f.why, f.reason = paused, is.why, is.String()
+	if paused && !was {
+		f.pauses++
+	}
 	f.mu.Unlock()
 	switch {
 	case paused && is.why != old:

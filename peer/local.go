@@ -110,7 +110,8 @@ func (d *Daemon) prev(path string) (manifest.Manifest, scan.Stat, bool) {
 // (errFolderPaused): the marker is checked before the walk, after it and
 // after the diff (see pausedDuringScan).
 func (d *Daemon) localScan(ctx context.Context) error {
-	if !d.checkFolder() {
+	guard, ok := d.beginScan()
+	if !ok {
 		return errFolderPaused
 	}
 	start := time.Now()
@@ -121,7 +122,7 @@ func (d *Daemon) localScan(ctx context.Context) error {
 		}
 		return err
 	}
-	if d.pausedDuringScan("walk") {
+	if d.pausedDuringScan(guard, "walk") {
 		return errFolderPaused
 	}
 	var hashed []*manifest.Manifest
@@ -140,7 +141,7 @@ func (d *Daemon) localScan(ctx context.Context) error {
 	}
 	d.warnBadNames(res.Skipped)
 	changes := d.diff(res.Entries, res.Skipped)
-	if d.pausedDuringScan("diff") {
+	if d.pausedDuringScan(guard, "diff") {
 		return errFolderPaused
 	}
 	d.stats.ScansCompleted.Add(1)
