@@ -379,6 +379,11 @@ func TestCommitAcrossFilesystems(t *testing.T) {
 	}
 	defer os.RemoveAll(shm)
 	root := t.TempDir()
+	// A synced folder has root/.dartsync (its marker's directory); the copy
+	// goes through root/.dartsync/tmp.
+	if err := os.Mkdir(filepath.Join(root, ".dartsync"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	s, err := Open(root, shm, nil)
 	if err != nil {
 		t.Fatal(err)

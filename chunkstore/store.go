@@ -54,7 +54,11 @@ type Store struct {
 // with its database at stateDir/chunks.db and partial downloads in
 // stateDir/partial/. An empty stateDir means root/.dartsync. A nil log
 // discards. The database is locked against other processes; Open fails with
-// ErrLocked after a short wait if it is in use.
+// ErrLocked after a short wait if it is in use. Open never creates root: a
+// state directory inside a missing folder (an unmounted disk) is an error
+// wrapping fs.ErrNotExist. With a state directory on another filesystem than
+// the folder, commits copy through root/.dartsync/tmp, which needs
+// root/.dartsync (a synced folder's marker directory) to exist.
 func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -68,6 +72,11 @@ func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
 	}
 	if stateDir, err = filepath.Abs(stateDir); err != nil {
 		return nil, fmt.Errorf("chunkstore: open: %w", err)
+	}
+	if rel, err := filepath.Rel(root, stateDir); err == nil && filepath.IsLocal(rel) {
+		if _, err := os.Stat(root); err != nil {
+			return nil, fmt.Errorf("chunkstore: open: folder of state directory %s: %w", stateDir, err)
+		}
 	}
 	partDir := filepath.Join(stateDir, "partial")
 	if err := os.MkdirAll(partDir, 0o700); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -16,6 +17,8 @@ import (
 // work: the file is copied once into root/.dartsync/tmp (same filesystem as
 // the folder, never scanned), synced, given src's mode and times, and renamed
 // from there. This costs a second write of every byte, so it is logged.
+// root/.dartsync must exist (it holds the folder marker): a missing one is
+// an unmounted folder, never re-created here.
 func (s *Store) renameOrCopy(src, target string) error {
 	err := os.Rename(src, target)
 	if err == nil || !errors.Is(err, syscall.EXDEV) {
@@ -24,7 +27,7 @@ func (s *Store) renameOrCopy(src, target string) error {
 	s.log.Warn("chunkstore: state directory is on another filesystem than the folder; committing by copy",
 		"partial", src, "target", target)
 	tmpDir := filepath.Join(s.root, manifest.StateDir, "tmp")
-	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+	if err := os.Mkdir(tmpDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	in, err := os.Open(src)
@@ -51,9 +54,9 @@ func (s *Store) renameOrCopy(src, target string) error {
 	if _, err := io.Copy(out, in); err != nil {
 		return fmt.Errorf("copy across filesystems: %w", err)
 	}
-	if err := out.Chmod(fi.Mode().Perm()); err != nil {
-		return err
-	}
+	// Best effort: a file system without permissions (FAT on a removable
+	// disk) refuses, and the folder is synced all the same.
+	_ = out.Chmod(fi.Mode().Perm())
 	if err := out.Sync(); err != nil {
 		return err
 	}

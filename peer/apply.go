@@ -56,8 +56,12 @@ func (d *Daemon) seal(m *manifest.Manifest, part *chunkstore.Partial, sync bool)
 // meanwhile (else the edit wins: the scan reports it, and the tracker
 // decides the conflict). A synced directory in the way is removed if
 // empty; a file in the way is kept in versions (retry if it cannot be).
-// Call it between beginApply and endApply.
+// Call it between beginApply and endApply. Nothing is written into a
+// paused folder, nor one whose marker just vanished (an unmount).
 func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
+	if !d.folderPresent() {
+		return retry
+	}
 	if !d.stillWanted(m) {
 		return obsolete
 	}
@@ -113,6 +117,9 @@ func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs strin
 // set aside to a path keep wants its version at (its conflict copy), else
 // removed.
 func (d *Daemon) applyDir(r *round, w index.Want, keep map[manifest.ID][]index.Want) outcome {
+	if !d.folderPresent() {
+		return retry
+	}
 	abs, made, err := target(d.cfg.Root, w.Manifest.Path, true)
 	d.stageDirs(made)
 	if err != nil {
@@ -167,6 +174,9 @@ func (d *Daemon) stageDirs(made []string) {
 // version (a file is moved into versions); a local edit is kept (and
 // reported by the next scan).
 func (d *Daemon) applyDelete(w index.Want) outcome {
+	if !d.folderPresent() {
+		return retry // an unmounted folder's "absent" files are not deleted ones
+	}
 	m := w.Manifest
 	abs, _, err := target(d.cfg.Root, m.Path, false)
 	if errors.Is(err, os.ErrNotExist) {

@@ -21,6 +21,7 @@ const (
 	DefaultParallel   = 4
 	DefaultRetry      = 5 * time.Second
 	DefaultStatsEvery = time.Second
+	DefaultFolderPoll = 2 * time.Second
 	// DefaultKeepVersions is how long a replaced or deleted file is kept.
 	DefaultKeepVersions = versions.DefaultMaxAge
 )
@@ -46,6 +47,10 @@ type Config struct {
 	Retry      time.Duration // retry of wants that had no usable source
 	StatsFile  string        // JSON stats written here periodically and on exit; "" = none
 	StatsEvery time.Duration
+	// FolderPoll is how often the folder marker is checked (see doc.go,
+	// "Paused"): how soon an unmount is noticed without an event, and a
+	// paused folder resumes once it is back.
+	FolderPoll time.Duration
 	// Fetch tunes the piece fetcher (connections per source, request
 	// window); zero fields take transfer's defaults.
 	Fetch transfer.FetchOptions
@@ -90,6 +95,9 @@ func (c *Config) defaults() {
 	}
 	if c.StatsEvery <= 0 {
 		c.StatsEvery = DefaultStatsEvery
+	}
+	if c.FolderPoll <= 0 {
+		c.FolderPoll = DefaultFolderPoll
 	}
 	if c.PartialMaxAge == 0 {
 		c.PartialMaxAge = DefaultPartialMaxAge

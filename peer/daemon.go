@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -71,19 +70,30 @@ type Daemon struct {
 	pullKick      chan struct{}
 	firstScanDone chan struct{}
 
+	folder     folderState   // active or paused (folder_state.go)
+	folderKick chan struct{} // asks the folder loop to check the marker
+
 	versions  *versions.Store // nil when nothing is kept (peer/versions.go)
 	pruneKick chan struct{}
 }
 
 // New opens the index and chunk store of cfg and resolves the tracker to
-// join (cfg's, else the remembered one).
+// join (cfg's, else the remembered one). A folder seen for the first time is
+// created if missing and marked; one whose marker is missing while its
+// index holds files starts paused (see doc.go, "Folder marker"). Without an
+// index and a tracker to join, New fails with ErrNoTracker and creates
+// nothing.
 func New(cfg Config) (*Daemon, error) {
 	cfg.defaults()
 	if cfg.Identity == nil {
 		return nil, errors.New("peer: no identity")
 	}
-	if err := os.MkdirAll(cfg.Root, 0o755); err != nil {
-		return nil, fmt.Errorf("peer: folder: %w", err)
+	had, err := index.Exists(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("peer: %w", err)
+	}
+	if !had && (cfg.TrackerAddr == "" || cfg.TrackerID.IsZero()) {
+		return nil, ErrNoTracker
 	}
 	idx, err := index.Open(cfg.StateDir)
 	if err != nil {
@@ -105,6 +115,7 @@ func New(cfg Config) (*Daemon, error) {
 		scanKick:      make(chan struct{}, 1),
 		pullKick:      make(chan struct{}, 1),
 		firstScanDone: make(chan struct{}),
+		folderKick:    make(chan struct{}, 1),
 		versions:      newVersions(cfg),
 		pruneKick:     make(chan struct{}, 1),
 	}
@@ -126,6 +137,8 @@ func New(cfg Config) (*Daemon, error) {
 		d.closeStores()
 		return nil, ErrNoTracker
 	}
+	d.folder.guarded = true
+	d.setFolderState(d.folderProblem(true))
 	return d, nil
 }
 
@@ -141,6 +154,7 @@ func (d *Daemon) closeStores() {
 func (d *Daemon) Stats() StatsSnapshot {
 	s := d.stats.Snapshot()
 	s.Seq = d.idx.Seq()
+	s.Paused, s.PausedReason = d.folder.get()
 	return s
 }
 
@@ -161,11 +175,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if ua, ok := l.Addr().(*net.UDPAddr); ok {
 		port = ua.Port
 	}
-	w, err := watch.New(d.cfg.Root, watch.Options{Delay: d.cfg.Debounce, Rescan: d.cfg.Rescan, Log: d.log})
-	if err != nil {
-		return fmt.Errorf("peer: %w", err)
-	}
-	defer w.Close()
+	// Recovery only records versions found on disk: a paused folder's
+	// absent files are never taken for anything.
 	if n, err := d.recoverApplied(ctx); err != nil {
 		d.log.Warn("record versions applied before the last stop", "recorded", n, "err", err)
 	}
@@ -192,7 +203,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		return err
 	})
-	g.Go(func() error { return d.scanLoop(gctx, w) })
+	changes := make(chan watch.Change) // folderLoop's watcher to scanLoop
+	g.Go(func() error { return d.folderLoop(gctx, changes) })
+	g.Go(func() error { return d.scanLoop(gctx, changes) })
 	g.Go(func() error { return d.pullLoop(gctx) })
 	g.Go(func() error { return d.statsLoop(gctx) })
 	g.Go(func() error { return d.pruneLoop(gctx) })

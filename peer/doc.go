@@ -123,7 +123,38 @@
 //     and applied by a later pull once the clash is gone.
 //   - Safe path: every write or delete happens below the folder through real
 //     directories only; a symlink in a parent component refuses the write.
+//   - Folder marker: DIR/.dartsync/folder (peer/marker) names the tracker
+//     folder, this device and the absolute state directory. A folder whose
+//     index holds no live entry (a first start) is created if missing and
+//     marked; a folder marked by this device is synced (at start, a stale
+//     state directory or folder name in the marker is rewritten).
+//   - Paused: the folder is missing or lacks its marker while its index
+//     holds files (a disk or share not mounted, the folder moved away), or
+//     it is marked by another device (two peers never sync one folder).
+//     Absence is not deletion: nothing is scanned, reported or applied, and
+//     nothing (marker, partials, temporary files, parent directories) is
+//     created in the folder. The peer logs why once, stays registered,
+//     keeps serving the pieces it can and stores announced versions as
+//     wants. The marker is checked every Config.FolderPoll, when the
+//     watcher sees the root or DIR/.dartsync change, before every scan,
+//     after its walk and after its diff (the disk may go, and come back,
+//     during a scan: a deletion is reported only if the marker was found
+//     after the walk and after the diff, with no pause seen and no new
+//     mount of the folder since the scan began), before every pull and
+//     right before each write of a pull (one lstat of the marker). When the marker is back the folder resumes: a
+//     new watcher, a full scan, then a pull. At start only, an unmarked
+//     folder that is provably the one indexed is marked instead (a folder
+//     synced before markers existed, or whose marker was deleted by hand):
+//     its index lives in it, or an indexed file is there unchanged (same
+//     size, mtime and inode, which an empty mount point or another disk
+//     cannot have). Stats report Paused and PausedReason.
+//   - State inside the folder (the default, DIR/.dartsync): a folder that is
+//     missing has no index either. Without a tracker and token to join, New
+//     fails with ErrNoTracker and creates nothing; with them, it is a first
+//     start (a new, empty member). Keep the state outside a removable disk
+//     (--state) so a peer started while it is not mounted pauses instead.
 //   - Stats: counters of bytes and pieces moved, written to Config.StatsFile.
 //
-// Sentinel errors: ErrUnsafePath (a path would leave the folder).
+// Sentinel errors: ErrUnsafePath (a path would leave the folder),
+// ErrNoTracker (no index and no tracker to join).
 package peer

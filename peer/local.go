@@ -25,16 +25,17 @@ type change struct {
 	stat index.Stat
 }
 
-// scanLoop runs a local scan whenever the watcher or a kick asks for one.
-// Scans wait for the first registration (they need the piece size).
-func (d *Daemon) scanLoop(ctx context.Context, w *watch.Watcher) error {
+// scanLoop runs a local scan whenever the watcher (changes) or a kick asks
+// for one. Scans wait for the first registration (they need the piece
+// size), and for the folder to be active (a resume kicks a scan).
+func (d *Daemon) scanLoop(ctx context.Context, changes <-chan watch.Change) error {
 	first := true
 	var retry <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case c := <-w.C():
+		case c := <-changes:
 			if !c.All && !d.needsScan(c.Paths) {
 				continue // only our own writes, already in the index
 			}
@@ -53,6 +54,9 @@ func (d *Daemon) scanLoop(ctx context.Context, w *watch.Watcher) error {
 		if err := scan(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			if errors.Is(err, errFolderPaused) {
+				continue
 			}
 			d.log.Warn("local scan", "err", err)
 			retry = time.After(d.cfg.Retry)
@@ -106,12 +110,24 @@ func (d *Daemon) prev(path string) (manifest.Manifest, scan.Stat, bool) {
 }
 
 // localScan scans the folder, diffs it against the index and reports the
-// differences to the tracker.
+// differences to the tracker. A paused folder reports nothing
+// (errFolderPaused): the marker is checked before the walk, after it and
+// after the diff (see pausedDuringScan).
 func (d *Daemon) localScan(ctx context.Context) error {
+	guard, ok := d.beginScan()
+	if !ok {
+		return errFolderPaused
+	}
 	start := time.Now()
 	res, err := scan.Scan(ctx, d.cfg.Root, scan.Options{PieceSize: d.currentPieceSize(), Prev: d.prev, Log: d.log})
 	if err != nil {
+		if !d.checkFolder() {
+			return errFolderPaused
+		}
 		return err
+	}
+	if d.pausedDuringScan(guard, "walk") {
+		return errFolderPaused
 	}
 	var hashed []*manifest.Manifest
 	for i := range res.Entries {
@@ -129,6 +145,9 @@ func (d *Daemon) localScan(ctx context.Context) error {
 	}
 	d.warnBadNames(res.Skipped)
 	changes := d.diff(res.Entries, res.Skipped)
+	if d.pausedDuringScan(guard, "diff") {
+		return errFolderPaused
+	}
 	d.stats.ScansCompleted.Add(1)
 	d.log.Debug("local scan", "entries", len(res.Entries), "hashed", len(hashed), "changes", len(changes),
 		"took", time.Since(start))
@@ -297,6 +316,9 @@ func (d *Daemon) record(batch []change, res []tracker.Result) error {
 // changes only the file's ctime, which must not make the file look edited
 // (the winner's apply would wait for a rescan).
 func (d *Daemon) keepConflictCopy(m *manifest.Manifest, name string, st index.Stat) (index.Stat, error) {
+	if !d.folderPresent() {
+		return st, errFolderPaused
+	}
 	p := m.Path
 	src, _, err := target(d.cfg.Root, p, false)
 	if err != nil {

@@ -46,6 +46,9 @@ func (d *Daemon) moves(r *round, adds, dels []index.Want) ([]index.Want, []index
 // (the same version), if that file is unchanged since it was synced and
 // nothing is at w's path.
 func (d *Daemon) move(t, w index.Want) bool {
+	if !d.folderPresent() {
+		return false
+	}
 	ie, ok := d.idx.Get(t.Manifest.Path)
 	if !ok || ie.Manifest.Deleted || ie.Manifest.Kind != manifest.KindFile || ie.Manifest.ID != w.Manifest.ID {
 		return false

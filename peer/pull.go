@@ -86,8 +86,12 @@ func (d *Daemon) pullLoop(ctx context.Context) error {
 
 // pull applies every want it can: directories, then new paths, then updates
 // of existing paths, then deletions (files before their directories). It
-// returns how many wants are left.
+// returns how many wants are left. A paused folder gets nothing (a resume
+// kicks a scan, then a pull).
 func (d *Daemon) pull(ctx context.Context) (int, error) {
+	if !d.checkFolder() {
+		return 0, nil
+	}
 	// Nothing is applied while tracker updates or forgotten wants are held
 	// unstored (a failed index write): the wants read below could be stale.
 	if err := d.storeAllHeld(); err != nil {
@@ -379,6 +383,9 @@ func (d *Daemon) fetchSealed(ctx context.Context, w index.Want) (*readyFile, out
 // absolute target, or a nil partial and the outcome.
 func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, string, outcome) {
 	m := w.Manifest
+	if !d.folderPresent() {
+		return nil, "", retry
+	}
 	abs, made, err := target(d.cfg.Root, m.Path, true)
 	d.stageDirs(made)
 	if err != nil {

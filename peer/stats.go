@@ -46,7 +46,12 @@ type StatsSnapshot struct {
 	Reannounces    int64  `json:"reannounces"`
 	Reannounced    int64  `json:"reannounced"`
 	Seq            uint64 `json:"seq"`
-	DeltaSnapshot         // rolling search and piece deltas (plan_delta.go)
+	// Paused: the folder is missing or unmarked while its index holds
+	// files, or marked by another device; nothing is scanned, reported or
+	// applied (see doc.go, "Paused"). PausedReason says why, for the user.
+	Paused        bool   `json:"paused"`
+	PausedReason  string `json:"paused_reason,omitempty"`
+	DeltaSnapshot        // rolling search and piece deltas (plan_delta.go)
 }
 
 // Snapshot returns the current values.

@@ -97,6 +97,9 @@ func (d *Daemon) pruneLoop(ctx context.Context) error {
 }
 
 func (d *Daemon) prune() {
+	if paused, _ := d.folder.get(); paused {
+		return // not this peer's folder now (doc.go, "Paused")
+	}
 	res, err := d.versions.Prune(time.Now())
 	if err != nil {
 		d.log.Warn("prune kept versions", "err", err)

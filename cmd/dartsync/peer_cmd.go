@@ -38,12 +38,12 @@ const rejoinHint = "A tracker whose state directory was lost or reset has a new 
 
 // peerCmd runs the peer daemon on one folder.
 type peerCmd struct {
-	Dir       string `name:"dir" required:"" type:"path" help:"Folder to keep in sync (created if missing)."`
+	Dir       string `name:"dir" required:"" type:"path" help:"Folder to keep in sync (created if missing at the first start; later, a missing or unmarked folder pauses the peer)."`
 	Tracker   string `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join."`
 	Token     string `name:"token" env:"DARTSYNC_TOKEN" help:"Join token printed by the tracker (needed for the first join only)."`
 	TokenFile string `name:"token-file" type:"path" help:"Read the join token from this file."`
 	Listen    string `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
-	State     string `name:"state" type:"path" help:"State directory (index, chunk store, identity); default DIR/.dartsync."`
+	State     string `name:"state" type:"path" help:"State directory (index, chunk store, identity); default DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
 
 	Debounce    time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long."`
 	Rescan      time.Duration `name:"rescan" default:"1h" help:"Full rescan interval (safety net for missed events); negative disables."`
@@ -71,9 +71,6 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return fmt.Errorf("peer: create folder: %w", err)
-	}
 	state := c.State
 	if state == "" {
 		state = filepath.Join(root, manifest.StateDir)
@@ -86,6 +83,34 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return withExitCode(2, fmt.Errorf("--state %s is inside the synced folder: use %s or a directory outside it",
 			state, filepath.Join(root, manifest.StateDir)))
+	}
+	tokenText, tokenFrom, err := c.token()
+	if err != nil {
+		return err
+	}
+	var tok *tracker.Token
+	if tokenText != "" {
+		t, err := tracker.ParseToken(tokenText)
+		if err != nil {
+			return withExitCode(2, fmt.Errorf("join token from %s: %w", tokenFrom, err))
+		}
+		if c.Tracker == "" {
+			return withExitCode(2, errors.New("a join token needs --tracker HOST:PORT"))
+		}
+		tok = &t
+	}
+	// Nothing is created (folder, state, identity) unless the peer can run:
+	// a missing index with no token to join is a mistake or a disk that is
+	// not mounted.
+	if tok == nil {
+		had, err := peer.HasIndex(state)
+		if err != nil {
+			return err
+		}
+		if !had {
+			return withExitCode(2, fmt.Errorf("%w (no index in %s: this folder has not joined a tracker yet, or it is on a disk that is not mounted; nothing was created)",
+				peer.ErrNoTracker, state))
+		}
 	}
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		return fmt.Errorf("peer: create state directory: %w", err)
@@ -118,20 +143,9 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 			}
 		}
 	}
-	tokenText, tokenFrom, err := c.token()
-	if err != nil {
-		return err
-	}
-	if tokenText != "" {
-		tok, err := tracker.ParseToken(tokenText)
-		if err != nil {
-			return withExitCode(2, fmt.Errorf("join token from %s: %w", tokenFrom, err))
-		}
+	if tok != nil {
 		cfg.TrackerID = tok.Tracker
 		cfg.Secret = append([]byte(nil), tok.Secret[:]...)
-		if c.Tracker == "" {
-			return withExitCode(2, errors.New("a join token needs --tracker HOST:PORT"))
-		}
 	}
 	d, err := peer.New(cfg)
 	if errors.Is(err, peer.ErrNoTracker) {

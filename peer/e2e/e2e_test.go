@@ -82,8 +82,24 @@ func newCluster(t *testing.T, n int) *cluster {
 }
 
 // startPeer starts pp; the first time with the tracker address and token,
-// later with neither (the membership is remembered).
+// later with neither (the membership is remembered). It returns after the
+// peer's first scan.
 func (c *cluster) startPeer(pp *peerProc, join bool, extra ...string) {
+	c.t.Helper()
+	c.launchPeer(pp, join, extra...)
+	// Start peers one after the other: wait for this one's first scan,
+	// which follows its registration (stats.json counts scans).
+	eventually(c.t, 30*time.Second, pp.name+" registered", func() (bool, string) {
+		s, err := readStats(pp.state)
+		if err != nil {
+			return false, err.Error()
+		}
+		return s.ScansCompleted > 0, fmt.Sprintf("%d scans", s.ScansCompleted)
+	})
+}
+
+// launchPeer starts pp's process (see startPeer) and returns at once.
+func (c *cluster) launchPeer(pp *peerProc, join bool, extra ...string) {
 	c.t.Helper()
 	// A restarted peer's counters start from zero: drop the old file.
 	if err := os.Remove(filepath.Join(pp.state, "stats.json")); err != nil && !os.IsNotExist(err) {
@@ -99,15 +115,6 @@ func (c *cluster) startPeer(pp *peerProc, join bool, extra ...string) {
 	args = append(args, extra...)
 	// --log-level is a global flag: kong accepts it after the command.
 	pp.p = start(c.t, c.base, pp.name, args...)
-	// Start peers one after the other: wait for this one's first scan,
-	// which follows its registration (stats.json counts scans).
-	eventually(c.t, 30*time.Second, pp.name+" registered", func() (bool, string) {
-		s, err := readStats(pp.state)
-		if err != nil {
-			return false, err.Error()
-		}
-		return s.ScansCompleted > 0, fmt.Sprintf("%d scans", s.ScansCompleted)
-	})
 }
 
 // waitAll waits until every listed peer's folder equals want.

@@ -220,13 +220,16 @@ func writeFile(t *testing.T, root, rel string, data []byte, perm os.FileMode) {
 
 // stats is the part of a peer's stats.json the test reads.
 type stats struct {
-	BytesReceived  int64 `json:"bytes_received"`
-	BytesLocal     int64 `json:"bytes_local"`
-	FilesApplied   int64 `json:"files_applied"`
-	FilesDeleted   int64 `json:"files_deleted"`
-	ScansCompleted int64 `json:"scans_completed"`
-	PiecesLocal    int64 `json:"pieces_local"`
-	PiecesFetched  int64 `json:"pieces_fetched"`
+	BytesReceived  int64  `json:"bytes_received"`
+	BytesLocal     int64  `json:"bytes_local"`
+	FilesApplied   int64  `json:"files_applied"`
+	FilesDeleted   int64  `json:"files_deleted"`
+	ScansCompleted int64  `json:"scans_completed"`
+	PiecesLocal    int64  `json:"pieces_local"`
+	PiecesFetched  int64  `json:"pieces_fetched"`
+	LocalChanges   int64  `json:"local_changes"`
+	Paused         bool   `json:"paused"`
+	PausedReason   string `json:"paused_reason"`
 }
 
 func readStats(stateDir string) (stats, error) {

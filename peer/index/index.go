@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/dartsync/dartsync/manifest"
@@ -148,6 +149,33 @@ func (x *Index) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return len(x.files)
+}
+
+// HasLive reports whether any entry is live (not a tombstone): whether the
+// index holds files or directories whose absence would read as deletions.
+func (x *Index) HasLive() bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, e := range x.files {
+		if !e.Manifest.Deleted {
+			return true
+		}
+	}
+	return false
+}
+
+// Exists reports whether stateDir holds an index file, without creating
+// anything (Open creates the directory and the file).
+func Exists(stateDir string) (bool, error) {
+	_, err := os.Stat(filepath.Join(stateDir, FileName))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return false, nil
+	default:
+		return false, fmt.Errorf("index: %w", err)
+	}
 }
 
 // Seq returns the last tracker sequence number stored.

@@ -2,6 +2,8 @@ package index
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/dartsync/dartsync/manifest"
@@ -165,4 +167,40 @@ func FuzzDecodeEntry(f *testing.F) {
 			t.Fatalf("re-encoded entry decodes to %+v, want %+v", e2.Stat, e.Stat)
 		}
 	})
+}
+
+func TestExistsAndHasLive(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	if ok, err := Exists(dir); ok || err != nil {
+		t.Fatalf("Exists before Open = %v, %v", ok, err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Exists created the state directory: %v", err)
+	}
+	x, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if ok, err := Exists(dir); !ok || err != nil {
+		t.Fatalf("Exists after Open = %v, %v", ok, err)
+	}
+	steps := []struct {
+		put  Entry
+		live bool
+	}{
+		{Entry{Manifest: manifest.NewTombstone("gone", manifest.KindFile, manifest.ID{1}, 1)}, false},
+		{Entry{Manifest: manifest.NewDir("dir", 1)}, true},
+		{Entry{Manifest: manifest.NewTombstone("dir", manifest.KindDir, manifest.ID{}, 2)}, false},
+		{Entry{Manifest: fileManifest("f", "x")}, true},
+	}
+	if x.HasLive() {
+		t.Fatal("empty index has live entries")
+	}
+	for i, s := range steps {
+		x.Stage(s.put)
+		if got := x.HasLive(); got != s.live {
+			t.Fatalf("step %d (%s): HasLive = %v, want %v", i, s.put.Manifest.Path, got, s.live)
+		}
+	}
 }

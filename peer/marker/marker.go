@@ -13,8 +13,11 @@
 //     marker (a disk not mounted, a NAS share gone), is paused, never read
 //     as "every file was deleted".
 //
-// The marker is written once, when a folder is first seen (no index yet),
-// atomically (temporary file, fsync, rename, fsync of the directory).
+// The marker is written when a folder is first seen (no index yet), and
+// rewritten only by the device it names (its state directory moved), always
+// atomically (temporary file, fsync, rename, fsync of the directory). The
+// peer's rules for a missing or foreign marker are in package peer
+// ("Paused").
 //
 // Sentinel errors: ErrMissing (no marker at DIR: the folder, its state
 // directory or the marker file does not exist).
@@ -115,9 +118,9 @@ func Write(root string, m Marker) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("marker: %w", err)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("marker: %w", err)
-	}
+	// Readable by tools of other users; a file system without permissions
+	// (FAT on a removable disk) refuses, and that is fine.
+	_ = os.Chmod(tmp.Name(), 0o644)
 	if err := os.Rename(tmp.Name(), Path(root)); err != nil {
 		return fmt.Errorf("marker: %w", err)
 	}

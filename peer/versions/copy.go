@@ -47,9 +47,9 @@ func copyToTemp(src, dir string, mtime time.Time) (tmp string, err error) {
 	if _, err = io.Copy(out, in); err != nil {
 		return "", fmt.Errorf("copy %s: %w", src, err)
 	}
-	if err = out.Chmod(fi.Mode().Perm()); err != nil {
-		return "", err
-	}
+	// Best effort: a file system without permissions (FAT on a removable
+	// disk) refuses, and the version is kept all the same.
+	_ = out.Chmod(fi.Mode().Perm())
 	if err = out.Sync(); err != nil {
 		return "", err
 	}

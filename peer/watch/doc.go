@@ -11,6 +11,10 @@
 //     changed, or All when only a full scan can tell (event queue overflow,
 //     the kernel's watch limit reached, the periodic rescan, a new directory
 //     whose contents appeared before it was watched is reported by its path).
+//     Root: the folder itself or its state directory was created, removed or
+//     renamed (the consumer checks the folder marker); reported without
+//     waiting for quiet. A removed or renamed root is no longer watched: the
+//     consumer starts a new Watcher once the folder is back.
 //
 // The Watcher never reads files; the consumer rescans what a Change names.
 package watch

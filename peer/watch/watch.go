@@ -31,11 +31,14 @@ type Options struct {
 	Log          *slog.Logger
 }
 
-// Change says what may have changed: Paths (folder-relative, sorted) or All.
+// Change says what may have changed: Paths (folder-relative, sorted) or All;
+// Root when the folder itself or its state directory (manifest.StateDir,
+// where the folder marker lives) was created, removed or renamed.
 type Change struct {
 	Paths  []string
 	All    bool
 	Reason string // for All: why a full scan is asked for
+	Root   bool
 }
 
 // Watcher watches a folder tree. Create it with New; stop it with Close.
@@ -187,7 +190,7 @@ func (w *Watcher) run() {
 
 	for {
 		var outC chan Change
-		if outq.All || len(outq.Paths) > 0 {
+		if outq.All || len(outq.Paths) > 0 || outq.Root {
 			outC = w.out
 		}
 		select {
@@ -203,7 +206,11 @@ func (w *Watcher) run() {
 				return
 			}
 			r, ok := w.rel(ev.Name)
-			if !ok || r == "" || ignored(r) {
+			if ok && (r == "" || strings.EqualFold(r, manifest.StateDir)) {
+				outq.Root = true // reported at once: the consumer checks its marker
+				continue
+			}
+			if !ok || ignored(r) {
 				continue
 			}
 			if ev.Has(fsnotify.Create) {

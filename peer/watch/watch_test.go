@@ -138,3 +138,59 @@ func TestWatcherPeriodicRescan(t *testing.T) {
 		t.Fatal("no periodic rescan")
 	}
 }
+
+func TestWatcherReportsRootAndStateDirectory(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(t *testing.T, root string) // the event to report
+	}{
+		{"state directory created", func(t *testing.T, root string) {
+			if err := os.Mkdir(filepath.Join(root, ".dartsync"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"state directory removed", func(t *testing.T, root string) {
+			if err := os.RemoveAll(filepath.Join(root, ".dartsync")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"root renamed away", func(t *testing.T, root string) {
+			if err := os.Rename(root, root+".away"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"root removed", func(t *testing.T, root string) {
+			if err := os.RemoveAll(root); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "folder")
+			if err := os.MkdirAll(filepath.Join(root, "sub"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if tt.name == "state directory removed" {
+				if err := os.Mkdir(filepath.Join(root, ".dartsync"), 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A long delay: Root must not wait for quiet.
+			w, err := New(root, Options{Delay: time.Hour, Rescan: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			tt.change(t, root)
+			select {
+			case c := <-w.C():
+				if !c.Root || c.All || len(c.Paths) > 0 {
+					t.Fatalf("got %+v, want Root only", c)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no Root change reported")
+			}
+		})
+	}
+}

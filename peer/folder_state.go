@@ -1,0 +1,341 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/marker"
+	"github.com/dartsync/dartsync/peer/watch"
+)
+
+// recognizeTries bounds how many indexed files New looks at to recognize
+// an unmarked folder as the one it indexed (see folderProblem).
+const recognizeTries = 1000
+
+// errFolderPaused: the folder is paused (see doc.go, "Paused"); the scan
+// stopped without reporting anything.
+var errFolderPaused = errors.New("peer: folder paused")
+
+// folderState says whether the folder is synced (active) or paused, and
+// why. A Daemon not made by New (unit tests of apply) is not guarded: its
+// folder counts as present.
+type folderState struct {
+	mu      sync.Mutex
+	guarded bool
+	paused  bool
+	why     string // folderIssue.why: what is logged once
+	reason  string // folderIssue.String(): for Stats
+	pauses  uint64 // times the folder was paused (see scanGuard)
+}
+
+// folderIssue is why a folder is paused: why says what is wrong (stable
+// from one check to the next, so it is logged once), err is the error
+// behind it, if any (its text may vary: a temporary file's name).
+type folderIssue struct {
+	why string
+	err error
+}
+
+func (i folderIssue) String() string {
+	if i.err == nil {
+		return i.why
+	}
+	return i.why + " (" + i.err.Error() + ")"
+}
+
+func (f *folderState) get() (paused bool, reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.paused, f.reason
+}
+
+// HasIndex reports whether stateDir holds a peer's index, without creating
+// anything. Without one, a peer can only start with a join token: a
+// missing index is a first start, or the state directory of a folder on a
+// disk that is not mounted.
+func HasIndex(stateDir string) (bool, error) {
+	return index.Exists(stateDir)
+}
+
+// checkFolder decides whether the folder may be synced now, records the
+// answer (logging it once when it changes) and reports whether it is
+// active. It may write the marker (see folderProblem), never anything else.
+func (d *Daemon) checkFolder() bool {
+	if !d.folder.guarded {
+		return true
+	}
+	return d.setFolderState(d.folderProblem(false))
+}
+
+// scanGuard is what a scan saw of the folder when it began: how many
+// times it had been paused, and the mount it was on.
+type scanGuard struct {
+	pauses uint64
+	mount  uint64
+}
+
+// beginScan checks the folder before a scan; false if it is paused.
+func (d *Daemon) beginScan() (scanGuard, bool) {
+	if !d.checkFolder() {
+		return scanGuard{}, false
+	}
+	d.folder.mu.Lock()
+	g := scanGuard{pauses: d.folder.pauses}
+	d.folder.mu.Unlock()
+	if d.folder.guarded {
+		g.mount = mountID(d.cfg.Root)
+	}
+	return g, true
+}
+
+// pausedDuringScan checks the folder after a step of a scan (the disk may
+// go, and come back, at any moment). The walk may have missed files that
+// an unmount hid; the diff takes for deletions only the paths it then
+// finds gone itself (an lstat each). So after the walk and after the diff
+// the marker must be there, and the folder must not have gone and come
+// back since the scan began: no pause seen meanwhile (by the folder poll,
+// a watcher event or a pull) and the same mount (a new mount of the same
+// disk has another mount ID). Else nothing is reported; a folder that is
+// back is scanned again.
+func (d *Daemon) pausedDuringScan(g scanGuard, step string) bool {
+	if !d.checkFolder() {
+		d.log.Debug("folder paused during the scan: nothing reported", "after", step)
+		return true
+	}
+	d.folder.mu.Lock()
+	pauses := d.folder.pauses
+	d.folder.mu.Unlock()
+	if pauses == g.pauses && (!d.folder.guarded || mountID(d.cfg.Root) == g.mount) {
+		return false
+	}
+	d.log.Debug("folder paused during the scan: it went away and came back; nothing reported, scanning again", "after", step)
+	kick(d.scanKick)
+	return true
+}
+
+// folderPresent is the check right before a write into the folder (apply,
+// directory creation, parent directories of a download): the folder is
+// active and its marker still there (one lstat). A missing marker is
+// checked at once, so an unmount pauses the folder before anything is
+// written into the empty mount point.
+func (d *Daemon) folderPresent() bool {
+	if !d.folder.guarded {
+		return true
+	}
+	if paused, _ := d.folder.get(); paused {
+		return false
+	}
+	if _, err := os.Lstat(marker.Path(d.cfg.Root)); err != nil {
+		return d.checkFolder()
+	}
+	return true
+}
+
+// setFolderState records the outcome of a check (a zero issue: active);
+// a change is logged once and kicks the folder loop (to close or start the
+// watcher) and, on resume, a full scan.
+func (d *Daemon) setFolderState(is folderIssue) bool {
+	paused := is.why != ""
+	f := &d.folder
+	f.mu.Lock()
+	was, old := f.paused, f.why
+	f.paused, f.why, f.reason = paused, is.why, is.String()
+	if paused && !was {
+		f.pauses++
+	}
+	f.mu.Unlock()
+	switch {
+	case paused && is.why != old:
+		attrs := []any{"folder", d.cfg.Root, "marker", marker.Path(d.cfg.Root), "check_every", d.cfg.FolderPoll}
+		if is.err != nil {
+			attrs = append(attrs, "err", is.err)
+		}
+		d.log.Warn("folder paused: "+is.why+"; nothing is scanned, reported or applied (a missing file is not "+
+			"a deleted one) until the folder and its marker are back", attrs...)
+	case !paused && was:
+		d.log.Info("folder resumed: its marker is back", "folder", d.cfg.Root)
+		kick(d.scanKick)
+	}
+	if paused != was {
+		kick(d.folderKick)
+	}
+	return !paused
+}
+
+// folderProblem says why the folder cannot be synced now (a zero issue if
+// it can):
+//
+//   - a marker naming this device: the folder (at start, a stale folder
+//     name or state directory in it is rewritten);
+//   - a marker naming another device: paused (another peer's folder);
+//   - no marker and an index holding no live entry: nothing can be lost,
+//     so the folder is created if missing and marked (a first start);
+//   - no marker and an index holding files: paused (a disk not mounted,
+//     the folder moved away), except at start (start) when the folder is
+//     provably the one indexed, which marks it (a folder synced before
+//     markers existed, or whose marker was removed by hand): the index
+//     itself lives in the folder (the default state directory, found on
+//     disk), or one of the indexed files is there unchanged (same size,
+//     mtime and inode: an empty mount point or another disk has none).
+func (d *Daemon) folderProblem(start bool) folderIssue {
+	root := d.cfg.Root
+	m, err := marker.Read(root)
+	switch {
+	case err == nil && m.Device == d.self.String():
+		if start && (m.StateDir != d.cfg.StateDir || m.Folder != d.cfg.Folder) {
+			if err := d.writeMarker(); err != nil {
+				d.log.Warn("update folder marker", "err", err)
+			} else {
+				d.log.Info("folder marker updated", "state", d.cfg.StateDir, "old_state", m.StateDir)
+			}
+		}
+		return folderIssue{}
+	case err == nil:
+		return folderIssue{why: fmt.Sprintf("the folder is marked as another device's (device %s, state %s; "+
+			"if that peer no longer syncs it, remove the marker and restart this one)", m.Device, m.StateDir)}
+	case !errors.Is(err, marker.ErrMissing):
+		return folderIssue{why: "its marker cannot be read (repair or remove it)", err: err}
+	}
+	if !d.idx.HasLive() {
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			return folderIssue{why: "the folder cannot be created", err: err}
+		}
+		if err := d.writeMarker(); err != nil {
+			return folderIssue{why: "the folder cannot be marked", err: err}
+		}
+		d.log.Info("folder marked", "marker", marker.Path(root), "state", d.cfg.StateDir)
+		return folderIssue{}
+	}
+	if start && (d.stateInFolder() || d.recognizeFolder()) {
+		if err := d.writeMarker(); err != nil {
+			return folderIssue{why: "the folder cannot be marked", err: err}
+		}
+		d.log.Info("folder had no marker, but it is the one indexed: marked", "marker", marker.Path(root))
+		return folderIssue{}
+	}
+	fi, err := os.Stat(root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return folderIssue{why: "the folder does not exist (a disk or share not mounted? moved?)"}
+	case err != nil:
+		return folderIssue{why: "the folder cannot be read", err: err}
+	case !fi.IsDir():
+		return folderIssue{why: "the folder is not a directory"}
+	}
+	return folderIssue{why: "the folder has no marker (an empty mount point? a disk not mounted?)"}
+}
+
+// writeMarker marks the folder as this device's.
+func (d *Daemon) writeMarker() error {
+	return marker.Write(d.cfg.Root, marker.Marker{Folder: d.cfg.Folder, Device: d.self.String(), StateDir: d.cfg.StateDir})
+}
+
+// stateInFolder reports whether the state directory (whose index was
+// found on disk when this is asked, at start) is inside the folder.
+func (d *Daemon) stateInFolder() bool {
+	rel, err := filepath.Rel(d.cfg.Root, d.cfg.StateDir)
+	return err == nil && rel != "." && filepath.IsLocal(rel)
+}
+
+// recognizeFolder reports whether one of the first recognizeTries indexed
+// files is in the folder with the size, mtime and inode it was synced with.
+func (d *Daemon) recognizeFolder() bool {
+	tries := 0
+	for _, p := range d.idx.Paths() {
+		e, ok := d.idx.Get(p)
+		if !ok || e.Manifest.Deleted || e.Manifest.Kind != manifest.KindFile || e.Stat.Size < 0 {
+			continue
+		}
+		if tries++; tries > recognizeTries {
+			return false
+		}
+		abs, _, err := target(d.cfg.Root, p, false)
+		if err != nil {
+			continue
+		}
+		if fi, err := os.Lstat(abs); err == nil && fi.Mode().IsRegular() && statOf(fi) == e.Stat {
+			return true
+		}
+	}
+	return false
+}
+
+// folderLoop owns the folder watcher: it runs one while the folder is
+// active and forwards its changes to the scan loop (out), closes it when
+// the folder pauses and starts a new one when it resumes (a watcher cannot
+// watch a missing root, and its watches end with an unmount). It checks
+// the folder every FolderPoll (an unmount sends no event), when kicked, and when the watcher saw the
+// root or its state directory change.
+func (d *Daemon) folderLoop(ctx context.Context, out chan<- watch.Change) error {
+	var w *watch.Watcher
+	defer func() {
+		if w != nil {
+			w.Close()
+		}
+	}()
+	tick := time.NewTicker(d.cfg.FolderPoll)
+	defer tick.Stop()
+	var pending watch.Change // for the scan loop
+	check := false
+	for {
+		if check {
+			check = false
+			d.checkFolder()
+		}
+		switch paused, _ := d.folder.get(); {
+		case paused && w != nil:
+			w.Close()
+			w, pending = nil, watch.Change{}
+		case !paused && w == nil:
+			nw, err := watch.New(d.cfg.Root, watch.Options{Delay: d.cfg.Debounce, Rescan: d.cfg.Rescan, Log: d.log})
+			if err != nil {
+				return fmt.Errorf("peer: %w", err)
+			}
+			w = nw
+		}
+		var in <-chan watch.Change
+		if w != nil {
+			in = w.C()
+		}
+		var send chan<- watch.Change
+		if pending.All || len(pending.Paths) > 0 {
+			send = out
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case c := <-in:
+			check = c.Root
+			pending = mergeChanges(pending, c)
+		case send <- pending:
+			pending = watch.Change{}
+		case <-tick.C:
+			check = true
+		case <-d.folderKick:
+			check = true
+		}
+	}
+}
+
+// mergeChanges adds c's paths and full-scan request to p (Root is handled
+// by the folder loop, not passed on).
+func mergeChanges(p, c watch.Change) watch.Change {
+	if c.All && !p.All {
+		p.All, p.Reason = true, c.Reason
+	}
+	if len(c.Paths) > 0 {
+		p.Paths = append(p.Paths, c.Paths...)
+		slices.Sort(p.Paths)
+		p.Paths = slices.Compact(p.Paths)
+	}
+	return p
+}
