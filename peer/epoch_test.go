@@ -52,9 +52,9 @@ func fileSum(b []byte) string {
 	return hex.EncodeToString(sum[:6]) + " " + string(b[:min(len(b), 24)])
 }
 
-// treeOf is the folderTree of a folder holding files (path -> content) and
+// expectTree is the folderTree of a folder holding files (path -> content) and
 // their parent directories.
-func treeOf(files map[string]string) map[string]string {
+func expectTree(files map[string]string) map[string]string {
 	out := map[string]string{}
 	for p, c := range files {
 		out[p] = fileSum([]byte(c))
@@ -199,7 +199,7 @@ func TestTrackerStateGoesBack(t *testing.T) {
 			waitFor(t, "b's edit on a", fileIs(filepath.Join(a.root, "edit-then-delete.txt"), []byte("v1 of edit-then-delete")))
 			write(t, a.root, "edit-twice.txt", "v2 of edit-twice", 2*time.Minute)
 			must(t, os.Remove(filepath.Join(b.root, "edit-then-delete.txt")))
-			want := treeOf(map[string]string{
+			want := expectTree(map[string]string{
 				"keep.txt":       "kept as it is",
 				"edit-once.txt":  "v1 of edit-once, after the backup",
 				"edit-twice.txt": "v2 of edit-twice",
@@ -340,7 +340,7 @@ func TestReannounceConflictKeepsBoth(t *testing.T) {
 
 	b = n1.rejoin(t, b)
 	waitFor(t, "b re-announced", func() bool { return b.d.Stats().Reannounces >= 1 })
-	want := treeOf(map[string]string{"x.txt": "x as a has it", "y.txt": "only b has y"})
+	want := expectTree(map[string]string{"x.txt": "x as a has it", "y.txt": "only b has y"})
 	for _, p := range []*testPeer{a, b} {
 		waitFor(t, "both versions of x in "+p.root, func() bool {
 			got, err := folderTree(p.root)
@@ -408,7 +408,7 @@ func TestTrackerRestoredBehindPeer(t *testing.T) {
 			write(t, a.root, "f.txt", "f version 0", 0)
 			write(t, a.root, "h.txt", "h, deleted after the backup", 0)
 			for _, p := range []*testPeer{b, c} {
-				waitTree(t, "initial", p.root, treeOf(map[string]string{"f.txt": "f version 0", "h.txt": "h, deleted after the backup"}))
+				waitTree(t, "initial", p.root, expectTree(map[string]string{"f.txt": "f version 0", "h.txt": "h, deleted after the backup"}))
 			}
 			n.stopTracker()
 			backup := filepath.Join(t.TempDir(), "backup")
@@ -421,7 +421,7 @@ func TestTrackerRestoredBehindPeer(t *testing.T) {
 			write(t, a.root, "f.txt", "f version 2", 2*time.Minute)
 			write(t, a.root, "g.txt", "g, new after the backup", 2*time.Minute)
 			must(t, os.Remove(filepath.Join(b.root, "h.txt")))
-			want := treeOf(map[string]string{"f.txt": "f version 2", "g.txt": "g, new after the backup"})
+			want := expectTree(map[string]string{"f.txt": "f version 2", "g.txt": "g, new after the backup"})
 			waitTree(t, "after the backup", a.root, want)
 			waitTree(t, "after the backup", b.root, want)
 
