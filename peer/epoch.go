@@ -126,6 +126,9 @@ func (d *Daemon) reannounce(ctx context.Context, info tracker.RegisterInfo) erro
 	if err := d.waitPullIdle(ctx); err != nil {
 		return err
 	}
+	if !d.checkFolder() {
+		return errFolderPaused // its resume kicks a scan, which re-announces then
+	}
 	paths := d.idx.Paths()
 	changes := make([]tracker.Change, 0, len(paths))
 	for _, p := range paths {
