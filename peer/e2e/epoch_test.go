@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -76,7 +78,7 @@ func trackerGoesBack(t *testing.T, loss stateLoss) {
 	put(p1, "edit-twice.txt", "version 2 of edit-twice\n")
 	remove(p2, "edit-then-delete.txt")
 	c.waitAll("changes after the backup", want)
-	before := map[*peerProc]map[string]int64{p1: settledCounters(t, p1), p2: settledCounters(t, p2)}
+	before := map[*peerProc]map[string]int64{p1: changeCounters(t, p1), p2: changeCounters(t, p2)}
 	done := map[*peerProc]int{p1: reannounceDone(t, p1), p2: reannounceDone(t, p2)}
 
 	// The tracker's state goes back.
@@ -144,7 +146,7 @@ func trackerGoesBack(t *testing.T, loss stateLoss) {
 			if d := diff(got, want); d != "" {
 				t.Fatalf("%s changed after the tracker went back: %s", pp.name, d)
 			}
-			s, err := readCounters(pp.state)
+			s, err := readChangeCounters(pp.state)
 			if err != nil {
 				continue // being rewritten
 			}
@@ -188,6 +190,48 @@ func (c *cluster) restartTracker() {
 		runs := strings.Split(string(b), "==== start")
 		return strings.Contains(runs[len(runs)-1], "tracker serving"), "not serving yet"
 	})
+}
+
+// changeCounters returns pp's counters of files changed once they stop
+// changing.
+func changeCounters(t *testing.T, pp *peerProc) map[string]int64 {
+	t.Helper()
+	var last map[string]int64
+	var since time.Time
+	eventually(t, 20*time.Second, pp.name+" counters settle", func() (bool, string) {
+		s, err := readChangeCounters(pp.state)
+		if err != nil {
+			return false, err.Error()
+		}
+		if since.IsZero() || !sameCounters(s, last) {
+			last, since = s, time.Now()
+			return false, "changing"
+		}
+		return time.Since(since) > 500*time.Millisecond, "changing"
+	})
+	return last
+}
+
+// readChangeCounters reads the counters of files applied, deleted and in
+// conflict from a peer's stats.json.
+func readChangeCounters(stateDir string) (map[string]int64, error) {
+	b, err := os.ReadFile(filepath.Join(stateDir, "stats.json"))
+	if err != nil {
+		return nil, err
+	}
+	var all map[string]any
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, k := range []string{"files_applied", "files_deleted", "conflicts"} {
+		v, ok := all[k].(float64)
+		if !ok {
+			return nil, fmt.Errorf("stats.json: no counter %q", k)
+		}
+		out[k] = int64(v)
+	}
+	return out, nil
 }
 
 // reannounceDone counts the "re-announce done" lines of pp's current run.
