@@ -208,9 +208,17 @@ func readCounters(stateDir string) (map[string]int64, error) {
 	if err != nil {
 		return nil, err
 	}
+	var all map[string]any // counters, and a few non-numeric fields (paused, its reason)
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, err
+	}
 	out := map[string]int64{}
-	err = json.Unmarshal(b, &out)
-	return out, err
+	for k, v := range all {
+		if n, ok := v.(float64); ok {
+			out[k] = int64(n)
+		}
+	}
+	return out, nil
 }
 
 // settledCounters returns pp's counters once they stop changing.
