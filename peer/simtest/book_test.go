@@ -90,10 +90,10 @@ type version struct {
 
 // pathOp is what one operation left at a path on its peer.
 type pathOp struct {
-	op    int
-	peer  int
-	at    time.Time
-	sum   string // "" = absent
+	op   int
+	peer int
+	at   time.Time
+	sum  string // "" = absent
 }
 
 // replacement is a local operation (overwrite, append, delete) that

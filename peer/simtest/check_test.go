@@ -208,14 +208,17 @@ func (r *run) checkVersions(found map[string][]place) {
 		}
 		how := ""
 		for _, pl := range found[v.sum] {
+			kind := ""
 			if paths[pl.path] {
-				how = pl.kind
-				break
+				kind = pl.kind
 			}
 			for c := range paths {
-				if conflictOf(pl.path, c) {
-					how = "conflict copy"
+				if kind == "" && conflictOf(pl.path, c) {
+					kind = "conflict copy"
 				}
+			}
+			if rank(kind) > rank(how) {
+				how = kind
 			}
 		}
 		if how == "" {
@@ -226,7 +229,21 @@ func (r *run) checkVersions(found map[string][]place) {
 		counts[how]++
 	}
 	r.logf("-", "versions written %d: %v", len(r.book.versions), counts)
-	r.t.Logf("seed %d: %d operations, %d versions written: %v", r.seed, len(r.log), len(r.book.versions), counts)
+	r.summary = fmt.Sprintf("%d versions written: %v", len(r.book.versions), counts)
+}
+
+// rank orders the ways a version is found: current, then conflict copy,
+// then kept in versions.
+func rank(how string) int {
+	switch how {
+	case "current":
+		return 3
+	case "conflict copy":
+		return 2
+	case "versions":
+		return 1
+	}
+	return 0
 }
 
 // required tells whether v could sync (doc.go, "Could sync"): some copy of
@@ -296,4 +313,6 @@ func (r *run) checkNewest(final map[string]string) {
 		}
 	}
 	r.logf("-", "paths whose last operation was settled: %d of %d", settled, len(r.book.ops))
+	r.t.Logf("seed %d: %d operations in %.1fs; %s; newest checked on %d of %d paths",
+		r.seed, len(r.log), time.Since(r.begin).Seconds(), r.summary, settled, len(r.book.ops))
 }

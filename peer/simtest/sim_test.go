@@ -75,21 +75,22 @@ func TestSimulation(t *testing.T) {
 
 // run is one simulation: its parts, its generator and its records.
 type run struct {
-	t     *testing.T
-	st    settings
-	seed  uint64
-	rnd   *rand.Rand
-	begin time.Time
-	dir   string
-	sink  *logSink
-	tr    *simTracker
-	peers []*simPeer
-	tl    *timeline
-	book  *book
-	log   []string // the operation log
-	nver  int      // contents written so far (each content is unique)
-	snaps []string // copies of the stopped tracker's state directory
-	stuck string   // quiescence found wants that never go (see quiesce)
+	t       *testing.T
+	st      settings
+	seed    uint64
+	rnd     *rand.Rand
+	begin   time.Time
+	dir     string
+	sink    *logSink
+	tr      *simTracker
+	peers   []*simPeer
+	tl      *timeline
+	book    *book
+	log     []string // the operation log
+	nver    int      // contents written so far (each content is unique)
+	snaps   []string // copies of the stopped tracker's state directory
+	summary string   // what checkVersions found
+	stuck   string   // quiescence found wants that never go (see quiesce)
 }
 
 func runSeed(t *testing.T, seed uint64, st settings) {
@@ -184,10 +185,10 @@ func (r *run) logf(who, format string, args ...any) {
 // report prints the seed and the operation log of a failed run, and writes
 // its logs to st.logDir if set.
 func (r *run) report() {
-	if !r.t.Failed() {
+	if !r.t.Failed() && r.stuck == "" {
 		return
 	}
-	r.t.Logf("seed %d failed (DARTSYNC_SIM_SEED=%d DARTSYNC_SIM_SEEDS=1 DARTSYNC_SIM_OPS=%d); operations:\n%s",
+	r.t.Logf("seed %d failed or stuck (DARTSYNC_SIM_SEED=%d DARTSYNC_SIM_SEEDS=1 DARTSYNC_SIM_OPS=%d); operations:\n%s",
 		r.seed, r.seed, r.st.ops, strings.Join(r.log, "\n"))
 	if r.st.logDir == "" {
 		return
@@ -223,4 +224,39 @@ func (r *run) finish() {
 		}
 	}
 	r.logf("-", "end of operations: everything up")
+	for _, p := range r.peers {
+		r.waitLive(p)
+	}
+	r.lastEdits()
+}
+
+// lastEdits lets every earlier operation sync, then edits or deletes a few
+// paths once each and often takes the tracker back to a backup right
+// after: their results must be what the folders end with (doc.go, 3).
+func (r *run) lastEdits() {
+	time.Sleep(r.st.window + time.Second)
+	ps := filePaths()
+	r.rnd.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
+	for _, rel := range ps[:4] {
+		p := r.anyPeer()
+		if old, ok := p.file(rel); ok && r.pick(3) == 0 {
+			if err := os.Remove(p.abs(rel)); err != nil {
+				r.t.Errorf("%s delete %s: %v", p.name, rel, err)
+				return
+			}
+			r.book.removed(len(r.log), p.idx, rel, old, time.Now())
+			r.logf(p.name, "last edit: delete %s", rel)
+			continue
+		}
+		r.put(p, rel, r.content(r.size()), "last edit: write")
+	}
+	if r.pick(3) > 0 {
+		time.Sleep(time.Duration(r.pick(300)) * time.Millisecond)
+		opTrackerStop(r)
+		mode := "restore"
+		if len(r.snaps) < 2 {
+			mode = "clean"
+		}
+		r.trackerStart(mode)
+	}
 }
