@@ -155,7 +155,8 @@ type place struct {
 }
 
 // conflictOf reports whether q is a conflict copy of p (or of one of p's
-// conflict copies): NAME.sync-conflict-...EXT in p's directory.
+// conflict copies): NAME.sync-conflict-...EXT, or NAME.sync-conflict-...EXT-n
+// when that name was taken, in p's directory.
 func conflictOf(q, p string) bool {
 	if path.Dir(q) != path.Dir(p) {
 		return false
@@ -164,6 +165,9 @@ func conflictOf(q, p string) bool {
 	ext := path.Ext(base)
 	stem := strings.TrimSuffix(base, ext)
 	qb := path.Base(q)
+	if i := strings.LastIndexByte(qb, '-'); i > 0 && strings.Trim(qb[i+1:], "0123456789") == "" && !strings.HasSuffix(qb, ext) {
+		qb = qb[:i] // the n-th candidate of a taken name: NAME.sync-conflict-...EXT-n
+	}
 	return strings.HasPrefix(qb, stem+".sync-conflict-") && strings.HasSuffix(qb, ext)
 }
 

@@ -27,6 +27,9 @@ func TestConflictOf(t *testing.T) {
 		{tracker.ConflictName("d0/a.txt", at, id.ID), "a.txt", false},
 		{tracker.ConflictName("d0/a.txt", at, id.ID), "d0/a.md", false},
 		{tracker.ConflictName("d0/c", at, id.ID), "d0/a.txt", false},
+		{tracker.ConflictName("d0/a.txt", at, id.ID) + "-2", "d0/a.txt", true},
+		{tracker.ConflictName("c", at, id.ID) + "-12", "c", true},
+		{tracker.ConflictName("d0/a.txt", at, id.ID) + "-x", "d0/a.txt", false},
 		{"d0/a.txt", "d0/a.txt", false},
 	} {
 		if got := conflictOf(tc.q, tc.p); got != tc.want {
