@@ -22,6 +22,7 @@ import (
 // the other way (the tombstone current, X re-announced by a peer that
 // missed the deletion: "an edit beats a deletion").
 func TestDeletionOfRecreatedContentSurvivesRestore(t *testing.T) {
+	skipKnown(t, "recreated-deletion")
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("DARTSYNC_SIM_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -90,6 +91,15 @@ func TestDeletionOfRecreatedContentSurvivesRestore(t *testing.T) {
 	}
 }
 
+// skipKnown skips a reproduction of a known, unfixed problem when
+// DARTSYNC_SIM_KNOWN names it (a comma-separated list); by default it runs,
+// and fails until the problem is fixed.
+func skipKnown(t *testing.T, name string) {
+	if known(os.Getenv("DARTSYNC_SIM_KNOWN"), name) {
+		t.Skipf("known problem %q (DARTSYNC_SIM_KNOWN)", name)
+	}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -116,6 +126,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // left ... lacks the rest"), and the folders, though identical, never
 // settle.
 func TestConflictCopyNobodyHas(t *testing.T) {
+	skipKnown(t, "stuck-wants")
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("DARTSYNC_SIM_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
