@@ -25,14 +25,22 @@
 //     change of that path (a write, delete or rename of it), if any.
 //   - Live: the tracker is up and the peer is running and has completed its
 //     first scan since it (or the tracker) last started.
-//   - Could sync: a version could sync if, while it was on its author's disk,
-//     there was one contiguous stretch of at least SyncWindow during which
-//     the tracker was up, the author was live and at least one other peer
-//     was live. In that time the author scans and reports it and another
-//     peer fetches it, so a later replacement anywhere keeps it. A version
-//     that could not sync is exempt: its own author replaced it before it
-//     could sync (which loses it by design: a peer's own local edits keep
-//     nothing).
+//   - Local replacement: an overwrite, append or delete of a version's
+//     content by the simulation on some peer (a rename is not one: it
+//     carries the content to another path, which the check follows).
+//   - Could sync: a version could sync unless its author replaced it
+//     locally and no peer that never replaced it locally could have
+//     fetched it: there was no contiguous stretch of SyncWindow, between
+//     the write and the first local replacement of it on any peer, during
+//     which the tracker was up and the author and such a peer were live.
+//     In SyncWindow the author scans and reports the version and the other
+//     peer fetches it, and that peer's copy is then replaced only by remote
+//     changes, which keep it. So a version that could not sync is the case
+//     the rule exempts: its own author replaced it before it could sync; the
+//     rule is widened to "every device that got it replaced it by a local
+//     edit" because a peer's own local edits keep nothing (by design), so a
+//     version the author and every peer that fetched it all edited away
+//     is gone without any fault of the sync.
 //   - Quiescence: every peer running, the tracker up, no pending wants, all
 //     folders identical (files, their content, and directories; the state
 //     directory .dartsync excluded), and nothing (trees, counters) changed

@@ -134,10 +134,10 @@ func runSeed(t *testing.T, seed uint64, st settings) {
 		if err := p.start(r.tr, r.tl); err != nil {
 			t.Fatal(err)
 		}
+		r.peers = append(r.peers, p)
 		// One after the other: the tracker may not tell two peers
 		// registering at the same moment about each other.
 		r.waitLive(p)
-		r.peers = append(r.peers, p)
 	}
 	r.logf("-", "start: tracker at %s, %d peers", r.tr.addr, st.peers)
 	for i := 0; i < st.ops && !t.Failed(); i++ {
