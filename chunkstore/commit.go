@@ -139,7 +139,7 @@ func (p *Partial) Commit(target string) error {
 	p.flushMu.Lock()
 	ref := p.ref
 	p.flushMu.Unlock()
-	if err := p.s.update(func(tx *bolt.Tx) error { return p.recordCommitted(tx, target, ref) }); err != nil {
+	if err := p.s.db.update(func(tx *bolt.Tx) error { return p.recordCommitted(tx, target, ref) }); err != nil {
 		// The file is in place; only the index (a hint) is behind. A rescan
 		// (AddFile) repairs it.
 		p.s.log.Warn("chunkstore: committed file not indexed", "file", target, "err", err)

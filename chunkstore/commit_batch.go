@@ -191,7 +191,7 @@ func (b *CommitBatch) Finish() map[string]error {
 		refs[i] = p.ref
 		p.flushMu.Unlock()
 	}
-	err := b.s.update(func(tx *bolt.Tx) error {
+	err := b.s.db.update(func(tx *bolt.Tx) error {
 		for i, p := range b.renamed {
 			if err := p.recordCommitted(tx, b.targets[i], refs[i]); err != nil {
 				return fmt.Errorf("%q: %w", p.m.Path, err)

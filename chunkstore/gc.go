@@ -358,7 +358,7 @@ func (s *Store) discard(id manifest.ID, check func(rec []byte) bool) (removed bo
 		delete(s.partials, id)
 		s.mu.Unlock()
 	}()
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPartials)
 		v := b.Get(id[:])
 		removed = check == nil || check(v)

@@ -42,7 +42,7 @@ func (s *Store) AddFiles(ms []*manifest.Manifest) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.db.update(func(tx *bolt.Tx) error {
 		for _, m := range ms {
 			if err := removePath(tx, m.Path); err != nil {
 				return err
@@ -82,7 +82,7 @@ func (s *Store) RemoveFile(path string) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	if err := s.update(func(tx *bolt.Tx) error { return removePath(tx, path) }); err != nil {
+	if err := s.db.update(func(tx *bolt.Tx) error { return removePath(tx, path) }); err != nil {
 		return fmt.Errorf("chunkstore: remove %q: %w", path, err)
 	}
 	return nil
@@ -205,7 +205,7 @@ func (s *Store) locations(h manifest.ID) ([]refLoc, error) {
 // path that was read; changed reports that it did not (e.g. a partial was
 // committed meanwhile) so the caller should look again.
 func (s *Store) dropLocation(h manifest.ID, l refLoc) (changed bool, err error) {
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.db.update(func(tx *bolt.Tx) error {
 		changed = false
 		key := pieceKey(h, l.ref)
 		v := tx.Bucket(bucketPieces).Get(key)

@@ -284,7 +284,7 @@ func (p *Partial) flush() error {
 // held.
 func (p *Partial) record(durable bitset, which func(int) bool, progress int64) (uint64, error) {
 	var ref uint64
-	err := p.s.update(func(tx *bolt.Tx) error {
+	err := p.s.db.update(func(tx *bolt.Tx) error {
 		ref = p.ref
 		if ref == 0 {
 			var err error
@@ -348,7 +348,7 @@ func (p *Partial) Discard() error {
 		p.f.Close()
 	}
 	ref := p.ref
-	err := p.s.update(func(tx *bolt.Tx) error {
+	err := p.s.db.update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketPartials).Delete(p.m.ID[:]); err != nil {
 			return err
 		}

@@ -63,7 +63,7 @@ func (p *Partial) resume() error {
 	if len(dropped) > 0 {
 		p.s.log.Warn("chunkstore: recorded pieces of a partial no longer match; fetching them again",
 			"file", p.m.Path, "pieces", len(dropped))
-		if err := p.s.update(func(tx *bolt.Tx) error {
+		if err := p.s.db.update(func(tx *bolt.Tx) error {
 			for _, i := range dropped {
 				if err := tx.Bucket(bucketPieces).Delete(pieceKey(p.m.Pieces[i].Hash, p.ref)); err != nil {
 					return err

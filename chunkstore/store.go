@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/dartsync/dartsync/internal/groupcommit"
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -25,7 +26,7 @@ const lockTimeout = time.Second
 type Store struct {
 	root    string // absolute folder root
 	partDir string // absolute stateDir/partial
-	db      *bolt.DB
+	db      *db
 	log     *slog.Logger
 
 	mu       sync.Mutex               // guards partials, closed, durableDirs, noSyncFSUntil; never held across I/O
@@ -42,12 +43,6 @@ type Store struct {
 	// cleared at the first refusal.
 	direct      atomic.Bool
 	writeDirect func(path string, data []byte, off int64) error // writeDirect; tests replace it
-
-	// commitMu orders database writers exactly as bbolt's own writer lock
-	// does; it guards no state. queueMu guards queue. See update.
-	commitMu sync.Mutex
-	queueMu  sync.Mutex
-	queue    []*txCall
 }
 
 // Open opens (creating if needed) the chunk store of the folder at root,
@@ -113,7 +108,7 @@ func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
 	s := &Store{
 		root:     root,
 		partDir:  partDir,
-		db:       db,
+		db:       newDB(db),
 		log:      log,
 		partials: make(map[manifest.ID]*Partial),
 
@@ -166,11 +161,16 @@ func (s *Store) refPath(r *refRec) string {
 	return filepath.Join(s.root, filepath.FromSlash(string(r.name)))
 }
 
-// txCall is one queued database write.
-type txCall struct {
-	fn   func(*bolt.Tx) error
-	err  error
-	done chan struct{}
+// db is the store's database; its writes go through one group commit.
+type db struct {
+	*bolt.DB
+	commits *groupcommit.Group[func(*bolt.Tx) error]
+}
+
+func newDB(b *bolt.DB) *db {
+	d := &db{DB: b}
+	d.commits = groupcommit.New(d.commit, groupcommit.Options[func(*bolt.Tx) error]{})
+	return d
 }
 
 // update runs fn in a read-write transaction and returns once it is durable.
@@ -178,48 +178,17 @@ type txCall struct {
 // transaction (group commit), so concurrent writers share fsyncs. fn must
 // only touch the transaction: it may be run a second time, alone, if another
 // call in its group failed.
-func (s *Store) update(fn func(*bolt.Tx) error) error {
-	c := &txCall{fn: fn, done: make(chan struct{})}
-	s.queueMu.Lock()
-	s.queue = append(s.queue, c)
-	s.queueMu.Unlock()
+func (d *db) update(fn func(*bolt.Tx) error) error { return d.commits.Do(fn) }
 
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	select {
-	case <-c.done: // committed by the previous group
-		return c.err
-	default:
-	}
-	s.queueMu.Lock()
-	group := s.queue
-	s.queue = nil
-	s.queueMu.Unlock()
-	s.runGroup(group)
-	return c.err
-}
-
-func (s *Store) runGroup(group []*txCall) {
-	var failed *txCall
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, c := range group {
-			if err := c.fn(tx); err != nil {
-				failed = c
-				return err
+// commit runs a group's calls in one transaction; a call's own error is a
+// *groupcommit.CallError, so that each call of the group is run again alone.
+func (d *db) commit(group []func(*bolt.Tx) error) error {
+	return d.Update(func(tx *bolt.Tx) error {
+		for i, fn := range group {
+			if err := fn(tx); err != nil {
+				return &groupcommit.CallError{Index: i, Err: err}
 			}
 		}
 		return nil
 	})
-	if err != nil && failed != nil && len(group) > 1 {
-		// Isolate the failing call: run each alone.
-		for _, c := range group {
-			c.err = s.db.Update(c.fn)
-			close(c.done)
-		}
-		return
-	}
-	for _, c := range group {
-		c.err = err
-		close(c.done)
-	}
 }
