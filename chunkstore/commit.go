@@ -9,6 +9,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/dartsync/dartsync/manifest"
 )
 
 // Seal makes a complete partial (else ErrIncomplete) ready to be renamed
@@ -133,13 +135,13 @@ func (p *Partial) Commit(target string) error {
 	if err := p.s.renameOrCopy(p.path, target); err != nil {
 		return fmt.Errorf("chunkstore: commit %q to %s: %w", p.m.Path, target, err)
 	}
-	for dir, err := range p.s.syncDirs([]string{filepath.Dir(target)}) {
+	for dir, err := range p.s.dirs.syncDirs([]string{filepath.Dir(target)}) {
 		p.s.log.Warn("chunkstore: fsync directory after rename", "dir", dir, "err", err)
 	}
 	p.flushMu.Lock()
 	ref := p.ref
 	p.flushMu.Unlock()
-	if err := p.s.db.update(func(tx *bolt.Tx) error { return p.recordCommitted(tx, target, ref) }); err != nil {
+	if err := p.s.db.update(func(tx *bolt.Tx) error { return recordCommitted(tx, p.s.paths, &p.m, target, ref) }); err != nil {
 		// The file is in place; only the index (a hint) is behind. A rescan
 		// (AddFile) repairs it.
 		p.s.log.Warn("chunkstore: committed file not indexed", "file", target, "err", err)
@@ -147,15 +149,15 @@ func (p *Partial) Commit(target string) error {
 	return nil
 }
 
-// recordCommitted forgets the partial and indexes its pieces as the
+// recordCommitted forgets the partial of m and indexes its pieces as the
 // complete file at target (if inside the folder), reusing its ref (0: the
 // partial was never recorded).
-func (p *Partial) recordCommitted(tx *bolt.Tx, target string, ref uint64) error {
-	if err := tx.Bucket(bucketPartials).Delete(p.m.ID[:]); err != nil {
+func recordCommitted(tx *bolt.Tx, paths layout, m *manifest.Manifest, target string, ref uint64) error {
+	if err := tx.Bucket(bucketPartials).Delete(m.ID[:]); err != nil {
 		return err
 	}
-	rel, inside := p.s.relPath(target)
-	if !inside || p.m.Size == 0 {
+	rel, inside := paths.relPath(target)
+	if !inside || m.Size == 0 {
 		if ref != 0 {
 			return removeRef(tx, ref)
 		}
@@ -171,17 +173,17 @@ func (p *Partial) recordCommitted(tx *bolt.Tx, target string, ref uint64) error 
 			return err
 		}
 	}
-	rec := refRec{kind: kindFile, name: []byte(rel), size: p.m.Size, pieceSize: p.m.PieceSize, hashes: hashesOf(&p.m)}
+	rec := refRec{kind: kindFile, name: []byte(rel), size: m.Size, pieceSize: m.PieceSize, hashes: hashesOf(m)}
 	if err := tx.Bucket(bucketRefs).Put(refKey(r), encodeRef(rec)); err != nil {
 		return err
 	}
 	if err := tx.Bucket(bucketFiles).Put([]byte(rel), refKey(r)); err != nil {
 		return err
 	}
-	if err := putPieces(tx, r, &p.m, nil); err != nil {
+	if err := putPieces(tx, r, m, nil); err != nil {
 		return err
 	}
-	return putStamp(tx, r, &p.m)
+	return putStamp(tx, r, m)
 }
 
 // CopyLocal fills missing pieces from bytes the store already has elsewhere

@@ -3,8 +3,6 @@ package chunkstore
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -188,7 +186,7 @@ func (s *Store) locations(h manifest.ID) ([]refLoc, error) {
 				return err
 			}
 			l := refLoc{
-				Location: Location{Path: s.refPath(&rec), Offset: off, Length: n},
+				Location: Location{Path: s.paths.refPath(&rec), Offset: off, Length: n},
 				ref:      beUint64(k[manifest.IDSize:]),
 			}
 			if rec.kind == kindFile {
@@ -222,7 +220,7 @@ func (s *Store) dropLocation(h manifest.ID, l refLoc) (changed bool, err error) 
 			if err != nil {
 				return err
 			}
-			if s.refPath(&rec) != l.Path || off != l.Offset || n != l.Length {
+			if s.paths.refPath(&rec) != l.Path || off != l.Offset || n != l.Length {
 				changed = true
 				return nil
 			}
@@ -305,21 +303,13 @@ func putPieces(tx *bolt.Tx, ref uint64, m *manifest.Manifest, which func(int) bo
 }
 
 // checkFileManifest checks that m describes a live regular file with a
-// consistent piece list and file ID.
+// consistent piece list and file ID (manifest.ValidateFile).
 func checkFileManifest(m *manifest.Manifest) error {
-	switch {
-	case m == nil:
+	if m == nil {
 		return fmt.Errorf("%w: nil", ErrBadManifest)
-	case m.Kind != manifest.KindFile || m.Deleted:
-		return fmt.Errorf("%w: %q is not a live file", ErrBadManifest, m.Path)
-	case m.Size < 0:
-		return fmt.Errorf("%w: %q has negative size", ErrBadManifest, m.Path)
-	case m.PieceSize < manifest.MinPieceSize || m.PieceSize > manifest.MaxPieceSize:
-		return fmt.Errorf("%w: %q has piece size %d", ErrBadManifest, m.Path, m.PieceSize)
-	case len(m.Pieces) != manifest.PieceCount(m.Size, m.PieceSize):
-		return fmt.Errorf("%w: %q has %d pieces, size says %d", ErrBadManifest, m.Path, len(m.Pieces), manifest.PieceCount(m.Size, m.PieceSize))
-	case manifest.FileID(m.Size, m.PieceSize, m.Pieces) != m.ID:
-		return fmt.Errorf("%w: %q file ID does not match its pieces", ErrBadManifest, m.Path)
+	}
+	if err := m.ValidateFile(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadManifest, err)
 	}
 	return nil
 }
@@ -331,20 +321,6 @@ func (s *Store) checkOpen() error {
 		return ErrClosed
 	}
 	return nil
-}
-
-// relPath returns target as a valid folder-relative path, or false if it is
-// not inside the folder (or not a syncable path).
-func (s *Store) relPath(target string) (string, bool) {
-	rel, err := filepath.Rel(s.root, target)
-	if err != nil || rel == "." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || rel == ".." {
-		return "", false
-	}
-	rel = filepath.ToSlash(rel)
-	if manifest.ValidatePath(rel) != nil {
-		return "", false
-	}
-	return rel, true
 }
 
 var errShort = errors.New("short read")

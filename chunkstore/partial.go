@@ -56,7 +56,7 @@ func (s *Store) Partial(m *manifest.Manifest) (*Partial, error) {
 	if err := checkFileManifest(m); err != nil {
 		return nil, err
 	}
-	p := &Partial{s: s, m: *m, path: s.partialPath(m.ID)} // shares m.Pieces (see manifest.Manifest)
+	p := &Partial{s: s, m: *m, path: s.paths.partialPath(m.ID)} // shares m.Pieces (see manifest.Manifest)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

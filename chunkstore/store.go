@@ -24,21 +24,14 @@ const lockTimeout = time.Second
 
 // Store is the chunk store of one folder. See the package documentation.
 type Store struct {
-	root    string // absolute folder root
-	partDir string // absolute stateDir/partial
-	db      *db
-	log     *slog.Logger
+	paths layout
+	db    *db
+	log   *slog.Logger
+	dirs  *dirSync // what is known durable, and how data is made so
 
-	mu       sync.Mutex               // guards partials, closed, durableDirs, noSyncFSUntil; never held across I/O
+	mu       sync.Mutex               // guards partials and closed; never held across I/O
 	partials map[manifest.ID]*Partial // open partials; nil value: being discarded
 	closed   bool
-	// durableDirs: directories below the root whose own entry is known
-	// durable (their parent was fsynced after they were seen), with what
-	// they were then; see syncDirs.
-	durableDirs map[string]dirID
-	// noSyncFSUntil: CommitBatch.SyncData fsyncs file by file until then
-	// (a syncfs was slow: other writers' data on the filesystem).
-	noSyncFSUntil time.Time
 	// direct: partial pieces are written with O_DIRECT (see writeAt);
 	// cleared at the first refusal.
 	direct      atomic.Bool
@@ -106,14 +99,14 @@ func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("chunkstore: open %s: %w", dbPath, err)
 	}
 	s := &Store{
-		root:     root,
-		partDir:  partDir,
+		paths:    layout{root: root, partDir: partDir},
 		db:       newDB(db),
 		log:      log,
 		partials: make(map[manifest.ID]*Partial),
 
 		writeDirect: writeDirect,
 	}
+	s.dirs = &dirSync{paths: s.paths, log: log}
 	s.direct.Store(directSupported)
 	return s, nil
 }
@@ -147,19 +140,7 @@ func (s *Store) Close() error {
 }
 
 // Root returns the absolute folder root.
-func (s *Store) Root() string { return s.root }
-
-func (s *Store) partialPath(id manifest.ID) string {
-	return filepath.Join(s.partDir, id.String()+".part")
-}
-
-// refPath resolves a ref record to the absolute path of its bytes.
-func (s *Store) refPath(r *refRec) string {
-	if r.kind == kindPartial {
-		return s.partialPath(manifest.ID(r.name))
-	}
-	return filepath.Join(s.root, filepath.FromSlash(string(r.name)))
-}
+func (s *Store) Root() string { return s.paths.root }
 
 // db is the store's database; its writes go through one group commit.
 type db struct {
