@@ -20,14 +20,22 @@ import (
 // it stays open in the store until Commit or a CommitBatch renames it, or
 // Close (it stays resumable) or Discard. Sealing twice does nothing. After a
 // failed Seal the Partial is closed; Store.Partial resumes it.
-func (p *Partial) Seal() error { return p.seal(true) }
+func (p *Partial) Seal() error { return p.seal(syncData) }
 
 // SealUnsynced is Seal without the fsync, for a partial that a CommitBatch
 // will commit: its SyncData makes the data of the whole batch durable at
 // once, before the renames.
-func (p *Partial) SealUnsynced() error { return p.seal(false) }
+func (p *Partial) SealUnsynced() error { return p.seal(leaveUnsynced) }
 
-func (p *Partial) seal(sync bool) error {
+// Whether sealing makes a partial's data durable.
+type sealSync int
+
+const (
+	syncData      sealSync = iota // fsync the file (Seal)
+	leaveUnsynced                 // a CommitBatch's SyncData will (SealUnsynced)
+)
+
+func (p *Partial) seal(sync sealSync) error {
 	p.mu.Lock()
 	switch {
 	case p.closed:
@@ -35,7 +43,7 @@ func (p *Partial) seal(sync bool) error {
 		return ErrClosed
 	case p.sealed:
 		p.mu.Unlock()
-		if sync {
+		if sync == syncData {
 			return p.syncSealed()
 		}
 		return nil
@@ -75,8 +83,8 @@ func (p *Partial) syncSealed() error {
 }
 
 // truncateAndClose cuts anything past the end (left by an older run),
-// fsyncs (if sync) and closes the file. Called with flushMu held.
-func (p *Partial) truncateAndClose(sync bool) error {
+// fsyncs (if sync is syncData) and closes the file. Called with flushMu held.
+func (p *Partial) truncateAndClose(sync sealSync) error {
 	p.fileDone = true
 	// Truncating always updates the mtime, which the caller may have set:
 	// only when needed, and the times are put back.
@@ -95,7 +103,7 @@ func (p *Partial) truncateAndClose(sync bool) error {
 			return err
 		}
 	}
-	if sync {
+	if sync == syncData {
 		if err := p.f.Sync(); err != nil {
 			p.f.Close()
 			return err

@@ -101,7 +101,7 @@ func (s *Store) Locate(h manifest.ID) (Location, bool) {
 // A location whose bytes no longer match is dropped and the next is tried.
 // ErrNotFound if no location holds the piece.
 func (s *Store) ReadPiece(h manifest.ID, buf []byte) ([]byte, error) {
-	return s.readPiece(h, buf, false)
+	return s.readPiece(h, buf, alwaysHash)
 }
 
 // ReadPieceForUpload is ReadPiece for a reader that verifies the hash
@@ -112,10 +112,18 @@ func (s *Store) ReadPiece(h manifest.ID, buf []byte) ([]byte, error) {
 // file rewritten in place with its old modification time is the one case it
 // serves wrong bytes, which the requester rejects.
 func (s *Store) ReadPieceForUpload(h manifest.ID, buf []byte) ([]byte, error) {
-	return s.readPiece(h, buf, true)
+	return s.readPiece(h, buf, trustStamps)
 }
 
-func (s *Store) readPiece(h manifest.ID, buf []byte, trustStamp bool) ([]byte, error) {
+// When readPiece hashes the bytes it reads.
+type hashCheck int
+
+const (
+	alwaysHash  hashCheck = iota // every read is verified (ReadPiece)
+	trustStamps                  // not in a file whose stamp still holds (ReadPieceForUpload)
+)
+
+func (s *Store) readPiece(h manifest.ID, buf []byte, check hashCheck) ([]byte, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -130,7 +138,7 @@ func (s *Store) readPiece(h manifest.ID, buf []byte, trustStamp bool) ([]byte, e
 		}
 		retry := false
 		for _, l := range locs {
-			data, stale, err := readLoc(l, h, buf, trustStamp && l.stamped)
+			data, stale, err := readLoc(l, h, buf, check == trustStamps && l.stamped)
 			if err == nil {
 				return data, nil
 			}

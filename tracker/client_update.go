@@ -43,16 +43,24 @@ func (c *Client) current(ctx context.Context) (*clientConn, error) {
 // at most MaxBatch and returns an error wrapping ErrNotConnected if the
 // connection ends before an answer.
 func (c *Client) Update(ctx context.Context, changes []Change) ([]Result, error) {
-	return c.update(ctx, 0, false, changes)
+	return c.update(ctx, 0, plainBatch, changes)
 }
 
-// update is Update, on registration conn only if conn is not 0, and as a
-// re-announce if reannounce is set.
-func (c *Client) update(ctx context.Context, conn uint64, reannounce bool, changes []Change) ([]Result, error) {
+// What a FileUpdate batch is.
+type batchKind int
+
+const (
+	plainBatch      batchKind = iota // changes, with ownership flags if one is set
+	reannounceBatch                  // a re-announce: ancestors, no ownership flags
+)
+
+// update is Update, on registration conn only if conn is not 0, with
+// batches of kind.
+func (c *Client) update(ctx context.Context, conn uint64, kind batchKind, changes []Change) ([]Result, error) {
 	out := make([]Result, 0, len(changes))
 	for len(changes) > 0 {
 		batch := changes[:min(len(changes), MaxBatch)]
-		msg, n := encodeBatch(batch, reannounce)
+		msg, n := encodeBatch(batch, kind)
 		if n == 0 {
 			return out, fmt.Errorf("tracker update %q: %w: manifest larger than a message", batch[0].New.Path, ErrTooLarge)
 		}
@@ -68,11 +76,12 @@ func (c *Client) update(ctx context.Context, conn uint64, reannounce bool, chang
 
 // buildBatch encodes a prefix of changes that fits in one frame; n is its
 // length. Ownership flags are sent only if one of them is set.
-func buildBatch(changes []Change) (*trackerpb.FileUpdate, int) { return encodeBatch(changes, false) }
+func buildBatch(changes []Change) (*trackerpb.FileUpdate, int) { return encodeBatch(changes, plainBatch) }
 
-// encodeBatch is buildBatch, or with reannounce set a re-announce batch: it
-// carries each change's ancestors and no ownership flags.
-func encodeBatch(changes []Change, reannounce bool) (*trackerpb.FileUpdate, int) {
+// encodeBatch is buildBatch for a batch of kind: a reannounceBatch carries
+// each change's ancestors and no ownership flags.
+func encodeBatch(changes []Change, kind batchKind) (*trackerpb.FileUpdate, int) {
+	reannounce := kind == reannounceBatch
 	u := &trackerpb.FileUpdate{Reannounce: reannounce}
 	size, flagged := 0, false
 	for i := range changes {

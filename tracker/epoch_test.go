@@ -76,7 +76,7 @@ func TestEpochClassify(t *testing.T) {
 		reg{"current epoch, ahead", e1, 4, modeRollback},
 		reg{"unknown epoch", Epoch{1}, 0, modeReannounce},
 	)
-	if err := s.close(true); err != nil { // clean shutdown: e1 ends at 3
+	if err := s.close(endEpoch); err != nil { // clean shutdown: e1 ends at 3
 		t.Fatal(err)
 	}
 
@@ -95,7 +95,7 @@ func TestEpochClassify(t *testing.T) {
 		t.Fatal(err)
 	}
 	bump(s, 2)
-	if err := s.close(false); err != nil { // a crash: e2 never ends
+	if err := s.close(leaveEpochOpen); err != nil { // a crash: e2 never ends
 		t.Fatal(err)
 	}
 
@@ -109,7 +109,7 @@ func TestEpochClassify(t *testing.T) {
 		reg{"epoch before the crash", e1, 3, modeResume},
 	)
 	bump(s, 1)
-	if err := s.close(true); err != nil {
+	if err := s.close(endEpoch); err != nil {
 		t.Fatal(err)
 	}
 
@@ -122,7 +122,7 @@ func TestEpochClassify(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = open()
-	defer s.close(true)
+	defer s.close(endEpoch)
 	if s.started.prev != e2 || s.started.prevClosed || s.current() != 5 {
 		t.Fatalf("restored: %+v seq %d", s.started, s.current())
 	}

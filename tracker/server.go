@@ -119,11 +119,11 @@ func New(cfg ServerConfig) (*Server, error) {
 	s := &Server{cfg: cfg, id: id, store: st, log: cfg.Log, peers: map[peerKey]*session{}}
 	s.token = Token{Tracker: id.ID, Secret: st.secret}
 	if err := writeTokenFile(filepath.Join(cfg.StateDir, TokenFile), s.token); err != nil {
-		st.close(false)
+		st.close(leaveEpochOpen)
 		return nil, err
 	}
 	if s.ln, err = transport.Listen(cfg.Listen, id, cfg.Transport); err != nil {
-		st.close(false)
+		st.close(leaveEpochOpen)
 		return nil, fmt.Errorf("tracker: %w", err)
 	}
 	s.log.Info("new epoch", "epoch", st.currentEpoch(), "previous", st.started.prev, "seq", st.current(), "why", st.started.why())
@@ -188,7 +188,7 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Wait()
 	// Every session has ended: nothing more can be committed, so the
 	// epoch ended cleanly (its peers resume after a restart).
-	if err := s.store.close(true); err != nil {
+	if err := s.store.close(endEpoch); err != nil {
 		errs = append(errs, fmt.Errorf("tracker: close store: %w", err))
 	} else if lerr != nil && !errors.Is(lerr, net.ErrClosed) {
 		errs = append(errs, fmt.Errorf("tracker: close listener: %w", lerr))

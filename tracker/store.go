@@ -130,12 +130,23 @@ func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
 	})
 }
 
-// close closes the database. With clean set it first records that the
-// current epoch ended (see Epoch): only a caller that knows nothing more can
-// be committed may claim that.
-func (s *store) close(clean bool) error {
+// How store.close leaves the current epoch (see Epoch).
+type closeMode int
+
+const (
+	// leaveEpochOpen: a failed start, or a crash simulated by a test; the
+	// epoch's peers re-announce after a restart.
+	leaveEpochOpen closeMode = iota
+	// endEpoch records that the epoch ended: only a caller that knows
+	// nothing more can be committed may claim that.
+	endEpoch
+)
+
+// close closes the database, recording first the end of the current epoch
+// if mode is endEpoch.
+func (s *store) close(mode closeMode) error {
 	var err error
-	if clean {
+	if mode == endEpoch {
 		if err = s.endEpoch(); err != nil {
 			err = fmt.Errorf("tracker: record the end of epoch %s: %w", s.currentEpoch(), err)
 		}
