@@ -76,7 +76,9 @@ func (c *Client) update(ctx context.Context, conn uint64, kind batchKind, change
 
 // buildBatch encodes a prefix of changes that fits in one frame; n is its
 // length. Ownership flags are sent only if one of them is set.
-func buildBatch(changes []Change) (*trackerpb.FileUpdate, int) { return encodeBatch(changes, plainBatch) }
+func buildBatch(changes []Change) (*trackerpb.FileUpdate, int) {
+	return encodeBatch(changes, plainBatch)
+}
 
 // encodeBatch is buildBatch for a batch of kind: a reannounceBatch carries
 // each change's ancestors and no ownership flags.
