@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/folderpath"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer"
@@ -66,11 +67,8 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if state, err = filepath.Abs(state); err != nil {
 		return err
 	}
-	if rel, err := filepath.Rel(root, state); err == nil && rel != manifest.StateDir &&
-		!strings.HasPrefix(rel, manifest.StateDir+string(filepath.Separator)) &&
-		rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return withExitCode(2, fmt.Errorf("--state %s is inside the synced folder: use %s or a directory outside it",
-			state, filepath.Join(root, manifest.StateDir)))
+	if err := checkStateDir(root, state); err != nil {
+		return err
 	}
 	tokenText, tokenFrom, err := c.token()
 	if err != nil {
@@ -153,6 +151,19 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return withExitCode(exitWrongToken, fmt.Errorf("the tracker is not %s (%w). %s", what, err, rejoinHint))
 	}
 	return err
+}
+
+// checkStateDir refuses a state directory inside the folder (it would be
+// synced) other than the folder's own DIR/.dartsync or a directory below it;
+// root and state are absolute.
+func checkStateDir(root, state string) error {
+	own := filepath.Join(root, manifest.StateDir)
+	_, inFolder := folderpath.Rel(root, state)
+	_, inOwn := folderpath.Rel(own, state)
+	if inFolder && !inOwn {
+		return withExitCode(2, fmt.Errorf("--state %s is inside the synced folder: use %s or a directory outside it", state, own))
+	}
+	return nil
 }
 
 // token returns the join token text and where it came from.
