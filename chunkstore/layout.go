@@ -2,8 +2,8 @@ package chunkstore
 
 import (
 	"path/filepath"
-	"strings"
 
+	"github.com/dartsync/dartsync/internal/folderpath"
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -30,8 +30,8 @@ func (l layout) refPath(r *refRec) string {
 // relPath returns target as a valid folder-relative path, or false if it is
 // not inside the folder (or not a syncable path).
 func (l layout) relPath(target string) (string, bool) {
-	rel, err := filepath.Rel(l.root, target)
-	if err != nil || rel == "." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || rel == ".." {
+	rel, ok := folderpath.Rel(l.root, target)
+	if !ok || rel == "." {
 		return "", false
 	}
 	rel = filepath.ToSlash(rel)
@@ -43,6 +43,6 @@ func (l layout) relPath(target string) (string, bool) {
 
 // inside reports whether dir is the folder root or below it.
 func (l layout) inside(dir string) bool {
-	rel, err := filepath.Rel(l.root, dir)
-	return err == nil && filepath.IsLocal(rel)
+	_, ok := folderpath.Rel(l.root, dir)
+	return ok
 }
