@@ -426,4 +426,3 @@ func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 	}
 	return part, abs, done
 }
-

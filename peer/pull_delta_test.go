@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-
 )
 
 const deltaTestPiece = 64 << 10
