@@ -178,9 +178,9 @@ func (e *Executor) fromBasis(ctx context.Context, j Job, in Input, p Plan, part 
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	if deltas := p.Pieces(Delta); len(deltas) > 0 && len(j.Sources) > 0 {
+	if inPlaceDeltas := stepsFrom(p, Delta, nil); len(inPlaceDeltas) > 0 && len(j.Sources) > 0 {
 		// Edited in place: nothing to search for; the deltas start at once.
-		g.Go(func() error { return dj.run(gctx, stepsFrom(p, Delta, nil), t) })
+		g.Go(func() error { return dj.run(gctx, inPlaceDeltas, t) })
 	}
 	if len(search) > 0 {
 		g.Go(func() error {
@@ -195,8 +195,9 @@ func (e *Executor) fromBasis(ctx context.Context, j Job, in Input, p Plan, part 
 			}
 			t.tookSearch = time.Since(began)
 			t.rolled = res.Stats.Rolled
-			in.Searched, in.Found = true, res.Matches
-			after := Decide(in)
+			searched := in
+			searched.Searched, searched.Found = true, res.Matches
+			after := Decide(searched)
 			if err := copyFound(gctx, basis, m, part, stepsFrom(after, Found, p.Steps), e.Count, t, e.Log); err != nil {
 				return err
 			}
