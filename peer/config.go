@@ -73,8 +73,8 @@ type Config struct {
 
 	Log *slog.Logger
 
-	// AfterRename is for tests only (dartsync peer's hidden
-	// --test-kill-after-rename): when set, it is called after applied
+	// AfterRename is for tests only (dartsync peer's
+	// --debug-kill-after-rename): when set, it is called after applied
 	// files are renamed into place and before the index records them, so
 	// a test can crash the peer in that window.
 	AfterRename func()

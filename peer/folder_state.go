@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/folderpath"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/marker"
@@ -242,8 +242,7 @@ func (d *Daemon) writeMarker() error {
 // stateInFolder reports whether the state directory (whose index was
 // found on disk when this is asked, at start) is inside the folder.
 func (d *Daemon) stateInFolder() bool {
-	rel, err := filepath.Rel(d.cfg.Root, d.cfg.StateDir)
-	return err == nil && rel != "." && filepath.IsLocal(rel)
+	return folderpath.Below(d.cfg.Root, d.cfg.StateDir)
 }
 
 // recognizeFolder reports whether one of the first recognizeTries indexed
