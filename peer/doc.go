@@ -27,9 +27,11 @@
 //   - Puller: turns wants into files: directories first, then new paths,
 //     then updates of existing paths, then deletions, so a renamed file's
 //     pieces are still on disk when its new path is built. Each piece is
-//     planned (plan): copied from the chunk store when any local file or
-//     partial has it (zero network bytes), else fetched from every live owner
-//     at once (peer/transfer).
+//     planned (peer/plan): copied from the chunk store when any local file
+//     or partial has it, or found by the rolling search in the old version
+//     of the file (zero network bytes), else rebuilt from a delta against
+//     the old bytes or fetched whole from every live owner at once
+//     (peer/transfer).
 //   - Apply: a complete partial is committed over the target only if the
 //     target still matches the index (else it is a local edit: reported, and
 //     the tracker decides the conflict), with mtime and exec bit set, then
@@ -80,7 +82,7 @@
 //     ones (no piece made durable for Config.PartialMaxAge, a day by
 //     default). Pieces of an abandoned partial that a live want still
 //     needs are not lost: while no other file or partial holds them, the
-//     partial stays, and the want's own download copies them first (plan:
+//     partial stays, and the want's own download copies them first (peer/plan:
 //     the chunk store includes partials); the next collection removes it.
 //     Nothing the puller opened is open then; the collection's reads and
 //     deletes hold no lock.

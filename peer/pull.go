@@ -14,7 +14,6 @@ import (
 	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
-	"github.com/dartsync/dartsync/peer/transfer"
 	"github.com/dartsync/dartsync/tracker"
 )
 
@@ -378,8 +377,8 @@ func (d *Daemon) fetchSealed(ctx context.Context, w index.Want) (*readyFile, out
 	return &readyFile{w: w, part: part, abs: abs}, done
 }
 
-// fetch builds one file version in a partial: plan its pieces locally,
-// fetch the rest from live owners. It returns the complete partial and the
+// fetch builds one file version in a partial: plan its pieces and fill
+// them locally (peer/plan), fetch the rest from live owners. It returns the complete partial and the
 // absolute target, or a nil partial and the outcome.
 func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, string, outcome) {
 	m := w.Manifest
@@ -405,7 +404,7 @@ func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 		}
 		return nil, "", retry
 	}
-	if err := d.planLocal(ctx, w, part, abs); err != nil {
+	if err := d.planner().Local(ctx, d.planJob(w, abs), part); err != nil {
 		part.Close()
 		d.log.Warn("local pieces", "path", m.Path, "err", err)
 		return nil, "", retry
@@ -417,7 +416,7 @@ func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 			d.log.Debug("no live source", "path", m.Path)
 			return nil, "", retry
 		}
-		if _, err := d.fetchWhole(ctx, &m, part, srcs); err != nil {
+		if _, err := d.planner().Fetch(ctx, &m, part, srcs); err != nil {
 			part.Close()
 			if ctx.Err() == nil {
 				d.log.Warn("fetch", "path", m.Path, "err", err)
@@ -426,13 +425,4 @@ func (d *Daemon) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 		}
 	}
 	return part, abs, done
-}
-
-// fetchWhole fetches the pieces sink misses from srcs (transfer.Fetcher)
-// and counts what arrived in the peer's stats, whatever the outcome.
-func (d *Daemon) fetchWhole(ctx context.Context, m *manifest.Manifest, sink transfer.Sink, srcs []transfer.Source) (transfer.FetchStats, error) {
-	st, err := d.fetcher.Fetch(ctx, m, sink, srcs)
-	d.stats.BytesReceived.Add(st.Bytes)
-	d.stats.PiecesFetched.Add(int64(st.Pieces))
-	return st, err
 }
