@@ -150,15 +150,25 @@ func (p *Partial) Complete() bool {
 // the piece's offset, and at every other missing index with the same hash.
 // Writing a piece that is already present does nothing. The piece becomes
 // durable at the next flush (see the package documentation).
-func (p *Partial) WritePiece(i int, data []byte) error { return p.writePiece(i, data, true) }
+func (p *Partial) WritePiece(i int, data []byte) error { return p.writePiece(i, data, hashData) }
 
 // WriteVerifiedPiece is WritePiece for a caller that has itself just checked
 // manifest.Hash(data) against piece i's hash (the network fetcher does):
 // it saves hashing every byte twice. The length is still checked. A caller
 // that has not verified data must use WritePiece.
-func (p *Partial) WriteVerifiedPiece(i int, data []byte) error { return p.writePiece(i, data, false) }
+func (p *Partial) WriteVerifiedPiece(i int, data []byte) error {
+	return p.writePiece(i, data, callerVerified)
+}
 
-func (p *Partial) writePiece(i int, data []byte, verify bool) error {
+// pieceCheck says whether writePiece hashes the data it is given.
+type pieceCheck int
+
+const (
+	hashData       pieceCheck = iota // WritePiece: verify the hash here
+	callerVerified                   // WriteVerifiedPiece: the caller just did
+)
+
+func (p *Partial) writePiece(i int, data []byte, check pieceCheck) error {
 	n := len(p.m.Pieces)
 	if i < 0 || i >= n {
 		return fmt.Errorf("%w: %d (file has %d pieces)", ErrPieceIndex, i, n)
@@ -184,7 +194,7 @@ func (p *Partial) writePiece(i int, data []byte, verify bool) error {
 	}
 	p.mu.Unlock()
 
-	if verify && manifest.Hash(data) != h {
+	if check == hashData && manifest.Hash(data) != h {
 		return fmt.Errorf("%w: piece %d of %q: hash mismatch", ErrBadPiece, i, p.m.Path)
 	}
 	for _, j := range targets {
