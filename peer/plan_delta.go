@@ -116,7 +116,7 @@ type tally struct {
 // are copied). What is still missing is left for pullFile's fetch. It
 // returns only context and chunk store errors: trouble with the old file, a
 // delta or a source just leaves pieces to fetch there.
-func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.Partial, abs string) error {
+func (d *planner) planLocal(ctx context.Context, w index.Want, part *chunkstore.Partial, abs string) error {
 	m := &w.Manifest
 	began := time.Now()
 	missing := part.Missing()
@@ -171,7 +171,7 @@ func (d *Daemon) planLocal(ctx context.Context, w index.Want, part *chunkstore.P
 // fetchSome fetches whole the pieces of want that part still misses, from
 // srcs, beside the local copy. A failed fetch is logged and left to
 // pullFile's fetch of whatever is missing then; only ctx's end is an error.
-func (d *Daemon) fetchSome(ctx context.Context, m *manifest.Manifest, part *chunkstore.Partial, want []int, srcs []transfer.Source, t *tally) error {
+func (d *planner) fetchSome(ctx context.Context, m *manifest.Manifest, part *chunkstore.Partial, want []int, srcs []transfer.Source, t *tally) error {
 	if len(srcs) == 0 {
 		return nil
 	}
@@ -216,7 +216,7 @@ func (s subsetSink) Missing() []int {
 // unchanged pieces of a large file is most of an update's time; hashing
 // runs on every core while other copies wait on their direct writes
 // (192 MiB: ~880 ms with 2 at once, ~490 ms with 8, on the dev VM).
-func (d *Daemon) planStore(ctx context.Context, m *manifest.Manifest, part *chunkstore.Partial, candidates []int) error {
+func (d *planner) planStore(ctx context.Context, m *manifest.Manifest, part *chunkstore.Partial, candidates []int) error {
 	// One index per hash: WritePiece fills every index with that hash.
 	var missing []int
 	seen := make(map[manifest.ID]bool)
@@ -264,7 +264,7 @@ func (d *Daemon) planStore(ctx context.Context, m *manifest.Manifest, part *chun
 // fromOld fills the wanted pieces of part from the old version of the file
 // at abs (old is its manifest in the index): pieces the rolling search
 // finds there, then piece deltas against it from srcs.
-func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *chunkstore.Partial, abs string, want []int, srcs []transfer.Source, t *tally) error {
+func (d *planner) fromOld(ctx context.Context, m, old *manifest.Manifest, part *chunkstore.Partial, abs string, want []int, srcs []transfer.Source, t *tally) error {
 	f, fi, err := openRegular(abs)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -282,7 +282,7 @@ func (d *Daemon) fromOld(ctx context.Context, m, old *manifest.Manifest, part *c
 	job := func(matches []delta.Match) deltaJob {
 		return deltaJob{
 			fetch: d.fetcher, sink: part, basis: f, size: size, m: m, matches: matches,
-			srcs: srcs, stats: &d.stats, log: d.log,
+			srcs: srcs, stats: d.stats, log: d.log,
 		}
 	}
 	inPlace, search := splitInPlace(old, m, want)

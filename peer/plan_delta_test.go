@@ -447,7 +447,7 @@ func TestPlanStoreFillsFromChunkStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer part.Close()
-	d := &Daemon{store: store, log: testLog()}
+	d := &planner{store: store, log: testLog(), stats: &Stats{}}
 	if err := d.planStore(context.Background(), &m, part, part.Missing()); err != nil {
 		t.Fatal(err)
 	}

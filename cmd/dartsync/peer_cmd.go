@@ -136,7 +136,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		cfg.KeepVersions = -1 // keep nothing
 	}
 	if c.TestKillAfterRename {
-		cfg.AfterRename = func() {
+		cfg.Debug.AfterRename = func() {
 			log.Warn("test: killing this peer after renames, before the index records them")
 			if p, err := os.FindProcess(os.Getpid()); err == nil {
 				_ = p.Kill()
