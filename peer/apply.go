@@ -162,7 +162,7 @@ func (a *applier) applyDir(r *round, w index.Want, keep map[manifest.ID][]index.
 	if !a.guard.present() {
 		return retry
 	}
-	abs, made, err := target(a.root, w.Manifest.Path, true)
+	abs, made, err := target(a.root, w.Manifest.Path, createParents)
 	stageDirs(a.idx, made)
 	if err != nil {
 		a.log.Warn("cannot create directory", "path", w.Manifest.Path, "err", err)
@@ -219,7 +219,7 @@ func (a *applier) applyDelete(w index.Want) outcome {
 		return retry // an unmounted folder's "absent" files are not deleted ones
 	}
 	m := w.Manifest
-	abs, _, err := target(a.root, m.Path, false)
+	abs, _, err := target(a.root, m.Path, existingParents)
 	if errors.Is(err, os.ErrNotExist) {
 		a.idx.Stage(index.Entry{Manifest: m})
 		return done

@@ -103,7 +103,7 @@ func TestApplyBatchChecksEachFile(t *testing.T) {
 		if tt.setup != nil {
 			tt.setup(t, &m)
 		}
-		abs, _, err := target(root, m.Path, true)
+		abs, _, err := target(root, m.Path, createParents)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -39,7 +39,7 @@ func (a *applier) setAside(r *round, path string, ie index.Entry, src string, wa
 			continue
 		}
 		needed = true
-		dst, made, err := target(a.root, w.Manifest.Path, true)
+		dst, made, err := target(a.root, w.Manifest.Path, createParents)
 		stageDirs(a.idx, made)
 		if err != nil {
 			a.log.Warn("cannot keep the file as its conflict copy", "path", path, "copy", w.Manifest.Path, "err", err)

@@ -20,11 +20,11 @@ func (r *reporter) keepConflictCopy(m *manifest.Manifest, name string, st scan.S
 		return st, errFolderPaused
 	}
 	p := m.Path
-	src, _, err := target(r.root, p, false)
+	src, _, err := target(r.root, p, existingParents)
 	if err != nil {
 		return st, err
 	}
-	dst, made, err := target(r.root, name, true)
+	dst, made, err := target(r.root, name, createParents)
 	stageDirs(r.idx, made)
 	if err != nil {
 		return st, err

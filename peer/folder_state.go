@@ -53,6 +53,15 @@ type folderGuard struct {
 	pauses  uint64 // times the folder was paused (see scanGuard)
 }
 
+// checkTime is when the folder is checked: at start (New), an unmarked
+// folder provably the one indexed is marked, and a stale marker rewritten.
+type checkTime uint8
+
+const (
+	running checkTime = iota
+	atStart
+)
+
 // folderIssue is why a folder is paused: why says what is wrong (stable
 // from one check to the next, so it is logged once), err is the error
 // behind it, if any (its text may vary: a temporary file's name).
@@ -89,7 +98,7 @@ func (g *folderGuard) check() bool {
 	if !g.guarded {
 		return true
 	}
-	return g.set(g.problem(false))
+	return g.set(g.problem(running))
 }
 
 // start turns the guard on and checks the folder as at start (New).
@@ -97,7 +106,7 @@ func (g *folderGuard) start() {
 	g.mu.Lock()
 	g.guarded = true
 	g.mu.Unlock()
-	g.set(g.problem(true))
+	g.set(g.problem(atStart))
 }
 
 // scanGuard is what a scan saw of the folder when it began: how many
@@ -205,18 +214,18 @@ func (g *folderGuard) set(is folderIssue) bool {
 //   - no marker and an index holding no live entry: nothing can be lost,
 //     so the folder is created if missing and marked (a first start);
 //   - no marker and an index holding files: paused (a disk not mounted,
-//     the folder moved away), except at start (start) when the folder is
+//     the folder moved away), except at start (atStart) when the folder is
 //     provably the one indexed, which marks it (a folder synced before
 //     markers existed, or whose marker was removed by hand): the index
 //     itself lives in the folder (the default state directory, found on
 //     disk), or one of the indexed files is there unchanged (same size,
 //     mtime and inode: an empty mount point or another disk has none).
-func (g *folderGuard) problem(start bool) folderIssue {
+func (g *folderGuard) problem(when checkTime) folderIssue {
 	root := g.root
 	m, err := marker.Read(root)
 	switch {
 	case err == nil && m.Device == g.self.String():
-		if start && (m.StateDir != g.stateDir || m.Folder != g.name) {
+		if when == atStart && (m.StateDir != g.stateDir || m.Folder != g.name) {
 			if err := g.writeMarker(); err != nil {
 				g.log.Warn("update folder marker", "err", err)
 			} else {
@@ -240,7 +249,7 @@ func (g *folderGuard) problem(start bool) folderIssue {
 		g.log.Info("folder marked", "marker", marker.Path(root), "state", g.stateDir)
 		return folderIssue{}
 	}
-	if start && (g.stateInFolder() || g.recognize()) {
+	if when == atStart && (g.stateInFolder() || g.recognize()) {
 		if err := g.writeMarker(); err != nil {
 			return folderIssue{why: "the folder cannot be marked", err: err}
 		}
@@ -283,7 +292,7 @@ func (g *folderGuard) recognize() bool {
 		if tries++; tries > recognizeTries {
 			return false
 		}
-		abs, _, err := target(g.root, p, false)
+		abs, _, err := target(g.root, p, existingParents)
 		if err != nil {
 			continue
 		}

@@ -32,43 +32,43 @@ func TestFolderProblem(t *testing.T) {
 	const other = "OTHERDEVICE"
 	tests := []struct {
 		name   string
-		start  bool
+		when   checkTime
 		setup  func(t *testing.T, d *folder) // root, state and index are empty
 		reason string                        // "" = active; else a part of the reason
 		marked bool                          // the folder is marked as d's afterwards
 		exists bool                          // the folder exists afterwards
 	}{
-		{"first start, folder missing", true, func(t *testing.T, d *folder) {
+		{"first start, folder missing", atStart, func(t *testing.T, d *folder) {
 			mustDo(t, os.Remove(d.root))
 		}, "", true, true},
-		{"marked", false, func(t *testing.T, d *folder) {
+		{"marked", running, func(t *testing.T, d *folder) {
 			mustDo(t, d.guard.writeMarker())
 		}, "", true, true},
-		{"marked by this device, state moved", true, func(t *testing.T, d *folder) {
+		{"marked by this device, state moved", atStart, func(t *testing.T, d *folder) {
 			mustDo(t, marker.Write(d.root, marker.Marker{Device: d.guard.self.String(), StateDir: "/old/state"}))
 		}, "", true, true},
-		{"marked by another device", true, func(t *testing.T, d *folder) {
+		{"marked by another device", atStart, func(t *testing.T, d *folder) {
 			mustDo(t, marker.Write(d.root, marker.Marker{Device: other, StateDir: "/other/state"}))
 		}, "another device", false, true},
-		{"unreadable marker", true, func(t *testing.T, d *folder) {
+		{"unreadable marker", atStart, func(t *testing.T, d *folder) {
 			mustDo(t, os.Mkdir(filepath.Join(d.root, manifest.StateDir), 0o700))
 			mustDo(t, os.WriteFile(marker.Path(d.root), []byte("{"), 0o644))
 		}, "cannot be read", false, true},
-		{"files indexed, folder missing", true, func(t *testing.T, d *folder) {
+		{"files indexed, folder missing", atStart, func(t *testing.T, d *folder) {
 			indexFile(t, d, "x", "data")
 			mustDo(t, os.RemoveAll(d.root))
 		}, "does not exist", false, false},
-		{"files indexed, empty mount point", true, func(t *testing.T, d *folder) {
+		{"files indexed, empty mount point", atStart, func(t *testing.T, d *folder) {
 			indexFile(t, d, "x", "data")
 			mustDo(t, os.Remove(filepath.Join(d.root, "x")))
 		}, "has no marker", false, true},
-		{"files indexed, unmarked, one unchanged, at start", true, func(t *testing.T, d *folder) {
+		{"files indexed, unmarked, one unchanged, at start", atStart, func(t *testing.T, d *folder) {
 			indexFile(t, d, "x", "data")
 		}, "", true, true},
-		{"files indexed, unmarked, one unchanged, running", false, func(t *testing.T, d *folder) {
+		{"files indexed, unmarked, one unchanged, running", running, func(t *testing.T, d *folder) {
 			indexFile(t, d, "x", "data")
 		}, "has no marker", false, true},
-		{"files indexed, unmarked, a copy (other inode), at start", true, func(t *testing.T, d *folder) {
+		{"files indexed, unmarked, a copy (other inode), at start", atStart, func(t *testing.T, d *folder) {
 			indexFile(t, d, "x", "data")
 			p := filepath.Join(d.root, "x")
 			fi, err := os.Stat(p)
@@ -77,16 +77,16 @@ func TestFolderProblem(t *testing.T) {
 			mustDo(t, os.WriteFile(p, []byte("data"), 0o644))
 			mustDo(t, os.Chtimes(p, fi.ModTime(), fi.ModTime()))
 		}, "has no marker", false, true},
-		{"files indexed, unmarked, state inside the folder, at start", true, func(t *testing.T, d *folder) {
+		{"files indexed, unmarked, state inside the folder, at start", atStart, func(t *testing.T, d *folder) {
 			inside(t, d)
 			indexFile(t, d, "x", "data")
 			mustDo(t, os.WriteFile(filepath.Join(d.root, "x"), []byte("changed"), 0o644))
 		}, "", true, true},
-		{"files indexed, unmarked, state inside the folder, running", false, func(t *testing.T, d *folder) {
+		{"files indexed, unmarked, state inside the folder, running", running, func(t *testing.T, d *folder) {
 			inside(t, d)
 			indexFile(t, d, "x", "data")
 		}, "has no marker", false, true},
-		{"only tombstones indexed, folder missing", false, func(t *testing.T, d *folder) {
+		{"only tombstones indexed, folder missing", running, func(t *testing.T, d *folder) {
 			d.idx.Stage(index.Entry{Manifest: manifest.NewTombstone("gone", manifest.KindFile, manifest.ID{1}, 1)})
 			mustDo(t, os.Remove(d.root))
 		}, "", true, true},
@@ -96,7 +96,7 @@ func TestFolderProblem(t *testing.T) {
 			d := folderDaemon(t)
 			tt.setup(t, d)
 			otherBefore, _ := marker.Read(d.root)
-			got := d.guard.problem(tt.start).String()
+			got := d.guard.problem(tt.when).String()
 			if (got == "") != (tt.reason == "") || !strings.Contains(got, tt.reason) {
 				t.Fatalf("folderProblem = %q, want %q", got, tt.reason)
 			}
@@ -197,7 +197,7 @@ func TestApplyIntoUnmountedFolder(t *testing.T) {
 			data := []byte("remote version")
 			m := version(t, "top.bin", data, time.Now())
 			mustDo(t, d.idx.Update(index.Batch{Wants: []index.Want{{Manifest: m, Seq: 1}}}))
-			abs, _, err := target(d.root, m.Path, true)
+			abs, _, err := target(d.root, m.Path, createParents)
 			mustDo(t, err)
 			part, err := d.store.Partial(&m)
 			mustDo(t, err)

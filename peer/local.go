@@ -77,7 +77,7 @@ func (r *reporter) loop(ctx context.Context, changes <-chan watch.Change) error 
 		case <-retry:
 			retry = nil
 		}
-		if r.state.currentPieceSize() == 0 || r.client == nil {
+		if r.state.currentPieceSize() == 0 {
 			continue // not registered yet; Registered kicks a scan
 		}
 		scan := r.scan

@@ -51,11 +51,11 @@ func (a *applier) move(t, w index.Want) bool {
 	if !ok || ie.Manifest.Deleted || ie.Manifest.Kind != manifest.KindFile || ie.Manifest.ID != w.Manifest.ID {
 		return false
 	}
-	src, _, err := target(a.root, t.Manifest.Path, false)
+	src, _, err := target(a.root, t.Manifest.Path, existingParents)
 	if err != nil {
 		return false
 	}
-	dst, made, err := target(a.root, w.Manifest.Path, true)
+	dst, made, err := target(a.root, w.Manifest.Path, createParents)
 	stageDirs(a.idx, made)
 	if err != nil {
 		return false

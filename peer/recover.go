@@ -70,7 +70,7 @@ func (p *puller) appliedOnDisk(ctx context.Context, m *manifest.Manifest) (index
 	if had && ie.Manifest.ID == m.ID {
 		return index.Entry{}, false // recorded; the pull forgets the want
 	}
-	abs, _, err := target(p.apply.root, m.Path, false)
+	abs, _, err := target(p.apply.root, m.Path, existingParents)
 	if err != nil && !gone(err) {
 		return index.Entry{}, false
 	}
