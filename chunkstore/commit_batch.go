@@ -9,6 +9,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/dartsync/dartsync/internal/folderpath"
 )
 
 // dirSyncParallel and dataSyncParallel bound the directory and file
@@ -280,8 +282,8 @@ func (s *Store) syncDirs(dirs []string) map[string]error {
 
 // inside reports whether dir is the folder root or below it.
 func (s *Store) inside(dir string) bool {
-	rel, err := filepath.Rel(s.root, dir)
-	return err == nil && filepath.IsLocal(rel)
+	_, ok := folderpath.Rel(s.root, dir)
+	return ok
 }
 
 // knownDurable reports whether dir's entry in its parent was made durable

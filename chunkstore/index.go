@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/dartsync/dartsync/internal/folderpath"
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -336,8 +336,8 @@ func (s *Store) checkOpen() error {
 // relPath returns target as a valid folder-relative path, or false if it is
 // not inside the folder (or not a syncable path).
 func (s *Store) relPath(target string) (string, bool) {
-	rel, err := filepath.Rel(s.root, target)
-	if err != nil || rel == "." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || rel == ".." {
+	rel, ok := folderpath.Rel(s.root, target)
+	if !ok || rel == "." {
 		return "", false
 	}
 	rel = filepath.ToSlash(rel)

@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/dartsync/dartsync/internal/folderpath"
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -73,7 +74,7 @@ func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
 	if stateDir, err = filepath.Abs(stateDir); err != nil {
 		return nil, fmt.Errorf("chunkstore: open: %w", err)
 	}
-	if rel, err := filepath.Rel(root, stateDir); err == nil && filepath.IsLocal(rel) {
+	if _, inside := folderpath.Rel(root, stateDir); inside {
 		if _, err := os.Stat(root); err != nil {
 			return nil, fmt.Errorf("chunkstore: open: folder of state directory %s: %w", stateDir, err)
 		}

@@ -7,11 +7,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/folderpath"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
@@ -276,8 +276,7 @@ func (g *folderGuard) writeMarker() error {
 // stateInFolder reports whether the state directory (whose index was
 // found on disk when this is asked, at start) is inside the folder.
 func (g *folderGuard) stateInFolder() bool {
-	rel, err := filepath.Rel(g.root, g.stateDir)
-	return err == nil && rel != "." && filepath.IsLocal(rel)
+	return folderpath.Below(g.root, g.stateDir)
 }
 
 // recognize reports whether one of the first recognizeTries indexed
