@@ -59,7 +59,7 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 		state: newSyncState(), rs: newResync(),
 		scanKick: make(chan struct{}, 1), pullKick: make(chan struct{}, 1), firstScanDone: make(chan struct{}),
 	}
-	f.writes = &heldWrites{idx: idx, state: f.state, pullKick: f.pullKick}
+	f.writes = &heldWrites{idx: idx, w: idx, state: f.state, pullKick: f.pullKick}
 	f.guard = &folderGuard{
 		root: cfg.Root, stateDir: cfg.StateDir, name: cfg.Folder, self: self, idx: idx, log: cfg.Log,
 		poll: cfg.FolderPoll, debounce: cfg.Debounce, rescan: cfg.Rescan,

@@ -33,7 +33,7 @@ type indexWriter interface {
 // to it, so no mutex is held across the write.
 type heldWrites struct {
 	idx      *index.Index
-	w        indexWriter // nil: idx (tests set one that fails)
+	w        indexWriter // where batches are written: idx (a test's may fail on demand)
 	state    *syncState  // which paths are being applied, reported, stored
 	pullKick chan struct{}
 
@@ -50,12 +50,7 @@ type heldWrites struct {
 }
 
 // writer returns where index batches go.
-func (h *heldWrites) writer() indexWriter {
-	if h.w != nil {
-		return h.w
-	}
-	return h.idx
-}
+func (h *heldWrites) writer() indexWriter { return h.w }
 
 // storeUpdates stores tracker updates as wants (or forgets wants they make
 // obsolete) and advances the index's Seq past them; on failure they are
