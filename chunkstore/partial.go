@@ -56,7 +56,7 @@ func (s *Store) Partial(m *manifest.Manifest) (*Partial, error) {
 	if err := checkFileManifest(m); err != nil {
 		return nil, err
 	}
-	p := &Partial{s: s, m: *m, path: s.partialPath(m.ID)} // shares m.Pieces (see manifest.Manifest)
+	p := &Partial{s: s, m: *m, path: s.paths.partialPath(m.ID)} // shares m.Pieces (see manifest.Manifest)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -86,23 +86,15 @@ func (s *Store) forget(p *Partial) {
 func (p *Partial) open() error {
 	n := len(p.m.Pieces)
 	p.have, p.durable, p.missing, p.lastFlush = newBitset(n), newBitset(n), n, time.Now()
-	if n > 1 {
-		first := make(map[manifest.ID]int, n)
-		for i := range p.m.Pieces {
-			h := p.m.Pieces[i].Hash
-			j, seen := first[h]
-			if !seen {
-				first[h] = i
-				continue
-			}
-			if p.dups == nil {
-				p.dups = make(map[manifest.ID][]int)
-			}
-			if len(p.dups[h]) == 0 {
-				p.dups[h] = []int{j}
-			}
-			p.dups[h] = append(p.dups[h], i)
+	for _, r := range manifest.Repeats(n, func(k int) *manifest.ID { return &p.m.Pieces[k].Hash }) {
+		if p.dups == nil {
+			p.dups = make(map[manifest.ID][]int)
 		}
+		h := p.m.Pieces[r.First].Hash
+		if len(p.dups[h]) == 0 {
+			p.dups[h] = []int{int(r.First)}
+		}
+		p.dups[h] = append(p.dups[h], int(r.Pos))
 	}
 	f, err := os.OpenFile(p.path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -284,7 +276,7 @@ func (p *Partial) flush() error {
 // held.
 func (p *Partial) record(durable bitset, which func(int) bool, progress int64) (uint64, error) {
 	var ref uint64
-	err := p.s.update(func(tx *bolt.Tx) error {
+	err := p.s.db.update(func(tx *bolt.Tx) error {
 		ref = p.ref
 		if ref == 0 {
 			var err error
@@ -348,7 +340,7 @@ func (p *Partial) Discard() error {
 		p.f.Close()
 	}
 	ref := p.ref
-	err := p.s.update(func(tx *bolt.Tx) error {
+	err := p.s.db.update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketPartials).Delete(p.m.ID[:]); err != nil {
 			return err
 		}

@@ -13,7 +13,7 @@
 //     moves, deletions, flush (index, then ownership).
 //   - applier (apply*.go, move.go, clash.go, dirdelete.go): each write of
 //     a pull, checked right before it happens.
-//   - planner (planner.go, plan_delta.go): where each piece comes from.
+//   - planner (planner.go): where each piece comes from (peer/plan).
 //   - versionKeeper (versions.go): the versions remote changes replace.
 //   - syncState (state.go): the little state they share (paths being
 //     applied or reported, ownership not announced, live peers, piece
@@ -49,9 +49,11 @@
 //   - Puller: turns wants into files: directories first, then new paths,
 //     then updates of existing paths, then deletions, so a renamed file's
 //     pieces are still on disk when its new path is built (decide.Wants).
-//     Each piece is planned (planner.planLocal): copied from the chunk store
-//     when any local file or partial has it (zero network bytes), found in
-//     the old version, or fetched from every live owner at once
+//     Each piece is planned (peer/plan, through the planner): copied from
+//     the chunk store when any local file or partial has it, or found by
+//     the rolling search in the old version of the file (zero network
+//     bytes), else rebuilt from a delta against the old bytes or fetched
+//     whole from every live owner at once
 //     (peer/transfer).
 //   - Apply: a complete partial is committed over the target only if the
 //     target still matches the index (else it is a local edit: reported, and
@@ -103,9 +105,8 @@
 //     ones (no piece made durable for Config.PartialMaxAge, a day by
 //     default). Pieces of an abandoned partial that a live want still
 //     needs are not lost: while no other file or partial holds them, the
-//     partial stays, and the want's own download copies them first (the
-//     planner's chunk store copy includes partials); the next collection
-//     removes it.
+//     partial stays, and the want's own download copies them first (peer/plan:
+//     the chunk store includes partials); the next collection removes it.
 //     Nothing the puller opened is open then; the collection's reads and
 //     deletes hold no lock.
 //   - Re-announce: when the tracker answers a registration with

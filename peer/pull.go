@@ -236,10 +236,10 @@ func (p *puller) fetchSealed(ctx context.Context, w index.Want) (*readyFile, out
 	return &readyFile{w: w, part: part, abs: abs}, done
 }
 
-// fetch builds one file version in a partial: the planner fills it from
-// local data and live owners, the fetcher fetches what is left. It returns
-// the complete partial and the absolute target, or a nil partial and the
-// outcome.
+// fetch builds one file version in a partial: the planner plans its
+// pieces and fills them locally (peer/plan), the fetcher fetches the rest
+// from live owners. It returns the complete partial and the absolute
+// target, or a nil partial and the outcome.
 func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, string, outcome) {
 	m := w.Manifest
 	a := p.apply
@@ -265,7 +265,7 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 		}
 		return nil, "", retry
 	}
-	if err := p.plan.planLocal(ctx, w, part, abs); err != nil {
+	if err := p.plan.executor().Local(ctx, p.plan.job(w, abs), part); err != nil {
 		part.Close()
 		p.log.Warn("local pieces", "path", m.Path, "err", err)
 		return nil, "", retry
@@ -277,7 +277,7 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 			p.log.Debug("no live source", "path", m.Path)
 			return nil, "", retry
 		}
-		if _, err := p.plan.fetchWhole(ctx, &m, part, srcs); err != nil {
+		if _, err := p.plan.executor().Fetch(ctx, &m, part, srcs); err != nil {
 			part.Close()
 			if ctx.Err() == nil {
 				p.log.Warn("fetch", "path", m.Path, "err", err)
