@@ -34,7 +34,7 @@ func (f *peerDebug) apply(cfg *peer.Config, log *slog.Logger) {
 	cfg.StatsEvery = f.StatsEvery
 	cfg.Fetch = transfer.FetchOptions{Conns: f.FetchConns, Window: f.FetchWindow}
 	if f.KillAfterRename {
-		cfg.AfterRename = func() {
+		cfg.Debug.AfterRename = func() {
 			log.Warn("debug: killing this peer after renames, before the index records them")
 			if p, err := os.FindProcess(os.Getpid()); err == nil {
 				_ = p.Kill()

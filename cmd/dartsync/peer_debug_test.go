@@ -65,7 +65,7 @@ func TestPeerDebugFlags(t *testing.T) {
 		var cfg peer.Config
 		c.Peer.Debug.apply(&cfg, log)
 		g := got{upload: cfg.UploadLimit, retry: cfg.Retry, statsEvery: cfg.StatsEvery, fetch: cfg.Fetch,
-			killHook: cfg.AfterRename != nil, cpu: c.Peer.Debug.CPUProfile, memory: c.Peer.Debug.MemProfile}
+			killHook: cfg.Debug.AfterRename != nil, cpu: c.Peer.Debug.CPUProfile, memory: c.Peer.Debug.MemProfile}
 		if g != tt.want {
 			t.Errorf("peer %v: %+v, want %+v", tt.args, g, tt.want)
 		}
