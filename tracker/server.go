@@ -49,6 +49,15 @@ type ServerConfig struct {
 	PieceSize   int64              // piece size told to peers (manifest.DefaultPieceSize)
 	Transport   transport.Options  // QUIC options (zero: transport defaults)
 	Log         *slog.Logger       // nil discards
+	Debug       DebugHooks         // hooks for tests of interleavings; zero in production
+}
+
+// DebugHooks are hooks for tests that need one interleaving of the
+// tracker's goroutines. Every hook may be nil (the zero value does nothing).
+type DebugHooks struct {
+	// BeforeLive runs after a session is answered REGISTERED and before it
+	// is made live (the peer list it was sent is already built).
+	BeforeLive func()
 }
 
 // Server is a tracker: it owns its listener, its store and every peer
@@ -67,10 +76,6 @@ type Server struct {
 
 	mu    sync.Mutex
 	peers map[peerKey]*session // live sessions by folder and device
-
-	// beforeLive, when set (tests only), runs after a session is answered
-	// REGISTERED and before it is made live.
-	beforeLive func()
 }
 
 type peerKey struct {

@@ -99,8 +99,8 @@ func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 	}
 	log = log.With("folder", ss.folder)
 	log.Info("peer registered", "addr", ss.addr, "last_seq", ss.sent)
-	if s.beforeLive != nil {
-		s.beforeLive()
+	if h := s.cfg.Debug.BeforeLive; h != nil {
+		h()
 	}
 	s.addPeer(ss)
 
