@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 FUZZTIME  ?= 10s
 
-.PHONY: all build test lint unit e2e bench fuzz cross proto pi-check demo bench-rsync clean
+.PHONY: all build test lint e2e bench fuzz cross proto pi-check demo bench-rsync clean
 
 all: build
 
@@ -17,6 +17,10 @@ build:
 # loopback, end-to-end with real dartsync processes) under the race detector.
 test: lint
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+# e2e: only the end-to-end tests: real dartsync processes (cmd/dartsync/e2e).
+e2e:
+	$(GO) test -race -count=1 -timeout 30m ./cmd/dartsync/e2e/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

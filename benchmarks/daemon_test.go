@@ -30,7 +30,7 @@ type syncNet struct {
 
 func newSyncNet(b *testing.B) *syncNet {
 	b.Helper()
-	srv, err := tracker.Open(tracker.ServerConfig{
+	srv, err := tracker.New(tracker.ServerConfig{
 		Listen: "127.0.0.1:0", StateDir: b.TempDir(),
 		PieceSize: manifest.DefaultPieceSize, Log: quietLog(),
 	})
@@ -42,13 +42,12 @@ func newSyncNet(b *testing.B) *syncNet {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := srv.Serve(ctx); err != nil && ctx.Err() == nil {
+		if err := srv.Run(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "tracker:", err)
 		}
 	}()
 	b.Cleanup(func() {
 		cancel()
-		srv.Close()
 		wg.Wait()
 	})
 	return &syncNet{b: b, srv: srv, token: srv.Token()}

@@ -78,9 +78,9 @@ run_case() {
   for p in A B; do
     port=$((BASE_PORT + 1)); [ "$p" = B ] && port=$((BASE_PORT + 2))
     prof=()
-    [ -n "${PROFILE:-}" ] && mkdir -p "$PROFILE" && prof=(--cpuprofile "$PROFILE/$size-$round-$p.prof")
+    [ -n "${PROFILE:-}" ] && mkdir -p "$PROFILE" && prof=(--debug-cpuprofile "$PROFILE/$size-$round-$p.prof")
     "$BIN" peer "${prof[@]}" --dir "$D/$p" --state "$D/state/$p" --tracker "127.0.0.1:$BASE_PORT" \
-      --token-file "$token" --listen "127.0.0.1:$port" --debounce "$DEBOUNCE" --stats-every 100ms \
+      --token-file "$token" --listen "127.0.0.1:$port" --debounce "$DEBOUNCE" --debug-stats-every 100ms \
       >"$D/peer$p.log" 2>&1 &
     pids+=($!)
     pid[$p]=$!

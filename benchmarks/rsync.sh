@@ -180,7 +180,7 @@ for p in A B; do
   port=$((BASE_PORT + 1))
   [ "$p" = B ] && port=$((BASE_PORT + 2))
   "$BIN" peer --dir "$D/$p" --state "$D/state/$p" --tracker "127.0.0.1:$BASE_PORT" \
-    --token-file "$token" --listen "127.0.0.1:$port" --debounce "$DEBOUNCE" --stats-every 100ms \
+    --token-file "$token" --listen "127.0.0.1:$port" --debounce "$DEBOUNCE" --debug-stats-every 100ms \
     >"$D/peer$p.log" 2>&1 &
   pids+=($!)
   PEER_PID[$p]=$!

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/dartsync/dartsync/manifest"
 )
 
 // Seal makes a complete partial (else ErrIncomplete) ready to be renamed
@@ -18,14 +20,22 @@ import (
 // it stays open in the store until Commit or a CommitBatch renames it, or
 // Close (it stays resumable) or Discard. Sealing twice does nothing. After a
 // failed Seal the Partial is closed; Store.Partial resumes it.
-func (p *Partial) Seal() error { return p.seal(true) }
+func (p *Partial) Seal() error { return p.seal(syncData) }
 
 // SealUnsynced is Seal without the fsync, for a partial that a CommitBatch
 // will commit: its SyncData makes the data of the whole batch durable at
 // once, before the renames.
-func (p *Partial) SealUnsynced() error { return p.seal(false) }
+func (p *Partial) SealUnsynced() error { return p.seal(leaveUnsynced) }
 
-func (p *Partial) seal(sync bool) error {
+// Whether sealing makes a partial's data durable.
+type sealSync int
+
+const (
+	syncData      sealSync = iota // fsync the file (Seal)
+	leaveUnsynced                 // a CommitBatch's SyncData will (SealUnsynced)
+)
+
+func (p *Partial) seal(sync sealSync) error {
 	p.mu.Lock()
 	switch {
 	case p.closed:
@@ -33,7 +43,7 @@ func (p *Partial) seal(sync bool) error {
 		return ErrClosed
 	case p.sealed:
 		p.mu.Unlock()
-		if sync {
+		if sync == syncData {
 			return p.syncSealed()
 		}
 		return nil
@@ -73,8 +83,8 @@ func (p *Partial) syncSealed() error {
 }
 
 // truncateAndClose cuts anything past the end (left by an older run),
-// fsyncs (if sync) and closes the file. Called with flushMu held.
-func (p *Partial) truncateAndClose(sync bool) error {
+// fsyncs (if sync is syncData) and closes the file. Called with flushMu held.
+func (p *Partial) truncateAndClose(sync sealSync) error {
 	p.fileDone = true
 	// Truncating always updates the mtime, which the caller may have set:
 	// only when needed, and the times are put back.
@@ -93,7 +103,7 @@ func (p *Partial) truncateAndClose(sync bool) error {
 			return err
 		}
 	}
-	if sync {
+	if sync == syncData {
 		if err := p.f.Sync(); err != nil {
 			p.f.Close()
 			return err
@@ -133,13 +143,13 @@ func (p *Partial) Commit(target string) error {
 	if err := p.s.renameOrCopy(p.path, target); err != nil {
 		return fmt.Errorf("chunkstore: commit %q to %s: %w", p.m.Path, target, err)
 	}
-	for dir, err := range p.s.syncDirs([]string{filepath.Dir(target)}) {
+	for dir, err := range p.s.dirs.syncDirs([]string{filepath.Dir(target)}) {
 		p.s.log.Warn("chunkstore: fsync directory after rename", "dir", dir, "err", err)
 	}
 	p.flushMu.Lock()
 	ref := p.ref
 	p.flushMu.Unlock()
-	if err := p.s.update(func(tx *bolt.Tx) error { return p.recordCommitted(tx, target, ref) }); err != nil {
+	if err := p.s.db.update(func(tx *bolt.Tx) error { return recordCommitted(tx, p.s.paths, &p.m, target, ref) }); err != nil {
 		// The file is in place; only the index (a hint) is behind. A rescan
 		// (AddFile) repairs it.
 		p.s.log.Warn("chunkstore: committed file not indexed", "file", target, "err", err)
@@ -147,15 +157,15 @@ func (p *Partial) Commit(target string) error {
 	return nil
 }
 
-// recordCommitted forgets the partial and indexes its pieces as the
+// recordCommitted forgets the partial of m and indexes its pieces as the
 // complete file at target (if inside the folder), reusing its ref (0: the
 // partial was never recorded).
-func (p *Partial) recordCommitted(tx *bolt.Tx, target string, ref uint64) error {
-	if err := tx.Bucket(bucketPartials).Delete(p.m.ID[:]); err != nil {
+func recordCommitted(tx *bolt.Tx, paths layout, m *manifest.Manifest, target string, ref uint64) error {
+	if err := tx.Bucket(bucketPartials).Delete(m.ID[:]); err != nil {
 		return err
 	}
-	rel, inside := p.s.relPath(target)
-	if !inside || p.m.Size == 0 {
+	rel, inside := paths.relPath(target)
+	if !inside || m.Size == 0 {
 		if ref != 0 {
 			return removeRef(tx, ref)
 		}
@@ -171,17 +181,17 @@ func (p *Partial) recordCommitted(tx *bolt.Tx, target string, ref uint64) error 
 			return err
 		}
 	}
-	rec := refRec{kind: kindFile, name: []byte(rel), size: p.m.Size, pieceSize: p.m.PieceSize, hashes: hashesOf(&p.m)}
+	rec := refRec{kind: kindFile, name: []byte(rel), size: m.Size, pieceSize: m.PieceSize, hashes: hashesOf(m)}
 	if err := tx.Bucket(bucketRefs).Put(refKey(r), encodeRef(rec)); err != nil {
 		return err
 	}
 	if err := tx.Bucket(bucketFiles).Put([]byte(rel), refKey(r)); err != nil {
 		return err
 	}
-	if err := putPieces(tx, r, &p.m, nil); err != nil {
+	if err := putPieces(tx, r, m, nil); err != nil {
 		return err
 	}
-	return putStamp(tx, r, &p.m)
+	return putStamp(tx, r, m)
 }
 
 // CopyLocal fills missing pieces from bytes the store already has elsewhere

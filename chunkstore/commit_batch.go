@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -67,15 +66,13 @@ func (b *CommitBatch) SyncData(ps []*Partial) []error {
 			todo = append(todo, i)
 		}
 	}
-	if len(todo) >= syncFSMin && b.s.syncFSAllowed() {
+	if len(todo) >= syncFSMin && b.s.dirs.syncFSAllowed() {
 		began := time.Now()
-		err := syncFS(b.s.partDir)
+		err := syncFS(b.s.paths.partDir)
 		if took := time.Since(began); took > syncFSSlow {
 			b.s.log.Info("chunkstore: syncfs slow (other data pending on the filesystem); fsyncing file by file for a while",
 				"took", took.Round(time.Millisecond))
-			b.s.mu.Lock()
-			b.s.noSyncFSUntil = time.Now().Add(syncFSBackoff)
-			b.s.mu.Unlock()
+			b.s.dirs.backOffSyncFS(syncFSBackoff)
 		}
 		if err == nil {
 			for _, i := range todo {
@@ -110,12 +107,6 @@ func (b *CommitBatch) SyncData(ps []*Partial) []error {
 
 // errNoSyncFS: syncFS is not available on this system.
 var errNoSyncFS = errors.New("syncfs not supported")
-
-func (s *Store) syncFSAllowed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return time.Now().After(s.noSyncFSUntil)
-}
 
 // Rename moves the sealed partial p onto target (an absolute path on the
 // same filesystem; a file there is replaced atomically). The rename is not
@@ -176,7 +167,7 @@ func (b *CommitBatch) Finish() map[string]error {
 		dirs[i] = filepath.Dir(t)
 	}
 	var notDurable map[string]error
-	failed := b.s.syncDirs(dirs)
+	failed := b.s.dirs.syncDirs(dirs)
 	for i, t := range b.targets {
 		if err, ok := failed[dirs[i]]; ok {
 			if notDurable == nil {
@@ -191,9 +182,9 @@ func (b *CommitBatch) Finish() map[string]error {
 		refs[i] = p.ref
 		p.flushMu.Unlock()
 	}
-	err := b.s.update(func(tx *bolt.Tx) error {
+	err := b.s.db.update(func(tx *bolt.Tx) error {
 		for i, p := range b.renamed {
-			if err := p.recordCommitted(tx, b.targets[i], refs[i]); err != nil {
+			if err := recordCommitted(tx, b.s.paths, &p.m, b.targets[i], refs[i]); err != nil {
 				return fmt.Errorf("%q: %w", p.m.Path, err)
 			}
 		}
@@ -203,101 +194,4 @@ func (b *CommitBatch) Finish() map[string]error {
 		b.s.log.Warn("chunkstore: committed files not indexed", "files", len(b.renamed), "err", err)
 	}
 	return notDurable
-}
-
-// syncDirs makes renames into dirs durable: it fsyncs each directory once,
-// and the parent of every directory on the way up to the folder root that
-// is not yet known durable (a directory created since, whose own entry is
-// not durable yet). It returns the directories whose rename may not be
-// durable: the directory itself or one of its unsynced parents failed.
-func (s *Store) syncDirs(dirs []string) map[string]error {
-	type step struct {
-		dir string
-		id  dirID
-	}
-	toSync := make(map[string]bool)
-	var learned []step                 // directories whose entry the parent's fsync makes durable
-	needs := make(map[string][]string) // target dir -> every directory synced for it
-	for _, d := range dirs {
-		if _, ok := needs[d]; ok {
-			continue
-		}
-		chain := []string{d}
-		toSync[d] = true
-		for a := d; ; {
-			parent := filepath.Dir(a)
-			if a == s.root || parent == a || !s.inside(a) {
-				break
-			}
-			id, err := statDirID(a)
-			if err != nil {
-				break // renamed into it just now: the fsync of a reports it
-			}
-			if s.knownDurable(a, id) {
-				break
-			}
-			learned = append(learned, step{a, id})
-			toSync[parent] = true
-			chain = append(chain, parent)
-			a = parent
-		}
-		needs[d] = chain
-	}
-	var mu sync.Mutex
-	errs := make(map[string]error)
-	var g errgroup.Group
-	g.SetLimit(dirSyncParallel)
-	for d := range toSync {
-		g.Go(func() error {
-			if err := syncDir(d); err != nil {
-				mu.Lock()
-				errs[d] = err
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	_ = g.Wait() // the goroutines report through errs
-	for _, st := range learned {
-		if _, bad := errs[filepath.Dir(st.dir)]; !bad {
-			s.markDurable(st.dir, st.id)
-		}
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	out := make(map[string]error)
-	for d, chain := range needs {
-		for _, c := range chain {
-			if err, bad := errs[c]; bad {
-				out[d] = fmt.Errorf("chunkstore: fsync directory %s: %w", c, err)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// inside reports whether dir is the folder root or below it.
-func (s *Store) inside(dir string) bool {
-	rel, err := filepath.Rel(s.root, dir)
-	return err == nil && filepath.IsLocal(rel)
-}
-
-// knownDurable reports whether dir's entry in its parent was made durable
-// (the parent fsynced after dir was seen) while dir was the directory id.
-func (s *Store) knownDurable(dir string, id dirID) bool {
-	s.mu.Lock()
-	known, ok := s.durableDirs[dir]
-	s.mu.Unlock()
-	return ok && known.same(id)
-}
-
-func (s *Store) markDurable(dir string, id dirID) {
-	s.mu.Lock()
-	if s.durableDirs == nil {
-		s.durableDirs = make(map[string]dirID)
-	}
-	s.durableDirs[dir] = id
-	s.mu.Unlock()
 }

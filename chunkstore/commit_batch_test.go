@@ -148,7 +148,7 @@ func TestCommitBatch(t *testing.T) {
 				t.Errorf("%s piece %d located at %+v (%v), want the committed file", f.rel, i, l, ok)
 			}
 		}
-		if _, err := os.Stat(s.partialPath(m.ID)); !errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(s.paths.partialPath(m.ID)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: partial file still there: %v", f.rel, err)
 		}
 		p, err := s.Partial(&m) // forgotten: a fresh partial
@@ -170,7 +170,7 @@ func TestCommitBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !s.knownDurable(abs, id) {
+		if !s.dirs.knownDurable(abs, id) {
 			t.Errorf("directory %s not known durable after Finish", d)
 		}
 	}
@@ -185,7 +185,7 @@ func TestCommitBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.knownDurable(filepath.Join(root, "new", "deep"), id) {
+	if s.dirs.knownDurable(filepath.Join(root, "new", "deep"), id) {
 		t.Error("a directory made again is taken for the old, durable one")
 	}
 	if bad := b.Finish(); bad != nil {

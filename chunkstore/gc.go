@@ -296,7 +296,7 @@ func (s *Store) partialRecords() (map[manifest.ID]partialSeen, error) {
 
 // partialFiles lists the files of the partial directory named <file ID>.part.
 func (s *Store) partialFiles() (map[manifest.ID]fs.FileInfo, error) {
-	ents, err := os.ReadDir(s.partDir)
+	ents, err := os.ReadDir(s.paths.partDir)
 	if err != nil {
 		return nil, fmt.Errorf("chunkstore: list partials: %w", err)
 	}
@@ -358,7 +358,7 @@ func (s *Store) discard(id manifest.ID, check func(rec []byte) bool) (removed bo
 		delete(s.partials, id)
 		s.mu.Unlock()
 	}()
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPartials)
 		v := b.Get(id[:])
 		removed = check == nil || check(v)
@@ -380,7 +380,7 @@ func (s *Store) discard(id manifest.ID, check func(rec []byte) bool) (removed bo
 	if !removed {
 		return false, nil
 	}
-	if err := os.Remove(s.partialPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(s.paths.partialPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, fmt.Errorf("chunkstore: discard partial %s: %w", id.Short(), err)
 	}
 	return true, nil

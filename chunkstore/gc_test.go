@@ -124,7 +124,7 @@ func TestCollectPartials(t *testing.T) {
 						t.Fatalf("second collection = %+v, %v; want v1 removed", st, err)
 					}
 					expectPartials(t, s, []manifest.ID{v1.m.ID}, []manifest.ID{v2.m.ID})
-					if l, ok := s.Locate(v1.m.Pieces[0].Hash); !ok || l.Path != s.partialPath(v2.m.ID) {
+					if l, ok := s.Locate(v1.m.Pieces[0].Hash); !ok || l.Path != s.paths.partialPath(v2.m.ID) {
 						t.Errorf("shared piece at %v %v, want in v2's partial", l, ok)
 					}
 				}}
@@ -220,7 +220,7 @@ func TestCollectPartials(t *testing.T) {
 		{
 			name: "partial file without a record, superseded",
 			setup: func(t *testing.T, s *Store, root string) gcSetup {
-				writeRaw(t, s.partialPath(v1.m.ID), v1.data[:testPieceSize], time.Now())
+				writeRaw(t, s.paths.partialPath(v1.m.ID), v1.data[:testPieceSize], time.Now())
 				return gcSetup{opt: CollectOptions{Wants: wants(v2)}, gone: []manifest.ID{v1.m.ID}}
 			},
 			removed: 1,
@@ -228,14 +228,14 @@ func TestCollectPartials(t *testing.T) {
 		{
 			name: "partial file without a record, wanted, recently written",
 			setup: func(t *testing.T, s *Store, root string) gcSetup {
-				writeRaw(t, s.partialPath(v1.m.ID), v1.data[:testPieceSize], time.Now())
+				writeRaw(t, s.paths.partialPath(v1.m.ID), v1.data[:testPieceSize], time.Now())
 				return gcSetup{opt: CollectOptions{Wants: wants(v1), MaxAge: 24 * time.Hour}, stay: []manifest.ID{v1.m.ID}}
 			},
 		},
 		{
 			name: "partial file without a record, wanted, last written two days ago",
 			setup: func(t *testing.T, s *Store, root string) gcSetup {
-				writeRaw(t, s.partialPath(v1.m.ID), v1.data[:testPieceSize], time.Now().Add(-48*time.Hour))
+				writeRaw(t, s.paths.partialPath(v1.m.ID), v1.data[:testPieceSize], time.Now().Add(-48*time.Hour))
 				return gcSetup{opt: CollectOptions{Wants: wants(v1), MaxAge: 24 * time.Hour}, gone: []manifest.ID{v1.m.ID}}
 			},
 			removed: 1,
@@ -244,7 +244,7 @@ func TestCollectPartials(t *testing.T) {
 			name: "record without a file",
 			setup: func(t *testing.T, s *Store, root string) gcSetup {
 				partialWith(t, s, v1, false, 0, 1)
-				if err := os.Remove(s.partialPath(v1.m.ID)); err != nil {
+				if err := os.Remove(s.paths.partialPath(v1.m.ID)); err != nil {
 					t.Fatal(err)
 				}
 				return gcSetup{opt: CollectOptions{Wants: wants(v1)}, gone: []manifest.ID{v1.m.ID}, after: func(t *testing.T) {
@@ -273,7 +273,7 @@ func TestCollectPartials(t *testing.T) {
 			su := tt.setup(t, s, root)
 			var wantBytes int64
 			for _, id := range su.gone {
-				if fi, err := os.Stat(s.partialPath(id)); err == nil {
+				if fi, err := os.Stat(s.paths.partialPath(id)); err == nil {
 					wantBytes += diskUsage(fi)
 				}
 			}
@@ -290,7 +290,7 @@ func TestCollectPartials(t *testing.T) {
 			}
 			expectPartials(t, s, su.gone, su.stay)
 			for _, id := range su.stay {
-				if _, err := os.Stat(s.partialPath(id)); err != nil {
+				if _, err := os.Stat(s.paths.partialPath(id)); err != nil {
 					t.Errorf("kept partial %s: %v", id.Short(), err)
 				}
 			}
@@ -313,7 +313,7 @@ func expectPartials(t *testing.T, s *Store, gone, stay []manifest.ID) {
 		if slices.Contains(ids, id) {
 			t.Errorf("partial %s not removed", id.Short())
 		}
-		if _, err := os.Stat(s.partialPath(id)); !errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(s.paths.partialPath(id)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("file of partial %s: %v, want it removed", id.Short(), err)
 		}
 	}

@@ -3,8 +3,6 @@ package chunkstore
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -42,7 +40,7 @@ func (s *Store) AddFiles(ms []*manifest.Manifest) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.db.update(func(tx *bolt.Tx) error {
 		for _, m := range ms {
 			if err := removePath(tx, m.Path); err != nil {
 				return err
@@ -82,7 +80,7 @@ func (s *Store) RemoveFile(path string) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	if err := s.update(func(tx *bolt.Tx) error { return removePath(tx, path) }); err != nil {
+	if err := s.db.update(func(tx *bolt.Tx) error { return removePath(tx, path) }); err != nil {
 		return fmt.Errorf("chunkstore: remove %q: %w", path, err)
 	}
 	return nil
@@ -103,7 +101,7 @@ func (s *Store) Locate(h manifest.ID) (Location, bool) {
 // A location whose bytes no longer match is dropped and the next is tried.
 // ErrNotFound if no location holds the piece.
 func (s *Store) ReadPiece(h manifest.ID, buf []byte) ([]byte, error) {
-	return s.readPiece(h, buf, false)
+	return s.readPiece(h, buf, alwaysHash)
 }
 
 // ReadPieceForUpload is ReadPiece for a reader that verifies the hash
@@ -114,10 +112,18 @@ func (s *Store) ReadPiece(h manifest.ID, buf []byte) ([]byte, error) {
 // file rewritten in place with its old modification time is the one case it
 // serves wrong bytes, which the requester rejects.
 func (s *Store) ReadPieceForUpload(h manifest.ID, buf []byte) ([]byte, error) {
-	return s.readPiece(h, buf, true)
+	return s.readPiece(h, buf, trustStamps)
 }
 
-func (s *Store) readPiece(h manifest.ID, buf []byte, trustStamp bool) ([]byte, error) {
+// When readPiece hashes the bytes it reads.
+type hashCheck int
+
+const (
+	alwaysHash  hashCheck = iota // every read is verified (ReadPiece)
+	trustStamps                  // not in a file whose stamp still holds (ReadPieceForUpload)
+)
+
+func (s *Store) readPiece(h manifest.ID, buf []byte, check hashCheck) ([]byte, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -132,7 +138,7 @@ func (s *Store) readPiece(h manifest.ID, buf []byte, trustStamp bool) ([]byte, e
 		}
 		retry := false
 		for _, l := range locs {
-			data, stale, err := readLoc(l, h, buf, trustStamp && l.stamped)
+			data, stale, err := readLoc(l, h, buf, check == trustStamps && l.stamped)
 			if err == nil {
 				return data, nil
 			}
@@ -188,7 +194,7 @@ func (s *Store) locations(h manifest.ID) ([]refLoc, error) {
 				return err
 			}
 			l := refLoc{
-				Location: Location{Path: s.refPath(&rec), Offset: off, Length: n},
+				Location: Location{Path: s.paths.refPath(&rec), Offset: off, Length: n},
 				ref:      beUint64(k[manifest.IDSize:]),
 			}
 			if rec.kind == kindFile {
@@ -205,7 +211,7 @@ func (s *Store) locations(h manifest.ID) ([]refLoc, error) {
 // path that was read; changed reports that it did not (e.g. a partial was
 // committed meanwhile) so the caller should look again.
 func (s *Store) dropLocation(h manifest.ID, l refLoc) (changed bool, err error) {
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.db.update(func(tx *bolt.Tx) error {
 		changed = false
 		key := pieceKey(h, l.ref)
 		v := tx.Bucket(bucketPieces).Get(key)
@@ -222,7 +228,7 @@ func (s *Store) dropLocation(h manifest.ID, l refLoc) (changed bool, err error) 
 			if err != nil {
 				return err
 			}
-			if s.refPath(&rec) != l.Path || off != l.Offset || n != l.Length {
+			if s.paths.refPath(&rec) != l.Path || off != l.Offset || n != l.Length {
 				changed = true
 				return nil
 			}
@@ -305,21 +311,13 @@ func putPieces(tx *bolt.Tx, ref uint64, m *manifest.Manifest, which func(int) bo
 }
 
 // checkFileManifest checks that m describes a live regular file with a
-// consistent piece list and file ID.
+// consistent piece list and file ID (manifest.ValidateFile).
 func checkFileManifest(m *manifest.Manifest) error {
-	switch {
-	case m == nil:
+	if m == nil {
 		return fmt.Errorf("%w: nil", ErrBadManifest)
-	case m.Kind != manifest.KindFile || m.Deleted:
-		return fmt.Errorf("%w: %q is not a live file", ErrBadManifest, m.Path)
-	case m.Size < 0:
-		return fmt.Errorf("%w: %q has negative size", ErrBadManifest, m.Path)
-	case m.PieceSize < manifest.MinPieceSize || m.PieceSize > manifest.MaxPieceSize:
-		return fmt.Errorf("%w: %q has piece size %d", ErrBadManifest, m.Path, m.PieceSize)
-	case len(m.Pieces) != manifest.PieceCount(m.Size, m.PieceSize):
-		return fmt.Errorf("%w: %q has %d pieces, size says %d", ErrBadManifest, m.Path, len(m.Pieces), manifest.PieceCount(m.Size, m.PieceSize))
-	case manifest.FileID(m.Size, m.PieceSize, m.Pieces) != m.ID:
-		return fmt.Errorf("%w: %q file ID does not match its pieces", ErrBadManifest, m.Path)
+	}
+	if err := m.ValidateFile(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadManifest, err)
 	}
 	return nil
 }
@@ -331,20 +329,6 @@ func (s *Store) checkOpen() error {
 		return ErrClosed
 	}
 	return nil
-}
-
-// relPath returns target as a valid folder-relative path, or false if it is
-// not inside the folder (or not a syncable path).
-func (s *Store) relPath(target string) (string, bool) {
-	rel, err := filepath.Rel(s.root, target)
-	if err != nil || rel == "." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || rel == ".." {
-		return "", false
-	}
-	rel = filepath.ToSlash(rel)
-	if manifest.ValidatePath(rel) != nil {
-		return "", false
-	}
-	return rel, true
 }
 
 var errShort = errors.New("short read")

@@ -56,7 +56,7 @@ func (s *Store) Partial(m *manifest.Manifest) (*Partial, error) {
 	if err := checkFileManifest(m); err != nil {
 		return nil, err
 	}
-	p := &Partial{s: s, m: *m, path: s.partialPath(m.ID)} // shares m.Pieces (see manifest.Manifest)
+	p := &Partial{s: s, m: *m, path: s.paths.partialPath(m.ID)} // shares m.Pieces (see manifest.Manifest)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -86,23 +86,15 @@ func (s *Store) forget(p *Partial) {
 func (p *Partial) open() error {
 	n := len(p.m.Pieces)
 	p.have, p.durable, p.missing, p.lastFlush = newBitset(n), newBitset(n), n, time.Now()
-	if n > 1 {
-		first := make(map[manifest.ID]int, n)
-		for i := range p.m.Pieces {
-			h := p.m.Pieces[i].Hash
-			j, seen := first[h]
-			if !seen {
-				first[h] = i
-				continue
-			}
-			if p.dups == nil {
-				p.dups = make(map[manifest.ID][]int)
-			}
-			if len(p.dups[h]) == 0 {
-				p.dups[h] = []int{j}
-			}
-			p.dups[h] = append(p.dups[h], i)
+	for _, r := range manifest.Repeats(n, func(k int) *manifest.ID { return &p.m.Pieces[k].Hash }) {
+		if p.dups == nil {
+			p.dups = make(map[manifest.ID][]int)
 		}
+		h := p.m.Pieces[r.First].Hash
+		if len(p.dups[h]) == 0 {
+			p.dups[h] = []int{int(r.First)}
+		}
+		p.dups[h] = append(p.dups[h], int(r.Pos))
 	}
 	f, err := os.OpenFile(p.path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -158,15 +150,25 @@ func (p *Partial) Complete() bool {
 // the piece's offset, and at every other missing index with the same hash.
 // Writing a piece that is already present does nothing. The piece becomes
 // durable at the next flush (see the package documentation).
-func (p *Partial) WritePiece(i int, data []byte) error { return p.writePiece(i, data, true) }
+func (p *Partial) WritePiece(i int, data []byte) error { return p.writePiece(i, data, hashData) }
 
 // WriteVerifiedPiece is WritePiece for a caller that has itself just checked
 // manifest.Hash(data) against piece i's hash (the network fetcher does):
 // it saves hashing every byte twice. The length is still checked. A caller
 // that has not verified data must use WritePiece.
-func (p *Partial) WriteVerifiedPiece(i int, data []byte) error { return p.writePiece(i, data, false) }
+func (p *Partial) WriteVerifiedPiece(i int, data []byte) error {
+	return p.writePiece(i, data, callerVerified)
+}
 
-func (p *Partial) writePiece(i int, data []byte, verify bool) error {
+// pieceCheck says whether writePiece hashes the data it is given.
+type pieceCheck int
+
+const (
+	hashData       pieceCheck = iota // WritePiece: verify the hash here
+	callerVerified                   // WriteVerifiedPiece: the caller just did
+)
+
+func (p *Partial) writePiece(i int, data []byte, check pieceCheck) error {
 	n := len(p.m.Pieces)
 	if i < 0 || i >= n {
 		return fmt.Errorf("%w: %d (file has %d pieces)", ErrPieceIndex, i, n)
@@ -192,7 +194,7 @@ func (p *Partial) writePiece(i int, data []byte, verify bool) error {
 	}
 	p.mu.Unlock()
 
-	if verify && manifest.Hash(data) != h {
+	if check == hashData && manifest.Hash(data) != h {
 		return fmt.Errorf("%w: piece %d of %q: hash mismatch", ErrBadPiece, i, p.m.Path)
 	}
 	for _, j := range targets {
@@ -284,7 +286,7 @@ func (p *Partial) flush() error {
 // held.
 func (p *Partial) record(durable bitset, which func(int) bool, progress int64) (uint64, error) {
 	var ref uint64
-	err := p.s.update(func(tx *bolt.Tx) error {
+	err := p.s.db.update(func(tx *bolt.Tx) error {
 		ref = p.ref
 		if ref == 0 {
 			var err error
@@ -348,7 +350,7 @@ func (p *Partial) Discard() error {
 		p.f.Close()
 	}
 	ref := p.ref
-	err := p.s.update(func(tx *bolt.Tx) error {
+	err := p.s.db.update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketPartials).Delete(p.m.ID[:]); err != nil {
 			return err
 		}

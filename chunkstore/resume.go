@@ -45,7 +45,7 @@ func (p *Partial) resume() error {
 	if fi.Size() == 0 && p.ref == 0 {
 		return nil // a fresh partial
 	}
-	valid := p.verify(fi.Size())
+	valid := verifyPieces(p.f, &p.m, fi.Size())
 	var dropped, adopted []int
 	for i := 0; i < n; i++ {
 		switch r, v := recorded.get(i), valid.get(i); {
@@ -63,7 +63,7 @@ func (p *Partial) resume() error {
 	if len(dropped) > 0 {
 		p.s.log.Warn("chunkstore: recorded pieces of a partial no longer match; fetching them again",
 			"file", p.m.Path, "pieces", len(dropped))
-		if err := p.s.update(func(tx *bolt.Tx) error {
+		if err := p.s.db.update(func(tx *bolt.Tx) error {
 			for _, i := range dropped {
 				if err := tx.Bucket(bucketPieces).Delete(pieceKey(p.m.Pieces[i].Hash, p.ref)); err != nil {
 					return err
@@ -93,10 +93,10 @@ func (p *Partial) resume() error {
 	return nil
 }
 
-// verify hashes every piece that lies inside the first size bytes of the
-// partial file, on all cores, and returns the set that matches.
-func (p *Partial) verify(size int64) bitset {
-	n := len(p.m.Pieces)
+// verifyPieces hashes every piece of m that lies inside the first size bytes
+// of f, on all cores, and returns the set that matches.
+func verifyPieces(f io.ReaderAt, m *manifest.Manifest, size int64) bitset {
+	n := len(m.Pieces)
 	ok := make([]bool, n)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -104,18 +104,18 @@ func (p *Partial) verify(size int64) bitset {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, p.m.PieceSize)
+			buf := make([]byte, m.PieceSize)
 			for i := range jobs {
-				l := p.m.PieceLen(i)
-				k, err := p.f.ReadAt(buf[:l], p.m.PieceOffset(i))
-				if int64(k) == l && (err == nil || err == io.EOF) && manifest.Hash(buf[:l]) == p.m.Pieces[i].Hash {
+				l := m.PieceLen(i)
+				k, err := f.ReadAt(buf[:l], m.PieceOffset(i))
+				if int64(k) == l && (err == nil || err == io.EOF) && manifest.Hash(buf[:l]) == m.Pieces[i].Hash {
 					ok[i] = true
 				}
 			}
 		}()
 	}
 	for i := 0; i < n; i++ {
-		if p.m.PieceOffset(i)+p.m.PieceLen(i) <= size {
+		if m.PieceOffset(i)+m.PieceLen(i) <= size {
 			jobs <- i
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/dartsync/dartsync/internal/folderpath"
+	"github.com/dartsync/dartsync/internal/groupcommit"
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -23,31 +25,18 @@ const lockTimeout = time.Second
 
 // Store is the chunk store of one folder. See the package documentation.
 type Store struct {
-	root    string // absolute folder root
-	partDir string // absolute stateDir/partial
-	db      *bolt.DB
-	log     *slog.Logger
+	paths layout
+	db    *db
+	log   *slog.Logger
+	dirs  *dirSync // what is known durable, and how data is made so
 
-	mu       sync.Mutex               // guards partials, closed, durableDirs, noSyncFSUntil; never held across I/O
+	mu       sync.Mutex               // guards partials and closed; never held across I/O
 	partials map[manifest.ID]*Partial // open partials; nil value: being discarded
 	closed   bool
-	// durableDirs: directories below the root whose own entry is known
-	// durable (their parent was fsynced after they were seen), with what
-	// they were then; see syncDirs.
-	durableDirs map[string]dirID
-	// noSyncFSUntil: CommitBatch.SyncData fsyncs file by file until then
-	// (a syncfs was slow: other writers' data on the filesystem).
-	noSyncFSUntil time.Time
 	// direct: partial pieces are written with O_DIRECT (see writeAt);
 	// cleared at the first refusal.
 	direct      atomic.Bool
 	writeDirect func(path string, data []byte, off int64) error // writeDirect; tests replace it
-
-	// commitMu orders database writers exactly as bbolt's own writer lock
-	// does; it guards no state. queueMu guards queue. See update.
-	commitMu sync.Mutex
-	queueMu  sync.Mutex
-	queue    []*txCall
 }
 
 // Open opens (creating if needed) the chunk store of the folder at root,
@@ -73,7 +62,7 @@ func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
 	if stateDir, err = filepath.Abs(stateDir); err != nil {
 		return nil, fmt.Errorf("chunkstore: open: %w", err)
 	}
-	if rel, err := filepath.Rel(root, stateDir); err == nil && filepath.IsLocal(rel) {
+	if _, inside := folderpath.Rel(root, stateDir); inside {
 		if _, err := os.Stat(root); err != nil {
 			return nil, fmt.Errorf("chunkstore: open: folder of state directory %s: %w", stateDir, err)
 		}
@@ -111,14 +100,14 @@ func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("chunkstore: open %s: %w", dbPath, err)
 	}
 	s := &Store{
-		root:     root,
-		partDir:  partDir,
-		db:       db,
+		paths:    layout{root: root, partDir: partDir},
+		db:       newDB(db),
 		log:      log,
 		partials: make(map[manifest.ID]*Partial),
 
 		writeDirect: writeDirect,
 	}
+	s.dirs = &dirSync{paths: s.paths, log: log}
 	s.direct.Store(directSupported)
 	return s, nil
 }
@@ -152,25 +141,18 @@ func (s *Store) Close() error {
 }
 
 // Root returns the absolute folder root.
-func (s *Store) Root() string { return s.root }
+func (s *Store) Root() string { return s.paths.root }
 
-func (s *Store) partialPath(id manifest.ID) string {
-	return filepath.Join(s.partDir, id.String()+".part")
+// db is the store's database; its writes go through one group commit.
+type db struct {
+	*bolt.DB
+	commits *groupcommit.Group[func(*bolt.Tx) error]
 }
 
-// refPath resolves a ref record to the absolute path of its bytes.
-func (s *Store) refPath(r *refRec) string {
-	if r.kind == kindPartial {
-		return s.partialPath(manifest.ID(r.name))
-	}
-	return filepath.Join(s.root, filepath.FromSlash(string(r.name)))
-}
-
-// txCall is one queued database write.
-type txCall struct {
-	fn   func(*bolt.Tx) error
-	err  error
-	done chan struct{}
+func newDB(b *bolt.DB) *db {
+	d := &db{DB: b}
+	d.commits = groupcommit.New(d.commit, groupcommit.Options[func(*bolt.Tx) error]{})
+	return d
 }
 
 // update runs fn in a read-write transaction and returns once it is durable.
@@ -178,48 +160,17 @@ type txCall struct {
 // transaction (group commit), so concurrent writers share fsyncs. fn must
 // only touch the transaction: it may be run a second time, alone, if another
 // call in its group failed.
-func (s *Store) update(fn func(*bolt.Tx) error) error {
-	c := &txCall{fn: fn, done: make(chan struct{})}
-	s.queueMu.Lock()
-	s.queue = append(s.queue, c)
-	s.queueMu.Unlock()
+func (d *db) update(fn func(*bolt.Tx) error) error { return d.commits.Do(fn) }
 
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	select {
-	case <-c.done: // committed by the previous group
-		return c.err
-	default:
-	}
-	s.queueMu.Lock()
-	group := s.queue
-	s.queue = nil
-	s.queueMu.Unlock()
-	s.runGroup(group)
-	return c.err
-}
-
-func (s *Store) runGroup(group []*txCall) {
-	var failed *txCall
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, c := range group {
-			if err := c.fn(tx); err != nil {
-				failed = c
-				return err
+// commit runs a group's calls in one transaction; a call's own error is a
+// *groupcommit.CallError, so that each call of the group is run again alone.
+func (d *db) commit(group []func(*bolt.Tx) error) error {
+	return d.Update(func(tx *bolt.Tx) error {
+		for i, fn := range group {
+			if err := fn(tx); err != nil {
+				return &groupcommit.CallError{Index: i, Err: err}
 			}
 		}
 		return nil
 	})
-	if err != nil && failed != nil && len(group) > 1 {
-		// Isolate the failing call: run each alone.
-		for _, c := range group {
-			c.err = s.db.Update(c.fn)
-			close(c.done)
-		}
-		return
-	}
-	for _, c := range group {
-		c.err = err
-		close(c.done)
-	}
 }

@@ -26,7 +26,7 @@ func (s *Store) renameOrCopy(src, target string) error {
 	}
 	s.log.Warn("chunkstore: state directory is on another filesystem than the folder; committing by copy",
 		"partial", src, "target", target)
-	tmpDir := filepath.Join(s.root, manifest.StateDir, "tmp")
+	tmpDir := filepath.Join(s.paths.root, manifest.StateDir, "tmp")
 	if err := os.Mkdir(tmpDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}

@@ -23,6 +23,25 @@ func (m *Manifest) Validate() error {
 	return nil
 }
 
+// ValidateFile reports whether m is a live file by Validate's rules, its
+// path aside (a manifest built from bytes has none yet). Every error wraps
+// ErrInvalid.
+func (m *Manifest) ValidateFile() error {
+	var err error
+	switch {
+	case m.Kind != KindFile:
+		err = fmt.Errorf("kind %d, not a file", m.Kind)
+	case m.Deleted:
+		err = errors.New("a tombstone, not a live file")
+	default:
+		err = m.validateFile()
+	}
+	if err != nil {
+		return fmt.Errorf("%w %q: %w", ErrInvalid, truncate(m.Path), err)
+	}
+	return nil
+}
+
 func (m *Manifest) validate() error {
 	if err := ValidatePath(m.Path); err != nil {
 		return err
@@ -59,6 +78,11 @@ func (m *Manifest) validate() error {
 		}
 		return nil
 	}
+	return m.validateFile()
+}
+
+// validateFile checks a live file's piece size, piece list and ID.
+func (m *Manifest) validateFile() error {
 	if err := CheckPieceSize(m.PieceSize); err != nil {
 		return err
 	}

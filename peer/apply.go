@@ -2,50 +2,92 @@ package peer
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/decide"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/scan"
 )
 
-// edited reports whether the file at rel differs from what the index says
-// was synced there (a local edit not yet reported). A file the index has
-// but the disk does not is not an edit here: a deletion loses to a newer
-// version (DESIGN §3).
-func (d *Daemon) edited(rel, abs string) bool {
-	ie, ok := d.idx.Get(rel)
-	fi, err := os.Lstat(abs)
-	if ok && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindFile {
-		if err != nil {
-			return false
-		}
-		return !fi.Mode().IsRegular() || statOf(fi) != ie.Stat
-	}
-	if ok && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindDir && err == nil && fi.IsDir() {
-		return false // a synced directory the new file replaces (once empty)
-	}
-	return err == nil // something is there that was never synced
+// applier makes the disk writes of a pull: it creates directories, puts
+// complete versions in place (alone or in batches), renames moved files,
+// deletes, and stages each in the index. Every write is checked right
+// before it happens: the folder is there, the version still wanted, the
+// target not edited since it was synced (else the edit wins).
+type applier struct {
+	root     string
+	log      *slog.Logger
+	idx      *index.Index
+	store    *chunkstore.Store
+	stats    *Stats
+	state    *syncState
+	guard    *folderGuard
+	keep     *versionKeeper
+	scanKick chan struct{} // a write found a local change: scan
+
+	afterRename func() // Config.Debug.AfterRename; nil in production
 }
 
+// renamed runs the crash-test hook Config.Debug.AfterRename, if any,
+// after a rename into place and before the index records it.
+func (a *applier) renamed() {
+	if a.afterRename != nil {
+		a.afterRename()
+	}
+}
+
+// forget tells the chunk store the file at path is gone from there.
+func (a *applier) forget(path string) {
+	if err := a.store.RemoveFile(path); err != nil {
+		a.log.Debug("chunk store forget", "path", path, "err", err)
+	}
+}
+
+// stillWanted reports whether m is still the version wanted for its path.
+// Call it after beginApply, right before changing the disk: a want can turn
+// obsolete while its pieces are fetched (a newer version was announced, or
+// this peer's own edit became current).
+func (a *applier) stillWanted(m *manifest.Manifest) bool {
+	id, ok := a.idx.WantID(m.Path)
+	return ok && id == m.ID
+}
+
+// edited reports whether the file at rel (on disk at abs) differs from what
+// the index says was synced there (decide.Edited): a local edit not yet
+// reported, which a remote version must not replace.
+func (a *applier) edited(rel, abs string) bool {
+	ie, ok := a.idx.Get(rel)
+	return decide.Edited(ie, ok, decide.DiskOf(os.Lstat(abs)))
+}
+
+// dataSync says whether seal makes a partial's data durable itself.
+type dataSync bool
+
+const (
+	dataSynced   dataSync = true  // chunkstore.Partial.Seal: durable now (apply)
+	dataUnsynced dataSync = false // SealUnsynced: the CommitBatch that commits it syncs it (applyBatch)
+)
+
 // seal sets the mode and modification time on a complete partial and
-// seals it: with its data made durable (chunkstore.Partial.Seal) if sync,
-// else left to the CommitBatch that commits it (SealUnsynced). It reports
-// whether it did; on failure the partial is closed (resumable) and the want
-// is to be retried.
-func (d *Daemon) seal(m *manifest.Manifest, part *chunkstore.Partial, sync bool) bool {
+// seals it, its data made durable now or by its commit batch (dataSync).
+// It reports whether it did; on failure the partial is closed (resumable)
+// and the want is to be retried.
+func (a *applier) seal(m *manifest.Manifest, part *chunkstore.Partial, sync dataSync) bool {
 	if err := setMeta(part.Path(), m); err != nil {
 		part.Close()
-		d.log.Warn("set mode and mtime", "path", m.Path, "err", err)
+		a.log.Warn("set mode and mtime", "path", m.Path, "err", err)
 		return false
 	}
 	seal := part.SealUnsynced
-	if sync {
+	if sync == dataSynced {
 		seal = part.Seal
 	}
 	if err := seal(); err != nil {
-		d.log.Warn("seal", "path", m.Path, "err", err)
+		a.log.Warn("seal", "path", m.Path, "err", err)
 		return false
 	}
 	return true
@@ -58,20 +100,20 @@ func (d *Daemon) seal(m *manifest.Manifest, part *chunkstore.Partial, sync bool)
 // empty; a file in the way is kept in versions (retry if it cannot be).
 // Call it between beginApply and endApply. Nothing is written into a
 // paused folder, nor one whose marker just vanished (an unmount).
-func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
-	if !d.folderPresent() {
+func (a *applier) readyTarget(m *manifest.Manifest, abs string) outcome {
+	if !a.guard.present() {
 		return retry
 	}
-	if !d.stillWanted(m) {
+	if !a.stillWanted(m) {
 		return obsolete
 	}
-	if d.nameClash(m) {
+	if a.nameClash(m) {
 		return parked
 	}
-	if d.caseTwinApplying(m.Path) {
+	if a.caseTwinApplying(m.Path) {
 		return retry
 	}
-	if d.edited(m.Path, abs) {
+	if a.edited(m.Path, abs) {
 		return edited
 	}
 	if fi, err := os.Lstat(abs); err == nil && fi.IsDir() {
@@ -81,7 +123,7 @@ func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
 			return retry
 		}
 	}
-	if !d.keepReplaced(m.Path) {
+	if !a.keep.keepReplaced(m.Path) {
 		return retry
 	}
 	return done
@@ -89,142 +131,135 @@ func (d *Daemon) readyTarget(m *manifest.Manifest, abs string) outcome {
 
 // apply commits a complete partial over the target, unless the target was
 // edited meanwhile, and stages the new index entry.
-func (d *Daemon) apply(m *manifest.Manifest, part *chunkstore.Partial, abs string) outcome {
-	if !d.seal(m, part, true) {
+func (a *applier) apply(m *manifest.Manifest, part *chunkstore.Partial, abs string) outcome {
+	if !a.seal(m, part, dataSynced) {
 		return retry
 	}
-	if !d.beginApply(m.Path) {
+	if !a.state.beginApply(m.Path) {
 		part.Close()
 		return retry
 	}
-	defer d.endApply(m.Path)
-	if o := d.readyTarget(m, abs); o != done {
+	defer a.state.endApply(m.Path)
+	if o := a.readyTarget(m, abs); o != done {
 		part.Close()
 		return o
 	}
 	if err := part.Commit(abs); err != nil {
-		d.log.Warn("commit", "path", m.Path, "err", err)
+		a.log.Warn("commit", "path", m.Path, "err", err)
 		return retry
 	}
-	d.afterRename()
-	d.idx.Stage(index.Entry{Manifest: *m, Stat: d.appliedStat(m, abs)})
-	d.stats.FilesApplied.Add(1)
-	d.log.Debug("applied", "path", m.Path, "size", m.Size)
+	a.renamed()
+	a.idx.Stage(index.Entry{Manifest: *m, Stat: a.appliedStat(m, abs)})
+	a.stats.FilesApplied.Add(1)
+	a.log.Debug("applied", "path", m.Path, "size", m.Size)
 	return done
 }
 
 // applyDir creates a remote directory. A synced file in its way is first
 // set aside to a path keep wants its version at (its conflict copy), else
 // removed.
-func (d *Daemon) applyDir(r *round, w index.Want, keep map[manifest.ID][]index.Want) outcome {
-	if !d.folderPresent() {
+func (a *applier) applyDir(r *round, w index.Want, keep map[manifest.ID][]index.Want) outcome {
+	if !a.guard.present() {
 		return retry
 	}
-	abs, made, err := target(d.cfg.Root, w.Manifest.Path, true)
-	d.stageDirs(made)
+	abs, made, err := target(a.root, w.Manifest.Path, createParents)
+	stageDirs(a.idx, made)
 	if err != nil {
-		d.log.Warn("cannot create directory", "path", w.Manifest.Path, "err", err)
+		a.log.Warn("cannot create directory", "path", w.Manifest.Path, "err", err)
 		return retry
 	}
-	if !d.beginApply(w.Manifest.Path) {
+	if !a.state.beginApply(w.Manifest.Path) {
 		return retry
 	}
-	defer d.endApply(w.Manifest.Path)
-	if !d.stillWanted(&w.Manifest) {
+	defer a.state.endApply(w.Manifest.Path)
+	if !a.stillWanted(&w.Manifest) {
 		return obsolete
 	}
-	if ie, ok := d.idx.Get(w.Manifest.Path); ok && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindFile {
+	if ie, ok := a.idx.Get(w.Manifest.Path); ok && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindFile {
 		// A directory replaces a synced file, if it is still that file.
-		if fi, err := os.Lstat(abs); err == nil && fi.Mode().IsRegular() && statOf(fi) == ie.Stat {
-			moved, ok := d.setAside(r, w.Manifest.Path, ie, abs, keep[ie.Manifest.ID])
+		if fi, err := os.Lstat(abs); err == nil && fi.Mode().IsRegular() && scan.StatOf(fi) == ie.Stat {
+			moved, ok := a.setAside(r, w.Manifest.Path, ie, abs, keep[ie.Manifest.ID])
 			if !ok {
 				return retry
 			}
 			if !moved {
-				if err := d.removeKept(w.Manifest.Path, abs, ie.Stat); err != nil {
+				if err := a.keep.removeKept(w.Manifest.Path, abs, ie.Stat); err != nil {
 					return retry
 				}
-				if err := d.store.RemoveFile(w.Manifest.Path); err != nil {
-					d.log.Debug("chunk store forget", "path", w.Manifest.Path, "err", err)
-				}
+				a.forget(w.Manifest.Path)
 			}
 		}
 	}
 	if err := os.Mkdir(abs, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		d.log.Warn("create directory", "path", w.Manifest.Path, "err", err)
+		a.log.Warn("create directory", "path", w.Manifest.Path, "err", err)
 		return retry
 	}
 	if fi, err := os.Lstat(abs); err != nil || !fi.IsDir() {
 		return edited // a file is where the directory goes
 	}
-	d.idx.Stage(index.Entry{Manifest: w.Manifest})
+	a.idx.Stage(index.Entry{Manifest: w.Manifest})
 	return done
 }
 
-// stageDirs records parent directories that apply created.
-func (d *Daemon) stageDirs(made []string) {
+// stageDirs records in idx the parent directories target created.
+func stageDirs(idx *index.Index, made []string) {
 	for _, p := range made {
-		if _, ok := d.idx.Get(p); !ok {
-			d.idx.Stage(index.Entry{Manifest: manifest.NewDir(p, time.Now().UnixNano())})
+		if _, ok := idx.Get(p); !ok {
+			idx.Stage(index.Entry{Manifest: manifest.NewDir(p, time.Now().UnixNano())})
 		}
 	}
 }
 
 // applyDelete removes the path of a tombstone if it still is the deleted
-// version (a file is moved into versions); a local edit is kept (and
-// reported by the next scan).
-func (d *Daemon) applyDelete(w index.Want) outcome {
-	if !d.folderPresent() {
+// version (decide.Delete: a file is moved into versions, a directory
+// removed once empty); a local edit is kept (and reported by the next
+// scan).
+func (a *applier) applyDelete(w index.Want) outcome {
+	if !a.guard.present() {
 		return retry // an unmounted folder's "absent" files are not deleted ones
 	}
 	m := w.Manifest
-	abs, _, err := target(d.cfg.Root, m.Path, false)
+	abs, _, err := target(a.root, m.Path, existingParents)
 	if errors.Is(err, os.ErrNotExist) {
-		d.idx.Stage(index.Entry{Manifest: m})
+		a.idx.Stage(index.Entry{Manifest: m})
 		return done
 	}
 	if err != nil {
-		d.log.Warn("cannot delete", "path", m.Path, "err", err)
+		a.log.Warn("cannot delete", "path", m.Path, "err", err)
 		return done
 	}
-	if !d.beginApply(m.Path) {
+	if !a.state.beginApply(m.Path) {
 		return retry
 	}
-	defer d.endApply(m.Path)
-	if !d.stillWanted(&m) {
+	defer a.state.endApply(m.Path)
+	if !a.stillWanted(&m) {
 		return obsolete
 	}
-	ie, ok := d.idx.Get(m.Path)
-	fi, err := os.Lstat(abs)
-	if err != nil {
-		d.idx.Stage(index.Entry{Manifest: m})
-		return done
-	}
-	if !ok || ie.Manifest.Deleted {
+	ie, ok := a.idx.Get(m.Path)
+	switch decide.Delete(ie, ok, decide.DiskOf(os.Lstat(abs))) {
+	case decide.DeleteGone:
+	case decide.DeleteUnsynced:
 		// Present but never synced: a local file, reported by the next scan.
-		kick(d.scanKick)
+		kick(a.scanKick)
 		return done
-	}
-	if fi.IsDir() {
+	case decide.DeleteDir:
 		if err := os.Remove(abs); err != nil {
-			return d.dirNotEmpty(m.Path, abs, err)
+			return a.dirNotEmpty(m.Path, abs, err)
 		}
-	} else {
-		if ie.Manifest.Kind != manifest.KindFile || statOf(fi) != ie.Stat {
-			d.log.Info("deleted remotely but edited here: keeping it", "path", m.Path)
-			d.stats.Conflicts.Add(1)
-			return edited
-		}
-		if err := d.removeKept(m.Path, abs, ie.Stat); err != nil {
-			d.log.Warn("delete", "path", m.Path, "err", err)
+		a.stats.FilesDeleted.Add(1)
+	case decide.DeleteEdited:
+		a.log.Info("deleted remotely but edited here: keeping it", "path", m.Path)
+		a.stats.Conflicts.Add(1)
+		return edited
+	case decide.DeleteFile:
+		if err := a.keep.removeKept(m.Path, abs, ie.Stat); err != nil {
+			a.log.Warn("delete", "path", m.Path, "err", err)
 			return retry
 		}
-		if err := d.store.RemoveFile(m.Path); err != nil {
-			d.log.Debug("chunk store forget", "path", m.Path, "err", err)
-		}
+		a.forget(m.Path)
+		a.stats.FilesDeleted.Add(1)
 	}
-	d.idx.Stage(index.Entry{Manifest: m})
-	d.stats.FilesDeleted.Add(1)
+	a.idx.Stage(index.Entry{Manifest: m})
 	return done
 }
 
@@ -232,11 +267,11 @@ func (d *Daemon) applyDelete(w index.Want) outcome {
 // If the file is not what was written (a local edit raced the apply), it
 // returns a stat no file has, so the next scan hashes the file and reports
 // the edit.
-func (d *Daemon) appliedStat(m *manifest.Manifest, abs string) index.Stat {
+func (a *applier) appliedStat(m *manifest.Manifest, abs string) scan.Stat {
 	fi, err := os.Lstat(abs)
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() != m.Size || fi.ModTime().UnixNano() != m.ModTime {
-		kick(d.scanKick)
-		return index.Stat{Size: -1}
+		kick(a.scanKick)
+		return scan.Stat{Size: -1}
 	}
-	return statOf(fi)
+	return scan.StatOf(fi)
 }

@@ -22,13 +22,13 @@ type readyFile struct {
 // so its directory fsyncs and chunk store transaction are shared by all its
 // files while the fetchers keep going.
 type applyBatcher struct {
-	d  *Daemon
+	a  *applier
 	r  *round
 	in chan readyFile // closed by the owner when no more files come
 }
 
-func newApplyBatcher(d *Daemon, r *round) *applyBatcher {
-	return &applyBatcher{d: d, r: r, in: make(chan readyFile, maxApplyBatch)}
+func newApplyBatcher(a *applier, r *round) *applyBatcher {
+	return &applyBatcher{a: a, r: r, in: make(chan readyFile, maxApplyBatch)}
 }
 
 // run applies files from in until it is closed and drained. Every file
@@ -51,7 +51,7 @@ func (ab *applyBatcher) run(ctx context.Context) error {
 				break more
 			}
 		}
-		ab.d.applyBatch(ab.r, batch)
+		ab.a.applyBatch(ab.r, batch)
 		if first == nil && ab.r.applied() >= flushEvery {
 			first = ab.r.flush(ctx)
 		}
@@ -67,8 +67,8 @@ func (ab *applyBatcher) run(ctx context.Context) error {
 // chunk store transaction; only then are they staged in the index and
 // noted as owned. A file whose rename may not be durable is applied but not
 // announced.
-func (d *Daemon) applyBatch(r *round, batch []readyFile) {
-	cb := d.store.NewCommitBatch()
+func (a *applier) applyBatch(r *round, batch []readyFile) {
+	cb := a.store.NewCommitBatch()
 	parts := make([]*chunkstore.Partial, len(batch))
 	for i, f := range batch {
 		parts[i] = f.part
@@ -78,24 +78,24 @@ func (d *Daemon) applyBatch(r *round, batch []readyFile) {
 	for i, f := range batch {
 		m := &f.w.Manifest
 		if err := synced[i]; err != nil {
-			d.log.Warn("sync", "path", m.Path, "err", err)
+			a.log.Warn("sync", "path", m.Path, "err", err)
 			r.note(f.w, retry)
 			continue
 		}
-		if !d.beginApply(m.Path) {
+		if !a.state.beginApply(m.Path) {
 			f.part.Close()
 			r.note(f.w, retry)
 			continue
 		}
-		if o := d.readyTarget(m, f.abs); o != done {
-			d.endApply(m.Path)
+		if o := a.readyTarget(m, f.abs); o != done {
+			a.state.endApply(m.Path)
 			f.part.Close()
 			r.note(f.w, o)
 			continue
 		}
 		if err := cb.Rename(f.part, f.abs); err != nil {
-			d.endApply(m.Path)
-			d.log.Warn("commit", "path", m.Path, "err", err)
+			a.state.endApply(m.Path)
+			a.log.Warn("commit", "path", m.Path, "err", err)
 			r.note(f.w, retry)
 			continue
 		}
@@ -103,19 +103,19 @@ func (d *Daemon) applyBatch(r *round, batch []readyFile) {
 	}
 	notDurable := cb.Finish()
 	if len(renamed) > 0 {
-		d.afterRename()
+		a.renamed()
 	}
 	for _, f := range renamed {
 		m := &f.w.Manifest
-		d.idx.Stage(index.Entry{Manifest: *m, Stat: d.appliedStat(m, f.abs)})
-		d.stats.FilesApplied.Add(1)
-		d.endApply(m.Path)
+		a.idx.Stage(index.Entry{Manifest: *m, Stat: a.appliedStat(m, f.abs)})
+		a.stats.FilesApplied.Add(1)
+		a.state.endApply(m.Path)
 		if err := notDurable[f.abs]; err != nil {
-			d.log.Warn("applied, but its rename may not be durable: not announced", "path", m.Path, "err", err)
+			a.log.Warn("applied, but its rename may not be durable: not announced", "path", m.Path, "err", err)
 			r.note(f.w, unowned)
 			continue
 		}
-		d.log.Debug("applied", "path", m.Path, "size", m.Size)
+		a.log.Debug("applied", "path", m.Path, "size", m.Size)
 		r.note(f.w, done)
 	}
 }

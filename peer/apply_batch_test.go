@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/dartsync/dartsync/chunkstore"
+	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/scan"
 )
 
-// applyFixture is a daemon with an index and chunk store but no network:
-// enough to run applyBatch.
-func applyFixture(t *testing.T) *Daemon {
+// applyFixture is a folder with an index and chunk store but no network
+// (and its guard off, nothing kept in versions): enough to run its parts.
+func applyFixture(t *testing.T) *folder {
 	t.Helper()
 	root := t.TempDir()
 	state := filepath.Join(t.TempDir(), "state")
@@ -30,11 +32,16 @@ func applyFixture(t *testing.T) *Daemon {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	return &Daemon{
-		cfg: Config{Root: root}, log: testLog(), idx: idx, store: store,
-		applying: make(map[string]bool), reporting: make(map[string]manifest.ID),
-		scanKick: make(chan struct{}, 1), pullKick: make(chan struct{}, 1),
+	return testFolder(Config{Root: root, Log: testLog()}, idx, store)
+}
+
+// testFolder wires the parts of a folder that is not running: its guard
+// is off and nothing is kept in versions unless cfg says so.
+func testFolder(cfg Config, idx *index.Index, store *chunkstore.Store) *folder {
+	if cfg.KeepVersions == 0 {
+		cfg.KeepVersions = -1
 	}
+	return newFolder(cfg, identity.DeviceID{}, idx, store)
 }
 
 // version builds the manifest of data at path with a fixed mtime.
@@ -56,7 +63,7 @@ func version(t *testing.T, path string, data []byte, mtime time.Time) manifest.M
 // noted as owned.
 func TestApplyBatchChecksEachFile(t *testing.T) {
 	d := applyFixture(t)
-	root := d.cfg.Root
+	root := d.root
 	mtime := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	tests := []struct {
 		name   string
@@ -83,7 +90,7 @@ func TestApplyBatchChecksEachFile(t *testing.T) {
 				}
 			}},
 	}
-	r := &round{d: d}
+	r := &round{p: d.pull}
 	var batch []readyFile
 	versions := map[string]manifest.Manifest{}
 	for i, tt := range tests {
@@ -96,7 +103,7 @@ func TestApplyBatchChecksEachFile(t *testing.T) {
 		if tt.setup != nil {
 			tt.setup(t, &m)
 		}
-		abs, _, err := target(root, m.Path, true)
+		abs, _, err := target(root, m.Path, createParents)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,13 +114,13 @@ func TestApplyBatchChecksEachFile(t *testing.T) {
 		if err := part.WritePiece(0, data); err != nil {
 			t.Fatal(err)
 		}
-		if !d.seal(&m, part, i%2 == 0) { // synced here, or by applyBatch
+		if !d.apply.seal(&m, part, i%2 == 0) { // synced here, or by applyBatch
 			t.Fatalf("%s: seal failed", tt.name)
 		}
 		batch = append(batch, readyFile{w: index.Want{Manifest: m}, part: part, abs: abs})
 	}
 
-	d.applyBatch(r, batch)
+	d.apply.applyBatch(r, batch)
 
 	var owned []string
 	for _, m := range r.owned {
@@ -135,7 +142,7 @@ func TestApplyBatchChecksEachFile(t *testing.T) {
 				t.Errorf("%s: target does not hold the new version (err %v)", tt.name, err)
 			}
 			fi, err := os.Lstat(abs)
-			if err != nil || !inIndex || ie.Manifest.ID != m.ID || ie.Stat != statOf(fi) {
+			if err != nil || !inIndex || ie.Manifest.ID != m.ID || ie.Stat != scan.StatOf(fi) {
 				t.Errorf("%s: index entry %+v (in index %v) does not prove the file on disk unchanged", tt.name, ie.Stat, inIndex)
 			}
 			if !finished[tt.path] || !slices.Contains(owned, tt.path) {
@@ -164,7 +171,7 @@ func TestApplyBatchChecksEachFile(t *testing.T) {
 			}
 			p.Close()
 		}
-		if d.isApplying(tt.path) {
+		if d.state.isApplying(tt.path) {
 			t.Errorf("%s: still marked as applying", tt.name)
 		}
 	}
@@ -177,15 +184,15 @@ func TestApplyBatchChecksEachFile(t *testing.T) {
 }
 
 // syncedFile writes data at rel and records it in the index as synced.
-func syncedFile(t *testing.T, d *Daemon, rel string, data []byte) {
+func syncedFile(t *testing.T, d *folder, rel string, data []byte) {
 	t.Helper()
-	writeLocal(t, d.cfg.Root, rel, data)
-	fi, err := os.Lstat(filepath.Join(d.cfg.Root, filepath.FromSlash(rel)))
+	writeLocal(t, d.root, rel, data)
+	fi, err := os.Lstat(filepath.Join(d.root, filepath.FromSlash(rel)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := version(t, rel, data, fi.ModTime())
-	if err := d.idx.Update(index.Batch{Put: []index.Entry{{Manifest: m, Stat: statOf(fi)}}}); err != nil {
+	if err := d.idx.Update(index.Batch{Put: []index.Entry{{Manifest: m, Stat: scan.StatOf(fi)}}}); err != nil {
 		t.Fatal(err)
 	}
 }

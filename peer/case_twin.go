@@ -6,9 +6,9 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/index"
 )
 
 // Name clashes. On a case-insensitive or normalization-insensitive file
@@ -21,47 +21,34 @@ import (
 
 // tracked reports whether p is synced here: live in the index, or being
 // applied.
-func (d *Daemon) tracked(p string) bool {
-	if e, ok := d.idx.Get(p); ok && !e.Manifest.Deleted {
+func tracked(idx *index.Index, state *syncState, p string) bool {
+	if e, ok := idx.Get(p); ok && !e.Manifest.Deleted {
 		return true
 	}
-	return d.isApplying(p)
+	return state.isApplying(p)
 }
 
 // nameClash reports whether want m must be parked: its path is not synced
 // here, yet it resolves on disk to another synced path (see judgeName).
 // Call it right before deciding that the target was edited.
-func (d *Daemon) nameClash(m *manifest.Manifest) bool {
-	if e, ok := d.idx.Get(m.Path); ok && !e.Manifest.Deleted {
+func (a *applier) nameClash(m *manifest.Manifest) bool {
+	if e, ok := a.idx.Get(m.Path); ok && !e.Manifest.Deleted {
 		return false // synced here under this name: the scan saw it listed so
 	}
-	if _, err := os.Lstat(d.abs(m.Path)); err != nil {
+	if _, err := os.Lstat(absPath(a.root, m.Path)); err != nil {
 		return false
 	}
-	v, orig, disk := judgeName(m.Path, diskNames{d.cfg.Root}, d.tracked)
+	v, orig, disk := judgeName(m.Path, diskNames{a.root}, func(q string) bool { return tracked(a.idx, a.state, q) })
 	if v != nameClash {
 		return false
 	}
-	d.warnClash(m.Path, orig, disk)
-	return true
-}
-
-// warnClash logs the clash of orig with disk once per daemon run.
-func (d *Daemon) warnClash(p, orig, disk string) {
-	key := [2]string{orig, disk}
-	d.mu.Lock()
-	if d.clashWarned == nil {
-		d.clashWarned = make(map[[2]string]bool)
+	if !a.state.firstClash(orig, disk) {
+		a.log.Debug("name clash: not applied", "path", m.Path, "synced_as", disk)
+		return true
 	}
-	seen := d.clashWarned[key]
-	d.clashWarned[key] = true
-	d.mu.Unlock()
-	if seen {
-		d.log.Debug("name clash: not applied", "path", p, "synced_as", disk)
-		return
-	}
-	d.log.Warn("name clash: this file system stores both names as one; the synced one is kept, the other is not applied here",
+	a.log.Warn("name clash: this file system stores both names as one; the synced one is kept, the other is not applied here",
 		"path", orig, "synced_as", disk)
+	return true
 }
 
 // stillNamed reports whether the synced path p, which the local scan did
@@ -70,11 +57,11 @@ func (d *Daemon) warnClash(p, orig, disk string) {
 // cannot be read. False means p is gone: deleted, or renamed to a spelling
 // no synced path has (foo -> Foo on a case-insensitive file system, where
 // Lstat("foo") still succeeds).
-func (d *Daemon) stillNamed(p string) bool {
-	if _, err := os.Lstat(d.abs(p)); err != nil {
+func (r *reporter) stillNamed(p string) bool {
+	if _, err := os.Lstat(absPath(r.root, p)); err != nil {
 		return !gone(err)
 	}
-	v, _, _ := judgeName(p, diskNames{d.cfg.Root}, func(q string) bool { return q != p && d.tracked(q) })
+	v, _, _ := judgeName(p, diskNames{r.root}, func(q string) bool { return q != p && tracked(r.idx, r.state, q) })
 	return v != nameRenamed
 }
 
@@ -82,7 +69,7 @@ func (d *Daemon) stillNamed(p string) bool {
 // deleted something (which may have ended the clash): one more round is
 // due. Parked wants never cause a retry on their own.
 func (r *round) retryParked(before StatsSnapshot) int {
-	s := r.d.stats.Snapshot()
+	s := r.p.stats.Snapshot()
 	r.mu.Lock()
 	parked := r.parked
 	r.mu.Unlock()
@@ -97,28 +84,29 @@ func (r *round) retryParked(before StatsSnapshot) int {
 // -> Foo on a case-insensitive file system). A rename of a directory's
 // spelling is not made here: its files clash, are parked, and are applied
 // under the new spelling once the old one is deleted.
-func (d *Daemon) respelled(from, to string) bool {
+func respelled(root, from, to string) bool {
 	if path.Dir(from) != path.Dir(to) {
 		return false
 	}
-	disk, ok := diskSpelling(to, diskNames{d.cfg.Root})
+	disk, ok := diskSpelling(to, diskNames{root})
 	return ok && disk == from
 }
 
-// respell renames src to dst, two spellings of one file. A file system may
-// do nothing on a rename onto the same file (POSIX allows it; Linux
-// case-folding directories do): then the name goes through a temporary one
-// in the same directory. It fails if the new spelling is not listed after.
-func (d *Daemon) respell(src, dst string) error {
+// respell renames src to dst, two spellings of one file in the folder at
+// root. A file system may do nothing on a rename onto the same file (POSIX
+// allows it; Linux case-folding directories do): then the name goes through
+// a temporary one in the same directory (marked as being applied, so the
+// scan leaves it alone). It fails if the new spelling is not listed after.
+func respell(root string, state *syncState, src, dst string) error {
 	if err := os.Rename(src, dst); err != nil {
 		return err
 	}
-	if d.listedExactly(dst) {
+	if listedExactly(dst) {
 		return nil
 	}
 	tmp := dst + ".dartsync-rename"
-	if rel, err := filepath.Rel(d.cfg.Root, tmp); err == nil && d.beginApply(filepath.ToSlash(rel)) {
-		defer d.endApply(filepath.ToSlash(rel)) // the scan leaves it alone
+	if rel, err := filepath.Rel(root, tmp); err == nil && state.beginApply(filepath.ToSlash(rel)) {
+		defer state.endApply(filepath.ToSlash(rel)) // the scan leaves it alone
 	}
 	if err := os.Rename(src, tmp); err != nil {
 		return fmt.Errorf("respell %s: %w", dst, err)
@@ -129,14 +117,14 @@ func (d *Daemon) respell(src, dst string) error {
 		}
 		return fmt.Errorf("respell %s: %w", dst, err)
 	}
-	if !d.listedExactly(dst) {
+	if !listedExactly(dst) {
 		return fmt.Errorf("respell %s: the file system keeps the old name", dst)
 	}
 	return nil
 }
 
 // listedExactly reports whether the directory of abs lists its base name.
-func (d *Daemon) listedExactly(abs string) bool {
+func listedExactly(abs string) bool {
 	names, err := listNames(filepath.Dir(abs))
 	if err != nil {
 		return false
@@ -151,13 +139,4 @@ func (d *Daemon) listedExactly(abs string) bool {
 // twins at least the later one sees the other; it is retried, and by then
 // the first is synced and the second is parked (nameClash). On a
 // case-sensitive file system the retry just applies it.
-func (d *Daemon) caseTwinApplying(p string) bool {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	for q := range d.applying {
-		if q != p && strings.EqualFold(q, p) {
-			return true
-		}
-	}
-	return false
-}
+func (a *applier) caseTwinApplying(p string) bool { return a.state.twinApplying(p) }

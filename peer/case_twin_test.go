@@ -14,10 +14,10 @@ import (
 // Other names and a.txt itself go on.
 func TestCaseTwinApplyingRetried(t *testing.T) {
 	d := applyFixture(t)
-	if !d.beginApply("dir/a.txt") {
+	if !d.state.beginApply("dir/a.txt") {
 		t.Fatal("beginApply")
 	}
-	defer d.endApply("dir/a.txt")
+	defer d.state.endApply("dir/a.txt")
 	tests := []struct {
 		path string
 		want outcome
@@ -32,11 +32,11 @@ func TestCaseTwinApplyingRetried(t *testing.T) {
 		if err := d.idx.Update(index.Batch{Wants: []index.Want{{Manifest: m, Seq: 1}}}); err != nil {
 			t.Fatal(err)
 		}
-		if !d.beginApply(tt.path) {
+		if !d.state.beginApply(tt.path) {
 			t.Fatal("beginApply")
 		}
-		got := d.readyTarget(&m, filepath.Join(d.cfg.Root, filepath.FromSlash(tt.path)))
-		d.endApply(tt.path)
+		got := d.apply.readyTarget(&m, filepath.Join(d.root, filepath.FromSlash(tt.path)))
+		d.state.endApply(tt.path)
 		if got != tt.want {
 			t.Errorf("%s: readyTarget = %d, want %d", tt.path, got, tt.want)
 		}
@@ -61,7 +61,7 @@ func TestParkedRetriedOnlyAfterProgress(t *testing.T) {
 	for _, tt := range tests {
 		d := applyFixture(t)
 		before := d.stats.Snapshot()
-		r := &round{d: d, parked: tt.parked}
+		r := &round{p: d.pull, parked: tt.parked}
 		d.stats.FilesApplied.Add(tt.applied)
 		d.stats.FilesDeleted.Add(tt.deleted)
 		if got := r.retryParked(before); got != tt.wantMore {

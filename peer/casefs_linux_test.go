@@ -145,7 +145,7 @@ func TestCaseOnlyRenameSendsTombstone(t *testing.T) {
 
 // clashFixture is a daemon without network whose folder is root, logging
 // to the returned buffer.
-func clashFixture(t *testing.T, root string) (*Daemon, *syncBuffer) {
+func clashFixture(t *testing.T, root string) (*folder, *syncBuffer) {
 	t.Helper()
 	state := filepath.Join(t.TempDir(), "state")
 	idx, err := index.Open(state)
@@ -160,11 +160,7 @@ func clashFixture(t *testing.T, root string) (*Daemon, *syncBuffer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	return &Daemon{
-		cfg: Config{Root: root}, log: log, idx: idx, store: store,
-		applying: make(map[string]bool), reporting: make(map[string]manifest.ID),
-		scanKick: make(chan struct{}, 1), pullKick: make(chan struct{}, 1),
-	}, logs
+	return testFolder(Config{Root: root, Log: log}, idx, store), logs
 }
 
 // TestNameClashParked (issue item 7e): the tracker has a.txt and A.txt,
@@ -182,21 +178,21 @@ func TestNameClashParked(t *testing.T) {
 	if err := d.idx.Update(index.Batch{Wants: []index.Want{w}, Seq: 1}); err != nil {
 		t.Fatal(err)
 	}
-	r := &round{d: d}
+	r := &round{p: d.pull}
 	for range 3 {
-		part, _, o := d.fetch(context.Background(), w)
+		part, _, o := d.pull.fetch(context.Background(), w)
 		if part != nil || o != parked {
 			t.Fatalf("fetch of the clashing want: outcome %d, want parked", o)
 		}
 		r.note(w, o)
 	}
-	if !d.beginApply(m.Path) {
+	if !d.state.beginApply(m.Path) {
 		t.Fatal("beginApply")
 	}
-	if o := d.readyTarget(&m, filepath.Join(root, "A.txt")); o != parked {
+	if o := d.apply.readyTarget(&m, filepath.Join(root, "A.txt")); o != parked {
 		t.Errorf("readyTarget of the clashing want = %d, want parked", o)
 	}
-	d.endApply(m.Path)
+	d.state.endApply(m.Path)
 	if r.pending != 0 || r.sawEdit || !r.parked {
 		t.Errorf("round after parking: pending %d, sawEdit %v, parked %v", r.pending, r.sawEdit, r.parked)
 	}
@@ -219,7 +215,7 @@ func TestNameClashParked(t *testing.T) {
 	}
 	tomb := manifest.NewTombstone("a.txt", manifest.KindFile, manifest.ID{}, time.Now().UnixNano())
 	d.idx.Stage(index.Entry{Manifest: tomb})
-	if part, _, o := d.fetch(context.Background(), w); o == parked {
+	if part, _, o := d.pull.fetch(context.Background(), w); o == parked {
 		t.Errorf("still parked once the clash is gone")
 	} else if part != nil {
 		part.Close()
@@ -243,8 +239,8 @@ func TestRemoteCaseOnlyRenameMoves(t *testing.T) {
 	if err := d.idx.Update(index.Batch{Wants: ws, Seq: 2}); err != nil {
 		t.Fatal(err)
 	}
-	r := &round{d: d}
-	adds, dels := d.moves(r, ws[:1], ws[1:])
+	r := &round{p: d.pull}
+	adds, dels := d.pull.moves(r, ws[:1], ws[1:])
 	if len(adds) != 0 || len(dels) != 0 {
 		t.Fatalf("not moved: adds %d dels %d", len(adds), len(dels))
 	}

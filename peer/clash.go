@@ -32,24 +32,24 @@ func byFileID(ws []index.Want) map[manifest.ID][]index.Want {
 // is dropped) and recorded as that want applied, before anything is
 // removed. It reports whether the file left src; ok is false when a want
 // needs the file but it could not be put there: then nothing may remove it.
-func (d *Daemon) setAside(r *round, path string, ie index.Entry, src string, wants []index.Want) (moved, ok bool) {
+func (a *applier) setAside(r *round, path string, ie index.Entry, src string, wants []index.Want) (moved, ok bool) {
 	needed := false
 	for _, w := range wants {
 		if w.Manifest.Path == path || w.Manifest.ID != ie.Manifest.ID {
 			continue
 		}
 		needed = true
-		dst, made, err := target(d.cfg.Root, w.Manifest.Path, true)
-		d.stageDirs(made)
+		dst, made, err := target(a.root, w.Manifest.Path, createParents)
+		stageDirs(a.idx, made)
 		if err != nil {
-			d.log.Warn("cannot keep the file as its conflict copy", "path", path, "copy", w.Manifest.Path, "err", err)
+			a.log.Warn("cannot keep the file as its conflict copy", "path", path, "copy", w.Manifest.Path, "err", err)
 			continue
 		}
-		if !d.beginApply(w.Manifest.Path) {
+		if !a.state.beginApply(w.Manifest.Path) {
 			continue
 		}
-		moved := d.setAsideTo(r, path, src, w, dst)
-		d.endApply(w.Manifest.Path)
+		moved := a.setAsideTo(r, path, src, w, dst)
+		a.state.endApply(w.Manifest.Path)
 		if moved {
 			return true, true
 		}
@@ -60,9 +60,9 @@ func (d *Daemon) setAside(r *round, path string, ie index.Entry, src string, wan
 // setAsideTo moves the file at src (path) to dst, where w wants the same
 // version, and stages it there. Call it between beginApply and endApply
 // of w's path.
-func (d *Daemon) setAsideTo(r *round, path, src string, w index.Want, dst string) bool {
+func (a *applier) setAsideTo(r *round, path, src string, w index.Want, dst string) bool {
 	m := w.Manifest
-	if !d.stillWanted(&m) {
+	if !a.stillWanted(&m) {
 		return false
 	}
 	dfi, err := os.Lstat(dst)
@@ -71,58 +71,56 @@ func (d *Daemon) setAsideTo(r *round, path, src string, w index.Want, dst string
 		// Only this version may be there already (keepConflictCopy's hard
 		// link, or its copy where links are not supported): then dropping
 		// the old name keeps it.
-		if !d.isVersion(src, dfi, &m) {
-			d.log.Warn("cannot keep the file as its conflict copy: another file has that name", "path", path, "copy", m.Path)
+		if !a.isVersion(src, dfi, &m) {
+			a.log.Warn("cannot keep the file as its conflict copy: another file has that name", "path", path, "copy", m.Path)
 			return false
 		}
 		if err := os.Remove(src); err != nil {
-			d.log.Warn("remove after keeping the conflict copy", "path", path, "err", err)
+			a.log.Warn("remove after keeping the conflict copy", "path", path, "err", err)
 			return false
 		}
 	case errors.Is(err, os.ErrNotExist):
 		if err := os.Rename(src, dst); err != nil {
-			d.log.Warn("cannot keep the file as its conflict copy", "path", path, "copy", m.Path, "err", err)
+			a.log.Warn("cannot keep the file as its conflict copy", "path", path, "copy", m.Path, "err", err)
 			return false
 		}
 	default:
-		d.log.Warn("cannot keep the file as its conflict copy", "path", path, "copy", m.Path, "err", err)
+		a.log.Warn("cannot keep the file as its conflict copy", "path", path, "copy", m.Path, "err", err)
 		return false
 	}
 	if err := setMeta(dst, &m); err != nil {
-		d.log.Warn("set mode and mtime", "path", m.Path, "err", err)
+		a.log.Warn("set mode and mtime", "path", m.Path, "err", err)
 	}
-	d.idx.Stage(index.Entry{Manifest: m, Stat: d.appliedStat(&m, dst)})
-	if err := d.store.RemoveFile(path); err != nil {
-		d.log.Debug("chunk store forget", "path", path, "err", err)
-	}
-	if err := d.store.AddFile(&m); err != nil {
-		d.log.Debug("chunk store add", "path", m.Path, "err", err)
+	a.idx.Stage(index.Entry{Manifest: m, Stat: a.appliedStat(&m, dst)})
+	a.forget(path)
+	if err := a.store.AddFile(&m); err != nil {
+		a.log.Debug("chunk store add", "path", m.Path, "err", err)
 	}
 	r.note(w, done)
-	d.stats.FilesApplied.Add(1)
-	d.log.Info("file kept under its conflict name: a directory took its name", "path", path, "copy", m.Path)
+	a.stats.FilesApplied.Add(1)
+	a.log.Info("file kept under its conflict name: a directory took its name", "path", path, "copy", m.Path)
 	return true
 }
 
 // isVersion reports whether the file at m's path (dfi) is version m: the
 // file at src itself, or a file with m's content.
-func (d *Daemon) isVersion(src string, dfi os.FileInfo, m *manifest.Manifest) bool {
+func (a *applier) isVersion(src string, dfi os.FileInfo, m *manifest.Manifest) bool {
 	if sfi, err := os.Lstat(src); err == nil && os.SameFile(sfi, dfi) {
 		return true
 	}
 	if !dfi.Mode().IsRegular() || dfi.Size() != m.Size {
 		return false
 	}
-	got, err := manifest.BuildFile(context.Background(), d.cfg.Root, m.Path, m.PieceSize)
+	got, err := manifest.BuildFile(context.Background(), a.root, m.Path, m.PieceSize)
 	return err == nil && got.ID == m.ID
 }
 
 // unapplied drops the wants whose version the index already has at their
 // path (set aside there earlier in the pull).
-func (d *Daemon) unapplied(ws []index.Want) []index.Want {
+func (p *puller) unapplied(ws []index.Want) []index.Want {
 	out := ws[:0]
 	for _, w := range ws {
-		if ie, ok := d.idx.Get(w.Manifest.Path); ok && ie.Manifest.ID == w.Manifest.ID {
+		if ie, ok := p.idx.Get(w.Manifest.Path); ok && ie.Manifest.ID == w.Manifest.ID {
 			continue
 		}
 		out = append(out, w)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/scan"
 )
 
 // TestFileDirectoryClashKeepsBoth: a file on one device and a directory of
@@ -96,34 +97,34 @@ func TestDirectoryReplacesFileKeepsConflictCopy(t *testing.T) {
 	data := bytes.Repeat([]byte("only here "), 5000)
 	tests := []struct {
 		name    string
-		setup   func(t *testing.T, d *Daemon) // the conflict name before the pull
+		setup   func(t *testing.T, d *folder) // the conflict name before the pull
 		want    outcome
 		keptDir bool
 	}{
 		{name: "nothing there yet: renamed", want: done, keptDir: true},
-		{name: "hard link there (record kept the copy)", want: done, keptDir: true, setup: func(t *testing.T, d *Daemon) {
+		{name: "hard link there (record kept the copy)", want: done, keptDir: true, setup: func(t *testing.T, d *folder) {
 			ie, _ := d.idx.Get(name)
-			st, err := d.keepConflictCopy(&ie.Manifest, copyName, ie.Stat)
+			st, err := d.report.keepConflictCopy(&ie.Manifest, copyName, ie.Stat)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fi, err := os.Lstat(filepath.Join(d.cfg.Root, copyName)); err != nil || !os.SameFile(fi, mustLstat(t, filepath.Join(d.cfg.Root, name))) {
+			if fi, err := os.Lstat(filepath.Join(d.root, copyName)); err != nil || !os.SameFile(fi, mustLstat(t, filepath.Join(d.root, name))) {
 				t.Fatalf("keepConflictCopy made no hard link: %v", err)
 			}
 			ie.Stat = st // as record stages it
 			d.idx.Stage(ie)
 		}},
-		{name: "copy there (no hard links)", want: done, keptDir: true, setup: func(t *testing.T, d *Daemon) {
-			writeLocal(t, d.cfg.Root, copyName, data)
+		{name: "copy there (no hard links)", want: done, keptDir: true, setup: func(t *testing.T, d *folder) {
+			writeLocal(t, d.root, copyName, data)
 		}},
-		{name: "another file there", want: retry, setup: func(t *testing.T, d *Daemon) {
-			writeLocal(t, d.cfg.Root, copyName, bytes.Repeat([]byte("someone else"), 10))
+		{name: "another file there", want: retry, setup: func(t *testing.T, d *folder) {
+			writeLocal(t, d.root, copyName, bytes.Repeat([]byte("someone else"), 10))
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := applyFixture(t)
-			root := d.cfg.Root
+			root := d.root
 			syncedFile(t, d, name, data)
 			ie, _ := d.idx.Get(name)
 			cw := index.Want{Manifest: ie.Manifest, Seq: 7}
@@ -137,8 +138,8 @@ func TestDirectoryReplacesFileKeepsConflictCopy(t *testing.T) {
 			}
 			before, _ := os.ReadFile(filepath.Join(root, copyName))
 
-			r := &round{d: d}
-			got := d.applyDir(r, dw, byFileID([]index.Want{cw}))
+			r := &round{p: d.pull}
+			got := d.apply.applyDir(r, dw, byFileID([]index.Want{cw}))
 			if got != tt.want {
 				t.Fatalf("applyDir = %d, want %d", got, tt.want)
 			}
@@ -152,7 +153,7 @@ func TestDirectoryReplacesFileKeepsConflictCopy(t *testing.T) {
 				}
 				e, ok := d.idx.Get(copyName)
 				cfi, _ := os.Lstat(filepath.Join(root, copyName))
-				if !ok || e.Manifest.ID != cw.Manifest.ID || e.Stat != statOf(cfi) {
+				if !ok || e.Manifest.ID != cw.Manifest.ID || e.Stat != scan.StatOf(cfi) {
 					t.Errorf("conflict copy not recorded: %v %+v", ok, e.Stat)
 				}
 				if !slices.ContainsFunc(r.owned, func(m manifest.Manifest) bool { return m.Path == copyName }) {

@@ -73,10 +73,17 @@ type Config struct {
 
 	Log *slog.Logger
 
-	// AfterRename is for tests only (dartsync peer's hidden
-	// --test-kill-after-rename): when set, it is called after applied
-	// files are renamed into place and before the index records them, so
-	// a test can crash the peer in that window.
+	// Debug holds crash-test hooks; the zero value (no hooks) is what a
+	// production peer runs with.
+	Debug DebugHooks
+}
+
+// DebugHooks are hooks for crash tests (set by dartsync peer's hidden
+// debug flags, used by the end-to-end suite). Every hook may be nil.
+type DebugHooks struct {
+	// AfterRename is called after applied files are renamed into place and
+	// before the index records them, so a test can kill the peer in that
+	// window (recover.go).
 	AfterRename func()
 }
 

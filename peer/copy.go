@@ -3,13 +3,10 @@ package peer
 import (
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/dartsync/dartsync/manifest"
 )
-
-func (d *Daemon) abs(rel string) string { return filepath.Join(d.cfg.Root, filepath.FromSlash(rel)) }
 
 // copyFile copies src to a new file dst (which must not exist), fsyncs it
 // and sets its mode and modification time.

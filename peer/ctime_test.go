@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/scan"
 )
 
 // haveCtime: this platform's stat carries the inode change time.
 func haveCtime(t *testing.T) bool {
 	t.Helper()
 	fi, err := os.Lstat(t.TempDir())
-	return err == nil && statOf(fi).Ctime != 0
+	return err == nil && scan.StatOf(fi).Ctime != 0
 }
 
 // rewriteKeepMtime rewrites p in place with data of the same size and sets
@@ -44,7 +45,7 @@ func rewriteKeepMtime(t *testing.T, p string, data []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st0, st1 := statOf(fi), statOf(after); st0.Size != st1.Size || st0.ModTime != st1.ModTime || st0.Inode != st1.Inode {
+	if st0, st1 := scan.StatOf(fi), scan.StatOf(after); st0.Size != st1.Size || st0.ModTime != st1.ModTime || st0.Inode != st1.Inode {
 		t.Fatalf("rewrite changed more than the ctime: %+v -> %+v", st0, st1)
 	}
 }
@@ -53,7 +54,7 @@ func rewriteKeepMtime(t *testing.T, p string, data []byte) {
 func (p *testPeer) scanned(t *testing.T) {
 	t.Helper()
 	before := p.d.Stats().ScansCompleted
-	kick(p.d.scanKick)
+	kick(p.d.f.scanKick)
 	waitFor(t, "a local scan", func() bool { return p.d.Stats().ScansCompleted > before })
 }
 
@@ -103,8 +104,8 @@ func TestSameSizeRewriteRestoredMtimeSyncs(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "a restaged the new ctime", func() bool {
-		e, ok := a.d.idx.Get("doc.txt")
-		return ok && e.Stat == statOf(fi)
+		e, ok := a.d.f.idx.Get("doc.txt")
+		return ok && e.Stat == scan.StatOf(fi)
 	})
 	if got := a.d.Stats().LocalChanges; got != 2 {
 		t.Errorf("a ctime-only change was reported: %d changes, want 2", got)
@@ -165,8 +166,8 @@ func TestIndexWithoutCtimeRehashedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, name+" recorded with its ctime", func() bool {
-			e, ok := a2.d.idx.Get(name)
-			return ok && e.Stat == statOf(fi)
+			e, ok := a2.d.f.idx.Get(name)
+			return ok && e.Stat == scan.StatOf(fi)
 		})
 	}
 	if got := a2.d.Stats().LocalChanges; got != 0 {

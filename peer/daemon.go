@@ -6,17 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
-	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/transfer"
-	"github.com/dartsync/dartsync/peer/versions"
 	"github.com/dartsync/dartsync/peer/watch"
 	"github.com/dartsync/dartsync/tracker"
 )
@@ -24,57 +21,19 @@ import (
 // ErrNoTracker: no tracker address was given and none is remembered.
 var ErrNoTracker = errors.New("no tracker: give --tracker and --token for the first join")
 
-// Daemon is one running peer. Create it with New, run it with Run.
+// Daemon is one running peer: the device-wide things (identity, listener,
+// piece server, fetcher, the tracker to join) and the folder it syncs,
+// whose parts it wires and whose goroutines it owns. Create it with New,
+// run it with Run.
 type Daemon struct {
-	cfg   Config
-	log   *slog.Logger
-	self  identity.DeviceID
-	idx   *index.Index
-	store *chunkstore.Store
-	stats Stats
+	cfg  Config
+	log  *slog.Logger
+	self identity.DeviceID
 
 	trackerAddr string
 	trackerID   identity.DeviceID
 
-	client  *tracker.Client   // set in Run
-	fetcher *transfer.Fetcher // set in Run
-
-	mu        sync.RWMutex // guards the fields below; never held across I/O
-	peers     map[identity.DeviceID]string
-	pieceSize int64
-	rejected  map[string]rejection // local versions the tracker refused: not re-reported (rejected.go)
-
-	// applying holds the paths whose apply (commit or delete, then index)
-	// is under way; the local diff leaves them alone so it never reports a
-	// half-applied remote version as a local change. Guarded by mu.
-	applying map[string]bool
-	// reporting holds the versions sent to the tracker whose outcome is
-	// not recorded yet, so their echo in Updates is not taken for work.
-	reporting map[string]manifest.ID
-	// unannounced holds applied versions whose ownership the tracker has
-	// not acknowledged yet (it was unreachable); the next flush sends them.
-	unannounced []manifest.Manifest
-	// held is what the index could not store yet (indexwrite.go).
-	held heldWrites
-
-	// badNames holds the local names the scan skipped because
-	// manifest.ValidatePath refuses them, already warned about (names.go).
-	// Only the scan loop uses it.
-	badNames map[string]bool
-	// clashWarned holds the name clashes already logged (case_twin.go).
-	clashWarned map[[2]string]bool
-
-	rs resync // re-announce state (epoch.go); has its own lock
-
-	scanKick      chan struct{}
-	pullKick      chan struct{}
-	firstScanDone chan struct{}
-
-	folder     folderState   // active or paused (folder_state.go)
-	folderKick chan struct{} // asks the folder loop to check the marker
-
-	versions  *versions.Store // nil when nothing is kept (peer/versions.go)
-	pruneKick chan struct{}
+	f *folder
 }
 
 // New opens the index and chunk store of cfg and resolves the tracker to
@@ -105,19 +64,9 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
 	d := &Daemon{
-		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID, idx: idx, store: store,
+		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID,
 		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
-		peers:         make(map[identity.DeviceID]string),
-		rejected:      make(map[string]rejection),
-		applying:      make(map[string]bool),
-		reporting:     make(map[string]manifest.ID),
-		rs:            newResync(),
-		scanKick:      make(chan struct{}, 1),
-		pullKick:      make(chan struct{}, 1),
-		firstScanDone: make(chan struct{}),
-		folderKick:    make(chan struct{}, 1),
-		versions:      newVersions(cfg),
-		pruneKick:     make(chan struct{}, 1),
+		f: newFolder(cfg, cfg.Identity.ID, idx, store),
 	}
 	mem, ok, err := idx.Membership()
 	if err != nil {
@@ -129,32 +78,32 @@ func New(cfg Config) (*Daemon, error) {
 			d.trackerAddr = mem.Addr
 		}
 		if d.trackerID.IsZero() && (cfg.TrackerAddr == "" || cfg.TrackerAddr == mem.Addr) {
-			d.trackerID = identity.DeviceID(mem.Tracker)
+			d.trackerID = mem.Tracker
 		}
-		d.pieceSize = mem.PieceSize
+		d.f.state.setPieceSize(mem.PieceSize)
 	}
 	if d.trackerAddr == "" || d.trackerID.IsZero() {
 		d.closeStores()
 		return nil, ErrNoTracker
 	}
-	d.folder.guarded = true
-	d.setFolderState(d.folderProblem(true))
+	d.f.handler.trackerAddr, d.f.handler.trackerID = d.trackerAddr, d.trackerID
+	d.f.guard.start()
 	return d, nil
 }
 
 func (d *Daemon) closeStores() {
-	if err := d.idx.Flush(); err != nil {
+	if err := d.f.idx.Flush(); err != nil {
 		d.log.Warn("index flush on close", "err", err)
 	}
-	d.store.Close()
-	d.idx.Close()
+	d.f.store.Close()
+	d.f.idx.Close()
 }
 
 // Stats returns the current counters.
 func (d *Daemon) Stats() StatsSnapshot {
-	s := d.stats.Snapshot()
-	s.Seq = d.idx.Seq()
-	s.Paused, s.PausedReason = d.folder.get()
+	s := d.f.stats.Snapshot()
+	s.Seq = d.f.idx.Seq()
+	s.Paused, s.PausedReason = d.f.guard.get()
 	return s
 }
 
@@ -164,8 +113,16 @@ func (d *Daemon) ID() identity.DeviceID { return d.self }
 // Run serves until ctx is cancelled (then it returns nil) or a fatal error
 // (a wrong token, a port in use). It closes the index and chunk store before
 // returning; a Daemon runs once.
+//
+// Its errgroup owns every goroutine of the peer: the piece server, the
+// tracker client (whose callbacks run on its dispatcher goroutine: the
+// handler), the folder guard's loop (which owns the watcher), the
+// reporter's scan loop, the puller's pull loop, the stats writer and the
+// versions pruner. They talk through the folder's kick channels and its
+// shared state.
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.closeStores()
+	f := d.f
 	l, err := transport.Listen(d.cfg.ListenAddr, d.cfg.Identity, transport.Options{})
 	if err != nil {
 		return fmt.Errorf("peer: listen %s: %w", d.cfg.ListenAddr, err)
@@ -177,38 +134,39 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	// Recovery only records versions found on disk: a paused folder's
 	// absent files are never taken for anything.
-	if n, err := d.recoverApplied(ctx); err != nil {
+	if n, err := f.pull.recoverApplied(ctx); err != nil {
 		d.log.Warn("record versions applied before the last stop", "recorded", n, "err", err)
 	}
-	d.fetcher = transfer.NewFetcher(d.cfg.Identity, d.cfg.Fetch, d.log)
-	defer d.fetcher.Close()
-	server := transfer.NewServer(countingSource{src: d.store, n: &d.stats.BytesSent}, d.isMember, d.log,
+	fetcher := transfer.NewFetcher(d.cfg.Identity, d.cfg.Fetch, d.log)
+	defer fetcher.Close()
+	server := transfer.NewServer(countingSource{src: f.store, n: &f.stats.BytesSent}, f.state.isMember, d.log,
 		transfer.WithUploadLimit(d.cfg.UploadLimit))
-	d.client = tracker.NewClient(tracker.ClientConfig{
+	client := tracker.NewClient(tracker.ClientConfig{
 		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID,
 		Secret: d.cfg.Secret, ListenPort: port, Folder: d.cfg.Folder,
-		LastSeq: d.idx.Seq, Handler: handler{d}, Log: d.log,
-		LastEpoch:   func() tracker.Epoch { return tracker.Epoch(d.idx.Epoch()) },
-		Registering: d.registering,
+		LastSeq: f.idx.Seq, Handler: f.handler, Log: d.log,
+		LastEpoch:   func() tracker.Epoch { return tracker.Epoch(f.idx.Epoch()) },
+		Registering: f.handler.registering,
 	})
+	f.connect(client, fetcher)
 	d.log.Info("peer started", "device", d.self.String(), "folder", d.cfg.Root,
 		"listen", l.Addr().String(), "tracker", d.trackerAddr)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return server.Serve(gctx, l) })
 	g.Go(func() error {
-		err := d.client.Run(gctx)
+		err := client.Run(gctx)
 		if gctx.Err() != nil {
 			return nil
 		}
 		return err
 	})
-	changes := make(chan watch.Change) // folderLoop's watcher to scanLoop
-	g.Go(func() error { return d.folderLoop(gctx, changes) })
-	g.Go(func() error { return d.scanLoop(gctx, changes) })
-	g.Go(func() error { return d.pullLoop(gctx) })
+	changes := make(chan watch.Change) // the guard's watcher to the reporter
+	g.Go(func() error { return f.guard.loop(gctx, changes) })
+	g.Go(func() error { return f.report.loop(gctx, changes) })
+	g.Go(func() error { return f.pull.loop(gctx) })
 	g.Go(func() error { return d.statsLoop(gctx) })
-	g.Go(func() error { return d.pruneLoop(gctx) })
+	g.Go(func() error { return f.keep.loop(gctx) })
 	err = g.Wait()
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		err = nil
@@ -220,85 +178,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return err
 }
 
-// isMember is the piece server's Authorizer: a device in the live peer list.
-func (d *Daemon) isMember(id identity.DeviceID) bool {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	_, ok := d.peers[id]
-	return ok
-}
-
 func kick(c chan struct{}) {
 	select {
 	case c <- struct{}{}:
 	default:
-	}
-}
-
-// sources returns the live owners among owners, this device excluded.
-func (d *Daemon) sources(owners [][32]byte) []transfer.Source {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	var out []transfer.Source
-	for _, o := range owners {
-		id := identity.DeviceID(o)
-		if id == d.self {
-			continue
-		}
-		if addr, ok := d.peers[id]; ok && addr != "" {
-			out = append(out, transfer.Source{ID: id, Addr: addr})
-		}
-	}
-	return out
-}
-
-func (d *Daemon) currentPieceSize() int64 {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return d.pieceSize
-}
-
-// beginApply marks path as being applied; false if it already is, or if
-// its want is being replaced (heldWrites.storing).
-func (d *Daemon) beginApply(path string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.applying[path] || d.held.storing[path] {
-		return false
-	}
-	d.applying[path] = true
-	return true
-}
-
-func (d *Daemon) endApply(path string) {
-	d.mu.Lock()
-	delete(d.applying, path)
-	d.mu.Unlock()
-}
-
-func (d *Daemon) isApplying(path string) bool {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return d.applying[path]
-}
-
-// reportingVersion reports whether version id of path is being reported.
-func (d *Daemon) reportingVersion(path string, id manifest.ID) bool {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	cur, ok := d.reporting[path]
-	return ok && cur == id
-}
-
-// setReporting marks (on) or unmarks the versions of batch as in flight.
-func (d *Daemon) setReporting(batch []change, on bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, c := range batch {
-		if on {
-			d.reporting[c.m.Path] = c.m.ID
-		} else if d.reporting[c.m.Path] == c.m.ID {
-			delete(d.reporting, c.m.Path)
-		}
 	}
 }

@@ -44,14 +44,14 @@ func newTestNetPieces(t testing.TB, pieceSize int64) *testNet {
 
 func (n *testNet) startTracker() {
 	n.t.Helper()
-	srv, err := tracker.Open(n.cfg)
+	srv, err := tracker.New(n.cfg)
 	if err != nil {
 		n.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.srv, n.cancel = srv, cancel
 	n.wg.Add(1)
-	go func() { defer n.wg.Done(); _ = srv.Serve(ctx) }()
+	go func() { defer n.wg.Done(); _ = srv.Run(ctx) }()
 }
 
 func (n *testNet) stopTracker() {
@@ -59,7 +59,6 @@ func (n *testNet) stopTracker() {
 		return
 	}
 	n.cancel()
-	n.srv.Close()
 	n.wg.Wait()
 	n.cancel = nil
 }

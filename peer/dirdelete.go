@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/scan"
 )
 
 // errUnsynced stops the walk of dirNotEmpty at the first local path the
@@ -24,7 +25,7 @@ var errUnsynced = errors.New("unsynced")
 //
 // An empty directory that could not be removed (rmErr: permissions) is
 // retried.
-func (d *Daemon) dirNotEmpty(rel, abs string, rmErr error) outcome {
+func (a *applier) dirNotEmpty(rel, abs string, rmErr error) outcome {
 	entries := 0
 	err := filepath.WalkDir(abs, func(p string, de fs.DirEntry, err error) error {
 		if err != nil {
@@ -39,7 +40,7 @@ func (d *Daemon) dirNotEmpty(rel, abs string, rmErr error) outcome {
 			return errUnsynced
 		}
 		child := path.Join(rel, filepath.ToSlash(sub))
-		ie, ok := d.idx.Get(child)
+		ie, ok := a.idx.Get(child)
 		if !ok || ie.Manifest.Deleted {
 			return errUnsynced
 		}
@@ -50,7 +51,7 @@ func (d *Daemon) dirNotEmpty(rel, abs string, rmErr error) outcome {
 			}
 		case de.Type().IsRegular():
 			fi, err := de.Info()
-			if err != nil || ie.Manifest.Kind != manifest.KindFile || statOf(fi) != ie.Stat {
+			if err != nil || ie.Manifest.Kind != manifest.KindFile || scan.StatOf(fi) != ie.Stat {
 				return errUnsynced
 			}
 		default:
@@ -59,14 +60,14 @@ func (d *Daemon) dirNotEmpty(rel, abs string, rmErr error) outcome {
 		return nil
 	})
 	if err == nil && entries == 0 {
-		d.log.Warn("remove directory", "path", rel, "err", rmErr)
+		a.log.Warn("remove directory", "path", rel, "err", rmErr)
 		return retry
 	}
 	if err == nil {
-		d.log.Debug("directory deletion waits for its contents' deletions", "path", rel)
+		a.log.Debug("directory deletion waits for its contents' deletions", "path", rel)
 		return waiting
 	}
-	d.log.Info("directory deleted remotely but holds local files not synced yet: keeping it", "path", rel)
-	kick(d.scanKick)
+	a.log.Info("directory deleted remotely but holds local files not synced yet: keeping it", "path", rel)
+	kick(a.scanKick)
 	return done
 }

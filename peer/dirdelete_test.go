@@ -31,7 +31,7 @@ func TestFolderTombstoneBeforeChildren(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := applyFixture(t)
 			ctx := context.Background()
-			root := d.cfg.Root
+			root := d.root
 			now := time.Now().UnixNano()
 			dirs := []string{"x", "x/sub"}
 			for _, p := range dirs {
@@ -58,7 +58,7 @@ func TestFolderTombstoneBeforeChildren(t *testing.T) {
 			if err := d.idx.Update(index.Batch{Wants: []index.Want{tomb("x", 10)}}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := d.pull(ctx); err != nil {
+			if _, err := d.pull.pull(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := os.Lstat(filepath.Join(root, "x", "a.txt")); err != nil {
@@ -82,7 +82,7 @@ func TestFolderTombstoneBeforeChildren(t *testing.T) {
 			if err := d.idx.Update(index.Batch{Wants: []index.Want{tomb("x/a.txt", 11), tomb("x/sub/b.txt", 12), tomb("x/sub", 13)}}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := d.pull(ctx); err != nil {
+			if _, err := d.pull.pull(ctx); err != nil {
 				t.Fatal(err)
 			}
 			for p := range files {

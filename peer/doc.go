@@ -1,5 +1,27 @@
-// Package peer is the DartSync peer daemon (DESIGN §5): it keeps one folder
-// in sync with the other devices through a tracker.
+// Package peer is the DartSync peer daemon (docs/ARCHITECTURE.md §5): it
+// keeps one folder in sync with the other devices through a tracker.
+//
+// Parts (folder.go wires them; the Daemon owns their goroutines):
+//
+//   - folderGuard (folder_state.go): may the folder be synced now (marker,
+//     pause); its loop owns the watcher.
+//   - reporter (local.go, epoch.go): folder -> tracker: scan loop, local
+//     diff, report, record, re-announce.
+//   - handler (handler.go): the tracker client's callbacks: registrations,
+//     updates stored as wants (through heldWrites, indexwrite.go).
+//   - puller (pull.go, round.go): wants -> disk: pull rounds, fetch,
+//     moves, deletions, flush (index, then ownership).
+//   - applier (apply*.go, move.go, clash.go, dirdelete.go): each write of
+//     a pull, checked right before it happens.
+//   - planner (planner.go): where each piece comes from (peer/plan).
+//   - versionKeeper (versions.go): the versions remote changes replace.
+//   - syncState (state.go): the little state they share (paths being
+//     applied or reported, ownership not announced, live peers, piece
+//     size), under one mutex never held across I/O.
+//
+// The decisions (local diff, what to record, moves, the order of wants,
+// what a deletion or a new version may do to the disk) are pure functions
+// in peer/decide.
 //
 // Terms:
 //
@@ -26,10 +48,13 @@
 //     want or its index entry.
 //   - Puller: turns wants into files: directories first, then new paths,
 //     then updates of existing paths, then deletions, so a renamed file's
-//     pieces are still on disk when its new path is built. Each piece is
-//     planned (plan): copied from the chunk store when any local file or
-//     partial has it (zero network bytes), else fetched from every live owner
-//     at once (peer/transfer).
+//     pieces are still on disk when its new path is built (decide.Wants).
+//     Each piece is planned (peer/plan, through the planner): copied from
+//     the chunk store when any local file or partial has it, or found by
+//     the rolling search in the old version of the file (zero network
+//     bytes), else rebuilt from a delta against the old bytes or fetched
+//     whole from every live owner at once
+//     (peer/transfer).
 //   - Apply: a complete partial is committed over the target only if the
 //     target still matches the index (else it is a local edit: reported, and
 //     the tracker decides the conflict), with mtime and exec bit set, then
@@ -80,7 +105,7 @@
 //     ones (no piece made durable for Config.PartialMaxAge, a day by
 //     default). Pieces of an abandoned partial that a live want still
 //     needs are not lost: while no other file or partial holds them, the
-//     partial stays, and the want's own download copies them first (plan:
+//     partial stays, and the want's own download copies them first (peer/plan:
 //     the chunk store includes partials); the next collection removes it.
 //     Nothing the puller opened is open then; the collection's reads and
 //     deletes hold no lock.

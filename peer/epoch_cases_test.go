@@ -49,24 +49,24 @@ func TestReannounceConflictKeepsBoth(t *testing.T) {
 func TestReannounceForgetsHeldUpdates(t *testing.T) {
 	d := applyFixture(t)
 	fw := &failingWriter{x: d.idx}
-	d.held.w = fw
-	h := handler{d}
+	d.writes.w = fw
+	h := d.handler
 	if err := d.idx.Update(index.Batch{Wants: []index.Want{{Manifest: entry(t, "stored", "old epoch", 3).Manifest, Seq: 3}}, Seq: 3}); err != nil {
 		t.Fatal(err)
 	}
 	fw.fail.Store(true)
 	h.Updates([]tracker.Entry{entry(t, "held", "old epoch", 4)})
-	if d.heldCount() != 1 {
-		t.Fatalf("held %d updates, want 1", d.heldCount())
+	if d.writes.count() != 1 {
+		t.Fatalf("held %d updates, want 1", d.writes.count())
 	}
 	fw.fail.Store(false)
-	if err := d.registering(tracker.RegisterInfo{Reannounce: true, Conn: 1, Epoch: tracker.Epoch{9}}); err != nil {
+	if err := d.handler.registering(tracker.RegisterInfo{Reannounce: true, Conn: 1, Epoch: tracker.Epoch{9}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := d.pendingReannounce(); !ok {
+	if _, ok := d.rs.pendingReannounce(); !ok {
 		t.Fatal("no re-announce pending")
 	}
-	d.dropHeldUpdates()
+	d.writes.dropUpdates()
 	h.Updates([]tracker.Entry{entry(t, "new", "new epoch", 1)})
 	for _, p := range []string{"stored", "held"} {
 		if _, ok := d.idx.WantID(p); ok {

@@ -5,30 +5,46 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/folderpath"
+	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/marker"
+	"github.com/dartsync/dartsync/peer/scan"
 	"github.com/dartsync/dartsync/peer/watch"
 )
 
 // recognizeTries bounds how many indexed files New looks at to recognize
-// an unmarked folder as the one it indexed (see folderProblem).
+// an unmarked folder as the one it indexed (see problem).
 const recognizeTries = 1000
 
 // errFolderPaused: the folder is paused (see doc.go, "Paused"); the scan
 // stopped without reporting anything.
 var errFolderPaused = errors.New("peer: folder paused")
 
-// folderState says whether the folder is synced (active) or paused, and
-// why. A Daemon not made by New (unit tests of apply) is not guarded: its
-// folder counts as present.
-type folderState struct {
+// folderGuard decides whether the folder may be synced now: active, or
+// paused and why (see doc.go, "Folder marker" and "Paused"). Every part
+// asks it before touching the folder; its loop owns the watcher. A guard
+// not started (unit tests of single parts) lets everything through.
+type folderGuard struct {
+	root     string
+	stateDir string
+	name     string // the tracker folder (in the marker)
+	self     identity.DeviceID
+	idx      *index.Index
+	log      *slog.Logger
+	poll     time.Duration // Config.FolderPoll
+	debounce time.Duration // the watcher's (Config.Debounce, Config.Rescan)
+	rescan   time.Duration
+	scanKick chan struct{} // a resume, or a folder that came back during a scan, asks for a scan
+	kick     chan struct{} // asks the loop to check the marker
+
 	mu      sync.Mutex
 	guarded bool
 	paused  bool
@@ -36,6 +52,15 @@ type folderState struct {
 	reason  string // folderIssue.String(): for Stats
 	pauses  uint64 // times the folder was paused (see scanGuard)
 }
+
+// checkTime is when the folder is checked: at start (New), an unmarked
+// folder provably the one indexed is marked, and a stale marker rewritten.
+type checkTime uint8
+
+const (
+	running checkTime = iota
+	atStart
+)
 
 // folderIssue is why a folder is paused: why says what is wrong (stable
 // from one check to the next, so it is logged once), err is the error
@@ -52,10 +77,10 @@ func (i folderIssue) String() string {
 	return i.why + " (" + i.err.Error() + ")"
 }
 
-func (f *folderState) get() (paused bool, reason string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.paused, f.reason
+func (g *folderGuard) get() (paused bool, reason string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.paused, g.reason
 }
 
 // HasIndex reports whether stateDir holds a peer's index, without creating
@@ -66,14 +91,22 @@ func HasIndex(stateDir string) (bool, error) {
 	return index.Exists(stateDir)
 }
 
-// checkFolder decides whether the folder may be synced now, records the
+// check decides whether the folder may be synced now, records the
 // answer (logging it once when it changes) and reports whether it is
-// active. It may write the marker (see folderProblem), never anything else.
-func (d *Daemon) checkFolder() bool {
-	if !d.folder.guarded {
+// active. It may write the marker (see problem), never anything else.
+func (g *folderGuard) check() bool {
+	if !g.guarded {
 		return true
 	}
-	return d.setFolderState(d.folderProblem(false))
+	return g.set(g.problem(running))
+}
+
+// start turns the guard on and checks the folder as at start (New).
+func (g *folderGuard) start() {
+	g.mu.Lock()
+	g.guarded = true
+	g.mu.Unlock()
+	g.set(g.problem(atStart))
 }
 
 // scanGuard is what a scan saw of the folder when it began: how many
@@ -84,17 +117,18 @@ type scanGuard struct {
 }
 
 // beginScan checks the folder before a scan; false if it is paused.
-func (d *Daemon) beginScan() (scanGuard, bool) {
-	if !d.checkFolder() {
+func (g *folderGuard) beginScan() (scanGuard, bool) {
+	if !g.check() {
 		return scanGuard{}, false
 	}
-	d.folder.mu.Lock()
-	g := scanGuard{pauses: d.folder.pauses}
-	d.folder.mu.Unlock()
-	if d.folder.guarded {
-		g.mount = mountID(d.cfg.Root)
+	g.mu.Lock()
+	sg := scanGuard{pauses: g.pauses}
+	guarded := g.guarded
+	g.mu.Unlock()
+	if guarded {
+		sg.mount = mountID(g.root)
 	}
-	return g, true
+	return sg, true
 }
 
 // pausedDuringScan checks the folder after a step of a scan (the disk may
@@ -106,46 +140,46 @@ func (d *Daemon) beginScan() (scanGuard, bool) {
 // a watcher event or a pull) and the same mount (a new mount of the same
 // disk has another mount ID). Else nothing is reported; a folder that is
 // back is scanned again.
-func (d *Daemon) pausedDuringScan(g scanGuard, step string) bool {
-	if !d.checkFolder() {
-		d.log.Debug("folder paused during the scan: nothing reported", "after", step)
+func (g *folderGuard) pausedDuringScan(sg scanGuard, step string) bool {
+	if !g.check() {
+		g.log.Debug("folder paused during the scan: nothing reported", "after", step)
 		return true
 	}
-	d.folder.mu.Lock()
-	pauses := d.folder.pauses
-	d.folder.mu.Unlock()
-	if pauses == g.pauses && (!d.folder.guarded || mountID(d.cfg.Root) == g.mount) {
+	g.mu.Lock()
+	pauses, guarded := g.pauses, g.guarded
+	g.mu.Unlock()
+	if pauses == sg.pauses && (!guarded || mountID(g.root) == sg.mount) {
 		return false
 	}
-	d.log.Debug("folder paused during the scan: it went away and came back; nothing reported, scanning again", "after", step)
-	kick(d.scanKick)
+	g.log.Debug("folder paused during the scan: it went away and came back; nothing reported, scanning again", "after", step)
+	kick(g.scanKick)
 	return true
 }
 
-// folderPresent is the check right before a write into the folder (apply,
+// present is the check right before a write into the folder (apply,
 // directory creation, parent directories of a download): the folder is
 // active and its marker still there (one lstat). A missing marker is
 // checked at once, so an unmount pauses the folder before anything is
 // written into the empty mount point.
-func (d *Daemon) folderPresent() bool {
-	if !d.folder.guarded {
+func (g *folderGuard) present() bool {
+	if !g.guarded {
 		return true
 	}
-	if paused, _ := d.folder.get(); paused {
+	if paused, _ := g.get(); paused {
 		return false
 	}
-	if _, err := os.Lstat(marker.Path(d.cfg.Root)); err != nil {
-		return d.checkFolder()
+	if _, err := os.Lstat(marker.Path(g.root)); err != nil {
+		return g.check()
 	}
 	return true
 }
 
-// setFolderState records the outcome of a check (a zero issue: active);
+// set records the outcome of a check (a zero issue: active);
 // a change is logged once and kicks the folder loop (to close or start the
 // watcher) and, on resume, a full scan.
-func (d *Daemon) setFolderState(is folderIssue) bool {
+func (g *folderGuard) set(is folderIssue) bool {
 	paused := is.why != ""
-	f := &d.folder
+	f := g
 	f.mu.Lock()
 	was, old := f.paused, f.why
 	f.paused, f.why, f.reason = paused, is.why, is.String()
@@ -155,23 +189,23 @@ func (d *Daemon) setFolderState(is folderIssue) bool {
 	f.mu.Unlock()
 	switch {
 	case paused && is.why != old:
-		attrs := []any{"folder", d.cfg.Root, "marker", marker.Path(d.cfg.Root), "check_every", d.cfg.FolderPoll}
+		attrs := []any{"folder", g.root, "marker", marker.Path(g.root), "check_every", g.poll}
 		if is.err != nil {
 			attrs = append(attrs, "err", is.err)
 		}
-		d.log.Warn("folder paused: "+is.why+"; nothing is scanned, reported or applied (a missing file is not "+
+		g.log.Warn("folder paused: "+is.why+"; nothing is scanned, reported or applied (a missing file is not "+
 			"a deleted one) until the folder and its marker are back", attrs...)
 	case !paused && was:
-		d.log.Info("folder resumed: its marker is back", "folder", d.cfg.Root)
-		kick(d.scanKick)
+		g.log.Info("folder resumed: its marker is back", "folder", g.root)
+		kick(g.scanKick)
 	}
 	if paused != was {
-		kick(d.folderKick)
+		kick(g.kick)
 	}
 	return !paused
 }
 
-// folderProblem says why the folder cannot be synced now (a zero issue if
+// problem says why the folder cannot be synced now (a zero issue if
 // it can):
 //
 //   - a marker naming this device: the folder (at start, a stale folder
@@ -180,22 +214,22 @@ func (d *Daemon) setFolderState(is folderIssue) bool {
 //   - no marker and an index holding no live entry: nothing can be lost,
 //     so the folder is created if missing and marked (a first start);
 //   - no marker and an index holding files: paused (a disk not mounted,
-//     the folder moved away), except at start (start) when the folder is
+//     the folder moved away), except at start (atStart) when the folder is
 //     provably the one indexed, which marks it (a folder synced before
 //     markers existed, or whose marker was removed by hand): the index
 //     itself lives in the folder (the default state directory, found on
 //     disk), or one of the indexed files is there unchanged (same size,
 //     mtime and inode: an empty mount point or another disk has none).
-func (d *Daemon) folderProblem(start bool) folderIssue {
-	root := d.cfg.Root
+func (g *folderGuard) problem(when checkTime) folderIssue {
+	root := g.root
 	m, err := marker.Read(root)
 	switch {
-	case err == nil && m.Device == d.self.String():
-		if start && (m.StateDir != d.cfg.StateDir || m.Folder != d.cfg.Folder) {
-			if err := d.writeMarker(); err != nil {
-				d.log.Warn("update folder marker", "err", err)
+	case err == nil && m.Device == g.self.String():
+		if when == atStart && (m.StateDir != g.stateDir || m.Folder != g.name) {
+			if err := g.writeMarker(); err != nil {
+				g.log.Warn("update folder marker", "err", err)
 			} else {
-				d.log.Info("folder marker updated", "state", d.cfg.StateDir, "old_state", m.StateDir)
+				g.log.Info("folder marker updated", "state", g.stateDir, "old_state", m.StateDir)
 			}
 		}
 		return folderIssue{}
@@ -205,21 +239,21 @@ func (d *Daemon) folderProblem(start bool) folderIssue {
 	case !errors.Is(err, marker.ErrMissing):
 		return folderIssue{why: "its marker cannot be read (repair or remove it)", err: err}
 	}
-	if !d.idx.HasLive() {
+	if !g.idx.HasLive() {
 		if err := os.MkdirAll(root, 0o755); err != nil {
 			return folderIssue{why: "the folder cannot be created", err: err}
 		}
-		if err := d.writeMarker(); err != nil {
+		if err := g.writeMarker(); err != nil {
 			return folderIssue{why: "the folder cannot be marked", err: err}
 		}
-		d.log.Info("folder marked", "marker", marker.Path(root), "state", d.cfg.StateDir)
+		g.log.Info("folder marked", "marker", marker.Path(root), "state", g.stateDir)
 		return folderIssue{}
 	}
-	if start && (d.stateInFolder() || d.recognizeFolder()) {
-		if err := d.writeMarker(); err != nil {
+	if when == atStart && (g.stateInFolder() || g.recognize()) {
+		if err := g.writeMarker(); err != nil {
 			return folderIssue{why: "the folder cannot be marked", err: err}
 		}
-		d.log.Info("folder had no marker, but it is the one indexed: marked", "marker", marker.Path(root))
+		g.log.Info("folder had no marker, but it is the one indexed: marked", "marker", marker.Path(root))
 		return folderIssue{}
 	}
 	fi, err := os.Stat(root)
@@ -235,68 +269,67 @@ func (d *Daemon) folderProblem(start bool) folderIssue {
 }
 
 // writeMarker marks the folder as this device's.
-func (d *Daemon) writeMarker() error {
-	return marker.Write(d.cfg.Root, marker.Marker{Folder: d.cfg.Folder, Device: d.self.String(), StateDir: d.cfg.StateDir})
+func (g *folderGuard) writeMarker() error {
+	return marker.Write(g.root, marker.Marker{Folder: g.name, Device: g.self.String(), StateDir: g.stateDir})
 }
 
 // stateInFolder reports whether the state directory (whose index was
 // found on disk when this is asked, at start) is inside the folder.
-func (d *Daemon) stateInFolder() bool {
-	rel, err := filepath.Rel(d.cfg.Root, d.cfg.StateDir)
-	return err == nil && rel != "." && filepath.IsLocal(rel)
+func (g *folderGuard) stateInFolder() bool {
+	return folderpath.Below(g.root, g.stateDir)
 }
 
-// recognizeFolder reports whether one of the first recognizeTries indexed
+// recognize reports whether one of the first recognizeTries indexed
 // files is in the folder with the size, mtime and inode it was synced with.
-func (d *Daemon) recognizeFolder() bool {
+func (g *folderGuard) recognize() bool {
 	tries := 0
-	for _, p := range d.idx.Paths() {
-		e, ok := d.idx.Get(p)
+	for _, p := range g.idx.Paths() {
+		e, ok := g.idx.Get(p)
 		if !ok || e.Manifest.Deleted || e.Manifest.Kind != manifest.KindFile || e.Stat.Size < 0 {
 			continue
 		}
 		if tries++; tries > recognizeTries {
 			return false
 		}
-		abs, _, err := target(d.cfg.Root, p, false)
+		abs, _, err := target(g.root, p, existingParents)
 		if err != nil {
 			continue
 		}
-		if fi, err := os.Lstat(abs); err == nil && fi.Mode().IsRegular() && statOf(fi) == e.Stat {
+		if fi, err := os.Lstat(abs); err == nil && fi.Mode().IsRegular() && scan.StatOf(fi) == e.Stat {
 			return true
 		}
 	}
 	return false
 }
 
-// folderLoop owns the folder watcher: it runs one while the folder is
+// loop owns the folder watcher: it runs one while the folder is
 // active and forwards its changes to the scan loop (out), closes it when
 // the folder pauses and starts a new one when it resumes (a watcher cannot
 // watch a missing root, and its watches end with an unmount). It checks
 // the folder every FolderPoll (an unmount sends no event), when kicked, and when the watcher saw the
 // root or its state directory change.
-func (d *Daemon) folderLoop(ctx context.Context, out chan<- watch.Change) error {
+func (g *folderGuard) loop(ctx context.Context, out chan<- watch.Change) error {
 	var w *watch.Watcher
 	defer func() {
 		if w != nil {
 			w.Close()
 		}
 	}()
-	tick := time.NewTicker(d.cfg.FolderPoll)
+	tick := time.NewTicker(g.poll)
 	defer tick.Stop()
 	var pending watch.Change // for the scan loop
 	check := false
 	for {
 		if check {
 			check = false
-			d.checkFolder()
+			g.check()
 		}
-		switch paused, _ := d.folder.get(); {
+		switch paused, _ := g.get(); {
 		case paused && w != nil:
 			w.Close()
 			w, pending = nil, watch.Change{}
 		case !paused && w == nil:
-			nw, err := watch.New(d.cfg.Root, watch.Options{Delay: d.cfg.Debounce, Rescan: d.cfg.Rescan, Log: d.log})
+			nw, err := watch.New(g.root, watch.Options{Delay: g.debounce, Rescan: g.rescan, Log: g.log})
 			if err != nil {
 				return fmt.Errorf("peer: %w", err)
 			}
@@ -320,7 +353,7 @@ func (d *Daemon) folderLoop(ctx context.Context, out chan<- watch.Change) error 
 			pending = watch.Change{}
 		case <-tick.C:
 			check = true
-		case <-d.folderKick:
+		case <-g.kick:
 			check = true
 		}
 	}

@@ -23,7 +23,7 @@ const partialGCEvery = time.Hour
 // first round included), and every partialGCEvery (more often when
 // Config.PartialMaxAge is short, so a stalled download goes in time).
 type partialGC struct {
-	d      *Daemon
+	p      *puller
 	maxAge time.Duration // <= 0: partials never stall
 	ticker *time.Ticker
 	seed   maphash.Seed
@@ -31,12 +31,12 @@ type partialGC struct {
 	ran    bool
 }
 
-func (d *Daemon) newPartialGC() *partialGC {
+func (p *puller) newPartialGC() *partialGC {
 	every := partialGCEvery
-	if a := d.cfg.PartialMaxAge; a > 0 {
+	if a := p.partialMaxAge; a > 0 {
 		every = min(every, max(a/4, time.Second))
 	}
-	return &partialGC{d: d, maxAge: d.cfg.PartialMaxAge, ticker: time.NewTicker(every), seed: maphash.MakeSeed()}
+	return &partialGC{p: p, maxAge: p.partialMaxAge, ticker: time.NewTicker(every), seed: maphash.MakeSeed()}
 }
 
 // due fires when a periodic collection is due.
@@ -66,9 +66,9 @@ func (g *partialGC) periodic() {
 
 // wanted returns the manifests of the wanted file versions.
 func (g *partialGC) wanted() ([]manifest.Manifest, bool) {
-	wants, err := g.d.idx.Wants()
+	wants, err := g.p.idx.Wants()
 	if err != nil {
-		g.d.log.Warn("partial downloads: read wants", "err", err)
+		g.p.log.Warn("partial downloads: read wants", "err", err)
 		return nil, false
 	}
 	ms := make([]manifest.Manifest, 0, len(wants))
@@ -94,14 +94,14 @@ func (g *partialGC) fingerprint(ms []manifest.Manifest) uint64 {
 // and logs one line if it removed any.
 func (g *partialGC) collect(ms []manifest.Manifest) {
 	g.last, g.ran = g.fingerprint(ms), true
-	st, err := g.d.store.CollectPartials(chunkstore.CollectOptions{Wants: ms, MaxAge: g.maxAge})
+	st, err := g.p.store.CollectPartials(chunkstore.CollectOptions{Wants: ms, MaxAge: g.maxAge})
 	if err != nil {
-		g.d.log.Warn("partial downloads: collect", "err", err)
+		g.p.log.Warn("partial downloads: collect", "err", err)
 	}
 	if st.Removed > 0 {
-		g.d.log.Info("removed abandoned partial downloads", "count", st.Removed, "bytes_freed", st.Bytes,
+		g.p.log.Info("removed abandoned partial downloads", "count", st.Removed, "bytes_freed", st.Bytes,
 			"kept_for_wanted_pieces", st.Kept)
 	} else if st.Kept > 0 || st.Skipped > 0 {
-		g.d.log.Debug("abandoned partial downloads kept", "kept_for_wanted_pieces", st.Kept, "open", st.Skipped)
+		g.p.log.Debug("abandoned partial downloads kept", "kept_for_wanted_pieces", st.Kept, "open", st.Skipped)
 	}
 }

@@ -1,34 +1,47 @@
 package peer
 
 import (
+	"fmt"
+	"log/slog"
+
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/tracker"
 )
 
-// handler receives the tracker client's callbacks (tracker.Handler). They
-// run on the client's receive goroutine, so they only record and kick: the
-// work happens in the scan and pull loops.
-type handler struct{ d *Daemon }
+// handler is the folder's side of the tracker client (tracker.Handler and
+// the Registering hook). Registered, Updates and PeersChanged run on the
+// client's dispatcher goroutine, one at a time and in the order the tracker
+// sent them; registering runs on the client's connection goroutine, before
+// the registration's Registered. They only record and kick: the work
+// happens in the scan and pull loops.
+type handler struct {
+	log    *slog.Logger
+	idx    *index.Index
+	state  *syncState
+	writes *heldWrites
+	rs     *resync
+
+	// The tracker joined, remembered in the index at each registration.
+	trackerAddr string
+	trackerID   identity.DeviceID
+
+	scanKick, pullKick chan struct{}
+}
 
 func (h handler) Registered(info tracker.RegisterInfo) {
-	d := h.d
-	d.mu.Lock()
-	changed := d.pieceSize != info.PieceSize
-	d.pieceSize = info.PieceSize
-	d.setPeersLocked(info.Peers)
-	d.mu.Unlock()
-	mem := index.Membership{Addr: d.trackerAddr, Tracker: d.trackerID, PieceSize: info.PieceSize}
-	if old, ok, _ := d.idx.Membership(); !ok || changed || old != mem {
-		if err := d.idx.Update(index.Batch{Membership: &mem}); err != nil {
-			d.log.Error("remember tracker", "err", err)
+	changed := h.state.setRegistration(info.PieceSize, info.Peers)
+	mem := index.Membership{Addr: h.trackerAddr, Tracker: h.trackerID, PieceSize: info.PieceSize}
+	if old, ok, _ := h.idx.Membership(); !ok || changed || old != mem {
+		if err := h.idx.Update(index.Batch{Membership: &mem}); err != nil {
+			h.log.Error("remember tracker", "err", err)
 		}
 	}
-	d.log.Info("registered with tracker", "peers", len(info.Peers), "piece_size", info.PieceSize,
-		"tracker_seq", info.Seq, "our_seq", d.idx.Seq(), "new_member", info.NewMember, "reannounce", info.Reannounce)
-	d.registered(info.Conn)
-	kick(d.scanKick)
-	kick(d.pullKick)
+	h.log.Info("registered with tracker", "peers", len(info.Peers), "piece_size", info.PieceSize,
+		"tracker_seq", info.Seq, "our_seq", h.idx.Seq(), "new_member", info.NewMember, "reannounce", info.Reannounce)
+	h.rs.registered(info.Conn)
+	kick(h.scanKick)
+	kick(h.pullKick)
 }
 
 // Updates stores the entries as wants. A failed index write (disk full)
@@ -36,27 +49,40 @@ func (h handler) Registered(info tracker.RegisterInfo) {
 // batch or the pull loop's retry, and the index's Seq does not move past
 // them meanwhile (indexwrite.go).
 func (h handler) Updates(entries []tracker.Entry) {
-	d := h.d
-	if err := d.storeUpdates(entries); err != nil {
-		d.log.Error("tracker updates not stored: held in memory and retried", "entries", len(entries),
-			"held", d.heldCount(), "err", err)
+	if err := h.writes.storeUpdates(entries); err != nil {
+		h.log.Error("tracker updates not stored: held in memory and retried", "entries", len(entries),
+			"held", h.writes.count(), "err", err)
 		return
 	}
-	d.log.Debug("tracker updates", "entries", len(entries), "seq", d.idx.Seq())
+	h.log.Debug("tracker updates", "entries", len(entries), "seq", h.idx.Seq())
 }
 
 func (h handler) PeersChanged(peers []tracker.PeerInfo) {
-	d := h.d
-	d.mu.Lock()
-	d.setPeersLocked(peers)
-	d.mu.Unlock()
-	d.log.Debug("peers changed", "peers", len(peers))
-	kick(d.pullKick)
+	h.state.setPeers(peers)
+	h.log.Debug("peers changed", "peers", len(peers))
+	kick(h.pullKick)
 }
 
-func (d *Daemon) setPeersLocked(peers []tracker.PeerInfo) {
-	d.peers = make(map[identity.DeviceID]string, len(peers))
-	for _, p := range peers {
-		d.peers[p.ID] = p.Addr
+// registering is the tracker client's Registering hook: it runs before the
+// registration delivers anything. A resume records the tracker's epoch (the
+// sequence numbers go on). A re-announce first forgets the epoch and every
+// stored want, durably (a crash from here on re-announces again, and nothing
+// the tracker sent before is applied), then stops pulling and has the scan
+// loop re-announce (epoch.go).
+func (h handler) registering(info tracker.RegisterInfo) error {
+	if !info.Reannounce {
+		h.rs.resume()
+		kick(h.pullKick)
+		if e := [16]byte(info.Epoch); h.idx.Epoch() != e {
+			return h.idx.Update(index.Batch{Epoch: &e})
+		}
+		return nil
 	}
+	if err := h.idx.Update(index.Batch{Epoch: &[16]byte{}, ClearWants: true}); err != nil {
+		return fmt.Errorf("forget the previous epoch: %w", err)
+	}
+	h.rs.startReannounce(info)
+	h.state.takeUnannounced() // in the index: the re-announce covers them
+	kick(h.scanKick)
+	return nil
 }

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/dartsync/dartsync/peer/index"
@@ -31,7 +32,10 @@ type indexWriter interface {
 // One writer at a time (busy); callers that find it busy leave their part
 // to it, so no mutex is held across the write.
 type heldWrites struct {
-	w indexWriter // nil: the daemon's index
+	idx      *index.Index
+	w        indexWriter // where batches are written: idx (a test's may fail on demand)
+	state    *syncState  // which paths are being applied, reported, stored
+	pullKick chan struct{}
 
 	mu      sync.Mutex
 	idle    *sync.Cond // signalled when busy turns false; made on first use
@@ -43,25 +47,15 @@ type heldWrites struct {
 	// left for later (updateBatch): stored with the next write that leaves
 	// none. Only the busy writer uses it.
 	capped uint64
-
-	// storing holds the paths whose wants the writer is replacing (see
-	// updateBatch). Guarded by Daemon.mu, as applying is.
-	storing map[string]bool
 }
 
 // writer returns where index batches go.
-func (d *Daemon) writer() indexWriter {
-	if d.held.w != nil {
-		return d.held.w
-	}
-	return d.idx
-}
+func (h *heldWrites) writer() indexWriter { return h.w }
 
 // storeUpdates stores tracker updates as wants (or forgets wants they make
 // obsolete) and advances the index's Seq past them; on failure they are
 // held and retried.
-func (d *Daemon) storeUpdates(entries []tracker.Entry) error {
-	h := &d.held
+func (h *heldWrites) storeUpdates(entries []tracker.Entry) error {
 	h.mu.Lock()
 	if h.updates == nil {
 		h.updates = make(map[string]tracker.Entry, len(entries))
@@ -71,28 +65,27 @@ func (d *Daemon) storeUpdates(entries []tracker.Entry) error {
 	}
 	h.dirty = true
 	h.mu.Unlock()
-	return d.storeHeld()
+	return h.store()
 }
 
 // forgetWants removes the wants dones name, with the staged entries; on
 // failure they are held (with the entries still staged) and retried.
-func (d *Daemon) forgetWants(dones []index.Done) error {
+func (h *heldWrites) forgetWants(dones []index.Done) error {
 	if len(dones) == 0 {
-		return d.writer().Update(index.Batch{})
+		return h.writer().Update(index.Batch{})
 	}
-	h := &d.held
 	h.mu.Lock()
 	h.done = append(h.done, dones...)
 	h.dirty = true
 	h.mu.Unlock()
-	return d.storeHeld()
+	return h.store()
 }
 
-// heldCount returns how many updates and forgotten wants are not stored.
-func (d *Daemon) heldCount() int {
-	d.held.mu.Lock()
-	defer d.held.mu.Unlock()
-	return len(d.held.updates) + len(d.held.done)
+// count returns how many updates and forgotten wants are not stored.
+func (h *heldWrites) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.updates) + len(h.done)
 }
 
 func (h *heldWrites) addUpdateLocked(e tracker.Entry) {
@@ -102,12 +95,11 @@ func (h *heldWrites) addUpdateLocked(e tracker.Entry) {
 	h.updates[e.Manifest.Path] = e
 }
 
-// storeHeld writes everything held, in one transaction per round. It
+// store writes everything held, in one transaction per round. It
 // returns nil if nothing is left but updates for paths being applied (the
 // pull that applies them stores them next), or if another writer is busy
 // (it writes what was added, or holds it on failure).
-func (d *Daemon) storeHeld() error {
-	h := &d.held
+func (h *heldWrites) store() error {
 	h.mu.Lock()
 	if h.busy || (len(h.updates) == 0 && len(h.done) == 0) {
 		h.mu.Unlock()
@@ -120,9 +112,9 @@ func (d *Daemon) storeHeld() error {
 		h.updates, h.done = nil, nil
 		h.mu.Unlock()
 
-		b, claimed, later, top := d.updateBatch(ups, dones, capped)
-		err := d.writer().Update(b)
-		d.unclaim(claimed)
+		b, claimed, later, top := h.updateBatch(ups, dones, capped)
+		err := h.writer().Update(b)
+		h.state.unclaim(claimed)
 
 		h.mu.Lock()
 		if h.updates == nil {
@@ -135,7 +127,7 @@ func (d *Daemon) storeHeld() error {
 			h.done = append(dones, h.done...)
 			h.setIdleLocked()
 			h.mu.Unlock()
-			kick(d.pullKick) // the pull loop retries on its timer
+			kick(h.pullKick) // the pull loop retries on its timer
 			return fmt.Errorf("peer: store tracker updates: %w", err)
 		}
 		h.capped = 0
@@ -146,12 +138,22 @@ func (d *Daemon) storeHeld() error {
 			h.addUpdateLocked(e)
 		}
 		if len(later) > 0 || len(b.Wants) > 0 {
-			kick(d.pullKick) // a later pull stores what was left once its apply ended
+			kick(h.pullKick) // a later pull stores what was left once its apply ended
 		}
 	}
 	h.setIdleLocked()
 	h.mu.Unlock()
 	return nil
+}
+
+// waitIdleLocked waits (h.mu held) until no writer is busy.
+func (h *heldWrites) waitIdleLocked() {
+	for h.busy {
+		if h.idle == nil {
+			h.idle = sync.NewCond(&h.mu)
+		}
+		h.idle.Wait()
+	}
 }
 
 func (h *heldWrites) setIdleLocked() {
@@ -161,29 +163,23 @@ func (h *heldWrites) setIdleLocked() {
 	}
 }
 
-// storeAllHeld stores everything held, waiting for a writer under way;
+// storeAll stores everything held, waiting for a writer under way;
 // it fails if anything stays unstored. The pull calls it first: the wants
 // it reads must not be stale (an update or a forgotten want in flight).
-func (d *Daemon) storeAllHeld() error {
-	h := &d.held
+func (h *heldWrites) storeAll() error {
 	for range 3 {
-		if err := d.storeHeld(); err != nil {
+		if err := h.store(); err != nil {
 			return err
 		}
 		h.mu.Lock()
-		for h.busy {
-			if h.idle == nil {
-				h.idle = sync.NewCond(&h.mu)
-			}
-			h.idle.Wait()
-		}
+		h.waitIdleLocked()
 		n := len(h.updates) + len(h.done)
 		h.mu.Unlock()
 		if n == 0 {
 			return nil
 		}
 	}
-	return fmt.Errorf("peer: %d index changes not stored yet", d.heldCount())
+	return fmt.Errorf("peer: %d index changes not stored yet", h.count())
 }
 
 // updateBatch turns held updates and dones into one index batch. An
@@ -193,28 +189,19 @@ func (d *Daemon) storeAllHeld() error {
 // paths of the others are claimed (returned) until the batch is written:
 // beginApply refuses them meanwhile, so a want is never replaced while its
 // version is being renamed into place.
-func (d *Daemon) updateBatch(ups map[string]tracker.Entry, dones []index.Done, capped uint64) (b index.Batch, claimed []string, later []tracker.Entry, top uint64) {
+func (h *heldWrites) updateBatch(ups map[string]tracker.Entry, dones []index.Done, capped uint64) (b index.Batch, claimed []string, later []tracker.Entry, top uint64) {
 	b = index.Batch{DoneWants: dones}
-	claimed = make([]string, 0, len(ups))
 	top = capped
-	var firstLater uint64
-	d.mu.Lock()
-	for p, e := range ups {
+	for _, e := range ups {
 		top = max(top, e.Seq)
-		if d.applying[p] {
-			if len(later) == 0 || e.Seq < firstLater {
-				firstLater = e.Seq
-			}
-			later = append(later, e)
-			continue
-		}
-		if d.held.storing == nil {
-			d.held.storing = make(map[string]bool)
-		}
-		d.held.storing[p] = true
-		claimed = append(claimed, p)
 	}
-	d.mu.Unlock()
+	claimed, later = h.state.claimUpdates(ups)
+	var firstLater uint64
+	for i, e := range later {
+		if i == 0 || e.Seq < firstLater {
+			firstLater = e.Seq
+		}
+	}
 	var gone map[string][]index.Done
 	if len(dones) > 0 {
 		gone = make(map[string][]index.Done, len(dones))
@@ -224,8 +211,8 @@ func (d *Daemon) updateBatch(ups map[string]tracker.Entry, dones []index.Done, c
 	}
 	for _, p := range claimed {
 		e := ups[p]
-		ie, ok := d.idx.Get(p)
-		if (ok && ie.Manifest.ID == e.Manifest.ID) || d.reportingVersion(p, e.Manifest.ID) {
+		ie, ok := h.idx.Get(p)
+		if (ok && ie.Manifest.ID == e.Manifest.ID) || h.state.reportingVersion(p, e.Manifest.ID) {
 			// Nothing to do: we have (or are reporting) exactly this
 			// version. An older want for the path is obsolete. (Being
 			// listed as an owner is not enough: the tracker moves the
@@ -237,26 +224,13 @@ func (d *Daemon) updateBatch(ups map[string]tracker.Entry, dones []index.Done, c
 		if obsoleteBy(e, gone[p]) {
 			continue // a change of ours made it obsolete (record)
 		}
-		w := index.Want{Manifest: e.Manifest, Seq: e.Seq}
-		for _, o := range e.Owners {
-			w.Owners = append(w.Owners, o)
-		}
-		b.Wants = append(b.Wants, w)
+		b.Wants = append(b.Wants, index.Want{Manifest: e.Manifest, Owners: slices.Clone(e.Owners), Seq: e.Seq})
 	}
 	b.Seq = top
 	if len(later) > 0 {
 		b.Seq = min(top, firstLater-1)
 	}
 	return b, claimed, later, top
-}
-
-// unclaim releases the paths updateBatch claimed.
-func (d *Daemon) unclaim(paths []string) {
-	d.mu.Lock()
-	for _, p := range paths {
-		delete(d.held.storing, p)
-	}
-	d.mu.Unlock()
 }
 
 // obsoleteBy reports whether one of dones (of e's path, held in the same
@@ -269,4 +243,13 @@ func obsoleteBy(e tracker.Entry, dones []index.Done) bool {
 		}
 	}
 	return false
+}
+
+// dropUpdates forgets the tracker updates held unstored, after the writer
+// under way: they came before a re-announce, which replaces them.
+func (h *heldWrites) dropUpdates() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.waitIdleLocked()
+	h.updates, h.capped = nil, 0
 }

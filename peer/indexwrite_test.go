@@ -68,15 +68,15 @@ func entry(t *testing.T, path, data string, seq uint64) tracker.Entry {
 func TestUpdatesKeptWhenIndexWriteFails(t *testing.T) {
 	d := applyFixture(t)
 	fw := &failingWriter{x: d.idx}
-	d.held.w = fw
-	h := handler{d}
+	d.writes.w = fw
+	h := d.handler
 
 	fw.fail.Store(true)
 	h.Updates([]tracker.Entry{entry(t, "a", "first", 5), entry(t, "b", "first", 6)})
 	if got := d.idx.Seq(); got != 0 {
 		t.Fatalf("Seq = %d after a failed write, want 0", got)
 	}
-	if got := d.heldCount(); got != 2 {
+	if got := d.writes.count(); got != 2 {
 		t.Fatalf("held %d updates, want 2", got)
 	}
 	// Another batch while the disk is still full: held with the first.
@@ -85,7 +85,7 @@ func TestUpdatesKeptWhenIndexWriteFails(t *testing.T) {
 		t.Fatalf("Seq = %d after a failed write, want 0", got)
 	}
 	// The pull applies nothing while updates are held.
-	if _, err := d.pull(context.Background()); !errors.Is(err, errDiskFull) {
+	if _, err := d.pull.pull(context.Background()); !errors.Is(err, errDiskFull) {
 		t.Fatalf("pull with held updates: err %v, want the write error", err)
 	}
 
@@ -94,7 +94,7 @@ func TestUpdatesKeptWhenIndexWriteFails(t *testing.T) {
 	if got := d.idx.Seq(); got != 8 {
 		t.Errorf("Seq = %d, want 8", got)
 	}
-	if got := d.heldCount(); got != 0 {
+	if got := d.writes.count(); got != 0 {
 		t.Errorf("%d updates still held", got)
 	}
 	for path, data := range map[string]string{"a": "first", "b": "second", "c": "third"} {
@@ -110,11 +110,11 @@ func TestUpdatesKeptWhenIndexWriteFails(t *testing.T) {
 func TestHeldUpdatesRetriedByPull(t *testing.T) {
 	d := applyFixture(t)
 	fw := &failingWriter{x: d.idx}
-	d.held.w = fw
+	d.writes.w = fw
 	fw.fail.Store(true)
-	handler{d}.Updates([]tracker.Entry{entry(t, "a", "v", 3)})
+	d.handler.Updates([]tracker.Entry{entry(t, "a", "v", 3)})
 	fw.fail.Store(false)
-	if _, err := d.pull(context.Background()); err != nil {
+	if _, err := d.pull.pull(context.Background()); err != nil {
 		t.Fatalf("pull after the disk recovered: %v", err)
 	}
 	if _, ok := d.idx.WantID("a"); !ok || d.idx.Seq() != 3 {
@@ -129,23 +129,23 @@ func TestHeldUpdatesRetriedByPull(t *testing.T) {
 func TestForgottenWantsHeldUntilStored(t *testing.T) {
 	d := applyFixture(t)
 	fw := &failingWriter{x: d.idx}
-	d.held.w = fw
+	d.writes.w = fw
 	old, newer := entry(t, "p", "older remote version", 4), entry(t, "q", "announced later", 12)
 	if err := d.idx.Update(index.Batch{Wants: []index.Want{{Manifest: old.Manifest, Seq: 4}, {Manifest: newer.Manifest, Seq: 12}}}); err != nil {
 		t.Fatal(err)
 	}
 	fw.fail.Store(true)
-	if err := d.forgetWants([]index.Done{{Path: "p", Before: 10}, {Path: "q", Before: 10}}); !errors.Is(err, errDiskFull) {
+	if err := d.writes.forgetWants([]index.Done{{Path: "p", Before: 10}, {Path: "q", Before: 10}}); !errors.Is(err, errDiskFull) {
 		t.Fatalf("forgetWants: err %v, want the write error", err)
 	}
-	if _, err := d.pull(context.Background()); err == nil {
+	if _, err := d.pull.pull(context.Background()); err == nil {
 		t.Fatal("pull ran with forgotten wants not stored")
 	}
 	if _, ok := d.idx.WantID("p"); !ok {
 		t.Fatal("want forgotten by a failed write")
 	}
 	fw.fail.Store(false)
-	if _, err := d.pull(context.Background()); err != nil {
+	if _, err := d.pull.pull(context.Background()); err != nil {
 		t.Fatalf("pull after the disk recovered: %v", err)
 	}
 	if _, ok := d.idx.WantID("p"); ok {
@@ -163,10 +163,10 @@ func TestForgottenWantsHeldUntilStored(t *testing.T) {
 // want or in the index.
 func TestUpdateForPathBeingAppliedWaits(t *testing.T) {
 	d := applyFixture(t)
-	if !d.beginApply("busy") {
+	if !d.state.beginApply("busy") {
 		t.Fatal("beginApply")
 	}
-	handler{d}.Updates([]tracker.Entry{entry(t, "busy", "v2", 7), entry(t, "free", "v", 8)})
+	d.handler.Updates([]tracker.Entry{entry(t, "busy", "v2", 7), entry(t, "free", "v", 8)})
 	if _, ok := d.idx.WantID("busy"); ok {
 		t.Error("want replaced while its path is being applied")
 	}
@@ -176,8 +176,8 @@ func TestUpdateForPathBeingAppliedWaits(t *testing.T) {
 	if got := d.idx.Seq(); got != 6 {
 		t.Errorf("Seq = %d, want 6 (below the update held)", got)
 	}
-	d.endApply("busy")
-	if _, err := d.pull(context.Background()); err != nil {
+	d.state.endApply("busy")
+	if _, err := d.pull.pull(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := d.idx.WantID("busy"); !ok || d.idx.Seq() != 8 {
@@ -186,27 +186,27 @@ func TestUpdateForPathBeingAppliedWaits(t *testing.T) {
 
 	// While a want is being replaced, its path cannot begin an apply.
 	fw := &failingWriter{x: d.idx, gate: make(chan struct{})}
-	d.held.w = fw
+	d.writes.w = fw
 	stored := make(chan struct{})
 	go func() {
 		defer close(stored)
-		handler{d}.Updates([]tracker.Entry{entry(t, "busy", "v3", 9)})
+		d.handler.Updates([]tracker.Entry{entry(t, "busy", "v3", 9)})
 	}()
 	waitFor(t, "the write under way", func() bool {
-		d.mu.RLock()
-		defer d.mu.RUnlock()
-		return d.held.storing["busy"]
+		d.state.mu.Lock()
+		defer d.state.mu.Unlock()
+		return d.state.storing["busy"]
 	})
-	if d.beginApply("busy") {
+	if d.state.beginApply("busy") {
 		t.Error("apply began while its want was being replaced")
-		d.endApply("busy")
+		d.state.endApply("busy")
 	}
 	fw.gate <- struct{}{}
 	<-stored
-	if !d.beginApply("busy") {
+	if !d.state.beginApply("busy") {
 		t.Error("apply refused after the write")
 	}
-	d.endApply("busy")
+	d.state.endApply("busy")
 }
 
 // TestIndexWriteFailureRecovers: two daemons over QUIC; the receiver's
@@ -217,7 +217,7 @@ func TestIndexWriteFailureRecovers(t *testing.T) {
 	n := newTestNet(t)
 	a := n.start(t.TempDir())
 	fw := &failingWriter{}
-	b := n.startPrepared(t.TempDir(), func(d *Daemon) { fw.x = d.idx; d.held.w = fw })
+	b := n.startPrepared(t.TempDir(), func(d *Daemon) { fw.x = d.f.idx; d.f.writes.w = fw })
 	fw.fail.Store(true)
 	if err := os.WriteFile(filepath.Join(a.root, "during"), []byte("announced while b's disk is full"), 0o644); err != nil {
 		t.Fatal(err)

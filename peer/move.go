@@ -5,33 +5,31 @@ import (
 	"os"
 
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/decide"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/scan"
 )
 
 // moves applies renames as renames: a new path whose version is exactly a
-// local file that a tombstone in the same round deletes is moved there
-// (no byte copied, none fetched). It returns the wants left to do.
-func (d *Daemon) moves(r *round, adds, dels []index.Want) ([]index.Want, []index.Want) {
-	byBase := make(map[manifest.ID]int) // deleted file ID -> index in dels
-	for i, t := range dels {
-		if t.Manifest.Kind == manifest.KindFile && !t.Manifest.Base.IsZero() {
-			byBase[t.Manifest.Base] = i
-		}
-	}
-	if len(byBase) == 0 {
-		return adds, dels
-	}
+// local file that a tombstone in the same round deletes (decide.MoveFrom)
+// is moved there (no byte copied, none fetched). It returns the wants left
+// to do.
+func (p *puller) moves(r *round, adds, dels []index.Want) ([]index.Want, []index.Want) {
+	from := decide.MoveFrom(adds, dels, p.idx.Get)
 	moved := make(map[int]bool)
 	var rest []index.Want
-	for _, w := range adds {
-		i, ok := byBase[w.Manifest.ID]
-		if ok && !moved[i] && d.move(dels[i], w) {
+	for k, w := range adds {
+		i := from[k]
+		if i >= 0 && !moved[i] && p.apply.move(dels[i], w) {
 			moved[i] = true
 			r.note(w, done)
 			r.note(dels[i], done)
 			continue
 		}
 		rest = append(rest, w)
+	}
+	if len(moved) == 0 {
+		return rest, dels
 	}
 	var left []index.Want
 	for i, t := range dels {
@@ -45,62 +43,60 @@ func (d *Daemon) moves(r *round, adds, dels []index.Want) ([]index.Want, []index
 // move renames the local file that tombstone t deletes to the path of w
 // (the same version), if that file is unchanged since it was synced and
 // nothing is at w's path.
-func (d *Daemon) move(t, w index.Want) bool {
-	if !d.folderPresent() {
+func (a *applier) move(t, w index.Want) bool {
+	if !a.guard.present() {
 		return false
 	}
-	ie, ok := d.idx.Get(t.Manifest.Path)
+	ie, ok := a.idx.Get(t.Manifest.Path)
 	if !ok || ie.Manifest.Deleted || ie.Manifest.Kind != manifest.KindFile || ie.Manifest.ID != w.Manifest.ID {
 		return false
 	}
-	src, _, err := target(d.cfg.Root, t.Manifest.Path, false)
+	src, _, err := target(a.root, t.Manifest.Path, existingParents)
 	if err != nil {
 		return false
 	}
-	dst, made, err := target(d.cfg.Root, w.Manifest.Path, true)
-	d.stageDirs(made)
+	dst, made, err := target(a.root, w.Manifest.Path, createParents)
+	stageDirs(a.idx, made)
 	if err != nil {
 		return false
 	}
-	if !d.beginApply(t.Manifest.Path) {
+	if !a.state.beginApply(t.Manifest.Path) {
 		return false
 	}
-	defer d.endApply(t.Manifest.Path)
-	if !d.beginApply(w.Manifest.Path) {
+	defer a.state.endApply(t.Manifest.Path)
+	if !a.state.beginApply(w.Manifest.Path) {
 		return false
 	}
-	defer d.endApply(w.Manifest.Path)
-	if !d.stillWanted(&t.Manifest) || !d.stillWanted(&w.Manifest) {
+	defer a.state.endApply(w.Manifest.Path)
+	if !a.stillWanted(&t.Manifest) || !a.stillWanted(&w.Manifest) {
 		return false
 	}
-	if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() || statOf(fi) != ie.Stat {
+	if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() || scan.StatOf(fi) != ie.Stat {
 		return false
 	}
 	rename := os.Rename
 	if _, err := os.Lstat(dst); !errors.Is(err, os.ErrNotExist) {
-		if !d.respelled(t.Manifest.Path, w.Manifest.Path) {
+		if !respelled(a.root, t.Manifest.Path, w.Manifest.Path) {
 			return false
 		}
-		rename = d.respell // a case-only rename: dst is src
+		rename = func(src, dst string) error { return respell(a.root, a.state, src, dst) } // a case-only rename: dst is src
 	}
 	if err := rename(src, dst); err != nil {
-		d.log.Debug("move", "from", t.Manifest.Path, "to", w.Manifest.Path, "err", err)
+		a.log.Debug("move", "from", t.Manifest.Path, "to", w.Manifest.Path, "err", err)
 		return false
 	}
-	d.afterRename()
+	a.renamed()
 	if err := setMeta(dst, &w.Manifest); err != nil {
-		d.log.Warn("set mode and mtime", "path", w.Manifest.Path, "err", err)
+		a.log.Warn("set mode and mtime", "path", w.Manifest.Path, "err", err)
 	}
-	d.idx.Stage(index.Entry{Manifest: w.Manifest, Stat: d.appliedStat(&w.Manifest, dst)}, index.Entry{Manifest: t.Manifest})
-	if err := d.store.RemoveFile(t.Manifest.Path); err != nil {
-		d.log.Debug("chunk store forget", "path", t.Manifest.Path, "err", err)
-	}
+	a.idx.Stage(index.Entry{Manifest: w.Manifest, Stat: a.appliedStat(&w.Manifest, dst)}, index.Entry{Manifest: t.Manifest})
+	a.forget(t.Manifest.Path)
 	m := w.Manifest
-	if err := d.store.AddFile(&m); err != nil {
-		d.log.Debug("chunk store add", "path", m.Path, "err", err)
+	if err := a.store.AddFile(&m); err != nil {
+		a.log.Debug("chunk store add", "path", m.Path, "err", err)
 	}
-	d.stats.FilesApplied.Add(1)
-	d.stats.FilesDeleted.Add(1)
-	d.log.Debug("moved", "from", t.Manifest.Path, "to", w.Manifest.Path)
+	a.stats.FilesApplied.Add(1)
+	a.stats.FilesDeleted.Add(1)
+	a.log.Debug("moved", "from", t.Manifest.Path, "to", w.Manifest.Path)
 	return true
 }

@@ -16,16 +16,16 @@ const maxBadNames = 4096
 // UTF-8), a backslash, invalid UTF-8. The scan skips them (Skip), so they
 // are neither reported nor taken for deleted, and nothing below a skipped
 // directory is either. Call it from the scan loop only.
-func (d *Daemon) warnBadNames(skipped []scan.Skip) {
+func (r *reporter) warnBadNames(skipped []scan.Skip) {
 	for _, s := range skipped {
 		err := manifest.ValidatePath(s.Path)
-		if err == nil || d.badNames[s.Path] {
+		if err == nil || r.badNames[s.Path] {
 			continue
 		}
-		if d.badNames == nil || len(d.badNames) >= maxBadNames {
-			d.badNames = make(map[string]bool)
+		if r.badNames == nil || len(r.badNames) >= maxBadNames {
+			r.badNames = make(map[string]bool)
 		}
-		d.badNames[s.Path] = true
-		d.log.Warn("not synced: name not allowed (rename it to sync it)", "path", s.Path, "err", err)
+		r.badNames[s.Path] = true
+		r.log.Warn("not synced: name not allowed (rename it to sync it)", "path", s.Path, "err", err)
 	}
 }

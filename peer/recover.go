@@ -6,6 +6,7 @@ import (
 
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/scan"
 )
 
 // recoverApplied records what a crash left applied but unrecorded. Apply
@@ -22,8 +23,8 @@ import (
 //
 // It runs before the tracker client starts, so no update has replaced a
 // want yet. It returns how many paths it recorded.
-func (d *Daemon) recoverApplied(ctx context.Context) (int, error) {
-	wants, err := d.idx.Wants()
+func (p *puller) recoverApplied(ctx context.Context) (int, error) {
+	wants, err := p.idx.Wants()
 	if err != nil {
 		return 0, err
 	}
@@ -34,31 +35,29 @@ func (d *Daemon) recoverApplied(ctx context.Context) (int, error) {
 			return 0, ctx.Err()
 		}
 		m := w.Manifest
-		e, ok := d.appliedOnDisk(ctx, &m)
+		e, ok := p.appliedOnDisk(ctx, &m)
 		if !ok {
 			continue
 		}
-		d.idx.Stage(e)
+		p.idx.Stage(e)
 		dones = append(dones, index.Done{Path: m.Path, ID: m.ID})
 		if m.Kind == manifest.KindFile {
 			owned = append(owned, m)
 			if m.Size > 0 {
-				if err := d.store.AddFile(&m); err != nil {
-					d.log.Debug("chunk store add", "path", m.Path, "err", err)
+				if err := p.store.AddFile(&m); err != nil {
+					p.log.Debug("chunk store add", "path", m.Path, "err", err)
 				}
 			}
 		}
-		d.log.Info("recorded a version applied before the last stop", "path", m.Path)
+		p.log.Info("recorded a version applied before the last stop", "path", m.Path)
 	}
 	if len(dones) == 0 {
 		return 0, nil
 	}
-	d.mu.Lock()
-	d.unannounced = append(d.unannounced, owned...)
-	d.mu.Unlock()
+	p.state.addUnannounced(owned...)
 	// On failure the entries stay staged (the scan sees them recorded)
 	// and the pull forgets the wants it finds applied.
-	if err := d.writer().Update(index.Batch{DoneWants: dones}); err != nil {
+	if err := p.writes.writer().Update(index.Batch{DoneWants: dones}); err != nil {
 		return len(dones), err
 	}
 	return len(dones), nil
@@ -66,12 +65,12 @@ func (d *Daemon) recoverApplied(ctx context.Context) (int, error) {
 
 // appliedOnDisk reports whether the disk at m's path already is version m
 // while the index says otherwise, and returns the index entry to record.
-func (d *Daemon) appliedOnDisk(ctx context.Context, m *manifest.Manifest) (index.Entry, bool) {
-	ie, had := d.idx.Get(m.Path)
+func (p *puller) appliedOnDisk(ctx context.Context, m *manifest.Manifest) (index.Entry, bool) {
+	ie, had := p.idx.Get(m.Path)
 	if had && ie.Manifest.ID == m.ID {
 		return index.Entry{}, false // recorded; the pull forgets the want
 	}
-	abs, _, err := target(d.cfg.Root, m.Path, false)
+	abs, _, err := target(p.apply.root, m.Path, existingParents)
 	if err != nil && !gone(err) {
 		return index.Entry{}, false
 	}
@@ -90,25 +89,18 @@ func (d *Daemon) appliedOnDisk(ctx context.Context, m *manifest.Manifest) (index
 			return index.Entry{Manifest: *m}, true
 		}
 	case fi.Mode().IsRegular() && fi.Size() == m.Size:
-		if had && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindFile && statOf(fi) == ie.Stat {
+		if had && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindFile && scan.StatOf(fi) == ie.Stat {
 			return index.Entry{}, false // still the indexed version
 		}
-		got, err := manifest.BuildFile(ctx, d.cfg.Root, m.Path, m.PieceSize)
+		got, err := manifest.BuildFile(ctx, p.apply.root, m.Path, m.PieceSize)
 		if err != nil || got.ID != m.ID {
 			return index.Entry{}, false
 		}
 		// The stat of the file as hashed: a change since makes the scan
 		// hash it again and report it.
 		if after, err := os.Lstat(abs); err == nil && after.ModTime().UnixNano() == got.ModTime && after.Size() == got.Size {
-			return index.Entry{Manifest: *m, Stat: statOf(after)}, true
+			return index.Entry{Manifest: *m, Stat: scan.StatOf(after)}, true
 		}
 	}
 	return index.Entry{}, false
-}
-
-// afterRename calls the test hook Config.AfterRename, if set.
-func (d *Daemon) afterRename() {
-	if d.cfg.AfterRename != nil {
-		d.cfg.AfterRename()
-	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/scan"
 )
 
 // TestRecoverAppliedAfterCrash: the disk state a crash between a rename
@@ -20,7 +21,7 @@ import (
 // local edit, a file of other bytes, nothing) is left for the scan.
 func TestRecoverAppliedAfterCrash(t *testing.T) {
 	d := applyFixture(t)
-	root := d.cfg.Root
+	root := d.root
 	mtime := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 	now := time.Now().UnixNano()
 	// put writes data at rel with m's mode and mtime, as apply would.
@@ -72,7 +73,7 @@ func TestRecoverAppliedAfterCrash(t *testing.T) {
 	if err := d.idx.Update(index.Batch{Wants: wants}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := d.recoverApplied(context.Background())
+	n, err := d.pull.recoverApplied(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,13 +83,13 @@ func TestRecoverAppliedAfterCrash(t *testing.T) {
 	for _, m := range []manifest.Manifest{upd, added, to} {
 		ie, ok := d.idx.Get(m.Path)
 		fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(m.Path)))
-		if err != nil || !ok || ie.Manifest.ID != m.ID || ie.Stat != statOf(fi) {
+		if err != nil || !ok || ie.Manifest.ID != m.ID || ie.Stat != scan.StatOf(fi) {
 			t.Errorf("%s: index %v %+v does not record the file on disk (%v)", m.Path, ok, ie.Stat, err)
 		}
 		if _, ok := d.idx.WantID(m.Path); ok {
 			t.Errorf("%s: want not forgotten", m.Path)
 		}
-		if !slices.ContainsFunc(d.unannounced, func(u manifest.Manifest) bool { return u.Path == m.Path && u.ID == m.ID }) {
+		if !slices.ContainsFunc(d.state.unannounced, func(u manifest.Manifest) bool { return u.Path == m.Path && u.ID == m.ID }) {
 			t.Errorf("%s: ownership not queued", m.Path)
 		}
 	}
@@ -113,7 +114,7 @@ func TestRecoverAppliedAfterCrash(t *testing.T) {
 	}
 	// The first scan finds nothing to report for what was recorded.
 	for _, p := range []string{"updated.txt", "dir/added.txt", "moved-to.txt"} {
-		if d.needsScan([]string{p}) {
+		if d.report.needsScan([]string{p}) {
 			t.Errorf("%s would be rescanned as a local change", p)
 		}
 	}

@@ -18,31 +18,27 @@ type rejection struct {
 }
 
 // noteRejected remembers that the tracker refused m, reported with base
-// m.Base.
-func (d *Daemon) noteRejected(m *manifest.Manifest) {
-	r := rejection{id: m.ID, base: m.Base, seq: d.idx.Seq()}
-	d.mu.Lock()
-	d.rejected[m.Path] = r
-	d.mu.Unlock()
+// m.Base while the index's sequence number was seq.
+func (s *syncState) noteRejected(m *manifest.Manifest, seq uint64) {
+	s.mu.Lock()
+	s.rejected[m.Path] = rejection{id: m.ID, base: m.Base, seq: seq}
+	s.mu.Unlock()
 }
 
 // stillRejected reports whether m (as the local diff found it, with Base the
 // index's version) is exactly a version the tracker refused in the same
-// circumstances. A rejection that no longer applies is forgotten.
-func (d *Daemon) stillRejected(m *manifest.Manifest) bool {
-	d.mu.RLock()
-	r, ok := d.rejected[m.Path]
-	d.mu.RUnlock()
+// circumstances (the index's sequence number is seq). A rejection that no
+// longer applies is forgotten.
+func (s *syncState) stillRejected(m *manifest.Manifest, seq uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.rejected[m.Path]
 	if !ok {
 		return false
 	}
-	if r == (rejection{id: m.ID, base: m.Base, seq: d.idx.Seq()}) {
+	if r == (rejection{id: m.ID, base: m.Base, seq: seq}) {
 		return true
 	}
-	d.mu.Lock()
-	if d.rejected[m.Path] == r { // not replaced meanwhile
-		delete(d.rejected, m.Path)
-	}
-	d.mu.Unlock()
+	delete(s.rejected, m.Path)
 	return false
 }

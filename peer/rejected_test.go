@@ -29,16 +29,16 @@ func TestRejectionHoldsOnlyWhileNothingMoves(t *testing.T) {
 
 	tests := []struct {
 		name  string
-		move  func(t *testing.T, d *Daemon) // after the rejection
+		move  func(t *testing.T, d *folder) // after the rejection
 		again manifest.Manifest             // what the next diff finds
 		want  bool                          // still rejected
 	}{
-		{name: "nothing moved", move: func(*testing.T, *Daemon) {}, again: withBase(x, tomb.ID), want: true},
-		{name: "another version on disk", move: func(*testing.T, *Daemon) {}, again: withBase(y, tomb.ID), want: false},
-		{name: "index entry moved on", move: func(t *testing.T, d *Daemon) {
+		{name: "nothing moved", move: func(*testing.T, *folder) {}, again: withBase(x, tomb.ID), want: true},
+		{name: "another version on disk", move: func(*testing.T, *folder) {}, again: withBase(y, tomb.ID), want: false},
+		{name: "index entry moved on", move: func(t *testing.T, d *folder) {
 			d.idx.Stage(index.Entry{Manifest: withBase(y, tomb.ID)})
 		}, again: withBase(x, y.ID), want: false},
-		{name: "tracker announced a change", move: func(t *testing.T, d *Daemon) {
+		{name: "tracker announced a change", move: func(t *testing.T, d *folder) {
 			if err := d.idx.Update(index.Batch{Seq: d.idx.Seq() + 1}); err != nil {
 				t.Fatal(err)
 			}
@@ -48,15 +48,15 @@ func TestRejectionHoldsOnlyWhileNothingMoves(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := idleDaemon(t)
 			d.idx.Stage(index.Entry{Manifest: tomb})
-			d.noteRejected(new(withBase(x, tomb.ID)))
+			d.state.noteRejected(new(withBase(x, tomb.ID)), d.idx.Seq())
 			tt.move(t, d)
-			if got := d.stillRejected(new(tt.again)); got != tt.want {
+			if got := d.state.stillRejected(new(tt.again), d.idx.Seq()); got != tt.want {
 				t.Fatalf("stillRejected = %v, want %v", got, tt.want)
 			}
 			if !tt.want {
 				// Forgotten: back to exactly the first circumstances, the
 				// version is reported again (once more, at worst).
-				if d.stillRejected(new(withBase(x, tomb.ID))) {
+				if d.state.stillRejected(new(withBase(x, tomb.ID)), d.idx.Seq()) {
 					t.Fatal("a rejection that stopped applying came back")
 				}
 			}
@@ -69,8 +69,8 @@ func withBase(m manifest.Manifest, base manifest.ID) manifest.Manifest {
 	return m
 }
 
-// idleDaemon is a Daemon with real stores that is not running.
-func idleDaemon(t *testing.T) *Daemon {
+// idleDaemon is the folder of a Daemon with real stores that is not running.
+func idleDaemon(t *testing.T) *folder {
 	t.Helper()
 	n := newTestNet(t)
 	state := filepath.Join(t.TempDir(), "state")
@@ -84,5 +84,5 @@ func idleDaemon(t *testing.T) *Daemon {
 		t.Fatal(err)
 	}
 	t.Cleanup(d.closeStores)
-	return d
+	return d.f
 }

@@ -10,11 +10,19 @@ import (
 	"github.com/dartsync/dartsync/manifest"
 )
 
+// parents says whether target creates the missing parent directories.
+type parents bool
+
+const (
+	createParents   parents = true  // missing parents are created (a write)
+	existingParents parents = false // missing parents are not (a read, a delete)
+)
+
 // target validates rel and returns its absolute path below root, after
 // checking that every existing parent component is a real directory (not a
-// symlink). With create, missing parents are created (and returned, in
-// order, as folder-relative paths so the caller can record them).
-func target(root, rel string, create bool) (abs string, made []string, err error) {
+// symlink). With createParents, missing parents are created (and returned,
+// in order, as folder-relative paths so the caller can record them).
+func target(root, rel string, create parents) (abs string, made []string, err error) {
 	if err := manifest.ValidatePath(rel); err != nil {
 		return "", nil, err
 	}
@@ -29,7 +37,7 @@ func target(root, rel string, create bool) (abs string, made []string, err error
 		case err == nil && !fi.IsDir():
 			return "", made, fmt.Errorf("%w: %q: parent %q is not a directory", ErrUnsafePath, rel, strings.Join(parts[:i+1], "/"))
 		case err == nil:
-		case os.IsNotExist(err) && create:
+		case os.IsNotExist(err) && create == createParents:
 			if err := os.Mkdir(cur, 0o755); err != nil && !os.IsExist(err) {
 				return "", made, fmt.Errorf("peer: create parent of %q: %w", rel, err)
 			}

@@ -25,18 +25,18 @@ func TestTargetRefusesSymlinksAndBadPaths(t *testing.T) {
 	}
 	tests := []struct {
 		rel     string
-		create  bool
+		create  parents
 		wantErr error // nil: success
 	}{
-		{"real/dir/x", false, nil},
-		{"new/parents/x", true, nil},
-		{"link/x", true, ErrUnsafePath},
-		{"link/deeper/x", true, ErrUnsafePath},
-		{"file/x", true, ErrUnsafePath},
-		{"../escape", true, errBadPath},
-		{"/abs", true, errBadPath},
-		{".dartsync/index.db", true, errBadPath},
-		{"missing/x", false, os.ErrNotExist},
+		{"real/dir/x", existingParents, nil},
+		{"new/parents/x", createParents, nil},
+		{"link/x", createParents, ErrUnsafePath},
+		{"link/deeper/x", createParents, ErrUnsafePath},
+		{"file/x", createParents, ErrUnsafePath},
+		{"../escape", createParents, errBadPath},
+		{"/abs", createParents, errBadPath},
+		{".dartsync/index.db", createParents, errBadPath},
+		{"missing/x", existingParents, os.ErrNotExist},
 	}
 	for _, tt := range tests {
 		abs, _, err := target(root, tt.rel, tt.create)

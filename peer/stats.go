@@ -27,7 +27,7 @@ type Stats struct {
 	ScansCompleted atomic.Int64
 	Reannounces    atomic.Int64 // re-announces to a tracker in a new epoch completed (epoch.go)
 	Reannounced    atomic.Int64 // index entries re-announced
-	deltaCounters               // rolling search and piece deltas (plan_delta.go)
+	deltaCounters               // rolling search and piece deltas (stats_delta.go, peer/plan)
 }
 
 // StatsSnapshot is the JSON form of Stats.
@@ -51,7 +51,7 @@ type StatsSnapshot struct {
 	// applied (see doc.go, "Paused"). PausedReason says why, for the user.
 	Paused        bool   `json:"paused"`
 	PausedReason  string `json:"paused_reason,omitempty"`
-	DeltaSnapshot        // rolling search and piece deltas (plan_delta.go)
+	DeltaSnapshot        // rolling search and piece deltas (stats_delta.go, peer/plan)
 }
 
 // Snapshot returns the current values.

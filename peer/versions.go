@@ -3,10 +3,11 @@ package peer
 import (
 	"context"
 	"io/fs"
+	"log/slog"
 	"os"
 	"time"
 
-	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/scan"
 	"github.com/dartsync/dartsync/peer/versions"
 )
 
@@ -17,32 +18,42 @@ const (
 	pruneDelay = 10 * time.Second
 )
 
-// newVersions returns the versions store of cfg's folder, nil if
+// versionKeeper keeps the files remote changes replace or delete in the
+// folder's versions store (peer/versions) and prunes it in the background.
+type versionKeeper struct {
+	store *versions.Store // nil when nothing is kept (Config.KeepVersions < 0)
+	guard *folderGuard
+	log   *slog.Logger
+	kick  chan struct{} // a version was kept: prune soon
+}
+
+// newVersionKeeper returns the keeper of cfg's folder; its store is nil if
 // cfg.KeepVersions is negative (nothing kept).
-func newVersions(cfg Config) *versions.Store {
-	if cfg.KeepVersions < 0 {
-		return nil
+func newVersionKeeper(cfg Config, guard *folderGuard) *versionKeeper {
+	k := &versionKeeper{guard: guard, log: cfg.Log, kick: make(chan struct{}, 1)}
+	if cfg.KeepVersions >= 0 {
+		k.store = versions.Open(cfg.Root, versions.Options{
+			MaxAge: cfg.KeepVersions, MaxBytes: cfg.KeepVersionsSize, MaxPercent: cfg.KeepVersionsPercent, Log: cfg.Log,
+		})
 	}
-	return versions.Open(cfg.Root, versions.Options{
-		MaxAge: cfg.KeepVersions, MaxBytes: cfg.KeepVersionsSize, MaxPercent: cfg.KeepVersionsPercent, Log: cfg.Log,
-	})
+	return k
 }
 
 // keepReplaced keeps the file at rel in versions before a remote version
 // is renamed over it. False if it could not be kept: the file is not
 // replaced (the want is retried).
-func (d *Daemon) keepReplaced(rel string) bool {
-	if d.versions == nil {
+func (k *versionKeeper) keepReplaced(rel string) bool {
+	if k.store == nil {
 		return true
 	}
-	e, ok, err := d.versions.Keep(rel)
+	e, ok, err := k.store.Keep(rel)
 	if err != nil {
-		d.log.Warn("cannot keep the version a remote change replaces: not replacing it yet", "path", rel, "err", err)
+		k.log.Warn("cannot keep the version a remote change replaces: not replacing it yet", "path", rel, "err", err)
 		return false
 	}
 	if ok {
-		d.log.Debug("kept replaced version", "path", rel, "as", e.File)
-		kick(d.pruneKick)
+		k.log.Debug("kept replaced version", "path", rel, "as", e.File)
+		kick(k.kick)
 	}
 	return true
 }
@@ -50,62 +61,62 @@ func (d *Daemon) keepReplaced(rel string) bool {
 // removeKept deletes the file at rel (abs), synced with stat st, for a
 // remote deletion: it is moved into versions. If it turns out edited at
 // that moment it stays (error wrapping versions.ErrChanged).
-func (d *Daemon) removeKept(rel, abs string, st index.Stat) error {
-	if d.versions == nil {
+func (k *versionKeeper) removeKept(rel, abs string, st scan.Stat) error {
+	if k.store == nil {
 		return os.Remove(abs)
 	}
-	e, err := d.versions.Remove(rel, func(fi fs.FileInfo) bool {
+	e, err := k.store.Remove(rel, func(fi fs.FileInfo) bool {
 		// Not the whole stat: moving the file changed its inode change
 		// time (where the stat has one). The caller compared that
 		// before the move.
-		got := statOf(fi)
+		got := scan.StatOf(fi)
 		return got.Size == st.Size && got.ModTime == st.ModTime && got.Inode == st.Inode
 	})
 	if err != nil {
 		return err
 	}
-	d.log.Debug("kept deleted version", "path", rel, "as", e.File)
-	kick(d.pruneKick)
+	k.log.Debug("kept deleted version", "path", rel, "as", e.File)
+	kick(k.kick)
 	return nil
 }
 
-// pruneLoop prunes the kept versions at start, every pruneEvery, and
+// loop prunes the kept versions at start, every pruneEvery, and
 // pruneDelay after a version was kept.
-func (d *Daemon) pruneLoop(ctx context.Context) error {
-	if d.versions == nil {
+func (k *versionKeeper) loop(ctx context.Context) error {
+	if k.store == nil {
 		return nil
 	}
 	tick := time.NewTicker(pruneEvery)
 	defer tick.Stop()
 	var soon <-chan time.Time
-	d.prune()
+	k.prune()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
-			d.prune()
-		case <-d.pruneKick:
+			k.prune()
+		case <-k.kick:
 			if soon == nil {
 				soon = time.After(pruneDelay)
 			}
 		case <-soon:
 			soon = nil
-			d.prune()
+			k.prune()
 		}
 	}
 }
 
-func (d *Daemon) prune() {
-	if paused, _ := d.folder.get(); paused {
+func (k *versionKeeper) prune() {
+	if paused, _ := k.guard.get(); paused {
 		return // not this peer's folder now (doc.go, "Paused")
 	}
-	res, err := d.versions.Prune(time.Now())
+	res, err := k.store.Prune(time.Now())
 	if err != nil {
-		d.log.Warn("prune kept versions", "err", err)
+		k.log.Warn("prune kept versions", "err", err)
 	}
 	if res.Removed > 0 {
-		d.log.Info("pruned kept versions", "removed", res.Removed, "freed", res.Freed,
+		k.log.Info("pruned kept versions", "removed", res.Removed, "freed", res.Freed,
 			"left", res.Kept, "bytes", res.Bytes, "cap", res.Cap)
 	}
 }

@@ -57,57 +57,27 @@ const maxConflictTries = 100
 //     directory always does; ties keep the current version) and the other
 //     version is recorded under ConflictName, owned by whoever has it.
 func (s *store) apply(folder string, reporter uint32, changes []Change) ([]Result, error) {
-	r := &applyReq{folder: folder, reporter: reporter, changes: changes, done: make(chan struct{}), lead: make(chan struct{}, 1)}
-	s.qmu.Lock()
-	s.queue = append(s.queue, r)
-	if !s.committing {
-		s.committing = true
-		r.lead <- struct{}{}
+	r := &applyReq{folder: folder, reporter: reporter, changes: changes}
+	if err := s.commits.Do(r); err != nil {
+		return nil, fmt.Errorf("tracker: commit changes: %w", err)
 	}
-	s.qmu.Unlock()
-	select {
-	case <-r.done: // committed by another caller's round
-		return r.results, r.err
-	case <-r.lead:
-	}
-	// Group commit: the leader commits the queue (its own batch first, up to
-	// maxCommitChanges changes) in one transaction, then hands the lead to
-	// the oldest waiter.
-	// A lone change waits for nothing; under load one fsync serves many
-	// batches, and no caller commits for others more than once.
-	s.qmu.Lock()
-	n, total := 1, len(s.queue[0].changes) // the leader is always queue[0]
-	for n < len(s.queue) && total+len(s.queue[n].changes) <= maxCommitChanges {
-		total += len(s.queue[n].changes)
-		n++
-	}
-	q := slices.Clone(s.queue[:n])
-	s.queue = slices.Delete(s.queue, 0, n)
-	s.qmu.Unlock()
-	s.commit(q)
-	s.qmu.Lock()
-	if len(s.queue) > 0 {
-		s.queue[0].lead <- struct{}{}
-	} else {
-		s.committing = false
-	}
-	s.qmu.Unlock()
-	return r.results, r.err
+	return r.results, nil
 }
 
-// applyReq is one caller's batch waiting for a group commit.
+// applyReq is one caller's batch in a group commit (s.commits: batches of
+// concurrent callers share one transaction, up to maxCommitChanges changes).
 type applyReq struct {
 	folder   string
 	reporter uint32
 	changes  []Change
-	results  []Result
-	err      error
-	done     chan struct{} // closed when committed
-	lead     chan struct{} // receives the lead of the next round
+	results  []Result // set by commit
 }
 
-// commit applies the requests in order in one transaction and completes them.
-func (s *store) commit(q []*applyReq) {
+func applyWeight(r *applyReq) int { return len(r.changes) }
+
+// commit applies the requests in order in one transaction; it leaves each
+// request's results in it.
+func (s *store) commit(q []*applyReq) error {
 	var last uint64
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		t := &txn{
@@ -134,15 +104,11 @@ func (s *store) commit(q []*applyReq) {
 		last = t.seq
 		return t.meta.Put(metaSeq, be64(t.seq))
 	})
-	if err == nil {
-		s.bumpSeq(last)
+	if err != nil {
+		return err
 	}
-	for _, r := range q {
-		if err != nil {
-			r.results, r.err = nil, fmt.Errorf("tracker: commit changes: %w", err)
-		}
-		close(r.done)
-	}
+	s.bumpSeq(last)
+	return nil
 }
 
 // txn is one apply transaction.

@@ -19,13 +19,13 @@ import (
 // fails with an error wrapping ErrNotConnected once that connection has
 // ended: a re-announce is redone on the next registration.
 func (c *Client) Reannounce(ctx context.Context, conn uint64, changes []Change) ([]Result, error) {
-	return c.update(ctx, conn, true, changes)
+	return c.update(ctx, conn, reannounceBatch, changes)
 }
 
 // UpdateOn is Update on registration conn only: it fails with an error
 // wrapping ErrNotConnected once that connection has ended.
 func (c *Client) UpdateOn(ctx context.Context, conn uint64, changes []Change) ([]Result, error) {
-	return c.update(ctx, conn, false, changes)
+	return c.update(ctx, conn, plainBatch, changes)
 }
 
 // ReannounceDone ends the re-announce of registration conn: the tracker

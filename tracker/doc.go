@@ -49,6 +49,11 @@
 // data: the store is the files table, and pushes copy stored manifests into
 // the wire encoding without decoding them.
 //
+// Lifecycle (as peer.Daemon): New(ServerConfig) opens the state and the
+// listener, so Addr and Token are known before serving; Run(ctx) serves
+// until ctx ends and then releases everything New opened. A Client is the
+// same with NewClient and Run (it opens nothing before Run).
+//
 // Pushes: each session has one writer goroutine that owns the stream's
 // writes. It keeps a cursor (the last sequence number sent) and, when woken
 // after a commit, sends everything in the change log past the cursor. A

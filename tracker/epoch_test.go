@@ -76,7 +76,7 @@ func TestEpochClassify(t *testing.T) {
 		reg{"current epoch, ahead", e1, 4, modeRollback},
 		reg{"unknown epoch", Epoch{1}, 0, modeReannounce},
 	)
-	if err := s.close(true); err != nil { // clean shutdown: e1 ends at 3
+	if err := s.close(endEpoch); err != nil { // clean shutdown: e1 ends at 3
 		t.Fatal(err)
 	}
 
@@ -95,7 +95,7 @@ func TestEpochClassify(t *testing.T) {
 		t.Fatal(err)
 	}
 	bump(s, 2)
-	if err := s.close(false); err != nil { // a crash: e2 never ends
+	if err := s.close(leaveEpochOpen); err != nil { // a crash: e2 never ends
 		t.Fatal(err)
 	}
 
@@ -109,7 +109,7 @@ func TestEpochClassify(t *testing.T) {
 		reg{"epoch before the crash", e1, 3, modeResume},
 	)
 	bump(s, 1)
-	if err := s.close(true); err != nil {
+	if err := s.close(endEpoch); err != nil {
 		t.Fatal(err)
 	}
 
@@ -122,7 +122,7 @@ func TestEpochClassify(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = open()
-	defer s.close(true)
+	defer s.close(endEpoch)
 	if s.started.prev != e2 || s.started.prevClosed || s.current() != 5 {
 		t.Fatalf("restored: %+v seq %d", s.started, s.current())
 	}
@@ -200,16 +200,15 @@ func TestResumeAfterCleanRestartNotAfterRestore(t *testing.T) {
 	cfg := ServerConfig{StateDir: dir, Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond, Log: testLog(t)}
 	run := func() (*Server, func()) {
 		t.Helper()
-		srv, err := Open(cfg)
+		srv, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
+		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- srv.Serve(context.Background()) }()
+		go func() { done <- srv.Run(ctx) }()
 		return srv, func() {
-			if err := srv.Close(); err != nil {
-				t.Error(err)
-			}
+			cancel()
 			if err := <-done; err != nil {
 				t.Error(err)
 			}
@@ -285,13 +284,15 @@ func TestRollbackWhileRunningStartsNewEpoch(t *testing.T) {
 // reaching the next registration (which asks for its own re-announce).
 func TestReannounceBoundToRegistration(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := Open(ServerConfig{StateDir: dir, Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond, Log: testLog(t)})
+	srv, err := New(ServerConfig{StateDir: dir, Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond, Log: testLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr, tok := srv.Addr().String(), srv.Token()
+	sctx, stopServer := context.WithCancel(context.Background())
+	defer stopServer()
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(context.Background()) }()
+	go func() { served <- srv.Run(sctx) }()
 	infos := make(chan RegisterInfo, 4)
 	c := startClient(t, addr, tok, nil, func(cfg *ClientConfig) {
 		cfg.Registering = func(i RegisterInfo) error { infos <- i; return nil }
@@ -310,9 +311,7 @@ func TestReannounceBoundToRegistration(t *testing.T) {
 	if rs, err := c.UpdateOn(ctx, first.Conn, []Change{{New: testFile("w", "w", t0, manifest.ID{})}}); err != nil || rs[0].Outcome != Accepted {
 		t.Fatalf("local change during the re-announce: %v %v", rs, err)
 	}
-	if err := srv.Close(); err != nil { // a clean restart: the client registers again
-		t.Fatal(err)
-	}
+	stopServer() // a clean restart: the client registers again
 	if err := <-served; err != nil {
 		t.Fatal(err)
 	}

@@ -48,19 +48,18 @@ func startServer(t testing.TB, dir string, cfg ServerConfig, setup ...func(*Serv
 	if cfg.Log == nil {
 		cfg.Log = testLog(t).With("side", "tracker")
 	}
-	s, err := Open(cfg)
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range setup {
 		f(s)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.Serve(context.Background()) }()
+	go func() { done <- s.Run(ctx) }()
 	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
+		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}

@@ -49,7 +49,7 @@ func openTestStore(t testing.TB) *store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.close(true) })
+	t.Cleanup(func() { s.close(endEpoch) })
 	return s
 }
 

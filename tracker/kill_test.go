@@ -21,7 +21,7 @@ import (
 const childEnv = "DARTSYNC_TRACKER_CHILD"
 
 func runChildTracker(dir string) {
-	s, err := Open(ServerConfig{StateDir: dir, Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond})
+	s, err := New(ServerConfig{StateDir: dir, Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child tracker:", err)
 		os.Exit(2)
@@ -33,7 +33,7 @@ func runChildTracker(dir string) {
 	if err := os.Rename(tmp, filepath.Join(dir, "addr")); err != nil {
 		os.Exit(2)
 	}
-	_ = s.Serve(context.Background()) // until killed
+	_ = s.Run(context.Background()) // until killed
 	os.Exit(3)
 }
 

@@ -14,12 +14,10 @@ func TestSimultaneousRegistrationsSeeEachOther(t *testing.T) {
 	const n = 4
 	var barrier sync.WaitGroup
 	barrier.Add(n)
-	srv := startServer(t, t.TempDir(), ServerConfig{}, func(s *Server) {
-		s.beforeLive = func() {
-			barrier.Done()
-			barrier.Wait()
-		}
-	})
+	srv := startServer(t, t.TempDir(), ServerConfig{Debug: DebugHooks{BeforeLive: func() {
+		barrier.Done()
+		barrier.Wait()
+	}}})
 	addr := srv.Addr().String()
 	clients := make([]*testClient, n)
 	for i := range clients {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dartsync/dartsync/internal/identity"
@@ -48,10 +49,21 @@ type ServerConfig struct {
 	PieceSize   int64              // piece size told to peers (manifest.DefaultPieceSize)
 	Transport   transport.Options  // QUIC options (zero: transport defaults)
 	Log         *slog.Logger       // nil discards
+	Debug       DebugHooks         // hooks for tests of interleavings; zero in production
 }
 
-// Server is a running tracker: it owns its listener, its store and every
-// peer session. Open it, run Serve, and Close it.
+// DebugHooks are hooks for tests that need one interleaving of the
+// tracker's goroutines. Every hook may be nil (the zero value does nothing).
+type DebugHooks struct {
+	// BeforeLive runs after a session is answered REGISTERED and before it
+	// is made live (the peer list it was sent is already built).
+	BeforeLive func()
+}
+
+// Server is a tracker: it owns its listener, its store and every peer
+// session. New opens the store and the listener (so that Addr and Token are
+// known at once); Run serves until its context ends and then releases all of
+// it. A Server runs once.
 type Server struct {
 	cfg   ServerConfig
 	id    *identity.Identity
@@ -60,20 +72,10 @@ type Server struct {
 	token Token
 	log   *slog.Logger
 
-	ctx    context.Context // ends on Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // Serve and every session goroutine
+	ran atomic.Bool // Run was called
 
-	closeOnce sync.Once
-	closeErr  error
-
-	mu     sync.Mutex
-	peers  map[peerKey]*session // live sessions by folder and device
-	closed bool                 // Close has begun; Serve returns at once
-
-	// beforeLive, when set (tests only), runs after a session is answered
-	// REGISTERED and before it is made live.
-	beforeLive func()
+	mu    sync.Mutex
+	peers map[peerKey]*session // live sessions by folder and device
 }
 
 type peerKey struct {
@@ -81,9 +83,9 @@ type peerKey struct {
 	dev    identity.DeviceID
 }
 
-// Open opens the tracker's state (creating it on first start), writes
-// <StateDir>/join.token (0600) and starts listening.
-func Open(cfg ServerConfig) (*Server, error) {
+// New opens the tracker's state (creating it on first start), writes
+// <StateDir>/join.token (0600) and starts listening. Run releases all of it.
+func New(cfg ServerConfig) (*Server, error) {
 	if cfg.StateDir == "" {
 		return nil, errors.New("tracker: no state directory")
 	}
@@ -122,14 +124,13 @@ func Open(cfg ServerConfig) (*Server, error) {
 	s := &Server{cfg: cfg, id: id, store: st, log: cfg.Log, peers: map[peerKey]*session{}}
 	s.token = Token{Tracker: id.ID, Secret: st.secret}
 	if err := writeTokenFile(filepath.Join(cfg.StateDir, TokenFile), s.token); err != nil {
-		st.close(false)
+		st.close(leaveEpochOpen)
 		return nil, err
 	}
 	if s.ln, err = transport.Listen(cfg.Listen, id, cfg.Transport); err != nil {
-		st.close(false)
+		st.close(leaveEpochOpen)
 		return nil, fmt.Errorf("tracker: %w", err)
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.log.Info("new epoch", "epoch", st.currentEpoch(), "previous", st.started.prev, "seq", st.current(), "why", st.started.why())
 	return s, nil
 }
@@ -158,67 +159,46 @@ func (s *Server) ID() identity.DeviceID { return s.id.ID }
 // Addr returns the UDP address the tracker listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Serve accepts peers until ctx ends or Close is called; it then closes every
-// session and returns nil once they have ended.
-func (s *Server) Serve(ctx context.Context) error {
-	// Add must not race with Close's Wait while the count is zero: take the
-	// count under mu, where Close marks the server closed first.
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
+// Run accepts peers until ctx ends (then it returns nil) or accepting fails.
+// Before it returns it closes every session and the listener, waits for
+// every goroutine it started and closes the store, recording that the epoch
+// ended cleanly; an error in doing so is returned.
+func (s *Server) Run(ctx context.Context) error {
+	if !s.ran.CompareAndSwap(false, true) {
+		return errors.New("tracker: Run called twice")
 	}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer s.wg.Done()
-	ctx, cancel := context.WithCancel(ctx)
+	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := context.AfterFunc(s.ctx, cancel)
-	defer stop()
-
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.sweep(ctx) }()
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.release(ctx) }()
+	var wg sync.WaitGroup // every goroutine of the server
+	wg.Go(func() { s.sweep(sctx) })
+	wg.Go(func() { s.release(sctx) })
 
 	files, members := s.store.counts()
 	s.log.Info("tracker serving", "addr", s.ln.Addr(), "device", s.id.ID, "files", files, "members", members, "seq", s.store.current(), "epoch", s.store.currentEpoch())
 	var err error
 	for {
 		var c *transport.Conn
-		c, err = s.ln.Accept(ctx)
+		c, err = s.ln.Accept(sctx)
 		if err != nil {
 			break
 		}
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); s.handle(ctx, c) }()
+		wg.Go(func() { s.handle(sctx, c) })
 	}
-	cancel() // ends every session (they watch ctx)
-	if ctx.Err() != nil || errors.Is(err, transport.ErrClosed) {
-		return nil
+	var errs []error
+	if ctx.Err() == nil && !errors.Is(err, transport.ErrClosed) {
+		errs = append(errs, fmt.Errorf("tracker: accept: %w", err))
 	}
-	return fmt.Errorf("tracker: accept: %w", err)
-}
-
-// Close stops Serve, closes every connection, waits for all goroutines and
-// closes the store. It is safe to call more than once.
-func (s *Server) Close() error {
-	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		s.mu.Unlock()
-		s.cancel()
-		lerr := s.ln.Close()
-		s.wg.Wait()
-		// Every session has ended: nothing more can be committed, so the
-		// epoch ended cleanly (its peers resume after a restart).
-		if err := s.store.close(true); err != nil {
-			s.closeErr = fmt.Errorf("tracker: close store: %w", err)
-		} else if lerr != nil && !errors.Is(lerr, net.ErrClosed) {
-			s.closeErr = fmt.Errorf("tracker: close listener: %w", lerr)
-		}
-	})
-	return s.closeErr
+	cancel() // ends every session (they watch sctx)
+	lerr := s.ln.Close()
+	wg.Wait()
+	// Every session has ended: nothing more can be committed, so the
+	// epoch ended cleanly (its peers resume after a restart).
+	if err := s.store.close(endEpoch); err != nil {
+		errs = append(errs, fmt.Errorf("tracker: close store: %w", err))
+	} else if lerr != nil && !errors.Is(lerr, net.ErrClosed) {
+		errs = append(errs, fmt.Errorf("tracker: close listener: %w", lerr))
+	}
+	return errors.Join(errs...)
 }
 
 // sweep drops peers silent for longer than the peer timeout.

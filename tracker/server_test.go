@@ -228,13 +228,15 @@ func TestClientRunReturnsOnCancelWithoutTracker(t *testing.T) {
 
 func TestClientReconnectsAfterTrackerRestartAndResumes(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := Open(ServerConfig{StateDir: dir, Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond, Log: testLog(t)})
+	srv, err := New(ServerConfig{StateDir: dir, Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond, Log: testLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := srv.Addr().String()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(context.Background()) }()
+	go func() { done <- srv.Run(ctx) }()
 	tok := srv.Token()
 
 	rec := newRecorder()
@@ -244,9 +246,7 @@ func TestClientReconnectsAfterTrackerRestartAndResumes(t *testing.T) {
 	a.update(t, f1)
 	a.rec.wait(t, "f1 pushed", func(r *recorder) bool { _, ok := r.entry("before"); return ok })
 
-	if err := srv.Close(); err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

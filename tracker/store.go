@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/dartsync/dartsync/internal/groupcommit"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
 )
@@ -58,9 +59,7 @@ type store struct {
 	byNum   []identity.DeviceID // index = member number; 0 unused
 	epoch   Epoch               // the current epoch (rotateEpoch changes it)
 
-	qmu        sync.Mutex  // guards queue and committing (never held across I/O)
-	queue      []*applyReq // batches waiting for the next group commit
-	committing bool        // a caller is committing the queue
+	commits *groupcommit.Group[*applyReq] // apply's group commit
 }
 
 // openStore opens (creating if needed) the database at path. A new database
@@ -74,6 +73,7 @@ func openStore(path string, rnd io.Reader) (*store, error) {
 		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
 	}
 	s := &store{db: db, members: map[identity.DeviceID]uint32{}, byNum: []identity.DeviceID{{}}}
+	s.commits = groupcommit.New(s.commit, groupcommit.Options[*applyReq]{MaxWeight: maxCommitChanges, Weight: applyWeight})
 	if err := db.Update(func(tx *bolt.Tx) error { return s.load(tx, rnd) }); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
@@ -130,12 +130,23 @@ func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
 	})
 }
 
-// close closes the database. With clean set it first records that the
-// current epoch ended (see Epoch): only a caller that knows nothing more can
-// be committed may claim that.
-func (s *store) close(clean bool) error {
+// How store.close leaves the current epoch (see Epoch).
+type closeMode int
+
+const (
+	// leaveEpochOpen: a failed start, or a crash simulated by a test; the
+	// epoch's peers re-announce after a restart.
+	leaveEpochOpen closeMode = iota
+	// endEpoch records that the epoch ended: only a caller that knows
+	// nothing more can be committed may claim that.
+	endEpoch
+)
+
+// close closes the database, recording first the end of the current epoch
+// if mode is endEpoch.
+func (s *store) close(mode closeMode) error {
 	var err error
-	if clean {
+	if mode == endEpoch {
 		if err = s.endEpoch(); err != nil {
 			err = fmt.Errorf("tracker: record the end of epoch %s: %w", s.currentEpoch(), err)
 		}

@@ -34,14 +34,14 @@ func TestStoreReopenKeepsState(t *testing.T) {
 	if seq != 3 {
 		t.Fatalf("seq %d", seq)
 	}
-	if err := s.close(true); err != nil {
+	if err := s.close(endEpoch); err != nil {
 		t.Fatal(err)
 	}
 	s, err = openStore(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.close(true)
+	defer s.close(endEpoch)
 	if s.secret != secret || s.current() != seq {
 		t.Fatalf("secret or seq lost: %d", s.current())
 	}

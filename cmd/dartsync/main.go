@@ -31,17 +31,26 @@ type cli struct {
 
 func main() {
 	var c cli
-	kctx := kong.Parse(&c,
-		kong.Name("dartsync"),
-		kong.Description("Decentralized file sync: your folders, on your devices, no cloud."),
-		kong.UsageOnError(),
-	)
+	kctx := kong.Parse(&c, kongOptions()...)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	log := newLogger(c.LogLevel, c.LogJSON)
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	err := kctx.Run(log)
 	stop()
-	os.Exit(exitCode(err, log))
+	os.Exit(exitCode(err))
+}
+
+// kongOptions are the parser's options (main and the tests parse alike).
+func kongOptions() []kong.Option {
+	return []kong.Option{
+		kong.Name("dartsync"),
+		kong.Description("Decentralized file sync: your folders, on your devices, no cloud."),
+		kong.UsageOnError(),
+		kong.ExplicitGroups([]kong.Group{{
+			Key:   "debug",
+			Title: "Debugging flags (tests, benchmarks, profiling; they may change without notice):",
+		}}),
+	}
 }
 
 func newLogger(level slog.Level, asJSON bool) *slog.Logger {
@@ -72,7 +81,7 @@ func withExitCode(code int, err error) error {
 // exitCode is the one place that maps a command's result to the exit status:
 // 0 for success (including shutdown by signal), the code carried by an
 // exitError, 1 for any other error.
-func exitCode(err error, log *slog.Logger) int {
+func exitCode(err error) int {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return 0
 	}
@@ -81,6 +90,5 @@ func exitCode(err error, log *slog.Logger) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	_ = log
 	return 1
 }

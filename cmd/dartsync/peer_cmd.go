@@ -8,14 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"runtime/pprof"
 	"strings"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/folderpath"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer"
-	"github.com/dartsync/dartsync/peer/transfer"
 	"github.com/dartsync/dartsync/tracker"
 )
 
@@ -45,22 +44,12 @@ type peerCmd struct {
 	Listen    string `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
 	State     string `name:"state" type:"path" help:"State directory (index, chunk store, identity); default DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
 
-	Debounce    time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long."`
-	Rescan      time.Duration `name:"rescan" default:"1h" help:"Full rescan interval (safety net for missed events); negative disables."`
-	UploadLimit float64       `name:"upload-limit" hidden:"" help:"Serve at most this many bytes per second (testing)."`
-	Parallel    int           `name:"parallel" default:"4" hidden:"" help:"Files downloaded at once."`
-	Retry       time.Duration `name:"retry" default:"5s" hidden:"" help:"Retry interval for files without a live source."`
-	Folder      string        `name:"folder" hidden:"" help:"Tracker folder name."`
-	CPUProfile  string        `name:"cpuprofile" type:"path" hidden:"" help:"Write a CPU profile here (until shutdown)."`
-	MemProfile  string        `name:"memprofile" type:"path" hidden:"" help:"Write a heap profile here at shutdown (allocations since start, and what is in use)."`
-	FetchConns  int           `name:"fetch-conns" hidden:"" help:"QUIC connections per source (0: the default, 2)."`
-	FetchWindow int           `name:"fetch-window" hidden:"" help:"Piece requests in flight per source and file (0: the default, 8)."`
-	StatsEvery  time.Duration `name:"stats-every" default:"1s" hidden:"" help:"How often STATE/stats.json is rewritten while counters change."`
-	// For end-to-end tests only: crash in the window a restart must recover.
-	TestKillAfterRename bool `name:"test-kill-after-rename" hidden:"" help:"Testing: SIGKILL this peer right after applied files are renamed into place, before its index records them."`
+	Debounce         time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long."`
+	Rescan           time.Duration `name:"rescan" default:"1h" help:"Full rescan interval (safety net for missed events); negative disables."`
+	KeepVersions     keepDuration  `name:"keep-versions" default:"30d" placeholder:"DURATION" help:"Keep files that remote changes replace or delete this long in DIR/.dartsync/versions (30d, 12h); 0 keeps none."`
+	KeepVersionsSize keepSize      `name:"keep-versions-size" default:"10%" placeholder:"SIZE" help:"At most this much is kept, oldest pruned first: 500MB, 2GiB, or a percentage of the folder's file system (5%)."`
 
-	KeepVersions     keepDuration `name:"keep-versions" default:"30d" placeholder:"DURATION" help:"Keep files that remote changes replace or delete this long in DIR/.dartsync/versions (30d, 12h); 0 keeps none."`
-	KeepVersionsSize keepSize     `name:"keep-versions-size" default:"10%" placeholder:"SIZE" help:"At most this much is kept, oldest pruned first: 500MB, 2GiB, or a percentage of the folder's file system (5%)."`
+	Debug peerDebug `embed:"" prefix:"debug-" group:"debug"`
 }
 
 func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
@@ -78,11 +67,8 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if state, err = filepath.Abs(state); err != nil {
 		return err
 	}
-	if rel, err := filepath.Rel(root, state); err == nil && rel != manifest.StateDir &&
-		!strings.HasPrefix(rel, manifest.StateDir+string(filepath.Separator)) &&
-		rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return withExitCode(2, fmt.Errorf("--state %s is inside the synced folder: use %s or a directory outside it",
-			state, filepath.Join(root, manifest.StateDir)))
+	if err := checkStateDir(root, state); err != nil {
+		return err
 	}
 	tokenText, tokenFrom, err := c.token()
 	if err != nil {
@@ -122,12 +108,10 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 
 	cfg := peer.Config{
 		Root: root, StateDir: state, Identity: id,
-		TrackerAddr: c.Tracker, Folder: c.Folder,
-		ListenAddr: c.Listen, UploadLimit: c.UploadLimit,
-		Debounce: c.Debounce, Rescan: c.Rescan, Parallel: c.Parallel, Retry: c.Retry,
-		StatsFile: filepath.Join(state, "stats.json"), StatsEvery: c.StatsEvery,
-		Fetch: transfer.FetchOptions{Conns: c.FetchConns, Window: c.FetchWindow},
-		Log:   log,
+		TrackerAddr: c.Tracker, ListenAddr: c.Listen,
+		Debounce: c.Debounce, Rescan: c.Rescan,
+		StatsFile: filepath.Join(state, "stats.json"),
+		Log:       log,
 
 		KeepVersions:     time.Duration(c.KeepVersions),
 		KeepVersionsSize: c.KeepVersionsSize.bytes, KeepVersionsPercent: c.KeepVersionsSize.percent,
@@ -135,14 +119,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if c.KeepVersions == 0 {
 		cfg.KeepVersions = -1 // keep nothing
 	}
-	if c.TestKillAfterRename {
-		cfg.AfterRename = func() {
-			log.Warn("test: killing this peer after renames, before the index records them")
-			if p, err := os.FindProcess(os.Getpid()); err == nil {
-				_ = p.Kill()
-			}
-		}
-	}
+	c.Debug.apply(&cfg, log)
 	if tok != nil {
 		cfg.TrackerID = tok.Tracker
 		cfg.Secret = append([]byte(nil), tok.Secret[:]...)
@@ -155,23 +132,12 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log.Info("device", "id", id.ID.String(), "state", state)
-	if c.CPUProfile != "" {
-		f, err := os.Create(c.CPUProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := c.Debug.profile(log)
+	if err != nil {
+		return err
 	}
 	err = d.Run(ctx)
-	if c.MemProfile != "" {
-		if perr := writeHeapProfile(c.MemProfile); perr != nil {
-			log.Warn("heap profile", "err", perr)
-		}
-	}
+	stopProfile()
 	switch {
 	case errors.Is(err, tracker.ErrWrongToken):
 		return withExitCode(exitWrongToken, fmt.Errorf("the tracker refused the join token (from %s): %w", tokenFrom, err))
@@ -185,6 +151,19 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return withExitCode(exitWrongToken, fmt.Errorf("the tracker is not %s (%w). %s", what, err, rejoinHint))
 	}
 	return err
+}
+
+// checkStateDir refuses a state directory inside the folder (it would be
+// synced) other than the folder's own DIR/.dartsync or a directory below it;
+// root and state are absolute.
+func checkStateDir(root, state string) error {
+	own := filepath.Join(root, manifest.StateDir)
+	_, inFolder := folderpath.Rel(root, state)
+	_, inOwn := folderpath.Rel(own, state)
+	if inFolder && !inOwn {
+		return withExitCode(2, fmt.Errorf("--state %s is inside the synced folder: use %s or a directory outside it", state, own))
+	}
+	return nil
 }
 
 // token returns the join token text and where it came from.
@@ -207,18 +186,4 @@ func (c *peerCmd) token() (string, string, error) {
 		return c.Token, from, nil
 	}
 	return "", "", nil
-}
-
-// writeHeapProfile writes the heap profile (allocations since the start and
-// live objects at the last GC) to path.
-func writeHeapProfile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -46,7 +46,7 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
 			return withExitCode(2, err)
 		}
 	}
-	srv, err := tracker.Open(tracker.ServerConfig{
+	srv, err := tracker.New(tracker.ServerConfig{
 		Listen: c.Listen, StateDir: state, Interval: c.Interval, PeerTimeout: c.PeerTimeout,
 		PieceSize: int64(c.PieceSize), Log: log,
 		// small flow-control windows: tracker messages are small and the tracker runs on a Pi
@@ -61,23 +61,22 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	log.Info("to join a device, run on it: " + joinCommand(srv.Addr(), tok))
 
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	go func() { done <- srv.Run(ctx) }() // Run releases the state and the listener
 	select {
 	case err = <-done:
+		return err
 	case <-ctx.Done():
-		log.Info("shutting down")
-		t := time.NewTimer(trackerShutdown)
-		defer t.Stop()
-		select {
-		case err = <-done:
-		case <-t.C:
-			err = errors.New("tracker: shutdown took longer than 5s")
-		}
 	}
-	if cerr := srv.Close(); err == nil {
-		err = cerr
+	log.Info("shutting down")
+	t := time.NewTimer(trackerShutdown)
+	defer t.Stop()
+	select {
+	case err = <-done:
+		return err
+	case <-t.C:
 	}
-	return err
+	<-done // the state is closed only once every session has ended
+	return errors.New("tracker: shutdown took longer than 5s")
 }
 
 // joinCommand is the exact command a device runs to join this tracker.

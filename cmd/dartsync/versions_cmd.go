@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/folderpath"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/versions"
 )
@@ -125,8 +126,8 @@ func folderPath(dir, p string, empty bool) (string, string, error) {
 		return "", "", withExitCode(2, fmt.Errorf("%s is not a directory", root))
 	}
 	if filepath.IsAbs(p) {
-		r, err := filepath.Rel(root, p)
-		if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		r, ok := folderpath.Rel(root, p)
+		if !ok {
 			return "", "", withExitCode(2, fmt.Errorf("%s is not inside the folder %s", p, root))
 		}
 		p = r

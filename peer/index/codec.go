@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/scan"
 )
 
 // Record layouts (all integers little-endian):
@@ -41,7 +43,7 @@ func decodeEntry(b []byte) (Entry, error) {
 	if len(b) < 24 {
 		return Entry{}, fmt.Errorf("%w: entry of %d bytes", ErrCorrupt, len(b))
 	}
-	st := Stat{
+	st := scan.Stat{
 		Size:    int64(binary.LittleEndian.Uint64(b[0:])),
 		ModTime: int64(binary.LittleEndian.Uint64(b[8:])),
 		Inode:   binary.LittleEndian.Uint64(b[16:]),
@@ -87,7 +89,7 @@ func decodeWant(b []byte) (Want, error) {
 	if n > len(b)/32 {
 		return Want{}, fmt.Errorf("%w: want claims %d owners", ErrCorrupt, n)
 	}
-	w.Owners = make([][32]byte, n)
+	w.Owners = make([]identity.DeviceID, n)
 	for i := range w.Owners {
 		copy(w.Owners[i][:], b[32*i:])
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/scan"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -29,7 +30,7 @@ func oldEntry(t testing.TB, e Entry) []byte {
 // decodes with the ctime unknown (0); a record cut inside the ctime
 // extension is corrupt.
 func TestEntryLayouts(t *testing.T) {
-	e := Entry{Manifest: fileManifest("a/b", "data"), Stat: Stat{Size: 4, ModTime: 1e18, Inode: 99, Ctime: 1e18 + 5}}
+	e := Entry{Manifest: fileManifest("a/b", "data"), Stat: scan.Stat{Size: 4, ModTime: 1e18, Inode: 99, Ctime: 1e18 + 5}}
 	cur, err := encodeEntry(&e)
 	if err != nil {
 		t.Fatal(err)
@@ -38,14 +39,14 @@ func TestEntryLayouts(t *testing.T) {
 	tests := []struct {
 		name     string
 		in       []byte
-		wantStat Stat
+		wantStat scan.Stat
 		wantErr  error
 	}{
 		{"current", cur, e.Stat, nil},
-		{"old layout: ctime unknown", old, Stat{Size: 4, ModTime: 1e18, Inode: 99}, nil},
-		{"cut in the ctime", cur[:30], Stat{}, ErrCorrupt},
-		{"extension without manifest", cur[:entryHead], Stat{}, ErrCorrupt},
-		{"old layout without manifest", old[:24], Stat{}, ErrCorrupt},
+		{"old layout: ctime unknown", old, scan.Stat{Size: 4, ModTime: 1e18, Inode: 99}, nil},
+		{"cut in the ctime", cur[:30], scan.Stat{}, ErrCorrupt},
+		{"extension without manifest", cur[:entryHead], scan.Stat{}, ErrCorrupt},
+		{"old layout without manifest", old[:24], scan.Stat{}, ErrCorrupt},
 	}
 	for _, tt := range tests {
 		got, err := decodeEntry(tt.in)
@@ -74,7 +75,7 @@ func TestOpenReadsOldEntries(t *testing.T) {
 	if err := x.Close(); err != nil {
 		t.Fatal(err)
 	}
-	e := Entry{Manifest: fileManifest("old.txt", "old"), Stat: Stat{Size: 3, ModTime: 1e18, Inode: 5}}
+	e := Entry{Manifest: fileManifest("old.txt", "old"), Stat: scan.Stat{Size: 3, ModTime: 1e18, Inode: 5}}
 	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/scan"
 )
 
 // TestHistoryRecordsReplacedVersions: every version an entry held before is
@@ -19,7 +20,7 @@ func TestHistoryRecordsReplacedVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := func(i int) Entry {
-		return Entry{Manifest: fileManifest("p", fmt.Sprint("version ", i)), Stat: Stat{Size: int64(i)}}
+		return Entry{Manifest: fileManifest("p", fmt.Sprint("version ", i)), Stat: scan.Stat{Size: int64(i)}}
 	}
 	x.Stage(v(0))
 	x.Stage(v(1))                                               // staged twice before one write

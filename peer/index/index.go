@@ -11,7 +11,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/scan"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -30,30 +32,18 @@ var (
 	keyEpoch    = []byte("epoch") // history.go
 )
 
-// Stat is the disk state that proves a file unchanged since it was synced:
-// two Stats are equal (==) only if the file is unchanged.
-type Stat struct {
-	Size    int64
-	ModTime int64 // ns
-	Inode   uint64
-	// Ctime is the inode change time (ns). 0 means unknown: a record written
-	// before the index kept it, or a platform without one. A file on disk
-	// always has a non-zero ctime where the platform has one, so an unknown
-	// ctime never proves a file unchanged there: it is hashed once (and,
-	// if its content is the same, recorded again with its ctime).
-	Ctime int64
-}
-
-// Entry is the last synced version of one path.
+// Entry is the last synced version of one path, with the disk state that
+// proves the file unchanged since it was synced (scan.Stat: a Ctime of 0 is
+// unknown, and never matches a file on a platform that has one).
 type Entry struct {
 	Manifest manifest.Manifest
-	Stat     Stat
+	Stat     scan.Stat
 }
 
 // Want is an announced version not yet applied, with its owners.
 type Want struct {
 	Manifest manifest.Manifest
-	Owners   [][32]byte
+	Owners   []identity.DeviceID
 	Seq      uint64
 }
 
@@ -69,7 +59,7 @@ type Done struct {
 // Membership is what the peer remembers about the tracker it joined.
 type Membership struct {
 	Addr      string
-	Tracker   [32]byte
+	Tracker   identity.DeviceID
 	PieceSize int64
 }
 

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/scan"
 )
 
 func fileManifest(path string, data string) manifest.Manifest {
@@ -25,7 +27,7 @@ func TestIndexPersistsEntriesWantsSeqAndMembership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := Entry{Manifest: fileManifest("dir/a.txt", "hello"), Stat: Stat{Size: 5, ModTime: 42, Inode: 7, Ctime: 43}}
+	a := Entry{Manifest: fileManifest("dir/a.txt", "hello"), Stat: scan.Stat{Size: 5, ModTime: 42, Inode: 7, Ctime: 43}}
 	tomb := Entry{Manifest: manifest.NewTombstone("gone", manifest.KindFile, a.Manifest.ID, 9)}
 	dirE := Entry{Manifest: manifest.NewDir("dir", 3)}
 	x.Stage(a)
@@ -33,7 +35,7 @@ func TestIndexPersistsEntriesWantsSeqAndMembership(t *testing.T) {
 		t.Fatalf("staged entry not visible: %+v %v", got, ok)
 	}
 	owner := [32]byte{1, 2, 3}
-	want := Want{Manifest: fileManifest("w", "remote"), Owners: [][32]byte{owner}, Seq: 11}
+	want := Want{Manifest: fileManifest("w", "remote"), Owners: []identity.DeviceID{owner}, Seq: 11}
 	mem := Membership{Addr: "127.0.0.1:7000", Tracker: [32]byte{9}, PieceSize: 1 << 16}
 	if err := x.Update(Batch{Put: []Entry{tomb, dirE}, Wants: []Want{want}, Seq: 11, Membership: &mem}); err != nil {
 		t.Fatal(err)
@@ -105,7 +107,7 @@ func TestDecodeRejectsCorruptRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goodWant, err := encodeWant(&Want{Manifest: fileManifest("a", "x"), Owners: [][32]byte{{1}}})
+	goodWant, err := encodeWant(&Want{Manifest: fileManifest("a", "x"), Owners: []identity.DeviceID{{1}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +148,7 @@ func TestDecodeRejectsCorruptRecords(t *testing.T) {
 }
 
 func FuzzDecodeEntry(f *testing.F) {
-	good, _ := encodeEntry(&Entry{Manifest: fileManifest("a/b", "data"), Stat: Stat{Size: 4, ModTime: 1, Inode: 2, Ctime: 3}})
+	good, _ := encodeEntry(&Entry{Manifest: fileManifest("a/b", "data"), Stat: scan.Stat{Size: 4, ModTime: 1, Inode: 2, Ctime: 3}})
 	f.Add(good)
 	f.Add(oldEntry(f, Entry{Manifest: fileManifest("a/b", "data")})) // before the ctime was kept
 	f.Add([]byte{})

@@ -186,7 +186,7 @@ func (s *scanner) hashFile(rel string, progress func(int64)) (manifest.Manifest,
 		if err != nil {
 			return manifest.Manifest{}, Stat{}, err
 		}
-		if !statOf(after).Same(st) || m.Size != st.Size || m.ModTime != st.ModTime || m.Kind != manifest.KindFile {
+		if statOf(after) != st || m.Size != st.Size || m.ModTime != st.ModTime || m.Kind != manifest.KindFile {
 			return manifest.Manifest{}, Stat{}, manifest.ErrChanged
 		}
 		return m, st, nil
@@ -213,12 +213,12 @@ func (s *scanner) hashFile(rel string, progress func(int64)) (manifest.Manifest,
 	if err != nil {
 		return manifest.Manifest{}, Stat{}, err
 	}
-	if !statOf(after).Same(st) || m.Size != st.Size {
+	if statOf(after) != st || m.Size != st.Size {
 		return manifest.Manifest{}, Stat{}, manifest.ErrChanged
 	}
 	m.Path = rel
 	m.ModTime = st.ModTime
-	m.Exec = isExec(st.Mode)
+	m.Exec = isExec(before.Mode())
 	return m, st, nil
 }
 

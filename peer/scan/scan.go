@@ -13,8 +13,11 @@ import (
 	"github.com/dartsync/dartsync/manifest"
 )
 
-// Stat is the stat data that proves a file unchanged. Mode is the full file
-// mode (type and permission bits).
+// Stat is the stat data that proves a file unchanged since it was hashed
+// (or, in the peer's index, since it was synced): two Stats are equal (==)
+// only if the file is unchanged. It is the one stat type of the peer: the
+// index stores it (peer/index) and the peer compares it with StatOf of an
+// lstat.
 type Stat struct {
 	Size    int64
 	ModTime int64 // ns since the Unix epoch
@@ -23,16 +26,11 @@ type Stat struct {
 	// platform has none). Every write, chmod, link or rename sets it to the
 	// current time, and no system call can set it back: a same-size rewrite
 	// that restores the mtime (cp -p, rsync -t --inplace, touch -r) still
-	// changes it.
+	// changes it; a mode change shows in it too. In the index, 0 also means
+	// unknown (a record written before the index kept it): a file on disk
+	// always has a non-zero ctime where the platform has one, so an unknown
+	// ctime never proves a file unchanged there: it is hashed once.
 	Ctime int64
-	Mode  fs.FileMode
-}
-
-// Same reports whether a and b describe the same unchanged file (size,
-// modification time, inode and inode change time; the mode is not
-// compared, a mode change shows in the change time).
-func (a Stat) Same(b Stat) bool {
-	return a.Size == b.Size && a.ModTime == b.ModTime && a.Inode == b.Inode && a.Ctime == b.Ctime
 }
 
 // StatOf returns the Stat of an lstat result (fs.FileInfo from os.Lstat or

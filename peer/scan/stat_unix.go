@@ -9,7 +9,7 @@ import (
 
 // statOf returns the Stat of an lstat result.
 func statOf(fi fs.FileInfo) Stat {
-	st := Stat{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Mode: fi.Mode()}
+	st := Stat{Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
 	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
 		st.Inode = uint64(sys.Ino)
 		st.Ctime = ctimeOf(sys)

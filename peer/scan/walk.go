@@ -67,7 +67,7 @@ func (s *scanner) walk() error {
 			s.entries = append(s.entries, Entry{Manifest: manifest.NewDir(rel, st.ModTime), Stat: st})
 			return nil
 		}
-		if m, ok := s.unchanged(rel, st); ok {
+		if m, ok := s.unchanged(rel, st, fi.Mode()); ok {
 			s.entries = append(s.entries, Entry{Manifest: m, Stat: st})
 			return nil
 		}
@@ -84,20 +84,20 @@ func (s *scanner) walk() error {
 }
 
 // unchanged returns the previous manifest of rel if the file is provably the
-// same one: same size, mtime, inode and ctime (Stat.Same), built with the
+// same one: same size, mtime, inode and ctime (equal Stats), built with the
 // same piece size. A Prev whose ctime is unknown (0) never matches a file
 // that has one: it is hashed once.
-func (s *scanner) unchanged(rel string, st Stat) (manifest.Manifest, bool) {
+func (s *scanner) unchanged(rel string, st Stat, mode fs.FileMode) (manifest.Manifest, bool) {
 	if s.opt.Prev == nil {
 		return manifest.Manifest{}, false
 	}
 	m, pst, ok := s.opt.Prev(rel)
-	if !ok || m.Kind != manifest.KindFile || m.Deleted || m.Path != rel || !pst.Same(st) ||
+	if !ok || m.Kind != manifest.KindFile || m.Deleted || m.Path != rel || pst != st ||
 		m.Size != st.Size || (m.Size > 0 && m.PieceSize != s.opt.PieceSize) {
 		return manifest.Manifest{}, false
 	}
 	m.ModTime = st.ModTime
-	m.Exec = isExec(st.Mode)
+	m.Exec = isExec(mode)
 	return m, true
 }
 

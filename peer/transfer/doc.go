@@ -33,6 +33,13 @@
 //   - Member: a device the Authorizer accepts (the tracker's member list).
 //     A server answers nobody else.
 //
+// Lifecycle: a Server is long-running in the same shape as tracker.Server
+// and peer.Daemon (NewServer, then Serve(ctx, l) until ctx ends, which
+// closes every connection it accepted and waits for their goroutines); it
+// is handed its listener, which the caller owns and closes. A Fetcher is not
+// long-running: it is a resource (a connection pool and buffers) used by
+// Fetch calls, released by Close.
+//
 // Sentinel errors (compare with errors.Is): ErrNotFound, ErrBusy,
 // ErrForbidden, ErrBadRequest (answers of a remote server), ErrProtocol (a
 // remote broke the protocol), ErrBadPiece (data whose hash does not match),

@@ -54,7 +54,7 @@ func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
 		}
 		n := int64(a.it.length)
 		if err := f.mem.Acquire(a.ctx, n); err != nil {
-			sched.failed(a, false, false, nil)
+			sched.retry(a)
 			<-slots
 			continue
 		}
@@ -99,11 +99,11 @@ func (j *fetchJob) attemptFailed(sctx context.Context, dropSrc context.CancelFun
 	switch {
 	case a.ctx.Err() != nil:
 		// Cancelled: a duplicate won, the source was dropped, or the fetch ended.
-		sched.failed(a, false, false, nil)
+		sched.retry(a)
 	case errors.Is(err, ErrNotFound):
-		sched.failed(a, true, false, nil)
+		sched.notFound(a)
 	case errors.Is(err, ErrBusy):
-		sched.failed(a, false, false, nil)
+		sched.retry(a)
 		t := time.NewTimer(busyBackoff)
 		select {
 		case <-t.C:
@@ -111,9 +111,12 @@ func (j *fetchJob) attemptFailed(sctx context.Context, dropSrc context.CancelFun
 			t.Stop()
 		}
 	default:
-		bad := errors.Is(err, ErrBadPiece)
 		f.log.Warn("dropping source for file", "source", src.ID.Short(), "file", j.m.Path, "piece", a.it.hash.Short(), "err", err)
-		sched.failed(a, false, bad, err)
+		if errors.Is(err, ErrBadPiece) {
+			sched.badPiece(a, err)
+		} else {
+			sched.sourceFailed(a, err)
+		}
 		dropSrc()
 		if conn.Context().Err() != nil {
 			f.pool.evictConn(src.ID, conn)

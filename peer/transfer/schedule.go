@@ -236,18 +236,42 @@ func (s *scheduler) complete(a *attempt) bool {
 	return true
 }
 
-// failed records that attempt a ended without a usable piece because of err
-// (already classified by the caller): the item goes back to the queue
-// unless another attempt is still running; notFound marks the source as not
-// having the item; drop != nil drops the source for this file.
-func (s *scheduler) failed(a *attempt, notFound bool, bad bool, drop error) {
+// How an attempt ended without a usable piece, as its caller classified it.
+// Whatever the kind, the item goes back to the queue unless another attempt
+// at it is still running.
+type failKind int
+
+const (
+	failRetry    failKind = iota // no blame: cancelled, the source busy, no memory
+	failNotFound                 // the source does not have the item: not asked for it again
+	failSource                   // the source failed: dropped for this file
+	failBadPiece                 // the source sent wrong bytes: counted, and dropped for this file
+)
+
+// retry ends attempt a without blaming its source (failRetry).
+func (s *scheduler) retry(a *attempt) { s.failed(a, failRetry, nil) }
+
+// notFound ends attempt a: its source does not have the item (failNotFound).
+func (s *scheduler) notFound(a *attempt) { s.failed(a, failNotFound, nil) }
+
+// sourceFailed ends attempt a and drops its source for this file because of
+// err (failSource).
+func (s *scheduler) sourceFailed(a *attempt, err error) { s.failed(a, failSource, err) }
+
+// badPiece ends attempt a whose source sent wrong bytes (err): counted, and
+// the source is dropped for this file (failBadPiece).
+func (s *scheduler) badPiece(a *attempt, err error) { s.failed(a, failBadPiece, err) }
+
+// failed records that attempt a ended without a usable piece, as kind says;
+// drop (failSource, failBadPiece) is why its source is dropped.
+func (s *scheduler) failed(a *attempt, kind failKind, drop error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := &s.srcs[a.src]
-	if bad {
+	if kind == failBadPiece {
 		st.stats.BadPieces++
 	}
-	if notFound && !a.it.done && !s.lacks(a.it, a.src) {
+	if kind == failNotFound && !a.it.done && !s.lacks(a.it, a.src) {
 		l := s.lacking[a.it]
 		if l == nil {
 			l = make([]bool, len(s.srcs))

@@ -92,11 +92,11 @@ func TestSchedulerRandomized(t *testing.T) {
 						delivered[a.it]++
 					}
 				case r == 2:
-					s.failed(a, true, false, nil)
+					s.notFound(a)
 				case r == 3:
-					s.failed(a, false, true, errors.New("bad"))
+					s.badPiece(a, errors.New("bad"))
 				default:
-					s.failed(a, false, false, nil)
+					s.retry(a)
 				}
 			}
 			s.checkInvariants(t, items)
@@ -106,7 +106,7 @@ func TestSchedulerRandomized(t *testing.T) {
 			if a.src == 0 && s.complete(a) {
 				delivered[a.it]++
 			} else if a.src != 0 {
-				s.failed(a, false, false, nil)
+				s.retry(a)
 			}
 		}
 		for s.remaining > 0 {

@@ -64,15 +64,14 @@ func TestSchedulerFailures(t *testing.T) {
 	errBad := errors.New("bad")
 	tests := []struct {
 		name        string
-		notFound    bool
-		bad         bool
-		drop        error
+		fail        func(s *scheduler, a *attempt)
+		bad         bool // counted as a bad piece
 		wantRequeue bool // the other source gets the same item
 		wantSrc0    bool // source 0 still gets work
 	}{
-		{"cancelled", false, false, nil, true, true},
-		{"not found", true, false, nil, true, false},
-		{"bad piece", false, true, errBad, true, false},
+		{"cancelled", (*scheduler).retry, false, true, true},
+		{"not found", (*scheduler).notFound, false, true, false},
+		{"bad piece", func(s *scheduler, a *attempt) { s.badPiece(a, errBad) }, true, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,7 +80,7 @@ func TestSchedulerFailures(t *testing.T) {
 			items := testItems(1)
 			s := newScheduler(items, testSources(2), 1)
 			a := s.next(ctx, 0, idle)
-			s.failed(a, tt.notFound, tt.bad, tt.drop)
+			tt.fail(s, a)
 			if a.ctx.Err() == nil {
 				t.Fatal("failed attempt's context not cancelled")
 			}
@@ -89,7 +88,7 @@ func TestSchedulerFailures(t *testing.T) {
 			if (b != nil && b.it == items[0]) != tt.wantRequeue {
 				t.Fatalf("requeue: got %v, want %v", b, tt.wantRequeue)
 			}
-			s.failed(b, false, false, nil) // back to the queue once more
+			s.retry(b) // back to the queue once more
 			got := s.next(ctx, 0, idle)
 			if (got != nil) != tt.wantSrc0 {
 				t.Fatalf("source 0 next = %v, want work %v", got, tt.wantSrc0)
@@ -110,7 +109,7 @@ func TestSchedulerWaitsForOutstandingWork(t *testing.T) {
 	got := make(chan *attempt)
 	go func() { got <- s.next(ctx, 1, idle) }()
 	// Source 1 must wait: the only item is in flight and may come back.
-	s.failed(a, false, false, errors.New("connection lost"))
+	s.sourceFailed(a, errors.New("connection lost"))
 	b := <-got
 	if b == nil || b.it != items[0] {
 		t.Fatalf("waiting source got %v, want the re-queued item", b)
@@ -121,9 +120,9 @@ func TestSchedulerAllExcluded(t *testing.T) {
 	ctx := context.Background()
 	s := newScheduler(testItems(1), testSources(2), 2)
 	a := s.next(ctx, 0, idle)
-	s.failed(a, true, false, nil)
+	s.notFound(a)
 	b := s.next(ctx, 1, idle)
-	s.failed(b, true, false, nil)
+	s.notFound(b)
 	if s.next(ctx, 0, idle) != nil || s.next(ctx, 1, idle) != nil {
 		t.Fatal("sources without the piece still get work")
 	}

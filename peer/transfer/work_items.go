@@ -1,10 +1,7 @@
 package transfer
 
 import (
-	"bytes"
-	"cmp"
 	"fmt"
-	"slices"
 
 	"github.com/dartsync/dartsync/manifest"
 )
@@ -14,9 +11,8 @@ import (
 // (allocated together), and for the hashes that occur more than once,
 // their indexes after the first.
 //
-// Identical pieces are found by sorting the positions by hash rather than
-// with a map from hash to item: a map costs ~170 bytes per piece while it
-// is built (170 MB for a file of a million pieces), the sort 5.
+// Identical pieces are found with manifest.Repeats (a sort of the
+// positions by hash, not a map from hash to item).
 func workItems(m *manifest.Manifest, missing []int) ([]*item, map[*item][]int, error) {
 	for _, i := range missing {
 		if i < 0 || i >= len(m.Pieces) {
@@ -26,40 +22,18 @@ func workItems(m *manifest.Manifest, missing []int) ([]*item, map[*item][]int, e
 			return nil, nil, fmt.Errorf("fetch %s: piece %d has length %d", m.Path, i, n)
 		}
 	}
-	hashAt := func(k int32) []byte { return m.Pieces[missing[k]].Hash[:] }
-	byHash := make([]int32, len(missing)) // positions in missing, by hash, then position
-	for k := range byHash {
-		byHash[k] = int32(k)
-	}
-	slices.SortFunc(byHash, func(a, b int32) int {
-		if c := bytes.Compare(hashAt(a), hashAt(b)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	})
-	// In each run of equal hashes the first position is the item's; the
-	// others are its further indexes.
-	first := make([]bool, len(missing))
-	var later [][2]int32 // {first position, later position}
-	for r := 0; r < len(byHash); {
-		e := r + 1
-		for e < len(byHash) && bytes.Equal(hashAt(byHash[e]), hashAt(byHash[r])) {
-			later = append(later, [2]int32{byHash[r], byHash[e]})
-			e++
-		}
-		first[byHash[r]] = true
-		r = e
-	}
-	byHash = nil
+	reps := manifest.Repeats(len(missing), func(k int) *manifest.ID { return &m.Pieces[missing[k]].Hash })
 
-	all := make([]item, 0, len(missing)-len(later)) // never grows: the pointers below stay valid
+	all := make([]item, 0, len(missing)-len(reps)) // never grows: the pointers below stay valid
 	items := make([]*item, 0, cap(all))
 	var itemAt []int32 // by position: the item of a first position (only with duplicates)
-	if len(later) > 0 {
+	if len(reps) > 0 {
 		itemAt = make([]int32, len(missing))
 	}
+	r := 0
 	for k, i := range missing {
-		if !first[k] {
+		if r < len(reps) && int(reps[r].Pos) == k {
+			r++ // a further index of an earlier item
 			continue
 		}
 		if itemAt != nil {
@@ -69,14 +43,13 @@ func workItems(m *manifest.Manifest, missing []int) ([]*item, map[*item][]int, e
 		items = append(items, &all[len(all)-1])
 	}
 	var more map[*item][]int
-	if len(later) > 0 {
-		// later is in hash order; each item's further indexes keep the
-		// order of missing: sort by the later position.
-		slices.SortFunc(later, func(a, b [2]int32) int { return cmp.Compare(a[1], b[1]) })
+	if len(reps) > 0 {
+		// reps is by position: each item's further indexes keep the order
+		// of missing.
 		more = make(map[*item][]int)
-		for _, p := range later {
-			it := &all[itemAt[p[0]]]
-			more[it] = append(more[it], missing[p[1]])
+		for _, p := range reps {
+			it := &all[itemAt[p.First]]
+			more[it] = append(more[it], missing[p.Pos])
 		}
 	}
 	return items, more, nil

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/folderpath"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/fsnotify/fsnotify"
 )
@@ -105,8 +106,8 @@ func ignored(rel string) bool {
 }
 
 func (w *Watcher) rel(abs string) (string, bool) {
-	r, err := filepath.Rel(w.root, abs)
-	if err != nil || r == ".." || strings.HasPrefix(r, "../") {
+	r, ok := folderpath.Rel(w.root, abs)
+	if !ok {
 		return "", false
 	}
 	if r == "." {

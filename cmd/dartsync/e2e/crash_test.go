@@ -19,7 +19,7 @@ import (
 // version it merely received as its own edit) and every peer converges.
 //
 // The kill lands in that window deterministically through the peer's
-// hidden test flag --test-kill-after-rename (the process kills itself
+// debug flag --debug-kill-after-rename (the process kills itself
 // right after its first renames); the test checks the window was hit: on
 // the killed peer's disk some file holds the received version while its
 // index still records the one before.
@@ -41,8 +41,8 @@ func TestKilledBetweenApplyAndRecord(t *testing.T) {
 	p2.p.stop()
 	want = version(2)
 	c.waitAll("version 2 on the peers online", want, p1, c.peers[2])
-	killed := c.startPeerArgs(p2, "--test-kill-after-rename")
-	if _, ok := killed.waitExit(syncWait); !ok {
+	c.launchPeer(p2, false, "--debug-kill-after-rename")
+	if _, ok := p2.p.waitExit(syncWait); !ok {
 		t.Fatal("peer2 did not kill itself after renaming files")
 	}
 	if n := renamedUnrecorded(t, p2); n == 0 {
@@ -59,7 +59,7 @@ func TestKilledBetweenApplyAndRecord(t *testing.T) {
 	// first scan reported: once it is everywhere, so is any conflict that
 	// scan caused.
 	writeFile(t, p2.dir, "after restart.txt", []byte("made on peer2 after its restart\n"), 0o644)
-	want["after restart.txt"] = fileEntry(t, []byte("made on peer2 after its restart\n"), false)
+	want["after restart.txt"] = fileEntry([]byte("made on peer2 after its restart\n"), false)
 	c.waitAll("convergence after the restart", want)
 	for _, pp := range c.peers {
 		for p := range c.snapshot(pp) {
@@ -71,22 +71,7 @@ func TestKilledBetweenApplyAndRecord(t *testing.T) {
 	if log := lastRun(t, p2); strings.Contains(log, "our_copy=") || strings.Contains(log, ".sync-conflict-") {
 		t.Errorf("peer2 reported a received version as its own edit after the restart:\n%s", grepLines(log, "conflict"))
 	}
-	for _, pp := range c.peers {
-		pp.p.stop()
-	}
-	c.tracker.stop()
-}
-
-// startPeerArgs starts pp (a member already) with extra arguments and
-// returns at once, without waiting for its first scan.
-func (c *cluster) startPeerArgs(pp *peerProc, extra ...string) *proc {
-	c.t.Helper()
-	args := []string{"peer", "--dir", pp.dir, "--state", pp.state,
-		"--listen", fmt.Sprintf("127.0.0.1:%d", pp.port),
-		"--debounce", "100ms", "--retry", "300ms", "--rescan", "30s", "--stats-every", "50ms",
-		"--log-level", "debug"}
-	pp.p = start(c.t, c.base, pp.name, append(args, extra...)...)
-	return pp.p
+	c.stopAll()
 }
 
 // renamedUnrecorded counts pp's files that hold version 2 while its index
@@ -114,28 +99,4 @@ func renamedUnrecorded(t *testing.T, pp *peerProc) int {
 		}
 	}
 	return n
-}
-
-// lastRun returns pp's log since its last start.
-func lastRun(t *testing.T, pp *peerProc) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(pp.p.log.Name()), pp.name+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	if i := strings.LastIndex(s, "==== start"); i >= 0 {
-		s = s[i:]
-	}
-	return s
-}
-
-func grepLines(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

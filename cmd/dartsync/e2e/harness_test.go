@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net"
@@ -166,11 +164,16 @@ func readTree(root string) (tree, error) {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		out[rel] = fmt.Sprintf("file exec=%v %s", fi.Mode()&0o100 != 0, hex.EncodeToString(sum[:8]))
+		out[rel] = fileEntry(b, fi.Mode()&0o100 != 0)
 		return nil
 	})
 	return out, err
+}
+
+// fileEntry is a tree's entry for a file holding data.
+func fileEntry(data []byte, exec bool) string {
+	sum := sha256.Sum256(data)
+	return fmt.Sprintf("file exec=%v %s", exec, hex.EncodeToString(sum[:8]))
 }
 
 // diff explains how got differs from want (empty if equal).
@@ -216,28 +219,4 @@ func writeFile(t *testing.T, root, rel string, data []byte, perm os.FileMode) {
 	if err := os.Chmod(p, perm); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// stats is the part of a peer's stats.json the test reads.
-type stats struct {
-	BytesReceived  int64  `json:"bytes_received"`
-	BytesLocal     int64  `json:"bytes_local"`
-	FilesApplied   int64  `json:"files_applied"`
-	FilesDeleted   int64  `json:"files_deleted"`
-	ScansCompleted int64  `json:"scans_completed"`
-	PiecesLocal    int64  `json:"pieces_local"`
-	PiecesFetched  int64  `json:"pieces_fetched"`
-	LocalChanges   int64  `json:"local_changes"`
-	Paused         bool   `json:"paused"`
-	PausedReason   string `json:"paused_reason"`
-}
-
-func readStats(stateDir string) (stats, error) {
-	var s stats
-	b, err := os.ReadFile(filepath.Join(stateDir, "stats.json"))
-	if err != nil {
-		return s, err
-	}
-	err = json.Unmarshal(bytes.TrimSpace(b), &s)
-	return s, err
 }

@@ -184,21 +184,6 @@ func gitBackAndForth(t *testing.T, debounce string, pace, odd time.Duration) {
 	}
 }
 
-// addPeer adds and starts one more peer, with extra flags after the
-// harness's (a repeated flag: the last one wins).
-func (c *cluster) addPeer(name string, extra ...string) *peerProc {
-	c.t.Helper()
-	pp := &peerProc{
-		name:  name,
-		dir:   filepath.Join(c.base, name, "folder with spaces"),
-		state: filepath.Join(c.base, name, "state"),
-		port:  freePort(c.t),
-	}
-	c.peers = append(c.peers, pp)
-	c.startPeer(pp, true, extra...)
-	return pp
-}
-
 // gitIn runs git in dir and returns its trimmed output; it fails the test
 // if git does.
 func gitIn(t *testing.T, dir string, args ...string) string {

@@ -99,17 +99,14 @@ func TestEmptyMountPointDeletesNothing(t *testing.T) {
 			s, err := readStats(p3.state)
 			return err == nil && !s.Paused, fmt.Sprintf("%+v, %v", s, err)
 		})
-		want["photos/2024/f01.bin"] = fileEntry(t, []byte(fmt.Sprintf("edited on the disk, round %d", round)), false)
+		want["photos/2024/f01.bin"] = fileEntry([]byte(fmt.Sprintf("edited on the disk, round %d", round)), false)
 		c.waitAll(v.name+": converged after resume", want)
 		// And it syncs as before.
 		writeFile(t, p3.dir, fmt.Sprintf("music/a b/new on p3 %d.txt", round), []byte("p3"), 0o644)
 		want = c.snapshot(p3)
 		c.waitAll(v.name+": a change on the restored folder", want)
 	}
-	for _, pp := range c.peers {
-		pp.p.stop()
-	}
-	c.tracker.stop()
+	c.stopAll()
 }
 
 // checkUntouched fails unless dir is still missing (mount false) or still
@@ -123,26 +120,6 @@ func checkUntouched(t *testing.T, what, dir string, mount bool) {
 	case mount && (err != nil || len(ents) > 0):
 		t.Fatalf("%s: something was created in the empty mount point: %d entries, %v", what, len(ents), err)
 	}
-}
-
-// logSize returns the size of pp's log (every run of pp appends to it).
-func logSize(t *testing.T, pp *peerProc) int64 {
-	t.Helper()
-	fi, err := os.Stat(pp.p.log.Name())
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// logSince returns pp's log from offset on.
-func logSince(t *testing.T, pp *peerProc, offset int64) string {
-	t.Helper()
-	b, err := os.ReadFile(pp.p.log.Name())
-	if err != nil || int64(len(b)) < offset {
-		return ""
-	}
-	return string(b[offset:])
 }
 
 // TestPeerWithoutIndexCreatesNothing: with the state directory inside the

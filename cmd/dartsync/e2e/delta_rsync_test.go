@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -200,56 +199,6 @@ func waitSame(t *testing.T, p string, want []byte, what string) {
 		}
 		return bytes.Equal(got, want), "content differs"
 	})
-}
-
-// readCounters reads every numeric counter of a peer's stats.json.
-func readCounters(stateDir string) (map[string]int64, error) {
-	b, err := os.ReadFile(filepath.Join(stateDir, "stats.json"))
-	if err != nil {
-		return nil, err
-	}
-	var all map[string]any // counters, and a few non-numeric fields (paused, its reason)
-	if err := json.Unmarshal(b, &all); err != nil {
-		return nil, err
-	}
-	out := map[string]int64{}
-	for k, v := range all {
-		if n, ok := v.(float64); ok {
-			out[k] = int64(n)
-		}
-	}
-	return out, nil
-}
-
-// settledCounters returns pp's counters once they stop changing.
-func settledCounters(t *testing.T, pp *peerProc) map[string]int64 {
-	t.Helper()
-	var last map[string]int64
-	var since time.Time
-	eventually(t, 20*time.Second, pp.name+" counters settle", func() (bool, string) {
-		s, err := readCounters(pp.state)
-		if err != nil {
-			return false, err.Error()
-		}
-		if since.IsZero() || !sameCounters(s, last) {
-			last, since = s, time.Now()
-			return false, "changing"
-		}
-		return time.Since(since) > 500*time.Millisecond, "changing"
-	})
-	return last
-}
-
-func sameCounters(x, y map[string]int64) bool {
-	if len(x) != len(y) {
-		return false
-	}
-	for k, v := range x {
-		if w, ok := y[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // rsyncd is an rsync daemon on 127.0.0.1 with one writable module.

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,7 +43,7 @@ func trackerGoesBack(t *testing.T, loss stateLoss) {
 	put := func(pp *peerProc, rel, data string) {
 		t.Helper()
 		writeFile(t, pp.dir, rel, []byte(data), 0o644)
-		want[rel] = fileEntry(t, []byte(data), false)
+		want[rel] = fileEntry([]byte(data), false)
 	}
 	remove := func(pp *peerProc, rel string) {
 		t.Helper()
@@ -78,7 +76,7 @@ func trackerGoesBack(t *testing.T, loss stateLoss) {
 	put(p1, "edit-twice.txt", "version 2 of edit-twice\n")
 	remove(p2, "edit-then-delete.txt")
 	c.waitAll("changes after the backup", want)
-	before := map[*peerProc]map[string]int64{p1: changeCounters(t, p1), p2: changeCounters(t, p2)}
+	before := map[*peerProc]map[string]int64{p1: settledCounters(t, p1, changeKeys...), p2: settledCounters(t, p2, changeKeys...)}
 	done := map[*peerProc]int{p1: reannounceDone(t, p1), p2: reannounceDone(t, p2)}
 
 	// The tracker's state goes back.
@@ -146,11 +144,11 @@ func trackerGoesBack(t *testing.T, loss stateLoss) {
 			if d := diff(got, want); d != "" {
 				t.Fatalf("%s changed after the tracker went back: %s", pp.name, d)
 			}
-			s, err := readChangeCounters(pp.state)
+			s, err := readCounters(pp.state, changeKeys...)
 			if err != nil {
 				continue // being rewritten
 			}
-			for _, k := range []string{"files_applied", "files_deleted", "conflicts"} {
+			for _, k := range changeKeys {
 				if s[k] != before[pp][k] {
 					t.Fatalf("%s: %s went from %d to %d after the tracker went back", pp.name, k, before[pp][k], s[k])
 				}
@@ -165,73 +163,7 @@ func trackerGoesBack(t *testing.T, loss stateLoss) {
 	// A change made now reaches everyone.
 	put(p2, "keep.txt", "changed after the tracker went back\n")
 	c.waitAll("change after the tracker went back", want)
-	for _, pp := range c.peers {
-		pp.p.stop()
-	}
-	c.tracker.stop()
-}
-
-// restartTracker starts the tracker again with its arguments and reads its
-// join token (a new one if its state was lost).
-func (c *cluster) restartTracker() {
-	c.t.Helper()
-	c.tracker = start(c.t, c.base, "tracker", c.tracker.args...)
-	tokenFile := filepath.Join(c.base, "tracker", "join.token")
-	eventually(c.t, 20*time.Second, "tracker join token", func() (bool, string) {
-		b, err := os.ReadFile(tokenFile)
-		if err != nil {
-			return false, err.Error()
-		}
-		c.token = strings.TrimSpace(string(b))
-		return c.token != "", "empty token file"
-	})
-	eventually(c.t, 20*time.Second, "tracker serving", func() (bool, string) {
-		b, _ := os.ReadFile(filepath.Join(c.base, "tracker.log"))
-		runs := strings.Split(string(b), "==== start")
-		return strings.Contains(runs[len(runs)-1], "tracker serving"), "not serving yet"
-	})
-}
-
-// changeCounters returns pp's counters of files changed once they stop
-// changing.
-func changeCounters(t *testing.T, pp *peerProc) map[string]int64 {
-	t.Helper()
-	var last map[string]int64
-	var since time.Time
-	eventually(t, 20*time.Second, pp.name+" counters settle", func() (bool, string) {
-		s, err := readChangeCounters(pp.state)
-		if err != nil {
-			return false, err.Error()
-		}
-		if since.IsZero() || !sameCounters(s, last) {
-			last, since = s, time.Now()
-			return false, "changing"
-		}
-		return time.Since(since) > 500*time.Millisecond, "changing"
-	})
-	return last
-}
-
-// readChangeCounters reads the counters of files applied, deleted and in
-// conflict from a peer's stats.json.
-func readChangeCounters(stateDir string) (map[string]int64, error) {
-	b, err := os.ReadFile(filepath.Join(stateDir, "stats.json"))
-	if err != nil {
-		return nil, err
-	}
-	var all map[string]any
-	if err := json.Unmarshal(b, &all); err != nil {
-		return nil, err
-	}
-	out := map[string]int64{}
-	for _, k := range []string{"files_applied", "files_deleted", "conflicts"} {
-		v, ok := all[k].(float64)
-		if !ok {
-			return nil, fmt.Errorf("stats.json: no counter %q", k)
-		}
-		out[k] = int64(v)
-	}
-	return out, nil
+	c.stopAll()
 }
 
 // reannounceDone counts the "re-announce done" lines of pp's current run.

@@ -12,157 +12,6 @@ import (
 	"time"
 )
 
-const (
-	pieceSize = 64 << 10
-	large     = 32 << 20
-	syncWait  = 60 * time.Second
-)
-
-// cluster is a tracker and its peers, each with its own folder and state.
-type cluster struct {
-	t       *testing.T
-	base    string
-	tracker *proc
-	addr    string
-	token   string
-	peers   []*peerProc
-}
-
-type peerProc struct {
-	name  string
-	dir   string
-	state string
-	port  int
-	p     *proc
-}
-
-func newCluster(t *testing.T, n int) *cluster {
-	t.Helper()
-	base := t.TempDir()
-	if keep := os.Getenv("DARTSYNC_E2E_KEEP"); keep != "" {
-		// Keep folders and logs for a look after the run.
-		base = filepath.Join(keep, t.Name())
-		if err := os.RemoveAll(base); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(base, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c := &cluster{t: t, base: base}
-	t.Cleanup(func() {
-		if t.Failed() {
-			c.dumpLogs()
-		}
-	})
-	tport := freePort(t)
-	c.addr = fmt.Sprintf("127.0.0.1:%d", tport)
-	tstate := filepath.Join(base, "tracker")
-	c.tracker = start(t, base, "tracker", "tracker", "--listen", c.addr, "--state", tstate,
-		"--piece-size", strconv.Itoa(pieceSize))
-	eventually(t, 20*time.Second, "tracker join token", func() (bool, string) {
-		b, err := os.ReadFile(filepath.Join(tstate, "join.token"))
-		if err != nil {
-			return false, err.Error()
-		}
-		c.token = strings.TrimSpace(string(b))
-		return c.token != "", "empty token file"
-	})
-	for i := 1; i <= n; i++ {
-		pp := &peerProc{
-			name:  fmt.Sprintf("peer%d", i),
-			dir:   filepath.Join(base, fmt.Sprintf("peer%d", i), "folder with spaces"),
-			state: filepath.Join(base, fmt.Sprintf("peer%d", i), "state"),
-			port:  freePort(t),
-		}
-		c.peers = append(c.peers, pp)
-		c.startPeer(pp, true)
-	}
-	return c
-}
-
-// startPeer starts pp; the first time with the tracker address and token,
-// later with neither (the membership is remembered). It returns after the
-// peer's first scan.
-func (c *cluster) startPeer(pp *peerProc, join bool, extra ...string) {
-	c.t.Helper()
-	c.launchPeer(pp, join, extra...)
-	// Start peers one after the other: wait for this one's first scan,
-	// which follows its registration (stats.json counts scans).
-	eventually(c.t, 30*time.Second, pp.name+" registered", func() (bool, string) {
-		s, err := readStats(pp.state)
-		if err != nil {
-			return false, err.Error()
-		}
-		return s.ScansCompleted > 0, fmt.Sprintf("%d scans", s.ScansCompleted)
-	})
-}
-
-// launchPeer starts pp's process (see startPeer) and returns at once.
-func (c *cluster) launchPeer(pp *peerProc, join bool, extra ...string) {
-	c.t.Helper()
-	// A restarted peer's counters start from zero: drop the old file.
-	if err := os.Remove(filepath.Join(pp.state, "stats.json")); err != nil && !os.IsNotExist(err) {
-		c.t.Fatal(err)
-	}
-	args := []string{"peer", "--dir", pp.dir, "--state", pp.state,
-		"--listen", fmt.Sprintf("127.0.0.1:%d", pp.port),
-		"--debounce", "100ms", "--retry", "300ms", "--rescan", "30s", "--stats-every", "50ms",
-		"--log-level", "debug"}
-	if join {
-		args = append(args, "--tracker", c.addr, "--token", c.token)
-	}
-	args = append(args, extra...)
-	// --log-level is a global flag: kong accepts it after the command.
-	pp.p = start(c.t, c.base, pp.name, args...)
-}
-
-// waitAll waits until every listed peer's folder equals want.
-func (c *cluster) waitAll(what string, want tree, peers ...*peerProc) {
-	c.t.Helper()
-	if len(peers) == 0 {
-		peers = c.peers
-	}
-	for _, pp := range peers {
-		eventually(c.t, syncWait, what+" on "+pp.name, func() (bool, string) {
-			got, err := readTree(pp.dir)
-			if err != nil {
-				return false, err.Error()
-			}
-			d := diff(got, want)
-			return d == "", d
-		})
-	}
-}
-
-// dumpLogs prints the warnings and errors of every process, and the tail of
-// each log.
-func (c *cluster) dumpLogs() {
-	logs, _ := filepath.Glob(filepath.Join(c.base, "*.log"))
-	for _, l := range logs {
-		b, _ := os.ReadFile(l)
-		lines := strings.Split(string(b), "\n")
-		var keep []string
-		for _, ln := range lines {
-			if strings.Contains(ln, "level=WARN") || strings.Contains(ln, "level=ERROR") || strings.HasPrefix(ln, "dartsync:") {
-				keep = append(keep, ln)
-			}
-		}
-		keep = append(keep, "---- tail")
-		keep = append(keep, lines[max(0, len(lines)-15):]...)
-		c.t.Logf("==== %s\n%s", filepath.Base(l), strings.Join(keep, "\n"))
-	}
-}
-
-func (c *cluster) snapshot(pp *peerProc) tree {
-	c.t.Helper()
-	tr, err := readTree(pp.dir)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return tr
-}
-
 func TestEndToEnd(t *testing.T) {
 	c := newCluster(t, 4)
 	p1, p2, p3, p4 := c.peers[0], c.peers[1], c.peers[2], c.peers[3]
@@ -289,8 +138,8 @@ func TestEndToEnd(t *testing.T) {
 		return false, diff(got, wantOnline)
 	})
 	want = c.snapshot(p4)
-	want[copyName] = fileEntry(t, []byte("edited on peer4 (older)\n"), false)
-	want["conflict.txt"] = fileEntry(t, []byte("edited on peer1 (newer)\n"), false)
+	want[copyName] = fileEntry([]byte("edited on peer4 (older)\n"), false)
+	want["conflict.txt"] = fileEntry([]byte("edited on peer1 (newer)\n"), false)
 	for p, v := range wantOnline {
 		want[p] = v
 	}
@@ -306,7 +155,7 @@ func TestEndToEnd(t *testing.T) {
 	p2.p.stop()
 	p3.p.stop()
 	p1.p.stop()
-	c.startPeer(p1, false, "--upload-limit", strconv.Itoa(4<<20))
+	c.startPeer(p1, false, "--debug-upload-limit", strconv.Itoa(4<<20))
 	const resumeSize = 16 << 20
 	resumeData := randomBytes(t, resumeSize)
 	writeFile(t, p1.dir, "resume/big.bin", resumeData, 0o644)
@@ -338,10 +187,7 @@ func TestEndToEnd(t *testing.T) {
 	c.startPeer(p2, false)
 	c.startPeer(p3, false)
 	c.waitAll("final convergence", want)
-	for _, pp := range c.peers {
-		pp.p.stop()
-	}
-	c.tracker.stop()
+	c.stopAll()
 }
 
 func TestWrongTokenExitsNonZero(t *testing.T) {
@@ -366,42 +212,11 @@ func TestWrongTokenExitsNonZero(t *testing.T) {
 	c.tracker.stop()
 }
 
-// settledStats returns pp's stats once they stop changing (the file is
-// rewritten every 50 ms while they change).
-func settledStats(t *testing.T, pp *peerProc) stats {
-	t.Helper()
-	var last stats
-	var since time.Time
-	eventually(t, 20*time.Second, pp.name+" stats settle", func() (bool, string) {
-		s, err := readStats(pp.state)
-		if err != nil {
-			return false, err.Error()
-		}
-		if s != last || since.IsZero() {
-			last, since = s, time.Now()
-			return false, "changing"
-		}
-		return time.Since(since) > 500*time.Millisecond, "changing"
-	})
-	return last
-}
-
 func setMtime(t *testing.T, p string, at time.Time) {
 	t.Helper()
 	if err := os.Chtimes(p, at, at); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func fileEntry(t *testing.T, data []byte, exec bool) string {
-	t.Helper()
-	dir := t.TempDir()
-	writeFile(t, dir, "x", data, 0o644)
-	tr, err := readTree(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Replace(tr["x"], "exec=false", fmt.Sprintf("exec=%v", exec), 1)
 }
 
 // presentPieces counts the pieces of data already written, at their offsets,

@@ -26,13 +26,13 @@ func TestFileDirectoryClash(t *testing.T) {
 	inside1 := []byte("in the directory made on peer2\n")
 	p2.p.stop()
 	writeFile(t, p1.dir, "clash1", file1, 0o644)
-	want["clash1"] = fileEntry(t, file1, false)
+	want["clash1"] = fileEntry(file1, false)
 	c.waitAll("the file on the peers online", want, p1, p3)
 	writeFile(t, p2.dir, "clash1/inside", inside1, 0o644)
 	c.startPeer(p2, false)
 	want["clash1"] = "dir"
-	want["clash1/inside"] = fileEntry(t, inside1, false)
-	want[c.conflictCopy(p1, "clash1.sync-conflict-", file1)] = fileEntry(t, file1, false)
+	want["clash1/inside"] = fileEntry(inside1, false)
+	want[c.conflictCopy(p1, "clash1.sync-conflict-", file1)] = fileEntry(file1, false)
 	c.waitAll("file accepted first, then the directory", want)
 
 	// 2. The directory is synced first; p1, offline, makes a file of that
@@ -42,17 +42,14 @@ func TestFileDirectoryClash(t *testing.T) {
 	p1.p.stop()
 	writeFile(t, p2.dir, "clash2/inside", inside2, 0o644)
 	want["clash2"] = "dir"
-	want["clash2/inside"] = fileEntry(t, inside2, false)
+	want["clash2/inside"] = fileEntry(inside2, false)
 	c.waitAll("the directory on the peers online", want, p2, p3)
 	writeFile(t, p1.dir, "clash2", file2, 0o644)
 	c.startPeer(p1, false)
-	want[c.conflictCopy(p2, "clash2.sync-conflict-", file2)] = fileEntry(t, file2, false)
+	want[c.conflictCopy(p2, "clash2.sync-conflict-", file2)] = fileEntry(file2, false)
 	c.waitAll("directory first, then the file", want)
 
-	for _, pp := range c.peers {
-		pp.p.stop()
-	}
-	c.tracker.stop()
+	c.stopAll()
 }
 
 // conflictCopy waits until pp's folder has a file at its top level whose

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/dartsync/dartsync/peer"
+	"github.com/dartsync/dartsync/peer/transfer"
+)
+
+// peerDebug holds the flags of `dartsync peer` meant for tests, benchmarks
+// and profiling, never for everyday use: each is spelled --debug-NAME and
+// listed under its own heading in --help; the README's "Tests, fuzzing and
+// benchmarks" section says what each is for. Their names and meaning may
+// change without notice.
+type peerDebug struct {
+	UploadLimit     float64       `name:"upload-limit" placeholder:"BYTES/S" help:"Serve at most this many bytes per second (0: no limit); tests slow a source down so a download can be interrupted."`
+	Retry           time.Duration `name:"retry" default:"5s" help:"Retry interval for files without a live source; tests shorten it."`
+	StatsEvery      time.Duration `name:"stats-every" default:"1s" help:"How often STATE/stats.json is rewritten while counters change; tests and benchmarks read it."`
+	FetchConns      int           `name:"fetch-conns" help:"QUIC connections per source (0: the default, 2); for transfer benchmarks."`
+	FetchWindow     int           `name:"fetch-window" help:"Piece requests in flight per source and file (0: the default, 8); for transfer benchmarks."`
+	CPUProfile      string        `name:"cpuprofile" type:"path" placeholder:"FILE" help:"Write a CPU profile here (until shutdown)."`
+	MemProfile      string        `name:"memprofile" type:"path" placeholder:"FILE" help:"Write a heap profile here at shutdown (allocations since start, and what is in use)."`
+	KillAfterRename bool          `name:"kill-after-rename" help:"SIGKILL this peer right after applied files are renamed into place, before its index records them (the crash window of an end-to-end test)."`
+}
+
+// apply sets the fields of cfg that the debug flags decide.
+func (f *peerDebug) apply(cfg *peer.Config, log *slog.Logger) {
+	cfg.UploadLimit = f.UploadLimit
+	cfg.Retry = f.Retry
+	cfg.StatsEvery = f.StatsEvery
+	cfg.Fetch = transfer.FetchOptions{Conns: f.FetchConns, Window: f.FetchWindow}
+	if f.KillAfterRename {
+		cfg.Debug.AfterRename = func() {
+			log.Warn("debug: killing this peer after renames, before the index records them")
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				_ = p.Kill()
+			}
+		}
+	}
+}
+
+// profile starts the CPU profile if asked for; the returned function stops
+// it and writes the heap profile if asked for (at shutdown).
+func (f *peerDebug) profile(log *slog.Logger) (stop func(), err error) {
+	var cpu *os.File
+	if f.CPUProfile != "" {
+		if cpu, err = os.Create(f.CPUProfile); err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+	}
+	return func() {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			if err := cpu.Close(); err != nil {
+				log.Warn("cpu profile", "err", err)
+			}
+		}
+		if f.MemProfile != "" {
+			if err := writeHeapProfile(f.MemProfile); err != nil {
+				log.Warn("heap profile", "err", err)
+			}
+		}
+	}, nil
+}
+
+// writeHeapProfile writes the heap profile (allocations since the start and
+// live objects at the last GC) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

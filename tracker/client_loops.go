@@ -1,0 +1,86 @@
+package tracker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/dartsync/dartsync/internal/wire"
+	"github.com/dartsync/dartsync/tracker/trackerpb"
+)
+
+// readLoop receives pushes (to the dispatcher) and results (to Update calls).
+func (c *Client) readLoop(st *quic.Stream, cc *clientConn, d *dispatcher) error {
+	for {
+		m, err := readTrackerMsg(st)
+		if err != nil {
+			return err
+		}
+		switch x := m.Msg.(type) {
+		case *trackerpb.TrackerMsg_Updates:
+			entries := make([]Entry, 0, len(x.Updates.Entries))
+			for _, pe := range x.Updates.Entries {
+				e, err := entryFromPB(pe)
+				if err != nil {
+					return err
+				}
+				entries = append(entries, e)
+			}
+			if len(entries) > 0 {
+				d.push(func(h Handler) {
+					// Updates of a connection that a newer registration
+					// replaced are dropped: that registration asked for
+					// everything past what was handled, and a re-announce
+					// must not meet what came before it.
+					if c.conns.Load() == cc.num {
+						h.Updates(entries)
+					}
+				})
+			}
+		case *trackerpb.TrackerMsg_Peers:
+			peers, err := peersFromPB(x.Peers.Peers)
+			if err != nil {
+				return err
+			}
+			d.push(func(h Handler) { h.PeersChanged(peers) })
+		case *trackerpb.TrackerMsg_Results:
+			cc.mu.Lock()
+			ch := cc.pending[x.Results.RequestId]
+			delete(cc.pending, x.Results.RequestId)
+			cc.mu.Unlock()
+			if ch != nil {
+				ch <- x.Results // buffered
+			}
+		case *trackerpb.TrackerMsg_Error:
+			return &remoteError{x.Error.Code, x.Error.Message}
+		default:
+			return fmt.Errorf("%w: unexpected %T from tracker", ErrProtocol, x)
+		}
+	}
+}
+
+// writeLoop owns the stream's writes: requests and keep-alives.
+func (c *Client) writeLoop(ctx context.Context, st *quic.Stream, cc *clientConn, interval time.Duration) error {
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	keep := &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_KeepAlive{KeepAlive: &trackerpb.KeepAlive{}}}
+	for {
+		var m *trackerpb.PeerMsg
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			m = keep
+		case m = <-cc.out:
+		}
+		st.SetWriteDeadline(time.Now().Add(max(2*interval, 10*time.Second)))
+		if err := wire.Write(st, m); err != nil {
+			return err
+		}
+	}
+}
