@@ -55,7 +55,9 @@ func (r *run) peerStart(p *simPeer) {
 // later start may restore).
 func opTrackerStop(r *run) bool {
 	r.tl.mark(trackerWho, false)
-	r.tr.stop()
+	if err := r.tr.stop(); err != nil {
+		r.t.Errorf("tracker Run: %v", err)
+	}
 	snap := filepath.Join(r.dir, fmt.Sprintf("backup%d", len(r.log)))
 	if err := copyTree(r.tr.cfg.StateDir, snap); err != nil {
 		r.t.Errorf("back up the tracker's state: %v", err)

@@ -2,7 +2,7 @@
 // safety (its tests only): an in-process tracker and three in-process peers
 // over real QUIC on loopback, each syncing a real folder in a temporary
 // directory, driven by random operations, then checked once everything has
-// settled. It uses only exported APIs (peer.New, tracker.Open,
+// settled. It uses only exported APIs (peer.New, tracker.New,
 // peer/versions), so it survives changes inside package peer.
 //
 // Operations (weighted, drawn from a seeded generator): write a new file;

@@ -22,7 +22,8 @@ type simTracker struct {
 	cfg    tracker.ServerConfig
 	srv    *tracker.Server
 	cancel context.CancelFunc
-	served chan struct{} // closed when Serve returned
+	served chan struct{} // closed when Run returned
+	runErr error         // Run's result, once served is closed
 	token  tracker.Token
 	addr   string
 }
@@ -42,10 +43,10 @@ func (tr *simTracker) start() error {
 	var err error
 	for try := 0; try < 50; try++ {
 		var srv *tracker.Server
-		if srv, err = tracker.Open(tr.cfg); err == nil {
+		if srv, err = tracker.New(tr.cfg); err == nil {
 			ctx, cancel := context.WithCancel(context.Background())
 			tr.srv, tr.cancel, tr.served = srv, cancel, make(chan struct{})
-			go func(done chan struct{}) { defer close(done); _ = srv.Serve(ctx) }(tr.served)
+			go func(done chan struct{}) { defer close(done); tr.runErr = srv.Run(ctx) }(tr.served)
 			tr.token = srv.Token()
 			tr.addr = srv.Addr().String()
 			tr.cfg.Listen = tr.addr
@@ -56,14 +57,16 @@ func (tr *simTracker) start() error {
 	return fmt.Errorf("start tracker: %w", err)
 }
 
-func (tr *simTracker) stop() {
+// stop stops the tracker and returns Run's error (a clean stop records
+// that its epoch ended cleanly).
+func (tr *simTracker) stop() error {
 	if tr.srv == nil {
-		return
+		return nil
 	}
 	tr.cancel()
-	_ = tr.srv.Close()
 	<-tr.served
 	tr.srv = nil
+	return tr.runErr
 }
 
 // simPeer is one daemon and its folder; it outlives the daemons it runs.

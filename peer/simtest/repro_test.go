@@ -31,7 +31,7 @@ func TestDeletionOfRecreatedContentSurvivesRestore(t *testing.T) {
 	tl := newTimeline()
 	tr := newTracker(filepath.Join(dir, "tracker"), log)
 	must(t, tr.start())
-	defer tr.stop()
+	defer func() { _ = tr.stop() }()
 	var ps []*simPeer
 	for i, name := range []string{"a", "b"} {
 		p := &simPeer{idx: i, name: name, root: filepath.Join(dir, name), state: filepath.Join(dir, name+"-state"), log: log.With("who", name)}
@@ -59,7 +59,7 @@ func TestDeletionOfRecreatedContentSurvivesRestore(t *testing.T) {
 	waitFor(t, "f back on b", has(b))
 
 	// The backup holds f = x.
-	tr.stop()
+	must(t, tr.stop())
 	backup := filepath.Join(dir, "backup")
 	must(t, copyTree(tr.cfg.StateDir, backup))
 	must(t, tr.start())
@@ -71,7 +71,7 @@ func TestDeletionOfRecreatedContentSurvivesRestore(t *testing.T) {
 	waitFor(t, "a reported the deletion", func() bool { return a.d.Stats().LocalChanges > changes })
 
 	// The tracker goes back to the backup; a re-announces first, then b.
-	tr.stop()
+	must(t, tr.stop())
 	must(t, os.RemoveAll(tr.cfg.StateDir))
 	must(t, copyTree(backup, tr.cfg.StateDir))
 	must(t, tr.start())
@@ -135,7 +135,7 @@ func TestConflictCopyNobodyHas(t *testing.T) {
 	tl := newTimeline()
 	tr := newTracker(filepath.Join(dir, "tracker"), log)
 	must(t, tr.start())
-	defer tr.stop()
+	defer func() { _ = tr.stop() }()
 	var ps []*simPeer
 	for i, name := range []string{"a", "b"} {
 		p := &simPeer{idx: i, name: name, root: filepath.Join(dir, name), state: filepath.Join(dir, name+"-state"), log: log.With("who", name)}

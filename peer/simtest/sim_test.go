@@ -219,7 +219,9 @@ func (r *run) shutdown() {
 			r.t.Errorf("%s: Run: %v", p.name, err)
 		}
 	}
-	r.tr.stop()
+	if err := r.tr.stop(); err != nil {
+		r.t.Errorf("tracker Run: %v", err)
+	}
 }
 
 // finish brings everything up for quiescence: the tracker (a clean start)
