@@ -274,6 +274,9 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 		srcs := p.plan.sources(w.Owners)
 		if len(srcs) == 0 {
 			part.Close()
+			if p.isPhantom(w, abs) {
+				return nil, "", p.dropPhantom(ctx, w)
+			}
 			p.log.Debug("no live source", "path", m.Path)
 			return nil, "", retry
 		}
