@@ -63,4 +63,3 @@ func (p *puller) dropPhantom(ctx context.Context, w index.Want) outcome {
 	p.idx.Stage(index.Entry{Manifest: t})
 	return unowned
 }
-
