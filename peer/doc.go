@@ -97,6 +97,13 @@
 //     other peers fetch from it too; a version superseded meanwhile is not
 //     announced, and one the tracker deleted or replaced before the
 //     announcement arrives is rejected by the tracker, never restored.
+//   - Phantom (phantom.go): a wanted file version whose only owner is this
+//     peer, which cannot build it from local data and never synced
+//     anything at its path: it replaced the version by a local edit before
+//     anyone fetched it, and a conflict then moved the version, owners and
+//     all, to a conflict name. No device has it, so the peer reports its
+//     deletion (a tombstone with the version as base) and every peer's
+//     want for it settles as a deletion.
 //   - Partial GC: between pull rounds (after a round that changed the set
 //     of wanted file versions, and periodically) the pull loop removes
 //     abandoned partial downloads (chunkstore.CollectPartials, gc.go):
