@@ -18,6 +18,8 @@ import (
 // ever synced at its path here (the index has no live entry there and the
 // disk nothing: fetch's edited check ran first). No other device can
 // fill such a want, so without this every device would retry it forever.
+// (A version several owners all replaced is not recognized: each knows
+// only that it lacks it itself.)
 func (p *puller) isPhantom(w index.Want, abs string) bool {
 	if len(w.Owners) != 1 || w.Owners[0] != p.plan.self {
 		return false
