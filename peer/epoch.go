@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 
 	"github.com/dartsync/dartsync/manifest"
@@ -170,7 +169,8 @@ func (r *reporter) reannounce(ctx context.Context, info tracker.RegisterInfo) er
 		if err != nil {
 			return err
 		}
-		anc = slices.DeleteFunc(anc, func(id manifest.ID) bool { return id == e.Manifest.ID })
+		// anc keeps repeats, e's own ID too (X, deleted, X again): the
+		// tracker orders the versions of a path by them.
 		changes = append(changes, tracker.Change{New: e.Manifest, Ancestors: anc})
 	}
 	level := slog.LevelInfo

@@ -83,7 +83,7 @@ func (s *store) commit(q []*applyReq) error {
 		t := &txn{
 			s:     s,
 			files: tx.Bucket(bucketFiles), log: tx.Bucket(bucketLog), meta: tx.Bucket(bucketMeta),
-			hist: tx.Bucket(bucketHistory),
+			hist: tx.Bucket(bucketHistory), chains: tx.Bucket(bucketChain),
 		}
 		t.log.FillPercent = logFillPercent
 		t.files.FillPercent = filesFillPercent
@@ -118,6 +118,7 @@ type txn struct {
 	reporter         uint32
 	files, log, meta *bolt.Bucket
 	hist             *bolt.Bucket // versions each path held before (reannounce.go)
+	chains           *bolt.Bucket // the same, in order (reannounce_chain.go)
 	seq              uint64
 }
 

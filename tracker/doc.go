@@ -40,6 +40,9 @@
 //     everything.
 //   - Path history: the file IDs a path held before its current version
 //     (at most maxHistory): the proof that a re-announced version is older.
+//   - Path chain: the same, in order, newest first, repeats included (X,
+//     deleted, X again): it orders a re-announced version and the current
+//     one when each is in the other's past (content that came back).
 //   - Conflict copy: the version that lost a concurrent edit, kept under
 //     ConflictName(path, mtime, device), shortened to fit the name limits.
 //

@@ -42,6 +42,11 @@ var bucketHistory = []byte("history")
 //	    version is rejected, and two live versions are a conflict: both are
 //	    kept (applyOne's rules 6 to 8).
 //
+// When both are newer (the path's content came back: X, deleted, X again),
+// the chains decide before R3 to R5 (chainOrder): M is newer if the peer
+// held C and C's whole chain before M, C is newer if the path's chain holds
+// M and M's whole ancestry; otherwise (a chain unknown or truncated) R5.
+//
 // Whenever M ends up current at its path, M's base and ancestors join the
 // path's history, so a peer re-announcing one of them later, in whatever
 // order the peers reconnect, is told it is outdated.
@@ -58,6 +63,23 @@ func (t *txn) reannounceOne(c *Change) (Result, error) {
 	if cur != nil && n.ID != cur.id {
 		newNewer = n.Base == cur.id || slices.Contains(c.Ancestors, cur.id)
 		curNewer = bytes.Equal(cur.m.Base, n.ID[:]) || t.known(n.Path, n.ID)
+		if newNewer && curNewer { // the path's content came back: order the chains
+			chain, err := t.chain(n.Path)
+			if err != nil {
+				return Result{}, err
+			}
+			switch chainOrder(n.ID, c.Ancestors, cur.id, chain) {
+			case 1:
+				curNewer = false
+			case -1:
+				newNewer = false
+			}
+		}
+	}
+	follows := false // M follows C (R3), so its ancestry extends C's chain
+	switch {
+	case cur == nil, cur != nil && n.ID != cur.id && newNewer && !curNewer:
+		follows = true
 	}
 	switch {
 	case cur == nil: // R1
@@ -88,6 +110,17 @@ func (t *txn) reannounceOne(c *Change) (Result, error) {
 	if r.Path == n.Path && r.Current.ID == n.ID {
 		if err := t.learn(n, c.Ancestors); err != nil {
 			return Result{}, err
+		}
+		if follows && len(c.Ancestors) > 0 {
+			// M's ancestry on the peer is the path's past, in order.
+			if err := t.setChain(n.Path, c.Ancestors); err != nil {
+				return Result{}, err
+			}
+		} else if !follows && cur != nil && n.ID != cur.id {
+			// M replaced C without following it (R5): the order is unknown.
+			if err := t.setChain(n.Path, nil); err != nil {
+				return Result{}, err
+			}
 		}
 	}
 	return r, nil
@@ -122,6 +155,13 @@ func (t *txn) replacing(m *manifestpb.Manifest) error {
 	}
 	if bytes.Equal(old[:], m.FileId) {
 		return nil
+	}
+	var base manifest.ID
+	if len(m.Base) == manifest.IDSize {
+		base = manifest.ID(m.Base)
+	}
+	if err := t.chainReplaced(m.Path, old, base); err != nil {
+		return err
 	}
 	return t.remember(m.Path, old)
 }

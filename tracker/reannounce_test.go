@@ -44,6 +44,11 @@ func TestReannounceRules(t *testing.T) {
 	side := testFile("a", "concurrent with v1, later", t0+10*min, v0.ID)
 	sideOld := testFile("a", "concurrent with v1, earlier", t0-min, v0.ID)
 	back := testFile("a", "v0", t0+6*min, v1.ID) // v1 reverted: v0's content (and ID) again
+	// x is deleted (gone), written again with the same bytes (x2: the same
+	// ID, base gone) and deleted again (the same tombstone ID as gone).
+	x := testFile("a", "x", t0, manifest.ID{})
+	gone := manifest.NewTombstone("a", manifest.KindFile, x.ID, t0+min)
+	x2 := testFile("a", "x", t0+2*min, gone.ID)
 	dir := testDir("d", t0, manifest.ID{})
 	dirGone := manifest.NewTombstone("d", manifest.KindDir, manifest.DirID(), t0+min)
 	// re re-announces m with the versions it replaced on the peer, newest first.
@@ -102,8 +107,22 @@ func TestReannounceRules(t *testing.T) {
 			want: Accepted, wantCurrent: side.ID, wantOwners: []int{1}, seqAdvance: 1},
 		{name: "R5 a deletion of another version loses to the edits", setup: []rstep{up(0, v0), up(0, v1), up(0, v2)}, change: re(1, del0),
 			want: Rejected, wantCurrent: v2.ID, wantOwners: []int{0}},
-		{name: "R5 both newer (a reverted file): a conflict, both kept", setup: []rstep{up(0, v0), up(0, v1), up(0, back)}, change: re(1, v1, v0),
+		{name: "both newer, chains order: a reverted file, the peer held v0 then v1 only (behind): outdated", setup: []rstep{up(0, v0), up(0, v1), up(0, back)}, change: re(1, v1, v0),
+			want: Outdated, wantCurrent: back.ID, wantOwners: []int{0}},
+		{name: "both newer, chains order: v0 v1 v0 v1 vs the revert to v0 (ahead): accepted", setup: []rstep{up(0, v0), up(0, v1), up(0, back)}, change: re(1, v1, back, v1, v0),
+			want: Accepted, wantCurrent: v1.ID, wantOwners: []int{1}, wantKnown: []manifest.ID{v0.ID}, seqAdvance: 1},
+		{name: "R5 both newer, chains disagree (the peer lost a repeat): a conflict, both kept", setup: []rstep{up(0, v0), up(0, v1), up(0, back)}, change: re(1, v1, v0, v1),
 			want: Conflict, wantCurrent: back.ID, wantOwners: []int{0}, copyOf: &v1, copyDev: 1, seqAdvance: 1},
+		{name: "both newer, chains order: a reverted file re-learned first, then the peer behind it: outdated", setup: []rstep{re(0, back, v1, v0)}, change: re(1, v1, v0),
+			want: Outdated, wantCurrent: back.ID, wantOwners: []int{0}},
+		{name: "both newer, chains order: deleted, re-created, deleted again vs the re-created version (ahead): the deletion is accepted", setup: []rstep{up(0, x), up(0, gone), up(0, x2)}, change: re(1, gone, x, gone, x),
+			want: Accepted, wantCurrent: gone.ID, wantOwners: []int{1}, wantKnown: []manifest.ID{x.ID}, seqAdvance: 1},
+		{name: "both newer, chains order: the first deletion vs the re-created version (behind): outdated", setup: []rstep{up(0, x), up(0, gone), up(0, x2)}, change: re(1, gone, x),
+			want: Outdated, wantCurrent: x2.ID, wantOwners: []int{0}},
+		{name: "both newer, chains order: the re-created version vs its second deletion, re-announced first (behind): outdated", setup: []rstep{up(0, x), up(0, gone), up(0, x2), re(1, gone, x, gone, x)}, change: re(0, x2, gone, x),
+			want: Outdated, wantCurrent: gone.ID, wantOwners: []int{1}},
+		{name: "both newer, chains order: the re-created version vs the first deletion, re-announced first (ahead): accepted", setup: []rstep{re(1, gone, x)}, change: re(0, x2, gone, x),
+			want: Accepted, wantCurrent: x2.ID, wantOwners: []int{0}, wantKnown: []manifest.ID{x.ID, gone.ID}, seqAdvance: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,9 +20,10 @@
 //     none before a re-announce and to the tracker's epoch once the
 //     re-announce is answered, so an interrupted re-announce is redone.
 //   - History: per path, the file IDs its entry held before the current one
-//     (at most MaxHistory, newest first). A re-announce sends them as the
-//     entry's ancestors, so the tracker can tell an older version of the
-//     path from a concurrent one.
+//     (at most MaxHistory, newest first, repeats included: X, deleted, X
+//     again holds X twice). A re-announce sends them as the entry's
+//     ancestors, so the tracker can tell an older version of the path from a
+//     concurrent one, and order versions that came back.
 //
 // The index lives in one bbolt file; all entries are also kept in memory, so
 // lookups during a scan cost no disk I/O. Writes go through Update, which

@@ -16,9 +16,11 @@ import (
 const MaxHistory = 16
 
 // bucketHistory holds, per path, the file IDs its entry held before the
-// current one: key path NUL file ID, value a counter (8 bytes, big-endian)
-// that orders them. Paths never contain NUL, so one path's keys are exactly
-// those under its prefix.
+// current one, repeats included (a path whose content comes back holds the
+// same ID twice): key path NUL file ID counter, value the counter (8 bytes,
+// big-endian) that orders them. Records written before repeats were kept
+// have no counter in the key (one record per ID). Paths never contain NUL,
+// so one path's keys are exactly those under its prefix.
 var bucketHistory = []byte("history")
 
 // replace is a file ID a path's entry held before a new one replaced it.
@@ -45,7 +47,8 @@ func writeHistory(b *bolt.Bucket, rs []replace) error {
 			return err
 		}
 		prefix := historyPrefix(r.path)
-		if err := b.Put(append(slices.Clip(prefix), r.id[:]...), binary.BigEndian.AppendUint64(nil, n)); err != nil {
+		v := binary.BigEndian.AppendUint64(nil, n)
+		if err := b.Put(append(append(slices.Clip(prefix), r.id[:]...), v...), v); err != nil {
 			return err
 		}
 		count, oldestN := 0, uint64(0)
@@ -69,8 +72,9 @@ func writeHistory(b *bolt.Bucket, rs []replace) error {
 func historyPrefix(path string) []byte { return append([]byte(path), 0) }
 
 // History returns the file IDs path's entry held before its current one,
-// newest first (at most MaxHistory). A re-announce sends them, so the
-// tracker can tell an older version of the path from a concurrent one.
+// newest first, repeats included (at most MaxHistory). A re-announce sends
+// them, so the tracker can tell an older version of the path from a
+// concurrent one, and order versions that came back (X, deleted, X again).
 func (x *Index) History(path string) ([]manifest.ID, error) {
 	type rec struct {
 		id manifest.ID
@@ -81,10 +85,10 @@ func (x *Index) History(path string) ([]manifest.ID, error) {
 	err := x.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketHistory).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if len(k) != len(prefix)+manifest.IDSize || len(v) != 8 {
+			if n := len(k) - len(prefix); (n != manifest.IDSize && n != manifest.IDSize+8) || len(v) != 8 {
 				return fmt.Errorf("%w: history record %q", ErrCorrupt, k)
 			}
-			rs = append(rs, rec{manifest.ID(k[len(prefix):]), binary.BigEndian.Uint64(v)})
+			rs = append(rs, rec{manifest.ID(k[len(prefix) : len(prefix)+manifest.IDSize]), binary.BigEndian.Uint64(v)})
 		}
 		return nil
 	})

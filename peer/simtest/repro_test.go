@@ -71,16 +71,30 @@ func TestDeletionOfRecreatedContentSurvivesRestore(t *testing.T) {
 	waitFor(t, "a reported the deletion", func() bool { return a.d.Stats().LocalChanges > changes })
 
 	// The tracker goes back to the backup; a re-announces first, then b.
+	reannounces := a.d.Stats().Reannounces // a re-announced once as a new member
 	must(t, tr.stop())
 	must(t, os.RemoveAll(tr.cfg.StateDir))
 	must(t, copyTree(backup, tr.cfg.StateDir))
 	must(t, tr.start())
-	waitFor(t, "a re-announced", func() bool { return a.d.Stats().Reannounces > 0 })
+	waitFor(t, "a re-announced", func() bool { return a.d.Stats().Reannounces > reannounces })
 	must(t, b.start(tr, tl))
 	waitFor(t, "b live", func() bool { return b.d.Stats().ScansCompleted > 0 })
 
+	// b was away during the deletion: it holds f until the deletion reaches
+	// it; meanwhile f must not come back on a.
+	deadline := time.Now().Add(30 * time.Second)
+	for b.exists(f) {
+		if a.exists(f) {
+			t.Fatalf("a: the deleted %s came back after the tracker restore", f)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b: the deletion of %s never arrived", f)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	// The deletion is the newest change of f: f stays deleted everywhere.
-	deadline := time.Now().Add(3 * time.Second)
+	deadline = time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, p := range ps {
 			if p.exists(f) {
