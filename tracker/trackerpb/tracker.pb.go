@@ -742,7 +742,10 @@ func (x *FileUpdate) GetAncestors() []*Ancestors {
 }
 
 // Ancestors are file IDs (32 bytes each) a path held on the reporting peer
-// before the re-announced version, newest first; at most 64.
+// before the re-announced version, newest first, repeats included (a path
+// deleted, re-created with the same content and deleted again lists the
+// same IDs twice: the order tells a peer ahead of the tracker from one
+// behind it); at most 64.
 type Ancestors struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	FileIds       [][]byte               `protobuf:"bytes,1,rep,name=file_ids,json=fileIds,proto3" json:"file_ids,omitempty"`
