@@ -31,7 +31,7 @@ func ConflictName(p string, modTime int64, device identity.DeviceID) string {
 	return conflictName(p, modTime, device, 1)
 }
 
-// conflictName is ConflictName for the n-th candidate: n > 1 appends "-n"
+// conflictName is ConflictName for the n-th candidate: n > 1 adds "-n" before the extension
 // (the name is taken by another version), and the shortening leaves room
 // for it.
 func conflictName(p string, modTime int64, device identity.DeviceID, n int) string {
@@ -54,7 +54,7 @@ func conflictName(p string, modTime int64, device identity.DeviceID, n int) stri
 		}
 		stem = cutRunes(stem, max(0, room-len(ext)))
 	}
-	return dir + stem + mark + ext + suffix
+	return dir + stem + mark + suffix + ext
 }
 
 // cutRunes returns the longest prefix of s of at most n bytes that ends at a

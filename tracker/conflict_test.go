@@ -31,16 +31,16 @@ func TestConflictNameFits(t *testing.T) {
 		wantSame bool   // the name is not shortened
 	}{
 		{"short name unchanged", "docs/a.txt", 1, mark + ".txt", "a", true},
-		{"short name, suffix", "docs/a.txt", 7, mark + ".txt-7", "a", true},
+		{"short name, suffix before the extension", "docs/a.txt", 7, mark + "-7.txt", "a", true},
 		{"250-byte CJK name keeps its extension", "docs/" + cjk, 1, mark + ".txt", "日日日", false},
-		{"250-byte CJK name, largest suffix", "docs/" + cjk, maxConflictTries, mark + ".txt-" + strconv.Itoa(maxConflictTries), "日日日", false},
+		{"250-byte CJK name, largest suffix", "docs/" + cjk, maxConflictTries, mark + "-" + strconv.Itoa(maxConflictTries) + ".txt", "日日日", false},
 		{"250-byte CJK name without extension", strings.Repeat("語", 83) + "a", 2, mark + "-2", "語語語", false},
 		{"4-byte runes", "x/" + strings.Repeat("😀", 62) + ".md", 1, mark + ".md", "😀😀", false},
 		{"long extension is cut with the name", "a." + strings.Repeat("x", 240), 1, mark, "a.xxx", false},
 		{"long extension, suffix", "a." + strings.Repeat("é", 120), 3, mark + "-3", "a.éé", false},
 		{"extension that fits is kept", strings.Repeat("s", 200) + "." + strings.Repeat("e", 50), 1, mark + "." + strings.Repeat("e", 50), "sss", false},
 		{"long dot file", "." + strings.Repeat("b", 254), 1, mark, ".bbb", false},
-		{"deep directory: the whole path fits", deepDir + strings.Repeat("f", 86) + ".txt", 12, mark + ".txt-12", "fff", false},
+		{"deep directory: the whole path fits", deepDir + strings.Repeat("f", 86) + ".txt", 12, mark + "-12.txt", "fff", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestApplyConflictLongName(t *testing.T) {
 		if err := manifest.ValidatePath(r.Path); err != nil {
 			t.Fatalf("conflict copy path: %v", err)
 		}
-		if i > 0 && !strings.HasSuffix(r.Path, ".txt-"+strconv.Itoa(i+1)) {
+		if i > 0 && !strings.HasSuffix(r.Path, "-"+strconv.Itoa(i+1)+".txt") {
 			t.Errorf("copy %d at %q, want suffix -%d", i, r.Path, i+1)
 		}
 		e, ok, err := s.lookup("", r.Path)
