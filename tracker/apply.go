@@ -30,7 +30,7 @@ const (
 // maxConflictTries bounds the suffixes tried when a conflict name is taken.
 const maxConflictTries = 100
 
-// apply runs the compare-and-set rule (DESIGN §3) for each change reported by
+// apply runs the compare-and-set rule (docs/ARCHITECTURE.md §3) for each change reported by
 // member reporter in folder, in order, and commits all of it in one
 // transaction before returning. Changes must be valid (manifest.FromProto).
 //
