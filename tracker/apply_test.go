@@ -83,8 +83,8 @@ func TestApplyCAS(t *testing.T) {
 				return m
 			}()}}, // placeholder replaced below
 			change: step{1, v3old}, want: Conflict, wantCurrent: v2.ID, wantOwners: []int{0},
-			wantPath: func(d []identity.DeviceID) string { return conflictName(v3old.Path, v3old.ModTime, d[1], 2) },
-			wantCopy: func(d []identity.DeviceID) string { return conflictName(v3old.Path, v3old.ModTime, d[1], 2) }, copyID: v3old.ID, copyOwners: []int{1}, seqAdvance: 1},
+			wantPath: func(d []identity.DeviceID) string { return strings.TrimSuffix(cname(d, v3old, 1), ".txt") + "-2.txt" },
+			wantCopy: func(d []identity.DeviceID) string { return strings.TrimSuffix(cname(d, v3old, 1), ".txt") + "-2.txt" }, copyID: v3old.ID, copyOwners: []int{1}, seqAdvance: 1},
 		{name: "deletion of an outdated base loses to the edit", setup: []step{{0, v1}, {1, v1}, {0, v2}}, change: step{1, del1},
 			want: Rejected, wantCurrent: v2.ID, wantOwners: []int{0}, wantErr: "outdated"},
 		{name: "deletion of the current version", setup: []step{{0, v1}, {0, v2}}, change: step{0, del2},
