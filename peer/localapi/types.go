@@ -54,7 +54,11 @@ type Folder struct {
 	Wants       int64     `json:"wants"` // versions waiting to be fetched or applied
 	Seq         uint64    `json:"seq"`   // last tracker sequence number applied
 	LastScan    time.Time `json:"last_scan,omitempty"`
-	LastChange  time.Time `json:"last_change,omitempty"`
+	// ScanFiles and ScanBytes: what the scan running now has read so far
+	// (0 when State is not scanning); a scan's total is not known in advance.
+	ScanFiles  int64     `json:"scan_files,omitempty"`
+	ScanBytes  int64     `json:"scan_bytes,omitempty"`
+	LastChange time.Time `json:"last_change,omitempty"`
 }
 
 // Peer is another device of this device's folders.
