@@ -73,6 +73,13 @@ type Config struct {
 
 	Log *slog.Logger
 
+	// Version is the running dartsync version, for the start line and
+	// dartsync_build_info; "" when not known.
+	Version string
+	// MetricsAddr: when set, Run serves the Prometheus metrics at /metrics
+	// over HTTP on this TCP address (see MetricsHandler).
+	MetricsAddr string
+
 	// Debug holds crash-test hooks; the zero value (no hooks) is what a
 	// production peer runs with.
 	Debug DebugHooks

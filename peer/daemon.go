@@ -34,6 +34,8 @@ type Daemon struct {
 	trackerID   identity.DeviceID
 
 	f *folder
+
+	obs *observers // Prometheus metrics (metrics.go)
 }
 
 // New opens the index and chunk store of cfg and resolves the tracker to
@@ -47,6 +49,8 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.Identity == nil {
 		return nil, errors.New("peer: no identity")
 	}
+	obs := newObservers(cfg.Version)
+	cfg.Log = obs.wrapLog(cfg.Log)
 	had, err := index.Exists(cfg.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
@@ -66,8 +70,9 @@ func New(cfg Config) (*Daemon, error) {
 	d := &Daemon{
 		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID,
 		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
-		f: newFolder(cfg, cfg.Identity.ID, idx, store),
+		f: newFolder(cfg, cfg.Identity.ID, idx, store), obs: obs,
 	}
+	obs.d = d
 	mem, ok, err := idx.Membership()
 	if err != nil {
 		d.closeStores()
@@ -137,10 +142,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if n, err := f.pull.recoverApplied(ctx); err != nil {
 		d.log.Warn("record versions applied before the last stop", "recorded", n, "err", err)
 	}
-	fetcher := transfer.NewFetcher(d.cfg.Identity, d.cfg.Fetch, d.log)
+	fetcher := transfer.NewFetcher(d.cfg.Identity, d.obs.fetchOptions(d.cfg.Fetch), d.log)
 	defer fetcher.Close()
 	server := transfer.NewServer(countingSource{src: f.store, n: &f.stats.BytesSent}, f.state.isMember, d.log,
-		transfer.WithUploadLimit(d.cfg.UploadLimit))
+		transfer.WithUploadLimit(d.cfg.UploadLimit), transfer.WithServed(d.obs.m.ObserveServed))
+	d.obs.running(fetcher, server)
 	client := tracker.NewClient(tracker.ClientConfig{
 		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID,
 		Secret: d.cfg.Secret, ListenPort: port, Folder: d.cfg.Folder,
@@ -149,10 +155,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Registering: f.handler.registering,
 	})
 	f.connect(client, fetcher)
-	d.log.Info("peer started", "device", d.self.String(), "folder", d.cfg.Root,
-		"listen", l.Addr().String(), "tracker", d.trackerAddr)
+	d.log.Info("peer started", "version", d.cfg.Version, "device", d.self.String(), "folder", d.cfg.Root,
+		"state", d.cfg.StateDir, "listen", l.Addr().String(), "tracker", d.trackerAddr)
 
 	g, gctx := errgroup.WithContext(ctx)
+	if err := d.serveMetrics(gctx, g); err != nil {
+		return err
+	}
 	g.Go(func() error { return server.Serve(gctx, l) })
 	g.Go(func() error {
 		err := client.Run(gctx)

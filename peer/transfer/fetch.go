@@ -77,6 +77,8 @@ type FetchOptions struct {
 	// one event loop per connection, so more than one lets a fast link use
 	// more than one core at each end.
 	Conns int
+	// Observe, if set, is told about every piece used (observe.go).
+	Observe PieceObserver
 }
 
 func (o FetchOptions) withDefaults() FetchOptions {
@@ -133,6 +135,7 @@ type Fetcher struct {
 	pool *connPool
 	bufs *bufPool
 	mem  *semaphore.Weighted // piece bytes in flight, all fetches
+	load fetcherLoad         // work in hand (observe.go)
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -182,6 +185,8 @@ func (f *Fetcher) Fetch(ctx context.Context, m *manifest.Manifest, sink Sink, so
 	f.wg.Add(1)
 	f.mu.Unlock()
 	defer f.wg.Done()
+	f.load.files.Add(1)
+	defer f.load.files.Add(-1)
 
 	items, more, err := workItems(m, sink.Missing())
 	if err != nil {

@@ -40,6 +40,8 @@ func (f *Fetcher) FetchDelta(ctx context.Context, src Source, h manifest.ID, len
 	f.wg.Add(1)
 	f.mu.Unlock()
 	defer f.wg.Done()
+	f.load.files.Add(1)
+	defer f.load.files.Add(-1)
 	if length <= 0 || length > MaxPieceLen {
 		return nil, st, fmt.Errorf("transfer: delta of piece %s: length %d outside 1..%d", h.Short(), length, MaxPieceLen)
 	}
@@ -64,7 +66,10 @@ func (f *Fetcher) FetchDelta(ctx context.Context, src Source, h manifest.ID, len
 	if err != nil {
 		return nil, st, err
 	}
+	began := time.Now()
+	f.load.requests.Add(1)
 	d, err := requestDelta(ctx, conn, h, length, sigBytes, f.opt.RequestTimeout)
+	f.load.requests.Add(-1)
 	if err != nil {
 		if f.ctx.Err() != nil {
 			return nil, st, ErrClosed
@@ -79,6 +84,7 @@ func (f *Fetcher) FetchDelta(ctx context.Context, src Source, h manifest.ID, len
 	if err != nil {
 		return nil, st, fmt.Errorf("%w: delta of piece %s from %s: %w", ErrBadPiece, h.Short(), src.ID.Short(), err)
 	}
+	f.observe(true, began, len(piece))
 	return piece, st, nil
 }
 

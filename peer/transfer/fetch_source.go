@@ -76,7 +76,10 @@ func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
 // and writes a winning piece to the sink.
 func (j *fetchJob) runAttempt(sctx context.Context, dropSrc context.CancelFunc, a *attempt, conn *quic.Conn, src Source) {
 	f, sched, it := j.f, j.sched, a.it
+	began := time.Now()
+	f.load.requests.Add(1)
 	data, err := requestPiece(a.ctx, conn, f.bufs, it.hash, it.length, f.opt.RequestTimeout)
+	f.load.requests.Add(-1)
 	if err == nil && manifest.Hash(data) != it.hash {
 		f.bufs.put(data)
 		err = fmt.Errorf("%w: piece %s from %s", ErrBadPiece, it.hash.Short(), src.ID.Short())
@@ -86,6 +89,7 @@ func (j *fetchJob) runAttempt(sctx context.Context, dropSrc context.CancelFunc, 
 		return
 	}
 	if sched.complete(a) {
+		f.observe(false, began, len(data))
 		j.write(it, data)
 	}
 	f.bufs.put(data)

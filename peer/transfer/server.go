@@ -50,6 +50,7 @@ type serverConfig struct {
 	remoteQueue    int
 	remoteMemory   int64
 	serverMemory   int64
+	served         ServedObserver // nil: none (observe.go)
 }
 
 // WithUploadLimit limits the bytes per second the server sends, summed over

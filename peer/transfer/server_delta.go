@@ -25,6 +25,10 @@ func (s *Server) serveDelta(ctx context.Context, str *quic.Stream, rem *remote, 
 		if err != nil {
 			return writeStatus(str, peerpb.Status_STATUS_BAD_REQUEST, err.Error())
 		}
-		return s.sendData(ctx, str, d)
+		if err := s.sendData(ctx, str, d); err != nil {
+			return err
+		}
+		s.served(true, len(d))
+		return nil
 	})
 }

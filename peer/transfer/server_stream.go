@@ -141,7 +141,11 @@ func (s *Server) servePiece(ctx context.Context, str *quic.Stream, rem *remote, 
 		if !ok {
 			return err
 		}
-		return s.sendData(ctx, str, data)
+		if err := s.sendData(ctx, str, data); err != nil {
+			return err
+		}
+		s.served(false, len(data))
+		return nil
 	})
 }
 
