@@ -48,6 +48,7 @@ type peerCmd struct {
 	Rescan           time.Duration `name:"rescan" default:"1h" help:"Full rescan interval (safety net for missed events); negative disables."`
 	KeepVersions     keepDuration  `name:"keep-versions" default:"30d" placeholder:"DURATION" help:"Keep files that remote changes replace or delete this long in DIR/.dartsync/versions (30d, 12h); 0 keeps none."`
 	KeepVersionsSize keepSize      `name:"keep-versions-size" default:"10%" placeholder:"SIZE" help:"At most this much is kept, oldest pruned first: 500MB, 2GiB, or a percentage of the folder's file system (5%)."`
+	Metrics          string        `name:"metrics" placeholder:"ADDR" help:"Serve Prometheus metrics at http://ADDR/metrics (TCP, e.g. 127.0.0.1:9101); off by default."`
 
 	Debug peerDebug `embed:"" prefix:"debug-" group:"debug"`
 }
@@ -111,7 +112,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		TrackerAddr: c.Tracker, ListenAddr: c.Listen,
 		Debounce: c.Debounce, Rescan: c.Rescan,
 		StatsFile: filepath.Join(state, "stats.json"),
-		Log:       log,
+		Log:       log, Version: version, MetricsAddr: c.Metrics,
 
 		KeepVersions:     time.Duration(c.KeepVersions),
 		KeepVersionsSize: c.KeepVersionsSize.bytes, KeepVersionsPercent: c.KeepVersionsSize.percent,
@@ -131,7 +132,6 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("device", "id", id.ID.String(), "state", state)
 	stopProfile, err := c.Debug.profile(log)
 	if err != nil {
 		return err

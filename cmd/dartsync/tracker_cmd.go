@@ -56,7 +56,7 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	tok := srv.Token().String()
-	log.Info("tracker started", "addr", srv.Addr(), "device", srv.ID(), "state", state,
+	log.Info("tracker started", "version", version, "addr", srv.Addr(), "device", srv.ID(), "state", state,
 		"token_file", filepath.Join(state, tracker.TokenFile))
 	log.Info("to join a device, run on it: " + joinCommand(srv.Addr(), tok))
 
