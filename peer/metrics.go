@@ -42,7 +42,7 @@ func (o *observers) wrapLog(log *slog.Logger) *slog.Logger {
 
 // fetchOptions adds the latency observer to opt.
 func (o *observers) fetchOptions(opt transfer.FetchOptions) transfer.FetchOptions {
-	opt.Observe = o.m.ObservePiece
+	opt.Observe = o.m
 	return opt
 }
 

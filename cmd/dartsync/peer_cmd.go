@@ -57,6 +57,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(peerGCPercent)
 	}
+	progress, log := progressFor(os.Stderr, log)
 	root, err := filepath.Abs(c.Dir)
 	if err != nil {
 		return err
@@ -136,7 +137,9 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	stopProgress := startProgress(ctx, d, progress)
 	err = d.Run(ctx)
+	stopProgress()
 	stopProfile()
 	switch {
 	case errors.Is(err, tracker.ErrWrongToken):

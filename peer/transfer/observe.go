@@ -9,9 +9,12 @@ import (
 // true for a piece rebuilt from a delta (FetchDelta), false for a whole
 // piece (Fetch); latency runs from sending the request to the verified
 // arrival of the piece, n is its length. Only pieces that are used are
-// reported (not an endgame duplicate that lost, nor a bad piece). It is
-// called from many goroutines at once and must not block.
-type PieceObserver func(delta bool, latency time.Duration, n int)
+// reported (not an endgame duplicate that lost, nor a bad piece).
+// ObservePiece is called from many goroutines at once and must not block.
+// (An interface, not a func, so that FetchOptions stays comparable.)
+type PieceObserver interface {
+	ObservePiece(delta bool, latency time.Duration, n int)
+}
 
 // ServedObserver is told about every response a Server sent in full: delta
 // is true for a delta, false for a whole piece; n is the bytes sent. It is
@@ -73,7 +76,7 @@ func (p *connPool) devices() int {
 // observe reports a used piece to the fetcher's observer, if any.
 func (f *Fetcher) observe(delta bool, began time.Time, n int) {
 	if f.opt.Observe != nil {
-		f.opt.Observe(delta, time.Since(began), n)
+		f.opt.Observe.ObservePiece(delta, time.Since(began), n)
 	}
 }
 
