@@ -8,6 +8,8 @@ BIN=bin/dartsync
 DEMO=demo
 TRACKER_PORT=${TRACKER_PORT:-7700}
 PIECE_SIZE=${PIECE_SIZE:-262144}
+METRICS_PORT=${METRICS_PORT:-7710}   # peer N serves Prometheus metrics on METRICS_PORT+N
+DASHBOARD=http://127.0.0.1:7080      # the tracker's dashboard (dartsync tracker --http, its default)
 
 if [ ! -x "$BIN" ]; then
   echo "building $BIN"
@@ -40,6 +42,7 @@ for i in 1 2 3 4; do
   "$BIN" peer --dir "$DEMO/peer$i" --state "$DEMO/state/peer$i" \
     --tracker "127.0.0.1:$TRACKER_PORT" --token-file "$token_file" \
     --listen "127.0.0.1:$((TRACKER_PORT + i))" --debounce 300ms \
+    --metrics "127.0.0.1:$((METRICS_PORT + i))" \
     >"$DEMO/peer$i.log" 2>&1 &
   pids+=($!)
 done
@@ -51,6 +54,17 @@ DartSync demo is running: one tracker and four peers on this machine.
   folders:  $DEMO/peer1  $DEMO/peer2  $DEMO/peer3  $DEMO/peer4
   logs:     $DEMO/tracker.log  $DEMO/peer1.log ... $DEMO/peer4.log
   stats:    $DEMO/state/peerN/stats.json
+
+What a peer is doing (its state, transfers, peers online, conflicts):
+
+  $BIN status --dir $DEMO/peer1        (add --watch to follow it, --json for a script)
+
+The tracker's dashboard (devices, folders, recent changes, conflicts):
+
+  $DASHBOARD
+  log in with the admin secret in the file $DEMO/state/tracker/admin.secret
+
+Prometheus metrics of peer N: http://127.0.0.1:$((METRICS_PORT + 1))/metrics ... :$((METRICS_PORT + 4))
 
 Drop a file into $DEMO/peer1 and watch it appear in the others, e.g.
 
