@@ -186,6 +186,11 @@
 //     start (a new, empty member). Keep the state outside a removable disk
 //     (--state) so a peer started while it is not mounted pauses instead.
 //   - Stats: counters of bytes and pieces moved, written to Config.StatsFile.
+//   - Metrics: the Prometheus view of the same counters (peer/metrics,
+//     metrics.go): a registry per Daemon, read from Stats at each scrape,
+//     plus fetch latencies and pieces served (peer/transfer's observers)
+//     and warnings and errors logged. MetricsHandler serves it; Run serves
+//     it at /metrics on Config.MetricsAddr when that is set.
 //
 // Sentinel errors: ErrUnsafePath (a path would leave the folder),
 // ErrNoTracker (no index and no tracker to join).

@@ -32,6 +32,10 @@
 //     outstanding items go back to the queue.
 //   - Member: a device the Authorizer accepts (the tracker's member list).
 //     A server answers nobody else.
+//   - Observer: who is told about pieces as they move, for metrics
+//     (observe.go): FetchOptions.Observe for every piece a fetcher used,
+//     with its latency; WithServed for every response a server sent. They
+//     must not block. Fetcher.Load and Server.Remotes tell the work in hand.
 //
 // Lifecycle: a Server is long-running in the same shape as tracker.Server
 // and peer.Daemon (NewServer, then Serve(ctx, l) until ctx ends, which
