@@ -1,18 +1,23 @@
 package peer
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/dartsync/dartsync/internal/identity"
 )
 
 // scrape fetches url over HTTP and parses it with Prometheus's text parser.
@@ -160,5 +165,85 @@ func checkNames(t *testing.T, fams map[string]*dto.MetricFamily) {
 	}
 	if own < 20 {
 		t.Errorf("only %d dartsync_ metric families: %v", own, fmt.Sprint(len(fams)))
+	}
+}
+
+// TestMetricsAddr: with Config.MetricsAddr, Run serves /metrics over HTTP
+// there until it stops (then the port is closed); an address that cannot
+// be bound ends Run with an error.
+func TestMetricsAddr(t *testing.T) {
+	n := newTestNet(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	freeAddr := free.Addr().String()
+	free.Close()
+	tests := []struct {
+		name    string
+		addr    string
+		wantErr bool
+	}{
+		{"free", freeAddr, false},
+		{"taken", taken.Addr().String(), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			state := filepath.Join(t.TempDir(), "state")
+			id, err := identity.LoadOrCreate(state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := New(Config{
+				Root: t.TempDir(), StateDir: state, Identity: id,
+				TrackerAddr: n.srv.Addr().String(), TrackerID: n.token.Tracker, Secret: append([]byte(nil), n.token.Secret[:]...),
+				ListenAddr: "127.0.0.1:0", Rescan: -1, Log: testLog(), MetricsAddr: tt.addr, Version: "v9.9.9",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- d.Run(ctx) }()
+			if tt.wantErr {
+				select {
+				case err := <-done:
+					if err == nil || !strings.Contains(err.Error(), "metrics listen") {
+						t.Fatalf("Run = %v, want a metrics listen error", err)
+					}
+				case <-time.After(30 * time.Second):
+					t.Fatal("Run still running with the metrics address taken")
+				}
+				return
+			}
+			url := "http://" + tt.addr + "/metrics"
+			waitFor(t, "metrics served", func() bool {
+				resp, err := http.Get(url)
+				if err != nil {
+					return false
+				}
+				resp.Body.Close()
+				return resp.StatusCode == http.StatusOK
+			})
+			fams := scrape(t, url)
+			if v, ok := metricValue(fams, "dartsync_build_info", map[string]string{"version": "v9.9.9"}); !ok || v != 1 {
+				t.Errorf("dartsync_build_info{version=v9.9.9} = %v (present %v), want 1", v, ok)
+			}
+			checkNames(t, fams)
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if resp, err := http.Get(url); err == nil {
+				resp.Body.Close()
+				t.Errorf("metrics still served after Run returned")
+			}
+		})
 	}
 }
