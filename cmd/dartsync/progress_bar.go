@@ -146,6 +146,8 @@ type barLogHandler struct {
 	s *barSink
 }
 
+// Handle holds the sink's mutex while the record is written to the
+// terminal: that write is what the mutex orders against the bar's.
 func (b *barLogHandler) Handle(ctx context.Context, r slog.Record) error {
 	b.s.mu.Lock()
 	defer b.s.mu.Unlock()

@@ -77,10 +77,6 @@ type Metrics struct {
 	logRecords   *prometheus.CounterVec
 }
 
-// LatencyBuckets are the bounds of the fetch latency histogram, in
-// seconds: 1 ms to ~16 s.
-var LatencyBuckets = prometheus.ExponentialBuckets(0.001, 2, 15)
-
 // New returns the metrics of a daemon that reads its counters from src;
 // version is the running dartsync version (dartsync_build_info).
 func New(version string, src Source) *Metrics {
@@ -89,7 +85,7 @@ func New(version string, src Source) *Metrics {
 		fetchLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "dartsync_fetch_piece_duration_seconds",
 			Help:    "Time from sending a piece request to the verified arrival of the piece, by kind (whole, delta).",
-			Buckets: LatencyBuckets,
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15), // 1 ms to ~16 s
 		}, []string{"kind"}),
 		sentPieces: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dartsync_sent_pieces_total",
@@ -126,9 +122,6 @@ func New(version string, src Source) *Metrics {
 	)
 	return m
 }
-
-// Registry returns the daemon's registry (for a caller that registers more).
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Handler serves the registry in the Prometheus exposition formats.
 func (m *Metrics) Handler() http.Handler {
