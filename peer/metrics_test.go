@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +246,55 @@ func TestMetricsAddr(t *testing.T) {
 				t.Errorf("metrics still served after Run returned")
 			}
 		})
+	}
+}
+
+// TestMetricsCountDeltasByKind: one byte inserted into a synced file: the
+// receiver's metrics count pieces found in its old version and rebuilt
+// from a delta, and a delta fetch latency; the sender's count a delta sent.
+func TestMetricsCountDeltasByKind(t *testing.T) {
+	old := randomData(t, 1<<20)
+	a, b := syncedPair(t, "big.bin", old)
+	srvA := httptest.NewServer(a.d.MetricsHandler())
+	defer srvA.Close()
+	srvB := httptest.NewServer(b.d.MetricsHandler())
+	defer srvB.Close()
+	before := scrape(t, srvB.URL)
+
+	at := 300000
+	nw := slices.Concat(old[:at], []byte{'X'}, old[at:])
+	replaceFile(t, filepath.Join(a.root, "big.bin"), nw)
+	waitFor(t, "b has the new version", fileIs(filepath.Join(b.root, "big.bin"), nw))
+	var after map[string]*dto.MetricFamily
+	waitFor(t, "the apply counted", func() bool {
+		after = scrape(t, srvB.URL)
+		v, _ := metricValue(after, "dartsync_files_applied_total", nil)
+		w, _ := metricValue(before, "dartsync_files_applied_total", nil)
+		return v > w
+	})
+	grew := func(fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+		v, _ := metricValue(fams, name, labels)
+		w, _ := metricValue(before, name, labels)
+		return v - w
+	}
+	for _, c := range []struct {
+		name string
+		kind string
+	}{
+		{"dartsync_received_pieces_total", "found"},
+		{"dartsync_received_pieces_total", "delta"},
+		{"dartsync_received_bytes_total", "delta"},
+		{"dartsync_fetch_piece_duration_seconds", "delta"},
+	} {
+		if d := grew(after, c.name, map[string]string{"kind": c.kind}); d <= 0 {
+			t.Errorf("b: %s{kind=%s} grew by %v, want > 0", c.name, c.kind, d)
+		}
+	}
+	if d := grew(after, "dartsync_delta_received_bytes_total", nil); d <= 0 || d > deltaTestPiece/4 {
+		t.Errorf("b: delta bytes received grew by %v, want a little", d)
+	}
+	famsA := scrape(t, srvA.URL)
+	if v, _ := metricValue(famsA, "dartsync_sent_pieces_total", map[string]string{"kind": "delta"}); v < 1 {
+		t.Errorf("a: dartsync_sent_pieces_total{kind=delta} = %v, want >= 1", v)
 	}
 }
