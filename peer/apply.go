@@ -10,6 +10,7 @@ import (
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/decide"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/scan"
 )
 
@@ -151,6 +152,7 @@ func (a *applier) apply(m *manifest.Manifest, part *chunkstore.Partial, abs stri
 	a.renamed()
 	a.idx.Stage(index.Entry{Manifest: *m, Stat: a.appliedStat(m, abs)})
 	a.stats.FilesApplied.Add(1)
+	a.state.live.event(localapi.EventApplied, m.Path)
 	a.log.Debug("applied", "path", m.Path, "size", m.Size)
 	return done
 }
@@ -258,6 +260,7 @@ func (a *applier) applyDelete(w index.Want) outcome {
 		}
 		a.forget(m.Path)
 		a.stats.FilesDeleted.Add(1)
+		a.state.live.event(localapi.EventDeleted, m.Path)
 	}
 	a.idx.Stage(index.Entry{Manifest: m})
 	return done

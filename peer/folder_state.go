@@ -15,6 +15,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/marker"
 	"github.com/dartsync/dartsync/peer/scan"
 	"github.com/dartsync/dartsync/peer/watch"
@@ -225,7 +226,7 @@ func (g *folderGuard) problem(when checkTime) folderIssue {
 	m, err := marker.Read(root)
 	switch {
 	case err == nil && m.Device == g.self.String():
-		if when == atStart && (m.StateDir != g.stateDir || m.Folder != g.name) {
+		if when == atStart && (m.StateDir != g.stateDir || m.Folder != g.name || m.Control != localapi.ControlPath(g.stateDir)) {
 			if err := g.writeMarker(); err != nil {
 				g.log.Warn("update folder marker", "err", err)
 			} else {
@@ -270,7 +271,8 @@ func (g *folderGuard) problem(when checkTime) folderIssue {
 
 // writeMarker marks the folder as this device's.
 func (g *folderGuard) writeMarker() error {
-	return marker.Write(g.root, marker.Marker{Folder: g.name, Device: g.self.String(), StateDir: g.stateDir})
+	return marker.Write(g.root, marker.Marker{Folder: g.name, Device: g.self.String(), StateDir: g.stateDir,
+		Control: localapi.ControlPath(g.stateDir)})
 }
 
 // stateInFolder reports whether the state directory (whose index was

@@ -13,6 +13,7 @@ import (
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/decide"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/scan"
 	"github.com/dartsync/dartsync/peer/watch"
 	"github.com/dartsync/dartsync/tracker"
@@ -132,13 +133,16 @@ func (r *reporter) prev(path string) (manifest.Manifest, scan.Stat, bool) {
 // differences to the tracker. A paused folder reports nothing
 // (errFolderPaused): the marker is checked before the walk, after it and
 // after the diff (see folderGuard.pausedDuringScan).
-func (r *reporter) scan(ctx context.Context) error {
+func (r *reporter) scan(ctx context.Context) (err error) {
 	guard, ok := r.guard.beginScan()
 	if !ok {
 		return errFolderPaused
 	}
 	start := time.Now()
-	res, err := scan.Scan(ctx, r.root, scan.Options{PieceSize: r.state.currentPieceSize(), Prev: r.prev, Log: r.log})
+	r.state.live.scanStarted()
+	defer func() { r.state.live.scanEnded(err) }()
+	res, err := scan.Scan(ctx, r.root, scan.Options{PieceSize: r.state.currentPieceSize(), Prev: r.prev, Log: r.log,
+		Progress: r.state.live.scanProgress})
 	if err != nil {
 		if !r.guard.check() {
 			return errFolderPaused
@@ -244,6 +248,7 @@ func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 		switch s.Kind {
 		case decide.RecordLocal:
 			r.stats.LocalChanges.Add(1)
+			r.state.live.event(localapi.EventLocalChange, p)
 			r.log.Info("local change", "path", p, "deleted", c.Manifest.Deleted, "outcome", res[i].Outcome.String())
 		case decide.RecordConflict, decide.RecordConflictCopy:
 			r.stats.Conflicts.Add(1)
@@ -256,6 +261,7 @@ func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 					continue // index unchanged: the file is not overwritten
 				}
 				s.Entry.Stat = st
+				r.state.live.event(localapi.EventConflict, s.CopyTo)
 				kick(r.scanKick)
 			}
 			r.log.Warn("conflict", "path", p, "our_copy", res[i].Path)
