@@ -76,6 +76,24 @@ func (c *Client) do(ctx context.Context, path string) (*http.Response, error) {
 	return resp, nil
 }
 
+// Raw returns the JSON body of GET /v1/PATH (path: "/status", ...) as
+// the peer sent it.
+func (c *Client) Raw(ctx context.Context, path string) (json.RawMessage, error) {
+	resp, err := c.do(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("localapi: %s: %w", path, err)
+	}
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("localapi: %s: not JSON", path)
+	}
+	return b, nil
+}
+
 // Status is GET /v1/status.
 func (c *Client) Status(ctx context.Context) (Status, error) {
 	var s Status
