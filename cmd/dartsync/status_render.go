@@ -89,7 +89,7 @@ func (r *renderer) folder(st localapi.Status, f localapi.Folder) {
 		}
 	}
 	if len(cs) > 0 {
-		r.linef("  conflicts  %d unresolved copies (compare each with its original, keep one)", len(cs))
+		r.linef("  conflicts  %s (compare each with its original, keep one)", plural(len(cs), "unresolved copy"))
 		for _, c := range cs {
 			r.linef("    %s", shortenMiddle(c.Path, statusWidth-4))
 			r.linef("      copy of %s", shortenMiddle(c.Original, statusWidth-14))
@@ -108,8 +108,8 @@ func (r *renderer) transfer(t localapi.Transfer) {
 	if t.Rate > 0 {
 		rate = humanBytes(t.Rate) + "/s"
 	}
-	r.linef("      %s of %s  %3.0f%%  %s  ETA %s  from %d peers", humanBytes(float64(t.Done)),
-		humanBytes(float64(t.Size)), pct, rate, etaText(t.ETA), t.Sources)
+	r.linef("      %s of %s  %3.0f%%  %s  ETA %s  from %s", humanBytes(float64(t.Done)),
+		humanBytes(float64(t.Size)), pct, rate, etaText(t.ETA), plural(t.Sources, "peer"))
 }
 
 func (r *renderer) peers(ps []localapi.Peer, folder string) {
@@ -183,12 +183,16 @@ func (r *renderer) clock(t time.Time) string {
 	return t.Format("2006-01-02 15:04")
 }
 
-// when formats t with its age ("never" for zero).
+// when formats t with its age when it is today ("never" for zero).
 func (r *renderer) when(t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
-	return r.clock(t) + " (" + r.age(t) + " ago)"
+	c := r.clock(t)
+	if len(c) > len("15:04:05") {
+		return c
+	}
+	return c + " (" + r.age(t) + " ago)"
 }
 
 // age is how long ago t was, coarsely ("4s", "3m", "2h5m", "3d").
@@ -206,6 +210,17 @@ func (r *renderer) age(t time.Time) string {
 	default:
 		return fmt.Sprintf("%dd", int(d.Hours()/24))
 	}
+}
+
+// plural is "1 peer", "2 peers" ("copy": "copies").
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	if strings.HasSuffix(what, "y") {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(what, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // wrapText splits s into lines of at most n runes, at spaces where it can.
