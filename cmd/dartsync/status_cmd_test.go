@@ -35,7 +35,9 @@ func servePeerAPI(t *testing.T, st localapi.Status) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- localapi.Serve(ctx, ep, localapi.Handler(ctx, fixedSource{st, localapi.NewBus()}, nil)) }()
+	go func() {
+		done <- localapi.Serve(ctx, ep, localapi.Handler(ctx, fixedSource{st, localapi.NewBus()}, nil))
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return state
 }
