@@ -273,7 +273,9 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 	complete := false
 	defer func() { p.state.live.endTransfer(xf, complete) }()
 	sink := xf.sink(part)
-	if err := p.plan.executor().Local(ctx, p.plan.job(w, abs), sink); err != nil {
+	job := p.plan.job(w, abs)
+	xf.sources.Store(int64(len(job.Sources)))
+	if err := p.plan.executor().Local(ctx, job, sink); err != nil {
 		part.Close()
 		p.log.Warn("local pieces", "path", m.Path, "err", err)
 		return nil, "", retry
