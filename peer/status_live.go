@@ -1,6 +1,8 @@
 package peer
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,8 +108,12 @@ func (l *folderLive) pullEnded(err error) {
 	l.setFailed("pull", err)
 }
 
-// setFailed records the outcome of a scan or pull (err nil: success).
+// setFailed records the outcome of a scan or pull (err nil: success). A
+// pause or a stop (the context) is neither a success nor a failure.
 func (l *folderLive) setFailed(what string, err error) {
+	if errors.Is(err, errFolderPaused) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return
+	}
 	msg := ""
 	if err != nil {
 		msg = what + ": " + err.Error()
