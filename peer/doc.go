@@ -191,6 +191,15 @@
 //     plus fetch latencies and pieces served (peer/transfer's observers)
 //     and warnings and errors logged. MetricsHandler serves it; Run serves
 //     it at /metrics on Config.MetricsAddr when that is set.
+//   - Status (status*.go): Daemon.Status, the snapshot the local control
+//     API serves (peer/localapi, docs/API.md): per folder (folderList) its
+//     state, counts from the index (status_census.go, cached), and what it
+//     does now (folderLive in syncState, status_live.go: small lock-cheap
+//     hooks in the reporter, puller and applier; each fetch counts the bytes
+//     written to its partial, status_transfer.go); the peers the tracker's
+//     live lists showed; the last warnings and errors logged (errorRing,
+//     status_errors.go). Run serves the API on STATE/control.sock (api.go)
+//     and the parts publish events on its bus.
 //
 // Sentinel errors: ErrUnsafePath (a path would leave the folder),
 // ErrNoTracker (no index and no tracker to join).
