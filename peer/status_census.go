@@ -11,8 +11,20 @@ import (
 )
 
 // censusMaxAge: the folder's counts are recounted at most this often
-// (Status may be asked several times a second; a count walks the index).
+// (Status may be asked several times a second; a count walks the index),
+// and only when something may have changed them (censusKey).
 const censusMaxAge = 2 * time.Second
+
+// censusKey changes whenever the counts may have: the index's sequence
+// number and size, and the folder's counters of applied, deleted and
+// reported files and of scans.
+type censusKey [6]int64
+
+func (f *folder) censusKey() censusKey {
+	s := f.stats
+	return censusKey{int64(f.idx.Seq()), int64(f.idx.Len()), s.FilesApplied.Load(), s.FilesDeleted.Load(),
+		s.LocalChanges.Load(), s.ScansCompleted.Load()}
+}
 
 // conflictMark is what a conflict copy's name holds (tracker.ConflictName):
 // NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE[-N].EXT.
@@ -23,23 +35,24 @@ const conflictMark = ".sync-conflict-"
 // those in sync, the wants, and the conflict copies present.
 type census struct {
 	at                                time.Time
+	key                               censusKey
 	files, filesInSync, bytes, inSync int64
 	wants                             int64
 	conflicts                         []localapi.Conflict
 	err                               error
 }
 
-// countNow returns the folder's census, recounted if older than
-// censusMaxAge. The count runs without l.mu held.
-func (l *folderLive) countNow(idx *index.Index, folder string, now time.Time) census {
+// countNow returns the folder's census, recounted if its key changed and
+// it is older than censusMaxAge. The count runs without l.mu held.
+func (l *folderLive) countNow(idx *index.Index, key censusKey, folder string, now time.Time) census {
 	l.mu.Lock()
 	c := l.census
 	l.mu.Unlock()
-	if !c.at.IsZero() && now.Sub(c.at) < censusMaxAge {
+	if !c.at.IsZero() && (c.key == key || now.Sub(c.at) < censusMaxAge) {
 		return c
 	}
 	c = count(idx, folder)
-	c.at = now
+	c.at, c.key = now, key
 	l.mu.Lock()
 	l.census = c
 	l.mu.Unlock()
