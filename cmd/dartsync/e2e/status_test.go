@@ -69,14 +69,25 @@ func TestStatusShowsTransferAndPeers(t *testing.T) {
 	c.tracker.stop()
 	c.tracker.args = append(c.tracker.args, "--interval", "1s", "--peer-timeout", "3s")
 	c.restartTracker()
-	// 6 MiB at 1 MiB/s: the transfer lasts about 6 s.
-	p1 := c.addPeer("peer1", "--debug-upload-limit", strconv.Itoa(1<<20))
+	// 6 MiB at 512 KiB/s: the transfer lasts about 12 s.
+	p1 := c.addPeer("peer1", "--debug-upload-limit", strconv.Itoa(512<<10))
 	p2 := c.addPeer("peer2")
 	data := randomBytes(t, 6<<20)
 	writeFile(t, p1.dir, "slow.bin", data, 0o644)
 
+	// The JSON and the text status taken one right after the other while
+	// the transfer runs.
 	var text string
-	eventually(t, syncWait, "the transfer in peer2's status", func() (bool, string) {
+	var st localapi.Status
+	eventually(t, syncWait, "the transfer in peer2's status (--json and text)", func() (bool, string) {
+		var err error
+		st, err = statusJSON(t, p2.dir)
+		if err != nil {
+			return false, err.Error()
+		}
+		if len(st.Transfers) != 1 {
+			return false, fmt.Sprintf("transfers %+v", st.Transfers)
+		}
 		out, errOut, code := runStatus(t, "--dir", p2.dir)
 		text = out
 		return code == 0 && strings.Contains(out, "slow.bin") && strings.Contains(out, "of 6.0 MiB"),
@@ -87,15 +98,6 @@ func TestStatusShowsTransferAndPeers(t *testing.T) {
 			t.Errorf("status line wider than 80 columns: %q", l)
 		}
 	}
-	var st localapi.Status
-	eventually(t, syncWait, "the transfer in peer2's status --json", func() (bool, string) {
-		var err error
-		st, err = statusJSON(t, p2.dir)
-		if err != nil {
-			return false, err.Error()
-		}
-		return len(st.Transfers) == 1, fmt.Sprintf("transfers %+v", st.Transfers)
-	})
 	tr := st.Transfers[0]
 	if tr.Path != "slow.bin" || tr.Size != int64(len(data)) || tr.Done > tr.Size || tr.Sources != 1 || tr.Started.IsZero() {
 		t.Errorf("transfer %+v", tr)
