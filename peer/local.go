@@ -44,6 +44,7 @@ type reporter struct {
 	rs     *resync
 	client trackerClient // set by folder.connect
 	retry  time.Duration // after a failed scan
+	ignore *ignoreRules  // reloaded before each scan (ignore.go)
 
 	scanKick      chan struct{} // in: scan now
 	pullKick      chan struct{} // out: a scan is done
@@ -106,8 +107,11 @@ func (r *reporter) loop(ctx context.Context, changes <-chan watch.Change) error 
 // needsScan reports whether any of the paths the watcher named differs from
 // the index (decide.NeedsScan), so a scan is worth its walk.
 func (r *reporter) needsScan(paths []string) bool {
+	if namesIgnoreFile(paths) && r.ignore.reload() {
+		return true // paths un-ignored now are scanned (ignore.go)
+	}
 	for _, p := range paths {
-		if r.state.isApplying(p) {
+		if r.state.isApplying(p) || r.ignore.ignored(p, false) {
 			continue
 		}
 		ie, ok := r.idx.Get(p)
@@ -138,7 +142,9 @@ func (r *reporter) scan(ctx context.Context) error {
 		return errFolderPaused
 	}
 	start := time.Now()
-	res, err := scan.Scan(ctx, r.root, scan.Options{PieceSize: r.state.currentPieceSize(), Prev: r.prev, Log: r.log})
+	r.ignore.reload() // before any other path is decided on (ignore.go)
+	res, err := scan.Scan(ctx, r.root, scan.Options{PieceSize: r.state.currentPieceSize(), Prev: r.prev, Log: r.log,
+		Ignore: r.ignore.matcher().Match})
 	if err != nil {
 		if !r.guard.check() {
 			return errFolderPaused
@@ -184,7 +190,7 @@ func (r *reporter) scan(ctx context.Context) error {
 // deleted, and a version the tracker refused in the same circumstances is
 // not reported again.
 func (r *reporter) diff(entries []scan.Entry, skipped []scan.Skip) []decide.Change {
-	d := decide.LocalDiff(entries, skipped, r.idx.Paths(), r.idx.Get, r.state.isApplying, time.Now().UnixNano())
+	d := decide.LocalDiff(entries, skipped, r.ignore.unignoredPaths(r.idx.Paths(), r.idx.Get), r.idx.Get, r.state.isApplying, time.Now().UnixNano())
 	out := d.Changes[:0]
 	for _, c := range d.Changes {
 		m := &c.Manifest

@@ -36,6 +36,7 @@ type puller struct {
 	apply  *applier
 	plan   *planner
 	client trackerClient // set by folder.connect
+	ignore *ignoreRules  // ignored paths are not pulled (ignore.go)
 
 	parallel      int           // Config.Parallel: large files at once
 	retry         time.Duration // Config.Retry
@@ -110,6 +111,7 @@ func (p *puller) pull(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	wants = p.ignore.unignoredWants(wants)
 	plan := decide.Wants(wants, p.idx.Get)
 	for _, path := range plan.Invalid {
 		p.log.Warn("ignoring invalid path from tracker", "path", path)

@@ -27,11 +27,15 @@ var (
 
 // Read returns the contents of the ignore file of the folder root; nil and
 // no error if there is none. A file too large (ErrTooLarge), not regular
-// (ErrNotRegular) or unreadable is an error: the caller keeps its rules.
+// (ErrNotRegular) or unreadable, or a missing folder, is an error: the
+// caller keeps its rules.
 func Read(root string) ([]byte, error) {
 	p := filepath.Join(root, FileName)
 	fi, err := os.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
+		if _, rerr := os.Stat(root); rerr != nil {
+			return nil, fmt.Errorf("ignore: folder: %w", rerr) // the folder is gone, not the file
+		}
 		return nil, nil
 	}
 	if err != nil {

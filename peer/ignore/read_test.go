@@ -3,6 +3,7 @@ package ignore
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,6 +17,11 @@ func TestRead(t *testing.T) {
 		wantErr error // nil = no error
 	}{
 		{"missing", func(*testing.T, string) {}, nil, nil},
+		{"folder missing", func(t *testing.T, root string) {
+			if err := os.Remove(root); err != nil {
+				t.Fatal(err)
+			}
+		}, nil, fs.ErrNotExist},
 		{"empty", func(t *testing.T, root string) { write(t, root, nil) }, []byte{}, nil},
 		{"patterns", func(t *testing.T, root string) { write(t, root, []byte("*.log\n")) }, []byte("*.log\n"), nil},
 		{"at the limit", func(t *testing.T, root string) { write(t, root, bytes.Repeat([]byte("#"), MaxFileSize)) },
