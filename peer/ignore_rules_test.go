@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/ignore"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/tracker"
 )
 
 // TestIgnoreRulesReload: each change of the ignore file takes effect at the
@@ -131,5 +133,25 @@ func TestPullSkipsIgnoredWants(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(d.root, "x.log")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("x.log not deleted once un-ignored: %v", err)
+	}
+}
+
+// TestDefaultIgnoresSpareOwnNames: the names the peer itself gives files in
+// the folder (conflict copies, a case-only rename's temporary name) are
+// not among the default ignores, so they sync like the files they stand
+// for.
+func TestDefaultIgnoresSpareOwnNames(t *testing.T) {
+	r := newIgnoreRules(Config{Root: t.TempDir(), Log: testLog()})
+	now := time.Date(2026, 12, 3, 6, 0, 0, 0, time.UTC).UnixNano()
+	for _, p := range []string{
+		tracker.ConflictName("notes.txt", now, identity.DeviceID{1}),
+		tracker.ConflictName("a/Report.docx", now, identity.DeviceID{2}),
+		tracker.ConflictName("Makefile", now, identity.DeviceID{3}),
+		"a/Name.txt.dartsync-rename",
+		ignore.FileName,
+	} {
+		if r.ignored(p, false) {
+			t.Errorf("%s is ignored by default", p)
+		}
 	}
 }
