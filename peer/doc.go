@@ -149,8 +149,10 @@
 //     deleted by a pull; its wants stay stored. The reporter reloads the
 //     rules before every scan and when the watcher names the ignore file:
 //     a path that becomes ignored stops syncing (no deletion is reported),
-//     one that becomes un-ignored is scanned and pulled. A remotely deleted
-//     directory that holds ignored files is kept.
+//     one that becomes un-ignored is scanned and pulled. Ignored
+//     directories are not watched (a change of the rules starts a new
+//     watcher). A remotely deleted directory that holds ignored files is
+//     kept.
 //   - Spelling: the names a path's directories list (spelling.go). On a
 //     case-insensitive or normalization-insensitive file system a path
 //     resolves under any spelling, so presence is decided by the listing: a

@@ -88,7 +88,7 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 		scanKick: f.scanKick, pullKick: f.pullKick,
 	}
 	f.ignore = newIgnoreRules(cfg)
-	f.report.ignore, f.pull.ignore, f.apply.ignore = f.ignore, f.ignore, f.ignore
+	f.report.ignore, f.pull.ignore, f.apply.ignore, f.guard.ignore = f.ignore, f.ignore, f.ignore, f.ignore
 	return f
 }
 

@@ -14,14 +14,17 @@ import (
 // ignoreRules is a folder's ignore matcher (peer/ignore): the built-in
 // defaults (unless Config.NoDefaultIgnores) and the folder's ignore file.
 // The reporter reloads it before every scan and when the watcher names the
-// ignore file; the scan, the local diff, the watcher's filter, the pull
-// plan and directory deletions read the current one. A nil *ignoreRules
+// ignore file, the folder guard before it starts a watcher (and starts a
+// new one when a reload changed the rules); the scan, the local diff, the
+// watcher, the reporter's event filter, the pull plan and directory
+// deletions read the current one. A nil *ignoreRules
 // ignores nothing (tests of single parts).
 type ignoreRules struct {
 	root     string
 	defaults bool
 	log      *slog.Logger
 	cur      atomic.Pointer[ignore.Matcher]
+	changed  chan struct{} // kicked when a reload changed the rules
 
 	mu       sync.Mutex // guards warned; never held across the read
 	warned   string     // the last read error or problems logged
@@ -29,7 +32,7 @@ type ignoreRules struct {
 }
 
 func newIgnoreRules(cfg Config) *ignoreRules {
-	r := &ignoreRules{root: cfg.Root, defaults: !cfg.NoDefaultIgnores, log: cfg.Log}
+	r := &ignoreRules{root: cfg.Root, defaults: !cfg.NoDefaultIgnores, log: cfg.Log, changed: make(chan struct{}, 1)}
 	m, _ := ignore.New(r.defaults, nil)
 	r.cur.Store(m)
 	return r
@@ -62,6 +65,7 @@ func (r *ignoreRules) reload() bool {
 		return false
 	}
 	r.cur.Store(m)
+	kick(r.changed)
 	r.log.Info("ignore rules loaded", "file", ignore.FileName, "patterns", m.Len(), "defaults", r.defaults)
 	if len(problems) > 0 {
 		strs := make([]string, len(problems))
@@ -90,7 +94,32 @@ func (r *ignoreRules) ignored(path string, isDir bool) bool {
 	return r.matcher().Ignored(path, isDir)
 }
 
-// names reports whether the watcher's paths name the ignore file.
+// changes is kicked after a reload that changed the rules (the folder
+// guard then starts a new watcher); nil for nil rules (never ready).
+func (r *ignoreRules) changes() <-chan struct{} {
+	if r == nil {
+		return nil
+	}
+	return r.changed
+}
+
+// reloadForWatch reloads the rules before the folder guard starts a
+// watcher, which then watches what they leave: a change found here needs
+// no restart of that watcher.
+func (r *ignoreRules) reloadForWatch() {
+	if r.reload() {
+		select {
+		case <-r.changed:
+		default:
+		}
+	}
+}
+
+// skipDir is the watcher's Options.Skip: an ignored directory is not
+// watched.
+func (r *ignoreRules) skipDir(dir string) bool { return r.ignored(dir, true) }
+
+// namesIgnoreFile reports whether the watcher's paths name the ignore file.
 func namesIgnoreFile(paths []string) bool { return slices.Contains(paths, ignore.FileName) }
 
 // unignoredPaths drops the ignored ones from the index's paths (lookup

@@ -218,3 +218,21 @@ func readFile(t *testing.T, root, rel string) string {
 	}
 	return string(b)
 }
+
+// TestUnignoredDirectoryWatched: ignored directories are not watched; once
+// the ignore file no longer names one, it is scanned and watched (the
+// tests run without periodic rescans, so only the watcher can see the
+// later file).
+func TestUnignoredDirectoryWatched(t *testing.T) {
+	n := newTestNet(t)
+	aRoot := t.TempDir()
+	writeTestFile(t, aRoot, ignore.FileName, "build/\n")
+	writeTestFile(t, aRoot, "build/a.txt", "first")
+	a, _ := n.startIgnoring(t, aRoot, false)
+	b, _ := n.startIgnoring(t, t.TempDir(), false)
+	synced(t, a, b, "m1.txt")
+	writeTestFile(t, a.root, ignore.FileName, "# nothing ignored\n")
+	waitFor(t, "build/a.txt on b", fileIs(filepath.Join(b.root, "build", "a.txt"), []byte("first")))
+	writeTestFile(t, a.root, "build/sub/b.txt", "later")
+	waitFor(t, "build/sub/b.txt on b", fileIs(filepath.Join(b.root, "build", "sub", "b.txt"), []byte("later")))
+}
