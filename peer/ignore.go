@@ -130,9 +130,10 @@ func (r *ignoreRules) unignoredPaths(paths []string, lookup func(string) (index.
 	if m.Len() == 0 {
 		return paths
 	}
+	c := m.Checker()
 	return slices.DeleteFunc(paths, func(p string) bool {
 		e, ok := lookup(p)
-		return m.Ignored(p, ok && e.Manifest.Kind == manifest.KindDir)
+		return c.Ignored(p, ok && e.Manifest.Kind == manifest.KindDir)
 	})
 }
 
@@ -145,7 +146,8 @@ func (r *ignoreRules) unignoredWants(ws []index.Want) []index.Want {
 	if m.Len() == 0 {
 		return ws
 	}
+	c := m.Checker()
 	return slices.DeleteFunc(ws, func(w index.Want) bool {
-		return m.Ignored(w.Manifest.Path, w.Manifest.Kind == manifest.KindDir)
+		return c.Ignored(w.Manifest.Path, w.Manifest.Kind == manifest.KindDir)
 	})
 }

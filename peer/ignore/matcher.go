@@ -108,6 +108,10 @@ func (m *Matcher) excluded(elems []string, isDir bool) bool {
 // use up the path (or, ending in "/**", leave some over).
 func (r *rule) matches(elems []string, isDir bool) bool {
 	if r.name {
+		name := elems[len(elems)-1]
+		if !strings.HasPrefix(name, r.pre) || !strings.HasSuffix(name, r.suf) {
+			return false
+		}
 		return r.pat.Match(elems[len(elems)-1:], isDir) != gitignore.NoMatch
 	}
 	if r.pat.Match(elems, isDir) == gitignore.NoMatch {
@@ -115,4 +119,49 @@ func (r *rule) matches(elems []string, isDir bool) bool {
 	}
 	left := r.dirPat.Match(elems, false) != gitignore.NoMatch
 	return left == r.starStar
+}
+
+// Checker answers Ignored for many paths, remembering what it decided for
+// their parent directories (a scan's diff asks about every indexed path).
+// It is not safe for concurrent use.
+type Checker struct {
+	m    *Matcher
+	dirs map[string]bool // directory -> ignored
+}
+
+// Checker returns a Checker of m's rules.
+func (m *Matcher) Checker() *Checker { return &Checker{m: m, dirs: make(map[string]bool)} }
+
+// Ignored is m.Ignored(path, isDir).
+func (c *Checker) Ignored(path string, isDir bool) bool {
+	if c.m == nil || len(c.m.rules) == 0 || path == "" || path == FileName {
+		return false
+	}
+	parent, _ := cutLast(path)
+	return c.dirIgnored(parent) || c.m.excluded(strings.Split(path, "/"), isDir)
+}
+
+// dirIgnored reports whether the directory dir ("" = the folder) is
+// ignored, remembering the answer.
+func (c *Checker) dirIgnored(dir string) bool {
+	if dir == "" {
+		return false
+	}
+	if v, ok := c.dirs[dir]; ok {
+		return v
+	}
+	parent, _ := cutLast(dir)
+	v := c.dirIgnored(parent) || c.m.excluded(strings.Split(dir, "/"), true)
+	c.dirs[dir] = v
+	return v
+}
+
+// cutLast splits a path at its last slash: ("a/b", "c") for "a/b/c", ("",
+// "c") for "c".
+func cutLast(path string) (dir, name string) {
+	i := strings.LastIndexByte(path, '/')
+	if i < 0 {
+		return "", path
+	}
+	return path[:i], path[i+1:]
 }

@@ -79,6 +79,8 @@ func TestMatcherGitignoreExamples(t *testing.T) {
 		{"comment", "#file", false, "#file", false, false, false},
 		{"escaped hash", `\#file`, false, "#file", false, true, true},
 		{"escaped bang", `\!important`, false, "!important", false, true, true},
+		{"a negation of a name starting with !", "*\n!!keep", false, "!keep", false, false, false},
+		{"a negation of a name starting with !: others", "*\n!!keep", false, "keep", false, true, true},
 		{"trailing spaces dropped", "foo   ", false, "foo", false, true, true},
 		{"escaped trailing space kept", `foo\ `, false, "foo ", false, true, true},
 		{"escaped trailing space needed", `foo\ `, false, "foo", false, false, false},
@@ -115,6 +117,9 @@ func TestMatcherGitignoreExamples(t *testing.T) {
 			}
 			if got := m.Ignored(tc.path, tc.dir); got != tc.ignored {
 				t.Errorf("Ignored(%q, dir=%v) with %q = %v, want %v", tc.path, tc.dir, tc.patterns, got, tc.ignored)
+			}
+			if got := m.Checker().Ignored(tc.path, tc.dir); got != tc.ignored {
+				t.Errorf("Checker().Ignored(%q, dir=%v) with %q = %v, want %v", tc.path, tc.dir, tc.patterns, got, tc.ignored)
 			}
 		})
 	}

@@ -26,6 +26,10 @@ type rule struct {
 	// name: no "/" before a trailing one, so the pattern matches a name at
 	// any depth, decided by the last path element alone.
 	name bool
+	// pre and suf: for a name pattern without escapes, the literal text
+	// before its first and after its last wildcard: a name that lacks them
+	// cannot match, and is turned down without go-git's matching.
+	pre, suf string
 	// starStar: the pattern ends in "/**", which needs at least one path
 	// element after what precedes it.
 	starStar bool
@@ -87,10 +91,20 @@ func parseLine(line string) (rule, string) {
 		body = body[1:]
 	}
 	// Backslashes are escapes for filepath.Match too (\#, \!, "\ "), so
-	// the body goes to go-git as written.
+	// the body goes to go-git as written, except that go-git would take a
+	// second "!" for a negation too: "!!x" re-includes "!x".
+	if strings.HasPrefix(body, "!") {
+		body = `\` + body
+	}
 	stem := strings.TrimSuffix(body, "/")
 	r.name = !strings.Contains(stem, "/")
 	r.starStar = strings.HasSuffix(stem, "/**")
+	if r.name && !strings.Contains(stem, `\`) {
+		r.pre, r.suf = stem, stem
+		if i := strings.IndexAny(stem, "*?["); i >= 0 {
+			r.pre, r.suf = stem[:i], stem[strings.LastIndexAny(stem, "*?]")+1:]
+		}
+	}
 	r.pat = gitignore.ParsePattern(body, nil)
 	r.dirPat = gitignore.ParsePattern(stem+"/", nil)
 	return r, check(stem)
