@@ -33,8 +33,15 @@
 //     git, a file cannot be re-included if a parent directory of it is
 //     excluded.
 //
-// Differences from git that remain (go-git's matching): "**" matches
-// directories greedily, so "a/**/b" decides "a/b/x/b" by its first "b";
-// "**" inside a name ("a**b") matches nothing (a Problem). Patterns are
-// case-sensitive on every file system.
+// go-git's patterns also match everything below what they match, and take
+// "!!x" for a double negation; Match and Ignored correct both, so the
+// tests hold gitignore's documented examples. Differences from git that
+// remain: "**" matches directories greedily, so "a/**/b" decides "a/b/x/b"
+// by its first "b"; "**" inside a name ("a**b") matches nothing (a
+// Problem); classes are Go's (path/filepath.Match), without POSIX classes
+// such as [[:alpha:]]. Patterns are case-sensitive on every file system.
+//
+// A Checker answers Ignored for many paths, deciding each parent directory
+// once; a name pattern turns down a name that lacks its literal prefix or
+// suffix before go-git is asked.
 package ignore
