@@ -236,3 +236,27 @@ func TestUnignoredDirectoryWatched(t *testing.T) {
 	writeTestFile(t, a.root, "build/sub/b.txt", "later")
 	waitFor(t, "build/sub/b.txt on b", fileIs(filepath.Join(b.root, "build", "sub", "b.txt"), []byte("later")))
 }
+
+// TestIgnoreFileArrivingWithItsFiles: a peer that catches up after a
+// while gets a new ignore file together with a file another peer reported
+// before it had the rules; the ignore file is applied first, so the file
+// it names is not written.
+func TestIgnoreFileArrivingWithItsFiles(t *testing.T) {
+	n := newTestNet(t)
+	a, _ := n.startIgnoring(t, t.TempDir(), false)
+	b, _ := n.startIgnoring(t, t.TempDir(), false)
+	c, _ := n.startIgnoring(t, t.TempDir(), false)
+	synced(t, a, b, "m1.txt")
+	b.stop()
+	writeTestFile(t, a.root, "x.log", "reported before the rules")
+	waitFor(t, "x.log on c", fileIs(filepath.Join(c.root, "x.log"), []byte("reported before the rules")))
+	writeTestFile(t, a.root, ignore.FileName, "*.log\n")
+	waitFor(t, "the ignore file on c", fileIs(filepath.Join(c.root, ignore.FileName), []byte("*.log\n")))
+
+	b = n.restart(t, b)
+	synced(t, a, b, "m2.txt")
+	waitFor(t, "the ignore file on b", fileIs(filepath.Join(b.root, ignore.FileName), []byte("*.log\n")))
+	if fileExists(filepath.Join(b.root, "x.log")) {
+		t.Error("x.log written on b, which had its ignore file in the same pull")
+	}
+}

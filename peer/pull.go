@@ -111,7 +111,9 @@ func (p *puller) pull(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	wants = p.ignore.unignoredWants(wants)
+	if wants, err = p.ignoreFirst(ctx, wants); err != nil { // ignore_pull.go
+		return 0, err
+	}
 	plan := decide.Wants(wants, p.idx.Get)
 	for _, path := range plan.Invalid {
 		p.log.Warn("ignoring invalid path from tracker", "path", path)
