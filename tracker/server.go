@@ -76,6 +76,9 @@ type Server struct {
 
 	mu    sync.Mutex
 	peers map[peerKey]*session // live sessions by folder and device
+
+	devices *deviceBook     // what devices said about themselves (devices.go)
+	metrics *trackerMetrics // its Prometheus registry (metrics.go)
 }
 
 type peerKey struct {
@@ -122,6 +125,11 @@ func New(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, id: id, store: st, log: cfg.Log, peers: map[peerKey]*session{}}
+	if s.devices, err = loadDevices(st.db); err != nil {
+		st.close(leaveEpochOpen)
+		return nil, err
+	}
+	s.metrics = newTrackerMetrics(s)
 	s.token = Token{Tracker: id.ID, Secret: st.secret}
 	if err := writeTokenFile(filepath.Join(cfg.StateDir, TokenFile), s.token); err != nil {
 		st.close(leaveEpochOpen)
