@@ -161,7 +161,9 @@ func (s *Server) ConflictCopies(limit int) ([]ConflictCopy, int) {
 		out = append(out, c)
 	}
 	a.mu.RUnlock()
-	slices.SortFunc(out, func(a, b ConflictCopy) int { return cmp.Or(cmp.Compare(a.Folder, b.Folder), cmp.Compare(a.Path, b.Path)) })
+	slices.SortFunc(out, func(a, b ConflictCopy) int {
+		return cmp.Or(cmp.Compare(a.Folder, b.Folder), cmp.Compare(a.Path, b.Path))
+	})
 	total := len(out)
 	out = out[:min(total, max(limit, 0))]
 	for i := range out {
