@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/dartsync/dartsync/manifest/manifestpb"
 )
 
 // entrySummary is what the aggregates (aggregate.go) need of one row of the
@@ -35,7 +37,7 @@ const (
 	manifestFieldDeleted    protowire.Number = 4
 	manifestFieldSize       protowire.Number = 5
 	manifestFieldModTime    protowire.Number = 6
-	manifestKindDir         uint64           = 2 // manifestpb.Kind_KIND_DIR
+	manifestKindDir         uint64           = uint64(manifestpb.Kind_KIND_DIR)
 	errCorruptRecordSummary                  = "corrupt record"
 )
 
