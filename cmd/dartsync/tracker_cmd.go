@@ -60,7 +60,7 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	log.Info("tracker started", "version", version, "addr", srv.Addr(), "device", srv.ID(), "state", state,
 		"token_file", filepath.Join(state, tracker.TokenFile))
 	log.Info("to join a device, run on it: " + joinCommand(srv.Addr(), tok))
-	web, err := startTrackerHTTP(c.HTTP, state, srv, log)
+	web, err := startTrackerHTTP(c.HTTP, defaultTrackerHTTP, state, srv, log)
 	if err != nil {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()

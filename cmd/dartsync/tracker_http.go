@@ -31,14 +31,14 @@ type trackerHTTP struct {
 }
 
 // startTrackerHTTP makes the admin secret (first start) and starts the
-// dashboard on flag's address. flag nil: the default address, and a taken
-// default only warns; "" or "off": no dashboard.
-func startTrackerHTTP(flag *string, state string, srv *tracker.Server, log *slog.Logger) (*trackerHTTP, error) {
+// dashboard on flag's address. flag nil: defaultAddr, and a taken default
+// only warns; "" or "off": no dashboard.
+func startTrackerHTTP(flag *string, defaultAddr, state string, srv *tracker.Server, log *slog.Logger) (*trackerHTTP, error) {
 	secret, err := dashboard.LoadOrCreateSecret(state)
 	if err != nil {
 		return nil, err
 	}
-	addr, explicit := defaultTrackerHTTP, false
+	addr, explicit := defaultAddr, false
 	if flag != nil {
 		addr, explicit = strings.TrimSpace(*flag), true
 	}

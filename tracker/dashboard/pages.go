@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/tracker"
 )
 
@@ -49,7 +50,8 @@ type data struct {
 	Folders   []tracker.FolderStatus
 	Changes   []tracker.ChangeRecord
 	Conflicts []tracker.ConflictCopy
-	More      int // conflict copies not listed
+	More      int                          // conflict copies not listed
+	Names     map[identity.DeviceID]string // device names, for the changes and conflicts
 
 	Next, Error string // the login form
 }
@@ -85,6 +87,15 @@ func (h *Handler) pageData(page string) *data {
 		d.More = total - len(d.Conflicts)
 	default:
 		d = h.base(page, page)
+	}
+	if len(d.Changes) > 0 || len(d.Conflicts) > 0 {
+		if d.Devices == nil {
+			d.Devices = src.Devices()
+		}
+		d.Names = map[identity.DeviceID]string{}
+		for _, dv := range d.Devices {
+			d.Names[dv.ID] = dv.Name
+		}
 	}
 	d.Totals = src.Totals()
 	return d
