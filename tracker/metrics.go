@@ -48,25 +48,26 @@ type stateCollector struct{ s *Server }
 
 var _ prometheus.Collector = (*stateCollector)(nil)
 
-func (c *stateCollector) descs() (peers, members, files, bytes, commits, conflicts, seq *prometheus.Desc) {
+func (c *stateCollector) descs() (peers, members, files, bytes, commits, conflicts, seq, conflictsTotal *prometheus.Desc) {
 	return prometheus.NewDesc("dartsync_tracker_connected_peers", "Devices with a live session.", nil, nil),
 		prometheus.NewDesc("dartsync_tracker_members", "Member devices.", nil, nil),
 		prometheus.NewDesc("dartsync_tracker_files", "Live files (not directories, not deletions) by folder.", []string{"folder"}, nil),
 		prometheus.NewDesc("dartsync_tracker_bytes", "Bytes of the live files by folder.", []string{"folder"}, nil),
 		prometheus.NewDesc("dartsync_tracker_commits_total", "Reported changes committed, by outcome.", []string{"outcome"}, nil),
 		prometheus.NewDesc("dartsync_tracker_conflict_copies", "Live conflict copies.", nil, nil),
-		prometheus.NewDesc("dartsync_tracker_sequence", "Highest sequence number committed.", nil, nil)
+		prometheus.NewDesc("dartsync_tracker_sequence", "Highest sequence number committed.", nil, nil),
+		prometheus.NewDesc("dartsync_tracker_conflicts_total", "Concurrent edits resolved with a conflict copy since start.", nil, nil)
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	a, b, d, e, f, g, h := c.descs()
-	for _, x := range []*prometheus.Desc{a, b, d, e, f, g, h} {
+	a, b, d, e, f, g, h, i := c.descs()
+	for _, x := range []*prometheus.Desc{a, b, d, e, f, g, h, i} {
 		ch <- x
 	}
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
-	dPeers, dMembers, dFiles, dBytes, dCommits, dConflicts, dSeq := c.descs()
+	dPeers, dMembers, dFiles, dBytes, dCommits, dConflicts, dSeq, dConflictsTotal := c.descs()
 	t := c.s.Totals()
 	ch <- prometheus.MustNewConstMetric(dPeers, prometheus.GaugeValue, float64(t.Online))
 	ch <- prometheus.MustNewConstMetric(dMembers, prometheus.GaugeValue, float64(t.Members))
@@ -77,6 +78,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(dBytes, prometheus.GaugeValue, float64(f.Bytes), f.Name)
 	}
 	a := c.s.store.agg
+	ch <- prometheus.MustNewConstMetric(dConflictsTotal, prometheus.CounterValue, float64(a.outcomes[Conflict].Load()))
 	for o := Accepted; o <= Outdated; o++ {
 		ch <- prometheus.MustNewConstMetric(dCommits, prometheus.CounterValue, float64(a.outcomes[o].Load()), o.String())
 	}
