@@ -72,7 +72,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(dPeers, prometheus.GaugeValue, float64(t.Online))
 	ch <- prometheus.MustNewConstMetric(dMembers, prometheus.GaugeValue, float64(t.Members))
 	ch <- prometheus.MustNewConstMetric(dConflicts, prometheus.GaugeValue, float64(t.Conflicts))
-	ch <- prometheus.MustNewConstMetric(dSeq, prometheus.CounterValue, float64(t.Seq))
+	ch <- prometheus.MustNewConstMetric(dSeq, prometheus.GaugeValue, float64(t.Seq)) // a restored state goes back
 	for _, f := range c.s.Folders() {
 		ch <- prometheus.MustNewConstMetric(dFiles, prometheus.GaugeValue, float64(f.Files), f.Name)
 		ch <- prometheus.MustNewConstMetric(dBytes, prometheus.GaugeValue, float64(f.Bytes), f.Name)

@@ -45,7 +45,8 @@ func freeTCPAddr(t *testing.T) string {
 // TestDashboardInBrowser: a real tracker with its dashboard and two real
 // peers; a real headless Chromium logs in with the admin secret, sees both
 // devices online, and sees a file written in a peer appear in the change
-// log. The page is saved as a screenshot in the test's temporary directory
+// log; the tracker's /metrics (parsed with Prometheus's text parser) counts
+// the commit and the pushes. The page is saved as a screenshot in the test's temporary directory
 // (and at $DARTSYNC_DASHBOARD_PNG if set: docs/dashboard.png comes from here).
 // It skips when no Chromium is installed.
 func TestDashboardInBrowser(t *testing.T) {
@@ -136,6 +137,20 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		return strings.Contains(txt, "hello from the browser test.txt") && strings.Contains(txt, "added"), txt
 	})
+
+	// the tracker's counters moved: the file was committed and pushed
+	fams, err := scrapeMetrics(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sample(fams, "dartsync_tracker_commits_total", map[string]string{"outcome": "accepted"}); n < 1 {
+		t.Errorf("accepted commits = %v, want at least 1", n)
+	}
+	for _, name := range []string{"dartsync_tracker_pushes_total", "dartsync_tracker_files", "dartsync_tracker_connected_peers"} {
+		if n := sample(fams, name, nil); n < 1 {
+			t.Errorf("%s = %v, want at least 1", name, n)
+		}
+	}
 
 	// the overview, as a screenshot
 	must(t, "overview", chromedp.Do(ctx,
