@@ -138,16 +138,16 @@ func TestSessionCookie(t *testing.T) {
 	other := newSite(t, src, func(cfg *dashboard.Config) { cfg.Secret = strings.ToUpper(testSecret) })
 	req, _ := http.NewRequest("GET", other.URL+"/devices", nil)
 	req.AddCookie(ck)
-	if r, err := c.Do(req); err != nil || r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("cookie on another tracker: %v %v", r.StatusCode, err)
+	if code := do(t, c, req); code != http.StatusSeeOther {
+		t.Fatalf("cookie on another tracker: %d, want 303", code)
 	}
 	// a tampered cookie is refused
 	req, _ = http.NewRequest("GET", s.URL+"/devices", nil)
 	bad := *ck
 	bad.Value = strings.Replace(bad.Value, "v1.", "v1.1", 1)
 	req.AddCookie(&bad)
-	if r, err := browser(t).Do(req); err != nil || r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("tampered cookie: %v %v", r.StatusCode, err)
+	if code := do(t, browser(t), req); code != http.StatusSeeOther {
+		t.Fatalf("tampered cookie: %d, want 303", code)
 	}
 	// expiry
 	mu.Lock()
@@ -159,11 +159,10 @@ func TestSessionCookie(t *testing.T) {
 	// logout ends the session, even for a copy of the cookie
 	login(t, c, s.URL, testSecret, "/")
 	saved := c.Jar.Cookies(mustURL(t, s.URL))
-	r, err := c.PostForm(s.URL+"/logout", nil)
-	if err != nil || r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("logout: %v %v", r.StatusCode, err)
+	lreq, _ := http.NewRequest("POST", s.URL+"/logout", nil)
+	if code := do(t, c, lreq); code != http.StatusSeeOther {
+		t.Fatalf("logout: %d, want 303", code)
 	}
-	r.Body.Close()
 	c2 := browser(t)
 	c2.Jar.SetCookies(mustURL(t, s.URL), saved)
 	if code, _, _ := get(t, c2, s.URL, "/"); code != http.StatusSeeOther {
@@ -284,7 +283,7 @@ func TestSecretFile(t *testing.T) {
 
 func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	resp, err := browser(t).Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,4 +309,16 @@ next:
 		sum += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
 	}
 	return sum
+}
+
+// do sends req and returns the status (the body read and closed).
+func do(t *testing.T, c *http.Client, req *http.Request) int {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	readAll(t, resp)
+	return resp.StatusCode
 }
