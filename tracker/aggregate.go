@@ -176,10 +176,11 @@ func (a *aggregates) committed(ws []aggWrite, q []*applyReq, now time.Time) {
 		if w.old != nil {
 			a.remove(w.folder, w.path, w.old)
 		}
-		a.add(w.folder, w.path, &w.new, now)
 		if w.old != nil && w.old.fileID == w.new.fileID {
-			continue // an owner added: not a change of content
+			a.add(w.folder, w.path, &w.new, time.Time{}) // an owner added: not a change of content
+			continue
 		}
+		a.add(w.folder, w.path, &w.new, now)
 		what := "added"
 		switch {
 		case w.new.deleted:
