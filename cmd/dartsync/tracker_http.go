@@ -32,12 +32,8 @@ type trackerHTTP struct {
 
 // startTrackerHTTP makes the admin secret (first start) and starts the
 // dashboard on flag's address. flag nil: defaultAddr, and a taken default
-// only warns; "" or "off": no dashboard.
+// only warns; "" or "off": no dashboard (and no secret is made).
 func startTrackerHTTP(flag *string, defaultAddr, state string, srv *tracker.Server, log *slog.Logger) (*trackerHTTP, error) {
-	secret, err := dashboard.LoadOrCreateSecret(state)
-	if err != nil {
-		return nil, err
-	}
 	addr, explicit := defaultAddr, false
 	if flag != nil {
 		addr, explicit = strings.TrimSpace(*flag), true
@@ -45,6 +41,10 @@ func startTrackerHTTP(flag *string, defaultAddr, state string, srv *tracker.Serv
 	if addr == "" || strings.EqualFold(addr, "off") {
 		log.Info("dashboard off (--http off)")
 		return &trackerHTTP{}, nil
+	}
+	secret, err := dashboard.LoadOrCreateSecret(state)
+	if err != nil {
+		return nil, err
 	}
 	h, err := dashboard.New(dashboard.Config{Source: srv, Secret: secret, Version: version, Log: log})
 	if err != nil {

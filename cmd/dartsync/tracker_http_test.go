@@ -84,6 +84,12 @@ func TestTrackerHTTPFlag(t *testing.T) {
 				t.Fatalf("want one warning %q, log:\n%s", tt.wantWarn, logs.String())
 			}
 			secret, err := os.ReadFile(filepath.Join(state, dashboard.SecretFile))
+			if off := tt.flag != nil && (*tt.flag == "" || *tt.flag == "off"); off {
+				if err == nil {
+					t.Fatal("--http off made an admin secret")
+				}
+				return
+			}
 			if err != nil {
 				t.Fatalf("no admin secret file: %v", err)
 			}
