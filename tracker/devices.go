@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -33,18 +34,23 @@ type deviceInfo struct {
 	LastSeen time.Time `json:"last_seen"`
 }
 
-// deviceBook is the devices' information, in memory and in bucketDevices.
-// mu is never held across I/O.
+// devicesFlushPeriod is how often what changed in the device book is
+// written: registrations cost no disk write of their own (an SD card lasts).
+const devicesFlushPeriod = 10 * time.Second
+
+// deviceBook is the devices' information, in memory and in bucketDevices,
+// where flush writes what changed. mu is never held across I/O.
 type deviceBook struct {
-	db *bolt.DB
-	mu sync.Mutex
-	m  map[identity.DeviceID]deviceInfo
+	db    *bolt.DB
+	mu    sync.Mutex
+	m     map[identity.DeviceID]deviceInfo
+	dirty map[identity.DeviceID]bool
 }
 
 // loadDevices reads bucketDevices (creating it). A record that cannot be
 // read is skipped: it is only shown.
 func loadDevices(db *bolt.DB) (*deviceBook, error) {
-	b := &deviceBook{db: db, m: map[identity.DeviceID]deviceInfo{}}
+	b := &deviceBook{db: db, m: map[identity.DeviceID]deviceInfo{}, dirty: map[identity.DeviceID]bool{}}
 	err := db.Update(func(tx *bolt.Tx) error {
 		bk, err := tx.CreateBucketIfNotExists(bucketDevices)
 		if err != nil {
@@ -76,8 +82,8 @@ func (b *deviceBook) get(d identity.DeviceID) (deviceInfo, bool) {
 }
 
 // seen records that d registered (name, version and addr from it) or left
-// (name and version empty: kept), at time now, in memory and on disk.
-func (b *deviceBook) seen(d identity.DeviceID, name, version, addr string, now time.Time) error {
+// (name and version empty: kept), at time now; flush writes it.
+func (b *deviceBook) seen(d identity.DeviceID, name, version, addr string, now time.Time) {
 	b.mu.Lock()
 	di := b.m[d]
 	if name != "" {
@@ -91,12 +97,63 @@ func (b *deviceBook) seen(d identity.DeviceID, name, version, addr string, now t
 	}
 	di.LastSeen = now
 	b.m[d] = di
+	b.dirty[d] = true
 	b.mu.Unlock()
-	v, err := json.Marshal(di)
-	if err != nil {
-		return err
+}
+
+// flush writes the devices changed since the last flush, in one
+// transaction. What fails to be written is tried again next time.
+func (b *deviceBook) flush() error {
+	b.mu.Lock()
+	recs := make(map[identity.DeviceID][]byte, len(b.dirty))
+	for d := range b.dirty {
+		v, err := json.Marshal(b.m[d])
+		if err != nil {
+			b.mu.Unlock()
+			return err
+		}
+		recs[d] = v
 	}
-	return b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketDevices).Put(d[:], v) })
+	clear(b.dirty)
+	b.mu.Unlock()
+	if len(recs) == 0 {
+		return nil
+	}
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketDevices)
+		for d, v := range recs {
+			if err := bk.Put(d[:], v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.mu.Lock()
+		for d := range recs {
+			b.dirty[d] = true
+		}
+		b.mu.Unlock()
+		return fmt.Errorf("tracker: record devices: %w", err)
+	}
+	return nil
+}
+
+// flushDevices writes the device book every devicesFlushPeriod until ctx
+// ends (Run writes it a last time after every session ended).
+func (s *Server) flushDevices(ctx context.Context) {
+	t := time.NewTicker(devicesFlushPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.devices.flush(); err != nil {
+				s.log.Warn("record devices", "err", err)
+			}
+		}
+	}
 }
 
 // cleanLabel makes what a device says about itself showable: valid UTF-8,

@@ -201,15 +201,10 @@ func (s *Server) noteDevice(ss *session, reg *trackerpb.Register) {
 	if addr == "" {
 		addr = ss.conn.RemoteAddr().String()
 	}
-	err := s.devices.seen(ss.dev, cleanLabel(reg.DeviceName, maxDeviceName), cleanLabel(reg.Version, maxDeviceVersion), addr, time.Now())
-	if err != nil {
-		s.log.Warn("record device", "device", ss.dev.Short(), "err", err)
-	}
+	s.devices.seen(ss.dev, cleanLabel(reg.DeviceName, maxDeviceName), cleanLabel(reg.Version, maxDeviceVersion), addr, time.Now())
 }
 
 // deviceLeft records when a device's session ended.
 func (s *Server) deviceLeft(ss *session) {
-	if err := s.devices.seen(ss.dev, "", "", "", time.Now()); err != nil {
-		s.log.Warn("record device", "device", ss.dev.Short(), "err", err)
-	}
+	s.devices.seen(ss.dev, "", "", "", time.Now())
 }

@@ -180,6 +180,7 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup // every goroutine of the server
 	wg.Go(func() { s.sweep(sctx) })
 	wg.Go(func() { s.release(sctx) })
+	wg.Go(func() { s.flushDevices(sctx) })
 
 	files, members := s.store.counts()
 	s.log.Info("tracker serving", "addr", s.ln.Addr(), "device", s.id.ID, "files", files, "members", members, "seq", s.store.current(), "epoch", s.store.currentEpoch())
@@ -199,6 +200,9 @@ func (s *Server) Run(ctx context.Context) error {
 	cancel() // ends every session (they watch sctx)
 	lerr := s.ln.Close()
 	wg.Wait()
+	if err := s.devices.flush(); err != nil {
+		s.log.Warn("record devices", "err", err) // shown only: the epoch still ends cleanly
+	}
 	// Every session has ended: nothing more can be committed, so the
 	// epoch ended cleanly (its peers resume after a restart).
 	if err := s.store.close(endEpoch); err != nil {
