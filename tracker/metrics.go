@@ -27,7 +27,7 @@ func newTrackerMetrics(s *Server) *trackerMetrics {
 		}),
 		pushLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "dartsync_tracker_push_latency_seconds",
-			Help:    "Time from a session's wake-up to one UPDATES message written (reading the change log and writing).",
+			Help:    "Time to read one UPDATES message's changes from the state and write it to a peer.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 		}),
 	}
