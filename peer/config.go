@@ -37,6 +37,7 @@ type Config struct {
 	TrackerID   identity.DeviceID // pinned tracker identity (from the token)
 	Secret      []byte            // join secret; nil once a member
 	Folder      string            // tracker folder name; "" = default
+	DeviceName  string            // this device's name on the tracker's dashboard; "" = the host name
 
 	ListenAddr  string  // UDP address the piece server listens on
 	UploadLimit float64 // bytes/s the piece server sends at most; 0 = unlimited

@@ -50,7 +50,11 @@
 // directory) before it answers or pushes it; concurrent batches from several
 // peers share one transaction (group commit). Its memory holds no per-file
 // data: the store is the files table, and pushes copy stored manifests into
-// the wire encoding without decoding them.
+// the wire encoding without decoding them. What it keeps in memory for its
+// dashboard and metrics are totals (aggregate.go: per folder, per member, the
+// last changes) and the conflict index (one record per live conflict copy),
+// updated by each commit and rebuilt when the store opens; overview.go reads
+// them, never the files table.
 //
 // Lifecycle (as peer.Daemon): New(ServerConfig) opens the state and the
 // listener, so Addr and Token are known before serving; Run(ctx) serves

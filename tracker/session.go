@@ -129,6 +129,7 @@ func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 	wg.Wait()
 	scancel()
 	s.removePeer(ss)
+	s.deviceLeft(ss)
 }
 
 func isConnGone(err error) bool {

@@ -42,6 +42,7 @@ func (s *Server) register(c *transport.Conn, st *quic.Stream) (*session, error) 
 		done:   make(chan struct{}),
 	}
 	ss.lastSeen.Store(time.Now().UnixNano())
+	s.noteDevice(ss, reg)
 	if err := s.resumeOrReannounce(ss, reg); err != nil {
 		return nil, err
 	}

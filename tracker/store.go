@@ -60,6 +60,7 @@ type store struct {
 	epoch   Epoch               // the current epoch (rotateEpoch changes it)
 
 	commits *groupcommit.Group[*applyReq] // apply's group commit
+	agg     *aggregates                   // totals for the dashboard and metrics (aggregate.go)
 }
 
 // openStore opens (creating if needed) the database at path. A new database
@@ -77,6 +78,10 @@ func openStore(path string, rnd io.Reader) (*store, error) {
 	if err := db.Update(func(tx *bolt.Tx) error { return s.load(tx, rnd) }); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
+	}
+	if s.agg, err = loadAggregates(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("tracker: open %s: totals: %w", path, err)
 	}
 	return s, nil
 }

@@ -493,7 +493,13 @@ type Register struct {
 	JoinSecret []byte `protobuf:"bytes,5,opt,name=join_secret,json=joinSecret,proto3" json:"join_secret,omitempty"`
 	// The tracker epoch (16 bytes) last_seq counts in, as the peer recorded it;
 	// empty if none (a new peer, or one whose re-announce did not finish).
-	Epoch         []byte `protobuf:"bytes,6,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Epoch []byte `protobuf:"bytes,6,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// The device's name as its user knows it (the host name by default; at
+	// most 255 bytes, UTF-8), shown on the tracker's dashboard. Informational.
+	DeviceName string `protobuf:"bytes,7,opt,name=device_name,json=deviceName,proto3" json:"device_name,omitempty"`
+	// The dartsync version the peer runs (at most 64 bytes), shown on the
+	// tracker's dashboard. Informational.
+	Version       string `protobuf:"bytes,8,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -568,6 +574,20 @@ func (x *Register) GetEpoch() []byte {
 		return x.Epoch
 	}
 	return nil
+}
+
+func (x *Register) GetDeviceName() string {
+	if x != nil {
+		return x.DeviceName
+	}
+	return ""
+}
+
+func (x *Register) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
 }
 
 type KeepAlive struct {
@@ -1488,7 +1508,7 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\x05peers\x18\x03 \x01(\v2\x1a.dartsync.tracker.v1.PeersH\x00R\x05peers\x128\n" +
 	"\aresults\x18\x04 \x01(\v2\x1c.dartsync.tracker.v1.ResultsH\x00R\aresults\x122\n" +
 	"\x05error\x18\x05 \x01(\v2\x1a.dartsync.tracker.v1.ErrorH\x00R\x05errorB\x05\n" +
-	"\x03msg\"\xb1\x01\n" +
+	"\x03msg\"\xec\x01\n" +
 	"\bRegister\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1f\n" +
 	"\vlisten_port\x18\x02 \x01(\rR\n" +
@@ -1497,7 +1517,10 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\x12\x1f\n" +
 	"\vjoin_secret\x18\x05 \x01(\fR\n" +
 	"joinSecret\x12\x14\n" +
-	"\x05epoch\x18\x06 \x01(\fR\x05epoch\"\v\n" +
+	"\x05epoch\x18\x06 \x01(\fR\x05epoch\x12\x1f\n" +
+	"\vdevice_name\x18\a \x01(\tR\n" +
+	"deviceName\x12\x18\n" +
+	"\aversion\x18\b \x01(\tR\aversion\"\v\n" +
 	"\tKeepAlive\"\xea\x01\n" +
 	"\n" +
 	"FileUpdate\x12\x1d\n" +

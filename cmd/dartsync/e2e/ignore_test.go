@@ -51,8 +51,8 @@ func TestIgnoredFilesStayLocal(t *testing.T) {
 	writeFile(t, p1.dir, "secret/key.pem", []byte("private"), 0o600)
 	writeFile(t, p1.dir, ignoreFile, rules, 0o644)
 	writeFile(t, p1.dir, "secret/more/token", []byte("private too"), 0o600)
-	marker(t, p1, p2, "m1.txt")
-	marker(t, p2, p1, "m2.txt")
+	syncMark(t, p1, p2, "m1.txt")
+	syncMark(t, p2, p1, "m2.txt")
 	waitFile(t, p2, ignoreFile, rules)
 
 	for _, f := range []struct {
@@ -87,7 +87,7 @@ func TestIgnoredFilesStayLocal(t *testing.T) {
 	if err := os.Remove(filepath.Join(p2.dir, "y.tmp")); err != nil {
 		t.Fatal(err)
 	}
-	marker(t, p2, p1, "m3.txt")
+	syncMark(t, p2, p1, "m3.txt")
 	checkFile(t, p1, "y.tmp", []byte("p1's tmp"))
 
 	// (d): draft.txt un-ignored at run time: it syncs.
@@ -101,9 +101,9 @@ func TestIgnoredFilesStayLocal(t *testing.T) {
 	c.stopAll()
 }
 
-// marker writes rel on from and waits for it on to: what from reported
+// syncMark writes rel on from and waits for it on to: what from reported
 // before has reached to.
-func marker(t *testing.T, from, to *peerProc, rel string) {
+func syncMark(t *testing.T, from, to *peerProc, rel string) {
 	t.Helper()
 	data := []byte(rel + " from " + from.name)
 	writeFile(t, from.dir, rel, data, 0o644)
