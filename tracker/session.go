@@ -129,6 +129,7 @@ func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 	wg.Wait()
 	scancel()
 	s.removePeer(ss)
+	s.sessionEnded(ss.dev)
 }
 
 func isConnGone(err error) bool {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/tracker"
 )
@@ -30,9 +32,15 @@ type trackerCmd struct {
 	Interval    time.Duration `name:"interval" default:"30s" help:"Keep-alive interval peers are told to use."`
 	PeerTimeout time.Duration `name:"peer-timeout" default:"90s" help:"Drop a peer after this long without a keep-alive."`
 	PieceSize   byteSize      `name:"piece-size" default:"1MiB" help:"Piece size peers are told to use (4KiB..16MiB)."`
+
+	Token   trackerTokenCmd   `cmd:"" help:"Print a new join token limited to named folders."`
+	Members trackerMembersCmd `cmd:"" help:"List the tracker's members; change a member's folders or remove it."`
 }
 
-func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
+func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) error {
+	if trackerSubcommand(k) {
+		return nil // token or members ran
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(trackerMemoryLimit)
 	}
