@@ -56,9 +56,9 @@ type store struct {
 
 	mu      sync.RWMutex
 	members map[identity.DeviceID]uint32
-	byNum   []identity.DeviceID // index = member number; 0 unused
+	byNum   []identity.DeviceID                           // index = member number; 0 unused
 	access  map[identity.DeviceID]*trackerpb.MemberRecord // grants; none: every folder (access_store.go)
-	epoch   Epoch               // the current epoch (rotateEpoch changes it)
+	epoch   Epoch                                         // the current epoch (rotateEpoch changes it)
 
 	commits *groupcommit.Group[*applyReq] // apply's group commit
 }
