@@ -14,8 +14,7 @@ import (
 	"github.com/dartsync/dartsync/tracker/admin"
 )
 
-// ErrTrackerRunning: OpenStateAdmin found the state in use by a running
-// tracker (reach it through its admin socket instead).
+// ErrTrackerRunning: see the package documentation.
 var ErrTrackerRunning = errors.New("the state is in use by a running tracker")
 
 // StateAdmin is the admin API on a tracker state opened while no tracker

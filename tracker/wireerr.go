@@ -30,6 +30,8 @@ func (e *remoteError) Unwrap() error {
 		return ErrTooLarge
 	case trackerpb.ErrorCode_ERROR_PROTOCOL:
 		return ErrProtocol
+	case trackerpb.ErrorCode_ERROR_FOLDER_NOT_SHARED:
+		return ErrFolderNotShared
 	}
 	return nil
 }
