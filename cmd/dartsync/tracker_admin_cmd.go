@@ -25,6 +25,7 @@ type trackerTokenCmd struct {
 	JSON    bool          `name:"json" help:"Print the token, its folders and expiry as JSON."`
 
 	stdout io.Writer // nil means os.Stdout; set by tests
+	stderr io.Writer // nil means os.Stderr; set by tests
 }
 
 // Run issues the token through the running tracker's admin socket, or in
@@ -55,7 +56,7 @@ func (c *trackerTokenCmd) Run(ctx context.Context, log *slog.Logger, t *trackerC
 	if tok.Expires != nil {
 		exp = "expires " + tok.Expires.Local().Format(time.DateTime)
 	}
-	fmt.Fprintf(os.Stderr, "join token for folders %s (%s); a device joins with: dartsync peer --dir NAME=PATH --tracker HOST:PORT --token TOKEN\n",
+	fmt.Fprintf(orStderr(c.stderr), "join token for folders %s (%s); a device joins with: dartsync peer --dir NAME=PATH --tracker HOST:PORT --token TOKEN\n",
 		grantText(false, tok.Folders), exp)
 	return nil
 }
@@ -69,6 +70,7 @@ type trackerMembersCmd struct {
 	JSON       bool   `name:"json" help:"Print as JSON."`
 
 	stdout io.Writer // nil means os.Stdout; set by tests
+	stderr io.Writer // nil means os.Stderr; set by tests
 }
 
 // Run lists or changes members through the running tracker's admin socket,
@@ -104,7 +106,7 @@ func (c *trackerMembersCmd) Run(ctx context.Context, log *slog.Logger, t *tracke
 		if err := svc.RemoveMember(ctx, c.Device); err != nil {
 			return adminErr(err)
 		}
-		fmt.Fprintf(os.Stderr, "removed member %s\n", c.Device)
+		fmt.Fprintf(orStderr(c.stderr), "removed member %s\n", c.Device)
 		return nil
 	case c.Device != "":
 		m, err := svc.SetFolders(ctx, c.Device, c.AllFolders, g.Folders)
@@ -171,6 +173,13 @@ func adminErr(err error) error {
 // tracker itself must then not start.
 func trackerSubcommand(k *kong.Context) bool {
 	return k != nil && strings.HasPrefix(k.Command(), "tracker ")
+}
+
+func orStderr(w io.Writer) io.Writer {
+	if w == nil {
+		return os.Stderr
+	}
+	return w
 }
 
 func orStdout(w io.Writer) io.Writer {
