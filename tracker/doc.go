@@ -82,14 +82,15 @@
 //   - ErrTrackerIdentity: the tracker's certificate is not the one pinned by
 //     the token.
 //   - ErrBadToken: a token string could not be parsed.
+//   - ErrTrackerRunning: OpenStateAdmin found the state held by a running
+//     tracker (use its admin socket).
 //   - ErrProtocol: the other side broke the protocol (bad or oversized frame,
 //     unexpected message).
 //   - ErrTooLarge: a frame, batch or list exceeded a protocol limit.
-//   - ErrFolderNotShared: the tracker refused (or closed) a registration
-//     for a folder outside the device's grant; widening the grant lets it
-//     register again.
-//   - ErrTrackerRunning: OpenStateAdmin found the state held by a tracker.
 //   - ErrNotConnected: Client.Update lost its connection before the answer;
 //     the changes may or may not have been applied, and sending them again
 //     is safe (a version that is already current only adds an owner).
+//   - ErrFolderNotShared: the device is a member, but the folder it
+//     registered is not shared with it (ERROR_FOLDER_NOT_SHARED); only that
+//     folder's stream ends, and Client.Run returns it.
 package tracker

@@ -177,10 +177,8 @@ const (
 	ErrorCode_ERROR_UNAVAILABLE ErrorCode = 6
 	// Another connection of the same device and folder replaced this one.
 	ErrorCode_ERROR_REPLACED ErrorCode = 7
-	// The device is a member, but the folder it registered for is not shared
-	// with it (its grants do not name it; see docs/ACCESS.md), or it stopped
-	// being shared while the session ran. The tracker closes the session; it
-	// is accepted again once the folder is granted.
+	// The device is a member of the tracker but this folder is not shared
+	// with it; its other folders are unaffected.
 	ErrorCode_ERROR_FOLDER_NOT_SHARED ErrorCode = 8
 )
 
