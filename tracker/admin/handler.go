@@ -84,7 +84,6 @@ func (h *handler) setFolders(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	h.log.Info("admin: member's folders set", "device", m.Device, "all_folders", m.AllFolders, "folders", m.Folders)
 	writeJSON(w, http.StatusOK, m)
 }
 
@@ -98,7 +97,6 @@ func (h *handler) remove(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	h.log.Info("admin: member removed", "device", dev)
 	w.WriteHeader(http.StatusNoContent)
 }
 
