@@ -34,6 +34,7 @@ func (s *Server) listenAdmin() net.Listener {
 		return nil
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(true)
+	s.log.Info("admin socket listening (dartsync tracker token, members)", "path", path)
 	return ln
 }
 
