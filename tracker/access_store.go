@@ -3,7 +3,7 @@ package tracker
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -164,29 +164,59 @@ func newMemberRecord(g Grant, now time.Time) *trackerpb.MemberRecord {
 	return &trackerpb.MemberRecord{AllFolders: g.All, Folders: slices.Clone(g.Folders), JoinedNs: now.UnixNano(), LastSeenNs: now.UnixNano()}
 }
 
-// updateAccess changes member d's record with edit, durably, then in memory.
-// It returns ErrNotMember if d is not a member.
+// updateAccess changes member d's record with edit, durably. It returns
+// ErrNotMember if d is not a member. The read, the edit and the in-memory
+// copy happen in bbolt's writer turn, so concurrent updates (a grant change
+// and a last-seen time) neither lose each other nor reach memory out of
+// order; a failed commit reloads the record.
 func (s *store) updateAccess(d identity.DeviceID, edit func(*trackerpb.MemberRecord)) (*trackerpb.MemberRecord, error) {
-	s.mu.RLock()
-	_, ok := s.members[d]
-	rec := &trackerpb.MemberRecord{AllFolders: true}
-	if old := s.access[d]; old != nil {
-		rec = proto.Clone(old).(*trackerpb.MemberRecord)
+	var rec *trackerpb.MemberRecord
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMembers).Get(d[:]) == nil {
+			return fmt.Errorf("%w: %s", ErrNotMember, d)
+		}
+		rec = &trackerpb.MemberRecord{AllFolders: true}
+		if v := tx.Bucket(bucketAccess).Get(d[:]); v != nil {
+			var err error
+			if rec, err = decodeMemberRecord(v); err != nil {
+				return err
+			}
+		}
+		edit(rec)
+		if err := putAccess(tx, d, rec); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.access[d] = rec
+		s.mu.Unlock()
+		return nil
+	})
+	if errors.Is(err, ErrNotMember) {
+		return nil, err
 	}
-	s.mu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrNotMember, d)
-	}
-	edit(rec)
-	if err := s.db.Update(func(tx *bolt.Tx) error { return putAccess(tx, d, rec) }); err != nil {
+	if err != nil {
+		s.reloadAccess(d)
 		return nil, fmt.Errorf("tracker: record access of %s: %w", d.Short(), err)
 	}
-	s.mu.Lock()
-	if _, ok := s.members[d]; ok { // not removed meanwhile
-		s.access[d] = rec
-	}
-	s.mu.Unlock()
 	return rec, nil
+}
+
+// reloadAccess sets the in-memory record of d to what the state holds.
+func (s *store) reloadAccess(d identity.DeviceID) {
+	var rec *trackerpb.MemberRecord
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketAccess).Get(d[:]); v != nil {
+			rec, _ = decodeMemberRecord(v)
+		}
+		return nil
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rec == nil {
+		delete(s.access, d)
+		return
+	}
+	s.access[d] = rec
 }
 
 // setGrant replaces member d's grant.
@@ -271,11 +301,4 @@ func nsTime(ns int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, ns)
-}
-
-// memberNumber is the big-endian encoding of a member number.
-func memberNumber(n uint32) []byte {
-	var v [4]byte
-	binary.BigEndian.PutUint32(v[:], n)
-	return v[:]
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -265,5 +266,48 @@ func TestFolderNotSharedSentinel(t *testing.T) {
 	err := error(&remoteError{trackerpb.ErrorCode_ERROR_FOLDER_NOT_SHARED, "folder not shared"})
 	if !errors.Is(err, ErrFolderNotShared) {
 		t.Fatalf("ERROR_FOLDER_NOT_SHARED is not ErrFolderNotShared")
+	}
+}
+
+// TestGrantSurvivesConcurrentTouches: last-seen updates running at the same
+// time as a grant change never undo it, in memory or on disk.
+func TestGrantSurvivesConcurrentTouches(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openStore(dir+"/state.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newTestIdentity(t).ID
+	if _, _, err := s.addMember(d); err != nil {
+		t.Fatal(err)
+	}
+	photos, _ := FolderGrant("photos")
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			if err := s.touch(d, time.Unix(int64(i), 0), ""); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Go(func() {
+		if err := s.setGrant(d, photos); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+	if g := s.grantOf(d); g.All || !slices.Equal(g.Folders, photos.Folders) {
+		t.Fatalf("in memory: %+v, want photos", g)
+	}
+	if err := s.close(endEpoch); err != nil {
+		t.Fatal(err)
+	}
+	s, err = openStore(dir+"/state.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close(endEpoch)
+	if g := s.grantOf(d); g.All || !slices.Equal(g.Folders, photos.Folders) {
+		t.Fatalf("after reopening: %+v, want photos", g)
 	}
 }
