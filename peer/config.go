@@ -71,6 +71,11 @@ type Config struct {
 	// system when KeepVersionsSize is 0; 0 = 10.
 	KeepVersionsPercent float64
 
+	// NoDefaultIgnores leaves out the built-in ignore patterns (editor
+	// and OS temporary files, peer/ignore.Defaults); the folder's
+	// .dartsyncignore applies either way (ignore.go).
+	NoDefaultIgnores bool
+
 	Log *slog.Logger
 
 	// Version is the running dartsync version, for the start line and

@@ -36,6 +36,7 @@ type Daemon struct {
 	f *folder
 
 	obs *observers // Prometheus metrics (metrics.go)
+	api *apiState  // local control API: events, recent errors (api.go)
 }
 
 // New opens the index and chunk store of cfg and resolves the tracker to
@@ -50,7 +51,8 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, errors.New("peer: no identity")
 	}
 	obs := newObservers(cfg.Version)
-	cfg.Log = obs.wrapLog(cfg.Log)
+	api := newAPIState()
+	cfg.Log = api.errs.wrap(obs.wrapLog(cfg.Log))
 	had, err := index.Exists(cfg.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
@@ -70,7 +72,7 @@ func New(cfg Config) (*Daemon, error) {
 	d := &Daemon{
 		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID,
 		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
-		f: newFolder(cfg, cfg.Identity.ID, idx, store), obs: obs,
+		f: newFolder(cfg, cfg.Identity.ID, idx, store), obs: obs, api: api,
 	}
 	obs.d = d
 	mem, ok, err := idx.Membership()
@@ -162,6 +164,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.serveMetrics(gctx, g); err != nil {
 		return err
 	}
+	d.serveAPI(gctx, g, l.Addr().String())
 	g.Go(func() error { return server.Serve(gctx, l) })
 	g.Go(func() error {
 		err := client.Run(gctx)

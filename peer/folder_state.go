@@ -15,6 +15,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/marker"
 	"github.com/dartsync/dartsync/peer/scan"
 	"github.com/dartsync/dartsync/peer/watch"
@@ -44,6 +45,9 @@ type folderGuard struct {
 	rescan   time.Duration
 	scanKick chan struct{} // a resume, or a folder that came back during a scan, asks for a scan
 	kick     chan struct{} // asks the loop to check the marker
+	// ignore: the watcher skips ignored directories, and is started anew
+	// when the rules change (ignore.go); nil watches everything.
+	ignore *ignoreRules
 
 	mu      sync.Mutex
 	guarded bool
@@ -225,7 +229,7 @@ func (g *folderGuard) problem(when checkTime) folderIssue {
 	m, err := marker.Read(root)
 	switch {
 	case err == nil && m.Device == g.self.String():
-		if when == atStart && (m.StateDir != g.stateDir || m.Folder != g.name) {
+		if when == atStart && (m.StateDir != g.stateDir || m.Folder != g.name || m.Control != localapi.ControlPath(g.stateDir)) {
 			if err := g.writeMarker(); err != nil {
 				g.log.Warn("update folder marker", "err", err)
 			} else {
@@ -270,7 +274,8 @@ func (g *folderGuard) problem(when checkTime) folderIssue {
 
 // writeMarker marks the folder as this device's.
 func (g *folderGuard) writeMarker() error {
-	return marker.Write(g.root, marker.Marker{Folder: g.name, Device: g.self.String(), StateDir: g.stateDir})
+	return marker.Write(g.root, marker.Marker{Folder: g.name, Device: g.self.String(), StateDir: g.stateDir,
+		Control: localapi.ControlPath(g.stateDir)})
 }
 
 // stateInFolder reports whether the state directory (whose index was
@@ -329,7 +334,8 @@ func (g *folderGuard) loop(ctx context.Context, out chan<- watch.Change) error {
 			w.Close()
 			w, pending = nil, watch.Change{}
 		case !paused && w == nil:
-			nw, err := watch.New(g.root, watch.Options{Delay: g.debounce, Rescan: g.rescan, Log: g.log})
+			g.ignore.reloadForWatch()
+			nw, err := watch.New(g.root, watch.Options{Delay: g.debounce, Rescan: g.rescan, Log: g.log, Skip: g.ignore.skipDir})
 			if err != nil {
 				return fmt.Errorf("peer: %w", err)
 			}
@@ -355,6 +361,11 @@ func (g *folderGuard) loop(ctx context.Context, out chan<- watch.Change) error {
 			check = true
 		case <-g.kick:
 			check = true
+		case <-g.ignore.changes():
+			if w != nil { // watch what the new rules leave, then scan
+				w.Close()
+				w, pending = nil, mergeChanges(pending, watch.Change{All: true, Reason: "ignore rules changed"})
+			}
 		}
 	}
 }
