@@ -69,6 +69,7 @@ type Server struct {
 	id    *identity.Identity
 	store *store
 	ln    *transport.Listener
+	admin net.Listener // the admin socket (access_socket.go); nil if it could not be made
 	token Token
 	log   *slog.Logger
 
@@ -139,6 +140,7 @@ func New(cfg ServerConfig) (*Server, error) {
 		st.close(leaveEpochOpen)
 		return nil, fmt.Errorf("tracker: %w", err)
 	}
+	s.admin = s.listenAdmin()
 	s.log.Info("new epoch", "epoch", st.currentEpoch(), "previous", st.started.prev, "seq", st.current(), "why", st.started.why())
 	return s, nil
 }
@@ -181,6 +183,9 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Go(func() { s.sweep(sctx) })
 	wg.Go(func() { s.release(sctx) })
 	wg.Go(func() { s.flushDevices(sctx) })
+	if s.admin != nil {
+		wg.Go(func() { s.serveAdmin(sctx) })
+	}
 
 	files, members := s.store.counts()
 	s.log.Info("tracker serving", "addr", s.ln.Addr(), "device", s.id.ID, "files", files, "members", members, "seq", s.store.current(), "epoch", s.store.currentEpoch())

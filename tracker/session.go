@@ -130,6 +130,7 @@ func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 	scancel()
 	s.removePeer(ss)
 	s.deviceLeft(ss)
+	s.sessionEnded(ss.dev)
 }
 
 func isConnGone(err error) bool {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/tracker"
 )
@@ -31,9 +33,15 @@ type trackerCmd struct {
 	PeerTimeout time.Duration `name:"peer-timeout" default:"90s" help:"Drop a peer after this long without a keep-alive."`
 	PieceSize   byteSize      `name:"piece-size" default:"1MiB" help:"Piece size peers are told to use (4KiB..16MiB)."`
 	HTTP        *string       `name:"http" placeholder:"ADDR" help:"TCP address of the web dashboard and /metrics (default 127.0.0.1:7080; 'off' disables). The dashboard asks for the secret in admin.secret in the state directory."`
+
+	Token   trackerTokenCmd   `cmd:"" help:"Print a new join token limited to named folders."`
+	Members trackerMembersCmd `cmd:"" help:"List the tracker's members; change a member's folders or remove it."`
 }
 
-func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
+func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) error {
+	if trackerSubcommand(k) {
+		return nil // token or members ran
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(trackerMemoryLimit)
 	}
