@@ -18,6 +18,7 @@ import (
 // while no tracker runs (OpenStateAdmin).
 type adminService struct {
 	st      *store
+	devices *deviceBook // names and last-seen times (devices.go)
 	tracker identity.DeviceID
 	srv     *Server // nil: no tracker runs
 }
@@ -60,15 +61,18 @@ func (a *adminService) Members(context.Context) ([]admin.Member, error) {
 }
 
 func (a *adminService) member(mi MemberInfo) admin.Member {
-	m := admin.Member{Device: mi.Device.String(), Name: mi.Name, AllFolders: mi.Grant.All, Folders: mi.Grant.Folders, Connected: []string{}}
+	m := admin.Member{Device: mi.Device.String(), AllFolders: mi.Grant.All, Folders: mi.Grant.Folders, Connected: []string{}}
 	if m.Folders == nil {
 		m.Folders = []string{}
 	}
 	if !mi.Joined.IsZero() {
 		m.Joined = &mi.Joined
 	}
-	if !mi.LastSeen.IsZero() {
-		m.LastSeen = &mi.LastSeen
+	if di, ok := a.devices.get(mi.Device); ok {
+		m.Name = di.Name
+		if !di.LastSeen.IsZero() {
+			m.LastSeen = &di.LastSeen
+		}
 	}
 	if a.srv != nil {
 		if fs := a.srv.liveFolders(mi.Device); fs != nil {

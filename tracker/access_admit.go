@@ -33,9 +33,6 @@ func (s *Server) admit(dev identity.DeviceID, secret []byte) (num uint32, added 
 		}
 	}
 	if member {
-		if err := s.store.touch(dev, now, ""); err != nil {
-			s.log.Warn("record last seen", "device", dev.Short(), "err", err)
-		}
 		return num, false, nil
 	}
 	if len(secret) == 0 {
@@ -84,16 +81,6 @@ func (s *Server) closeUngranted(dev identity.DeviceID, re func(folder string) *r
 		ss.fail(re(ss.folder))
 	}
 	return len(gone)
-}
-
-// sessionEnded records when dev was last seen (its session just ended).
-func (s *Server) sessionEnded(dev identity.DeviceID) {
-	if _, ok := s.store.member(dev); !ok {
-		return
-	}
-	if err := s.store.touch(dev, time.Now(), ""); err != nil {
-		s.log.Warn("record last seen", "device", dev.Short(), "err", err)
-	}
 }
 
 // liveFolders returns the folders dev has a live session of, sorted.

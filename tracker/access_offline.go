@@ -71,7 +71,12 @@ func OpenStateAdmin(dir string) (*StateAdmin, error) {
 		db.Close()
 		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
 	}
-	return &StateAdmin{adminService{st: s, tracker: tok.Tracker}}, nil
+	devices, err := loadDevices(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &StateAdmin{adminService{st: s, devices: devices, tracker: tok.Tracker}}, nil
 }
 
 // Close closes the state.

@@ -25,7 +25,7 @@ func (p *rawPeer) registerFolder(t testing.TB, folder string, secret []byte) *tr
 }
 
 func testAdmin(srv *Server) *adminService {
-	return &adminService{st: srv.store, tracker: srv.ID(), srv: srv}
+	return &adminService{st: srv.store, devices: srv.devices, tracker: srv.ID(), srv: srv}
 }
 
 // issue returns a token of srv granting folders.
@@ -240,4 +240,31 @@ func (r randReader) Read(p []byte) (int, error) {
 		p[i] = r.b
 	}
 	return len(p), nil
+}
+
+// TestMembersListing: the members list names each member's device, its
+// name (as the device told it), its folders and the folders it is
+// connected on now.
+func TestMembersListing(t *testing.T) {
+	srv := startServer(t, t.TempDir(), ServerConfig{})
+	addr, own := srv.Addr().String(), srv.Token()
+	lim := issue(t, srv, "photos")
+	a := startClient(t, addr, own, nil, withFolder("work"), func(c *ClientConfig) { c.DeviceName = "desktop" })
+	b := startClient(t, addr, lim, nil, withFolder("photos"), func(c *ClientConfig) { c.DeviceName = "phone" })
+	a.registered(t)
+	b.registered(t)
+	ms, err := testAdmin(srv).Members(t.Context())
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("members: %+v %v", ms, err)
+	}
+	byName := map[string]admin.Member{}
+	for _, m := range ms {
+		byName[m.Name] = m
+	}
+	if m := byName["desktop"]; m.Device != a.id.ID.String() || !m.AllFolders || !slices.Equal(m.Connected, []string{"work"}) || m.Joined == nil || m.LastSeen == nil {
+		t.Fatalf("desktop: %+v", m)
+	}
+	if m := byName["phone"]; m.Device != b.id.ID.String() || m.AllFolders || !slices.Equal(m.Folders, []string{"photos"}) || !slices.Equal(m.Connected, []string{"photos"}) {
+		t.Fatalf("phone: %+v", m)
+	}
 }

@@ -40,7 +40,7 @@ func (s *Server) listenAdmin() net.Listener {
 
 // serveAdmin serves the admin API until ctx ends (run by Run's wait group).
 func (s *Server) serveAdmin(ctx context.Context) {
-	svc := &adminService{st: s.store, tracker: s.id.ID, srv: s}
+	svc := &adminService{st: s.store, devices: s.devices, tracker: s.id.ID, srv: s}
 	if err := admin.Serve(ctx, s.admin, svc, s.log); err != nil {
 		s.log.Warn("admin socket stopped", "err", err)
 	}

@@ -161,14 +161,14 @@ func putAccess(tx *bolt.Tx, d identity.DeviceID, rec *trackerpb.MemberRecord) er
 
 // newMemberRecord is the access record of a device joining now with g.
 func newMemberRecord(g Grant, now time.Time) *trackerpb.MemberRecord {
-	return &trackerpb.MemberRecord{AllFolders: g.All, Folders: slices.Clone(g.Folders), JoinedNs: now.UnixNano(), LastSeenNs: now.UnixNano()}
+	return &trackerpb.MemberRecord{AllFolders: g.All, Folders: slices.Clone(g.Folders), JoinedNs: now.UnixNano()}
 }
 
 // updateAccess changes member d's record with edit, durably. It returns
 // ErrNotMember if d is not a member. The read, the edit and the in-memory
-// copy happen in bbolt's writer turn, so concurrent updates (a grant change
-// and a last-seen time) neither lose each other nor reach memory out of
-// order; a failed commit reloads the record.
+// copy happen in bbolt's writer turn, so concurrent updates neither lose
+// each other nor reach memory out of order; a failed commit reloads the
+// record.
 func (s *store) updateAccess(d identity.DeviceID, edit func(*trackerpb.MemberRecord)) (*trackerpb.MemberRecord, error) {
 	var rec *trackerpb.MemberRecord
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -230,17 +230,6 @@ func (s *store) setGrant(d identity.DeviceID, g Grant) error {
 	return err
 }
 
-// touch records that d was seen now (and its name, if not empty).
-func (s *store) touch(d identity.DeviceID, now time.Time, name string) error {
-	_, err := s.updateAccess(d, func(r *trackerpb.MemberRecord) {
-		r.LastSeenNs = now.UnixNano()
-		if name != "" {
-			r.Name = name
-		}
-	})
-	return err
-}
-
 // removeMember forgets member d: its membership, its grant, and its member
 // number (owner lists stop naming it). It returns ErrNotMember if d is not
 // a member. A device that joins again gets a new number.
@@ -269,12 +258,9 @@ func (s *store) removeMember(d identity.DeviceID) error {
 
 // MemberInfo is what the tracker knows of one member (docs/ACCESS.md).
 type MemberInfo struct {
-	Device    identity.DeviceID
-	Name      string    // as the device told it; "" if unknown
-	Grant     Grant     // the folders it may sync
-	Joined    time.Time // zero: joined before grants existed
-	LastSeen  time.Time // last registration or session end; zero if unknown
-	Connected []string  // folders with a live session now (filled by the Server)
+	Device identity.DeviceID
+	Grant  Grant     // the folders it may sync
+	Joined time.Time // zero: joined before grants existed
 }
 
 // memberInfos lists every member, ordered by device ID.
@@ -286,9 +272,7 @@ func (s *store) memberInfos() []MemberInfo {
 		rec := s.access[d]
 		mi := MemberInfo{Device: d, Grant: grantFromRecord(rec)}
 		if rec != nil {
-			mi.Name = rec.Name
 			mi.Joined = nsTime(rec.JoinedNs)
-			mi.LastSeen = nsTime(rec.LastSeenNs)
 		}
 		out = append(out, mi)
 	}

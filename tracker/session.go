@@ -130,7 +130,6 @@ func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 	scancel()
 	s.removePeer(ss)
 	s.deviceLeft(ss)
-	s.sessionEnded(ss.dev)
 }
 
 func isConnGone(err error) bool {

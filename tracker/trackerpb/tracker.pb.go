@@ -1502,11 +1502,7 @@ type MemberRecord struct {
 	// without repeats.
 	Folders []string `protobuf:"bytes,2,rep,name=folders,proto3" json:"folders,omitempty"`
 	// When it joined, ns since the Unix epoch (0: before grants existed).
-	JoinedNs int64 `protobuf:"varint,3,opt,name=joined_ns,json=joinedNs,proto3" json:"joined_ns,omitempty"`
-	// When a session of it last registered or ended, ns since the Unix epoch.
-	LastSeenNs int64 `protobuf:"varint,4,opt,name=last_seen_ns,json=lastSeenNs,proto3" json:"last_seen_ns,omitempty"`
-	// The device's name, if it told one.
-	Name          string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	JoinedNs      int64 `protobuf:"varint,3,opt,name=joined_ns,json=joinedNs,proto3" json:"joined_ns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1560,20 +1556,6 @@ func (x *MemberRecord) GetJoinedNs() int64 {
 		return x.JoinedNs
 	}
 	return 0
-}
-
-func (x *MemberRecord) GetLastSeenNs() int64 {
-	if x != nil {
-		return x.LastSeenNs
-	}
-	return 0
-}
-
-func (x *MemberRecord) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
 }
 
 // TokenRecord is one row of the tokens table (key: SHA-256 of an issued
@@ -1738,15 +1720,12 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\aend_seq\x18\x02 \x01(\x04R\x06endSeq\x12\x16\n" +
 	"\x06closed\x18\x03 \x01(\bR\x06closed\x12\x1d\n" +
 	"\n" +
-	"started_ns\x18\x04 \x01(\x03R\tstartedNs\"\x9c\x01\n" +
+	"started_ns\x18\x04 \x01(\x03R\tstartedNs\"r\n" +
 	"\fMemberRecord\x12\x1f\n" +
 	"\vall_folders\x18\x01 \x01(\bR\n" +
 	"allFolders\x12\x18\n" +
 	"\afolders\x18\x02 \x03(\tR\afolders\x12\x1b\n" +
-	"\tjoined_ns\x18\x03 \x01(\x03R\bjoinedNs\x12 \n" +
-	"\flast_seen_ns\x18\x04 \x01(\x03R\n" +
-	"lastSeenNs\x12\x12\n" +
-	"\x04name\x18\x05 \x01(\tR\x04name\"e\n" +
+	"\tjoined_ns\x18\x03 \x01(\x03R\bjoinedNsJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06\"e\n" +
 	"\vTokenRecord\x12\x18\n" +
 	"\afolders\x18\x01 \x03(\tR\afolders\x12\x1d\n" +
 	"\n" +
