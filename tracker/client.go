@@ -147,7 +147,8 @@ func (c *Client) Run(ctx context.Context) error {
 }
 
 func isFatal(err error) bool {
-	return errors.Is(err, ErrTrackerIdentity) || errors.Is(err, ErrWrongToken) || errors.Is(err, ErrNotMember)
+	return errors.Is(err, ErrTrackerIdentity) || errors.Is(err, ErrWrongToken) || errors.Is(err, ErrNotMember) ||
+		errors.Is(err, ErrFolderNotShared)
 }
 
 // clientConn is one registered connection.

@@ -79,4 +79,7 @@
 //   - ErrNotConnected: Client.Update lost its connection before the answer;
 //     the changes may or may not have been applied, and sending them again
 //     is safe (a version that is already current only adds an owner).
+//   - ErrFolderNotShared: the device is a member, but the folder it
+//     registered is not shared with it (ERROR_FOLDER_NOT_SHARED); only that
+//     folder's stream ends, and Client.Run returns it.
 package tracker
