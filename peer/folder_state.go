@@ -51,6 +51,25 @@ type folderGuard struct {
 	why     string // folderIssue.why: what is logged once
 	reason  string // folderIssue.String(): for Stats
 	pauses  uint64 // times the folder was paused (see scanGuard)
+	// refusal: why the tracker refused the folder (not shared with this
+	// device); "" when it did not. It pauses the folder like a missing
+	// marker (folders.go).
+	refusal string
+}
+
+// refused records the tracker's refusal of the folder (why), or its end
+// (""), and checks the folder again. Safe on a nil guard (unit tests).
+func (g *folderGuard) refused(why string) {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	changed := g.refusal != why
+	g.refusal = why
+	g.mu.Unlock()
+	if changed && g.guarded {
+		g.check()
+	}
 }
 
 // checkTime is when the folder is checked: at start (New), an unmarked
@@ -97,6 +116,12 @@ func HasIndex(stateDir string) (bool, error) {
 func (g *folderGuard) check() bool {
 	if !g.guarded {
 		return true
+	}
+	g.mu.Lock()
+	refusal := g.refusal
+	g.mu.Unlock()
+	if refusal != "" {
+		return g.set(folderIssue{why: "the tracker refused this folder: " + refusal})
 	}
 	return g.set(g.problem(running))
 }
@@ -208,8 +233,9 @@ func (g *folderGuard) set(is folderIssue) bool {
 // problem says why the folder cannot be synced now (a zero issue if
 // it can):
 //
-//   - a marker naming this device: the folder (at start, a stale folder
-//     name or state directory in it is rewritten);
+//   - a marker naming this device and this folder: the folder (at start,
+//     a stale state directory in it is rewritten); one naming another
+//     folder of this device: paused (folders.go);
 //   - a marker naming another device: paused (another peer's folder);
 //   - no marker and an index holding no live entry: nothing can be lost,
 //     so the folder is created if missing and marked (a first start);
@@ -224,8 +250,11 @@ func (g *folderGuard) problem(when checkTime) folderIssue {
 	root := g.root
 	m, err := marker.Read(root)
 	switch {
+	case err == nil && m.Device == g.self.String() && m.Folder != g.name:
+		return folderIssue{why: fmt.Sprintf("the folder is marked as this device's folder %q, not %q "+
+			"(swapped on the command line? if it is right, remove the marker and restart)", m.Folder, g.name)}
 	case err == nil && m.Device == g.self.String():
-		if when == atStart && (m.StateDir != g.stateDir || m.Folder != g.name) {
+		if when == atStart && m.StateDir != g.stateDir {
 			if err := g.writeMarker(); err != nil {
 				g.log.Warn("update folder marker", "err", err)
 			} else {

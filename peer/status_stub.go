@@ -9,13 +9,17 @@ import "github.com/dartsync/dartsync/peer/localapi"
 // branch: the full Status (scan progress, transfers, peers, conflicts,
 // errors) is built by the local API's work and replaces this file.
 func (d *Daemon) Status() localapi.Status {
-	paused, reason := d.f.guard.get()
-	f := localapi.Folder{Name: d.cfg.Folder, Path: d.cfg.Root, State: localapi.StateIdle, Seq: d.f.idx.Seq()}
-	if paused {
-		f.State, f.Reason = localapi.StatePaused, reason
+	st := localapi.Status{Version: d.cfg.Version, Device: d.self.String(), Short: d.self.Short()}
+	for _, f := range d.folderList() {
+		paused, reason := f.guard.get()
+		lf := localapi.Folder{Name: f.name, Path: f.root, State: localapi.StateIdle, Seq: f.idx.Seq()}
+		if paused {
+			lf.State, lf.Reason = localapi.StatePaused, reason
+		}
+		if st.StateDir == "" {
+			st.StateDir = f.stateDir
+		}
+		st.Folders = append(st.Folders, lf)
 	}
-	return localapi.Status{
-		Version: d.cfg.Version, Device: d.self.String(), Short: d.self.Short(), StateDir: d.cfg.StateDir,
-		Folders: []localapi.Folder{f},
-	}
+	return st
 }
