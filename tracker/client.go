@@ -62,12 +62,12 @@ type ClientConfig struct {
 	Log         *slog.Logger      // nil discards
 	Transport   transport.Options // QUIC options (zero: defaults)
 	MinBackoff  time.Duration     // first reconnect delay (DefaultMinBackoff)
+	MaxBackoff  time.Duration     // largest reconnect delay (DefaultMaxBackoff)
 	// Dialer is the device's shared tracker connection, on which this
 	// client opens its folder's control stream. nil: the client dials its
 	// own from Addr, Identity, Tracker and Transport (closed when Run
 	// returns).
 	Dialer *Dialer
-	MaxBackoff  time.Duration     // largest reconnect delay (DefaultMaxBackoff)
 }
 
 // Client is a peer's connection to the tracker. Run keeps it connected;

@@ -32,6 +32,7 @@ type Dialer struct {
 	conn    *transport.Conn
 	dialing chan struct{} // closed when the dial under way ends; nil if none
 	closed  bool
+	dials   int // connections dialled (tests)
 }
 
 // NewDialer returns a dialer; nothing is dialled until a Client asks.
@@ -86,6 +87,7 @@ func (d *Dialer) get(ctx context.Context) (*transport.Conn, error) {
 		}
 		if err == nil {
 			d.conn = conn
+			d.dials++
 		}
 		d.mu.Unlock()
 		return conn, err
