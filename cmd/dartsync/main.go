@@ -42,7 +42,7 @@ func main() {
 
 // kongOptions are the parser's options (main and the tests parse alike).
 func kongOptions() []kong.Option {
-	return []kong.Option{
+	return append(configFileOptions(),
 		kong.Name("dartsync"),
 		kong.Description("Decentralized file sync: your folders, on your devices, no cloud."),
 		kong.UsageOnError(),
@@ -50,7 +50,7 @@ func kongOptions() []kong.Option {
 			Key:   "debug",
 			Title: "Debugging flags (tests, benchmarks, profiling; they may change without notice):",
 		}}),
-	}
+	)
 }
 
 func newLogger(level slog.Level, asJSON bool) *slog.Logger {
