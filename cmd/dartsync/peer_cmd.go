@@ -40,11 +40,11 @@ const rejoinHint = "A tracker whose state directory was lost or reset has a new 
 type peerCmd struct {
 	Config    kong.ConfigFlag `name:"config" type:"path" placeholder:"FILE" help:"Read flags from this JSON file (see contrib/dartsync.json) instead of the default ${config_file}; flags given on the command line win."`
 	Dirs      []string        `name:"dir" required:"" placeholder:"[NAME=]PATH" help:"Folder to keep in sync, repeatable: NAME=PATH is folder NAME on the tracker, a bare PATH the tracker's default folder (see docs/FOLDERS.md). Created if missing at the first start; later, a missing or unmarked folder pauses (alone)."`
-	Tracker   string `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join."`
-	Token     string `name:"token" env:"DARTSYNC_TOKEN" help:"Join token printed by the tracker (needed for the first join only)."`
-	TokenFile string `name:"token-file" type:"path" help:"Read the join token from this file."`
-	Listen    string `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
-	State     string `name:"state" type:"path" help:"State directory (identity; index and chunk store of the default folder, STATE/folders/NAME of folder NAME); default each DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
+	Tracker   string          `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join."`
+	Token     string          `name:"token" env:"DARTSYNC_TOKEN" help:"Join token printed by the tracker (needed for the first join only)."`
+	TokenFile string          `name:"token-file" type:"path" help:"Read the join token from this file."`
+	Listen    string          `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
+	State     string          `name:"state" type:"path" help:"State directory (identity; index and chunk store of the default folder, STATE/folders/NAME of folder NAME); default each DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
 
 	Debounce         time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long."`
 	Rescan           time.Duration `name:"rescan" default:"1h" help:"Full rescan interval (safety net for missed events); negative disables."`
