@@ -68,6 +68,7 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 		state: newSyncState(), rs: newResync(),
 		scanKick: make(chan struct{}, 1), pullKick: make(chan struct{}, 1), firstScanDone: make(chan struct{}),
 	}
+	f.state.folder = cfg.Folder
 	f.writes = &heldWrites{idx: idx, w: idx, state: f.state, pullKick: f.pullKick}
 	f.guard = &folderGuard{
 		root: cfg.Root, stateDir: cfg.StateDir, name: cfg.Folder, self: self, idx: idx, log: cfg.Log,
