@@ -1,0 +1,175 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dartsync/dartsync/internal/identity"
+)
+
+// startFolders runs a daemon of the named folders (name -> directory),
+// each with its state in a temporary directory, joined with the token.
+func (n *testNet) startFolders(dirs map[string]string, order []string, prep func(*Daemon)) *testPeer {
+	n.t.Helper()
+	state := n.t.TempDir()
+	id, err := identity.LoadOrCreate(state)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	var fcs []FolderConfig
+	for _, name := range order {
+		fcs = append(fcs, FolderConfig{Name: name, Root: dirs[name], StateDir: FolderStateDir(dirs[name], state, name)})
+	}
+	d, err := New(Config{
+		Folders: fcs, Identity: id,
+		TrackerAddr: n.srv.Addr().String(), TrackerID: n.token.Tracker, Secret: n.token.Secret[:],
+		ListenAddr: "127.0.0.1:0", Debounce: 30 * time.Millisecond, Rescan: -1, Retry: 100 * time.Millisecond,
+		Log: testLog(),
+	})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	if prep != nil {
+		prep(d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &testPeer{d: d, cancel: cancel, done: make(chan error, 1)}
+	go func() { p.done <- d.Run(ctx) }()
+	n.t.Cleanup(p.stop)
+	return p
+}
+
+// folderScanned waits until the folder named name of p has scanned.
+func (p *testPeer) folderScanned(t *testing.T, name string) {
+	t.Helper()
+	waitFor(t, "first scan of "+name, func() bool { return p.d.byName[name].stats.ScansCompleted.Load() > 0 })
+}
+
+// Three daemons, two folders: a and b share work and photos, c only
+// photos. Files sync per folder; the piece server of a serves c photos
+// and not work; a folder the tracker refuses (c's work, while refused)
+// pauses alone with the reason, the others sync, and it resumes once the
+// tracker shares it.
+func TestDaemonSeveralFolders(t *testing.T) {
+	n := newTestNet(t)
+	var refuseWork atomic.Bool
+	refuseWork.Store(true)
+	var cID atomic.Pointer[identity.DeviceID]
+	n.stopTracker()
+	n.cfg.Debug.RefuseFolder = func(dev identity.DeviceID, folder string) bool {
+		id := cID.Load()
+		return folder == "work" && refuseWork.Load() && id != nil && *id == dev
+	}
+	n.startTracker()
+
+	dirs := func() map[string]string {
+		base := t.TempDir()
+		return map[string]string{"work": filepath.Join(base, "work"), "photos": filepath.Join(base, "photos")}
+	}
+	ad, bd, cd := dirs(), dirs(), dirs()
+	a := n.startFolders(ad, []string{"work", "photos"}, nil)
+	a.folderScanned(t, "work")
+	a.folderScanned(t, "photos")
+	b := n.startFolders(bd, []string{"work", "photos"}, nil)
+	b.folderScanned(t, "work")
+	b.folderScanned(t, "photos")
+	c := n.startFolders(cd, []string{"photos", "work"}, func(d *Daemon) {
+		cID.Store(&d.self)
+		d.byName["work"].refusedRetry = 50 * time.Millisecond
+	})
+	c.folderScanned(t, "photos")
+	cw := c.d.byName["work"]
+	waitFor(t, "c's work paused by the refusal", func() bool {
+		paused, why := cw.guard.get()
+		return paused && strings.Contains(why, "not shared")
+	})
+	if st := c.d.Stats(); !st.Paused || !strings.Contains(st.PausedReason, "not shared") {
+		t.Fatalf("c's stats: paused %v %q", st.Paused, st.PausedReason)
+	}
+
+	write := func(root, rel, data string) {
+		t.Helper()
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(ad["work"], "plan.txt", "work of a")
+	write(ad["photos"], "cat.jpg", "photo of a")
+	write(cd["photos"], "dog.jpg", "photo of c")
+	waitFor(t, "plan.txt on b", fileIs(filepath.Join(bd["work"], "plan.txt"), []byte("work of a")))
+	for _, d := range []map[string]string{ad, bd, cd} {
+		waitFor(t, "cat.jpg", fileIs(filepath.Join(d["photos"], "cat.jpg"), []byte("photo of a")))
+		waitFor(t, "dog.jpg", fileIs(filepath.Join(d["photos"], "dog.jpg"), []byte("photo of c")))
+	}
+	for _, p := range []string{filepath.Join(cd["work"], "plan.txt"), filepath.Join(ad["photos"], "plan.txt"), filepath.Join(bd["work"], "cat.jpg")} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: %v, want not to exist", p, err)
+		}
+	}
+	// per-folder authorization of a's piece server
+	if _, auth, ok := a.d.Folder("photos"); !ok || !auth(c.d.self) {
+		t.Error("a does not serve c its photos")
+	}
+	if _, auth, ok := a.d.Folder("work"); !ok || auth(c.d.self) {
+		t.Error("a serves c its work")
+	}
+	if _, _, ok := a.d.Folder("music"); ok {
+		t.Error("a serves a folder it does not have")
+	}
+
+	// the tracker shares work with c: it resumes and syncs
+	refuseWork.Store(false)
+	waitFor(t, "c's work resumed", func() bool { paused, _ := cw.guard.get(); return !paused })
+	waitFor(t, "plan.txt on c", fileIs(filepath.Join(cd["work"], "plan.txt"), []byte("work of a")))
+	if _, auth, _ := a.d.Folder("work"); !auth(c.d.self) {
+		t.Error("a does not serve c work once shared")
+	}
+}
+
+// TestFolderConfigs: the folder rules a Config is checked against.
+func TestFolderConfigs(t *testing.T) {
+	f := func(name, root string) FolderConfig {
+		return FolderConfig{Name: name, Root: root, StateDir: filepath.Join(root, ".dartsync")}
+	}
+	tests := []struct {
+		name    string
+		folders []FolderConfig
+		wantErr bool
+	}{
+		{"one default", []FolderConfig{f("", "/a")}, false},
+		{"two named", []FolderConfig{f("work", "/w"), f("photos", "/p")}, false},
+		{"default and named", []FolderConfig{f("", "/d"), f("photos", "/p")}, false},
+		{"same name", []FolderConfig{f("work", "/w"), f("work", "/p")}, true},
+		{"same directory", []FolderConfig{f("work", "/w"), f("photos", "/w")}, true},
+		{"nested", []FolderConfig{f("work", "/w"), f("photos", "/w/p")}, true},
+		{"same state", []FolderConfig{f("work", "/w"), {Name: "photos", Root: "/p", StateDir: "/w/.dartsync"}}, true},
+		{"bad name", []FolderConfig{f("../x", "/w")}, true},
+		{"no directory", []FolderConfig{{Name: "work"}}, true},
+	}
+	for _, tt := range tests {
+		c := Config{Folders: tt.folders}
+		_, err := c.folderConfigs()
+		if (err != nil) != tt.wantErr || err != nil && !errors.Is(err, ErrFolderConfig) {
+			t.Errorf("%s: %v, want error %v", tt.name, err, tt.wantErr)
+		}
+	}
+	if got := FolderStateDir("/w", "", "work"); got != filepath.Join("/w", ".dartsync") {
+		t.Errorf("no --state: %s", got)
+	}
+	if got := FolderStateDir("/w", "/s", ""); got != "/s" {
+		t.Errorf("--state, default folder: %s", got)
+	}
+	if got := FolderStateDir("/w", "/s", "work"); got != filepath.Join("/s", "folders", "work") {
+		t.Errorf("--state, folder work: %s", got)
+	}
+}
