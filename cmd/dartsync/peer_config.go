@@ -39,7 +39,6 @@ func defaultConfigFile() string {
 func configFileOptions() []kong.Option {
 	path := defaultConfigFile()
 	opts := []kong.Option{
-		kong.Vars{"config_file": path},
 		kong.Configuration(func(r io.Reader) (kong.Resolver, error) {
 			res, err := loadJSON(r)
 			if err != nil {

@@ -125,3 +125,22 @@ func TestParseDir(t *testing.T) {
 		}
 	}
 }
+
+// TestContribConfigFile: contrib/dartsync.json is a valid config file of
+// dartsync peer with two folders.
+func TestContribConfigFile(t *testing.T) {
+	c, err := parseWith(t, t.TempDir(), "peer", "--config", filepath.Join(contribDir, "dartsync.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Peer.Dirs) != 2 || c.Peer.Listen != ":7001" || c.Peer.State == "" {
+		t.Fatalf("dirs %q listen %q state %q", c.Peer.Dirs, c.Peer.Listen, c.Peer.State)
+	}
+	folders, err := c.Peer.folders()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if folders[0].Name != "work" || folders[1].Name != "photos" || !strings.HasPrefix(folders[1].StateDir, c.Peer.State) {
+		t.Fatalf("folders %+v", folders)
+	}
+}
