@@ -10,6 +10,7 @@ import (
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/decide"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/scan"
 )
 
@@ -28,6 +29,7 @@ type applier struct {
 	guard    *folderGuard
 	keep     *versionKeeper
 	scanKick chan struct{} // a write found a local change: scan
+	ignore   *ignoreRules  // ignored contents keep a deleted directory
 
 	afterRename func() // Config.Debug.AfterRename; nil in production
 }
@@ -151,6 +153,7 @@ func (a *applier) apply(m *manifest.Manifest, part *chunkstore.Partial, abs stri
 	a.renamed()
 	a.idx.Stage(index.Entry{Manifest: *m, Stat: a.appliedStat(m, abs)})
 	a.stats.FilesApplied.Add(1)
+	a.state.live.event(localapi.EventApplied, m.Path)
 	a.log.Debug("applied", "path", m.Path, "size", m.Size)
 	return done
 }
@@ -258,6 +261,7 @@ func (a *applier) applyDelete(w index.Want) outcome {
 		}
 		a.forget(m.Path)
 		a.stats.FilesDeleted.Add(1)
+		a.state.live.event(localapi.EventDeleted, m.Path)
 	}
 	a.idx.Stage(index.Entry{Manifest: m})
 	return done

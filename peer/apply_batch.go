@@ -5,6 +5,7 @@ import (
 
 	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/localapi"
 )
 
 // maxApplyBatch bounds how many sealed files one applyBatch renames.
@@ -109,6 +110,7 @@ func (a *applier) applyBatch(r *round, batch []readyFile) {
 		m := &f.w.Manifest
 		a.idx.Stage(index.Entry{Manifest: *m, Stat: a.appliedStat(m, f.abs)})
 		a.stats.FilesApplied.Add(1)
+		a.state.live.event(localapi.EventApplied, m.Path)
 		a.state.endApply(m.Path)
 		if err := notDurable[f.abs]; err != nil {
 			a.log.Warn("applied, but its rename may not be durable: not announced", "path", m.Path, "err", err)

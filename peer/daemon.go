@@ -13,6 +13,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/transfer"
 	"github.com/dartsync/dartsync/tracker"
 )
@@ -36,6 +37,7 @@ type Daemon struct {
 	byName  map[string]*folder // by tracker folder name
 
 	obs *observers // Prometheus metrics (metrics.go)
+	api *apiState  // local control API: events, recent errors (api.go)
 }
 
 // New opens the index and chunk store of each folder of cfg and resolves
@@ -53,8 +55,12 @@ func New(cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = fcs[0].StateDir // the local API's socket (Config.StateDir)
+	}
 	obs := newObservers(cfg.Version)
-	cfg.Log = obs.wrapLog(cfg.Log)
+	api := newAPIState()
+	cfg.Log = api.errs.wrap(obs.wrapLog(cfg.Log))
 	if cfg.TrackerAddr == "" || cfg.TrackerID.IsZero() {
 		had := false
 		for _, fc := range fcs {
@@ -71,7 +77,7 @@ func New(cfg Config) (*Daemon, error) {
 	d := &Daemon{
 		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID,
 		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
-		byName: make(map[string]*folder, len(fcs)), obs: obs,
+		byName: make(map[string]*folder, len(fcs)), obs: obs, api: api,
 	}
 	obs.d = d
 	for _, fc := range fcs {
@@ -113,6 +119,7 @@ func (d *Daemon) openFolder(cfg Config) (*folder, error) {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
 	f := newFolder(cfg, d.self, idx, store)
+	f.guard.control = localapi.ControlPath(d.cfg.StateDir)
 	mem, ok, err := idx.Membership()
 	if err != nil {
 		store.Close()
@@ -210,6 +217,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		clients[i] = tracker.NewClient(tracker.ClientConfig{
 			Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Dialer: dialer,
 			Secret: d.cfg.Secret, ListenPort: port, Folder: f.name,
+			DeviceName: d.deviceName(), Version: d.cfg.Version,
 			LastSeq: f.idx.Seq, Handler: f.handler, Log: f.log,
 			LastEpoch:   func() tracker.Epoch { return tracker.Epoch(f.idx.Epoch()) },
 			Registering: f.handler.registering,
@@ -223,6 +231,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.serveMetrics(gctx, g); err != nil {
 		return err
 	}
+	d.serveAPI(gctx, g, l.Addr().String())
 	g.Go(func() error { return server.Serve(gctx, l) })
 	for i, f := range d.folders {
 		f.run(gctx, g, clients[i])

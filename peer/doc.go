@@ -146,6 +146,16 @@
 //     refuses (longer than manifest.MaxNameLen bytes, a backslash, invalid
 //     UTF-8) is skipped by the scan, never taken for deleted, and warned
 //     about once (names.go).
+//   - Ignored path: one the folder's ignore rules name (peer/ignore: the
+//     defaults unless Config.NoDefaultIgnores, then DIR/.dartsyncignore;
+//     ignore.go). It is never scanned, reported, fetched, overwritten or
+//     deleted by a pull; its wants stay stored. The reporter reloads the
+//     rules before every scan and when the watcher names the ignore file:
+//     a path that becomes ignored stops syncing (no deletion is reported),
+//     one that becomes un-ignored is scanned and pulled. Ignored
+//     directories are not watched (a change of the rules starts a new
+//     watcher). A remotely deleted directory that holds ignored files is
+//     kept.
 //   - Spelling: the names a path's directories list (spelling.go). On a
 //     case-insensitive or normalization-insensitive file system a path
 //     resolves under any spelling, so presence is decided by the listing: a
@@ -194,6 +204,15 @@
 //     plus fetch latencies and pieces served (peer/transfer's observers)
 //     and warnings and errors logged. MetricsHandler serves it; Run serves
 //     it at /metrics on Config.MetricsAddr when that is set.
+//   - Status (status*.go): Daemon.Status, the snapshot the local control
+//     API serves (peer/localapi, docs/API.md): per folder (folderList) its
+//     state, counts from the index (status_census.go, cached), and what it
+//     does now (folderLive in syncState, status_live.go: small lock-cheap
+//     hooks in the reporter, puller and applier; each fetch counts the bytes
+//     written to its partial, status_transfer.go); the peers the tracker's
+//     live lists showed; the last warnings and errors logged (errorRing,
+//     status_errors.go). Run serves the API on STATE/control.sock (api.go)
+//     and the parts publish events on its bus.
 //
 // Sentinel errors: ErrUnsafePath (a path would leave the folder),
 // ErrNoTracker (no index and no tracker to join).

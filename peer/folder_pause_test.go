@@ -14,6 +14,7 @@ import (
 
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/marker"
 )
 
@@ -188,7 +189,7 @@ func TestFolderMarkedOnFirstStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := marker.Marker{Version: m.Version, Folder: "", Device: p.d.ID().String(), StateDir: state}
+	want := marker.Marker{Version: m.Version, Folder: "", Device: p.d.ID().String(), StateDir: state, Control: localapi.ControlPath(state)}
 	if m != want || m.Version < 1 {
 		t.Fatalf("marker %+v, want %+v", m, want)
 	}

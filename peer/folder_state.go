@@ -15,6 +15,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/marker"
 	"github.com/dartsync/dartsync/peer/scan"
 	"github.com/dartsync/dartsync/peer/watch"
@@ -36,6 +37,9 @@ type folderGuard struct {
 	root     string
 	stateDir string
 	name     string // the tracker folder (in the marker)
+	// control is the daemon's local API endpoint, in the marker (New
+	// sets it: one endpoint for all folders); "" = the one of stateDir.
+	control  string
 	self     identity.DeviceID
 	idx      *index.Index
 	log      *slog.Logger
@@ -44,6 +48,9 @@ type folderGuard struct {
 	rescan   time.Duration
 	scanKick chan struct{} // a resume, or a folder that came back during a scan, asks for a scan
 	kick     chan struct{} // asks the loop to check the marker
+	// ignore: the watcher skips ignored directories, and is started anew
+	// when the rules change (ignore.go); nil watches everything.
+	ignore *ignoreRules
 
 	mu      sync.Mutex
 	guarded bool
@@ -55,6 +62,14 @@ type folderGuard struct {
 	// device); "" when it did not. It pauses the folder like a missing
 	// marker (folders.go).
 	refusal string
+}
+
+// controlPath is the local API endpoint written in the marker.
+func (g *folderGuard) controlPath() string {
+	if g.control != "" {
+		return g.control
+	}
+	return localapi.ControlPath(g.stateDir)
 }
 
 // refused records the tracker's refusal of the folder (why), or its end
@@ -254,7 +269,7 @@ func (g *folderGuard) problem(when checkTime) folderIssue {
 		return folderIssue{why: fmt.Sprintf("the folder is marked as this device's folder %q, not %q "+
 			"(swapped on the command line? if it is right, remove the marker and restart)", m.Folder, g.name)}
 	case err == nil && m.Device == g.self.String():
-		if when == atStart && m.StateDir != g.stateDir {
+		if when == atStart && (m.StateDir != g.stateDir || m.Control != g.controlPath()) {
 			if err := g.writeMarker(); err != nil {
 				g.log.Warn("update folder marker", "err", err)
 			} else {
@@ -299,7 +314,8 @@ func (g *folderGuard) problem(when checkTime) folderIssue {
 
 // writeMarker marks the folder as this device's.
 func (g *folderGuard) writeMarker() error {
-	return marker.Write(g.root, marker.Marker{Folder: g.name, Device: g.self.String(), StateDir: g.stateDir})
+	return marker.Write(g.root, marker.Marker{Folder: g.name, Device: g.self.String(), StateDir: g.stateDir,
+		Control: g.controlPath()})
 }
 
 // stateInFolder reports whether the state directory (whose index was
@@ -358,7 +374,8 @@ func (g *folderGuard) loop(ctx context.Context, out chan<- watch.Change) error {
 			w.Close()
 			w, pending = nil, watch.Change{}
 		case !paused && w == nil:
-			nw, err := watch.New(g.root, watch.Options{Delay: g.debounce, Rescan: g.rescan, Log: g.log})
+			g.ignore.reloadForWatch()
+			nw, err := watch.New(g.root, watch.Options{Delay: g.debounce, Rescan: g.rescan, Log: g.log, Skip: g.ignore.skipDir})
 			if err != nil {
 				return fmt.Errorf("peer: %w", err)
 			}
@@ -384,6 +401,11 @@ func (g *folderGuard) loop(ctx context.Context, out chan<- watch.Change) error {
 			check = true
 		case <-g.kick:
 			check = true
+		case <-g.ignore.changes():
+			if w != nil { // watch what the new rules leave, then scan
+				w.Close()
+				w, pending = nil, mergeChanges(pending, watch.Change{All: true, Reason: "ignore rules changed"})
+			}
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/decide"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/scan"
 	"github.com/dartsync/dartsync/peer/watch"
 	"github.com/dartsync/dartsync/tracker"
@@ -44,6 +45,7 @@ type reporter struct {
 	rs     *resync
 	client trackerClient // set by folder.connect
 	retry  time.Duration // after a failed scan
+	ignore *ignoreRules  // reloaded before each scan (ignore.go)
 
 	scanKick      chan struct{} // in: scan now
 	pullKick      chan struct{} // out: a scan is done
@@ -106,8 +108,11 @@ func (r *reporter) loop(ctx context.Context, changes <-chan watch.Change) error 
 // needsScan reports whether any of the paths the watcher named differs from
 // the index (decide.NeedsScan), so a scan is worth its walk.
 func (r *reporter) needsScan(paths []string) bool {
+	if namesIgnoreFile(paths) && r.ignore.reload() {
+		return true // paths un-ignored now are scanned (ignore.go)
+	}
 	for _, p := range paths {
-		if r.state.isApplying(p) {
+		if r.state.isApplying(p) || r.ignore.ignored(p, false) {
 			continue
 		}
 		ie, ok := r.idx.Get(p)
@@ -132,13 +137,17 @@ func (r *reporter) prev(path string) (manifest.Manifest, scan.Stat, bool) {
 // differences to the tracker. A paused folder reports nothing
 // (errFolderPaused): the marker is checked before the walk, after it and
 // after the diff (see folderGuard.pausedDuringScan).
-func (r *reporter) scan(ctx context.Context) error {
+func (r *reporter) scan(ctx context.Context) (err error) {
 	guard, ok := r.guard.beginScan()
 	if !ok {
 		return errFolderPaused
 	}
 	start := time.Now()
-	res, err := scan.Scan(ctx, r.root, scan.Options{PieceSize: r.state.currentPieceSize(), Prev: r.prev, Log: r.log})
+	r.state.live.scanStarted()
+	defer func() { r.state.live.scanEnded(err) }()
+	r.ignore.reload() // before any other path is decided on (ignore.go)
+	res, err := scan.Scan(ctx, r.root, scan.Options{PieceSize: r.state.currentPieceSize(), Prev: r.prev, Log: r.log,
+		Progress: r.state.live.scanProgress, Ignore: r.ignore.matcher().Match})
 	if err != nil {
 		if !r.guard.check() {
 			return errFolderPaused
@@ -184,7 +193,7 @@ func (r *reporter) scan(ctx context.Context) error {
 // deleted, and a version the tracker refused in the same circumstances is
 // not reported again.
 func (r *reporter) diff(entries []scan.Entry, skipped []scan.Skip) []decide.Change {
-	d := decide.LocalDiff(entries, skipped, r.idx.Paths(), r.idx.Get, r.state.isApplying, time.Now().UnixNano())
+	d := decide.LocalDiff(entries, skipped, r.ignore.unignoredPaths(r.idx.Paths(), r.idx.Get), r.idx.Get, r.state.isApplying, time.Now().UnixNano())
 	out := d.Changes[:0]
 	for _, c := range d.Changes {
 		m := &c.Manifest
@@ -244,6 +253,7 @@ func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 		switch s.Kind {
 		case decide.RecordLocal:
 			r.stats.LocalChanges.Add(1)
+			r.state.live.event(localapi.EventLocalChange, p)
 			r.log.Info("local change", "path", p, "deleted", c.Manifest.Deleted, "outcome", res[i].Outcome.String())
 		case decide.RecordConflict, decide.RecordConflictCopy:
 			r.stats.Conflicts.Add(1)
@@ -256,6 +266,7 @@ func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 					continue // index unchanged: the file is not overwritten
 				}
 				s.Entry.Stat = st
+				r.state.live.event(localapi.EventConflict, s.CopyTo)
 				kick(r.scanKick)
 			}
 			r.log.Warn("conflict", "path", p, "our_copy", res[i].Path)

@@ -7,6 +7,7 @@ import (
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/decide"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/scan"
 )
 
@@ -97,6 +98,7 @@ func (a *applier) move(t, w index.Want) bool {
 	}
 	a.stats.FilesApplied.Add(1)
 	a.stats.FilesDeleted.Add(1)
+	a.state.live.event(localapi.EventApplied, w.Manifest.Path)
 	a.log.Debug("moved", "from", t.Manifest.Path, "to", w.Manifest.Path)
 	return true
 }

@@ -36,6 +36,7 @@ type puller struct {
 	apply  *applier
 	plan   *planner
 	client trackerClient // set by folder.connect
+	ignore *ignoreRules  // ignored paths are not pulled (ignore.go)
 
 	parallel      int           // Config.Parallel: large files at once
 	retry         time.Duration // Config.Retry
@@ -97,7 +98,7 @@ func (p *puller) loop(ctx context.Context) error {
 // paths, then deletions (files before their directories). It returns how
 // many wants are left. A paused folder gets nothing (a resume kicks a
 // scan, then a pull).
-func (p *puller) pull(ctx context.Context) (int, error) {
+func (p *puller) pull(ctx context.Context) (_ int, err error) {
 	if !p.guard.check() {
 		return 0, nil
 	}
@@ -109,6 +110,13 @@ func (p *puller) pull(ctx context.Context) (int, error) {
 	wants, err := p.idx.Wants()
 	if err != nil {
 		return 0, err
+	}
+	if wants, err = p.ignoreFirst(ctx, wants); err != nil { // ignore_pull.go
+		return 0, err
+	}
+	if len(wants) > 0 {
+		p.state.live.pullStarted()
+		defer func() { p.state.live.pullEnded(err) }()
 	}
 	plan := decide.Wants(wants, p.idx.Get)
 	for _, path := range plan.Invalid {
@@ -265,7 +273,13 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 		}
 		return nil, "", retry
 	}
-	if err := p.plan.executor().Local(ctx, p.plan.job(w, abs), part); err != nil {
+	xf := p.state.live.beginTransfer(&m, part)
+	complete := false
+	defer func() { p.state.live.endTransfer(xf, complete) }()
+	sink := xf.sink(part)
+	job := p.plan.job(w, abs)
+	xf.sources.Store(int64(len(job.Sources)))
+	if err := p.plan.executor().Local(ctx, job, sink); err != nil {
 		part.Close()
 		p.log.Warn("local pieces", "path", m.Path, "err", err)
 		return nil, "", retry
@@ -280,7 +294,8 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 			p.log.Debug("no live source", "path", m.Path)
 			return nil, "", retry
 		}
-		if _, err := p.plan.executor().Fetch(ctx, &m, part, srcs); err != nil {
+		xf.sources.Store(int64(len(srcs)))
+		if _, err := p.plan.executor().Fetch(ctx, &m, sink, srcs); err != nil {
 			part.Close()
 			if ctx.Err() == nil {
 				p.log.Warn("fetch", "path", m.Path, "err", err)
@@ -288,5 +303,6 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 			return nil, "", retry
 		}
 	}
+	complete = true
 	return part, abs, done
 }

@@ -44,6 +44,8 @@ type syncState struct {
 	// (address by device) and its piece size (0 until registered).
 	peers     map[identity.DeviceID]string
 	pieceSize int64
+	// live: what the folder is doing now, for Status (status_live.go).
+	live folderLive
 }
 
 func newSyncState() *syncState {
@@ -182,6 +184,7 @@ func (s *syncState) setRegistration(pieceSize int64, peers []tracker.PeerInfo) b
 	defer s.mu.Unlock()
 	changed := s.pieceSize != pieceSize
 	s.pieceSize = pieceSize
+	s.live.setTracker(true)
 	s.setPeersLocked(peers)
 	return changed
 }
@@ -198,6 +201,7 @@ func (s *syncState) setPeersLocked(peers []tracker.PeerInfo) {
 	for _, p := range peers {
 		s.peers[p.ID] = p.Addr
 	}
+	s.live.peersNow(peers)
 }
 
 // isMember is the piece server's Authorizer: a device in the live peer list.

@@ -201,6 +201,8 @@ func (s *Server) serveStream(ctx context.Context, c *transport.Conn, cf *connFol
 	wg.Wait()
 	scancel()
 	s.removePeer(ss)
+	s.deviceLeft(ss)
+	s.sessionEnded(ss.dev)
 }
 
 // isStreamGone reports whether err is the stream's end by the tracker

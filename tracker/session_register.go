@@ -6,7 +6,6 @@ import (
 
 	"github.com/quic-go/quic-go"
 
-	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/internal/wire"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
@@ -48,6 +47,9 @@ func (s *Server) registerFolder(c *transport.Conn, st *quic.Stream, reg *tracker
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkFolder(c.Remote, reg.Folder); err != nil {
+		return nil, err
+	}
 	if h := s.cfg.Debug.RefuseFolder; h != nil && h(c.Remote, reg.Folder) {
 		return nil, fmt.Errorf("%w: folder %q", ErrFolderNotShared, reg.Folder)
 	}
@@ -59,6 +61,7 @@ func (s *Server) registerFolder(c *transport.Conn, st *quic.Stream, reg *tracker
 		done:   make(chan struct{}),
 	}
 	ss.lastSeen.Store(time.Now().UnixNano())
+	s.noteDevice(ss, reg)
 	if err := s.resumeOrReannounce(ss, reg); err != nil {
 		return nil, err
 	}
@@ -79,30 +82,6 @@ func (s *Server) registerFolder(c *transport.Conn, st *quic.Stream, reg *tracker
 	}
 	st.SetWriteDeadline(time.Time{})
 	return ss, nil
-}
-
-// admit decides membership: a member is admitted by its certificate (a
-// secret, if presented, must still be right); a non-member must present the
-// secret and is then recorded durably before it is answered.
-func (s *Server) admit(dev identity.DeviceID, secret []byte) (num uint32, added bool, err error) {
-	num, member := s.store.member(dev)
-	if len(secret) > 0 && !secretMatches(s.store.secret, secret) {
-		return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_WRONG_TOKEN,
-			"wrong join token: the secret does not match this tracker's token (tracker " + s.id.ID.String() + ")"}
-	}
-	if member {
-		return num, false, nil
-	}
-	if len(secret) == 0 {
-		return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_NOT_MEMBER,
-			"not a member: device " + dev.String() + " has not joined this tracker; join once with --token"}
-	}
-	num, added, err = s.store.addMember(dev)
-	if err != nil {
-		return 0, false, err
-	}
-	s.log.Info("new member joined", "device", dev)
-	return num, added, nil
 }
 
 // refuseStream sends re on the stream and closes it both ways; the

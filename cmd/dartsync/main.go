@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/dartsync/dartsync/peer/localapi"
 )
 
 // cli is the whole command line. Each command lives in its own file and has a
@@ -27,6 +29,7 @@ type cli struct {
 	Peer     peerCmd     `cmd:"" help:"Run a peer: keep a folder in sync with the other devices."`
 	Versions keptCmd     `cmd:"" help:"List the kept versions of files that remote changes replaced or deleted."`
 	Restore  restoreCmd  `cmd:"" help:"Put a kept version of a file back; it syncs to every device as a new version."`
+	Status   statusCmd   `cmd:"" help:"Show what the peer syncing a folder is doing: state, transfers, peers, conflicts, errors (exit status 3: no peer running)."`
 }
 
 func main() {
@@ -61,6 +64,10 @@ func newLogger(level slog.Level, asJSON bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
+// exitNotRunning is the exit status when no peer answers a command that
+// asks the running peer (dartsync status).
+const exitNotRunning = 3
+
 // exitError carries an explicit exit code for an error.
 type exitError struct {
 	code int
@@ -80,7 +87,8 @@ func withExitCode(code int, err error) error {
 
 // exitCode is the one place that maps a command's result to the exit status:
 // 0 for success (including shutdown by signal), the code carried by an
-// exitError, 1 for any other error.
+// exitError, exitNotRunning when no peer answered (dartsync status), 1 for
+// any other error.
 func exitCode(err error) int {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return 0
@@ -89,6 +97,9 @@ func exitCode(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
+	}
+	if errors.Is(err, localapi.ErrNotRunning) {
+		return exitNotRunning
 	}
 	return 1
 }

@@ -201,3 +201,14 @@ func copyIdentity(from, to string) error {
 	}
 	return nil
 }
+
+// deviceState is the device's state directory (the local API's socket):
+// --state, else the first folder's state directory.
+func (c *peerCmd) deviceState(folders []peer.FolderConfig) string {
+	if c.State != "" {
+		if s, err := filepath.Abs(expandHome(c.State)); err == nil {
+			return s
+		}
+	}
+	return folders[0].StateDir
+}

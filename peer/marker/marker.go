@@ -5,9 +5,10 @@
 //
 //   - Marker: a small JSON document at Path(DIR) naming the tracker folder,
 //     the device that syncs DIR and the absolute state directory (index,
-//     chunk store, identity), which may live outside DIR (`--state`). Tools
-//     that are given only the folder (`dartsync status --dir DIR`,
-//     `dartsync versions`, `dartsync restore`) find the state through it.
+//     chunk store, identity), which may live outside DIR (`--state`), and
+//     the peer's local control API endpoint (Control). Tools that are given
+//     only the folder (`dartsync status --dir DIR`, `dartsync versions`,
+//     `dartsync restore`) find the state and the running peer through it.
 //   - Absence is not deletion: a peer whose index holds files syncs DIR only
 //     while its marker is there. A folder that is missing, or lacks its
 //     marker (a disk not mounted, a NAS share gone), is paused, never read
@@ -54,6 +55,10 @@ type Marker struct {
 	Folder   string `json:"folder"`    // tracker folder name ("" = the default folder)
 	Device   string `json:"device"`    // device ID of the peer syncing this folder
 	StateDir string `json:"state_dir"` // absolute state directory of that peer
+	// Control is the peer's local API endpoint (localapi.ControlPath of
+	// StateDir: its control socket); empty in markers written before it
+	// existed, where clients take that path themselves.
+	Control string `json:"control,omitempty"`
 }
 
 // Path returns the marker's path for the folder root.

@@ -1,0 +1,127 @@
+package peer
+
+import (
+	"path"
+	"strings"
+	"time"
+
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/localapi"
+)
+
+// censusMaxAge: the folder's counts are recounted at most this often
+// (Status may be asked several times a second; a count walks the index),
+// and only when something may have changed them (censusKey).
+const censusMaxAge = 2 * time.Second
+
+// censusKey changes whenever the counts may have: the index's sequence
+// number and size, and the folder's counters of applied, deleted and
+// reported files and of scans.
+type censusKey [6]int64
+
+func (f *folder) censusKey() censusKey {
+	s := f.stats
+	return censusKey{int64(f.idx.Seq()), int64(f.idx.Len()), s.FilesApplied.Load(), s.FilesDeleted.Load(),
+		s.LocalChanges.Load(), s.ScansCompleted.Load()}
+}
+
+// conflictMark is what a conflict copy's name holds (tracker.ConflictName):
+// NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE[-N].EXT.
+const conflictMark = ".sync-conflict-"
+
+// census is the folder's counts from its index: files and bytes the
+// tracker lists (the wanted version where one waits, else the one here),
+// those in sync, the wants, and the conflict copies present.
+type census struct {
+	at                                time.Time
+	key                               censusKey
+	files, filesInSync, bytes, inSync int64
+	wants                             int64
+	conflicts                         []localapi.Conflict
+	err                               error
+}
+
+// countNow returns the folder's census, recounted if its key changed and
+// it is older than censusMaxAge. The count runs without l.mu held.
+func (l *folderLive) countNow(idx *index.Index, key censusKey, folder string, now time.Time) census {
+	l.mu.Lock()
+	c := l.census
+	l.mu.Unlock()
+	if !c.at.IsZero() && (c.key == key || now.Sub(c.at) < censusMaxAge) {
+		return c
+	}
+	c = count(idx, folder)
+	c.at, c.key = now, key
+	l.mu.Lock()
+	l.census = c
+	l.mu.Unlock()
+	return c
+}
+
+func count(idx *index.Index, folder string) census {
+	var c census
+	wants, err := idx.Wants()
+	if err != nil {
+		c.err = err
+	}
+	c.wants = int64(len(wants))
+	wanted := make(map[string]bool, len(wants))
+	for _, w := range wants {
+		wanted[w.Manifest.Path] = true
+		if m := w.Manifest; m.Kind == manifest.KindFile && !m.Deleted {
+			c.files++
+			c.bytes += m.Size
+		}
+	}
+	for _, p := range idx.Paths() {
+		e, ok := idx.Get(p)
+		if !ok || e.Manifest.Kind != manifest.KindFile || e.Manifest.Deleted {
+			continue
+		}
+		if cf, ok := parseConflict(folder, p); ok {
+			cf.Time = cf.Time.UTC()
+			c.conflicts = append(c.conflicts, cf)
+		}
+		if wanted[p] {
+			continue
+		}
+		c.files++
+		c.filesInSync++
+		c.bytes += e.Manifest.Size
+		c.inSync += e.Manifest.Size
+	}
+	return c
+}
+
+// parseConflict reads a conflict copy's name: the path it is a copy of,
+// the device whose version lost and the time of that version.
+func parseConflict(folder, p string) (localapi.Conflict, bool) {
+	dir, base := path.Split(p)
+	i := strings.LastIndex(base, conflictMark)
+	if i <= 0 {
+		return localapi.Conflict{}, false
+	}
+	stem, rest := base[:i], base[i+len(conflictMark):]
+	// rest: YYYYMMDD-HHMMSS-DEVICE[-N][.EXT]
+	const stamp = "20060102-150405"
+	if len(rest) < len(stamp)+2 || rest[len(stamp)] != '-' {
+		return localapi.Conflict{}, false
+	}
+	t, err := time.Parse(stamp, rest[:len(stamp)])
+	if err != nil {
+		return localapi.Conflict{}, false
+	}
+	rest = rest[len(stamp)+1:]
+	dev, ext := rest, ""
+	if j := strings.IndexByte(rest, '.'); j >= 0 {
+		dev, ext = rest[:j], rest[j:]
+	}
+	if j := strings.IndexByte(dev, '-'); j >= 0 {
+		dev = dev[:j] // "-N": the n-th copy of the same second
+	}
+	if dev == "" {
+		return localapi.Conflict{}, false
+	}
+	return localapi.Conflict{Folder: folder, Path: p, Original: dir + stem + ext, Device: dev, Time: t}, true
+}
