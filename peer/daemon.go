@@ -93,8 +93,10 @@ func New(cfg Config) (*Daemon, error) {
 		d.closeStores()
 		return nil, ErrNoTracker
 	}
+	refused := newRefusals(len(d.folders))
 	for _, f := range d.folders {
 		f.handler.trackerAddr, f.handler.trackerID = d.trackerAddr, d.trackerID
+		f.guard.refusals = refused
 		f.guard.start()
 	}
 	return d, nil

@@ -18,8 +18,10 @@ const folderRefusedRetry = time.Minute
 // run starts the folder's goroutines in g (Daemon.Run's errgroup): its
 // tracker client, guard loop, scan loop, pull loop and versions pruner.
 // A tracker refusal of the folder alone (tracker.ErrFolderNotShared)
-// pauses this folder and leaves the others running; a refusal of the
-// device (a wrong token, not a member, another tracker) ends Run.
+// pauses this folder and leaves the others running, unless every folder
+// of the daemon is refused (then Run ends with it: nothing is left to
+// sync); a refusal of the device (a wrong token, not a member, another
+// tracker) ends Run.
 func (f *folder) run(ctx context.Context, g *errgroup.Group, client *tracker.Client) {
 	g.Go(func() error { return f.runClient(ctx, client) })
 	changes := make(chan watch.Change) // the guard's watcher to the reporter
@@ -42,9 +44,11 @@ func (f *folder) runClient(ctx context.Context, client *tracker.Client) error {
 		if !errors.Is(err, tracker.ErrFolderNotShared) {
 			return err
 		}
+		if f.guard.refused(err.Error()) {
+			return err
+		}
 		f.log.Warn("the tracker does not share this folder with this device: paused; the other folders go on",
 			"folder", f.name, "retry_in", f.refusedRetry, "err", err)
-		f.guard.refused(err.Error())
 		t := time.NewTimer(f.refusedRetry)
 		select {
 		case <-ctx.Done():

@@ -62,6 +62,33 @@ type folderGuard struct {
 	// device); "" when it did not. It pauses the folder like a missing
 	// marker (folders.go).
 	refusal string
+	// refusals counts the daemon's refused folders (nil in unit tests).
+	refusals *refusals
+}
+
+// refusals are the daemon's folders the tracker refuses: when it refuses
+// every one, the daemon has nothing to sync and Run ends with the refusal.
+type refusals struct {
+	mu      sync.Mutex
+	folders int
+	names   map[string]bool
+}
+
+func newRefusals(folders int) *refusals {
+	return &refusals{folders: folders, names: make(map[string]bool)}
+}
+
+// set records whether folder name is refused; it reports whether every
+// folder is.
+func (r *refusals) set(name string, refused bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if refused {
+		r.names[name] = true
+	} else {
+		delete(r.names, name)
+	}
+	return len(r.names) == r.folders
 }
 
 // controlPath is the local API endpoint written in the marker.
@@ -73,18 +100,23 @@ func (g *folderGuard) controlPath() string {
 }
 
 // refused records the tracker's refusal of the folder (why), or its end
-// (""), and checks the folder again. Safe on a nil guard (unit tests).
-func (g *folderGuard) refused(why string) {
+// (""), and checks the folder again. It reports whether the tracker now
+// refuses every folder of the daemon. Safe on a nil guard (unit tests).
+func (g *folderGuard) refused(why string) (all bool) {
 	if g == nil {
-		return
+		return false
 	}
 	g.mu.Lock()
 	changed := g.refusal != why
 	g.refusal = why
 	g.mu.Unlock()
+	if g.refusals != nil {
+		all = g.refusals.set(g.name, why != "")
+	}
 	if changed && g.guarded {
 		g.check()
 	}
+	return all
 }
 
 // checkTime is when the folder is checked: at start (New), an unmarked

@@ -128,6 +128,9 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	switch {
 	case errors.Is(err, tracker.ErrWrongToken):
 		return withExitCode(exitWrongToken, fmt.Errorf("the tracker refused the join token (from %s): %w", tokenFrom, err))
+	case errors.Is(err, tracker.ErrFolderNotShared):
+		return withExitCode(exitWrongToken, fmt.Errorf("the tracker does not share any of this peer's folders with this device "+
+			"(its admin can widen them: dartsync tracker members): %w", err))
 	case errors.Is(err, tracker.ErrNotMember):
 		return withExitCode(exitWrongToken, fmt.Errorf("this device is not a member of the tracker: give the join token with --token, --token-file or DARTSYNC_TOKEN (%w)", err))
 	case errors.Is(err, tracker.ErrTrackerIdentity):
