@@ -128,6 +128,10 @@ func (c *Client) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if errors.Is(err, ErrFolderNotShared) {
+			c.log.Warn("tracker refused this folder", "folder", c.cfg.Folder, "err", err)
+			return err
+		}
 		if isFatal(err) {
 			c.log.Error("tracker refused this device", "err", err)
 			return err

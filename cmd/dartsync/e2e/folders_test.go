@@ -56,8 +56,10 @@ func waitTree(t *testing.T, what, dir string, want tree) {
 // photos, C only photos. A runs with two --dir flags and no --state (each
 // folder's state in DIR/.dartsync, one identity copied between them); B
 // is started with only `dartsync peer --config FILE`; C has --state. Files
-// sync per folder and no file or name crosses folders on disk; C, which
-// is not in work, gets nothing of it.
+// sync per folder and no file or name crosses folders on disk. C joins
+// with a token limited to photos and lists work too: the tracker refuses
+// work, which pauses alone (stats.json says why) and gets nothing, while
+// photos syncs.
 func TestSeveralFolders(t *testing.T) {
 	c := newCluster(t, 0)
 	base := c.base
@@ -87,13 +89,24 @@ func TestSeveralFolders(t *testing.T) {
 	b.p = start(t, base, "B", "peer", "--config", confPath)
 	b.waitScanned(t)
 
-	// C: photos only
+	// C: a token limited to photos; it lists work too, which the tracker
+	// refuses: work pauses alone, saying why, and photos syncs
+	limited := strings.TrimSpace(c.admin("token", "--folders", "photos", "--expires", "1h"))
 	c3 := &folderPeer{name: "C", dirs: map[string]string{"photos": filepath.Join(base, "C", "photos")}}
+	cWork := filepath.Join(base, "C", "work")
 	cState := filepath.Join(base, "C", "state")
 	c3.states = map[string]string{"photos": filepath.Join(cState, "folders", "photos")}
-	c3.p = start(t, base, "C", append([]string{"peer", "--dir", "photos=" + c3.dirs["photos"], "--state", cState,
-		"--tracker", c.addr, "--token", c.token}, peerFlags(freePort(t))...)...)
+	c3.p = start(t, base, "C", append([]string{"peer", "--dir", "photos=" + c3.dirs["photos"], "--dir", "work=" + cWork,
+		"--state", cState, "--tracker", c.addr, "--token", limited}, peerFlags(freePort(t))...)...)
 	c3.waitScanned(t)
+	eventually(t, 30*time.Second, "C's work paused, not shared", func() (bool, string) {
+		var st struct {
+			Paused bool   `json:"paused"`
+			Reason string `json:"paused_reason"`
+		}
+		err := readStatsJSON(filepath.Join(cState, "folders", "work"), &st)
+		return err == nil && st.Paused && strings.Contains(st.Reason, "not shared"), fmt.Sprintf("%+v %v", st, err)
+	})
 
 	same := randomBytes(t, 3*pieceSize+17) // the same bytes in both folders
 	writeFile(t, a.dirs["work"], "report.txt", []byte("work only\n"), 0o644)
@@ -130,18 +143,12 @@ func TestSeveralFolders(t *testing.T) {
 			t.Errorf("%s is in both folders", p)
 		}
 	}
-	// C has no work folder: nothing of it arrived anywhere on C
-	entries, err := os.ReadDir(filepath.Join(base, "C"))
-	if err != nil {
-		t.Fatal(err)
+	// work is not shared with C: nothing of it arrived on C
+	if got, err := readTree(cWork); err != nil || len(got) != 0 {
+		t.Errorf("C's work holds %v (%v)", got, err)
 	}
-	for _, e := range entries {
-		if e.Name() != "photos" && e.Name() != "state" {
-			t.Errorf("C has %s", e.Name())
-		}
-	}
-	if _, err := os.Stat(filepath.Join(cState, "folders", "work")); err == nil {
-		t.Error("C has a state for work")
+	if l := grepLines(lastRunOf(a.p.log.Name()), "refused a request"); l != "" {
+		t.Errorf("A refused piece requests (a request for the wrong folder was sent):\n%s", l)
 	}
 	// one identity for A's two folders
 	k1, err1 := os.ReadFile(filepath.Join(a.states["work"], "key.pem"))
