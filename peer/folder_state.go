@@ -15,7 +15,6 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
-	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/marker"
 	"github.com/dartsync/dartsync/peer/scan"
 	"github.com/dartsync/dartsync/peer/watch"
@@ -66,59 +65,6 @@ type folderGuard struct {
 	refusals *refusals
 }
 
-// refusals are the daemon's folders the tracker refuses: when it refuses
-// every one, the daemon has nothing to sync and Run ends with the refusal.
-type refusals struct {
-	mu      sync.Mutex
-	folders int
-	names   map[string]bool
-}
-
-func newRefusals(folders int) *refusals {
-	return &refusals{folders: folders, names: make(map[string]bool)}
-}
-
-// set records whether folder name is refused; it reports whether every
-// folder is.
-func (r *refusals) set(name string, refused bool) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if refused {
-		r.names[name] = true
-	} else {
-		delete(r.names, name)
-	}
-	return len(r.names) == r.folders
-}
-
-// controlPath is the local API endpoint written in the marker.
-func (g *folderGuard) controlPath() string {
-	if g.control != "" {
-		return g.control
-	}
-	return localapi.ControlPath(g.stateDir)
-}
-
-// refused records the tracker's refusal of the folder (why), or its end
-// (""), and checks the folder again. It reports whether the tracker now
-// refuses every folder of the daemon. Safe on a nil guard (unit tests).
-func (g *folderGuard) refused(why string) (all bool) {
-	if g == nil {
-		return false
-	}
-	g.mu.Lock()
-	changed := g.refusal != why
-	g.refusal = why
-	g.mu.Unlock()
-	if g.refusals != nil {
-		all = g.refusals.set(g.name, why != "")
-	}
-	if changed && g.guarded {
-		g.check()
-	}
-	return all
-}
-
 // checkTime is when the folder is checked: at start (New), an unmarked
 // folder provably the one indexed is marked, and a stale marker rewritten.
 type checkTime uint8
@@ -147,14 +93,6 @@ func (g *folderGuard) get() (paused bool, reason string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.paused, g.reason
-}
-
-// HasIndex reports whether stateDir holds a peer's index, without creating
-// anything. Without one, a peer can only start with a join token: a
-// missing index is a first start, or the state directory of a folder on a
-// disk that is not mounted.
-func HasIndex(stateDir string) (bool, error) {
-	return index.Exists(stateDir)
 }
 
 // check decides whether the folder may be synced now, records the

@@ -9,6 +9,7 @@ import (
 	"github.com/dartsync/dartsync/internal/folderpath"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/transfer"
 )
 
@@ -109,6 +110,14 @@ func FolderStateDir(root, state, name string) string {
 		return state
 	}
 	return filepath.Join(state, "folders", name)
+}
+
+// HasIndex reports whether stateDir holds a peer's index, without creating
+// anything. Without one, a peer can only start with a join token: a
+// missing index is a first start, or the state directory of a folder on a
+// disk that is not mounted.
+func HasIndex(stateDir string) (bool, error) {
+	return index.Exists(stateDir)
 }
 
 // folderConfigs returns the folders of c (Config.Folders, or the single
