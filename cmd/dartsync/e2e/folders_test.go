@@ -143,6 +143,21 @@ func TestSeveralFolders(t *testing.T) {
 			t.Errorf("%s is in both folders", p)
 		}
 	}
+	// dartsync status on either folder of C reaches the one peer, which
+	// shows both folders: photos syncing, work paused with the reason
+	for _, dir := range []string{c3.dirs["photos"], cWork} {
+		st, err := statusJSON(t, dir)
+		if err != nil {
+			t.Fatalf("status --dir %s: %v", dir, err)
+		}
+		states := map[string]string{}
+		for _, f := range st.Folders {
+			states[f.Name] = string(f.State) + " " + f.Reason
+		}
+		if len(st.Folders) != 2 || strings.HasPrefix(states["photos"], "paused") || !strings.Contains(states["work"], "not shared") {
+			t.Errorf("status --dir %s: folders %q", dir, states)
+		}
+	}
 	// work is not shared with C: nothing of it arrived on C
 	if got, err := readTree(cWork); err != nil || len(got) != 0 {
 		t.Errorf("C's work holds %v (%v)", got, err)
