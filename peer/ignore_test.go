@@ -210,10 +210,23 @@ func TestIgnoreFileEditTakesEffect(t *testing.T) {
 	if got := readFile(t, b.root, "y.dat"); got != "data" {
 		t.Errorf("b's y.dat = %q after a deleted its ignored copy, want it kept", got)
 	}
-	want := []string{ignore.FileName, ignore.FileName, "m1.txt", "m2.txt", "x.log", "y.dat"}
-	if got := aRep.list(); !slices.Equal(got, want) {
-		t.Errorf("a reported %q, want %q", got, want)
+	// y.dat once (its creation, not the deletion); the ignore file at
+	// least twice (each version).
+	got := aRep.list()
+	if !slices.Equal(slices.Compact(slices.Clone(got)), []string{ignore.FileName, "m1.txt", "m2.txt", "x.log", "y.dat"}) ||
+		countOf(got, "y.dat") != 1 || countOf(got, ignore.FileName) < 2 {
+		t.Errorf("a reported %q, want y.dat once, the ignore file twice or more, m1.txt, m2.txt, x.log", got)
 	}
+}
+
+func countOf(list []string, s string) int {
+	n := 0
+	for _, v := range list {
+		if v == s {
+			n++
+		}
+	}
+	return n
 }
 
 func readFile(t *testing.T, root, rel string) string {
