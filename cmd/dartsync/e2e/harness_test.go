@@ -58,6 +58,8 @@ func start(t *testing.T, logDir, name string, args ...string) *proc {
 	fmt.Fprintf(lf, "==== start %s %s\n", name, strings.Join(args, " "))
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
+	// no user config file (dartsync peer's default config) leaks in
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(logDir, "no-user-config"))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
