@@ -236,7 +236,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.serveAPI(gctx, g, l.Addr().String())
 	g.Go(func() error { return server.Serve(gctx, l) })
 	for i, f := range d.folders {
-		f.run(gctx, g, clients[i])
+		f.run(gctx, g, clients[i], len(d.folders) == 1)
 	}
 	g.Go(func() error { return d.statsLoop(gctx) })
 	err = g.Wait()

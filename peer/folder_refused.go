@@ -6,6 +6,15 @@ import (
 	"github.com/dartsync/dartsync/peer/localapi"
 )
 
+// stop pauses the folder for good (until the peer restarts): its guard
+// loop failed (the watcher could not start) while other folders run.
+func (g *folderGuard) stop(why string) {
+	g.mu.Lock()
+	g.stopped = why
+	g.mu.Unlock()
+	g.check()
+}
+
 // refusals are the daemon's folders the tracker refuses: when it refuses
 // every one, the daemon has nothing to sync and Run ends with the refusal.
 type refusals struct {

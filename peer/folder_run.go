@@ -22,10 +22,23 @@ const folderRefusedRetry = time.Minute
 // of the daemon is refused (then Run ends with it: nothing is left to
 // sync); a refusal of the device (a wrong token, not a member, another
 // tracker) ends Run.
-func (f *folder) run(ctx context.Context, g *errgroup.Group, client *tracker.Client) {
+//
+// When the folder's guard loop fails (its watcher cannot start) and the
+// daemon has other folders (alone is false), the folder is stopped
+// (paused until a restart, with the reason) and the others go on; a
+// daemon's only folder ends Run with the error.
+func (f *folder) run(ctx context.Context, g *errgroup.Group, client *tracker.Client, alone bool) {
 	g.Go(func() error { return f.runClient(ctx, client) })
 	changes := make(chan watch.Change) // the guard's watcher to the reporter
-	g.Go(func() error { return f.guard.loop(ctx, changes) })
+	g.Go(func() error {
+		err := f.guard.loop(ctx, changes)
+		if err == nil || ctx.Err() != nil || alone {
+			return err
+		}
+		f.log.Error("folder stopped; the other folders go on", "folder", f.name, "err", err)
+		f.guard.stop(err.Error())
+		return nil
+	})
 	g.Go(func() error { return f.report.loop(ctx, changes) })
 	g.Go(func() error { return f.pull.loop(ctx) })
 	g.Go(func() error { return f.keep.loop(ctx) })

@@ -57,10 +57,10 @@ type folderGuard struct {
 	why     string // folderIssue.why: what is logged once
 	reason  string // folderIssue.String(): for Stats
 	pauses  uint64 // times the folder was paused (see scanGuard)
-	// refusal: why the tracker refused the folder (not shared with this
-	// device); "" when it did not. It pauses the folder like a missing
-	// marker (folders.go).
-	refusal string
+	// refusal: why the tracker refuses the folder (not shared with this
+	// device); stopped: why its loop failed while other folders run (stop).
+	// Either pauses the folder (folders.go); "" when none.
+	refusal, stopped string
 	// refusals counts the daemon's refused folders (nil in unit tests).
 	refusals *refusals
 }
@@ -103,9 +103,12 @@ func (g *folderGuard) check() bool {
 		return true
 	}
 	g.mu.Lock()
-	refusal := g.refusal
+	refusal, stopped := g.refusal, g.stopped
 	g.mu.Unlock()
-	if refusal != "" {
+	switch {
+	case stopped != "":
+		return g.set(folderIssue{why: "the folder stopped (restart the peer to retry): " + stopped})
+	case refusal != "":
 		return g.set(folderIssue{why: "the tracker refused this folder: " + refusal})
 	}
 	return g.set(g.problem(running))
