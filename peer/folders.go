@@ -52,7 +52,8 @@ import (
 //   - Paused: a folder whose marker is missing or wrong (an unmounted
 //     disk), or that the tracker does not share with this device
 //     (tracker.ErrFolderNotShared, asked again every folderRefusedRetry),
-//     is paused alone: nothing of it is scanned, reported or applied,
+//     or whose watcher cannot start (until a restart; a daemon's only
+//     folder ends Run instead), is paused alone: nothing of it is scanned, reported or applied,
 //     and the other folders go on. When the tracker refuses every folder
 //     of the daemon, it stops with that error (nothing is left to sync).
 //   - Added: a new --dir at the next start joins with the device's identity
