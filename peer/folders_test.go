@@ -6,17 +6,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/tracker"
+	"github.com/dartsync/dartsync/tracker/admin"
 )
 
 // startFolders runs a daemon of the named folders (name -> directory),
-// each with its state in a temporary directory, joined with the token.
-func (n *testNet) startFolders(dirs map[string]string, order []string, prep func(*Daemon)) *testPeer {
+// each with its state in a temporary directory, joined with tok (the
+// tracker's own token if zero).
+func (n *testNet) startFolders(dirs map[string]string, order []string, tok tracker.Token, prep func(*Daemon)) *testPeer {
 	n.t.Helper()
+	if tok == (tracker.Token{}) {
+		tok = n.token
+	}
 	state := n.t.TempDir()
 	id, err := identity.LoadOrCreate(state)
 	if err != nil {
@@ -28,7 +33,7 @@ func (n *testNet) startFolders(dirs map[string]string, order []string, prep func
 	}
 	d, err := New(Config{
 		Folders: fcs, Identity: id,
-		TrackerAddr: n.srv.Addr().String(), TrackerID: n.token.Tracker, Secret: n.token.Secret[:],
+		TrackerAddr: n.srv.Addr().String(), TrackerID: tok.Tracker, Secret: tok.Secret[:],
 		ListenAddr: "127.0.0.1:0", Debounce: 30 * time.Millisecond, Rescan: -1, Retry: 100 * time.Millisecond,
 		Log: testLog(),
 	})
@@ -51,36 +56,37 @@ func (p *testPeer) folderScanned(t *testing.T, name string) {
 	waitFor(t, "first scan of "+name, func() bool { return p.d.byName[name].stats.ScansCompleted.Load() > 0 })
 }
 
-// Three daemons, two folders: a and b share work and photos, c only
-// photos. Files sync per folder; the piece server of a serves c photos
-// and not work; a folder the tracker refuses (c's work, while refused)
-// pauses alone with the reason, the others sync, and it resumes once the
-// tracker shares it.
+// Three daemons, two folders: a and b share work and photos, c joins
+// with a token limited to photos but runs work too. Files sync per
+// folder; the piece server of a serves c photos and not work; c's work,
+// which the tracker refuses, pauses alone with the reason while the
+// others sync, and resumes once the tracker's admin widens c's grant.
 func TestDaemonSeveralFolders(t *testing.T) {
 	n := newTestNet(t)
-	var refuseWork atomic.Bool
-	refuseWork.Store(true)
-	var cID atomic.Pointer[identity.DeviceID]
-	n.stopTracker()
-	n.cfg.Debug.RefuseFolder = func(dev identity.DeviceID, folder string) bool {
-		id := cID.Load()
-		return folder == "work" && refuseWork.Load() && id != nil && *id == dev
+	adm := admin.NewClient(n.srv.AdminSocket())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	issued, err := adm.IssueToken(ctx, []string{"photos"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
 	}
-	n.startTracker()
+	photosOnly, err := tracker.ParseToken(issued.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	dirs := func() map[string]string {
 		base := t.TempDir()
 		return map[string]string{"work": filepath.Join(base, "work"), "photos": filepath.Join(base, "photos")}
 	}
 	ad, bd, cd := dirs(), dirs(), dirs()
-	a := n.startFolders(ad, []string{"work", "photos"}, nil)
+	a := n.startFolders(ad, []string{"work", "photos"}, tracker.Token{}, nil)
 	a.folderScanned(t, "work")
 	a.folderScanned(t, "photos")
-	b := n.startFolders(bd, []string{"work", "photos"}, nil)
+	b := n.startFolders(bd, []string{"work", "photos"}, tracker.Token{}, nil)
 	b.folderScanned(t, "work")
 	b.folderScanned(t, "photos")
-	c := n.startFolders(cd, []string{"photos", "work"}, func(d *Daemon) {
-		cID.Store(&d.self)
+	c := n.startFolders(cd, []string{"photos", "work"}, photosOnly, func(d *Daemon) {
 		d.byName["work"].refusedRetry = 50 * time.Millisecond
 	})
 	c.folderScanned(t, "photos")
@@ -128,7 +134,9 @@ func TestDaemonSeveralFolders(t *testing.T) {
 	}
 
 	// the tracker shares work with c: it resumes and syncs
-	refuseWork.Store(false)
+	if _, err := adm.SetFolders(ctx, c.d.self.String(), false, []string{"photos", "work"}); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "c's work resumed", func() bool { paused, _ := cw.guard.get(); return !paused })
 	waitFor(t, "plan.txt on c", fileIs(filepath.Join(cd["work"], "plan.txt"), []byte("work of a")))
 	if _, auth, _ := a.d.Folder("work"); !auth(c.d.self) {

@@ -58,10 +58,6 @@ type DebugHooks struct {
 	// BeforeLive runs after a session is answered REGISTERED and before it
 	// is made live (the peer list it was sent is already built).
 	BeforeLive func()
-	// RefuseFolder, when it reports true, refuses the device's REGISTER of
-	// the folder with ERROR_FOLDER_NOT_SHARED (tests of a peer's folders
-	// before access lists decide it).
-	RefuseFolder func(dev identity.DeviceID, folder string) bool
 }
 
 // Server is a tracker: it owns its listener, its store and every peer

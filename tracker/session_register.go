@@ -50,9 +50,6 @@ func (s *Server) registerFolder(c *transport.Conn, st *quic.Stream, reg *tracker
 	if err := s.checkFolder(c.Remote, reg.Folder); err != nil {
 		return nil, err
 	}
-	if h := s.cfg.Debug.RefuseFolder; h != nil && h(c.Remote, reg.Folder) {
-		return nil, fmt.Errorf("%w: folder %q", ErrFolderNotShared, reg.Folder)
-	}
 	ss := &session{
 		srv: s, conn: c, stream: st, dev: c.Remote, num: num, folder: reg.Folder,
 		addr:   hostPort(c.RemoteAddr(), reg.ListenPort),
