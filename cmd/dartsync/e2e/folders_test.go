@@ -59,7 +59,8 @@ func waitTree(t *testing.T, what, dir string, want tree) {
 // sync per folder and no file or name crosses folders on disk. C joins
 // with a token limited to photos and lists work too: the tracker refuses
 // work, which pauses alone (stats.json says why) and gets nothing, while
-// photos syncs.
+// photos syncs. B, restarted as `dartsync peer` alone (its default config
+// file), syncs both folders again.
 func TestSeveralFolders(t *testing.T) {
 	c := newCluster(t, 0)
 	base := c.base
@@ -175,6 +176,24 @@ func TestSeveralFolders(t *testing.T) {
 		if l := grepLines(lastRunOf(fp.p.log.Name()), "level=ERROR"); l != "" {
 			t.Errorf("%s logged errors:\n%s", fp.name, l)
 		}
+	}
+
+	// after the first join, B runs as `dartsync peer` alone: the same file
+	// (without the token) as the default config file of its user
+	b.p.stop()
+	delete(conf, "token")
+	delete(conf, "tracker")
+	configHome := filepath.Join(base, "B", "config home")
+	writeJSONFile(t, filepath.Join(configHome, "dartsync", "config.json"), conf)
+	b.p = startEnv(t, base, "B", []string{"XDG_CONFIG_HOME=" + configHome}, "peer")
+	writeFile(t, a.dirs["work"], "later.txt", []byte("after B's restart\n"), 0o644)
+	writeFile(t, a.dirs["photos"], "later.jpg", []byte("after B's restart\n"), 0o644)
+	eventually(t, syncWait, "B syncs both folders after a restart as `dartsync peer`", func() (bool, string) {
+		w, err1 := os.ReadFile(filepath.Join(b.dirs["work"], "later.txt"))
+		p, err2 := os.ReadFile(filepath.Join(b.dirs["photos"], "later.jpg"))
+		return err1 == nil && err2 == nil && len(w) > 0 && len(p) > 0, fmt.Sprint(err1, err2)
+	})
+	for _, fp := range []*folderPeer{a, b, c3} {
 		fp.p.stop()
 	}
 	c.tracker.stop()
