@@ -64,6 +64,7 @@ func TestPeerConfigFile(t *testing.T) {
 	}{
 		{"default file alone", home, []string{"peer"}, []string{"work=/w", "photos=/p"}, "t.example:7000", 12 * time.Hour, "", ""},
 		{"command line dir replaces the list", home, []string{"peer", "--dir", "music=/m"}, []string{"music=/m"}, "t.example:7000", 12 * time.Hour, "", ""},
+		{"a comma is part of a path", home, []string{"peer", "--dir", "/a, b", "--dir", "x=/c,d"}, []string{"/a, b", "x=/c,d"}, "t.example:7000", 12 * time.Hour, "", ""},
 		{"--config instead of the default", home, []string{"peer", "--config", other}, []string{"/single"}, "", 48 * time.Hour, "/s", ""},
 		{"no default file, no dir", t.TempDir(), []string{"peer"}, nil, "", 0, "", "--dir"},
 		{"malformed --config", home, []string{"peer", "--config", bad}, nil, "", 0, "", "unexpected EOF"},
