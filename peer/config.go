@@ -32,8 +32,11 @@ type Config struct {
 	// Empty: the single folder Root, with StateDir, Folder and StatsFile.
 	Folders []FolderConfig
 
-	Root     string             // the folder (absolute); when Folders is empty
-	StateDir string             // its index, chunk store (absolute); when Folders is empty
+	Root string // the folder (absolute); when Folders is empty
+	// StateDir is the single folder's index and chunk store (absolute) when
+	// Folders is empty; with Folders, the device's state directory, where
+	// the local API listens (default: the first folder's StateDir).
+	StateDir string
 	Identity *identity.Identity // this device
 
 	// Tracker to join. When Addr is empty the remembered membership is used.
