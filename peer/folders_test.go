@@ -133,6 +133,15 @@ func TestDaemonSeveralFolders(t *testing.T) {
 		t.Error("a serves a folder it does not have")
 	}
 
+	// metrics and stats per folder: c's two folders, work paused
+	mf := c.d.obs.MetricFolders()
+	if len(mf) != 2 || mf[0].Name != "photos" || mf[0].Paused || mf[1].Name != "work" || !mf[1].Paused {
+		t.Errorf("c's metric folders: %+v", mf)
+	}
+	if st := c.d.byName["photos"].snapshot(); st.Paused || st.FilesApplied == 0 {
+		t.Errorf("c's photos stats: paused %v, %d files applied", st.Paused, st.FilesApplied)
+	}
+
 	// the tracker shares work with c: it resumes and syncs
 	if _, err := adm.SetFolders(ctx, c.d.self.String(), false, []string{"photos", "work"}); err != nil {
 		t.Fatal(err)
