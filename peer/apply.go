@@ -29,6 +29,7 @@ type applier struct {
 	guard    *folderGuard
 	keep     *versionKeeper
 	scanKick chan struct{} // a write found a local change: scan
+	ignore   *ignoreRules  // ignored contents keep a deleted directory
 
 	afterRename func() // Config.Debug.AfterRename; nil in production
 }

@@ -37,6 +37,7 @@ type Config struct {
 	TrackerID   identity.DeviceID // pinned tracker identity (from the token)
 	Secret      []byte            // join secret; nil once a member
 	Folder      string            // tracker folder name; "" = default
+	DeviceName  string            // this device's name on the tracker's dashboard; "" = the host name
 
 	ListenAddr  string  // UDP address the piece server listens on
 	UploadLimit float64 // bytes/s the piece server sends at most; 0 = unlimited
@@ -70,6 +71,11 @@ type Config struct {
 	// KeepVersionsPercent is the cap in percent of the folder's file
 	// system when KeepVersionsSize is 0; 0 = 10.
 	KeepVersionsPercent float64
+
+	// NoDefaultIgnores leaves out the built-in ignore patterns (editor
+	// and OS temporary files, peer/ignore.Defaults); the folder's
+	// .dartsyncignore applies either way (ignore.go).
+	NoDefaultIgnores bool
 
 	Log *slog.Logger
 

@@ -152,6 +152,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	client := tracker.NewClient(tracker.ClientConfig{
 		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID,
 		Secret: d.cfg.Secret, ListenPort: port, Folder: d.cfg.Folder,
+		DeviceName: d.deviceName(), Version: d.cfg.Version,
 		LastSeq: f.idx.Seq, Handler: f.handler, Log: d.log,
 		LastEpoch:   func() tracker.Epoch { return tracker.Epoch(f.idx.Epoch()) },
 		Registering: f.handler.registering,

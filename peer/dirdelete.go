@@ -40,6 +40,9 @@ func (a *applier) dirNotEmpty(rel, abs string, rmErr error) outcome {
 			return errUnsynced
 		}
 		child := path.Join(rel, filepath.ToSlash(sub))
+		if a.ignore.ignored(child, de.IsDir()) {
+			return errUnsynced // ignored local contents keep the directory
+		}
 		ie, ok := a.idx.Get(child)
 		if !ok || ie.Manifest.Deleted {
 			return errUnsynced

@@ -143,6 +143,16 @@
 //     refuses (longer than manifest.MaxNameLen bytes, a backslash, invalid
 //     UTF-8) is skipped by the scan, never taken for deleted, and warned
 //     about once (names.go).
+//   - Ignored path: one the folder's ignore rules name (peer/ignore: the
+//     defaults unless Config.NoDefaultIgnores, then DIR/.dartsyncignore;
+//     ignore.go). It is never scanned, reported, fetched, overwritten or
+//     deleted by a pull; its wants stay stored. The reporter reloads the
+//     rules before every scan and when the watcher names the ignore file:
+//     a path that becomes ignored stops syncing (no deletion is reported),
+//     one that becomes un-ignored is scanned and pulled. Ignored
+//     directories are not watched (a change of the rules starts a new
+//     watcher). A remotely deleted directory that holds ignored files is
+//     kept.
 //   - Spelling: the names a path's directories list (spelling.go). On a
 //     case-insensitive or normalization-insensitive file system a path
 //     resolves under any spelling, so presence is decided by the listing: a

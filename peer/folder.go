@@ -44,6 +44,7 @@ type folder struct {
 	apply   *applier
 	plan    *planner
 	keep    *versionKeeper
+	ignore  *ignoreRules // what is kept out of sync (ignore.go)
 
 	scanKick      chan struct{} // asks the reporter for a scan
 	pullKick      chan struct{} // asks the puller for a round
@@ -86,6 +87,8 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 		log: cfg.Log, idx: idx, state: f.state, writes: f.writes, rs: f.rs,
 		scanKick: f.scanKick, pullKick: f.pullKick,
 	}
+	f.ignore = newIgnoreRules(cfg)
+	f.report.ignore, f.pull.ignore, f.apply.ignore, f.guard.ignore = f.ignore, f.ignore, f.ignore, f.ignore
 	return f
 }
 

@@ -45,6 +45,9 @@ type folderGuard struct {
 	rescan   time.Duration
 	scanKick chan struct{} // a resume, or a folder that came back during a scan, asks for a scan
 	kick     chan struct{} // asks the loop to check the marker
+	// ignore: the watcher skips ignored directories, and is started anew
+	// when the rules change (ignore.go); nil watches everything.
+	ignore *ignoreRules
 
 	mu      sync.Mutex
 	guarded bool
@@ -331,7 +334,8 @@ func (g *folderGuard) loop(ctx context.Context, out chan<- watch.Change) error {
 			w.Close()
 			w, pending = nil, watch.Change{}
 		case !paused && w == nil:
-			nw, err := watch.New(g.root, watch.Options{Delay: g.debounce, Rescan: g.rescan, Log: g.log})
+			g.ignore.reloadForWatch()
+			nw, err := watch.New(g.root, watch.Options{Delay: g.debounce, Rescan: g.rescan, Log: g.log, Skip: g.ignore.skipDir})
 			if err != nil {
 				return fmt.Errorf("peer: %w", err)
 			}
@@ -357,6 +361,11 @@ func (g *folderGuard) loop(ctx context.Context, out chan<- watch.Change) error {
 			check = true
 		case <-g.kick:
 			check = true
+		case <-g.ignore.changes():
+			if w != nil { // watch what the new rules leave, then scan
+				w.Close()
+				w, pending = nil, mergeChanges(pending, watch.Change{All: true, Reason: "ignore rules changed"})
+			}
 		}
 	}
 }

@@ -45,6 +45,7 @@ type reporter struct {
 	rs     *resync
 	client trackerClient // set by folder.connect
 	retry  time.Duration // after a failed scan
+	ignore *ignoreRules  // reloaded before each scan (ignore.go)
 
 	scanKick      chan struct{} // in: scan now
 	pullKick      chan struct{} // out: a scan is done
@@ -107,8 +108,11 @@ func (r *reporter) loop(ctx context.Context, changes <-chan watch.Change) error 
 // needsScan reports whether any of the paths the watcher named differs from
 // the index (decide.NeedsScan), so a scan is worth its walk.
 func (r *reporter) needsScan(paths []string) bool {
+	if namesIgnoreFile(paths) && r.ignore.reload() {
+		return true // paths un-ignored now are scanned (ignore.go)
+	}
 	for _, p := range paths {
-		if r.state.isApplying(p) {
+		if r.state.isApplying(p) || r.ignore.ignored(p, false) {
 			continue
 		}
 		ie, ok := r.idx.Get(p)
@@ -141,8 +145,9 @@ func (r *reporter) scan(ctx context.Context) (err error) {
 	start := time.Now()
 	r.state.live.scanStarted()
 	defer func() { r.state.live.scanEnded(err) }()
+	r.ignore.reload() // before any other path is decided on (ignore.go)
 	res, err := scan.Scan(ctx, r.root, scan.Options{PieceSize: r.state.currentPieceSize(), Prev: r.prev, Log: r.log,
-		Progress: r.state.live.scanProgress})
+		Progress: r.state.live.scanProgress, Ignore: r.ignore.matcher().Match})
 	if err != nil {
 		if !r.guard.check() {
 			return errFolderPaused
@@ -188,7 +193,7 @@ func (r *reporter) scan(ctx context.Context) (err error) {
 // deleted, and a version the tracker refused in the same circumstances is
 // not reported again.
 func (r *reporter) diff(entries []scan.Entry, skipped []scan.Skip) []decide.Change {
-	d := decide.LocalDiff(entries, skipped, r.idx.Paths(), r.idx.Get, r.state.isApplying, time.Now().UnixNano())
+	d := decide.LocalDiff(entries, skipped, r.ignore.unignoredPaths(r.idx.Paths(), r.idx.Get), r.idx.Get, r.state.isApplying, time.Now().UnixNano())
 	out := d.Changes[:0]
 	for _, c := range d.Changes {
 		m := &c.Manifest

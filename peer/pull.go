@@ -36,6 +36,7 @@ type puller struct {
 	apply  *applier
 	plan   *planner
 	client trackerClient // set by folder.connect
+	ignore *ignoreRules  // ignored paths are not pulled (ignore.go)
 
 	parallel      int           // Config.Parallel: large files at once
 	retry         time.Duration // Config.Retry
@@ -108,6 +109,9 @@ func (p *puller) pull(ctx context.Context) (_ int, err error) {
 	}
 	wants, err := p.idx.Wants()
 	if err != nil {
+		return 0, err
+	}
+	if wants, err = p.ignoreFirst(ctx, wants); err != nil { // ignore_pull.go
 		return 0, err
 	}
 	if len(wants) > 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
@@ -79,6 +80,7 @@ func applyWeight(r *applyReq) int { return len(r.changes) }
 // request's results in it.
 func (s *store) commit(q []*applyReq) error {
 	var last uint64
+	var notes []aggWrite // what the aggregates learn once it committed (aggregate.go)
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		t := &txn{
 			s:     s,
@@ -101,13 +103,14 @@ func (s *store) commit(q []*applyReq) error {
 				r.results = append(r.results, res)
 			}
 		}
-		last = t.seq
+		last, notes = t.seq, t.notes
 		return t.meta.Put(metaSeq, be64(t.seq))
 	})
 	if err != nil {
 		return err
 	}
 	s.bumpSeq(last)
+	s.agg.committed(notes, q, time.Now())
 	return nil
 }
 
@@ -120,6 +123,7 @@ type txn struct {
 	hist             *bolt.Bucket // versions each path held before (reannounce.go)
 	chains           *bolt.Bucket // the same, in order (reannounce_chain.go)
 	seq              uint64
+	notes            []aggWrite // rows written, for the aggregates (txn.note)
 }
 
 // current is a path's current state inside a transaction.
@@ -172,6 +176,7 @@ func (t *txn) touch(key []byte, rec *trackerpb.EntryRecord, oldSeq uint64) (uint
 	if err != nil {
 		return 0, err
 	}
+	t.note(key, rb)
 	if err := t.files.Put(key, rb); err != nil {
 		return 0, err
 	}

@@ -47,6 +47,8 @@ type ClientConfig struct {
 	Secret     []byte             // join secret from the token; needed only until the device is a member
 	ListenPort int                // port this peer serves pieces on (0: none)
 	Folder     string             // folder name ("" default)
+	DeviceName string             // this device's name for the tracker's dashboard ("": none); informational
+	Version    string             // the dartsync version this device runs, for the dashboard; informational
 	LastSeq    func() uint64      // highest sequence applied; asked at every (re)connect; nil = 0
 	// LastEpoch is the epoch LastSeq counts in (nil: none). It is asked
 	// right before LastSeq, so a device that moves both (a new epoch with
@@ -138,7 +140,8 @@ func (c *Client) Run(ctx context.Context) error {
 }
 
 func isFatal(err error) bool {
-	return errors.Is(err, ErrTrackerIdentity) || errors.Is(err, ErrWrongToken) || errors.Is(err, ErrNotMember)
+	return errors.Is(err, ErrTrackerIdentity) || errors.Is(err, ErrWrongToken) || errors.Is(err, ErrNotMember) ||
+		errors.Is(err, ErrFolderNotShared)
 }
 
 // clientConn is one registered connection.

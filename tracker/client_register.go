@@ -20,7 +20,7 @@ func (c *Client) register(st *quic.Stream) (RegisterInfo, error) {
 		last = c.cfg.LastSeq()
 	}
 	reg := &trackerpb.Register{Protocol: ProtocolVersion, ListenPort: uint32(c.cfg.ListenPort), Folder: c.cfg.Folder, LastSeq: last, JoinSecret: c.cfg.Secret,
-		Epoch: epoch.bytes()}
+		Epoch: epoch.bytes(), DeviceName: c.cfg.DeviceName, Version: c.cfg.Version}
 	st.SetDeadline(time.Now().Add(dialTimeout))
 	defer st.SetDeadline(time.Time{})
 	if err := wire.Write(st, &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_Register{Register: reg}}); err != nil {

@@ -9,6 +9,15 @@
 //     certificate alone admits the device.
 //   - Token: the tracker's device ID plus a random 128-bit secret, printed as
 //     one string "<device ID>:<base32 secret>" (see Token).
+//   - Grant: the folders a member may sync (Grant): every folder, or exactly
+//     the named ones. The tracker's own token (join.token) grants every
+//     folder, as does membership in a state written before grants existed;
+//     an issued token (store.issueToken, `dartsync tracker token`) has the
+//     same form with another secret and grants the folders it was issued
+//     for, until it expires. The tracker stores only a hash of an issued
+//     secret. A member learns names, owners and peers only of folders its
+//     grant includes (docs/ACCESS.md): it cannot register another folder,
+//     and owner lists leave out devices not granted the entry's folder.
 //   - Peer: a member with a live connection. It is dropped when it closes its
 //     connection or sends nothing for the peer timeout; the other peers of
 //     its folder are then told (PEERS).
@@ -50,7 +59,11 @@
 // directory) before it answers or pushes it; concurrent batches from several
 // peers share one transaction (group commit). Its memory holds no per-file
 // data: the store is the files table, and pushes copy stored manifests into
-// the wire encoding without decoding them.
+// the wire encoding without decoding them. What it keeps in memory for its
+// dashboard and metrics are totals (aggregate.go: per folder, per member, the
+// last changes) and the conflict index (one record per live conflict copy),
+// updated by each commit and rebuilt when the store opens; overview.go reads
+// them, never the files table.
 //
 // Lifecycle (as peer.Daemon): New(ServerConfig) opens the state and the
 // listener, so Addr and Token are known before serving; Run(ctx) serves
@@ -73,10 +86,15 @@
 //   - ErrTrackerIdentity: the tracker's certificate is not the one pinned by
 //     the token.
 //   - ErrBadToken: a token string could not be parsed.
+//   - ErrTrackerRunning: OpenStateAdmin found the state held by a running
+//     tracker (use its admin socket).
 //   - ErrProtocol: the other side broke the protocol (bad or oversized frame,
 //     unexpected message).
 //   - ErrTooLarge: a frame, batch or list exceeded a protocol limit.
 //   - ErrNotConnected: Client.Update lost its connection before the answer;
 //     the changes may or may not have been applied, and sending them again
 //     is safe (a version that is already current only adds an owner).
+//   - ErrFolderNotShared: the device is a member, but the folder it
+//     registered is not shared with it (ERROR_FOLDER_NOT_SHARED); only that
+//     folder's stream ends, and Client.Run returns it.
 package tracker

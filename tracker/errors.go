@@ -11,4 +11,5 @@ var (
 	ErrProtocol        = errors.New("protocol error")
 	ErrTooLarge        = errors.New("limit exceeded")
 	ErrNotConnected    = errors.New("not connected to the tracker")
+	ErrFolderNotShared = errors.New("folder not shared with this device")
 )

@@ -22,6 +22,7 @@ func (s *Server) addPeer(ss *session) {
 	if ss.epoch != s.store.currentEpoch() {
 		ss.fail(errEpochEnded) // a new epoch began while it registered (session_epoch.go)
 	}
+	s.enforceGrant(ss) // its grant may have been narrowed while it registered (access_admit.go)
 	// The list ss got in REGISTERED was built before ss was live, so a peer
 	// registering at the same moment may be missing from it; send ss the
 	// list as it is now, after the insertion.

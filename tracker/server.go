@@ -69,6 +69,7 @@ type Server struct {
 	id    *identity.Identity
 	store *store
 	ln    *transport.Listener
+	admin net.Listener // the admin socket (access_socket.go); nil if it could not be made
 	token Token
 	log   *slog.Logger
 
@@ -76,6 +77,9 @@ type Server struct {
 
 	mu    sync.Mutex
 	peers map[peerKey]*session // live sessions by folder and device
+
+	devices *deviceBook     // what devices said about themselves (devices.go)
+	metrics *trackerMetrics // its Prometheus registry (metrics.go)
 }
 
 type peerKey struct {
@@ -122,6 +126,11 @@ func New(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, id: id, store: st, log: cfg.Log, peers: map[peerKey]*session{}}
+	if s.devices, err = loadDevices(st.db); err != nil {
+		st.close(leaveEpochOpen)
+		return nil, err
+	}
+	s.metrics = newTrackerMetrics(s)
 	s.token = Token{Tracker: id.ID, Secret: st.secret}
 	if err := writeTokenFile(filepath.Join(cfg.StateDir, TokenFile), s.token); err != nil {
 		st.close(leaveEpochOpen)
@@ -131,6 +140,7 @@ func New(cfg ServerConfig) (*Server, error) {
 		st.close(leaveEpochOpen)
 		return nil, fmt.Errorf("tracker: %w", err)
 	}
+	s.admin = s.listenAdmin()
 	s.log.Info("new epoch", "epoch", st.currentEpoch(), "previous", st.started.prev, "seq", st.current(), "why", st.started.why())
 	return s, nil
 }
@@ -172,6 +182,10 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup // every goroutine of the server
 	wg.Go(func() { s.sweep(sctx) })
 	wg.Go(func() { s.release(sctx) })
+	wg.Go(func() { s.flushDevices(sctx) })
+	if s.admin != nil {
+		wg.Go(func() { s.serveAdmin(sctx) })
+	}
 
 	files, members := s.store.counts()
 	s.log.Info("tracker serving", "addr", s.ln.Addr(), "device", s.id.ID, "files", files, "members", members, "seq", s.store.current(), "epoch", s.store.currentEpoch())
@@ -191,6 +205,9 @@ func (s *Server) Run(ctx context.Context) error {
 	cancel() // ends every session (they watch sctx)
 	lerr := s.ln.Close()
 	wg.Wait()
+	if err := s.devices.flush(); err != nil {
+		s.log.Warn("record devices", "err", err) // shown only: the epoch still ends cleanly
+	}
 	// Every session has ended: nothing more can be committed, so the
 	// epoch ended cleanly (its peers resume after a restart).
 	if err := s.store.close(endEpoch); err != nil {

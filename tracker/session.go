@@ -129,6 +129,8 @@ func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 	wg.Wait()
 	scancel()
 	s.removePeer(ss)
+	s.deviceLeft(ss)
+	s.sessionEnded(ss.dev)
 }
 
 func isConnGone(err error) bool {

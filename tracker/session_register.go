@@ -7,7 +7,6 @@ import (
 
 	"github.com/quic-go/quic-go"
 
-	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/internal/wire"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
@@ -34,6 +33,9 @@ func (s *Server) register(c *transport.Conn, st *quic.Stream) (*session, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkFolder(c.Remote, reg.Folder); err != nil {
+		return nil, err
+	}
 	ss := &session{
 		srv: s, conn: c, stream: st, dev: c.Remote, num: num, folder: reg.Folder,
 		addr:   hostPort(c.RemoteAddr(), reg.ListenPort),
@@ -42,6 +44,7 @@ func (s *Server) register(c *transport.Conn, st *quic.Stream) (*session, error) 
 		done:   make(chan struct{}),
 	}
 	ss.lastSeen.Store(time.Now().UnixNano())
+	s.noteDevice(ss, reg)
 	if err := s.resumeOrReannounce(ss, reg); err != nil {
 		return nil, err
 	}
@@ -62,30 +65,6 @@ func (s *Server) register(c *transport.Conn, st *quic.Stream) (*session, error) 
 	}
 	st.SetWriteDeadline(time.Time{})
 	return ss, nil
-}
-
-// admit decides membership: a member is admitted by its certificate (a
-// secret, if presented, must still be right); a non-member must present the
-// secret and is then recorded durably before it is answered.
-func (s *Server) admit(dev identity.DeviceID, secret []byte) (num uint32, added bool, err error) {
-	num, member := s.store.member(dev)
-	if len(secret) > 0 && !secretMatches(s.store.secret, secret) {
-		return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_WRONG_TOKEN,
-			"wrong join token: the secret does not match this tracker's token (tracker " + s.id.ID.String() + ")"}
-	}
-	if member {
-		return num, false, nil
-	}
-	if len(secret) == 0 {
-		return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_NOT_MEMBER,
-			"not a member: device " + dev.String() + " has not joined this tracker; join once with --token"}
-	}
-	num, added, err = s.store.addMember(dev)
-	if err != nil {
-		return 0, false, err
-	}
-	s.log.Info("new member joined", "device", dev)
-	return num, added, nil
 }
 
 // refuse sends re on the stream, closes it and the connection.

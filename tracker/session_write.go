@@ -63,6 +63,7 @@ func (ss *session) flush(ctx context.Context) error {
 			}
 			continue
 		}
+		start := time.Now()
 		entries, next, err := ss.srv.store.since(ss.folder, ss.sent, maxPushEntries, maxPushBytes)
 		if err != nil {
 			ss.srv.log.Error("read changes", "err", err)
@@ -78,6 +79,7 @@ func (ss *session) flush(ctx context.Context) error {
 			if err := wire.WriteBytes(ss.stream, encodeUpdates(entries)); err != nil {
 				return err
 			}
+			ss.srv.metrics.pushed(start)
 		}
 	}
 }

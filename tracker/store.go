@@ -56,10 +56,12 @@ type store struct {
 
 	mu      sync.RWMutex
 	members map[identity.DeviceID]uint32
-	byNum   []identity.DeviceID // index = member number; 0 unused
-	epoch   Epoch               // the current epoch (rotateEpoch changes it)
+	byNum   []identity.DeviceID                           // index = member number; 0 unused
+	access  map[identity.DeviceID]*trackerpb.MemberRecord // grants; none: every folder (access_store.go)
+	epoch   Epoch                                         // the current epoch (rotateEpoch changes it)
 
 	commits *groupcommit.Group[*applyReq] // apply's group commit
+	agg     *aggregates                   // totals for the dashboard and metrics (aggregate.go)
 }
 
 // openStore opens (creating if needed) the database at path. A new database
@@ -78,11 +80,15 @@ func openStore(path string, rnd io.Reader) (*store, error) {
 		db.Close()
 		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
 	}
+	if s.agg, err = loadAggregates(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("tracker: open %s: totals: %w", path, err)
+	}
 	return s, nil
 }
 
 func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
-	for _, b := range [][]byte{bucketMeta, bucketMembers, bucketFiles, bucketLog, bucketEpochs, bucketHistory, bucketChain} {
+	for _, b := range [][]byte{bucketMeta, bucketMembers, bucketFiles, bucketLog, bucketEpochs, bucketHistory, bucketChain, bucketAccess, bucketTokens} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
@@ -112,6 +118,14 @@ func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
 		s.seq.Store(binary.BigEndian.Uint64(v))
 	}
 	if err := s.beginEpoch(tx, nil); err != nil {
+		return err
+	}
+	return s.loadMembers(tx)
+}
+
+// loadMembers reads the members and their access records into memory.
+func (s *store) loadMembers(tx *bolt.Tx) error {
+	if err := s.loadAccess(tx); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketMembers).ForEach(func(k, v []byte) error {
@@ -178,9 +192,15 @@ func (s *store) device(n uint32) identity.DeviceID {
 	return identity.DeviceID{}
 }
 
-// addMember records d as a member durably and returns its number; added is
-// false if it already was one.
+// addMember records d as a member with every folder durably and returns its
+// number; added is false if it already was one.
 func (s *store) addMember(d identity.DeviceID) (n uint32, added bool, err error) {
+	return s.addMemberWith(d, nil)
+}
+
+// addMemberWith is addMember recording rec as the new member's access
+// record (nil: none, every folder).
+func (s *store) addMemberWith(d identity.DeviceID, rec *trackerpb.MemberRecord) (n uint32, added bool, err error) {
 	if n, ok := s.member(d); ok {
 		return n, false, nil
 	}
@@ -197,6 +217,11 @@ func (s *store) addMember(d identity.DeviceID) (n uint32, added bool, err error)
 		n, added = uint32(next), true
 		var v [4]byte
 		binary.BigEndian.PutUint32(v[:], n)
+		if rec != nil {
+			if err := putAccess(tx, d, rec); err != nil {
+				return err
+			}
+		}
 		return b.Put(d[:], v[:])
 	})
 	if err != nil {
@@ -208,6 +233,9 @@ func (s *store) addMember(d identity.DeviceID) (n uint32, added bool, err error)
 	}
 	s.byNum[n] = d
 	s.members[d] = n
+	if added && rec != nil {
+		s.access[d] = rec
+	}
 	s.mu.Unlock()
 	return n, added, nil
 }
@@ -292,11 +320,16 @@ func (s *store) encodeEntry(files *bolt.Bucket, key []byte) ([]byte, error) {
 	e := make([]byte, 0, len(mb)+8+len(rec.Owners)*34+12)
 	e = protowire.AppendTag(e, entryFieldManifest, protowire.BytesType)
 	e = protowire.AppendBytes(e, mb)
+	f, _, _ := bytes.Cut(key, []byte{0})
+	folder := string(f)
 	s.mu.RLock()
 	for _, o := range rec.Owners {
 		var d identity.DeviceID
 		if int(o) < len(s.byNum) {
 			d = s.byNum[o]
+		}
+		if !s.allowsLocked(d, folder) {
+			continue // a removed member, or one no longer granted the folder (docs/ACCESS.md)
 		}
 		e = protowire.AppendTag(e, entryFieldOwners, protowire.BytesType)
 		e = protowire.AppendBytes(e, d[:])

@@ -30,6 +30,8 @@ func (e *remoteError) Unwrap() error {
 		return ErrTooLarge
 	case trackerpb.ErrorCode_ERROR_PROTOCOL:
 		return ErrProtocol
+	case trackerpb.ErrorCode_ERROR_FOLDER_NOT_SHARED:
+		return ErrFolderNotShared
 	}
 	return nil
 }
@@ -47,6 +49,8 @@ func asRemoteError(err error) *remoteError {
 		return re
 	case errors.Is(err, wire.ErrTooLarge), errors.Is(err, ErrTooLarge):
 		return &remoteError{trackerpb.ErrorCode_ERROR_TOO_LARGE, "message too large: " + err.Error()}
+	case errors.Is(err, ErrFolderNotShared):
+		return &remoteError{trackerpb.ErrorCode_ERROR_FOLDER_NOT_SHARED, "folder not shared with this device: " + err.Error()}
 	case errors.Is(err, ErrWrongToken):
 		return &remoteError{trackerpb.ErrorCode_ERROR_WRONG_TOKEN, "wrong join token: " + err.Error()}
 	case errors.Is(err, ErrProtocol), errors.Is(err, wire.ErrTruncated), errors.Is(err, wire.ErrMalformed):

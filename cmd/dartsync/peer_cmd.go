@@ -49,6 +49,7 @@ type peerCmd struct {
 	KeepVersions     keepDuration  `name:"keep-versions" default:"30d" placeholder:"DURATION" help:"Keep files that remote changes replace or delete this long in DIR/.dartsync/versions (30d, 12h); 0 keeps none."`
 	KeepVersionsSize keepSize      `name:"keep-versions-size" default:"10%" placeholder:"SIZE" help:"At most this much is kept, oldest pruned first: 500MB, 2GiB, or a percentage of the folder's file system (5%)."`
 	Metrics          string        `name:"metrics" placeholder:"ADDR" help:"Serve Prometheus metrics at http://ADDR/metrics (TCP, e.g. 127.0.0.1:9101); off by default."`
+	NoDefaultIgnores bool          `name:"no-default-ignores" help:"Sync editor and OS temporary files too (*.swp, *~, .DS_Store, *.tmp, ...); DIR/.dartsyncignore still applies."`
 
 	Debug peerDebug `embed:"" prefix:"debug-" group:"debug"`
 }
@@ -114,6 +115,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		Debounce: c.Debounce, Rescan: c.Rescan,
 		StatsFile: filepath.Join(state, "stats.json"),
 		Log:       log, Version: version, MetricsAddr: c.Metrics,
+		NoDefaultIgnores: c.NoDefaultIgnores,
 
 		KeepVersions:     time.Duration(c.KeepVersions),
 		KeepVersionsSize: c.KeepVersionsSize.bytes, KeepVersionsPercent: c.KeepVersionsSize.percent,

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/tracker"
 )
@@ -30,9 +32,16 @@ type trackerCmd struct {
 	Interval    time.Duration `name:"interval" default:"30s" help:"Keep-alive interval peers are told to use."`
 	PeerTimeout time.Duration `name:"peer-timeout" default:"90s" help:"Drop a peer after this long without a keep-alive."`
 	PieceSize   byteSize      `name:"piece-size" default:"1MiB" help:"Piece size peers are told to use (4KiB..16MiB)."`
+	HTTP        *string       `name:"http" placeholder:"ADDR" help:"TCP address of the web dashboard and /metrics (default 127.0.0.1:7080; 'off' disables). The dashboard asks for the secret in admin.secret in the state directory."`
+
+	Token   trackerTokenCmd   `cmd:"" help:"Print a new join token limited to named folders."`
+	Members trackerMembersCmd `cmd:"" help:"List the tracker's members; change a member's folders or remove it."`
 }
 
-func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
+func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) error {
+	if trackerSubcommand(k) {
+		return nil // token or members ran
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(trackerMemoryLimit)
 	}
@@ -59,6 +68,17 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	log.Info("tracker started", "version", version, "addr", srv.Addr(), "device", srv.ID(), "state", state,
 		"token_file", filepath.Join(state, tracker.TokenFile))
 	log.Info("to join a device, run on it: " + joinCommand(srv.Addr(), tok))
+	web, err := startTrackerHTTP(c.HTTP, defaultTrackerHTTP, state, srv, log)
+	if err != nil {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		return errors.Join(err, srv.Run(cctx)) // releases the state and the listener
+	}
+	defer func() { // the dashboard reads only the server's memory: it may outlive Run
+		if werr := web.close(); werr != nil {
+			log.Warn("stop dashboard", "err", werr)
+		}
+	}()
 
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }() // Run releases the state and the listener

@@ -64,6 +64,7 @@ The tracker's dashboard (devices, folders, recent changes, conflicts):
   $DASHBOARD
   log in with the admin secret in the file $DEMO/state/tracker/admin.secret
 
+Prometheus metrics of the tracker: $DASHBOARD/metrics (no secret needed)
 Prometheus metrics of peer N: http://127.0.0.1:$((METRICS_PORT + 1))/metrics ... :$((METRICS_PORT + 4))
 
 Drop a file into $DEMO/peer1 and watch it appear in the others, e.g.

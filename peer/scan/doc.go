@@ -16,6 +16,8 @@
 //     A file whose Stat equals Prev's and whose manifest was built with the
 //     same piece size is not read again: its previous manifest is reused
 //     (Hashed false).
+//   - Ignored: a path Options.Ignore names (the folder's ignore rules): not
+//     listed, not skipped, and an ignored directory is not entered.
 //   - Skip: a path that exists but is not synced: a symlink or other
 //     non-regular file (never followed), a name ValidatePath refuses, an
 //     unreadable file or directory, or a file that kept changing while it was

@@ -71,6 +71,10 @@ type Options struct {
 	Prev Prev
 	// Log receives skipped paths at debug level; nil discards.
 	Log *slog.Logger
+	// Ignore, if set, names the paths kept out of sync (peer/ignore's
+	// Matcher.Match): such a path is neither listed nor skipped, and an
+	// ignored directory is not entered.
+	Ignore func(path string, isDir bool) bool
 }
 
 // Entry is one regular file or directory of the folder. For a file that was

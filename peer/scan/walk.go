@@ -32,6 +32,12 @@ func (s *scanner) walk() error {
 			}
 			return nil
 		}
+		if s.opt.Ignore != nil && s.opt.Ignore(rel, d != nil && d.IsDir()) {
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		if err != nil {
 			s.skip(rel, err.Error())
 			if d != nil && d.IsDir() {

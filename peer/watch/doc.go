@@ -4,7 +4,8 @@
 //
 //   - Watcher: fsnotify watches on the folder and every directory below it
 //     (directories that appear are watched as they appear, removed ones are
-//     dropped), except the state directory manifest.StateDir.
+//     dropped), except the state directory manifest.StateDir and the
+//     directories Options.Skip names (ignored ones).
 //   - Quiet: a path is reported once no event has touched it for Options.Delay
 //     (debouncing), so a file being written is not hashed half-way.
 //   - Change: what the Watcher emits: folder-relative paths that may have

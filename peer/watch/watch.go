@@ -30,6 +30,11 @@ type Options struct {
 	Rescan       time.Duration // periodic full rescan; negative disables
 	FallbackScan time.Duration // full-scan period once the watch limit was hit
 	Log          *slog.Logger
+	// Skip, if set, names directories (folder-relative) not to watch, nor
+	// anything below them: the folder's ignored directories. It is called
+	// from New and the Watcher's goroutine; when its answers change, the
+	// consumer starts a new Watcher.
+	Skip func(dir string) bool
 }
 
 // Change says what may have changed: Paths (folder-relative, sorted) or All;
@@ -124,7 +129,7 @@ func (w *Watcher) addTree(rel string) {
 			return nil
 		}
 		r, ok := w.rel(p)
-		if !ok || ignored(r) {
+		if !ok || ignored(r) || (r != "" && w.opt.Skip != nil && w.opt.Skip(r)) {
 			return filepath.SkipDir
 		}
 		if w.dirs[r] {

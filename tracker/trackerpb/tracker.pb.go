@@ -177,6 +177,9 @@ const (
 	ErrorCode_ERROR_UNAVAILABLE ErrorCode = 6
 	// Another connection of the same device and folder replaced this one.
 	ErrorCode_ERROR_REPLACED ErrorCode = 7
+	// The device is a member of the tracker but this folder is not shared
+	// with it; its other folders are unaffected.
+	ErrorCode_ERROR_FOLDER_NOT_SHARED ErrorCode = 8
 )
 
 // Enum value maps for ErrorCode.
@@ -190,16 +193,18 @@ var (
 		5: "ERROR_TIMEOUT",
 		6: "ERROR_UNAVAILABLE",
 		7: "ERROR_REPLACED",
+		8: "ERROR_FOLDER_NOT_SHARED",
 	}
 	ErrorCode_value = map[string]int32{
-		"ERROR_UNSPECIFIED": 0,
-		"ERROR_WRONG_TOKEN": 1,
-		"ERROR_NOT_MEMBER":  2,
-		"ERROR_PROTOCOL":    3,
-		"ERROR_TOO_LARGE":   4,
-		"ERROR_TIMEOUT":     5,
-		"ERROR_UNAVAILABLE": 6,
-		"ERROR_REPLACED":    7,
+		"ERROR_UNSPECIFIED":       0,
+		"ERROR_WRONG_TOKEN":       1,
+		"ERROR_NOT_MEMBER":        2,
+		"ERROR_PROTOCOL":          3,
+		"ERROR_TOO_LARGE":         4,
+		"ERROR_TIMEOUT":           5,
+		"ERROR_UNAVAILABLE":       6,
+		"ERROR_REPLACED":          7,
+		"ERROR_FOLDER_NOT_SHARED": 8,
 	}
 )
 
@@ -493,7 +498,13 @@ type Register struct {
 	JoinSecret []byte `protobuf:"bytes,5,opt,name=join_secret,json=joinSecret,proto3" json:"join_secret,omitempty"`
 	// The tracker epoch (16 bytes) last_seq counts in, as the peer recorded it;
 	// empty if none (a new peer, or one whose re-announce did not finish).
-	Epoch         []byte `protobuf:"bytes,6,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Epoch []byte `protobuf:"bytes,6,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// The device's name as its user knows it (the host name by default; at
+	// most 255 bytes, UTF-8), shown on the tracker's dashboard. Informational.
+	DeviceName string `protobuf:"bytes,7,opt,name=device_name,json=deviceName,proto3" json:"device_name,omitempty"`
+	// The dartsync version the peer runs (at most 64 bytes), shown on the
+	// tracker's dashboard. Informational.
+	Version       string `protobuf:"bytes,8,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -568,6 +579,20 @@ func (x *Register) GetEpoch() []byte {
 		return x.Epoch
 	}
 	return nil
+}
+
+func (x *Register) GetDeviceName() string {
+	if x != nil {
+		return x.DeviceName
+	}
+	return ""
+}
+
+func (x *Register) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
 }
 
 type KeepAlive struct {
@@ -1466,6 +1491,156 @@ func (x *EpochRecord) GetStartedNs() int64 {
 	return 0
 }
 
+// MemberRecord is one row of the access table (key: the 32-byte device ID):
+// which folders a member may sync, and what the tracker knows of it. A member
+// without a row (a state written before grants existed) has every folder.
+type MemberRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every folder, present and future (a join with the tracker's own token).
+	AllFolders bool `protobuf:"varint,1,opt,name=all_folders,json=allFolders,proto3" json:"all_folders,omitempty"`
+	// Otherwise exactly these folders ("" is the default folder), sorted,
+	// without repeats.
+	Folders []string `protobuf:"bytes,2,rep,name=folders,proto3" json:"folders,omitempty"`
+	// When it joined, ns since the Unix epoch (0: before grants existed).
+	JoinedNs int64 `protobuf:"varint,3,opt,name=joined_ns,json=joinedNs,proto3" json:"joined_ns,omitempty"`
+	// When a session of it last registered or ended, ns since the Unix epoch.
+	LastSeenNs int64 `protobuf:"varint,4,opt,name=last_seen_ns,json=lastSeenNs,proto3" json:"last_seen_ns,omitempty"`
+	// The device's name, if it told one.
+	Name          string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberRecord) Reset() {
+	*x = MemberRecord{}
+	mi := &file_tracker_trackerpb_tracker_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberRecord) ProtoMessage() {}
+
+func (x *MemberRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_tracker_trackerpb_tracker_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberRecord.ProtoReflect.Descriptor instead.
+func (*MemberRecord) Descriptor() ([]byte, []int) {
+	return file_tracker_trackerpb_tracker_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *MemberRecord) GetAllFolders() bool {
+	if x != nil {
+		return x.AllFolders
+	}
+	return false
+}
+
+func (x *MemberRecord) GetFolders() []string {
+	if x != nil {
+		return x.Folders
+	}
+	return nil
+}
+
+func (x *MemberRecord) GetJoinedNs() int64 {
+	if x != nil {
+		return x.JoinedNs
+	}
+	return 0
+}
+
+func (x *MemberRecord) GetLastSeenNs() int64 {
+	if x != nil {
+		return x.LastSeenNs
+	}
+	return 0
+}
+
+func (x *MemberRecord) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// TokenRecord is one row of the tokens table (key: SHA-256 of an issued
+// join secret; the secret itself is never stored).
+type TokenRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The folders a device joining with it gets (sorted, at least one).
+	Folders []string `protobuf:"bytes,1,rep,name=folders,proto3" json:"folders,omitempty"`
+	// Expiry, ns since the Unix epoch; 0 = never.
+	ExpiresNs int64 `protobuf:"varint,2,opt,name=expires_ns,json=expiresNs,proto3" json:"expires_ns,omitempty"`
+	// When it was issued, ns since the Unix epoch.
+	CreatedNs     int64 `protobuf:"varint,3,opt,name=created_ns,json=createdNs,proto3" json:"created_ns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenRecord) Reset() {
+	*x = TokenRecord{}
+	mi := &file_tracker_trackerpb_tracker_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenRecord) ProtoMessage() {}
+
+func (x *TokenRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_tracker_trackerpb_tracker_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenRecord.ProtoReflect.Descriptor instead.
+func (*TokenRecord) Descriptor() ([]byte, []int) {
+	return file_tracker_trackerpb_tracker_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *TokenRecord) GetFolders() []string {
+	if x != nil {
+		return x.Folders
+	}
+	return nil
+}
+
+func (x *TokenRecord) GetExpiresNs() int64 {
+	if x != nil {
+		return x.ExpiresNs
+	}
+	return 0
+}
+
+func (x *TokenRecord) GetCreatedNs() int64 {
+	if x != nil {
+		return x.CreatedNs
+	}
+	return 0
+}
+
 var File_tracker_trackerpb_tracker_proto protoreflect.FileDescriptor
 
 const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
@@ -1488,7 +1663,7 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\x05peers\x18\x03 \x01(\v2\x1a.dartsync.tracker.v1.PeersH\x00R\x05peers\x128\n" +
 	"\aresults\x18\x04 \x01(\v2\x1c.dartsync.tracker.v1.ResultsH\x00R\aresults\x122\n" +
 	"\x05error\x18\x05 \x01(\v2\x1a.dartsync.tracker.v1.ErrorH\x00R\x05errorB\x05\n" +
-	"\x03msg\"\xb1\x01\n" +
+	"\x03msg\"\xec\x01\n" +
 	"\bRegister\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1f\n" +
 	"\vlisten_port\x18\x02 \x01(\rR\n" +
@@ -1497,7 +1672,10 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\x12\x1f\n" +
 	"\vjoin_secret\x18\x05 \x01(\fR\n" +
 	"joinSecret\x12\x14\n" +
-	"\x05epoch\x18\x06 \x01(\fR\x05epoch\"\v\n" +
+	"\x05epoch\x18\x06 \x01(\fR\x05epoch\x12\x1f\n" +
+	"\vdevice_name\x18\a \x01(\tR\n" +
+	"deviceName\x12\x18\n" +
+	"\aversion\x18\b \x01(\tR\aversion\"\v\n" +
 	"\tKeepAlive\"\xea\x01\n" +
 	"\n" +
 	"FileUpdate\x12\x1d\n" +
@@ -1560,14 +1738,28 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\aend_seq\x18\x02 \x01(\x04R\x06endSeq\x12\x16\n" +
 	"\x06closed\x18\x03 \x01(\bR\x06closed\x12\x1d\n" +
 	"\n" +
-	"started_ns\x18\x04 \x01(\x03R\tstartedNs*\x8d\x01\n" +
+	"started_ns\x18\x04 \x01(\x03R\tstartedNs\"\x9c\x01\n" +
+	"\fMemberRecord\x12\x1f\n" +
+	"\vall_folders\x18\x01 \x01(\bR\n" +
+	"allFolders\x12\x18\n" +
+	"\afolders\x18\x02 \x03(\tR\afolders\x12\x1b\n" +
+	"\tjoined_ns\x18\x03 \x01(\x03R\bjoinedNs\x12 \n" +
+	"\flast_seen_ns\x18\x04 \x01(\x03R\n" +
+	"lastSeenNs\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\"e\n" +
+	"\vTokenRecord\x12\x18\n" +
+	"\afolders\x18\x01 \x03(\tR\afolders\x12\x1d\n" +
+	"\n" +
+	"expires_ns\x18\x02 \x01(\x03R\texpiresNs\x12\x1d\n" +
+	"\n" +
+	"created_ns\x18\x03 \x01(\x03R\tcreatedNs*\x8d\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10OUTCOME_ACCEPTED\x10\x01\x12\x11\n" +
 	"\rOUTCOME_OWNER\x10\x02\x12\x14\n" +
 	"\x10OUTCOME_CONFLICT\x10\x03\x12\x14\n" +
 	"\x10OUTCOME_REJECTED\x10\x04\x12\x14\n" +
-	"\x10OUTCOME_OUTDATED\x10\x05*\xb6\x01\n" +
+	"\x10OUTCOME_OUTDATED\x10\x05*\xd3\x01\n" +
 	"\tErrorCode\x12\x15\n" +
 	"\x11ERROR_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ERROR_WRONG_TOKEN\x10\x01\x12\x14\n" +
@@ -1576,7 +1768,8 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\x0fERROR_TOO_LARGE\x10\x04\x12\x11\n" +
 	"\rERROR_TIMEOUT\x10\x05\x12\x15\n" +
 	"\x11ERROR_UNAVAILABLE\x10\x06\x12\x12\n" +
-	"\x0eERROR_REPLACED\x10\aB0Z.github.com/dartsync/dartsync/tracker/trackerpbb\x06proto3"
+	"\x0eERROR_REPLACED\x10\a\x12\x1b\n" +
+	"\x17ERROR_FOLDER_NOT_SHARED\x10\bB0Z.github.com/dartsync/dartsync/tracker/trackerpbb\x06proto3"
 
 var (
 	file_tracker_trackerpb_tracker_proto_rawDescOnce sync.Once
@@ -1591,7 +1784,7 @@ func file_tracker_trackerpb_tracker_proto_rawDescGZIP() []byte {
 }
 
 var file_tracker_trackerpb_tracker_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tracker_trackerpb_tracker_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_tracker_trackerpb_tracker_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_tracker_trackerpb_tracker_proto_goTypes = []any{
 	(Outcome)(0),                // 0: dartsync.tracker.v1.Outcome
 	(ErrorCode)(0),              // 1: dartsync.tracker.v1.ErrorCode
@@ -1612,7 +1805,9 @@ var file_tracker_trackerpb_tracker_proto_goTypes = []any{
 	(*Error)(nil),               // 16: dartsync.tracker.v1.Error
 	(*EntryRecord)(nil),         // 17: dartsync.tracker.v1.EntryRecord
 	(*EpochRecord)(nil),         // 18: dartsync.tracker.v1.EpochRecord
-	(*manifestpb.Manifest)(nil), // 19: dartsync.manifest.v1.Manifest
+	(*MemberRecord)(nil),        // 19: dartsync.tracker.v1.MemberRecord
+	(*TokenRecord)(nil),         // 20: dartsync.tracker.v1.TokenRecord
+	(*manifestpb.Manifest)(nil), // 21: dartsync.manifest.v1.Manifest
 }
 var file_tracker_trackerpb_tracker_proto_depIdxs = []int32{
 	4,  // 0: dartsync.tracker.v1.PeerMsg.register:type_name -> dartsync.tracker.v1.Register
@@ -1624,14 +1819,14 @@ var file_tracker_trackerpb_tracker_proto_depIdxs = []int32{
 	11, // 6: dartsync.tracker.v1.TrackerMsg.peers:type_name -> dartsync.tracker.v1.Peers
 	15, // 7: dartsync.tracker.v1.TrackerMsg.results:type_name -> dartsync.tracker.v1.Results
 	16, // 8: dartsync.tracker.v1.TrackerMsg.error:type_name -> dartsync.tracker.v1.Error
-	19, // 9: dartsync.tracker.v1.FileUpdate.changes:type_name -> dartsync.manifest.v1.Manifest
+	21, // 9: dartsync.tracker.v1.FileUpdate.changes:type_name -> dartsync.manifest.v1.Manifest
 	7,  // 10: dartsync.tracker.v1.FileUpdate.ancestors:type_name -> dartsync.tracker.v1.Ancestors
 	10, // 11: dartsync.tracker.v1.Registered.peers:type_name -> dartsync.tracker.v1.Peer
 	10, // 12: dartsync.tracker.v1.Peers.peers:type_name -> dartsync.tracker.v1.Peer
-	19, // 13: dartsync.tracker.v1.Entry.manifest:type_name -> dartsync.manifest.v1.Manifest
+	21, // 13: dartsync.tracker.v1.Entry.manifest:type_name -> dartsync.manifest.v1.Manifest
 	12, // 14: dartsync.tracker.v1.Updates.entries:type_name -> dartsync.tracker.v1.Entry
 	0,  // 15: dartsync.tracker.v1.Result.outcome:type_name -> dartsync.tracker.v1.Outcome
-	19, // 16: dartsync.tracker.v1.Result.current:type_name -> dartsync.manifest.v1.Manifest
+	21, // 16: dartsync.tracker.v1.Result.current:type_name -> dartsync.manifest.v1.Manifest
 	14, // 17: dartsync.tracker.v1.Results.results:type_name -> dartsync.tracker.v1.Result
 	1,  // 18: dartsync.tracker.v1.Error.code:type_name -> dartsync.tracker.v1.ErrorCode
 	19, // [19:19] is the sub-list for method output_type
@@ -1665,7 +1860,7 @@ func file_tracker_trackerpb_tracker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tracker_trackerpb_tracker_proto_rawDesc), len(file_tracker_trackerpb_tracker_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
