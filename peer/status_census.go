@@ -51,14 +51,14 @@ type census struct {
 
 // countNow returns the folder's census, recounted if its key changed and
 // it is older than censusMaxAge. The count runs without l.mu held.
-func (l *folderLive) countNow(idx *index.Index, ig *ignoreRules, key censusKey, folder string, now time.Time) census {
+func (l *folderLive) countNow(idx *index.Index, ign *ignoreRules, key censusKey, folder string, now time.Time) census {
 	l.mu.Lock()
 	c := l.census
 	l.mu.Unlock()
 	if !c.at.IsZero() && (c.key == key || now.Sub(c.at) < censusMaxAge) {
 		return c
 	}
-	c = count(idx, ig, folder)
+	c = count(idx, ign, folder)
 	c.at, c.key = now, key
 	l.mu.Lock()
 	l.census = c
@@ -68,13 +68,14 @@ func (l *folderLive) countNow(idx *index.Index, ig *ignoreRules, key censusKey, 
 
 // count counts the folder's index, leaving out ignored paths (their wants
 // stay stored but are never pulled).
-func count(idx *index.Index, ig *ignoreRules, folder string) census {
+func count(idx *index.Index, ign *ignoreRules, folder string) census {
 	var c census
 	wants, err := idx.Wants()
 	if err != nil {
 		c.err = err
 	}
-	wants = ig.unignoredWants(wants)
+	wants = ign.unignoredWants(wants) // ignored paths are not synced (ignore.go)
+	ignored := ign.checker()
 	c.wants = int64(len(wants))
 	wanted := make(map[string]bool, len(wants))
 	for _, w := range wants {
@@ -84,9 +85,9 @@ func count(idx *index.Index, ig *ignoreRules, folder string) census {
 			c.bytes += m.Size
 		}
 	}
-	for _, p := range ig.unignoredPaths(idx.Paths(), idx.Get) {
+	for _, p := range idx.Paths() {
 		e, ok := idx.Get(p)
-		if !ok || e.Manifest.Kind != manifest.KindFile || e.Manifest.Deleted {
+		if !ok || e.Manifest.Kind != manifest.KindFile || e.Manifest.Deleted || ignored.Ignored(p, false) {
 			continue
 		}
 		if cf, ok := parseConflict(folder, p); ok {
