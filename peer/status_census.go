@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/ignore"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/localapi"
 )
@@ -17,13 +18,19 @@ const censusMaxAge = 2 * time.Second
 
 // censusKey changes whenever the counts may have: the index's sequence
 // number and size, and the folder's counters of applied, deleted and
-// reported files and of scans.
-type censusKey [6]int64
+// reported files and of scans, and the ignore rules (ignored paths are
+// not counted).
+type censusKey struct {
+	seq, n, applied, deleted, local, scans int64
+	rules                                  *ignore.Matcher
+}
 
 func (f *folder) censusKey() censusKey {
 	s := f.stats
-	return censusKey{int64(f.idx.Seq()), int64(f.idx.Len()), s.FilesApplied.Load(), s.FilesDeleted.Load(),
-		s.LocalChanges.Load(), s.ScansCompleted.Load()}
+	return censusKey{
+		seq: int64(f.idx.Seq()), n: int64(f.idx.Len()), applied: s.FilesApplied.Load(), deleted: s.FilesDeleted.Load(),
+		local: s.LocalChanges.Load(), scans: s.ScansCompleted.Load(), rules: f.ignore.matcher(),
+	}
 }
 
 // conflictMark is what a conflict copy's name holds (tracker.ConflictName):
@@ -59,6 +66,8 @@ func (l *folderLive) countNow(idx *index.Index, ign *ignoreRules, key censusKey,
 	return c
 }
 
+// count counts the folder's index, leaving out ignored paths (their wants
+// stay stored but are never pulled).
 func count(idx *index.Index, ign *ignoreRules, folder string) census {
 	var c census
 	wants, err := idx.Wants()

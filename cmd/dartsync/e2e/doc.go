@@ -8,7 +8,8 @@
 // eventually, tree); cluster_test.go starts a tracker and its peers
 // (newCluster, addPeer, startPeer, launchPeer, waitAll, stopAll) and reads
 // their logs; stats_test.go reads a peer's STATE/stats.json (readStats,
-// readCounters, settledStats, settledCounters). Peers run with the
+// readCounters, settledStats, settledCounters); status_test.go runs
+// `dartsync status` (runStatus, statusJSON). Peers run with the
 // --debug-* flags of `dartsync peer` that make a test fast (retry, stats
 // interval) or reach a crash window (--debug-kill-after-rename).
 package e2e
