@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dartsync/dartsync/internal/identity"
 )
 
 // folderPeer is a peer process syncing several folders (docs/FOLDERS.md).
@@ -69,8 +71,9 @@ func TestSeveralFolders(t *testing.T) {
 	a := &folderPeer{name: "A",
 		dirs: map[string]string{"work": filepath.Join(base, "A", "work"), "photos": filepath.Join(base, "A", "my photos")}}
 	a.states = map[string]string{"work": filepath.Join(a.dirs["work"], ".dartsync"), "photos": filepath.Join(a.dirs["photos"], ".dartsync")}
+	aPort := freePort(t)
 	a.p = start(t, base, "A", append([]string{"peer", "--dir", "work=" + a.dirs["work"], "--dir", "photos=" + a.dirs["photos"],
-		"--tracker", c.addr, "--token", c.token}, peerFlags(freePort(t))...)...)
+		"--tracker", c.addr, "--token", c.token}, peerFlags(aPort)...)...)
 	a.waitScanned(t)
 
 	// B: everything in a config file
@@ -166,6 +169,18 @@ func TestSeveralFolders(t *testing.T) {
 	if l := grepLines(lastRunOf(a.p.log.Name()), "refused a request"); l != "" {
 		t.Errorf("A refused piece requests (a request for the wrong folder was sent):\n%s", l)
 	}
+	// on the wire: A serves C photos' pieces only
+	aID, err := identity.LoadOrCreate(a.states["work"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	photoData, err := os.ReadFile(filepath.Join(a.dirs["photos"], "from C.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPiecesPerFolder(t, fmt.Sprintf("127.0.0.1:%d", aPort), aID.ID, bState, cState,
+		[]byte("work only\n"), photoData[:pieceSize])
+
 	// one identity for A's two folders
 	k1, err1 := os.ReadFile(filepath.Join(a.states["work"], "key.pem"))
 	k2, err2 := os.ReadFile(filepath.Join(a.states["photos"], "key.pem"))
