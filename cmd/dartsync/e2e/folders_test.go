@@ -61,8 +61,9 @@ func waitTree(t *testing.T, what, dir string, want tree) {
 // sync per folder and no file or name crosses folders on disk. C joins
 // with a token limited to photos and lists work too: the tracker refuses
 // work, which pauses alone (stats.json says why) and gets nothing, while
-// photos syncs. B, restarted as `dartsync peer` alone (its default config
-// file), syncs both folders again.
+// photos syncs. On the wire, A's piece server gives C pieces of photos
+// only. B, restarted as `dartsync peer` alone (its default config file),
+// syncs both folders again.
 func TestSeveralFolders(t *testing.T) {
 	c := newCluster(t, 0)
 	base := c.base
