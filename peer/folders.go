@@ -121,6 +121,15 @@ func HasIndex(stateDir string) (bool, error) {
 	return index.Exists(stateDir)
 }
 
+// CheckFolders checks folders against the rules New applies (names,
+// distinct and not nested directories, distinct state directories); an
+// error wraps ErrFolderConfig.
+func CheckFolders(folders []FolderConfig) error {
+	c := Config{Folders: folders}
+	_, err := c.folderConfigs()
+	return err
+}
+
 // folderConfigs returns the folders of c (Config.Folders, or the single
 // folder Root/StateDir/Folder/StatsFile) after checking the rules: valid,
 // distinct names; distinct directories, none inside another.

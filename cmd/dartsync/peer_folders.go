@@ -74,6 +74,9 @@ func (c *peerCmd) folders() ([]peer.FolderConfig, error) {
 		}
 		out = append(out, peer.FolderConfig{Name: name, Root: root, StateDir: st, StatsFile: filepath.Join(st, "stats.json")})
 	}
+	if err := peer.CheckFolders(out); err != nil {
+		return nil, withExitCode(2, err)
+	}
 	for _, f := range out {
 		for _, o := range out {
 			if err := checkStateDir(f.Root, o.StateDir); err != nil {

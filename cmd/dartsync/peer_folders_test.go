@@ -124,3 +124,47 @@ func TestCheckCanStart(t *testing.T) {
 		t.Error("checkCanStart created a folder")
 	}
 }
+
+// TestPeerFolders: --dir and --state become the folders and their state
+// directories; nested folders or a name given twice are usage errors.
+func TestPeerFolders(t *testing.T) {
+	base := t.TempDir()
+	w, p := filepath.Join(base, "w"), filepath.Join(base, "p")
+	tests := []struct {
+		name      string
+		dirs      []string
+		state     string
+		wantState []string
+		wantErr   bool
+	}{
+		{"single, no --state", []string{w}, "", []string{filepath.Join(w, ".dartsync")}, false},
+		{"single, --state", []string{w}, filepath.Join(base, "s"), []string{filepath.Join(base, "s")}, false},
+		{"two, no --state", []string{"work=" + w, "photos=" + p}, "", []string{filepath.Join(w, ".dartsync"), filepath.Join(p, ".dartsync")}, false},
+		{"default and named, --state", []string{w, "photos=" + p}, filepath.Join(base, "s"),
+			[]string{filepath.Join(base, "s"), filepath.Join(base, "s", "folders", "photos")}, false},
+		{"nested", []string{"work=" + w, "photos=" + filepath.Join(w, "photos")}, "", nil, true},
+		{"name twice", []string{"work=" + w, "work=" + p}, "", nil, true},
+		{"default twice", []string{w, p}, "", nil, true},
+		{"--state inside a folder", []string{"work=" + w, "photos=" + p}, filepath.Join(w, "state"), nil, true},
+	}
+	for _, tt := range tests {
+		c := &peerCmd{Dirs: tt.dirs, State: tt.state}
+		got, err := c.folders()
+		var ee *exitError
+		if tt.wantErr {
+			if !errors.As(err, &ee) || ee.code != 2 {
+				t.Errorf("%s: %v, want exit status 2", tt.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		for i, f := range got {
+			if f.StateDir != tt.wantState[i] || f.StatsFile != filepath.Join(f.StateDir, "stats.json") {
+				t.Errorf("%s: folder %d state %s stats %s, want %s", tt.name, i, f.StateDir, f.StatsFile, tt.wantState[i])
+			}
+		}
+	}
+}
