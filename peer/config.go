@@ -28,15 +28,22 @@ const (
 
 // Config configures a Daemon.
 type Config struct {
-	Root     string             // the folder (absolute)
-	StateDir string             // index, chunk store, identity (absolute)
+	// Folders are the folders to sync (see folders.go for the rules).
+	// Empty: the single folder Root, with StateDir, Folder and StatsFile.
+	Folders []FolderConfig
+
+	Root string // the folder (absolute); when Folders is empty
+	// StateDir is the single folder's index and chunk store (absolute) when
+	// Folders is empty; with Folders, the device's state directory, where
+	// the local API listens (default: the first folder's StateDir).
+	StateDir string
 	Identity *identity.Identity // this device
 
 	// Tracker to join. When Addr is empty the remembered membership is used.
 	TrackerAddr string
 	TrackerID   identity.DeviceID // pinned tracker identity (from the token)
 	Secret      []byte            // join secret; nil once a member
-	Folder      string            // tracker folder name; "" = default
+	Folder      string            // tracker folder name; "" = default; when Folders is empty
 	DeviceName  string            // this device's name on the tracker's dashboard; "" = the host name
 
 	ListenAddr  string  // UDP address the piece server listens on
@@ -46,7 +53,7 @@ type Config struct {
 	Rescan     time.Duration // periodic full rescan; negative disables
 	Parallel   int           // files downloaded at once
 	Retry      time.Duration // retry of wants that had no usable source
-	StatsFile  string        // JSON stats written here periodically and on exit; "" = none
+	StatsFile  string        // JSON stats written here periodically and on exit; "" = none; when Folders is empty
 	StatsEvery time.Duration
 	// FolderPoll is how often the folder marker is checked (see doc.go,
 	// "Paused"): how soon an unmount is noticed without an event, and a

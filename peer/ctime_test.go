@@ -54,7 +54,7 @@ func rewriteKeepMtime(t *testing.T, p string, data []byte) {
 func (p *testPeer) scanned(t *testing.T) {
 	t.Helper()
 	before := p.d.Stats().ScansCompleted
-	kick(p.d.f.scanKick)
+	kick(p.d.folders[0].scanKick)
 	waitFor(t, "a local scan", func() bool { return p.d.Stats().ScansCompleted > before })
 }
 
@@ -104,7 +104,7 @@ func TestSameSizeRewriteRestoredMtimeSyncs(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "a restaged the new ctime", func() bool {
-		e, ok := a.d.f.idx.Get("doc.txt")
+		e, ok := a.d.folders[0].idx.Get("doc.txt")
 		return ok && e.Stat == scan.StatOf(fi)
 	})
 	if got := a.d.Stats().LocalChanges; got != 2 {
@@ -166,7 +166,7 @@ func TestIndexWithoutCtimeRehashedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, name+" recorded with its ctime", func() bool {
-			e, ok := a2.d.f.idx.Get(name)
+			e, ok := a2.d.folders[0].idx.Get(name)
 			return ok && e.Stat == scan.StatOf(fi)
 		})
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/peer/index"
+	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/transfer"
-	"github.com/dartsync/dartsync/peer/watch"
 	"github.com/dartsync/dartsync/tracker"
 )
 
@@ -22,9 +22,9 @@ import (
 var ErrNoTracker = errors.New("no tracker: give --tracker and --token for the first join")
 
 // Daemon is one running peer: the device-wide things (identity, listener,
-// piece server, fetcher, the tracker to join) and the folder it syncs,
-// whose parts it wires and whose goroutines it owns. Create it with New,
-// run it with Run.
+// piece server, fetcher, the tracker connection) and the folders it syncs
+// (folders.go), whose parts it wires and whose goroutines it owns. Create
+// it with New, run it with Run.
 type Daemon struct {
 	cfg  Config
 	log  *slog.Logger
@@ -33,84 +33,143 @@ type Daemon struct {
 	trackerAddr string
 	trackerID   identity.DeviceID
 
-	f *folder
+	folders []*folder          // in the order of Config.Folders
+	byName  map[string]*folder // by tracker folder name
 
 	obs *observers // Prometheus metrics (metrics.go)
 	api *apiState  // local control API: events, recent errors (api.go)
 }
 
-// New opens the index and chunk store of cfg and resolves the tracker to
-// join (cfg's, else the remembered one). A folder seen for the first time is
-// created if missing and marked; one whose marker is missing while its
-// index holds files starts paused (see doc.go, "Folder marker"). Without an
-// index and a tracker to join, New fails with ErrNoTracker and creates
-// nothing.
+// New opens the index and chunk store of each folder of cfg and resolves
+// the tracker to join (cfg's, else the one a folder remembers). A folder
+// seen for the first time is created if missing and marked; one whose
+// marker is missing while its index holds files starts paused (see doc.go,
+// "Folder marker"). Without an index and a tracker to join, New fails with
+// ErrNoTracker.
 func New(cfg Config) (*Daemon, error) {
 	cfg.defaults()
 	if cfg.Identity == nil {
 		return nil, errors.New("peer: no identity")
 	}
-	obs := newObservers(cfg.Version)
-	api := newAPIState()
-	cfg.Log = api.errs.wrap(obs.wrapLog(cfg.Log))
-	had, err := index.Exists(cfg.StateDir)
+	fcs, err := cfg.folderConfigs()
 	if err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
-	if !had && (cfg.TrackerAddr == "" || cfg.TrackerID.IsZero()) {
+	if cfg.StateDir == "" {
+		cfg.StateDir = fcs[0].StateDir // the local API's socket (Config.StateDir)
+	}
+	obs := newObservers(cfg.Version)
+	api := newAPIState()
+	cfg.Log = api.errs.wrap(obs.wrapLog(cfg.Log))
+	if cfg.TrackerAddr == "" || cfg.TrackerID.IsZero() {
+		had := false
+		for _, fc := range fcs {
+			ok, err := index.Exists(fc.StateDir)
+			if err != nil {
+				return nil, fmt.Errorf("peer: %w", err)
+			}
+			had = had || ok
+		}
+		if !had {
+			return nil, ErrNoTracker
+		}
+	}
+	d := &Daemon{
+		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID,
+		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
+		byName: make(map[string]*folder, len(fcs)), obs: obs, api: api,
+	}
+	obs.d = d
+	for _, fc := range fcs {
+		f, err := d.openFolder(cfg.forFolder(fc))
+		if err != nil {
+			d.closeStores()
+			return nil, err
+		}
+		d.folders = append(d.folders, f)
+		d.byName[f.name] = f
+	}
+	if d.trackerAddr == "" || d.trackerID.IsZero() {
+		d.closeStores()
 		return nil, ErrNoTracker
+	}
+	refused := newRefusals(len(d.folders))
+	for _, f := range d.folders {
+		f.handler.trackerAddr, f.handler.trackerID = d.trackerAddr, d.trackerID
+		f.guard.refusals = refused
+		f.guard.start()
+	}
+	return d, nil
+}
+
+// openFolder opens the index and chunk store of the folder of cfg (a
+// forFolder Config) and wires it; a membership it remembers gives the
+// tracker to join when none is known yet.
+func (d *Daemon) openFolder(cfg Config) (*folder, error) {
+	log := cfg.Log
+	if len(d.cfg.Folders) > 1 {
+		log = log.With("folder", cfg.Folder)
+		cfg.Log = log
 	}
 	idx, err := index.Open(cfg.StateDir)
 	if err != nil {
 		return nil, err
 	}
-	store, err := chunkstore.Open(cfg.Root, cfg.StateDir, cfg.Log)
+	store, err := chunkstore.Open(cfg.Root, cfg.StateDir, log)
 	if err != nil {
 		idx.Close()
 		return nil, fmt.Errorf("peer: %w", err)
 	}
-	d := &Daemon{
-		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID,
-		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
-		f: newFolder(cfg, cfg.Identity.ID, idx, store), obs: obs, api: api,
-	}
-	obs.d = d
+	f := newFolder(cfg, d.self, idx, store)
+	f.guard.control = localapi.ControlPath(d.cfg.StateDir)
 	mem, ok, err := idx.Membership()
 	if err != nil {
-		d.closeStores()
+		store.Close()
+		idx.Close()
 		return nil, err
 	}
 	if ok {
 		if d.trackerAddr == "" {
 			d.trackerAddr = mem.Addr
 		}
-		if d.trackerID.IsZero() && (cfg.TrackerAddr == "" || cfg.TrackerAddr == mem.Addr) {
+		if d.trackerID.IsZero() && (d.cfg.TrackerAddr == "" || d.cfg.TrackerAddr == mem.Addr) && d.trackerAddr == mem.Addr {
 			d.trackerID = mem.Tracker
 		}
-		d.f.state.setPieceSize(mem.PieceSize)
+		f.state.setPieceSize(mem.PieceSize)
 	}
-	if d.trackerAddr == "" || d.trackerID.IsZero() {
-		d.closeStores()
-		return nil, ErrNoTracker
-	}
-	d.f.handler.trackerAddr, d.f.handler.trackerID = d.trackerAddr, d.trackerID
-	d.f.guard.start()
-	return d, nil
+	return f, nil
 }
 
 func (d *Daemon) closeStores() {
-	if err := d.f.idx.Flush(); err != nil {
-		d.log.Warn("index flush on close", "err", err)
+	for _, f := range d.folders {
+		if err := f.idx.Flush(); err != nil {
+			d.log.Warn("index flush on close", "folder", f.name, "err", err)
+		}
+		f.store.Close()
+		f.idx.Close()
 	}
-	d.f.store.Close()
-	d.f.idx.Close()
 }
 
-// Stats returns the current counters.
+// Stats returns the current counters, summed over the folders (Paused:
+// any folder is paused, with its reason).
 func (d *Daemon) Stats() StatsSnapshot {
-	s := d.f.stats.Snapshot()
-	s.Seq = d.f.idx.Seq()
-	s.Paused, s.PausedReason = d.f.guard.get()
+	var sum StatsSnapshot
+	for i, f := range d.folders {
+		s := f.snapshot()
+		if i == 0 {
+			sum = s
+			continue
+		}
+		sum.add(s)
+	}
+	return sum
+}
+
+// snapshot is the folder's counters.
+func (f *folder) snapshot() StatsSnapshot {
+	s := f.stats.Snapshot()
+	s.Seq = f.idx.Seq()
+	s.Paused, s.PausedReason = f.guard.get()
 	return s
 }
 
@@ -118,18 +177,18 @@ func (d *Daemon) Stats() StatsSnapshot {
 func (d *Daemon) ID() identity.DeviceID { return d.self }
 
 // Run serves until ctx is cancelled (then it returns nil) or a fatal error
-// (a wrong token, a port in use). It closes the index and chunk store before
-// returning; a Daemon runs once.
+// (a wrong token, a port in use). It closes the indexes and chunk stores
+// before returning; a Daemon runs once.
 //
-// Its errgroup owns every goroutine of the peer: the piece server, the
-// tracker client (whose callbacks run on its dispatcher goroutine: the
-// handler), the folder guard's loop (which owns the watcher), the
-// reporter's scan loop, the puller's pull loop, the stats writer and the
-// versions pruner. They talk through the folder's kick channels and its
-// shared state.
+// Its errgroup owns every goroutine of the peer: the piece server (of
+// every folder), and per folder the tracker client (whose callbacks run
+// on its dispatcher goroutine: the handler), the folder guard's loop
+// (which owns the watcher), the reporter's scan loop, the puller's pull
+// loop and the versions pruner; then the stats writer. A folder's parts
+// talk through the folder's kick channels and its shared state; folders
+// share nothing but the device-wide things (folders.go).
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.closeStores()
-	f := d.f
 	l, err := transport.Listen(d.cfg.ListenAddr, d.cfg.Identity, transport.Options{})
 	if err != nil {
 		return fmt.Errorf("peer: listen %s: %w", d.cfg.ListenAddr, err)
@@ -141,25 +200,34 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	// Recovery only records versions found on disk: a paused folder's
 	// absent files are never taken for anything.
-	if n, err := f.pull.recoverApplied(ctx); err != nil {
-		d.log.Warn("record versions applied before the last stop", "recorded", n, "err", err)
+	for _, f := range d.folders {
+		if n, err := f.pull.recoverApplied(ctx); err != nil {
+			f.log.Warn("record versions applied before the last stop", "recorded", n, "err", err)
+		}
 	}
 	fetcher := transfer.NewFetcher(d.cfg.Identity, d.obs.fetchOptions(d.cfg.Fetch), d.log)
 	defer fetcher.Close()
-	server := transfer.NewServer(countingSource{src: f.store, n: &f.stats.BytesSent}, f.state.isMember, d.log,
+	server := transfer.NewFolderServer(d, d.log,
 		transfer.WithUploadLimit(d.cfg.UploadLimit), transfer.WithServed(d.obs.m.ObserveServed))
 	d.obs.running(fetcher, server)
-	client := tracker.NewClient(tracker.ClientConfig{
-		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID,
-		Secret: d.cfg.Secret, ListenPort: port, Folder: d.cfg.Folder,
-		DeviceName: d.deviceName(), Version: d.cfg.Version,
-		LastSeq: f.idx.Seq, Handler: f.handler, Log: d.log,
-		LastEpoch:   func() tracker.Epoch { return tracker.Epoch(f.idx.Epoch()) },
-		Registering: f.handler.registering,
+	dialer := tracker.NewDialer(tracker.DialerConfig{
+		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log,
 	})
-	f.connect(client, fetcher)
-	d.log.Info("peer started", "version", d.cfg.Version, "device", d.self.String(), "folder", d.cfg.Root,
-		"state", d.cfg.StateDir, "listen", l.Addr().String(), "tracker", d.trackerAddr)
+	defer dialer.Close()
+	clients := make([]*tracker.Client, len(d.folders))
+	for i, f := range d.folders {
+		clients[i] = tracker.NewClient(tracker.ClientConfig{
+			Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Dialer: dialer,
+			Secret: d.cfg.Secret, ListenPort: port, Folder: f.name,
+			DeviceName: d.deviceName(), Version: d.cfg.Version,
+			LastSeq: f.idx.Seq, Handler: f.handler, Log: f.log,
+			LastEpoch:   func() tracker.Epoch { return tracker.Epoch(f.idx.Epoch()) },
+			Registering: f.handler.registering,
+		})
+		f.connect(clients[i], fetcher)
+		d.log.Info("peer started", "version", d.cfg.Version, "device", d.self.String(), "folder", f.root,
+			"name", f.name, "state", f.stateDir, "listen", l.Addr().String(), "tracker", d.trackerAddr)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	if err := d.serveMetrics(gctx, g); err != nil {
@@ -167,19 +235,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.serveAPI(gctx, g, l.Addr().String())
 	g.Go(func() error { return server.Serve(gctx, l) })
-	g.Go(func() error {
-		err := client.Run(gctx)
-		if gctx.Err() != nil {
-			return nil
-		}
-		return err
-	})
-	changes := make(chan watch.Change) // the guard's watcher to the reporter
-	g.Go(func() error { return f.guard.loop(gctx, changes) })
-	g.Go(func() error { return f.report.loop(gctx, changes) })
-	g.Go(func() error { return f.pull.loop(gctx) })
+	for i, f := range d.folders {
+		f.run(gctx, g, clients[i], len(d.folders) == 1)
+	}
 	g.Go(func() error { return d.statsLoop(gctx) })
-	g.Go(func() error { return f.keep.loop(gctx) })
 	err = g.Wait()
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		err = nil

@@ -1,5 +1,7 @@
 // Package peer is the DartSync peer daemon (docs/ARCHITECTURE.md §5): it
-// keeps one folder in sync with the other devices through a tracker.
+// keeps its folders in sync with the other devices through a tracker. The
+// folder rules (names, state, identity, pause, added and removed folders)
+// are in folders.go and docs/FOLDERS.md; everything below is per folder.
 //
 // Parts (folder.go wires them; the Daemon owns their goroutines):
 //
@@ -25,7 +27,8 @@
 //
 // Terms:
 //
-//   - Folder: the directory being synced (Config.Root). Every path the daemon
+//   - Folder: a directory being synced (FolderConfig.Root) and its name on
+//     the tracker (FolderConfig.Name). Every path the daemon
 //     handles is folder-relative and passes manifest.ValidatePath.
 //   - Index: what the peer last synced, per path (peer/index). A file whose
 //     stat (size, mtime, inode and inode change time) matches its index

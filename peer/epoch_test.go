@@ -317,7 +317,7 @@ func TestCleanTrackerRestartResumes(t *testing.T) {
 	if a.d.Stats().Reannounces != ra || b.d.Stats().Reannounces != rb {
 		t.Fatalf("re-announced after a clean restart: a %d -> %d, b %d -> %d", ra, a.d.Stats().Reannounces, rb, b.d.Stats().Reannounces)
 	}
-	if a.d.f.idx.Epoch() == [16]byte{} || a.d.f.idx.Epoch() != b.d.f.idx.Epoch() {
-		t.Fatalf("epochs after the restart: a %x, b %x", a.d.f.idx.Epoch(), b.d.f.idx.Epoch())
+	if a.d.folders[0].idx.Epoch() == [16]byte{} || a.d.folders[0].idx.Epoch() != b.d.folders[0].idx.Epoch() {
+		t.Fatalf("epochs after the restart: a %x, b %x", a.d.folders[0].idx.Epoch(), b.d.folders[0].idx.Epoch())
 	}
 }

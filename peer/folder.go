@@ -2,6 +2,7 @@ package peer
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/internal/identity"
@@ -27,6 +28,13 @@ import (
 // The Daemon owns the goroutines (Run's errgroup) and the device-wide
 // things: identity, listener, piece server, fetcher, tracker address.
 type folder struct {
+	name      string // tracker folder name ("" = the default folder)
+	stateDir  string
+	statsFile string // "" = none
+	// refusedRetry (folderRefusedRetry) is how long a folder the tracker
+	// does not share waits before asking again.
+	refusedRetry time.Duration
+
 	root  string
 	log   *slog.Logger
 	idx   *index.Index
@@ -56,10 +64,12 @@ type folder struct {
 // (Run). The folder guard is off (tests of single parts): New turns it on.
 func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chunkstore.Store) *folder {
 	f := &folder{
+		name: cfg.Folder, stateDir: cfg.StateDir, statsFile: cfg.StatsFile, refusedRetry: folderRefusedRetry,
 		root: cfg.Root, log: cfg.Log, idx: idx, store: store, stats: &Stats{},
 		state: newSyncState(), rs: newResync(),
 		scanKick: make(chan struct{}, 1), pullKick: make(chan struct{}, 1), firstScanDone: make(chan struct{}),
 	}
+	f.state.folder = cfg.Folder
 	f.writes = &heldWrites{idx: idx, w: idx, state: f.state, pullKick: f.pullKick}
 	f.guard = &folderGuard{
 		root: cfg.Root, stateDir: cfg.StateDir, name: cfg.Folder, self: self, idx: idx, log: cfg.Log,
@@ -84,7 +94,7 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 		scanKick: f.scanKick, pullKick: f.pullKick, firstScanDone: f.firstScanDone,
 	}
 	f.handler = handler{
-		log: cfg.Log, idx: idx, state: f.state, writes: f.writes, rs: f.rs,
+		log: cfg.Log, idx: idx, state: f.state, writes: f.writes, rs: f.rs, guard: f.guard,
 		scanKick: f.scanKick, pullKick: f.pullKick,
 	}
 	f.ignore = newIgnoreRules(cfg)

@@ -247,7 +247,7 @@ func TestFolderGoneWhileRunning(t *testing.T) {
 			waitFor(t, "a paused", func() bool { return a.d.Stats().Paused })
 			// Whatever triggers a scan now (the deletion's event, a kick)
 			// must report nothing.
-			kick(a.d.f.scanKick)
+			kick(a.d.folders[0].scanKick)
 			keeps(t, b.root, want, a, changes, time.Second)
 			if got := aRec.count("folder paused"); got != 1 {
 				t.Fatalf("%d 'folder paused' lines, want 1", got)
@@ -267,10 +267,10 @@ func TestFolderGoneWhileRunning(t *testing.T) {
 			want["d2/f05.txt"] = "edited on a while away\n"
 			delete(want, tt.lost)
 			waitFor(t, "a told of b's new file", func() bool {
-				_, ok := a.d.f.idx.WantID("new on b.txt")
+				_, ok := a.d.folders[0].idx.WantID("new on b.txt")
 				return ok
 			})
-			kick(a.d.f.pullKick)
+			kick(a.d.folders[0].pullKick)
 			time.Sleep(200 * time.Millisecond) // a pull's time, if it were not paused
 			if p := filepath.Join(a.root, "new on b.txt"); fileExists(p) {
 				t.Fatal("a paused folder received a file")
@@ -351,7 +351,7 @@ func TestUnmountDuringScanReportsNothing(t *testing.T) {
 	// scan has the scan loop run a scan and returns how long it took.
 	scan := func() time.Duration {
 		before, begin := a.d.Stats().ScansCompleted, time.Now()
-		kick(a.d.f.scanKick)
+		kick(a.d.folders[0].scanKick)
 		for a.d.Stats().ScansCompleted == before {
 			if time.Since(begin) > 30*time.Second {
 				t.Fatal("no scan")
@@ -365,7 +365,7 @@ func TestUnmountDuringScanReportsNothing(t *testing.T) {
 	for i := range steps {
 		at := took * time.Duration(i) / steps
 		scans := a.d.Stats().ScansCompleted
-		kick(a.d.f.scanKick)
+		kick(a.d.folders[0].scanKick)
 		time.Sleep(at)
 		disk, err := unmount(root)
 		mustDo(t, err)

@@ -15,7 +15,6 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
-	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/marker"
 	"github.com/dartsync/dartsync/peer/scan"
 	"github.com/dartsync/dartsync/peer/watch"
@@ -37,6 +36,9 @@ type folderGuard struct {
 	root     string
 	stateDir string
 	name     string // the tracker folder (in the marker)
+	// control is the daemon's local API endpoint, in the marker (New
+	// sets it: one endpoint for all folders); "" = the one of stateDir.
+	control  string
 	self     identity.DeviceID
 	idx      *index.Index
 	log      *slog.Logger
@@ -55,6 +57,12 @@ type folderGuard struct {
 	why     string // folderIssue.why: what is logged once
 	reason  string // folderIssue.String(): for Stats
 	pauses  uint64 // times the folder was paused (see scanGuard)
+	// refusal: why the tracker refuses the folder (not shared with this
+	// device); stopped: why its loop failed while other folders run (stop).
+	// Either pauses the folder (folders.go); "" when none.
+	refusal, stopped string
+	// refusals counts the daemon's refused folders (nil in unit tests).
+	refusals *refusals
 }
 
 // checkTime is when the folder is checked: at start (New), an unmarked
@@ -87,20 +95,21 @@ func (g *folderGuard) get() (paused bool, reason string) {
 	return g.paused, g.reason
 }
 
-// HasIndex reports whether stateDir holds a peer's index, without creating
-// anything. Without one, a peer can only start with a join token: a
-// missing index is a first start, or the state directory of a folder on a
-// disk that is not mounted.
-func HasIndex(stateDir string) (bool, error) {
-	return index.Exists(stateDir)
-}
-
 // check decides whether the folder may be synced now, records the
 // answer (logging it once when it changes) and reports whether it is
 // active. It may write the marker (see problem), never anything else.
 func (g *folderGuard) check() bool {
 	if !g.guarded {
 		return true
+	}
+	g.mu.Lock()
+	refusal, stopped := g.refusal, g.stopped
+	g.mu.Unlock()
+	switch {
+	case stopped != "":
+		return g.set(folderIssue{why: "the folder stopped (restart the peer to retry): " + stopped})
+	case refusal != "":
+		return g.set(folderIssue{why: "the tracker refused this folder: " + refusal})
 	}
 	return g.set(g.problem(running))
 }
@@ -212,8 +221,9 @@ func (g *folderGuard) set(is folderIssue) bool {
 // problem says why the folder cannot be synced now (a zero issue if
 // it can):
 //
-//   - a marker naming this device: the folder (at start, a stale folder
-//     name or state directory in it is rewritten);
+//   - a marker naming this device and this folder: the folder (at start,
+//     a stale state directory in it is rewritten); one naming another
+//     folder of this device: paused (folders.go);
 //   - a marker naming another device: paused (another peer's folder);
 //   - no marker and an index holding no live entry: nothing can be lost,
 //     so the folder is created if missing and marked (a first start);
@@ -228,8 +238,11 @@ func (g *folderGuard) problem(when checkTime) folderIssue {
 	root := g.root
 	m, err := marker.Read(root)
 	switch {
+	case err == nil && m.Device == g.self.String() && m.Folder != g.name:
+		return folderIssue{why: fmt.Sprintf("the folder is marked as this device's folder %q, not %q "+
+			"(swapped on the command line? if it is right, remove the marker and restart)", m.Folder, g.name)}
 	case err == nil && m.Device == g.self.String():
-		if when == atStart && (m.StateDir != g.stateDir || m.Folder != g.name || m.Control != localapi.ControlPath(g.stateDir)) {
+		if when == atStart && (m.StateDir != g.stateDir || m.Control != g.controlPath()) {
 			if err := g.writeMarker(); err != nil {
 				g.log.Warn("update folder marker", "err", err)
 			} else {
@@ -275,7 +288,7 @@ func (g *folderGuard) problem(when checkTime) folderIssue {
 // writeMarker marks the folder as this device's.
 func (g *folderGuard) writeMarker() error {
 	return marker.Write(g.root, marker.Marker{Folder: g.name, Device: g.self.String(), StateDir: g.stateDir,
-		Control: localapi.ControlPath(g.stateDir)})
+		Control: g.controlPath()})
 }
 
 // stateInFolder reports whether the state directory (whose index was

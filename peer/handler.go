@@ -21,6 +21,7 @@ type handler struct {
 	state  *syncState
 	writes *heldWrites
 	rs     *resync
+	guard  *folderGuard // told the folder is shared (registered) again
 
 	// The tracker joined, remembered in the index at each registration.
 	trackerAddr string
@@ -40,6 +41,7 @@ func (h handler) Registered(info tracker.RegisterInfo) {
 	h.log.Info("registered with tracker", "peers", len(info.Peers), "piece_size", info.PieceSize,
 		"tracker_seq", info.Seq, "our_seq", h.idx.Seq(), "new_member", info.NewMember, "reannounce", info.Reannounce)
 	h.rs.registered(info.Conn)
+	h.guard.refused("")
 	kick(h.scanKick)
 	kick(h.pullKick)
 }

@@ -88,6 +88,10 @@ func (r *ignoreRules) warnOnce(key, msg string, args ...any) {
 	}
 }
 
+// checker is a Checker of the current rules (nil rules: one that ignores
+// nothing).
+func (r *ignoreRules) checker() *ignore.Checker { return r.matcher().Checker() }
+
 // ignored reports whether the folder-relative path is ignored (it or a
 // parent directory is excluded).
 func (r *ignoreRules) ignored(path string, isDir bool) bool {

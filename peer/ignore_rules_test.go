@@ -155,3 +155,26 @@ func TestDefaultIgnoresSpareOwnNames(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusCountsNoIgnoredPaths: the status census leaves ignored paths
+// out: their wants are not waiting work, their files not part of the sync.
+func TestStatusCountsNoIgnoredPaths(t *testing.T) {
+	d := applyFixture(t)
+	syncedFile(t, d, "a.txt", []byte("synced"))
+	syncedFile(t, d, "old.log", []byte("synced, then ignored"))
+	writeLocal(t, d.root, ignore.FileName, []byte("*.log\n"))
+	if !d.ignore.reload() {
+		t.Fatal("ignore file not loaded")
+	}
+	must(t, d.idx.Update(index.Batch{Wants: []index.Want{
+		{Manifest: version(t, "new.log", []byte("remote log"), time.Now()), Seq: 1},
+		{Manifest: version(t, "b.txt", []byte("remote file"), time.Now()), Seq: 2},
+	}}))
+	c := count(d.idx, d.ignore, "")
+	if c.wants != 1 || c.files != 2 || c.filesInSync != 1 {
+		t.Errorf("census: %d wants, %d files, %d in sync; want 1, 2 (a.txt, b.txt), 1", c.wants, c.files, c.filesInSync)
+	}
+	if all := count(d.idx, nil, ""); all.wants != 2 || all.files != 4 {
+		t.Errorf("census without rules: %d wants, %d files; want 2, 4", all.wants, all.files)
+	}
+}

@@ -217,7 +217,7 @@ func TestIndexWriteFailureRecovers(t *testing.T) {
 	n := newTestNet(t)
 	a := n.start(t.TempDir())
 	fw := &failingWriter{}
-	b := n.startPrepared(t.TempDir(), func(d *Daemon) { fw.x = d.f.idx; d.f.writes.w = fw })
+	b := n.startPrepared(t.TempDir(), func(d *Daemon) { fw.x = d.folders[0].idx; d.folders[0].writes.w = fw })
 	fw.fail.Store(true)
 	if err := os.WriteFile(filepath.Join(a.root, "during"), []byte("announced while b's disk is full"), 0o644); err != nil {
 		t.Fatal(err)

@@ -52,13 +52,21 @@ func (o *observers) running(f *transfer.Fetcher, s *transfer.Server) {
 	o.server.Store(s)
 }
 
-// MetricFolders implements metrics.Source: the folder's counters.
+// MetricFolders implements metrics.Source: each folder's counters.
 func (o *observers) MetricFolders() []metrics.Folder {
-	f := o.d.f
+	out := make([]metrics.Folder, 0, len(o.d.folders))
+	for _, f := range o.d.folders {
+		out = append(out, f.metrics())
+	}
+	return out
+}
+
+// metrics is the folder's metrics.Folder.
+func (f *folder) metrics() metrics.Folder {
 	s := f.stats.Snapshot()
 	paused, _ := f.guard.get()
-	return []metrics.Folder{{
-		Name:  o.d.cfg.Folder,
+	return metrics.Folder{
+		Name:  f.name,
 		Local: metrics.Moved{Pieces: s.PiecesLocal, Bytes: s.BytesLocal},
 		Found: metrics.Moved{Pieces: s.PiecesFound, Bytes: s.BytesFound},
 		Delta: metrics.Moved{Pieces: s.PiecesDelta, Bytes: s.BytesDelta},
@@ -69,7 +77,7 @@ func (o *observers) MetricFolders() []metrics.Folder {
 		FilesApplied: s.FilesApplied, FilesDeleted: s.FilesDeleted, LocalChanges: s.LocalChanges,
 		Conflicts: s.Conflicts, Scans: s.ScansCompleted, Reannounces: s.Reannounces,
 		PendingWants: s.PendingWants, PeersOnline: f.state.livePeers(), Paused: paused,
-	}}
+	}
 }
 
 // MetricDevice implements metrics.Source: the fetcher's and the piece

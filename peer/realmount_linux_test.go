@@ -111,12 +111,12 @@ func TestRealDiskUnplugged(t *testing.T) {
 
 	disk.unplug()
 	waitFor(t, "a paused", func() bool { return a.d.Stats().Paused })
-	kick(a.d.f.scanKick)
+	kick(a.d.folders[0].scanKick)
 	keeps(t, b.root, want, a, 15, time.Second)
 	writeTestFile(t, b.root, "d0/f03.txt", "edited on b while the disk was out\n")
 	want["d0/f03.txt"] = "edited on b while the disk was out\n"
 	waitFor(t, "a told of b's edit", func() bool {
-		_, ok := a.d.f.idx.WantID("d0/f03.txt")
+		_, ok := a.d.folders[0].idx.WantID("d0/f03.txt")
 		return ok
 	})
 

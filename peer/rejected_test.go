@@ -84,5 +84,5 @@ func idleDaemon(t *testing.T) *folder {
 		t.Fatal(err)
 	}
 	t.Cleanup(d.closeStores)
-	return d.f
+	return d.folders[0]
 }

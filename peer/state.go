@@ -17,6 +17,10 @@ import (
 // the folder (live peers, piece size). One mutex guards it, held only for
 // map and slice work: never across I/O.
 type syncState struct {
+	// folder is the folder's tracker name, named by every piece request
+	// to its sources (set once by newFolder).
+	folder string
+
 	mu sync.Mutex
 	// applying: paths whose apply (commit or delete, then index) is under
 	// way; the local diff leaves them alone, so a half-applied remote
@@ -218,7 +222,7 @@ func (s *syncState) sources(owners []identity.DeviceID, self identity.DeviceID) 
 			continue
 		}
 		if addr, ok := s.peers[id]; ok && addr != "" {
-			out = append(out, transfer.Source{ID: id, Addr: addr})
+			out = append(out, transfer.Source{ID: id, Addr: addr, Folder: s.folder})
 		}
 	}
 	return out

@@ -108,32 +108,38 @@ func (c countingSource) ReadPiece(h manifest.ID, buf []byte) ([]byte, error) {
 	return b, err
 }
 
-// statsLoop writes the stats file every StatsEvery while it changes.
+// statsLoop writes each folder's stats file (FolderConfig.StatsFile)
+// every StatsEvery while it changes.
 func (d *Daemon) statsLoop(ctx context.Context) error {
-	if d.cfg.StatsFile == "" {
-		return nil
-	}
 	t := time.NewTicker(d.cfg.StatsEvery)
 	defer t.Stop()
-	var last StatsSnapshot
+	last := make([]StatsSnapshot, len(d.folders))
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
-		if s := d.Stats(); s != last {
-			last = s
-			d.writeStats()
+		for i, f := range d.folders {
+			if s := f.snapshot(); s != last[i] && f.statsFile != "" {
+				last[i] = s
+				f.writeStats(s)
+			}
 		}
 	}
 }
 
+// writeStats writes every folder's stats file.
 func (d *Daemon) writeStats() {
-	if d.cfg.StatsFile == "" {
-		return
+	for _, f := range d.folders {
+		if f.statsFile != "" {
+			f.writeStats(f.snapshot())
+		}
 	}
-	if err := writeStats(d.cfg.StatsFile, d.Stats()); err != nil {
-		d.log.Warn("stats", "err", err)
+}
+
+func (f *folder) writeStats(s StatsSnapshot) {
+	if err := writeStats(f.statsFile, s); err != nil {
+		f.log.Warn("stats", "err", err)
 	}
 }

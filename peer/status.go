@@ -75,7 +75,7 @@ type folderStatus struct {
 func (f *folder) status(now time.Time) folderStatus {
 	l := &f.state.live
 	name := f.guard.name
-	c := l.countNow(f.idx, f.censusKey(), name, now)
+	c := l.countNow(f.idx, f.ignore, f.censusKey(), name, now)
 	out := folderStatus{
 		folder: localapi.Folder{
 			Name: name, Path: f.root, State: localapi.StateIdle,

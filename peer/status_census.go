@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/ignore"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/localapi"
 )
@@ -17,13 +18,19 @@ const censusMaxAge = 2 * time.Second
 
 // censusKey changes whenever the counts may have: the index's sequence
 // number and size, and the folder's counters of applied, deleted and
-// reported files and of scans.
-type censusKey [6]int64
+// reported files and of scans, and the ignore rules (ignored paths are
+// not counted).
+type censusKey struct {
+	seq, n, applied, deleted, local, scans int64
+	rules                                  *ignore.Matcher
+}
 
 func (f *folder) censusKey() censusKey {
 	s := f.stats
-	return censusKey{int64(f.idx.Seq()), int64(f.idx.Len()), s.FilesApplied.Load(), s.FilesDeleted.Load(),
-		s.LocalChanges.Load(), s.ScansCompleted.Load()}
+	return censusKey{
+		seq: int64(f.idx.Seq()), n: int64(f.idx.Len()), applied: s.FilesApplied.Load(), deleted: s.FilesDeleted.Load(),
+		local: s.LocalChanges.Load(), scans: s.ScansCompleted.Load(), rules: f.ignore.matcher(),
+	}
 }
 
 // conflictMark is what a conflict copy's name holds (tracker.ConflictName):
@@ -44,14 +51,14 @@ type census struct {
 
 // countNow returns the folder's census, recounted if its key changed and
 // it is older than censusMaxAge. The count runs without l.mu held.
-func (l *folderLive) countNow(idx *index.Index, key censusKey, folder string, now time.Time) census {
+func (l *folderLive) countNow(idx *index.Index, ign *ignoreRules, key censusKey, folder string, now time.Time) census {
 	l.mu.Lock()
 	c := l.census
 	l.mu.Unlock()
 	if !c.at.IsZero() && (c.key == key || now.Sub(c.at) < censusMaxAge) {
 		return c
 	}
-	c = count(idx, folder)
+	c = count(idx, ign, folder)
 	c.at, c.key = now, key
 	l.mu.Lock()
 	l.census = c
@@ -59,12 +66,16 @@ func (l *folderLive) countNow(idx *index.Index, key censusKey, folder string, no
 	return c
 }
 
-func count(idx *index.Index, folder string) census {
+// count counts the folder's index, leaving out ignored paths (their wants
+// stay stored but are never pulled).
+func count(idx *index.Index, ign *ignoreRules, folder string) census {
 	var c census
 	wants, err := idx.Wants()
 	if err != nil {
 		c.err = err
 	}
+	wants = ign.unignoredWants(wants) // ignored paths are not synced (ignore.go)
+	ignored := ign.checker()
 	c.wants = int64(len(wants))
 	wanted := make(map[string]bool, len(wants))
 	for _, w := range wants {
@@ -76,7 +87,7 @@ func count(idx *index.Index, folder string) census {
 	}
 	for _, p := range idx.Paths() {
 		e, ok := idx.Get(p)
-		if !ok || e.Manifest.Kind != manifest.KindFile || e.Manifest.Deleted {
+		if !ok || e.Manifest.Kind != manifest.KindFile || e.Manifest.Deleted || ignored.Ignored(p, false) {
 			continue
 		}
 		if cf, ok := parseConflict(folder, p); ok {

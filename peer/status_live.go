@@ -95,6 +95,7 @@ func (l *folderLive) scanEnded(err error) {
 		l.lastScan.Store(time.Now().UnixNano())
 	}
 	l.setFailed("scan", err)
+	l.maybeIdle(err)
 }
 
 // pullStarted and pullEnded bracket a pull round that has wants.
@@ -106,6 +107,15 @@ func (l *folderLive) pullStarted() {
 func (l *folderLive) pullEnded(err error) {
 	l.syncing.Store(false)
 	l.setFailed("pull", err)
+	l.maybeIdle(err)
+}
+
+// maybeIdle publishes the idle state after a scan or pull that succeeded
+// when neither runs any more.
+func (l *folderLive) maybeIdle(err error) {
+	if err == nil && !l.scanning.Load() && !l.syncing.Load() {
+		l.publish(localapi.Event{Type: localapi.EventFolderState, State: localapi.StateIdle})
+	}
 }
 
 // setFailed records the outcome of a scan or pull (err nil: success). A

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dartsync/dartsync/peer/ignore"
 	"github.com/dartsync/dartsync/peer/localapi"
 )
 
@@ -172,4 +173,31 @@ func FuzzParseConflict(f *testing.F) {
 			t.Fatalf("%q parsed as %+v", p, c)
 		}
 	})
+}
+
+// TestStatusLeavesIgnoredOut: a remote file this device ignores is not
+// counted (its want stays stored, never pulled): the folder is in sync.
+func TestStatusLeavesIgnoredOut(t *testing.T) {
+	n := newTestNet(t)
+	a := n.start(t.TempDir())
+	for name, data := range map[string]string{"keep.txt": "keep", "skip.bin": "skip"} {
+		if err := os.WriteFile(filepath.Join(a.root, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "a reported both", func() bool { return a.d.Stats().LocalChanges >= 2 })
+	bRoot := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bRoot, ignore.FileName), []byte("skip.bin\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := n.start(bRoot)
+	waitFor(t, "keep.txt on b", fileIs(filepath.Join(bRoot, "keep.txt"), []byte("keep")))
+	var f localapi.Folder
+	waitFor(t, "b in sync without skip.bin", func() bool {
+		f = b.d.Status().Folders[0]
+		return f.Files == 2 && f.FilesInSync == 2 && f.State == localapi.StateIdle
+	})
+	if _, err := os.Stat(filepath.Join(bRoot, "skip.bin")); err == nil {
+		t.Fatal("skip.bin was pulled")
+	}
 }

@@ -53,7 +53,7 @@ func fetchFrom(t *testing.T, from, src *testPeer, m *manifest.Manifest) error {
 	t.Helper()
 	f := transfer.NewFetcher(from.d.cfg.Identity, transfer.FetchOptions{}, testLog())
 	defer f.Close()
-	sources := from.d.f.plan.sources([]identity.DeviceID{src.d.self})
+	sources := from.d.folders[0].plan.sources([]identity.DeviceID{src.d.self})
 	if len(sources) != 1 {
 		t.Fatalf("%d sources for the other peer", len(sources))
 	}
@@ -108,7 +108,7 @@ func TestRemoteEditAndDeleteAreKept(t *testing.T) {
 	must(err)
 	oldM.Path = "docs/edited.bin"
 	// Control: while it is b's current file, b serves it.
-	waitFor(t, "b listed as a source", func() bool { return len(a.d.f.plan.sources([]identity.DeviceID{b.d.self})) == 1 })
+	waitFor(t, "b listed as a source", func() bool { return len(a.d.folders[0].plan.sources([]identity.DeviceID{b.d.self})) == 1 })
 	must(fetchFrom(t, a, b, &oldM))
 
 	edit := randBytes(t, 40<<10)
@@ -136,11 +136,11 @@ func TestRemoteEditAndDeleteAreKept(t *testing.T) {
 	if !errors.Is(err, transfer.ErrNoSources) {
 		t.Errorf("fetch of the kept version from b = %v, want ErrNoSources", err)
 	}
-	if _, err := b.d.f.store.ReadPiece(oldM.Pieces[0].Hash, nil); err == nil {
+	if _, err := b.d.folders[0].store.ReadPiece(oldM.Pieces[0].Hash, nil); err == nil {
 		t.Error("b's chunk store has a location for a piece only in versions/")
 	}
 	// Never synced: b's index and a's folder know nothing of .dartsync.
-	for _, p := range b.d.f.idx.Paths() {
+	for _, p := range b.d.folders[0].idx.Paths() {
 		if strings.HasPrefix(strings.ToLower(p), manifest.StateDir) {
 			t.Errorf("b's index holds %q", p)
 		}

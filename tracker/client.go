@@ -3,7 +3,6 @@ package tracker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -66,6 +65,11 @@ type ClientConfig struct {
 	Transport   transport.Options // QUIC options (zero: defaults)
 	MinBackoff  time.Duration     // first reconnect delay (DefaultMinBackoff)
 	MaxBackoff  time.Duration     // largest reconnect delay (DefaultMaxBackoff)
+	// Dialer is the device's shared tracker connection, on which this
+	// client opens its folder's control stream. nil: the client dials its
+	// own from Addr, Identity, Tracker and Transport (closed when Run
+	// returns).
+	Dialer *Dialer
 }
 
 // Client is a peer's connection to the tracker. Run keeps it connected;
@@ -105,6 +109,11 @@ func (c *Client) Run(ctx context.Context) error {
 	if c.cfg.Identity == nil || c.cfg.Handler == nil {
 		return errors.New("tracker client: Identity and Handler are required")
 	}
+	if c.cfg.Dialer == nil {
+		own := NewDialer(DialerConfig{Addr: c.cfg.Addr, Identity: c.cfg.Identity, Tracker: c.cfg.Tracker, Transport: c.cfg.Transport, Log: c.log})
+		defer own.Close()
+		c.cfg.Dialer = own
+	}
 	d := newDispatcher(c.cfg.Handler)
 	dctx, dcancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -118,6 +127,10 @@ func (c *Client) Run(ctx context.Context) error {
 		registered, err := c.session(ctx, d)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if errors.Is(err, ErrFolderNotShared) {
+			c.log.Warn("tracker refused this folder", "folder", c.cfg.Folder, "err", err)
+			return err
 		}
 		if isFatal(err) {
 			c.log.Error("tracker refused this device", "err", err)
@@ -153,23 +166,27 @@ type clientConn struct {
 	pending map[uint64]chan *trackerpb.Results
 }
 
-// session runs one connection until it ends; registered says whether it got
-// as far as REGISTERED.
+// session runs one control stream on the shared connection until it ends;
+// registered says whether it got as far as REGISTERED. The connection
+// stays up for the other folders' streams, unless the stream broke for a
+// reason of the connection (then it is dropped and dialled again).
 func (c *Client) session(ctx context.Context, d *dispatcher) (registered bool, err error) {
-	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	conn, err := transport.Dial(dctx, c.cfg.Addr, c.cfg.Identity, &c.cfg.Tracker, c.cfg.Transport)
-	cancel()
+	conn, err := c.cfg.Dialer.get(ctx)
 	if err != nil {
-		if errors.Is(err, transport.ErrWrongDevice) {
-			return false, fmt.Errorf("%w: tracker %s: %w", ErrTrackerIdentity, c.cfg.Addr, err)
-		}
-		return false, fmt.Errorf("connect to tracker %s: %w", c.cfg.Addr, err)
+		return false, err
 	}
-	defer conn.CloseWithError(0, "")
+	defer func() {
+		var re *remoteError
+		if err != nil && ctx.Err() == nil && !errors.As(err, &re) && !isStreamGone(err) {
+			c.cfg.Dialer.drop(conn)
+		}
+	}()
 	st, err := conn.OpenStreamSync(ctx)
 	if err != nil {
 		return false, c.connErr(err)
 	}
+	defer st.CancelRead(0)
+	defer st.CancelWrite(0)
 	info, err := c.register(st)
 	if err != nil {
 		return false, c.connErr(err)
@@ -178,7 +195,7 @@ func (c *Client) session(ctx context.Context, d *dispatcher) (registered bool, e
 	if err := c.registering(st, info); err != nil {
 		return false, c.connErr(err)
 	}
-	c.log.Info("registered with tracker", "addr", c.cfg.Addr, "peers", len(info.Peers), "seq", info.Seq, "new_member", info.NewMember,
+	c.log.Info("registered with tracker", "addr", c.cfg.Addr, "folder", c.cfg.Folder, "peers", len(info.Peers), "seq", info.Seq, "new_member", info.NewMember,
 		"epoch", info.Epoch, "reannounce", info.Reannounce)
 	d.push(func(h Handler) { h.Registered(info) })
 
@@ -189,7 +206,7 @@ func (c *Client) session(ctx context.Context, d *dispatcher) (registered bool, e
 	g.Go(func() error { // unblock the reader when the writer or ctx ends
 		<-gctx.Done()
 		st.CancelRead(0)
-		conn.CloseWithError(0, "")
+		st.CancelWrite(0)
 		return nil
 	})
 	c.setCurrent(cc)

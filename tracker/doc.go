@@ -18,9 +18,12 @@
 //     secret. A member learns names, owners and peers only of folders its
 //     grant includes (docs/ACCESS.md): it cannot register another folder,
 //     and owner lists leave out devices not granted the entry's folder.
-//   - Peer: a member with a live connection. It is dropped when it closes its
-//     connection or sends nothing for the peer timeout; the other peers of
-//     its folder are then told (PEERS).
+//   - Peer: a member with a live session of a folder: a control stream on
+//     its connection, which carries one stream per folder the device syncs
+//     (a Dialer shares the connection between a device's Clients). It is
+//     dropped when its stream or connection ends or it sends nothing for
+//     the peer timeout; the other peers of its folder are then told (PEERS).
+//     An error on one stream ends only that stream.
 //   - Entry: the current state of one (folder, path): its manifest, its
 //     owners (the members that reported exactly this file ID) and its
 //     sequence number.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -79,24 +80,94 @@ func (ss *session) fail(e *remoteError) {
 	ss.srv.removePeer(ss) // the others learn at once, not after the grace period
 }
 
-// handle runs one connection from accept to close.
+// handle runs one connection from accept to close: one device, one control
+// stream per folder on it (see the protocol header). Each stream runs its
+// own session (serveStream); an error that concerns one folder ends only
+// its stream. A connection without a control stream for registerTimeout
+// (none opened yet, or all ended) is closed; otherwise it lives until the
+// peer closes it, it goes idle, or the tracker shuts down.
 func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 	log := s.log.With("device", c.Remote.Short(), "remote", c.RemoteAddr())
 	defer c.CloseWithError(0, "")
-	actx, cancel := context.WithTimeout(ctx, registerTimeout)
-	st, err := c.AcceptStream(actx)
-	cancel()
-	if err != nil {
-		log.Debug("no control stream", "err", err)
-		return
+	cf := &connFolders{names: map[string]bool{}}
+	cf.idle = time.AfterFunc(registerTimeout, func() { _ = c.CloseWithError(0, "no control stream") })
+	defer cf.idle.Stop()
+	var wg sync.WaitGroup
+	for {
+		st, err := c.AcceptStream(ctx)
+		if err != nil {
+			log.Debug("connection ended", "err", err)
+			break
+		}
+		cf.begin()
+		wg.Go(func() {
+			defer cf.end()
+			s.serveStream(ctx, c, cf, st, log)
+		})
 	}
-	ss, err := s.register(c, st)
+	if ctx.Err() != nil {
+		_ = c.CloseWithError(quic.ApplicationErrorCode(trackerpb.ErrorCode_ERROR_UNAVAILABLE), "tracker shutting down")
+	}
+	wg.Wait()
+}
+
+// connFolders are the control streams of one connection: how many run
+// (the connection is closed after registerTimeout without one) and the
+// folders registered (a device may not register the same folder twice at
+// once on one connection).
+type connFolders struct {
+	idle *time.Timer // closes the connection; stopped while a stream runs
+
+	mu      sync.Mutex
+	streams int
+	names   map[string]bool
+}
+
+func (cf *connFolders) begin() {
+	cf.mu.Lock()
+	cf.streams++
+	cf.idle.Stop()
+	cf.mu.Unlock()
+}
+
+func (cf *connFolders) end() {
+	cf.mu.Lock()
+	if cf.streams--; cf.streams == 0 {
+		cf.idle.Reset(registerTimeout)
+	}
+	cf.mu.Unlock()
+}
+
+// claim records folder as registered on the connection; false if it
+// already is.
+func (cf *connFolders) claim(folder string) bool {
+	cf.mu.Lock()
+	defer cf.mu.Unlock()
+	if cf.names[folder] {
+		return false
+	}
+	cf.names[folder] = true
+	return true
+}
+
+func (cf *connFolders) release(folder string) {
+	cf.mu.Lock()
+	delete(cf.names, folder)
+	cf.mu.Unlock()
+}
+
+// serveStream runs one control stream (one folder's session) from
+// REGISTER to its end. It never closes the connection, except when the
+// tracker shuts down.
+func (s *Server) serveStream(ctx context.Context, c *transport.Conn, cf *connFolders, st *quic.Stream, log *slog.Logger) {
+	ss, err := s.register(c, st, cf)
 	if err != nil {
 		re := asRemoteError(err)
 		log.Info("registration refused", "err", re.msg)
-		s.refuse(ctx, c, st, re)
+		refuseStream(st, re)
 		return
 	}
+	defer cf.release(ss.folder)
 	log = log.With("folder", ss.folder)
 	log.Info("peer registered", "addr", ss.addr, "last_seq", ss.sent)
 	if h := s.cfg.Debug.BeforeLive; h != nil {
@@ -113,15 +184,16 @@ func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 		if ctx.Err() != nil {
 			_ = c.CloseWithError(quic.ApplicationErrorCode(trackerpb.ErrorCode_ERROR_UNAVAILABLE), "tracker shutting down")
 		}
-		_ = c.CloseWithError(0, "") // unblocks the reader; no-op after an ERROR close
+		ss.stream.CancelRead(0) // unblocks the reader; no-op after an ERROR
+		_ = ss.stream.Close()
 	}()
 	err = ss.readLoop()
 	if err != nil && !errors.Is(err, io.EOF) {
-		log.Info("peer connection ended", "err", err)
+		log.Info("peer stream ended", "err", err)
 	}
-	if sctx.Err() == nil && !errors.Is(err, io.EOF) && !isConnGone(err) {
+	if sctx.Err() == nil && !errors.Is(err, io.EOF) && !isConnGone(err) && !isStreamGone(err) {
 		// bad input (or a failure already queued): let the writer send the
-		// ERROR and close after its grace period
+		// ERROR and close the stream
 		ss.fail(asRemoteError(err))
 	} else {
 		scancel()
@@ -130,6 +202,13 @@ func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 	scancel()
 	s.removePeer(ss)
 	s.deviceLeft(ss)
+}
+
+// isStreamGone reports whether err is the stream's end by the tracker
+// itself (CancelRead after an ERROR) or by the peer (a reset).
+func isStreamGone(err error) bool {
+	var se *quic.StreamError
+	return errors.As(err, &se)
 }
 
 func isConnGone(err error) bool {

@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -14,7 +13,9 @@ import (
 
 // register reads and answers REGISTER. On success it has written REGISTERED
 // and returns the session; on failure the error is for the peer.
-func (s *Server) register(c *transport.Conn, st *quic.Stream) (*session, error) {
+//
+// A folder already registered on the connection c is refused (cf).
+func (s *Server) register(c *transport.Conn, st *quic.Stream, cf *connFolders) (*session, error) {
 	st.SetReadDeadline(time.Now().Add(registerTimeout))
 	body, err := wire.ReadBytes(st, MaxRegisterSize)
 	if err != nil {
@@ -29,6 +30,19 @@ func (s *Server) register(c *transport.Conn, st *quic.Stream) (*session, error) 
 	if reg == nil {
 		return nil, fmt.Errorf("%w: first message must be REGISTER", ErrProtocol)
 	}
+	if !cf.claim(reg.Folder) {
+		return nil, fmt.Errorf("%w: folder %q is already registered on this connection", ErrProtocol, reg.Folder)
+	}
+	ss, err := s.registerFolder(c, st, reg)
+	if err != nil {
+		cf.release(reg.Folder)
+		return nil, err
+	}
+	return ss, nil
+}
+
+// registerFolder admits the device to reg's folder and answers REGISTERED.
+func (s *Server) registerFolder(c *transport.Conn, st *quic.Stream, reg *trackerpb.Register) (*session, error) {
 	num, newMember, err := s.admit(c.Remote, reg.JoinSecret)
 	if err != nil {
 		return nil, err
@@ -67,24 +81,11 @@ func (s *Server) register(c *transport.Conn, st *quic.Stream) (*session, error) 
 	return ss, nil
 }
 
-// refuse sends re on the stream, closes it and the connection.
-func (s *Server) refuse(ctx context.Context, c *transport.Conn, st *quic.Stream, re *remoteError) {
+// refuseStream sends re on the stream and closes it both ways; the
+// connection and its other streams are unaffected.
+func refuseStream(st *quic.Stream, re *remoteError) {
 	st.SetWriteDeadline(time.Now().Add(errorGrace))
 	_ = wire.Write(st, re.msgPB())
 	_ = st.Close()
 	st.CancelRead(0)
-	closeAfterGrace(ctx, c, re)
-}
-
-// closeAfterGrace gives the peer errorGrace to read the ERROR and close, then
-// closes the connection with the ERROR's code and message.
-func closeAfterGrace(ctx context.Context, c *transport.Conn, re *remoteError) {
-	t := time.NewTimer(errorGrace)
-	defer t.Stop()
-	select {
-	case <-c.Context().Done():
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	_ = c.CloseWithError(quic.ApplicationErrorCode(re.code), re.msg)
 }

@@ -38,11 +38,7 @@ func (ss *session) flush(ctx context.Context) error {
 			}
 		}
 		if failure != nil {
-			ss.stream.SetWriteDeadline(time.Now().Add(errorGrace))
-			_ = wire.Write(ss.stream, failure.msgPB())
-			_ = ss.stream.Close()
-			ss.stream.CancelRead(0)
-			closeAfterGrace(ctx, ss.conn, failure)
+			refuseStream(ss.stream, failure)
 			return failure
 		}
 		if dirty {

@@ -26,7 +26,7 @@ type cli struct {
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 	Manifest manifestCmd `cmd:"" help:"Print the manifest (file ID and pieces) of a file."`
 	Tracker  trackerCmd  `cmd:"" help:"Run the tracker: the always-on node that knows every file's newest manifest."`
-	Peer     peerCmd     `cmd:"" help:"Run a peer: keep a folder in sync with the other devices."`
+	Peer     peerCmd     `cmd:"" help:"Run a peer: keep folders in sync with the other devices."`
 	Versions keptCmd     `cmd:"" help:"List the kept versions of files that remote changes replaced or deleted."`
 	Restore  restoreCmd  `cmd:"" help:"Put a kept version of a file back; it syncs to every device as a new version."`
 	Status   statusCmd   `cmd:"" help:"Show what the peer syncing a folder is doing: state, transfers, peers, conflicts, errors (exit status 3: no peer running)."`
@@ -45,7 +45,7 @@ func main() {
 
 // kongOptions are the parser's options (main and the tests parse alike).
 func kongOptions() []kong.Option {
-	return []kong.Option{
+	return append(configFileOptions(),
 		kong.Name("dartsync"),
 		kong.Description("Decentralized file sync: your folders, on your devices, no cloud."),
 		kong.UsageOnError(),
@@ -53,7 +53,7 @@ func kongOptions() []kong.Option {
 			Key:   "debug",
 			Title: "Debugging flags (tests, benchmarks, profiling; they may change without notice):",
 		}}),
-	}
+	)
 }
 
 func newLogger(level slog.Level, asJSON bool) *slog.Logger {

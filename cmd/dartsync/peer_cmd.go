@@ -11,8 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/dartsync/dartsync/internal/folderpath"
-	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer"
 	"github.com/dartsync/dartsync/tracker"
@@ -35,14 +36,15 @@ const rejoinHint = "A tracker whose state directory was lost or reset has a new 
 	"(it logs the token and writes it to join.token in its state directory): join it again with " +
 	"--tracker HOST:PORT --token TOKEN. Nothing is rolled back: this device keeps its files and re-announces them."
 
-// peerCmd runs the peer daemon on one folder.
+// peerCmd runs the peer daemon on its folders.
 type peerCmd struct {
-	Dir       string `name:"dir" required:"" type:"path" help:"Folder to keep in sync (created if missing at the first start; later, a missing or unmarked folder pauses the peer)."`
-	Tracker   string `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join."`
-	Token     string `name:"token" env:"DARTSYNC_TOKEN" help:"Join token printed by the tracker (needed for the first join only)."`
-	TokenFile string `name:"token-file" type:"path" help:"Read the join token from this file."`
-	Listen    string `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
-	State     string `name:"state" type:"path" help:"State directory (index, chunk store, identity); default DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
+	Config    kong.ConfigFlag `name:"config" type:"path" placeholder:"FILE" help:"Read flags from this JSON file (see contrib/dartsync.json) instead of dartsync/config.json in the user config directory (~/.config on Linux); flags given on the command line win."`
+	Dirs      []string        `name:"dir" required:"" sep:"none" placeholder:"[NAME=]PATH" help:"Folder to keep in sync, repeatable: NAME=PATH is folder NAME on the tracker, a bare PATH the tracker's default folder (see docs/FOLDERS.md). Created if missing at the first start; later, a missing or unmarked folder pauses (alone)."`
+	Tracker   string          `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join."`
+	Token     string          `name:"token" env:"DARTSYNC_TOKEN" help:"Join token printed by the tracker (needed for the first join only)."`
+	TokenFile string          `name:"token-file" type:"path" help:"Read the join token from this file."`
+	Listen    string          `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
+	State     string          `name:"state" type:"path" help:"State directory (identity; index and chunk store of the default folder, STATE/folders/NAME of folder NAME); default each DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
 
 	Debounce         time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long."`
 	Rescan           time.Duration `name:"rescan" default:"1h" help:"Full rescan interval (safety net for missed events); negative disables."`
@@ -59,18 +61,8 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		debug.SetGCPercent(peerGCPercent)
 	}
 	progress, log := progressFor(os.Stderr, log)
-	root, err := filepath.Abs(c.Dir)
+	folders, err := c.folders()
 	if err != nil {
-		return err
-	}
-	state := c.State
-	if state == "" {
-		state = filepath.Join(root, manifest.StateDir)
-	}
-	if state, err = filepath.Abs(state); err != nil {
-		return err
-	}
-	if err := checkStateDir(root, state); err != nil {
 		return err
 	}
 	tokenText, tokenFrom, err := c.token()
@@ -91,30 +83,20 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	// Nothing is created (folder, state, identity) unless the peer can run:
 	// a missing index with no token to join is a mistake or a disk that is
 	// not mounted.
-	if tok == nil {
-		had, err := peer.HasIndex(state)
-		if err != nil {
-			return err
-		}
-		if !had {
-			return withExitCode(2, fmt.Errorf("%w (no index in %s: this folder has not joined a tracker yet, or it is on a disk that is not mounted; nothing was created)",
-				peer.ErrNoTracker, state))
-		}
+	if err := checkCanStart(folders, tok != nil); err != nil {
+		return err
 	}
-	if err := os.MkdirAll(state, 0o700); err != nil {
-		return fmt.Errorf("peer: create state directory: %w", err)
-	}
-	id, err := identity.LoadOrCreate(state)
+	id, err := c.identity(folders)
 	if err != nil {
-		return fmt.Errorf("peer: identity: %w", err)
+		return err
 	}
 
 	cfg := peer.Config{
-		Root: root, StateDir: state, Identity: id,
+		Folders: folders, Identity: id,
 		TrackerAddr: c.Tracker, ListenAddr: c.Listen,
 		Debounce: c.Debounce, Rescan: c.Rescan,
-		StatsFile: filepath.Join(state, "stats.json"),
-		Log:       log, Version: version, MetricsAddr: c.Metrics,
+		StateDir: c.deviceState(folders),
+		Log:      log, Version: version, MetricsAddr: c.Metrics,
 		NoDefaultIgnores: c.NoDefaultIgnores,
 
 		KeepVersions:     time.Duration(c.KeepVersions),
@@ -146,6 +128,9 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	switch {
 	case errors.Is(err, tracker.ErrWrongToken):
 		return withExitCode(exitWrongToken, fmt.Errorf("the tracker refused the join token (from %s): %w", tokenFrom, err))
+	case errors.Is(err, tracker.ErrFolderNotShared):
+		return withExitCode(exitWrongToken, fmt.Errorf("the tracker does not share any of this peer's folders with this device "+
+			"(its admin can widen them: dartsync tracker members): %w", err))
 	case errors.Is(err, tracker.ErrNotMember):
 		return withExitCode(exitWrongToken, fmt.Errorf("this device is not a member of the tracker: give the join token with --token, --token-file or DARTSYNC_TOKEN (%w)", err))
 	case errors.Is(err, tracker.ErrTrackerIdentity):

@@ -52,15 +52,22 @@ func (c *statusCmd) Run(ctx context.Context, log *slog.Logger) error {
 	for {
 		err := c.show(ctx, cl, out, tty && c.Watch)
 		switch {
+		case ctx.Err() != nil:
+			return nil // interrupted
 		case err == nil:
-		case first || !errors.Is(err, localapi.ErrNotRunning):
+		case first:
 			return notRunningHint(err, c.Dir)
 		default:
-			// The peer stopped while watched: say so and wait for it.
+			// The peer stopped (or restarts) while watched: say so and
+			// wait for it.
 			if tty {
 				fmt.Fprint(out, clearScreen)
 			}
-			fmt.Fprintf(out, "%s: peer not running (waiting for it; Ctrl-C stops)\n", time.Now().Format("15:04:05"))
+			what := "peer not running"
+			if !errors.Is(err, localapi.ErrNotRunning) {
+				what = "no answer from the peer (" + err.Error() + ")"
+			}
+			fmt.Fprintf(out, "%s: %s; waiting for it (Ctrl-C stops)\n", time.Now().Format("15:04:05"), what)
 		}
 		first = false
 		if !c.Watch {

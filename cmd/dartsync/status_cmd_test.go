@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +29,14 @@ func (f fixedSource) Events() *localapi.Bus   { return f.bus }
 // until the test ends, and returns that directory.
 func servePeerAPI(t *testing.T, st localapi.Status) string {
 	t.Helper()
-	state := t.TempDir()
+	state, _ := servePeerAPIStop(t, st)
+	return state
+}
+
+// servePeerAPIStop is servePeerAPI with a stop that ends the server.
+func servePeerAPIStop(t *testing.T, st localapi.Status) (state string, stop func()) {
+	t.Helper()
+	state = t.TempDir()
 	ep, err := localapi.Listen(state)
 	if err != nil {
 		t.Fatal(err)
@@ -38,8 +46,10 @@ func servePeerAPI(t *testing.T, st localapi.Status) string {
 	go func() {
 		done <- localapi.Serve(ctx, ep, localapi.Handler(ctx, fixedSource{st, localapi.NewBus()}, nil))
 	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return state
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return state, stop
 }
 
 // TestStatusCmd: the peer is found through the folder's marker (its
@@ -106,9 +116,10 @@ func TestStatusCmd(t *testing.T) {
 }
 
 // TestStatusWatch: --watch repeats the status until interrupted, each
-// block after a blank line when stdout is not a terminal.
+// block after a blank line when stdout is not a terminal; a peer that stops
+// meanwhile is reported and waited for.
 func TestStatusWatch(t *testing.T) {
-	state := servePeerAPI(t, baseStatus())
+	state, stopPeer := servePeerAPIStop(t, baseStatus())
 	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
 	if err != nil {
 		t.Fatal(err)
@@ -129,6 +140,17 @@ func TestStatusWatch(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("3 blocks not written:\n%s", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopPeer()
+	for {
+		b, _ := os.ReadFile(out.Name())
+		if strings.Contains(string(b), "peer not running; waiting for it") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a stopped peer not reported:\n%s", b)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

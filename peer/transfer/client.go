@@ -13,11 +13,11 @@ import (
 )
 
 // requestPiece fetches the bytes of piece h (length bytes) over a new stream
-// of conn. The returned buffer comes from bufs; the caller puts it back. The
+// of conn, for folder. The returned buffer comes from bufs; the caller puts it back. The
 // data is not verified here. Cancelling ctx resets the stream. timeout (if
 // positive) bounds the wait for the response and every stall of the data.
-func requestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
-	buf, err := doRequestPiece(ctx, conn, bufs, h, length, timeout)
+func requestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, folder string, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
+	buf, err := doRequestPiece(ctx, conn, bufs, folder, h, length, timeout)
 	if err != nil {
 		return nil, classifyRemoteClose(err)
 	}
@@ -34,13 +34,13 @@ func classifyRemoteClose(err error) error {
 	return err
 }
 
-func doRequestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
+func doRequestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, folder string, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
 	str, deadline, stop, err := openRequestStream(ctx, conn, timeout)
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
-	if err := writePieceRequest(str, h, length); err != nil {
+	if err := writePieceRequest(str, folder, h, length); err != nil {
 		str.CancelRead(codeCancelled)
 		return nil, err
 	}

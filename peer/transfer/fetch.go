@@ -18,6 +18,10 @@ import (
 type Source struct {
 	ID   identity.DeviceID
 	Addr string // host:port of its piece server
+	// Folder is the folder the pieces are wanted for (its tracker name;
+	// "" = the default folder): every request to this source names it, and
+	// the source serves it only to peers of that folder.
+	Folder string
 }
 
 // Sink receives the verified pieces of one file (a *chunkstore.Partial).

@@ -68,7 +68,7 @@ func (f *Fetcher) FetchDelta(ctx context.Context, src Source, h manifest.ID, len
 	}
 	began := time.Now()
 	f.load.requests.Add(1)
-	d, err := requestDelta(ctx, conn, h, length, sigBytes, f.opt.RequestTimeout)
+	d, err := requestDelta(ctx, conn, src.Folder, h, length, sigBytes, f.opt.RequestTimeout)
 	f.load.requests.Add(-1)
 	if err != nil {
 		if f.ctx.Err() != nil {
@@ -90,13 +90,13 @@ func (f *Fetcher) FetchDelta(ctx context.Context, src Source, h manifest.ID, len
 
 // requestDelta sends one delta request on a new stream of conn and returns
 // the delta's bytes.
-func requestDelta(ctx context.Context, conn *quic.Conn, h manifest.ID, length int, sig []byte, timeout time.Duration) ([]byte, error) {
+func requestDelta(ctx context.Context, conn *quic.Conn, folder string, h manifest.ID, length int, sig []byte, timeout time.Duration) ([]byte, error) {
 	str, deadline, stop, err := openRequestStream(ctx, conn, timeout)
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
-	if err := writeDeltaRequest(str, h, length, sig); err != nil {
+	if err := writeDeltaRequest(str, folder, h, length, sig); err != nil {
 		str.CancelRead(codeCancelled)
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func (j *fetchJob) runAttempt(sctx context.Context, dropSrc context.CancelFunc, 
 	f, sched, it := j.f, j.sched, a.it
 	began := time.Now()
 	f.load.requests.Add(1)
-	data, err := requestPiece(a.ctx, conn, f.bufs, it.hash, it.length, f.opt.RequestTimeout)
+	data, err := requestPiece(a.ctx, conn, f.bufs, src.Folder, it.hash, it.length, f.opt.RequestTimeout)
 	f.load.requests.Add(-1)
 	if err == nil && manifest.Hash(data) != it.hash {
 		f.bufs.put(data)

@@ -25,6 +25,8 @@ const (
 	MaxPieceLen = manifest.MaxPieceSize
 	// maxMessage bounds Response.message.
 	maxMessage = 256
+	// MaxFolderName bounds Request.folder (the tracker's folder name limit).
+	MaxFolderName = 255
 )
 
 // QUIC application error codes. Stream codes are used when resetting a
@@ -56,8 +58,8 @@ func parsePieceRequest(p *peerpb.PieceRequest) (pieceRequest, error) {
 }
 
 // writePieceRequest writes the single request frame of a piece request.
-func writePieceRequest(w io.Writer, h manifest.ID, length int) error {
-	return wire.Write(w, &peerpb.Request{Body: &peerpb.Request_Piece{Piece: &peerpb.PieceRequest{
+func writePieceRequest(w io.Writer, folder string, h manifest.ID, length int) error {
+	return wire.Write(w, &peerpb.Request{Folder: folder, Body: &peerpb.Request_Piece{Piece: &peerpb.PieceRequest{
 		Hash: h[:], Length: uint32(length),
 	}}})
 }
@@ -107,8 +109,8 @@ func parseDeltaRequest(d *peerpb.DeltaRequest) (deltaRequest, error) {
 }
 
 // writeDeltaRequest writes the single request frame of a delta request.
-func writeDeltaRequest(w io.Writer, h manifest.ID, length int, sig []byte) error {
-	return wire.Write(w, &peerpb.Request{Body: &peerpb.Request_Delta{Delta: &peerpb.DeltaRequest{
+func writeDeltaRequest(w io.Writer, folder string, h manifest.ID, length int, sig []byte) error {
+	return wire.Write(w, &peerpb.Request{Folder: folder, Body: &peerpb.Request_Delta{Delta: &peerpb.DeltaRequest{
 		Hash: h[:], Length: uint32(length), Signature: sig,
 	}}})
 }

@@ -123,24 +123,38 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add(frame(f, pieceReq(h[:4], 4096)))
 	f.Add(rawFrame([]byte{0xff}))
 	f.Add([]byte{0, 0, 0})
+	named := pieceReq(h[:], 4096)
+	named.Folder = "photos"
+	f.Add(frame(f, named))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		got, err := decodePieceRequest(bytes.NewReader(in))
+		req, err := decodeRequest(bytes.NewReader(in))
+		var got pieceRequest
+		if err == nil {
+			if req.GetPiece() == nil {
+				return
+			}
+			got, err = parsePieceRequest(req.GetPiece())
+		}
 		if err != nil {
 			if !errors.Is(err, ErrBadRequest) && !errors.Is(err, io.EOF) {
 				t.Fatalf("unexpected error kind: %v", err)
 			}
 			return
 		}
-		if got.length <= 0 || got.length > MaxPieceLen {
-			t.Fatalf("accepted length %d", got.length)
+		if got.length <= 0 || got.length > MaxPieceLen || len(req.GetFolder()) > MaxFolderName {
+			t.Fatalf("accepted length %d, folder of %d bytes", got.length, len(req.GetFolder()))
 		}
 		var b bytes.Buffer
-		if err := writePieceRequest(&b, got.hash, got.length); err != nil {
+		if err := writePieceRequest(&b, req.GetFolder(), got.hash, got.length); err != nil {
 			t.Fatal(err)
 		}
-		again, err := decodePieceRequest(&b)
-		if err != nil || again != got {
-			t.Fatalf("re-decode: %+v, %v; want %+v", again, err, got)
+		again, err := decodeRequest(&b)
+		if err != nil || again.GetFolder() != req.GetFolder() {
+			t.Fatalf("re-decode: %v, %v; want folder %q", again, err, req.GetFolder())
+		}
+		againPiece, err := parsePieceRequest(again.GetPiece())
+		if err != nil || againPiece != got {
+			t.Fatalf("re-decode: %+v, %v; want %+v", againPiece, err, got)
 		}
 	})
 }

@@ -32,6 +32,30 @@ type PieceSource interface {
 // request, from many goroutines at once, and must not block.
 type Authorizer func(identity.DeviceID) bool
 
+// Folders is how a Server finds the folder a request names (peer.proto,
+// "Folders"). Contract: Folder returns the piece source of the folder whose
+// tracker name is name ("" = the default folder) and the Authorizer of its
+// peers, false if this peer does not sync such a folder; AnyMember reports
+// whether a device is a peer of at least one folder (checked once per
+// connection, before anything is read). Both are called from many
+// goroutines at once and must not block.
+type Folders interface {
+	Folder(name string) (PieceSource, Authorizer, bool)
+	AnyMember(id identity.DeviceID) bool
+}
+
+// oneFolder is the Folders of a server of the default folder "" only.
+type oneFolder struct {
+	src  PieceSource
+	auth Authorizer
+}
+
+func (o oneFolder) Folder(name string) (PieceSource, Authorizer, bool) {
+	return o.src, o.auth, name == ""
+}
+
+func (o oneFolder) AnyMember(id identity.DeviceID) bool { return o.auth(id) }
+
 // Server defaults; see ServerOption.
 const (
 	DefaultRemoteRequests = 16        // pieces being served to one device at once
@@ -83,8 +107,7 @@ func WithRemoteLimits(requests, queue int, memory int64) ServerOption {
 // Server is the uploader: it answers piece requests from member devices with
 // content its PieceSource has. It never opens a path named by a request.
 type Server struct {
-	src     PieceSource
-	auth    Authorizer
+	folders Folders
 	log     *slog.Logger
 	cfg     serverConfig
 	bufs    *bufPool
@@ -104,8 +127,15 @@ type remote struct {
 	queued  int
 }
 
-// NewServer returns a server for src that answers only devices auth accepts.
+// NewServer returns a server of the default folder "" whose pieces are in
+// src, that answers only devices auth accepts.
 func NewServer(src PieceSource, auth Authorizer, log *slog.Logger, opts ...ServerOption) *Server {
+	return NewFolderServer(oneFolder{src: src, auth: auth}, log, opts...)
+}
+
+// NewFolderServer returns a server of the folders of folders: each request
+// is served from the folder it names, to peers of that folder only.
+func NewFolderServer(folders Folders, log *slog.Logger, opts ...ServerOption) *Server {
 	cfg := serverConfig{
 		uploadLimit:    rate.Inf,
 		remoteRequests: DefaultRemoteRequests,
@@ -117,7 +147,7 @@ func NewServer(src PieceSource, auth Authorizer, log *slog.Logger, opts ...Serve
 		o(&cfg)
 	}
 	s := &Server{
-		src: src, auth: auth, log: log, cfg: cfg,
+		folders: folders, log: log, cfg: cfg,
 		bufs:    newBufPool(),
 		mem:     semaphore.NewWeighted(max(cfg.serverMemory, cfg.remoteMemory)),
 		remotes: make(map[identity.DeviceID]*remote),
@@ -159,7 +189,7 @@ func (s *Server) Serve(ctx context.Context, l *transport.Listener) error {
 // "forbidden" code before anything is read. It returns when every stream of
 // the connection is done.
 func (s *Server) ServeConn(ctx context.Context, conn *quic.Conn, id identity.DeviceID) {
-	if !s.auth(id) {
+	if !s.folders.AnyMember(id) {
 		s.log.Info("refused connection from non-member", "device", id.Short(), "addr", conn.RemoteAddr())
 		_ = conn.CloseWithError(codeForbidden, "not a member")
 		return

@@ -12,12 +12,12 @@ import (
 // serveDelta reads the wanted piece under the limits (its bytes plus the
 // delta's, at most about as much again), computes the delta against the
 // requester's signature and sends it.
-func (s *Server) serveDelta(ctx context.Context, str *quic.Stream, rem *remote, req deltaRequest) error {
+func (s *Server) serveDelta(ctx context.Context, str *quic.Stream, rem *remote, src PieceSource, req deltaRequest) error {
 	n := 2*int64(req.length) + delta.MaxDeltaOverhead
 	return s.withLimits(ctx, rem, n, func() error {
 		buf := s.bufs.get(req.length)
 		defer s.bufs.put(buf)
-		data, ok, err := s.readRequested(str, req.hash, req.length, buf)
+		data, ok, err := readRequested(str, src, req.hash, req.length, buf)
 		if !ok {
 			return err
 		}

@@ -43,8 +43,10 @@ func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote
 		}
 		return
 	}
-	if !s.auth(id) {
-		s.refuse(str, peerpb.Status_STATUS_FORBIDDEN, "not a member")
+	src, auth, ok := s.folders.Folder(req.GetFolder())
+	if !ok || !auth(id) {
+		s.log.Info("refused a request for a folder the device is not a peer of", "device", id.Short(), "folder", req.GetFolder())
+		s.refuse(str, peerpb.Status_STATUS_FORBIDDEN, fmt.Sprintf("not a peer of folder %q here", req.GetFolder()))
 		return
 	}
 	var serve func(context.Context) error
@@ -55,14 +57,14 @@ func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote
 			s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, err.Error())
 			return
 		}
-		serve = func(ctx context.Context) error { return s.servePiece(ctx, str, rem, pr) }
+		serve = func(ctx context.Context) error { return s.servePiece(ctx, str, rem, src, pr) }
 	case *peerpb.Request_Delta:
 		dr, err := parseDeltaRequest(body.Delta)
 		if err != nil {
 			s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, err.Error())
 			return
 		}
-		serve = func(ctx context.Context) error { return s.serveDelta(ctx, str, rem, dr) }
+		serve = func(ctx context.Context) error { return s.serveDelta(ctx, str, rem, src, dr) }
 	default:
 		s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, fmt.Sprintf("%v: unknown request kind", ErrBadRequest))
 		return
@@ -90,6 +92,9 @@ func decodeRequest(r io.Reader) (*peerpb.Request, error) {
 			return nil, io.EOF
 		}
 		return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	if len(req.GetFolder()) > MaxFolderName {
+		return nil, fmt.Errorf("%w: folder name of %d bytes (limit %d)", ErrBadRequest, len(req.GetFolder()), MaxFolderName)
 	}
 	var one [1]byte
 	if n, err := io.ReadFull(r, one[:]); n != 0 || !errors.Is(err, io.EOF) {
@@ -133,11 +138,11 @@ func (s *Server) withLimits(ctx context.Context, rem *remote, n int64, fn func()
 }
 
 // servePiece reads the piece under the limits and sends it.
-func (s *Server) servePiece(ctx context.Context, str *quic.Stream, rem *remote, req pieceRequest) error {
+func (s *Server) servePiece(ctx context.Context, str *quic.Stream, rem *remote, src PieceSource, req pieceRequest) error {
 	return s.withLimits(ctx, rem, int64(req.length), func() error {
 		buf := s.bufs.get(req.length)
 		defer s.bufs.put(buf)
-		data, ok, err := s.readRequested(str, req.hash, req.length, buf)
+		data, ok, err := readRequested(str, src, req.hash, req.length, buf)
 		if !ok {
 			return err
 		}
@@ -149,11 +154,11 @@ func (s *Server) servePiece(ctx context.Context, str *quic.Stream, rem *remote, 
 	})
 }
 
-// readRequested reads the requested piece into buf. When this peer cannot
+// readRequested reads the requested piece from src into buf. When this peer cannot
 // serve it (unknown, or not length bytes) it answers NOT_FOUND on str and
 // returns ok false with that write's error.
-func (s *Server) readRequested(str *quic.Stream, h manifest.ID, length int, buf []byte) (data []byte, ok bool, err error) {
-	data, err = s.src.ReadPiece(h, buf)
+func readRequested(str *quic.Stream, src PieceSource, h manifest.ID, length int, buf []byte) (data []byte, ok bool, err error) {
+	data, err = src.ReadPiece(h, buf)
 	if err != nil {
 		return nil, false, writeStatus(str, peerpb.Status_STATUS_NOT_FOUND, "piece not available")
 	}

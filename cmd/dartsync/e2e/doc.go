@@ -8,7 +8,13 @@
 // eventually, tree); cluster_test.go starts a tracker and its peers
 // (newCluster, addPeer, startPeer, launchPeer, waitAll, stopAll) and reads
 // their logs; stats_test.go reads a peer's STATE/stats.json (readStats,
-// readCounters, settledStats, settledCounters). Peers run with the
+// readCounters, settledStats, settledCounters); status_test.go runs
+// `dartsync status` (runStatus, statusJSON); folders_test.go runs peers of
+// several folders (folderPeer, startEnv for a peer's own environment: a
+// config file in its user config directory) and folders_wire_test.go asks
+// a running peer for pieces as another device (askPiece). Every process
+// runs with its user config directory in the test's directory, so no
+// config file of the machine's user leaks in. Peers run with the
 // --debug-* flags of `dartsync peer` that make a test fast (retry, stats
 // interval) or reach a crash window (--debug-kill-after-rename).
 package e2e

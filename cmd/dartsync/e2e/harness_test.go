@@ -51,6 +51,13 @@ type proc struct {
 
 func start(t *testing.T, logDir, name string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, logDir, name, nil, args...)
+}
+
+// startEnv is start with env (KEY=VALUE) added to the process's
+// environment.
+func startEnv(t *testing.T, logDir, name string, env []string, args ...string) *proc {
+	t.Helper()
 	lf, err := os.OpenFile(filepath.Join(logDir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +65,9 @@ func start(t *testing.T, logDir, name string, args ...string) *proc {
 	fmt.Fprintf(lf, "==== start %s %s\n", name, strings.Join(args, " "))
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
+	// no user config file (dartsync peer's default config) leaks in
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(logDir, "no-user-config"))
+	cmd.Env = append(cmd.Env, env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,9 @@ const ignoreFile = ".dartsyncignore"
 //     then syncs.
 func TestIgnoredFilesStayLocal(t *testing.T) {
 	c := newCluster(t, 0)
-	p1 := c.addPeer("peer1")
+	// A longer debounce on p1, so that a busy machine cannot stretch (c)'s
+	// "same moment" past it.
+	p1 := c.addPeer("peer1", "--debounce", "500ms")
 	rules := []byte("# local only\n*.log\nbuild/\ndraft.txt\n")
 	for rel, data := range map[string][]byte{
 		ignoreFile: rules, "doc.txt": []byte("shared"), "x.log": []byte("p1's log"), "build/out.bin": randomBytes(t, 100<<10),

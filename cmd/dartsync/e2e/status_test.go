@@ -61,8 +61,8 @@ func statusJSON(t *testing.T, dir string) (localapi.Status, error) {
 // done of its size) in text and in --json; the sender online with its
 // address and short device ID; after the sync the file in sync; and once
 // the sender is killed, the sender offline (within the tracker's peer
-// timeout, 3 s here), while `dartsync status` on the stopped peer's folder says the
-// peer is not running and exits non-zero.
+// timeout, 3 s here), while `dartsync status` on the stopped peer's folder
+// says the peer is not running and exits non-zero.
 func TestStatusShowsTransferAndPeers(t *testing.T) {
 	c := newCluster(t, 0)
 	// A tracker that drops a silent peer after 3 s.
@@ -102,7 +102,9 @@ func TestStatusShowsTransferAndPeers(t *testing.T) {
 	if tr.Path != "slow.bin" || tr.Size != int64(len(data)) || tr.Done > tr.Size || tr.Sources != 1 || tr.Started.IsZero() {
 		t.Errorf("transfer %+v", tr)
 	}
-	if len(st.Folders) != 1 || st.Folders[0].Path != p2.dir || st.Folders[0].State != localapi.StateSyncing {
+	// (A scan of peer2's folder, should one run just then, shows first.)
+	if len(st.Folders) != 1 || st.Folders[0].Path != p2.dir ||
+		st.Folders[0].State != localapi.StateSyncing && st.Folders[0].State != localapi.StateScanning {
 		t.Errorf("folders %+v, want %s syncing", st.Folders, p2.dir)
 	}
 	if len(st.Peers) != 1 || !st.Peers[0].Online || !strings.HasPrefix(st.Peers[0].Addr, "127.0.0.1:") {
@@ -185,8 +187,14 @@ func TestSIGTERMWithOpenEventStream(t *testing.T) {
 	if err != nil {
 		t.Fatalf("peer exit after SIGTERM: %v (log %s)", err, p1.p.log.Name())
 	}
-	if _, err := es.Next(); err == nil {
-		t.Fatal("the event stream goes on after the peer stopped")
+	// The events sent before the exit, then the end.
+	for i := 0; ; i++ {
+		if _, err := es.Next(); err != nil {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("the event stream goes on after the peer stopped")
+		}
 	}
 	c.tracker.stop()
 }

@@ -1,0 +1,136 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/internal/transport"
+)
+
+// DialerConfig configures a Dialer. Addr, Identity and Tracker are required.
+type DialerConfig struct {
+	Addr      string             // tracker host:port
+	Identity  *identity.Identity // this device
+	Tracker   identity.DeviceID  // pinned tracker device ID (from the token)
+	Transport transport.Options  // QUIC options (zero: defaults)
+	Log       *slog.Logger       // nil discards
+}
+
+// Dialer is a device's one connection to the tracker, shared by the
+// Clients of its folders (ClientConfig.Dialer): each Client opens its own
+// control stream on it. The connection is dialled when a Client first needs
+// it and dialled again after it ended. Close closes it; a Dialer is safe
+// for concurrent use.
+type Dialer struct {
+	cfg DialerConfig
+
+	mu      sync.Mutex
+	conn    *transport.Conn
+	dialing chan struct{} // closed when the dial under way ends; nil if none
+	closed  bool
+	dials   int // connections dialled (tests)
+}
+
+// NewDialer returns a dialer; nothing is dialled until a Client asks.
+func NewDialer(cfg DialerConfig) *Dialer {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Dialer{cfg: cfg}
+}
+
+// errDialerClosed: the Dialer was closed.
+var errDialerClosed = errors.New("tracker connection closed")
+
+// get returns the live connection, dialling it if there is none (one dial
+// at a time; the others wait for it). A wrong tracker identity wraps
+// ErrTrackerIdentity.
+func (d *Dialer) get(ctx context.Context) (*transport.Conn, error) {
+	for {
+		d.mu.Lock()
+		if d.closed {
+			d.mu.Unlock()
+			return nil, errDialerClosed
+		}
+		if d.conn != nil && d.conn.Context().Err() == nil {
+			c := d.conn
+			d.mu.Unlock()
+			return c, nil
+		}
+		if ch := d.dialing; ch != nil {
+			d.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		ch := make(chan struct{})
+		old := d.conn
+		d.conn, d.dialing = nil, ch
+		d.mu.Unlock()
+		if old != nil {
+			_ = old.Close() // ended already; releases its socket
+		}
+		conn, err := d.dial(ctx)
+		d.mu.Lock()
+		d.dialing = nil
+		close(ch)
+		if err == nil && d.closed {
+			_ = conn.Close()
+			conn, err = nil, errDialerClosed
+		}
+		if err == nil {
+			d.conn = conn
+			d.dials++
+		}
+		d.mu.Unlock()
+		return conn, err
+	}
+}
+
+func (d *Dialer) dial(ctx context.Context) (*transport.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	conn, err := transport.Dial(dctx, d.cfg.Addr, d.cfg.Identity, &d.cfg.Tracker, d.cfg.Transport)
+	if err != nil {
+		if errors.Is(err, transport.ErrWrongDevice) {
+			return nil, fmt.Errorf("%w: tracker %s: %w", ErrTrackerIdentity, d.cfg.Addr, err)
+		}
+		return nil, fmt.Errorf("connect to tracker %s: %w", d.cfg.Addr, err)
+	}
+	return conn, nil
+}
+
+// drop closes conn if it is still the current connection, so that the
+// next get dials again (a Client whose stream broke for a reason of the
+// connection: a write that timed out, a protocol error of the tracker's).
+// Every other stream on it ends too, and their Clients reconnect.
+func (d *Dialer) drop(conn *transport.Conn) {
+	d.mu.Lock()
+	cur := d.conn == conn
+	if cur {
+		d.conn = nil
+	}
+	d.mu.Unlock()
+	if cur {
+		_ = conn.CloseWithError(0, "")
+	}
+}
+
+// Close closes the connection; later gets fail.
+func (d *Dialer) Close() error {
+	d.mu.Lock()
+	conn := d.conn
+	d.conn, d.closed = nil, true
+	d.mu.Unlock()
+	if conn != nil {
+		return conn.CloseWithError(0, "")
+	}
+	return nil
+}
