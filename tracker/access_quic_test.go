@@ -79,13 +79,19 @@ func TestLimitedMemberSeesOnlyItsFolder(t *testing.T) {
 		return p && s
 	})
 	lPhotos.rec.wait(t, "the photos peer list", func(r *recorder) bool { return hasPeer(r.currentPeers(), full.ID) })
-	// a later change of work, then one of photos: the photos one arrives, the work one never does
+	// a later change of work and a conflict in work, then a change of photos:
+	// the photos one arrives, nothing of work ever does
 	fWork.update(t, testFile("w2.txt", "work later", t0, [32]byte{}))
+	fWork.update(t, testFile("c.txt", "one edit", t0, [32]byte{}))
+	if rs := oWork.update(t, testFile("c.txt", "a concurrent edit", t0+1, [32]byte{})); rs[0].Outcome != Conflict {
+		t.Fatalf("concurrent edit in work: %v, want a conflict", rs[0].Outcome)
+	}
 	fPhotos.update(t, testFile("p2.txt", "photo later", t0, [32]byte{}))
 	lPhotos.rec.wait(t, "the later photo", func(r *recorder) bool { _, ok := r.entry("p2.txt"); return ok })
 	lPhotos.rec.mu.Lock()
 	for _, e := range lPhotos.rec.entries {
-		if e.Manifest.Path == "w.txt" || e.Manifest.Path == "w2.txt" || e.Manifest.ID == workSame.ID {
+		if e.Manifest.Path == "w.txt" || e.Manifest.Path == "w2.txt" || e.Manifest.ID == workSame.ID ||
+			strings.HasPrefix(e.Manifest.Path, "c.") {
 			t.Errorf("the limited device received work's entry %q", e.Manifest.Path)
 		}
 		for _, o := range e.Owners {

@@ -12,7 +12,11 @@
 // `dartsync status` (runStatus, statusJSON); folders_test.go runs peers of
 // several folders (folderPeer, startEnv for a peer's own environment: a
 // config file in its user config directory) and folders_wire_test.go asks
-// a running peer for pieces as another device (askPiece). Every process
+// a running peer for pieces as another device (askPiece); access_test.go
+// runs `dartsync tracker token|members` on the cluster's tracker
+// (cluster.admin) and folders_access_test.go reads a tree for a folder's
+// names and bytes (grepTree) and loads a peer's identity to speak as it
+// (loadIdentity). Every process
 // runs with its user config directory in the test's directory, so no
 // config file of the machine's user leaks in. Peers run with the
 // --debug-* flags of `dartsync peer` that make a test fast (retry, stats
