@@ -51,6 +51,7 @@ type peerCmd struct {
 	KeepVersions     keepDuration  `name:"keep-versions" default:"30d" placeholder:"DURATION" help:"Keep files that remote changes replace or delete this long in DIR/.dartsync/versions (30d, 12h); 0 keeps none."`
 	KeepVersionsSize keepSize      `name:"keep-versions-size" default:"10%" placeholder:"SIZE" help:"At most this much is kept, oldest pruned first: 500MB, 2GiB, or a percentage of the folder's file system (5%)."`
 	Metrics          string        `name:"metrics" placeholder:"ADDR" help:"Serve Prometheus metrics at http://ADDR/metrics (TCP, e.g. 127.0.0.1:9101); off by default."`
+	Name             string        `name:"name" placeholder:"NAME" help:"This device's name on the tracker's dashboard and in its members list; default the host name."`
 	NoDefaultIgnores bool          `name:"no-default-ignores" help:"Sync editor and OS temporary files too (*.swp, *~, .DS_Store, *.tmp, ...); DIR/.dartsyncignore still applies."`
 
 	Debug peerDebug `embed:"" prefix:"debug-" group:"debug"`
@@ -98,6 +99,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		StateDir: c.deviceState(folders),
 		Log:      log, Version: version, MetricsAddr: c.Metrics,
 		NoDefaultIgnores: c.NoDefaultIgnores,
+		DeviceName:       c.Name,
 
 		KeepVersions:     time.Duration(c.KeepVersions),
 		KeepVersionsSize: c.KeepVersionsSize.bytes, KeepVersionsPercent: c.KeepVersionsSize.percent,

@@ -41,7 +41,7 @@ fi
 for i in 1 2 3 4; do
   "$BIN" peer --dir "$DEMO/peer$i" --state "$DEMO/state/peer$i" \
     --tracker "127.0.0.1:$TRACKER_PORT" --token-file "$token_file" \
-    --listen "127.0.0.1:$((TRACKER_PORT + i))" --debounce 300ms \
+    --listen "127.0.0.1:$((TRACKER_PORT + i))" --debounce 300ms --name "demo-peer$i" \
     --metrics "127.0.0.1:$((METRICS_PORT + i))" \
     >"$DEMO/peer$i.log" 2>&1 &
   pids+=($!)

@@ -65,7 +65,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	c.tracker = start(t, c.base, "tracker", "tracker", "--listen", c.addr, "--state", c.trackerState(),
 		"--piece-size", strconv.Itoa(pieceSize), "--http", httpAddr, "--interval", "1s", "--peer-timeout", "5s")
 	c.readToken()
-	p1, p2 := c.addPeer("peer1"), c.addPeer("peer2")
+	p1, p2 := c.addPeer("peer1", "--name", "laptop"), c.addPeer("peer2", "--name", "desktop")
 	ids := []string{peerDevice(t, p1), peerDevice(t, p2)}
 	base := "http://" + httpAddr
 
@@ -120,9 +120,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		if err != nil {
 			return false, err.Error()
 		}
-		for _, id := range ids {
-			if !strings.Contains(txt, id[:7]) {
-				return false, "no " + id[:7] + " in " + txt
+		for _, want := range []string{ids[0][:7], ids[1][:7], "laptop", "desktop"} { // --name
+			if !strings.Contains(txt, want) {
+				return false, "no " + want + " in " + txt
 			}
 		}
 		return strings.Count(txt, "online") >= 2, txt
