@@ -1,0 +1,76 @@
+package chaos
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The suite's flags (go test ./internal/chaos -run TestChaos -chaos.budget 2m).
+var (
+	flagBudget = flag.Duration("chaos.budget", 0, "run the chaos suite: workload and faults for this long (0: skip unless DARTSYNC_CHAOS is set)")
+	flagSeed   = flag.Int64("chaos.seed", 0, "seed of the run (0: from the clock, printed)")
+	flagPeers  = flag.Int("chaos.peers", 4, "number of peers (at least 4)")
+	flagKnown  = flag.String("chaos.known", "", "comma-separated violation kinds reported without failing (known issues: spurious, ...)")
+	flagKeep   = flag.String("chaos.keep", "", "keep the run's folders, logs and history in this directory")
+	flagBound  = flag.Duration("chaos.converge", 3*time.Minute, "bound for convergence after the faults are healed")
+)
+
+// TestChaos runs the chaos suite once (see doc.go); it is skipped unless
+// -chaos.budget is given or DARTSYNC_CHAOS is set (to a budget, or to
+// anything for 2 minutes).
+func TestChaos(t *testing.T) {
+	budget := *flagBudget
+	if env := os.Getenv("DARTSYNC_CHAOS"); budget == 0 && env != "" {
+		budget = 2 * time.Minute
+		if d, err := time.ParseDuration(env); err == nil {
+			budget = d
+		}
+	}
+	if budget == 0 {
+		t.Skip("chaos suite: give -chaos.budget or set DARTSYNC_CHAOS (make chaos)")
+	}
+	seed := *flagSeed
+	if seed == 0 {
+		seed = time.Now().UnixNano() % 1_000_000_000
+	}
+	dir := t.TempDir()
+	if *flagKeep != "" {
+		dir = filepath.Join(*flagKeep, "chaos-"+time.Now().UTC().Format("20060102-150405"))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	known := map[string]bool{}
+	for _, k := range strings.Split(*flagKnown, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			known[k] = true
+		}
+	}
+	t.Logf("chaos: seed %d, budget %v, %d peers, dir %s (replay: -chaos.seed %d)", seed, budget, *flagPeers, dir, seed)
+	res, err := Run(context.Background(), Config{
+		Budget: budget, Seed: seed, Peers: *flagPeers, Dir: dir, Converge: *flagBound, Known: known, Logf: t.Logf,
+	})
+	t.Logf("chaos: network %s, %d versions written, faults: %s, converged after %v", res.Network, res.Versions, res.Faults, res.Converged.Round(time.Millisecond))
+	for _, v := range res.Violations {
+		mark := "FAIL"
+		if known[v.kind] {
+			mark = "known"
+		}
+		t.Logf("chaos: %s %s: %s", mark, v.kind, v.msg)
+	}
+	if err != nil {
+		t.Fatalf("chaos: seed %d: %v", seed, err)
+	}
+	if res.Failed {
+		b, _ := os.ReadFile(res.History)
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		t.Logf("chaos: history tail (all of it in %s):\n%s", res.History, strings.Join(lines[max(0, len(lines)-60):], "\n"))
+		t.Fatalf("chaos: seed %d failed (replay: go test ./internal/chaos -run TestChaos -chaos.budget %v -chaos.seed %d); history in %s",
+			seed, budget, seed, res.History)
+	}
+}
