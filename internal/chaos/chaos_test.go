@@ -12,12 +12,13 @@ import (
 
 // The suite's flags (go test ./internal/chaos -run TestChaos -chaos.budget 2m).
 var (
-	flagBudget = flag.Duration("chaos.budget", 0, "run the chaos suite: workload and faults for this long (0: skip unless DARTSYNC_CHAOS is set)")
-	flagSeed   = flag.Int64("chaos.seed", 0, "seed of the run (0: from the clock, printed)")
-	flagPeers  = flag.Int("chaos.peers", 4, "number of peers (at least 4)")
-	flagKnown  = flag.String("chaos.known", "", "comma-separated violation kinds reported without failing (known issues: spurious, ...)")
-	flagKeep   = flag.String("chaos.keep", "", "keep the run's folders, logs and history in this directory")
-	flagBound  = flag.Duration("chaos.converge", 3*time.Minute, "bound for convergence after the faults are healed")
+	flagBudget  = flag.Duration("chaos.budget", 0, "run the chaos suite: workload and faults for this long (0: skip unless DARTSYNC_CHAOS is set)")
+	flagSeed    = flag.Int64("chaos.seed", 0, "seed of the run (0: from the clock, printed)")
+	flagPeers   = flag.Int("chaos.peers", 4, "number of peers (at least 4)")
+	flagKnown   = flag.String("chaos.known", "", "comma-separated violation kinds reported without failing (known issues: spurious, ...)")
+	flagKeep    = flag.String("chaos.keep", "", "keep the run's folders, logs and history in this directory")
+	flagNoFault = flag.Bool("chaos.nofaults", false, "the workload alone, no faults (a baseline)")
+	flagBound   = flag.Duration("chaos.converge", 3*time.Minute, "bound for convergence after the faults are healed")
 )
 
 // TestChaos runs the chaos suite once (see doc.go); it is skipped unless
@@ -54,8 +55,10 @@ func TestChaos(t *testing.T) {
 	t.Logf("chaos: seed %d, budget %v, %d peers, dir %s (replay: -chaos.seed %d)", seed, budget, *flagPeers, dir, seed)
 	res, err := Run(context.Background(), Config{
 		Budget: budget, Seed: seed, Peers: *flagPeers, Dir: dir, Converge: *flagBound, Known: known, Logf: t.Logf,
+		NoFaults: *flagNoFault,
 	})
-	t.Logf("chaos: network %s, %d versions written, faults: %s, converged after %v", res.Network, res.Versions, res.Faults, res.Converged.Round(time.Millisecond))
+	t.Logf("chaos: network %s, %d versions written, faults: %s, converged after %v, %d conflict copies",
+		res.Network, res.Versions, res.Faults, res.Converged.Round(time.Millisecond), res.Conflicts)
 	for _, v := range res.Violations {
 		mark := "FAIL"
 		if known[v.kind] {

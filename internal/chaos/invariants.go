@@ -3,6 +3,7 @@ package chaos
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -35,8 +36,7 @@ import (
 //   - temp: no partial or temporary file in a folder (names ".tmp-*",
 //     "*.part", "*.tmp").
 //   - spurious: no conflict copy holds the content the winning path holds,
-//     nor a version that its own device wrote before the winning version
-//     it also wrote (a device in conflict with itself).
+//     nor content its device never put at that path (see spurious).
 //   - fault: a fault could not be injected or healed.
 
 // stableWindow: a version in place this long with no fault at all was
@@ -101,11 +101,35 @@ func isTemp(rel string) bool {
 }
 
 // spurious finds conflict copies that should not exist in the converged
-// tree.
+// tree: a copy holding what the winning path holds, or a copy named after
+// a device that never put that content at that path (it never wrote these
+// bytes, nor renamed a file or directory onto the path): the device
+// re-reported a version it had received as its own edit (a peer killed
+// between applying a file and recording it). Not checked: a copy of a
+// device's own earlier version that it replaced itself (the history cannot
+// tell it from a copy made by a real conflict before the replacement).
 func spurious(c *cluster, files map[string]string) []violation {
-	byDevice := map[string]int{}
+	byDevice := map[string]string{}
 	for _, pp := range c.peers {
-		byDevice[pp.device] = pp.idx
+		byDevice[pp.device] = pp.name
+	}
+	wrote := map[string]bool{}   // who + " " + hash
+	renamed := map[string]bool{} // who + " " + target
+	for _, e := range c.hist.Events() {
+		switch e.Kind {
+		case "write":
+			wrote[e.Who+" "+e.Hash] = true
+		case "rename", "dirmove":
+			renamed[e.Who+" "+e.To] = true
+		}
+	}
+	movedOnto := func(who, p string) bool {
+		for q := p; q != "." && q != "/" && q != ""; q = path.Dir(q) {
+			if renamed[who+" "+q] {
+				return true
+			}
+		}
+		return false
 	}
 	var out []violation
 	var names []string
@@ -124,11 +148,10 @@ func spurious(c *cluster, files map[string]string) []violation {
 			continue
 		}
 		who, known := byDevice[dev]
-		cw, ok1 := c.hist.FirstWriter(h)
-		ww, ok2 := c.hist.FirstWriter(win)
-		if known && ok1 && ok2 && cw.Writer == who && ww.Writer == who && ww.Seq > cw.Seq {
-			out = append(out, violation{"spurious", fmt.Sprintf("%s holds peer%d's own earlier version (%.12s at %.3fs) of %s (now its %.12s from %.3fs)",
-				rel, who+1, h, cw.At.Seconds(), base, win, ww.At.Seconds())})
+		if known && !wrote[who+" "+h] && !movedOnto(who, base) {
+			first, _ := c.hist.FirstWriter(h)
+			out = append(out, violation{"spurious", fmt.Sprintf("%s is named after %s, which never wrote its content (%.12s, written by peer%d at %.3fs) nor moved a file onto %s",
+				rel, who, h, first.Writer+1, first.At.Seconds(), base)})
 		}
 	}
 	return out

@@ -41,6 +41,7 @@ type nemesis struct {
 	pending  []heal
 	netFault bool // the Network partitions and impairs
 	fills    int
+	off      bool // inject nothing (a baseline run)
 	errs     []string
 }
 
@@ -67,7 +68,7 @@ func (n *nemesis) run(ctx context.Context) {
 		n.healDue(time.Now())
 		n.restartCrashed()
 		if time.Now().After(next) {
-			if len(n.pending) < maxActive {
+			if len(n.pending) < maxActive && !n.off {
 				n.inject()
 			}
 			next = time.Now().Add(n.interval())

@@ -22,6 +22,7 @@ type Config struct {
 	Dir      string          // the run's directory (folders, states, logs, history)
 	Converge time.Duration   // bound for convergence once everything is healed
 	Known    map[string]bool // known issues reported without failing (see invariants.go)
+	NoFaults bool            // the workload alone (a baseline)
 	Logf     func(format string, args ...any)
 }
 
@@ -212,7 +213,8 @@ func deviceShort(logPath string) string {
 		}
 		for _, f := range strings.Fields(l) {
 			if v, ok := strings.CutPrefix(f, "device="); ok {
-				return strings.Trim(v, `"`)
+				v, _, _ = strings.Cut(strings.Trim(v, `"`), "-") // the short form is the first group
+				return v
 			}
 		}
 	}

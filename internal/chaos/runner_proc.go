@@ -41,6 +41,10 @@ func (p *proc) start(net Network, bin string, env []string) error {
 	cmd := net.Command(p.host, bin, p.args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.Env = append(os.Environ(), env...)
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL // no process outlives a crashed suite
 	if err := cmd.Start(); err != nil {
 		lf.Close()
 		return fmt.Errorf("start %s: %w", p.name, err)

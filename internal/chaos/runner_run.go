@@ -22,6 +22,7 @@ type Result struct {
 	History    string      // the history file
 	Converged  time.Duration
 	Versions   int // versions written
+	Conflicts  int // conflict copies in the first peer's folder at the end
 }
 
 // Run runs the suite once: build, start, workload and nemesis for
@@ -69,6 +70,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 
 	nem := newNemesis(c, cfg.Seed, netFault)
+	nem.off = cfg.NoFaults
 	var userErrs []string
 	wctx, cancel := context.WithTimeout(ctx, cfg.Budget)
 	g, gctx := errgroup.WithContext(wctx)
@@ -98,6 +100,13 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		hist.Add(Event{Who: "runner", Kind: "converged", Note: took.String()})
 	}
 	vs = append(vs, checkAll(c)...)
+	if files, ferr := readFiles(c.peers[0].dir); ferr == nil {
+		for rel := range files {
+			if isConflictCopy(rel) {
+				res.Conflicts++
+			}
+		}
+	}
 	for _, p := range c.procs() {
 		if terr := p.terminate(20 * time.Second); terr != nil {
 			vs = append(vs, violation{"crash", terr.Error()})

@@ -34,7 +34,8 @@ func (u *user) do(kind string, files []string) error {
 		}
 		var data []byte
 		if kind == "append" {
-			data = append(old, u.randomData()[:min(4096, len(old)+1+u.rng.IntN(4096))]...)
+			extra := u.randomData()
+			data = append(old, extra[:min(len(extra), 1+u.rng.IntN(4096))]...)
 		} else {
 			data = old[:u.rng.IntN(len(old)+1)]
 		}
