@@ -57,8 +57,8 @@ func TestChaos(t *testing.T) {
 		Budget: budget, Seed: seed, Peers: *flagPeers, Dir: dir, Converge: *flagBound, Known: known, Logf: t.Logf,
 		NoFaults: *flagNoFault,
 	})
-	t.Logf("chaos: network %s, %d versions written, faults: %s, converged after %v, %d conflict copies",
-		res.Network, res.Versions, res.Faults, res.Converged.Round(time.Millisecond), res.Conflicts)
+	t.Logf("chaos: network %s, %d versions written, faults: %s, converged after %v, %d conflict copies, %d disk-full log lines",
+		res.Network, res.Versions, res.Faults, res.Converged.Round(time.Millisecond), res.Conflicts, res.NoSpace)
 	for _, v := range res.Violations {
 		mark := "FAIL"
 		if known[v.kind] {

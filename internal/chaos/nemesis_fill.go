@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // fillDisk fills the file system of a tmpfs peer with a file next to its
@@ -47,4 +48,18 @@ func (n *nemesis) free(pp *peerProc, name string) error {
 		return fmt.Errorf("free %s: %w", pp.name, err)
 	}
 	return nil
+}
+
+// noSpaceLines counts the log lines of the tmpfs peers that report a full
+// disk (the clear error a fill should produce when the peer writes).
+func noSpaceLines(c *cluster) int {
+	n := 0
+	for _, pp := range c.peers {
+		if !pp.tmpfs {
+			continue
+		}
+		b, _ := os.ReadFile(pp.logPath)
+		n += strings.Count(string(b), "no space left on device")
+	}
+	return n
 }

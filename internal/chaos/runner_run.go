@@ -23,6 +23,7 @@ type Result struct {
 	Converged  time.Duration
 	Versions   int // versions written
 	Conflicts  int // conflict copies in the first peer's folder at the end
+	NoSpace    int // log lines of the tmpfs peers that name a full disk
 }
 
 // Run runs the suite once: build, start, workload and nemesis for
@@ -57,8 +58,8 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		return res, err
 	}
 	tmpfs := map[int]bool{}
-	if canMount() {
-		tmpfs[cfg.Peers-1] = true
+	if canMount() { // two peers whose disk the nemesis fills
+		tmpfs[1], tmpfs[cfg.Peers-1] = true, true
 	} else {
 		cfg.Logf("not root: no tmpfs peer, no disk-full faults")
 	}
@@ -113,6 +114,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 	}
 	vs = append(vs, checkLogs(c)...)
+	res.NoSpace = noSpaceLines(c)
 	sort.SliceStable(vs, func(i, j int) bool { return vs[i].kind < vs[j].kind })
 	res.Violations = vs
 	res.Versions = len(hist.Writes())
