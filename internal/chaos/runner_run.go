@@ -133,7 +133,14 @@ func converge(ctx context.Context, c *cluster) (time.Duration, error) {
 	start := time.Now()
 	var last tree
 	var since time.Time
-	err := waitFor(ctx, c.cfg.Converge, "convergence", func() (bool, string) {
+	noted := time.Now()
+	err := waitFor(ctx, c.cfg.Converge, "convergence", func() (ok bool, why string) {
+		defer func() {
+			if !ok && time.Since(noted) >= 5*time.Second { // how convergence goes, in the history
+				noted = time.Now()
+				c.hist.Add(Event{Who: "runner", Kind: "converging", Note: why})
+			}
+		}()
 		first, err := readTree(c.peers[0].dir)
 		if err != nil {
 			last = nil
