@@ -37,6 +37,8 @@ import (
 //     "*.part", "*.tmp").
 //   - spurious: no conflict copy holds the content the winning path holds,
 //     nor content its device never put at that path (see spurious).
+//   - stuck-wants: no peer still fails to fetch a file a few seconds after
+//     the folders converged (invariants_stuck.go).
 //   - fault: a fault could not be injected or healed.
 
 // stableWindow: a version in place this long with no fault at all was

@@ -101,6 +101,11 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		hist.Add(Event{Who: "runner", Kind: "converged", Note: took.String()})
 	}
 	vs = append(vs, checkAll(c)...)
+	if cerr == nil { // wants that never end: fetch failures after convergence
+		settled := time.Now()
+		time.Sleep(3 * time.Second)
+		vs = append(vs, stuckWants(c, settled)...)
+	}
 	if files, ferr := readFiles(c.peers[0].dir); ferr == nil {
 		for rel := range files {
 			if isConflictCopy(rel) {
