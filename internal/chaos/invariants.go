@@ -103,7 +103,8 @@ func isTemp(rel string) bool {
 }
 
 // spurious finds conflict copies that should not exist in the converged
-// tree: a copy holding what the winning path holds, or a copy named after
+// tree: any copy of a private name (one writer: no real conflict), a copy
+// holding what the winning path holds, or a copy named after
 // a device that never put that content at that path (it never wrote these
 // bytes, nor renamed a file or directory onto the path): the device
 // re-reported a version it had received as its own edit (a peer killed
@@ -145,6 +146,12 @@ func spurious(c *cluster, files map[string]string) []violation {
 			continue
 		}
 		h, win := files[rel], files[base]
+		if o := privateOwner(rel); o != "" {
+			first, _ := c.hist.FirstWriter(h)
+			out = append(out, violation{"spurious", fmt.Sprintf("%s: a conflict copy of a path only %s writes (it holds %.12s, written by peer%d at %.3fs)",
+				rel, o, h, first.Writer+1, first.At.Seconds())})
+			continue
+		}
 		if win == h {
 			out = append(out, violation{"spurious", fmt.Sprintf("%s holds what %s holds (%.12s)", rel, base, h)})
 			continue

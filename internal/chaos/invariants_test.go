@@ -103,6 +103,12 @@ func TestCheckAll(t *testing.T) {
 			put(t, c.peers[0].dir, "a.txt", "y")
 			put(t, c.peers[0].dir, "a.sync-conflict-20261203-070101-DEVA.txt", "x")
 		}, ""},
+		{"copy of a private name", func(t *testing.T, c *cluster) {
+			c.hist.Written(1, "peer2", "u2/s0/g1.dat", []byte("x"), "")
+			c.hist.Written(1, "peer2", "u2/s0/g1.dat", []byte("y"), "")
+			put(t, c.peers[0].dir, "u2/s0/g1.dat", "y")
+			put(t, c.peers[0].dir, "u2/s0/g1.sync-conflict-20261203-070101-DEVB.dat", "x")
+		}, "spurious"},
 		{"copy of a file its device moved there", func(t *testing.T, c *cluster) {
 			c.hist.Written(0, "peer1", "b.txt", []byte("x"), "")
 			c.hist.Add(Event{Who: "peer3", Kind: "rename", Path: "b.txt", To: "a.txt"})
@@ -137,6 +143,16 @@ func TestConflictBase(t *testing.T) {
 		base, dev, ok := conflictBase(tt.in)
 		if base != tt.base || dev != tt.dev || ok != tt.ok {
 			t.Errorf("conflictBase(%q) = %q, %q, %v; want %q, %q, %v", tt.in, base, dev, ok, tt.base, tt.dev, tt.ok)
+		}
+	}
+}
+
+func TestPrivateOwner(t *testing.T) {
+	for in, want := range map[string]string{
+		"u2/s0/g1.dat": "peer2", "u12/x": "peer12", "f1.txt": "", "d1/f2.bin": "", "ux/a": "", "u/a": "", "u3": "",
+	} {
+		if got := privateOwner(in); got != want {
+			t.Errorf("privateOwner(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -17,10 +17,13 @@ import (
 )
 
 // The workload: one simulated user per peer edits that peer's folder at
-// random moments (50-600 ms apart), all at once. Names come from a small
-// pool so that users meet on the same paths: top-level files f0..f9.txt and
-// files dJ/fK.bin in directories d0..d5 (a directory move renames dJ to a
-// dK the user does not have). Every version is written to the peer's tmp
+// random moments (50-600 ms apart), all at once. Half the names are shared,
+// from a small pool so that users meet on the same paths: top-level files
+// f0..f9.txt and files dJ/fK.bin in directories d0..d5 (a directory move
+// renames dJ to a dK the user does not have). The other half are private
+// to one user (uN/sJ/gK.dat, sJ in s0..s2, edited, renamed, moved and
+// deleted by user N only): a path with one writer never has a real
+// conflict, so a conflict copy there is spurious. Every version is written to the peer's tmp
 // directory (outside the folder, on its file system) and renamed into
 // place, after the History recorded its hash.
 
@@ -117,18 +120,35 @@ func (u *user) files() []string {
 	return out
 }
 
-// poolName is a random name of the pool.
-func (u *user) poolName() string {
+// poolName is a random name of the pool, private to the user or shared.
+func (u *user) poolName(private bool) string {
+	if private {
+		return fmt.Sprintf("%s/s%d/g%d.dat", u.privateDir(), u.rng.IntN(3), u.rng.IntN(6))
+	}
 	if u.rng.IntN(3) == 0 {
 		return fmt.Sprintf("f%d.txt", u.rng.IntN(10))
 	}
 	return fmt.Sprintf("d%d/f%d.bin", u.rng.IntN(6), u.rng.IntN(8))
 }
 
-// freeName is a pool name the user does not have ("" if none found).
-func (u *user) freeName(have []string) string {
+// privateDir is the top directory of the user's private names.
+func (u *user) privateDir() string { return fmt.Sprintf("u%d", u.pp.idx+1) }
+
+// privateOwner returns the user (peer name) whose private name rel is, or
+// "" for a shared name.
+func privateOwner(rel string) string {
+	top, _, ok := strings.Cut(rel, "/")
+	if !ok || len(top) < 2 || top[0] != 'u' || strings.Trim(top[1:], "0123456789") != "" {
+		return ""
+	}
+	return "peer" + top[1:]
+}
+
+// freeName is a pool name (private or shared) the user does not have (""
+// if none found).
+func (u *user) freeName(have []string, private bool) string {
 	for range 20 {
-		n := u.poolName()
+		n := u.poolName(private)
 		if _, err := os.Lstat(u.abs(n)); errors.Is(err, fs.ErrNotExist) && !contains(have, n) {
 			return n
 		}
@@ -147,12 +167,12 @@ func contains(list []string, s string) bool {
 
 func (u *user) abs(rel string) string { return filepath.Join(u.pp.dir, filepath.FromSlash(rel)) }
 
-// pick returns a random file of the user's that is not a conflict copy
-// ("" if none).
+// pick returns a random file the user may edit (shared or its own private
+// one) that is not a conflict copy ("" if none).
 func (u *user) pick(files []string) string {
 	var plain []string
 	for _, f := range files {
-		if !isConflictCopy(f) {
+		if o := privateOwner(f); !isConflictCopy(f) && (o == "" || o == u.pp.name) {
 			plain = append(plain, f)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 func (u *user) do(kind string, files []string) error {
 	switch kind {
 	case "create":
-		n := u.freeName(files)
+		n := u.freeName(files, u.rng.IntN(2) == 0)
 		if n == "" {
 			return nil
 		}
@@ -41,8 +41,12 @@ func (u *user) do(kind string, files []string) error {
 		}
 		return u.write(n, data, kind)
 	case "rename":
-		from, to := u.pick(files), u.freeName(files)
-		if from == "" || to == "" {
+		from := u.pick(files)
+		if from == "" {
+			return nil
+		}
+		to := u.freeName(files, privateOwner(from) != "")
+		if to == "" {
 			return nil
 		}
 		return u.rename(from, to, "rename")
@@ -63,14 +67,16 @@ func (u *user) do(kind string, files []string) error {
 		}
 		h := u.deleted[u.rng.IntN(len(u.deleted))]
 		data, ok := u.hist.Content(h)
-		n := u.freeName(files)
+		n := u.freeName(files, u.rng.IntN(2) == 0)
 		if !ok || n == "" {
 			return nil
 		}
 		return u.write(n, data, "recreate")
 	case "dirmove":
-		from := fmt.Sprintf("d%d", u.rng.IntN(6))
-		to := fmt.Sprintf("d%d", u.rng.IntN(6))
+		from, to := fmt.Sprintf("d%d", u.rng.IntN(6)), fmt.Sprintf("d%d", u.rng.IntN(6))
+		if u.rng.IntN(2) == 0 {
+			from, to = fmt.Sprintf("%s/s%d", u.privateDir(), u.rng.IntN(3)), fmt.Sprintf("%s/s%d", u.privateDir(), u.rng.IntN(3))
+		}
 		if from == to {
 			return nil
 		}
@@ -81,9 +87,9 @@ func (u *user) do(kind string, files []string) error {
 			return nil
 		}
 		return u.rename(from, to, "dirmove")
-	case "resolve": // the user deletes a conflict copy
+	case "resolve": // the user deletes a conflict copy of a shared name
 		for _, f := range files {
-			if isConflictCopy(f) {
+			if isConflictCopy(f) && privateOwner(f) == "" {
 				h := ""
 				if data, ok := u.read(f); ok {
 					h = Hash(data)
