@@ -121,8 +121,8 @@ func TestCheckAll(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := fakeCluster(t, 4)
 			tt.setup(t, c)
-			if got := kinds(checkAll(c)); got != tt.want {
-				t.Errorf("violations %q, want %q: %v", got, tt.want, checkAll(c))
+			if got := kinds(checkAll(c, true)); got != tt.want {
+				t.Errorf("violations %q, want %q: %v", got, tt.want, checkAll(c, true))
 			}
 		})
 	}

@@ -2,9 +2,12 @@ package chaos
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // fillDisk fills the file system of a tmpfs peer with a file next to its
@@ -47,6 +50,7 @@ func (n *nemesis) free(pp *peerProc, name string) error {
 	if err := os.Remove(name); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("free %s: %w", pp.name, err)
 	}
+	n.c.hist.Add(Event{Who: "nemesis", Kind: "disk", Path: pp.name, Note: usage(pp)})
 	return nil
 }
 
@@ -61,5 +65,35 @@ func noSpaceLines(c *cluster) int {
 		b, _ := os.ReadFile(pp.logPath)
 		n += strings.Count(string(b), "no space left on device")
 	}
+	return n
+}
+
+// usage describes a tmpfs peer's disk: free bytes and the bytes below
+// each top directory of its root (folder, state, tmp, fill files).
+func usage(pp *peerProc) string {
+	var st unix.Statfs_t
+	if err := unix.Statfs(pp.root, &st); err != nil {
+		return err.Error()
+	}
+	parts := []string{fmt.Sprintf("free %d KiB", int64(st.Bavail)*st.Bsize>>10)}
+	ents, _ := os.ReadDir(pp.root)
+	for _, e := range ents {
+		parts = append(parts, fmt.Sprintf("%s %d KiB", e.Name(), duBytes(filepath.Join(pp.root, e.Name()))>>10))
+	}
+	parts = append(parts, fmt.Sprintf("kept versions %d KiB", duBytes(filepath.Join(pp.dir, ".dartsync", "versions"))>>10))
+	return strings.Join(parts, ", ")
+}
+
+// duBytes is the size of the files below p.
+func duBytes(p string) int64 {
+	var n int64
+	_ = filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
 	return n
 }

@@ -100,7 +100,12 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	} else {
 		hist.Add(Event{Who: "runner", Kind: "converged", Note: took.String()})
 	}
-	vs = append(vs, checkAll(c)...)
+	for _, pp := range c.peers {
+		if pp.tmpfs {
+			hist.Add(Event{Who: "runner", Kind: "disk", Path: pp.name, Note: usage(pp)})
+		}
+	}
+	vs = append(vs, checkAll(c, cerr == nil)...)
 	if cerr == nil { // wants that never end: fetch failures after convergence
 		settled := time.Now()
 		time.Sleep(3 * time.Second)
