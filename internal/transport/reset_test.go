@@ -175,4 +175,3 @@ func roundTrip(ctx context.Context, c *Conn, msg []byte) error {
 	}
 	return nil
 }
-
