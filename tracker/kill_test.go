@@ -21,7 +21,11 @@ import (
 const childEnv = "DARTSYNC_TRACKER_CHILD"
 
 func runChildTracker(dir string) {
-	s, err := New(ServerConfig{StateDir: dir, Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond})
+	listen := "127.0.0.1:0"
+	if b, err := os.ReadFile(filepath.Join(dir, "listen")); err == nil {
+		listen = string(b) // a restart on the address of the run before (restart_test.go)
+	}
+	s, err := New(ServerConfig{StateDir: dir, Listen: listen, Interval: 100 * time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child tracker:", err)
 		os.Exit(2)
