@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/dartsync/dartsync/peer"
 )
 
 // Recovery after a SIGKILL and restart (issue 15): the tracker, or a peer,
@@ -45,6 +47,17 @@ func TestPeerKilledFetchesFlowAgain(t *testing.T) {
 	c.stopAll()
 }
 
+// defaultsCluster is a tracker and two peers that retry files without a
+// live source at the default interval (the harness shortens it), so the
+// figures are a user's.
+func defaultsCluster(b *testing.B) *cluster {
+	c := newCluster(b, 0)
+	for _, name := range []string{"peer1", "peer2"} {
+		c.addPeer(name, "--debug-retry", peer.DefaultRetry.String())
+	}
+	return c
+}
+
 // BenchmarkTrackerKillToChange measures, with real processes on loopback,
 // "tracker SIGKILL -> next change visible on another peer": the tracker of
 // two peers is killed and started again; as soon as it serves, peer1 makes
@@ -54,7 +67,7 @@ func TestPeerKilledFetchesFlowAgain(t *testing.T) {
 //
 //	go test ./cmd/dartsync/e2e -run '^$' -bench TrackerKillToChange -benchtime 5x
 func BenchmarkTrackerKillToChange(b *testing.B) {
-	c := newCluster(b, 2)
+	c := defaultsCluster(b)
 	p1, p2 := c.peers[0], c.peers[1]
 	writeFile(b, p1.dir, "warm.txt", []byte("warm up\n"), 0o644)
 	c.waitAll("warm-up file", c.snapshot(p1))
@@ -85,7 +98,7 @@ func BenchmarkTrackerKillToChange(b *testing.B) {
 // pooled connection to peer2's previous run must not hold it up).
 // Metrics: s/kill-to-visible, s/change (from the write), s/restart.
 func BenchmarkPeerKillToChange(b *testing.B) {
-	c := newCluster(b, 2)
+	c := defaultsCluster(b)
 	p1, p2 := c.peers[0], c.peers[1]
 	writeFile(b, p2.dir, "warm.bin", randomBytes(b, 2*pieceSize), 0o644)
 	c.waitAll("warm-up file", c.snapshot(p2))
