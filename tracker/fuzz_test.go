@@ -20,6 +20,7 @@ func seedPeerMsgs() []*trackerpb.PeerMsg {
 	return []*trackerpb.PeerMsg{
 		{Msg: &trackerpb.PeerMsg_Register{Register: &trackerpb.Register{Protocol: 1, ListenPort: 7001, Folder: "photos", LastSeq: 42, JoinSecret: make([]byte, SecretSize)}}},
 		{Msg: &trackerpb.PeerMsg_KeepAlive{KeepAlive: &trackerpb.KeepAlive{}}},
+		{Msg: &trackerpb.PeerMsg_KeepAlive{KeepAlive: &trackerpb.KeepAlive{Padding: make([]byte, probePadding)}}},
 		{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{RequestId: 7, Changes: []*manifestpb.Manifest{manifest.ToProto(&f), manifest.ToProto(&del)}}}},
 		{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{RequestId: 8, Changes: []*manifestpb.Manifest{manifest.ToProto(&f), manifest.ToProto(&del)},
 			OwnershipOnly: []bool{true, false}}}},
