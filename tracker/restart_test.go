@@ -52,12 +52,17 @@ func (h errLog) any(f func(error) bool) bool {
 // process answers the clients' next packets with stateless resets (its
 // reset key comes from its identity), so the clients' connections end with
 // that error, not at their idle timeout (longer than the test's waits), and
-// they register again; changes flow again between them.
+// they register again; changes flow again between them. The clients have
+// nothing to say meanwhile, and the keep-alive interval is longer than the
+// test's waits too: their probes are what reaches the new process.
 func TestClientRecognisesRestartedTracker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts tracker processes")
 	}
 	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "interval"), []byte(DefaultInterval.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	child, addr := startChild(t, dir)
 	if err := os.WriteFile(filepath.Join(dir, "listen"), []byte(addr), 0o600); err != nil {
 		t.Fatal(err)
