@@ -67,7 +67,7 @@ func TestLimitedMemberSeesOnlyItsFolder(t *testing.T) {
 	if e := m.GetError(); e == nil || e.Code != trackerpb.ErrorCode_ERROR_FOLDER_NOT_SHARED {
 		t.Fatalf("limited device registering work: got %v, want ERROR_FOLDER_NOT_SHARED", m)
 	}
-	if g := srv.store.grantOf(lim.ID); g.All || !slices.Equal(g.Folders, []string{"photos"}) {
+	if g := srv.store.acl().grantOf(lim.ID); g.All || !slices.Equal(g.Folders, []string{"photos"}) {
 		t.Fatalf("the limited device's grant is %+v, want photos", g)
 	}
 
@@ -196,7 +196,7 @@ func TestExpiredTokenRefusedMemberStays(t *testing.T) {
 	addr := srv.Addr().String()
 	now := time.Now()
 	g, _ := FolderGrant("photos")
-	sec, err := srv.store.issueToken(g, now.Add(time.Hour), now, randReader{})
+	sec, err := srv.store.acl().issueToken(g, now.Add(time.Hour), now, randReader{})
 	if err != nil {
 		t.Fatal(err)
 	}
