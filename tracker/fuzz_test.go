@@ -20,7 +20,6 @@ func seedPeerMsgs() []*trackerpb.PeerMsg {
 	return []*trackerpb.PeerMsg{
 		{Msg: &trackerpb.PeerMsg_Register{Register: &trackerpb.Register{Protocol: 1, ListenPort: 7001, Folder: "photos", LastSeq: 42, JoinSecret: make([]byte, SecretSize)}}},
 		{Msg: &trackerpb.PeerMsg_KeepAlive{KeepAlive: &trackerpb.KeepAlive{}}},
-		{Msg: &trackerpb.PeerMsg_KeepAlive{KeepAlive: &trackerpb.KeepAlive{Padding: make([]byte, probePadding)}}},
 		{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{RequestId: 7, Changes: []*manifestpb.Manifest{manifest.ToProto(&f), manifest.ToProto(&del)}}}},
 		{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{RequestId: 8, Changes: []*manifestpb.Manifest{manifest.ToProto(&f), manifest.ToProto(&del)},
 			OwnershipOnly: []bool{true, false}}}},
@@ -28,6 +27,7 @@ func seedPeerMsgs() []*trackerpb.PeerMsg {
 		{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{RequestId: 9, Changes: []*manifestpb.Manifest{manifest.ToProto(&f), manifest.ToProto(&del)},
 			Reannounce: true, Ancestors: []*trackerpb.Ancestors{{FileIds: [][]byte{f.ID[:], del.ID[:]}}, {}}}}},
 		{Msg: &trackerpb.PeerMsg_ReannounceDone{ReannounceDone: &trackerpb.ReannounceDone{}}},
+		{Msg: &trackerpb.PeerMsg_KeepAlive{KeepAlive: &trackerpb.KeepAlive{Padding: make([]byte, probePadding)}}},
 	}
 }
 
