@@ -60,13 +60,20 @@ func defaultsCluster(b *testing.B) *cluster {
 
 // BenchmarkTrackerKillToChange measures, with real processes on loopback,
 // "tracker SIGKILL -> next change visible on another peer": the tracker of
-// two peers is killed and started again; as soon as it serves, peer1 makes
-// a file, and the clock stops when the file is on peer2. Metrics (means
-// over b.N kills): s/kill-to-visible (from the SIGKILL), s/change (from the
-// write), s/restart (SIGKILL until the new tracker serves).
+// two peers is killed and started again, at once (down=0s) or after two
+// seconds (down=2s); as soon as it serves, peer1 makes a file, and the
+// clock stops when the file is on peer2. Metrics (means over b.N kills):
+// s/kill-to-visible (from the SIGKILL), s/change (from the write, made once
+// the new tracker serves), s/restart (SIGKILL until the new tracker serves).
 //
 //	go test ./cmd/dartsync/e2e -run '^$' -bench TrackerKillToChange -benchtime 5x
 func BenchmarkTrackerKillToChange(b *testing.B) {
+	for _, down := range []time.Duration{0, 2 * time.Second} {
+		b.Run("down="+down.String(), func(b *testing.B) { trackerKillToChange(b, down) })
+	}
+}
+
+func trackerKillToChange(b *testing.B, down time.Duration) {
 	c := defaultsCluster(b)
 	p1, p2 := c.peers[0], c.peers[1]
 	writeFile(b, p1.dir, "warm.txt", []byte("warm up\n"), 0o644)
@@ -76,6 +83,7 @@ func BenchmarkTrackerKillToChange(b *testing.B) {
 	for i := range b.N {
 		killed := time.Now()
 		c.tracker.kill()
+		time.Sleep(down)
 		c.restartTracker()
 		serving := time.Now()
 		writeFile(b, p1.dir, fmt.Sprintf("after-kill-%d.txt", i), []byte(fmt.Sprintf("change %d\n", i)), 0o644)
