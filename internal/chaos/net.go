@@ -1,0 +1,194 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"time"
+)
+
+// ErrNoNamespaces: this machine cannot make the namespace LAN (not root, no
+// `ip` command, no /dev/net/tun, or network namespaces not permitted). The
+// tests skip on it; LANAvailable says why.
+var ErrNoNamespaces = errors.New("chaos: network namespaces unavailable")
+
+// LAN is the namespace Network: every host in its own network namespace
+// with one TUN interface ("lan0", MTU 1500, address 10.77.0.N/24) whose
+// other end is the suite's forwarder. The TUN devices are born in a router
+// namespace (so that a run's interfaces never appear in, or clash in, the
+// machine's own namespace) and then moved into their hosts' namespaces;
+// the forwarder reads each host's packets from its TUN file and writes
+// them, untouched, to the destination host's TUN, applying the current
+// partition and Impairment (forwarder.go). Loopback is up in every
+// namespace.
+//
+// Names: every namespace of a LAN starts with "dsc-PID-N-" (PID of this
+// process, N counting the LAN made by it): "...-rt" is the router,
+// "...-hI-NAME" host I. NewLAN deletes leftovers of processes that no
+// longer exist.
+type LAN struct {
+	hosts  []Host
+	prefix string
+	ip     string // path of the ip command
+	log    *slog.Logger
+	fwd    *forwarder // nil until the LAN is up
+	closed bool
+	made   []string // namespaces created, deleted by Close
+}
+
+// LANConfig configures NewLAN.
+type LANConfig struct {
+	Hosts []string     // host names: unique, [A-Za-z0-9_-], at most 32 bytes
+	Seed  int64        // seeds the forwarder's decisions
+	Log   *slog.Logger // nil: discard
+	// ReorderHold is how long a packet chosen by Impairment.Reorder is held
+	// back behind the packets that follow it; 0 means 20 ms.
+	ReorderHold time.Duration
+}
+
+const maxLANHosts = 250
+
+// NewLAN makes the namespaces, the TUN devices and the forwarder. On error
+// everything already made is removed. ctx bounds the setup commands only.
+func NewLAN(ctx context.Context, cfg LANConfig) (l *LAN, err error) {
+	if err := LANAvailable(); err != nil {
+		return nil, err
+	}
+	if err := checkHostNames(cfg.Hosts); err != nil {
+		return nil, err
+	}
+	ipPath, _ := exec.LookPath("ip")
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	hold := cfg.ReorderHold
+	if hold <= 0 {
+		hold = 20 * time.Millisecond
+	}
+	l = &LAN{prefix: newLANPrefix(), ip: ipPath, log: log}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, l.Close())
+			l = nil
+		}
+	}()
+	removeLeftoverNamespaces(ctx, ipPath, log)
+	ports, addrs, err := l.build(ctx, cfg.Hosts)
+	if err != nil {
+		return l, err
+	}
+	l.fwd = newForwarder(ports, addrs, cfg.Seed, hold, log)
+	log.Info("chaos lan up", "prefix", l.prefix, "hosts", len(l.hosts), "seed", cfg.Seed)
+	return l, nil
+}
+
+// Hosts returns the hosts in the order of LANConfig.Hosts.
+func (l *LAN) Hosts() []Host { return append([]Host(nil), l.hosts...) }
+
+// Command returns an unstarted command running path inside host i's
+// namespace. `ip netns exec` joins the namespace and then executes path in
+// the same process, so the command's process is path itself: signals
+// (SIGKILL, SIGSTOP) reach it directly.
+func (l *LAN) Command(host int, path string, args ...string) *exec.Cmd {
+	if host < 0 || host >= len(l.hosts) {
+		panic(fmt.Sprintf("chaos: lan has no host %d", host)) // a bug of the caller
+	}
+	return exec.Command(l.ip, append([]string{"netns", "exec", l.hosts[host].NS, path}, args...)...)
+}
+
+// Partition cuts every link between hosts of different groups until Heal
+// (a host in no group keeps its links). It replaces any partition in
+// force. Packets already delayed on a link that is cut are dropped when
+// they fall due.
+func (l *LAN) Partition(groups ...[]int) error {
+	group := make([]int, len(l.hosts))
+	for i := range group {
+		group[i] = -1
+	}
+	for g, hs := range groups {
+		for _, h := range hs {
+			if h < 0 || h >= len(l.hosts) {
+				return fmt.Errorf("chaos lan: partition: no host %d", h)
+			}
+			if group[h] >= 0 {
+				return fmt.Errorf("chaos lan: partition: host %d in two groups", h)
+			}
+			group[h] = g
+		}
+	}
+	if err := l.usable(); err != nil {
+		return err
+	}
+	l.fwd.partition(group)
+	l.log.Info("chaos lan partition", "groups", groups)
+	return nil
+}
+
+// Heal restores every link cut by Partition.
+func (l *LAN) Heal() error {
+	if err := l.usable(); err != nil {
+		return err
+	}
+	l.fwd.partition(nil)
+	l.log.Info("chaos lan healed")
+	return nil
+}
+
+// Impair applies im to every packet between hosts from now on; the zero
+// Impairment restores plain forwarding.
+func (l *LAN) Impair(im Impairment) error {
+	for _, p := range []float64{im.Loss, im.Dup, im.Reorder} {
+		if p < 0 || p > 1 {
+			return fmt.Errorf("chaos lan: impairment probability %v outside [0, 1]", p)
+		}
+	}
+	if im.Delay < 0 || im.Jitter < 0 {
+		return fmt.Errorf("chaos lan: negative delay or jitter in %+v", im)
+	}
+	if err := l.usable(); err != nil {
+		return err
+	}
+	l.fwd.impair(im)
+	l.log.Info("chaos lan impairment", "loss", im.Loss, "dup", im.Dup, "reorder", im.Reorder,
+		"delay", im.Delay, "jitter", im.Jitter)
+	return nil
+}
+
+// Stats returns what the forwarder has done so far.
+func (l *LAN) Stats() NetStats {
+	if l.fwd == nil {
+		return NetStats{}
+	}
+	return l.fwd.stats.snapshot()
+}
+
+func (l *LAN) usable() error {
+	if l.fwd == nil || l.closed {
+		return errors.New("chaos lan: closed")
+	}
+	return nil
+}
+
+// Close stops the forwarder (which removes the TUN devices) and deletes
+// every namespace the LAN made. Processes still running in a host's
+// namespace keep it alive until they exit; the caller stops them first.
+// Safe after a failed NewLAN and when called twice.
+func (l *LAN) Close() error {
+	var errs []error
+	if l.fwd != nil && !l.closed {
+		if err := l.fwd.close(); err != nil {
+			errs = append(errs, fmt.Errorf("chaos lan: close tun devices: %w", err))
+		}
+	}
+	l.closed = true
+	for i := len(l.made) - 1; i >= 0; i-- {
+		if err := deleteNamespace(l.ip, l.made[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	l.made = nil
+	return errors.Join(errs...)
+}
