@@ -29,13 +29,14 @@ var ErrNoNamespaces = errors.New("chaos: network namespaces unavailable")
 // "...-hI-NAME" host I. NewLAN deletes leftovers of processes that no
 // longer exist.
 type LAN struct {
-	hosts  []Host
-	prefix string
-	ip     string // path of the ip command
-	log    *slog.Logger
-	fwd    *forwarder // nil until the LAN is up
-	closed bool
-	made   []string // namespaces created, deleted by Close
+	hosts   []Host
+	prefix  string
+	ip      string // path of the ip command
+	nsenter string // path of nsenter; "" when missing
+	log     *slog.Logger
+	fwd     *forwarder // nil until the LAN is up
+	closed  bool
+	made    []string // namespaces created, deleted by Close
 }
 
 // LANConfig configures NewLAN.
@@ -60,6 +61,7 @@ func NewLAN(ctx context.Context, cfg LANConfig) (l *LAN, err error) {
 		return nil, err
 	}
 	ipPath, _ := exec.LookPath("ip")
+	nsenter, _ := exec.LookPath("nsenter")
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -68,7 +70,7 @@ func NewLAN(ctx context.Context, cfg LANConfig) (l *LAN, err error) {
 	if hold <= 0 {
 		hold = 20 * time.Millisecond
 	}
-	l = &LAN{prefix: newLANPrefix(), ip: ipPath, log: log}
+	l = &LAN{prefix: newLANPrefix(), ip: ipPath, nsenter: nsenter, log: log}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, l.Close())
@@ -89,14 +91,22 @@ func NewLAN(ctx context.Context, cfg LANConfig) (l *LAN, err error) {
 func (l *LAN) Hosts() []Host { return append([]Host(nil), l.hosts...) }
 
 // Command returns an unstarted command running path inside host i's
-// namespace. `ip netns exec` joins the namespace and then executes path in
-// the same process, so the command's process is path itself: signals
-// (SIGKILL, SIGSTOP) reach it directly.
+// network namespace: `nsenter --net=/run/netns/NS path args...` (or `ip
+// netns exec NS path args...` where nsenter is missing). Both join the
+// namespace and then execute path in the same process, so the command's
+// process is path itself and signals (SIGKILL, SIGSTOP) reach it directly.
+// nsenter changes nothing else: the process shares the suite's mounts (a
+// tmpfs mounted for a peer's folder after it started is visible to it),
+// while `ip netns exec` gives it a private copy of the mount table.
 func (l *LAN) Command(host int, path string, args ...string) *exec.Cmd {
 	if host < 0 || host >= len(l.hosts) {
 		panic(fmt.Sprintf("chaos: lan has no host %d", host)) // a bug of the caller
 	}
-	return exec.Command(l.ip, append([]string{"netns", "exec", l.hosts[host].NS, path}, args...)...)
+	ns := l.hosts[host].NS
+	if l.nsenter != "" {
+		return exec.Command(l.nsenter, append([]string{"--net=/run/netns/" + ns, "--", path}, args...)...)
+	}
+	return exec.Command(l.ip, append([]string{"netns", "exec", ns, path}, args...)...)
 }
 
 // Partition cuts every link between hosts of different groups until Heal
@@ -104,20 +114,9 @@ func (l *LAN) Command(host int, path string, args ...string) *exec.Cmd {
 // force. Packets already delayed on a link that is cut are dropped when
 // they fall due.
 func (l *LAN) Partition(groups ...[]int) error {
-	group := make([]int, len(l.hosts))
-	for i := range group {
-		group[i] = -1
-	}
-	for g, hs := range groups {
-		for _, h := range hs {
-			if h < 0 || h >= len(l.hosts) {
-				return fmt.Errorf("chaos lan: partition: no host %d", h)
-			}
-			if group[h] >= 0 {
-				return fmt.Errorf("chaos lan: partition: host %d in two groups", h)
-			}
-			group[h] = g
-		}
+	group, err := partitionGroups(len(l.hosts), groups)
+	if err != nil {
+		return err
 	}
 	if err := l.usable(); err != nil {
 		return err
@@ -125,6 +124,27 @@ func (l *LAN) Partition(groups ...[]int) error {
 	l.fwd.partition(group)
 	l.log.Info("chaos lan partition", "groups", groups)
 	return nil
+}
+
+// partitionGroups returns each of n hosts' group (-1: none) or why groups
+// is not a partition of some of the hosts.
+func partitionGroups(n int, groups [][]int) ([]int, error) {
+	group := make([]int, n)
+	for i := range group {
+		group[i] = -1
+	}
+	for g, hs := range groups {
+		for _, h := range hs {
+			if h < 0 || h >= n {
+				return nil, fmt.Errorf("chaos lan: partition: no host %d", h)
+			}
+			if group[h] >= 0 {
+				return nil, fmt.Errorf("chaos lan: partition: host %d in two groups", h)
+			}
+			group[h] = g
+		}
+	}
+	return group, nil
 }
 
 // Heal restores every link cut by Partition.
@@ -140,13 +160,8 @@ func (l *LAN) Heal() error {
 // Impair applies im to every packet between hosts from now on; the zero
 // Impairment restores plain forwarding.
 func (l *LAN) Impair(im Impairment) error {
-	for _, p := range []float64{im.Loss, im.Dup, im.Reorder} {
-		if p < 0 || p > 1 {
-			return fmt.Errorf("chaos lan: impairment probability %v outside [0, 1]", p)
-		}
-	}
-	if im.Delay < 0 || im.Jitter < 0 {
-		return fmt.Errorf("chaos lan: negative delay or jitter in %+v", im)
+	if err := checkImpairment(im); err != nil {
+		return err
 	}
 	if err := l.usable(); err != nil {
 		return err
@@ -154,6 +169,18 @@ func (l *LAN) Impair(im Impairment) error {
 	l.fwd.impair(im)
 	l.log.Info("chaos lan impairment", "loss", im.Loss, "dup", im.Dup, "reorder", im.Reorder,
 		"delay", im.Delay, "jitter", im.Jitter)
+	return nil
+}
+
+func checkImpairment(im Impairment) error {
+	for _, p := range []float64{im.Loss, im.Dup, im.Reorder} {
+		if !(p >= 0 && p <= 1) { // NaN too
+			return fmt.Errorf("chaos lan: impairment probability %v outside [0, 1]", p)
+		}
+	}
+	if im.Delay < 0 || im.Jitter < 0 {
+		return fmt.Errorf("chaos lan: negative delay or jitter in %+v", im)
+	}
 	return nil
 }
 
