@@ -68,11 +68,14 @@ func TestLANDartsyncSync(t *testing.T) {
 			"--listen", fmt.Sprintf("%s:7001", hosts[h].IP), "--tracker", trackerAddr,
 			"--token", string(bytes.TrimSpace(token)), "--debounce", "100ms", "--log-level", "debug")
 	}
-	arrives := func(name, content string) {
+	write := func(name, content string) {
 		t.Helper()
 		if err := os.WriteFile(filepath.Join(dir(1), name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	arrives := func(name, content string) {
+		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			got, err := os.ReadFile(filepath.Join(dir(2), name))
@@ -86,6 +89,7 @@ func TestLANDartsyncSync(t *testing.T) {
 		}
 	}
 	began := time.Now()
+	write("plain.txt", strings.Repeat("plain network\n", 5000))
 	arrives("plain.txt", strings.Repeat("plain network\n", 5000))
 	t.Logf("plain: reached peer2 %v after the start", time.Since(began))
 	trackerLog, _ := os.ReadFile(filepath.Join(base, "tracker.log"))
@@ -98,8 +102,31 @@ func TestLANDartsyncSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	began = time.Now()
+	write("impaired.txt", strings.Repeat("impaired network\n", 50000))
 	arrives("impaired.txt", strings.Repeat("impaired network\n", 50000))
 	t.Logf("impaired: reached peer2 in %v; forwarder %+v", time.Since(began), l.Stats())
+
+	// Cut peer1 from peer2 (both still reach the tracker): the change is
+	// reported but cannot be fetched until Heal.
+	if err := l.Impair(Impairment{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Partition([]int{1}, []int{2}); err != nil {
+		t.Fatal(err)
+	}
+	cut := l.Stats().Cut
+	write("partitioned.txt", strings.Repeat("partitioned\n", 10000))
+	waitFor(t, "peer2 trying peer1 across the partition", func() bool { return l.Stats().Cut > cut })
+	time.Sleep(time.Second) // hold the partition a while (no timing is asserted)
+	if _, err := os.Stat(filepath.Join(dir(2), "partitioned.txt")); err == nil {
+		t.Error("partitioned.txt reached peer2 across the partition")
+	}
+	if err := l.Heal(); err != nil {
+		t.Fatal(err)
+	}
+	began = time.Now()
+	arrives("partitioned.txt", strings.Repeat("partitioned\n", 10000))
+	t.Logf("partition: reached peer2 %v after Heal", time.Since(began))
 }
 
 func tail(b []byte, n int) string {
