@@ -3,7 +3,6 @@ package chaos
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -342,41 +341,3 @@ func TestLANReorder(t *testing.T) {
 	}
 }
 
-func TestLANCloseRemovesNamespaces(t *testing.T) {
-	if err := LANAvailable(); err != nil {
-		t.Skip(err)
-	}
-	// A leftover of a process that no longer exists, as a killed run leaves.
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	leftover := newLANPrefixForPID(dead.Process.Pid) + "rt"
-	if err := runIP(context.Background(), "ip", "", "netns", "add", leftover); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { deleteNamespace("ip", leftover) })
-
-	l, err := NewLAN(context.Background(), LANConfig{Hosts: []string{"tracker", "peer1", "peer2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat("/run/netns/" + leftover); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("leftover namespace %s not removed by NewLAN (%v)", leftover, err)
-	}
-	if got := namespacesWithPrefix(t, l.prefix); len(got) != 4 {
-		t.Errorf("namespaces %v, want a router and 3 hosts", got)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := namespacesWithPrefix(t, l.prefix); len(got) != 0 {
-		t.Errorf("namespaces left after Close: %v", got)
-	}
-	if err := l.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
-	if err := l.Partition([]int{0}, []int{1}); err == nil {
-		t.Error("Partition after Close: no error")
-	}
-}
