@@ -340,4 +340,3 @@ func TestLANReorder(t *testing.T) {
 		t.Errorf("no reordering: %d held back, %d inversions", l.Stats().Reordered, inversions)
 	}
 }
-
