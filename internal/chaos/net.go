@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/exec"
+	"sync"
 	"time"
 )
 
@@ -24,19 +25,24 @@ var ErrNoNamespaces = errors.New("chaos: network namespaces unavailable")
 // partition and Impairment (forwarder.go). Loopback is up in every
 // namespace.
 //
-// Names: every namespace of a LAN starts with "dsc-PID-N-" (PID of this
-// process, N counting the LAN made by it): "...-rt" is the router,
+// Names: every namespace of a LAN starts with "dsc-PID-RANDOM-" (PID of
+// the process that made it, RANDOM 6 hex digits): "...-rt" is the router,
 // "...-hI-NAME" host I. NewLAN deletes leftovers of processes that no
-// longer exist.
+// longer exist, never those of a live process (a parallel run).
+//
+// A LAN's methods are safe for concurrent use; after Close, Partition,
+// Heal and Impair return an error.
 type LAN struct {
 	hosts   []Host
 	prefix  string
 	ip      string // path of the ip command
 	nsenter string // path of nsenter; "" when missing
 	log     *slog.Logger
-	fwd     *forwarder // nil until the LAN is up
-	closed  bool
-	made    []string // namespaces created, deleted by Close
+	fwd     *forwarder // nil until the LAN is up; synchronises itself
+
+	mu     sync.Mutex // guards closed, made
+	closed bool
+	made   []string // namespaces created, deleted by Close
 }
 
 // LANConfig configures NewLAN.
@@ -193,6 +199,8 @@ func (l *LAN) Stats() NetStats {
 }
 
 func (l *LAN) usable() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.fwd == nil || l.closed {
 		return errors.New("chaos lan: closed")
 	}
@@ -204,18 +212,25 @@ func (l *LAN) usable() error {
 // namespace keep it alive until they exit; the caller stops them first.
 // Safe after a failed NewLAN and when called twice.
 func (l *LAN) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	made := l.made
+	l.made = nil
+	l.mu.Unlock()
 	var errs []error
-	if l.fwd != nil && !l.closed {
+	if l.fwd != nil {
 		if err := l.fwd.close(); err != nil {
 			errs = append(errs, fmt.Errorf("chaos lan: close tun devices: %w", err))
 		}
 	}
-	l.closed = true
-	for i := len(l.made) - 1; i >= 0; i-- {
-		if err := deleteNamespace(l.ip, l.made[i]); err != nil {
+	for i := len(made) - 1; i >= 0; i-- {
+		if err := deleteNamespace(l.ip, made[i]); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	l.made = nil
 	return errors.Join(errs...)
 }

@@ -168,7 +168,9 @@ func (l *LAN) addNamespace(ctx context.Context, ns string) error {
 	if err := runIP(ctx, l.ip, "", "netns", "add", ns); err != nil {
 		return err
 	}
+	l.mu.Lock()
 	l.made = append(l.made, ns)
+	l.mu.Unlock()
 	return nil
 }
 
