@@ -59,7 +59,10 @@ func (c *netCounters) snapshot() NetStats {
 // Decisions are seeded: each source host has its own RNG (seed, host
 // index), drawn in a fixed order per routable packet (loss, duplication,
 // then jitter and reorder per copy), so the same packets from a host meet
-// the same fate in every run with that seed.
+// the same fate in every run with that seed. Delay, jitter and reorder
+// holds go through one timer queue: copies leave when due, so jitter alone
+// also reorders packets, as on a real network; with no delay at all a
+// packet is written at once by its reader goroutine.
 type forwarder struct {
 	ports []packetPort
 	addrs map[netip.Addr]int
