@@ -118,10 +118,17 @@ func (r *received) snapshot() ([]uint32, []netip.Addr) {
 	return append([]uint32(nil), r.seqs...), append([]netip.Addr(nil), r.froms...)
 }
 
-// send sends n numbered datagrams from pc to host to, pausing briefly every
-// 50 so that no queue on the way overflows.
-func send(t *testing.T, l *LAN, pc net.PacketConn, to, n int) {
+// send sends n numbered datagrams from pc to host to, at most 32 ahead of
+// the forwarder's decisions (and, with r, of r's count), so that no queue
+// on the way overflows even on a loaded machine.
+func send(t *testing.T, l *LAN, pc net.PacketConn, to, n int, r *received) {
 	t.Helper()
+	decided := func(s NetStats) uint64 { return s.Forwarded - s.Duplicated + s.Lost + s.Cut }
+	s0 := l.Stats()
+	r0 := 0
+	if r != nil {
+		r0 = r.count()
+	}
 	dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(l.Hosts()[to].IP, testPort))
 	buf := make([]byte, 64)
 	for i := range n {
@@ -129,9 +136,14 @@ func send(t *testing.T, l *LAN, pc net.PacketConn, to, n int) {
 		if _, err := pc.WriteTo(buf, dst); err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
-		if i%50 == 49 {
-			time.Sleep(2 * time.Millisecond)
+		if i%32 != 31 && i != n-1 {
+			continue
 		}
+		waitFor(t, "the forwarder and the receiver to catch up", func() bool {
+			s := l.Stats()
+			return decided(s)-decided(s0) >= uint64(i+1) &&
+				(r == nil || uint64(r.count()-r0) >= s.Forwarded-s0.Forwarded)
+		})
 	}
 }
 
@@ -229,8 +241,8 @@ func TestLANPartitionAndHeal(t *testing.T) {
 	if err := l.Partition([]int{0}, []int{1}); err != nil { // c in no group
 		t.Fatal(err)
 	}
-	send(t, l, pa, 1, 5)
-	send(t, l, pa, 2, 5)
+	send(t, l, pa, 1, 5, nil)
+	send(t, l, pa, 2, 5, rc)
 	waitFor(t, "5 packets cut", func() bool { return l.Stats().Cut >= 5 })
 	waitFor(t, "c to receive 5", func() bool { return rc.count() == 5 })
 	if n := rb.count(); n != 0 {
@@ -239,7 +251,7 @@ func TestLANPartitionAndHeal(t *testing.T) {
 	if err := l.Heal(); err != nil {
 		t.Fatal(err)
 	}
-	send(t, l, pa, 1, 5)
+	send(t, l, pa, 1, 5, rb)
 	waitFor(t, "b to receive 5 after Heal", func() bool { return rb.count() == 5 })
 }
 
@@ -250,13 +262,14 @@ func TestLANLossDropsAboutHalf(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 1000
-	send(t, l, pa, 1, n)
-	waitFor(t, "every packet decided", func() bool { s := l.Stats(); return s.Lost+s.Forwarded >= n })
+	send(t, l, pa, 1, n, rb) // returns once every packet is decided and received
 	s := l.Stats()
-	if s.Lost < 400 || s.Lost > 600 { // seeded: the same count every run
-		t.Errorf("lost %d of %d, want about half", s.Lost, n)
+	if s.Lost < 400 || s.Lost > 600 || s.Lost+s.Forwarded != n { // seeded: the same count every run
+		t.Errorf("lost %d and forwarded %d of %d, want about half lost", s.Lost, s.Forwarded, n)
 	}
-	waitFor(t, "the forwarded packets to arrive", func() bool { return uint64(rb.count()) >= s.Forwarded })
+	if got := rb.count(); got != int(s.Forwarded) {
+		t.Errorf("received %d, forwarded %d", got, s.Forwarded)
+	}
 	t.Logf("lost %d, received %d of %d", s.Lost, rb.count(), n)
 }
 
@@ -267,7 +280,7 @@ func TestLANDuplication(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 200
-	send(t, l, pa, 1, n)
+	send(t, l, pa, 1, n, rb)
 	waitFor(t, "originals and copies", func() bool { return rb.count() >= n+int(l.Stats().Duplicated) })
 	seqs, _ := rb.snapshot()
 	times := map[uint32]int{}
@@ -326,7 +339,7 @@ func TestLANReorder(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 300
-	send(t, l, pa, 1, n)
+	send(t, l, pa, 1, n, rb)
 	waitFor(t, "every packet", func() bool { return rb.count() >= n })
 	seqs, _ := rb.snapshot()
 	inversions := 0
