@@ -204,16 +204,25 @@ func TestLANEchoKeepsAddresses(t *testing.T) {
 
 func TestLANCommandRunsInHost(t *testing.T) {
 	l := newTestLAN(t, "a", "b")
-	out, err := l.Command(1, "ip", "-4", "-o", "addr", "show", "dev", "lan0").CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	if !strings.Contains(string(out), l.Hosts()[1].IP.String()+"/24") {
-		t.Errorf("host b's lan0: %s; want address %v", out, l.Hosts()[1].IP)
-	}
-	out, err = l.Command(0, "ip", "-o", "link", "show", "dev", "lo").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "UP") {
-		t.Errorf("loopback of host a not up: %v: %s", err, out)
+	nsenter := l.nsenter
+	for _, via := range []string{"nsenter", "ip netns exec"} {
+		if via == "nsenter" && nsenter == "" {
+			continue
+		}
+		if via == "ip netns exec" {
+			l.nsenter = "" // the fallback where nsenter is missing
+		}
+		out, err := l.Command(1, "ip", "-4", "-o", "addr", "show", "dev", "lan0").CombinedOutput()
+		if err != nil {
+			t.Fatalf("via %s: %v: %s", via, err, out)
+		}
+		if !strings.Contains(string(out), l.Hosts()[1].IP.String()+"/24") {
+			t.Errorf("via %s: host b's lan0: %s; want address %v", via, out, l.Hosts()[1].IP)
+		}
+		out, err = l.Command(0, "ip", "-o", "link", "show", "dev", "lo").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "UP") {
+			t.Errorf("via %s: loopback of host a not up: %v: %s", via, err, out)
+		}
 	}
 }
 
