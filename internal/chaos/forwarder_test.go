@@ -91,16 +91,16 @@ func seqsOf(pkts [][]byte) []uint32 {
 	return out
 }
 
-// run sends n packets from host 0 to host 1 under im and returns the
+// fwdRun sends n packets from host 0 to host 1 under im and returns the
 // sequence numbers host 1 received once every packet is decided.
-func run(t *testing.T, seed int64, im Impairment, n int) ([]uint32, NetStats) {
+func fwdRun(t *testing.T, seed int64, im Impairment, n int) ([]uint32, NetStats) {
 	t.Helper()
 	f, mem := memForwarder(t, 2, seed)
 	f.impair(im)
 	for i := range n {
 		mem[0].in <- ipv4Packet(0, 1, uint32(i))
 	}
-	waitFor(t, "every packet decided", func() bool {
+	lanWait(t, "every packet decided", func() bool {
 		s := f.stats.snapshot()
 		return s.Lost+s.Forwarded >= uint64(n)+s.Duplicated
 	})
@@ -109,9 +109,9 @@ func run(t *testing.T, seed int64, im Impairment, n int) ([]uint32, NetStats) {
 
 func TestForwarderSeededFate(t *testing.T) {
 	im := Impairment{Loss: 0.3, Dup: 0.2}
-	a, sa := run(t, 7, im, 500)
-	b, sb := run(t, 7, im, 500)
-	c, _ := run(t, 8, im, 500)
+	a, sa := fwdRun(t, 7, im, 500)
+	b, sb := fwdRun(t, 7, im, 500)
+	c, _ := fwdRun(t, 8, im, 500)
 	if !slices.Equal(a, b) || sa != sb {
 		t.Errorf("same seed, different fates: %v vs %v", sa, sb)
 	}
@@ -129,9 +129,9 @@ func TestForwarderPlainKeepsOrderAndBytes(t *testing.T) {
 	for i := range 100 {
 		mem[0].in <- ipv4Packet(0, 1, uint32(i))
 	}
-	waitFor(t, "100 packets", func() bool { return len(mem[1].received()) == 100 })
+	lanWait(t, "100 packets", func() bool { return len(mem[1].received()) == 100 })
 	mem[2].in <- want
-	waitFor(t, "101 packets", func() bool { return len(mem[1].received()) == 101 })
+	lanWait(t, "101 packets", func() bool { return len(mem[1].received()) == 101 })
 	got := mem[1].received()
 	if !slices.IsSorted(seqsOf(got[:100])) {
 		t.Errorf("plain forwarding reordered: %v", seqsOf(got))
@@ -148,13 +148,13 @@ func TestForwarderCutsDelayedPackets(t *testing.T) {
 	f, mem := memForwarder(t, 2, 1)
 	f.impair(Impairment{Delay: time.Hour})
 	mem[0].in <- ipv4Packet(0, 1, 1)
-	waitFor(t, "the packet queued", func() bool { return f.stats.snapshot().Delayed == 1 })
+	lanWait(t, "the packet queued", func() bool { return f.stats.snapshot().Delayed == 1 })
 	f.partition([]int{0, 1})
 	f.queue.mu.Lock()
 	f.queue.items[0].due = time.Now() // fall due at once
 	f.queue.mu.Unlock()
 	f.queue.push(time.Now(), 0, 1, ipv4Packet(0, 1, 2)) // wakes the queue
-	waitFor(t, "both cut", func() bool { return f.stats.snapshot().Cut == 2 })
+	lanWait(t, "both cut", func() bool { return f.stats.snapshot().Cut == 2 })
 	if got := mem[1].received(); len(got) != 0 {
 		t.Errorf("%d packets crossed the partition", len(got))
 	}
@@ -167,14 +167,14 @@ func TestForwarderDropsUnroutable(t *testing.T) {
 	for _, p := range [][]byte{{0x45}, v6, ipv4Packet(0, 5, 1), ipv4Packet(0, 0, 1)} {
 		mem[0].in <- p
 	}
-	waitFor(t, "4 unroutable", func() bool { return f.stats.snapshot().Unroutable == 4 })
+	lanWait(t, "4 unroutable", func() bool { return f.stats.snapshot().Unroutable == 4 })
 	if got := mem[1].received(); len(got) != 0 {
 		t.Errorf("host 1 got %d packets", len(got))
 	}
 }
 
 func TestForwarderReorderHoldsBack(t *testing.T) {
-	seqs, s := run(t, 3, Impairment{Reorder: 0.2}, 200)
+	seqs, s := fwdRun(t, 3, Impairment{Reorder: 0.2}, 200)
 	if len(seqs) != 200 || s.Reordered == 0 {
 		t.Fatalf("%d received, %d held back", len(seqs), s.Reordered)
 	}

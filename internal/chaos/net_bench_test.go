@@ -19,12 +19,12 @@ func BenchmarkLANForward(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer l.Close()
-	pa, err := l.ListenPacket(0, "udp4", netip.AddrPortFrom(l.Hosts()[0].IP, testPort).String())
+	pa, err := l.ListenPacket(0, "udp4", netip.AddrPortFrom(l.Hosts()[0].IP, lanTestPort).String())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer pa.Close()
-	pb, err := l.ListenPacket(1, "udp4", netip.AddrPortFrom(l.Hosts()[1].IP, testPort).String())
+	pb, err := l.ListenPacket(1, "udp4", netip.AddrPortFrom(l.Hosts()[1].IP, lanTestPort).String())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func BenchmarkLANForward(b *testing.B) {
 			got.Add(1)
 		}
 	}()
-	dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(l.Hosts()[1].IP, testPort))
+	dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(l.Hosts()[1].IP, lanTestPort))
 	msg := make([]byte, 1400)
 	b.SetBytes(int64(len(msg)))
 	b.ResetTimer()

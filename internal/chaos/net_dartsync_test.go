@@ -49,13 +49,13 @@ func TestLANDartsyncSync(t *testing.T) {
 			logf.Close()
 			if t.Failed() {
 				b, _ := os.ReadFile(logf.Name())
-				t.Logf("---- %s log:\n%s", hosts[host].Name, tail(b, 40))
+				t.Logf("---- %s log:\n%s", hosts[host].Name, lastLines(b, 40))
 			}
 		})
 	}
 	start(0, "tracker", "--listen", trackerAddr, "--state", filepath.Join(base, "tracker"), "--http", "off")
 	var token []byte
-	waitFor(t, "the tracker's join token", func() bool {
+	lanWait(t, "the tracker's join token", func() bool {
 		token, _ = os.ReadFile(filepath.Join(base, "tracker", "join.token"))
 		return len(bytes.TrimSpace(token)) > 0
 	})
@@ -95,7 +95,7 @@ func TestLANDartsyncSync(t *testing.T) {
 	trackerLog, _ := os.ReadFile(filepath.Join(base, "tracker.log"))
 	for h := 1; h <= 2; h++ { // the tracker saw each peer's own address
 		if want := fmt.Sprintf("addr=%s:7001", hosts[h].IP); !bytes.Contains(trackerLog, []byte(want)) {
-			t.Errorf("tracker log has no %q:\n%s", want, tail(trackerLog, 20))
+			t.Errorf("tracker log has no %q:\n%s", want, lastLines(trackerLog, 20))
 		}
 	}
 	if err := l.Impair(Impairment{Loss: 0.05, Dup: 0.05, Reorder: 0.05, Delay: 5 * time.Millisecond, Jitter: 5 * time.Millisecond}); err != nil {
@@ -116,7 +116,7 @@ func TestLANDartsyncSync(t *testing.T) {
 	}
 	cut := l.Stats().Cut
 	write("partitioned.txt", strings.Repeat("partitioned\n", 10000))
-	waitFor(t, "peer2 trying peer1 across the partition", func() bool { return l.Stats().Cut > cut })
+	lanWait(t, "peer2 trying peer1 across the partition", func() bool { return l.Stats().Cut > cut })
 	time.Sleep(time.Second) // hold the partition a while (no timing is asserted)
 	if _, err := os.Stat(filepath.Join(dir(2), "partitioned.txt")); err == nil {
 		t.Error("partitioned.txt reached peer2 across the partition")
@@ -129,7 +129,7 @@ func TestLANDartsyncSync(t *testing.T) {
 	t.Logf("partition: reached peer2 %v after Heal", time.Since(began))
 }
 
-func tail(b []byte, n int) string {
+func lastLines(b []byte, n int) string {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -62,12 +62,12 @@ func namespacesWithPrefix(t *testing.T, prefix string) []string {
 	return found
 }
 
-const testPort = 7000
+const lanTestPort = 7000
 
-// listen opens a UDP socket on host h's address.
-func listen(t *testing.T, l *LAN, h int) net.PacketConn {
+// lanListen opens a UDP socket on host h's address.
+func lanListen(t *testing.T, l *LAN, h int) net.PacketConn {
 	t.Helper()
-	pc, err := l.ListenPacket(h, "udp4", netip.AddrPortFrom(l.Hosts()[h].IP, testPort).String())
+	pc, err := l.ListenPacket(h, "udp4", netip.AddrPortFrom(l.Hosts()[h].IP, lanTestPort).String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,17 +75,17 @@ func listen(t *testing.T, l *LAN, h int) net.PacketConn {
 	return pc
 }
 
-// received collects numbered datagrams (a big-endian uint32 each) and
+// lanReceived collects numbered datagrams (a big-endian uint32 each) and
 // their senders until the socket is closed.
-type received struct {
+type lanReceived struct {
 	mu    sync.Mutex
 	seqs  []uint32
 	froms []netip.Addr
 	done  chan struct{}
 }
 
-func collect(pc net.PacketConn) *received {
-	r := &received{done: make(chan struct{})}
+func lanCollect(pc net.PacketConn) *lanReceived {
+	r := &lanReceived{done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		buf := make([]byte, 2048)
@@ -106,22 +106,22 @@ func collect(pc net.PacketConn) *received {
 	return r
 }
 
-func (r *received) count() int {
+func (r *lanReceived) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.seqs)
 }
 
-func (r *received) snapshot() ([]uint32, []netip.Addr) {
+func (r *lanReceived) snapshot() ([]uint32, []netip.Addr) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]uint32(nil), r.seqs...), append([]netip.Addr(nil), r.froms...)
 }
 
-// send sends n numbered datagrams from pc to host to, at most 32 ahead of
+// lanSend sends n numbered datagrams from pc to host to, at most 32 ahead of
 // the forwarder's decisions (and, with r, of r's count), so that no queue
 // on the way overflows even on a loaded machine.
-func send(t *testing.T, l *LAN, pc net.PacketConn, to, n int, r *received) {
+func lanSend(t *testing.T, l *LAN, pc net.PacketConn, to, n int, r *lanReceived) {
 	t.Helper()
 	decided := func(s NetStats) uint64 { return s.Forwarded - s.Duplicated + s.Lost + s.Cut }
 	s0 := l.Stats()
@@ -129,7 +129,7 @@ func send(t *testing.T, l *LAN, pc net.PacketConn, to, n int, r *received) {
 	if r != nil {
 		r0 = r.count()
 	}
-	dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(l.Hosts()[to].IP, testPort))
+	dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(l.Hosts()[to].IP, lanTestPort))
 	buf := make([]byte, 64)
 	for i := range n {
 		binary.BigEndian.PutUint32(buf, uint32(i))
@@ -139,7 +139,7 @@ func send(t *testing.T, l *LAN, pc net.PacketConn, to, n int, r *received) {
 		if i%32 != 31 && i != n-1 {
 			continue
 		}
-		waitFor(t, "the forwarder and the receiver to catch up", func() bool {
+		lanWait(t, "the forwarder and the receiver to catch up", func() bool {
 			s := l.Stats()
 			return decided(s)-decided(s0) >= uint64(i+1) &&
 				(r == nil || uint64(r.count()-r0) >= s.Forwarded-s0.Forwarded)
@@ -147,8 +147,8 @@ func send(t *testing.T, l *LAN, pc net.PacketConn, to, n int, r *received) {
 	}
 }
 
-// waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// lanWait polls cond until it holds or a generous deadline passes.
+func lanWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
@@ -161,7 +161,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestLANEchoKeepsAddresses(t *testing.T) {
 	l := newTestLAN(t, "a", "b")
-	pa, pb := listen(t, l, 0), listen(t, l, 1)
+	pa, pb := lanListen(t, l, 0), lanListen(t, l, 1)
 	go func() { // echo server on b
 		buf := make([]byte, 2048)
 		for {
@@ -177,7 +177,7 @@ func TestLANEchoKeepsAddresses(t *testing.T) {
 	}()
 	big := make([]byte, 1452) // quic-go's largest datagram
 	big[0] = 'x'
-	dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(l.Hosts()[1].IP, testPort))
+	dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(l.Hosts()[1].IP, lanTestPort))
 	if err := pa.SetReadDeadline(time.Now().Add(15 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestLANEchoKeepsAddresses(t *testing.T) {
 		t.Errorf("echo came from %v, want %v", got, l.Hosts()[1].IP)
 	}
 	seen, _, _ := strings.Cut(string(buf[:n]), " ")
-	want := netip.AddrPortFrom(l.Hosts()[0].IP, testPort).String()
+	want := netip.AddrPortFrom(l.Hosts()[0].IP, lanTestPort).String()
 	if seen != want {
 		t.Errorf("receiver saw sender %q, want %q (addresses rewritten?)", seen, want)
 	}
@@ -246,32 +246,32 @@ func TestLANCommandIsTheProcess(t *testing.T) {
 
 func TestLANPartitionAndHeal(t *testing.T) {
 	l := newTestLAN(t, "a", "b", "c")
-	pa, rb, rc := listen(t, l, 0), collect(listen(t, l, 1)), collect(listen(t, l, 2))
+	pa, rb, rc := lanListen(t, l, 0), lanCollect(lanListen(t, l, 1)), lanCollect(lanListen(t, l, 2))
 	if err := l.Partition([]int{0}, []int{1}); err != nil { // c in no group
 		t.Fatal(err)
 	}
-	send(t, l, pa, 1, 5, nil)
-	send(t, l, pa, 2, 5, rc)
-	waitFor(t, "5 packets cut", func() bool { return l.Stats().Cut >= 5 })
-	waitFor(t, "c to receive 5", func() bool { return rc.count() == 5 })
+	lanSend(t, l, pa, 1, 5, nil)
+	lanSend(t, l, pa, 2, 5, rc)
+	lanWait(t, "5 packets cut", func() bool { return l.Stats().Cut >= 5 })
+	lanWait(t, "c to receive 5", func() bool { return rc.count() == 5 })
 	if n := rb.count(); n != 0 {
 		t.Fatalf("b received %d packets across the partition", n)
 	}
 	if err := l.Heal(); err != nil {
 		t.Fatal(err)
 	}
-	send(t, l, pa, 1, 5, rb)
-	waitFor(t, "b to receive 5 after Heal", func() bool { return rb.count() == 5 })
+	lanSend(t, l, pa, 1, 5, rb)
+	lanWait(t, "b to receive 5 after Heal", func() bool { return rb.count() == 5 })
 }
 
 func TestLANLossDropsAboutHalf(t *testing.T) {
 	l := newTestLAN(t, "a", "b")
-	pa, rb := listen(t, l, 0), collect(listen(t, l, 1))
+	pa, rb := lanListen(t, l, 0), lanCollect(lanListen(t, l, 1))
 	if err := l.Impair(Impairment{Loss: 0.5}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 1000
-	send(t, l, pa, 1, n, rb) // returns once every packet is decided and received
+	lanSend(t, l, pa, 1, n, rb) // returns once every packet is decided and received
 	s := l.Stats()
 	if s.Lost < 400 || s.Lost > 600 || s.Lost+s.Forwarded != n { // seeded: the same count every run
 		t.Errorf("lost %d and forwarded %d of %d, want about half lost", s.Lost, s.Forwarded, n)
@@ -284,13 +284,13 @@ func TestLANLossDropsAboutHalf(t *testing.T) {
 
 func TestLANDuplication(t *testing.T) {
 	l := newTestLAN(t, "a", "b")
-	pa, rb := listen(t, l, 0), collect(listen(t, l, 1))
+	pa, rb := lanListen(t, l, 0), lanCollect(lanListen(t, l, 1))
 	if err := l.Impair(Impairment{Dup: 0.3}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 200
-	send(t, l, pa, 1, n, rb)
-	waitFor(t, "originals and copies", func() bool { return rb.count() >= n+int(l.Stats().Duplicated) })
+	lanSend(t, l, pa, 1, n, rb)
+	lanWait(t, "originals and copies", func() bool { return rb.count() >= n+int(l.Stats().Duplicated) })
 	seqs, _ := rb.snapshot()
 	times := map[uint32]int{}
 	for _, s := range seqs {
@@ -307,7 +307,7 @@ func TestLANDuplication(t *testing.T) {
 
 func TestLANDelay(t *testing.T) {
 	l := newTestLAN(t, "a", "b")
-	pa, pb := listen(t, l, 0), listen(t, l, 1)
+	pa, pb := lanListen(t, l, 0), lanListen(t, l, 1)
 	go func() {
 		buf := make([]byte, 2048)
 		for {
@@ -319,7 +319,7 @@ func TestLANDelay(t *testing.T) {
 		}
 	}()
 	rtt := func() time.Duration {
-		dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(l.Hosts()[1].IP, testPort))
+		dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(l.Hosts()[1].IP, lanTestPort))
 		start := time.Now()
 		pa.WriteTo([]byte("ping"), dst)
 		pa.SetReadDeadline(time.Now().Add(15 * time.Second))
@@ -343,13 +343,13 @@ func TestLANDelay(t *testing.T) {
 
 func TestLANReorder(t *testing.T) {
 	l := newTestLAN(t, "a", "b")
-	pa, rb := listen(t, l, 0), collect(listen(t, l, 1))
+	pa, rb := lanListen(t, l, 0), lanCollect(lanListen(t, l, 1))
 	if err := l.Impair(Impairment{Reorder: 0.2}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 300
-	send(t, l, pa, 1, n, rb)
-	waitFor(t, "every packet", func() bool { return rb.count() >= n })
+	lanSend(t, l, pa, 1, n, rb)
+	lanWait(t, "every packet", func() bool { return rb.count() >= n })
 	seqs, _ := rb.snapshot()
 	inversions := 0
 	for i := 1; i < len(seqs); i++ {
