@@ -11,8 +11,9 @@ import (
 )
 
 // ErrNoNamespaces: this machine cannot make the namespace LAN (not root, no
-// `ip` command, no /dev/net/tun, or network namespaces not permitted). The
-// tests skip on it; LANAvailable says why.
+// `ip` command, no /dev/net/tun, network namespaces or TUN devices not
+// permitted). LANAvailable says why; NewLAN returns it wrapped when the
+// first namespace or TUN device cannot be made. The tests skip on it.
 var ErrNoNamespaces = errors.New("chaos: network namespaces unavailable")
 
 // LAN is the namespace Network: every host in its own network namespace

@@ -26,6 +26,9 @@ func TestLANCloseRemovesNamespaces(t *testing.T) {
 	t.Cleanup(func() { deleteNamespace("ip", leftover) })
 
 	l, err := NewLAN(context.Background(), LANConfig{Hosts: []string{"tracker", "peer1", "peer2"}})
+	if errors.Is(err, ErrNoNamespaces) {
+		t.Skip(err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -130,7 +130,7 @@ func (l *LAN) build(ctx context.Context, names []string) (ports []packetPort, ad
 	}()
 	router := l.prefix + "rt"
 	if err := l.addNamespace(ctx, router); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%w: %v", ErrNoNamespaces, err) // the first one: none can be made
 	}
 	var moves strings.Builder
 	for i, name := range names {
@@ -141,6 +141,9 @@ func (l *LAN) build(ctx context.Context, names []string) (ports []packetPort, ad
 		l.hosts = append(l.hosts, h)
 		tun := fmt.Sprintf("dsc%d", i)
 		f, err := openTUN(router, tun)
+		if err != nil && i == 0 { // the first one: no TUN device can be made
+			return ports, nil, fmt.Errorf("%w: host %s: %v", ErrNoNamespaces, name, err)
+		}
 		if err != nil {
 			return ports, nil, fmt.Errorf("chaos lan: host %s: %w", name, err)
 		}
