@@ -33,7 +33,7 @@ const (
 	trackerPeerTimeout = 4 * time.Second
 	peerDebounce       = 200 * time.Millisecond
 	peerRetry          = 500 * time.Millisecond
-	tmpfsSize          = 48 << 20
+	tmpfsSize          = 192 << 20 // 10%, the default cap of kept versions, holds a run's
 )
 
 // peerProc is one peer: its process and where its files live. root holds
