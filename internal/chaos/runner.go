@@ -33,7 +33,9 @@ const (
 	trackerPeerTimeout = 4 * time.Second
 	peerDebounce       = 200 * time.Millisecond
 	peerRetry          = 500 * time.Millisecond
-	tmpfsSize          = 192 << 20 // 10%, the default cap of kept versions, holds a run's
+	// tmpfsSize: 10% of it (the default cap of kept versions) holds the
+	// versions a run's peer keeps, so that none is pruned.
+	tmpfsSize = 192 << 20
 )
 
 // peerProc is one peer: its process and where its files live. root holds
