@@ -26,16 +26,18 @@ test: lint
 # real processes, a seeded random workload and a nemesis (SIGKILL/restart,
 # SIGSTOP, disk full on a tmpfs peer, partitions and packet loss where the
 # namespace LAN can be made) for CHAOS_BUDGET, then the invariants. CHAOS_SEED
-# replays a run (0: a random seed, printed). CHAOS_KNOWN lists violation kinds
-# reported without failing (known issues; see internal/chaos/invariants.go):
+# replays a run (0: a random seed, printed). CHAOS_FAULTS limits the fault
+# kinds (kill,stop,fill,partition,impair; empty: all). CHAOS_KNOWN lists
+# violation kinds reported without failing (known issues; see internal/chaos/invariants.go):
 # by default stuck-wants, the same known issue as DARTSYNC_SIM_KNOWN above (a
 # conflict copy every owner overwrote is wanted forever; nothing is lost).
 CHAOS_BUDGET ?= 5m
 CHAOS_SEED   ?= 0
 CHAOS_KNOWN  ?= stuck-wants
+CHAOS_FAULTS ?=
 chaos:
 	$(GO) test -count=1 -timeout 60m -v -run '^TestChaos$$' ./internal/chaos \
-	  -chaos.budget $(CHAOS_BUDGET) -chaos.seed $(CHAOS_SEED) -chaos.known '$(CHAOS_KNOWN)'
+	  -chaos.budget $(CHAOS_BUDGET) -chaos.seed $(CHAOS_SEED) -chaos.known '$(CHAOS_KNOWN)' -chaos.faults '$(CHAOS_FAULTS)'
 
 # e2e: only the end-to-end tests: real dartsync processes (cmd/dartsync/e2e).
 e2e:

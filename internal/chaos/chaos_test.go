@@ -17,6 +17,7 @@ var (
 	flagPeers   = flag.Int("chaos.peers", 4, "number of peers (at least 4)")
 	flagKnown   = flag.String("chaos.known", "", "comma-separated violation kinds reported without failing (known issues: spurious, ...)")
 	flagKeep    = flag.String("chaos.keep", "", "keep the run's folders, logs and history in this directory")
+	flagFaults  = flag.String("chaos.faults", "", "comma-separated fault kinds to inject (kill, stop, fill, partition, impair; empty: all)")
 	flagNoFault = flag.Bool("chaos.nofaults", false, "the workload alone, no faults (a baseline)")
 	flagBound   = flag.Duration("chaos.converge", 3*time.Minute, "bound for convergence after the faults are healed")
 )
@@ -46,16 +47,14 @@ func TestChaos(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	known := map[string]bool{}
-	for _, k := range strings.Split(*flagKnown, ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			known[k] = true
-		}
+	known, faults := set(*flagKnown), set(*flagFaults)
+	if len(faults) == 0 {
+		faults = nil // all
 	}
 	t.Logf("chaos: seed %d, budget %v, %d peers, dir %s (replay: -chaos.seed %d)", seed, budget, *flagPeers, dir, seed)
 	res, err := Run(context.Background(), Config{
 		Budget: budget, Seed: seed, Peers: *flagPeers, Dir: dir, Converge: *flagBound, Known: known, Logf: t.Logf,
-		NoFaults: *flagNoFault,
+		NoFaults: *flagNoFault, Faults: faults,
 	})
 	t.Logf("chaos: network %s, %d versions written, faults: %s, converged after %v, %d conflict copies, %d disk-full log lines",
 		res.Network, res.Versions, res.Faults, res.Converged.Round(time.Millisecond), res.Conflicts, res.NoSpace)
@@ -76,4 +75,15 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("chaos: seed %d failed (replay: go test ./internal/chaos -run TestChaos -chaos.budget %v -chaos.seed %d); history in %s",
 			seed, budget, seed, res.History)
 	}
+}
+
+// set is a comma-separated list as a set.
+func set(list string) map[string]bool {
+	out := map[string]bool{}
+	for _, k := range strings.Split(list, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			out[k] = true
+		}
+	}
+	return out
 }

@@ -41,7 +41,8 @@ type nemesis struct {
 	pending  []heal
 	netFault bool // the Network partitions and impairs
 	fills    int
-	off      bool // inject nothing (a baseline run)
+	off      bool            // inject nothing (a baseline run)
+	only     map[string]bool // the kinds to inject (nil: all)
 	errs     []string
 }
 
@@ -103,6 +104,9 @@ func (n *nemesis) inject() {
 		kinds = append(kinds, "partition", "partition", "impair", "impair")
 	}
 	kind := kinds[n.rng.IntN(len(kinds))]
+	if n.only != nil && !n.only[kind] {
+		return // the draw stays the same whatever is left out: the rest of the run replays
+	}
 	procs := n.c.procs()
 	switch kind {
 	case "kill", "stop":

@@ -23,6 +23,7 @@ type Config struct {
 	Converge time.Duration   // bound for convergence once everything is healed
 	Known    map[string]bool // known issues reported without failing (see invariants.go)
 	NoFaults bool            // the workload alone (a baseline)
+	Faults   map[string]bool // the fault kinds injected (nil: all of kill, stop, fill, partition, impair)
 	Logf     func(format string, args ...any)
 }
 

@@ -71,7 +71,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 
 	nem := newNemesis(c, cfg.Seed, netFault)
-	nem.off = cfg.NoFaults
+	nem.off, nem.only = cfg.NoFaults, cfg.Faults
 	var userErrs []string
 	wctx, cancel := context.WithTimeout(ctx, cfg.Budget)
 	g, gctx := errgroup.WithContext(wctx)
