@@ -47,10 +47,10 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	for i := range cfg.Peers {
 		names = append(names, peerName(i))
 	}
-	nw, kind := newNetwork(ctx, names, cfg.Seed, cfg.Logf)
+	nw, kind := newNetwork(ctx, cfg.Dir, names, cfg.Seed, cfg.Logf)
 	res.Network = kind
 	defer func() { err = errors.Join(err, nw.Close()) }()
-	_, loop := nw.(*Loopback)
+	_, loop := nw.(*Loopback) // the LAN partitions and impairs
 	netFault := !loop
 
 	bin, err := buildBinary(ctx, cfg.Dir)
