@@ -2,6 +2,7 @@ package peer
 
 import (
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/dartsync/dartsync/chunkstore"
@@ -70,6 +71,8 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 		scanKick: make(chan struct{}, 1), pullKick: make(chan struct{}, 1), firstScanDone: make(chan struct{}),
 	}
 	f.state.folder = cfg.Folder
+	partials := filepath.Join(cfg.StateDir, "partial")
+	f.state.faults = newWriteFaults(cfg.Log, cfg.Retry, func() int64 { return freeBytes(partials) })
 	f.writes = &heldWrites{idx: idx, w: idx, state: f.state, pullKick: f.pullKick}
 	f.guard = &folderGuard{
 		root: cfg.Root, stateDir: cfg.StateDir, name: cfg.Folder, self: self, idx: idx, log: cfg.Log,
@@ -85,7 +88,7 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 	f.pull = &puller{
 		log: cfg.Log, idx: idx, store: store, stats: f.stats, state: f.state, guard: f.guard,
 		writes: f.writes, rs: f.rs, apply: f.apply, plan: f.plan,
-		parallel: cfg.Parallel, retry: cfg.Retry, partialMaxAge: cfg.PartialMaxAge,
+		parallel: cfg.Parallel, retry: cfg.Retry, partialMaxAge: cfg.PartialMaxAge, poll: cfg.FolderPoll,
 		pullKick: f.pullKick, scanKick: f.scanKick, firstScanDone: f.firstScanDone,
 	}
 	f.report = &reporter{
