@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"github.com/dartsync/dartsync/chunkstore"
@@ -23,25 +24,64 @@ func (a *applier) writeFailed(path, what string, err error) outcome {
 	return retry
 }
 
-// roomFor fails with an error wrapping ENOSPC when the file system of
-// part cannot hold the rest of its version: the bytes are not fetched only
-// to fill the disk (the old file stays, and other files still fit).
-// Unknown free space passes.
-func roomFor(part *chunkstore.Partial) error {
-	m := part.Manifest()
+// roomBook holds the partial downloads that roomFor let start and that
+// have not ended yet: the room they still need is counted against the
+// free space, so that downloads running together never overcommit the
+// disk (two halves that fill it, neither able to finish). Its zero value
+// is ready; its mutex is never held across I/O.
+type roomBook struct {
+	mu   sync.Mutex
+	open map[*chunkstore.Partial]struct{}
+}
+
+// remaining is how many more bytes part needs on disk.
+func remaining(part *chunkstore.Partial) int64 {
 	have := int64(0)
 	if fi, err := os.Stat(part.Path()); err == nil {
 		have = allocatedBytes(fi)
 	}
-	need := m.Size - have
-	if need <= 0 {
-		return nil
+	return max(part.Manifest().Size-have, 0)
+}
+
+// roomFor books room for the rest of part's version, or fails with an
+// error wrapping ENOSPC when its file system cannot hold it besides what
+// the downloads under way still need: the bytes are not fetched only to
+// fill the disk (the old file stays, and other files still fit). Unknown
+// free space passes. Call release when the download ends.
+func (b *roomBook) roomFor(part *chunkstore.Partial) (release func(), err error) {
+	b.mu.Lock()
+	if b.open == nil {
+		b.open = map[*chunkstore.Partial]struct{}{}
+	}
+	others := make([]*chunkstore.Partial, 0, len(b.open))
+	for o := range b.open {
+		others = append(others, o)
+	}
+	b.open[part] = struct{}{} // before the check: two at once never both pass
+	b.mu.Unlock()
+	release = func() {
+		b.mu.Lock()
+		delete(b.open, part)
+		b.mu.Unlock()
+	}
+	need := remaining(part)
+	if need == 0 {
+		return release, nil
 	}
 	free := freeBytes(filepath.Dir(part.Path()))
-	if free < 0 || need <= free {
-		return nil
+	if free < 0 {
+		return release, nil
 	}
-	return fmt.Errorf("%w: %d more bytes needed for %s, %d free", syscall.ENOSPC, need, m.Path, free)
+	booked := int64(0)
+	for _, o := range others {
+		booked += remaining(o)
+	}
+	if need <= free-booked {
+		return release, nil
+	}
+	release()
+	return nil, fmt.Errorf("%w: %d bytes needed for %s, %d free (%d of them for downloads under way)",
+		syscall.ENOSPC, need, part.Manifest().Path, free, min(booked, free))
 }
 
 // due returns the wants of ws whose paths may be tried now; the others

@@ -2,10 +2,13 @@ package peer
 
 import (
 	"bytes"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/localapi"
 )
 
 // tmpfsFolder mounts a tmpfs of size bytes at a new directory and returns
@@ -73,21 +77,87 @@ func randomBytes(n int, seed uint64) []byte {
 	return b
 }
 
-func TestDiskFullExplore(t *testing.T) {
+// folderError returns the state and reason of p's (only) folder.
+func folderError(p *testPeer) (state, reason string) {
+	fs := p.d.Status().Folders
+	if len(fs) != 1 {
+		return "", ""
+	}
+	return fs[0].State, fs[0].Reason
+}
+
+// errorAbout reports whether p's Status lists a recent error about path
+// whose message holds text.
+func errorAbout(p *testPeer, path, text string) bool {
+	for _, e := range p.d.Status().Errors {
+		if e.Path == path && strings.Contains(e.Message, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDiskFullKeepsOldFileAndRetries: a peer whose folder's disk cannot
+// hold a new version keeps the old file, leaves nothing in the folder,
+// shows the error (Status, log) once, retries with backoff (not at every
+// round), still syncs and serves other files, and gets the version once
+// the disk has room.
+func TestDiskFullKeepsOldFileAndRetries(t *testing.T) {
 	n := newTestNet(t)
 	a := n.start(t.TempDir())
-	b, rec := n.startInside(tmpfsFolder(t, 3<<20))
+	b, rec := n.startInside(tmpfsFolder(t, 4<<20))
 	v1 := randomBytes(256<<10, 1)
 	writeTestFile(t, a.root, "small.txt", "hello")
 	replaceFile(t, filepath.Join(a.root, "big.bin"), v1)
 	waitFor(t, "b has v1", fileIs(filepath.Join(b.root, "big.bin"), v1))
-	v2 := randomBytes(4<<20, 2)
+	waitFor(t, "b has small.txt", fileIs(filepath.Join(b.root, "small.txt"), []byte("hello")))
+
+	v2 := randomBytes(6<<20, 2) // more than the whole disk
 	replaceFile(t, filepath.Join(a.root, "big.bin"), v2)
-	time.Sleep(3 * time.Second)
-	t.Logf("status: %+v", b.d.Status())
-	rec.mu.Lock()
-	t.Logf("log: %q", *rec.msgs)
-	rec.mu.Unlock()
-	got, _ := os.ReadFile(filepath.Join(b.root, "big.bin"))
-	t.Logf("old intact: %v", bytes.Equal(got, v1))
+	waitFor(t, "the error in b's status", func() bool {
+		state, reason := folderError(b)
+		return state == localapi.StateError && strings.Contains(reason, "disk full") && strings.Contains(reason, "big.bin") &&
+			errorAbout(b, "big.bin", "disk full")
+	})
+	// Other files still sync while big.bin cannot.
+	writeTestFile(t, a.root, "other.txt", "still syncing")
+	waitFor(t, "b has other.txt", fileIs(filepath.Join(b.root, "other.txt"), []byte("still syncing")))
+	want := map[string]string{"small.txt": "hello", "big.bin": string(v1), "other.txt": "still syncing"}
+	if got := treeOf(t, b.root); !maps.Equal(got, want) {
+		t.Fatalf("b's folder: old version or stray files: %v", slices.Sorted(maps.Keys(got)))
+	}
+
+	// Retries are spaced: a round every Retry (100 ms) would make about
+	// 20 attempts in the window; the backoff makes a few.
+	waitFor(t, "a few retries", func() bool { return b.d.folderList()[0].state.faults.attempts("big.bin") >= 3 })
+	before := b.d.folderList()[0].state.faults.attempts("big.bin")
+	time.Sleep(2 * time.Second)
+	if got := b.d.folderList()[0].state.faults.attempts("big.bin") - before; got > 8 {
+		t.Errorf("%d attempts to write big.bin in 2 s: not backing off", got)
+	}
+	if got := rec.count("cannot write: disk full"); got != 1 {
+		t.Errorf("disk full warned %d times, want once", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(b.root, "big.bin")); !bytes.Equal(got, v1) {
+		t.Fatal("the old version of big.bin was not kept intact")
+	}
+
+	// b serves what it has: with a gone, c gets the other files from b.
+	a.stop()
+	sent := b.d.Stats().BytesSent
+	c := n.start(t.TempDir())
+	waitFor(t, "c has other.txt from b", fileIs(filepath.Join(c.root, "other.txt"), []byte("still syncing")))
+	waitFor(t, "c has small.txt from b", fileIs(filepath.Join(c.root, "small.txt"), []byte("hello")))
+	if b.d.Stats().BytesSent == sent {
+		t.Error("b served nothing")
+	}
+
+	// Room again: a is back, the disk grows, big.bin arrives.
+	a = n.restart(t, a)
+	resizeTmpfs(t, b.root, 16<<20)
+	waitFor(t, "b has v2", fileIs(filepath.Join(b.root, "big.bin"), v2))
+	waitFor(t, "b's error cleared", func() bool { state, _ := folderError(b); return state != localapi.StateError })
+	if rec.count("written after an earlier error") == 0 {
+		t.Error("no log line for the recovery")
+	}
 }

@@ -295,10 +295,12 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 		}
 		return nil, "", a.writeFailed(m.Path, "partial", err)
 	}
-	if err := roomFor(part); err != nil {
+	release, err := p.state.room.roomFor(part)
+	if err != nil {
 		part.Close()
 		return nil, "", a.writeFailed(m.Path, "partial", err)
 	}
+	defer release()
 	xf := p.state.live.beginTransfer(&m, part)
 	complete := false
 	defer func() { p.state.live.endTransfer(xf, complete) }()

@@ -50,6 +50,8 @@ type syncState struct {
 	// faults: wants whose write failed for a lasting cause (disk full,
 	// permission, read-only), retried with backoff (write_faults.go).
 	faults *writeFaults
+	// room: the room the downloads under way still need (apply_fault.go).
+	room roomBook
 }
 
 func newSyncState() *syncState {
