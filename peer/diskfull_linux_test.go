@@ -2,6 +2,8 @@ package peer
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -160,4 +162,88 @@ func TestDiskFullKeepsOldFileAndRetries(t *testing.T) {
 	if rec.count("written after an earlier error") == 0 {
 		t.Error("no log line for the recovery")
 	}
+}
+
+// TestDiskFullDownloadsDoNotOvercommit: two new files that each fit on the
+// disk, but not together, are announced at once. The downloads book their
+// room, so one arrives and the other waits with a disk-full error (two
+// half-done partials filling the disk would leave neither able to finish);
+// with room, the second arrives too.
+func TestDiskFullDownloadsDoNotOvercommit(t *testing.T) {
+	n := newTestNet(t)
+	a := n.start(t.TempDir())
+	b, _ := n.startInside(tmpfsFolder(t, 4<<20))
+	one, two := randomBytes(2<<20, 3), randomBytes(2<<20, 4)
+	writeTestFile(t, a.root, "sub/.keep", "")
+	replaceFile(t, filepath.Join(a.root, "sub", "one.bin"), one)
+	replaceFile(t, filepath.Join(a.root, "sub", "two.bin"), two)
+	oneOK, twoOK := fileIs(filepath.Join(b.root, "sub", "one.bin"), one), fileIs(filepath.Join(b.root, "sub", "two.bin"), two)
+	waitFor(t, "one of the files on b", func() bool { return oneOK() || twoOK() })
+	waitFor(t, "the other one's error in b's status", func() bool {
+		state, reason := folderError(b)
+		return state == localapi.StateError && strings.Contains(reason, "disk full")
+	})
+	if oneOK() && twoOK() {
+		t.Fatal("both files fit: the disk is too large for the test")
+	}
+	resizeTmpfs(t, b.root, 16<<20)
+	waitFor(t, "both files on b", func() bool { return oneOK() && twoOK() })
+}
+
+// fillDisk writes a file at p until its disk is full and returns p.
+func fillDisk(t *testing.T, p string) {
+	t.Helper()
+	f, err := os.Create(p)
+	mustDo(t, err)
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, unix.ENOSPC) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	for {
+		if _, err := f.Write(buf[:512]); err != nil {
+			break
+		}
+	}
+}
+
+// TestDiskFilledByOthersRecovers: the disk of b's folder (and state) is
+// filled by another program, so that nothing (file, partial, index) can be
+// written. b reports it, keeps its files, and catches up once the filler
+// is deleted.
+func TestDiskFilledByOthersRecovers(t *testing.T) {
+	n := newTestNet(t)
+	a := n.start(t.TempDir())
+	b, rec := n.startInside(tmpfsFolder(t, 4<<20))
+	writeTestFile(t, a.root, "first.txt", "one")
+	waitFor(t, "b has first.txt", fileIs(filepath.Join(b.root, "first.txt"), []byte("one")))
+	filler := filepath.Join(b.root, manifest.StateDir, "filler")
+	fillDisk(t, filler)
+	for i := range 5 {
+		writeTestFile(t, a.root, fmt.Sprintf("new%d.txt", i), strings.Repeat("x", 100<<10))
+	}
+	waitFor(t, "the error in b's status", func() bool {
+		state, _ := folderError(b)
+		return state == localapi.StateError
+	})
+	// The failing rounds are spaced: one every Retry (100 ms) would make
+	// about 20 in the window.
+	before := rec.count("pull")
+	time.Sleep(2 * time.Second)
+	if got := rec.count("pull") - before; got > 8 {
+		t.Errorf("%d failed pull rounds in 2 s: not backing off", got)
+	}
+	if got := treeOf(t, b.root); !maps.Equal(got, map[string]string{"first.txt": "one"}) {
+		t.Fatalf("b's folder changed while its disk was full: %v", slices.Sorted(maps.Keys(got)))
+	}
+	mustDo(t, os.Remove(filler))
+	for i := range 5 {
+		waitFor(t, "b has the new files", fileIs(filepath.Join(b.root, fmt.Sprintf("new%d.txt", i)), []byte(strings.Repeat("x", 100<<10))))
+	}
+	waitFor(t, "b's error cleared", func() bool { state, _ := folderError(b); return state != localapi.StateError })
 }

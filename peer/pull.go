@@ -95,18 +95,32 @@ func (p *puller) loop(ctx context.Context) error {
 		switch {
 		case err != nil:
 			// A failing round (an index write on a full disk) is retried
-			// with backoff, not at every Retry.
+			// with backoff, not at every Retry, and warned about once.
 			fails++
-			p.log.Warn("pull", "err", err, "failures_in_a_row", fails)
+			select {
+			case <-p.pullKick: // its own failed index write kicked the loop
+			default:
+			}
+			p.state.live.setFailed("pull", err) // also when it failed before its wants were read
+			if p.state.faults.roundFailed(err) {
+				p.log.Warn("pull", "err", err)
+			} else {
+				p.log.Debug("pull", "err", err, "failures_in_a_row", fails)
+			}
 			again = time.After(p.state.faults.backoff(fails))
+			gc.afterPull()
+			continue
 		case pending > 0:
-			fails = 0
 			again = time.After(p.retry)
 		default:
-			fails = 0
 			if d, ok := p.state.faults.wait(); ok {
 				again = time.After(max(d, p.retry))
 			}
+		}
+		if fails > 0 {
+			fails = 0
+			p.state.faults.roundOK()
+			p.state.live.setFailed("pull", nil)
 		}
 		gc.afterPull()
 	}

@@ -69,10 +69,15 @@ type writeFaults struct {
 
 	mu sync.Mutex
 	m  map[string]*writeFault
+	// round: the error of the pull rounds failing in a row ("" when the
+	// last one did not fail); roundFree: the free bytes when the last one
+	// failed with a full disk (-1: it did not).
+	round     string
+	roundFree int64
 }
 
 func newWriteFaults(log *slog.Logger, base time.Duration, free func() int64) *writeFaults {
-	return &writeFaults{log: log, base: base, free: free, now: time.Now, m: map[string]*writeFault{}}
+	return &writeFaults{log: log, base: base, free: free, now: time.Now, m: map[string]*writeFault{}, roundFree: -1}
 }
 
 // backoff is the wait after the nth failure in a row (n >= 1).
@@ -171,12 +176,36 @@ func (w *writeFaults) wait() (time.Duration, bool) {
 	return max(first.Sub(now), 0), true
 }
 
-// spaceFreed makes every disk-full fault due now if the file system has
-// at least spaceFreedMin more free bytes than when its write failed, and
-// reports whether it did.
+// roundFailed records that a pull round failed with err (an index write,
+// when the disk is full) and reports whether err differs from the last
+// round's: the caller warns once, not at every retry.
+func (w *writeFaults) roundFailed(err error) bool {
+	free := int64(-1)
+	if writeCause(err) == causeDiskFull && w.free != nil {
+		free = w.free()
+	}
+	msg := err.Error()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	changed := w.round != msg
+	w.round, w.roundFree = msg, free
+	return changed
+}
+
+// roundOK records that a pull round did not fail.
+func (w *writeFaults) roundOK() {
+	w.mu.Lock()
+	w.round, w.roundFree = "", -1
+	w.mu.Unlock()
+}
+
+// spaceFreed reports whether the file system has at least spaceFreedMin
+// more free bytes than when a write failed for a full disk, and if so
+// makes every disk-full fault due now: the pull loop polls it and runs a
+// round at once.
 func (w *writeFaults) spaceFreed() bool {
 	w.mu.Lock()
-	full := false
+	full := w.roundFree >= 0
 	for _, f := range w.m {
 		full = full || f.cause == causeDiskFull
 	}
@@ -191,6 +220,9 @@ func (w *writeFaults) spaceFreed() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now, freed := w.now(), false
+	if w.roundFree >= 0 && free >= w.roundFree+spaceFreedMin {
+		w.roundFree, freed = free, true
+	}
 	for _, f := range w.m {
 		if f.cause == causeDiskFull && f.free >= 0 && free >= f.free+spaceFreedMin && now.Before(f.next) {
 			f.next, freed = now, true
