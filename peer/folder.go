@@ -93,7 +93,7 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 	}
 	f.report = &reporter{
 		root: cfg.Root, log: cfg.Log, idx: idx, store: store, stats: f.stats, state: f.state,
-		guard: f.guard, writes: f.writes, rs: f.rs, retry: cfg.Retry,
+		guard: f.guard, writes: f.writes, rs: f.rs,
 		scanKick: f.scanKick, pullKick: f.pullKick, firstScanDone: f.firstScanDone,
 	}
 	f.handler = handler{

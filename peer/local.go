@@ -44,7 +44,6 @@ type reporter struct {
 	writes *heldWrites
 	rs     *resync
 	client trackerClient // set by folder.connect
-	retry  time.Duration // after a failed scan
 	ignore *ignoreRules  // reloaded before each scan (ignore.go)
 
 	scanKick      chan struct{} // in: scan now
@@ -66,6 +65,7 @@ type reporter struct {
 func (r *reporter) loop(ctx context.Context, changes <-chan watch.Change) error {
 	first := true
 	var retry <-chan time.Time
+	fails, lastErr := 0, "" // failed scans in a row, and the last one's error
 	for {
 		select {
 		case <-ctx.Done():
@@ -93,10 +93,19 @@ func (r *reporter) loop(ctx context.Context, changes <-chan watch.Change) error 
 			if errors.Is(err, errFolderPaused) {
 				continue
 			}
-			r.log.Warn("local scan", "err", err)
-			retry = time.After(r.retry)
+			// Retried with backoff (a full disk fails every index write),
+			// warned about once per error.
+			fails++
+			if msg := err.Error(); msg != lastErr {
+				lastErr = msg
+				r.log.Warn("local scan", "err", err)
+			} else {
+				r.log.Debug("local scan", "err", err, "failures_in_a_row", fails)
+			}
+			retry = time.After(r.state.faults.backoff(fails))
 			continue
 		}
+		fails, lastErr = 0, ""
 		if first {
 			first = false
 			close(r.firstScanDone)
