@@ -57,6 +57,9 @@ type reporter struct {
 	// manifest.ValidatePath refuses them, already warned about (names.go).
 	// Only the loop uses it.
 	badNames map[string]bool
+	// unreadable: the paths the last scan could not read, and why
+	// (warnUnreadable).
+	unreadable map[string]string
 }
 
 // loop runs a local scan whenever the watcher (changes) or a kick asks
@@ -181,6 +184,7 @@ func (r *reporter) scan(ctx context.Context) (err error) {
 		}
 	}
 	r.warnBadNames(res.Skipped)
+	r.warnUnreadable(res.Skipped)
 	changes := r.diff(res.Entries, res.Skipped)
 	if r.guard.pausedDuringScan(guard, "diff") {
 		return errFolderPaused
