@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/dartsync/dartsync/chunkstore"
@@ -124,6 +125,13 @@ func (a *applier) readyTarget(m *manifest.Manifest, abs string) outcome {
 				return failed
 			}
 			return retry
+		}
+	}
+	if a.state.faults.attempts(m.Path) > 0 {
+		// A retry after a failed write: not another kept version for a
+		// directory that still cannot be written.
+		if err := dirWritable(filepath.Dir(abs)); err != nil {
+			return a.writeFailed(m.Path, "commit", err)
 		}
 	}
 	if err := a.keep.keepReplaced(m.Path); err != nil {

@@ -9,3 +9,6 @@ func freeBytes(string) int64 { return -1 }
 
 // allocatedBytes returns fi's size.
 func allocatedBytes(fi os.FileInfo) int64 { return fi.Size() }
+
+// dirWritable passes: the write itself tells.
+func dirWritable(string) error { return nil }

@@ -27,3 +27,12 @@ func allocatedBytes(fi os.FileInfo) int64 {
 	}
 	return fi.Size()
 }
+
+// dirWritable fails (EACCES, EROFS) if this process may not create or
+// replace entries in dir.
+func dirWritable(dir string) error {
+	if err := unix.Access(dir, unix.W_OK); err != nil {
+		return &os.PathError{Op: "access", Path: dir, Err: err}
+	}
+	return nil
+}

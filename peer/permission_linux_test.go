@@ -1,0 +1,106 @@
+package peer
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/localapi"
+)
+
+// TestUnreadableFileWarnedOnce: a local file nobody may read (chmod 000)
+// is warned about once however many scans skip it, is neither synced nor
+// taken for deleted, and the rest of the folder syncs; once readable it
+// syncs too. Run as nobody when the tests run as root (runUnprivileged).
+func TestUnreadableFileWarnedOnce(t *testing.T) {
+	if runUnprivileged(t) {
+		return
+	}
+	n := newTestNet(t)
+	rec, log := newLogRecorder()
+	a := n.startLogged(t.TempDir(), log)
+	b := n.start(t.TempDir())
+	locked := filepath.Join(a.root, "locked.txt")
+	writeTestFile(t, a.root, "locked.txt", "secret")
+	mustDo(t, os.Chmod(locked, 0o000))
+	scans := a.d.Stats().ScansCompleted
+	for i := range 4 { // a scan each
+		name := fmt.Sprintf("ok%d.txt", i)
+		writeTestFile(t, a.root, name, name)
+		waitFor(t, "b has "+name, fileIs(filepath.Join(b.root, name), []byte(name)))
+	}
+	if got := a.d.Stats().ScansCompleted - scans; got < 2 {
+		t.Fatalf("only %d scans", got)
+	}
+	if got := rec.count("not synced: cannot read it"); got != 1 {
+		t.Errorf("unreadable file warned %d times, want once", got)
+	}
+	if !errorAbout(a, "locked.txt", "cannot read") {
+		t.Error("the unreadable file is not in a's status errors")
+	}
+	if _, err := os.Lstat(filepath.Join(b.root, "locked.txt")); !os.IsNotExist(err) {
+		t.Errorf("the unreadable file reached b: %v", err)
+	}
+	mustDo(t, os.Chmod(locked, 0o644))
+	writeTestFile(t, a.root, "kick.txt", "scan") // the chmod alone may not be an event
+	waitFor(t, "b has locked.txt once readable", fileIs(filepath.Join(b.root, "locked.txt"), []byte("secret")))
+}
+
+// TestReadOnlyDirectoryTarget: b cannot write into a directory of its
+// folder (chmod 555): a new file and a new version for it are reported once
+// each (log, Status), retried with backoff, nothing is left in the folder
+// (no partial, no temporary file), the old file stays, and the rest of the
+// folder syncs; once the directory is writable again they arrive. Run as
+// nobody when the tests run as root (runUnprivileged).
+func TestReadOnlyDirectoryTarget(t *testing.T) {
+	if runUnprivileged(t) {
+		return
+	}
+	n := newTestNet(t)
+	a := n.start(t.TempDir())
+	rec, log := newLogRecorder()
+	b := n.startLogged(t.TempDir(), log)
+	writeTestFile(t, a.root, "ro/old.txt", "v1")
+	waitFor(t, "b has ro/old.txt", fileIs(filepath.Join(b.root, "ro", "old.txt"), []byte("v1")))
+	ro := filepath.Join(b.root, "ro")
+	mustDo(t, os.Chmod(ro, 0o555))
+	t.Cleanup(func() { os.Chmod(ro, 0o755) })
+
+	writeTestFile(t, a.root, "ro/old.txt", "v2")
+	writeTestFile(t, a.root, "ro/new.txt", "new")
+	waitFor(t, "both faults in b's status", func() bool {
+		state, reason := folderError(b)
+		return state == localapi.StateError && strings.Contains(reason, "permission denied") &&
+			strings.Contains(reason, "(and 1 more)") &&
+			errorAbout(b, "ro/old.txt", "permission denied") && errorAbout(b, "ro/new.txt", "permission denied")
+	})
+	writeTestFile(t, a.root, "other.txt", "syncs")
+	waitFor(t, "b has other.txt", fileIs(filepath.Join(b.root, "other.txt"), []byte("syncs")))
+	time.Sleep(time.Second) // a few retries
+	if got := rec.count("cannot write: permission denied"); got != 2 {
+		t.Errorf("warned %d times, want once for each of the 2 paths", got)
+	}
+	for _, p := range []string{"ro/old.txt", "ro/new.txt"} {
+		if got := b.d.folderList()[0].state.faults.attempts(p); got > 8 {
+			t.Errorf("%s: %d attempts in about a second: not backing off", p, got)
+		}
+	}
+	kept, _ := filepath.Glob(filepath.Join(b.root, manifest.StateDir, "versions", "ro", "old*"))
+	if len(kept) > 1 {
+		t.Errorf("the old file kept %d times in versions for one replacement: %v", len(kept), kept)
+	}
+	want := map[string]string{"ro": "dir", "ro/old.txt": "v1", "other.txt": "syncs"}
+	if got := treeOf(t, b.root); !maps.Equal(got, want) {
+		t.Fatalf("b's folder = %v, want %v", got, want)
+	}
+
+	mustDo(t, os.Chmod(ro, 0o755))
+	waitFor(t, "b has the new version", fileIs(filepath.Join(ro, "old.txt"), []byte("v2")))
+	waitFor(t, "b has the new file", fileIs(filepath.Join(ro, "new.txt"), []byte("new")))
+	waitFor(t, "b's error cleared", func() bool { state, _ := folderError(b); return state != localapi.StateError })
+}
