@@ -247,3 +247,60 @@ func TestDiskFilledByOthersRecovers(t *testing.T) {
 	}
 	waitFor(t, "b's error cleared", func() bool { state, _ := folderError(b); return state != localapi.StateError })
 }
+
+// TestNestedMountTarget: a directory of b's folder is another mount (here
+// a read-only bind mount, which root cannot write either), where no file
+// can be renamed into place from the state directory (EXDEV, even after the
+// copy into DIR/.dartsync/tmp): the new file for it is reported once and
+// retried with backoff (it was a hot loop of copies), the retries find the
+// directory read-only before copying anything, nothing is left
+// there, the rest syncs, and once the mount is gone the file arrives.
+func TestNestedMountTarget(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a read-only bind mount needs root")
+	}
+	n := newTestNet(t)
+	a := n.start(t.TempDir())
+	b, rec := n.startInside(t.TempDir())
+	writeTestFile(t, a.root, "ro/old.txt", "v1")
+	ro := filepath.Join(b.root, "ro")
+	waitFor(t, "b has ro/old.txt", fileIs(filepath.Join(ro, "old.txt"), []byte("v1")))
+	if err := unix.Mount(ro, ro, "", unix.MS_BIND, ""); err != nil {
+		t.Skipf("bind mount: %v", err)
+	}
+	mounted := true
+	unmount := func() {
+		if mounted {
+			mustDo(t, unix.Unmount(ro, unix.MNT_DETACH))
+			mounted = false
+		}
+	}
+	t.Cleanup(unmount)
+	mustDo(t, unix.Mount("", ro, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""))
+
+	writeTestFile(t, a.root, "ro/new.txt", "new")
+	waitFor(t, "the fault in b's status", func() bool {
+		state, reason := folderError(b)
+		return state == localapi.StateError && strings.Contains(reason, ": ro/new.txt") &&
+			errorAbout(b, "ro/new.txt", causeOtherMount)
+	})
+	writeTestFile(t, a.root, "other.txt", "syncs")
+	waitFor(t, "b has other.txt", fileIs(filepath.Join(b.root, "other.txt"), []byte("syncs")))
+	want := map[string]string{"ro": "dir", "ro/old.txt": "v1", "other.txt": "syncs"}
+	if got := treeOf(t, b.root); !maps.Equal(got, want) {
+		t.Fatalf("b's folder = %v, want %v", got, want)
+	}
+	// Once for the failed rename, and once more when a retry finds the
+	// directory read-only before it copies anything.
+	if got := rec.count("cannot write: " + causeOtherMount); got != 1 {
+		t.Errorf("warned %d times, want once", got)
+	}
+	if got := rec.count("cannot write: "); got > 2 {
+		t.Errorf("warned %d times, want at most once per cause", got)
+	}
+	if got := b.d.folderList()[0].state.faults.attempts("ro/new.txt"); got > 10 {
+		t.Errorf("%d attempts: not backing off", got)
+	}
+	unmount()
+	waitFor(t, "b has ro/new.txt", fileIs(filepath.Join(ro, "new.txt"), []byte("new")))
+}

@@ -52,8 +52,8 @@ func TestUnreadableFileWarnedOnce(t *testing.T) {
 }
 
 // TestReadOnlyDirectoryTarget: b cannot write into a directory of its
-// folder (chmod 555): a new file and a new version for it are reported once
-// each (log, Status), retried with backoff, nothing is left in the folder
+// folder (chmod 555): a new file, a new version and a deletion there are
+// reported once each (log, Status), retried with backoff, nothing is left in the folder
 // (no partial, no temporary file), the old file stays, and the rest of the
 // folder syncs; once the directory is writable again they arrive. Run as
 // nobody when the tests run as root (runUnprivileged).
@@ -66,26 +66,29 @@ func TestReadOnlyDirectoryTarget(t *testing.T) {
 	rec, log := newLogRecorder()
 	b := n.startLogged(t.TempDir(), log)
 	writeTestFile(t, a.root, "ro/old.txt", "v1")
+	writeTestFile(t, a.root, "ro/gone.txt", "deleted later")
 	waitFor(t, "b has ro/old.txt", fileIs(filepath.Join(b.root, "ro", "old.txt"), []byte("v1")))
+	waitFor(t, "b has ro/gone.txt", fileIs(filepath.Join(b.root, "ro", "gone.txt"), []byte("deleted later")))
 	ro := filepath.Join(b.root, "ro")
 	mustDo(t, os.Chmod(ro, 0o555))
 	t.Cleanup(func() { os.Chmod(ro, 0o755) })
 
 	writeTestFile(t, a.root, "ro/old.txt", "v2")
 	writeTestFile(t, a.root, "ro/new.txt", "new")
-	waitFor(t, "both faults in b's status", func() bool {
+	mustDo(t, os.Remove(filepath.Join(a.root, "ro", "gone.txt")))
+	waitFor(t, "the three faults in b's status", func() bool {
 		state, reason := folderError(b)
 		return state == localapi.StateError && strings.Contains(reason, "permission denied") &&
-			strings.Contains(reason, "(and 1 more)") &&
+			strings.Contains(reason, "(and 2 more)") && errorAbout(b, "ro/gone.txt", "permission denied") &&
 			errorAbout(b, "ro/old.txt", "permission denied") && errorAbout(b, "ro/new.txt", "permission denied")
 	})
 	writeTestFile(t, a.root, "other.txt", "syncs")
 	waitFor(t, "b has other.txt", fileIs(filepath.Join(b.root, "other.txt"), []byte("syncs")))
 	time.Sleep(time.Second) // a few retries
-	if got := rec.count("cannot write: permission denied"); got != 2 {
-		t.Errorf("warned %d times, want once for each of the 2 paths", got)
+	if got := rec.count("cannot write: permission denied"); got != 3 {
+		t.Errorf("warned %d times, want once for each of the 3 paths", got)
 	}
-	for _, p := range []string{"ro/old.txt", "ro/new.txt"} {
+	for _, p := range []string{"ro/old.txt", "ro/new.txt", "ro/gone.txt"} {
 		if got := b.d.folderList()[0].state.faults.attempts(p); got > 8 {
 			t.Errorf("%s: %d attempts in about a second: not backing off", p, got)
 		}
@@ -94,7 +97,7 @@ func TestReadOnlyDirectoryTarget(t *testing.T) {
 	if len(kept) > 1 {
 		t.Errorf("the old file kept %d times in versions for one replacement: %v", len(kept), kept)
 	}
-	want := map[string]string{"ro": "dir", "ro/old.txt": "v1", "other.txt": "syncs"}
+	want := map[string]string{"ro": "dir", "ro/old.txt": "v1", "ro/gone.txt": "deleted later", "other.txt": "syncs"}
 	if got := treeOf(t, b.root); !maps.Equal(got, want) {
 		t.Fatalf("b's folder = %v, want %v", got, want)
 	}
@@ -102,5 +105,6 @@ func TestReadOnlyDirectoryTarget(t *testing.T) {
 	mustDo(t, os.Chmod(ro, 0o755))
 	waitFor(t, "b has the new version", fileIs(filepath.Join(ro, "old.txt"), []byte("v2")))
 	waitFor(t, "b has the new file", fileIs(filepath.Join(ro, "new.txt"), []byte("new")))
+	waitFor(t, "b deleted ro/gone.txt", func() bool { _, err := os.Lstat(filepath.Join(ro, "gone.txt")); return os.IsNotExist(err) })
 	waitFor(t, "b's error cleared", func() bool { state, _ := folderError(b); return state != localapi.StateError })
 }

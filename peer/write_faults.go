@@ -16,6 +16,7 @@ const (
 	causeDiskFull   = "disk full"
 	causePermission = "permission denied"
 	causeReadOnly   = "read-only file system"
+	causeOtherMount = "another file system mounted inside the folder"
 )
 
 // maxWriteBackoff bounds the wait before a faulted path is tried again.
@@ -27,8 +28,11 @@ const spaceFreedMin = 64 << 10
 
 // writeCause names the lasting cause of a failed write: the disk is full
 // (ENOSPC, or EDQUOT: the user's quota), the folder or a file in it may
-// not be written (EACCES, EPERM) or is on a read-only file system (EROFS).
-// "" for anything else (a network failure, a file edited meanwhile).
+// not be written (EACCES, EPERM) or is on a read-only file system (EROFS),
+// or the target is on another mount than the folder's state directory
+// (EXDEV even after the copy into DIR/.dartsync/tmp: a disk mounted on a
+// directory inside the folder; a file is only ever put in place by a
+// rename). "" for anything else (a network failure, a file edited meanwhile).
 func writeCause(err error) string {
 	switch {
 	case err == nil:
@@ -39,6 +43,8 @@ func writeCause(err error) string {
 		return causeReadOnly
 	case errors.Is(err, fs.ErrPermission):
 		return causePermission
+	case errors.Is(err, syscall.EXDEV):
+		return causeOtherMount
 	}
 	return ""
 }

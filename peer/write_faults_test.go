@@ -25,6 +25,7 @@ func TestWriteCause(t *testing.T) {
 		{"permission", pathErr(syscall.EACCES), causePermission},
 		{"operation not permitted", pathErr(syscall.EPERM), causePermission},
 		{"os.ErrPermission", os.ErrPermission, causePermission},
+		{"nested mount", &os.LinkError{Op: "rename", Old: "a", New: "b", Err: syscall.EXDEV}, causeOtherMount},
 		{"end of file", io.EOF, ""},
 		{"network", errors.New("connection reset by peer"), ""},
 	}
