@@ -39,7 +39,7 @@ func (a *adminService) IssueToken(_ context.Context, folders []string, ttl time.
 	if ttl > 0 {
 		expires = now.Add(ttl)
 	}
-	sec, err := a.st.issueToken(g, expires, now, rand.Reader)
+	sec, err := a.st.acl().issueToken(g, expires, now, rand.Reader)
 	if err != nil {
 		return admin.Token{}, err
 	}
@@ -52,7 +52,7 @@ func (a *adminService) IssueToken(_ context.Context, folders []string, ttl time.
 
 // Members implements admin.Service.
 func (a *adminService) Members(context.Context) ([]admin.Member, error) {
-	infos := a.st.memberInfos()
+	infos := a.st.acl().memberInfos()
 	out := make([]admin.Member, len(infos))
 	for i, mi := range infos {
 		out[i] = a.member(mi)
@@ -94,14 +94,14 @@ func (a *adminService) SetFolders(_ context.Context, device string, all bool, fo
 			return admin.Member{}, fmt.Errorf("%w: %w", admin.ErrInvalid, err)
 		}
 	}
-	if err := a.st.setGrant(dev, g); err != nil {
+	if err := a.st.acl().setGrant(dev, g); err != nil {
 		return admin.Member{}, a.notFound(err)
 	}
 	if a.srv != nil {
 		a.srv.log.Info("member's folders set", "device", dev, "folders", g.String())
 		a.srv.closeUngranted(dev, func(f string) *remoteError { return errFolderNotShared(f) })
 	}
-	for _, mi := range a.st.memberInfos() {
+	for _, mi := range a.st.acl().memberInfos() {
 		if mi.Device == dev {
 			return a.member(mi), nil
 		}
@@ -115,7 +115,7 @@ func (a *adminService) RemoveMember(_ context.Context, device string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.st.removeMember(dev); err != nil {
+	if err := a.st.acl().removeMember(dev); err != nil {
 		return a.notFound(err)
 	}
 	if a.srv != nil {
@@ -147,7 +147,7 @@ func (a *adminService) resolve(s string) (identity.DeviceID, error) {
 		return identity.DeviceID{}, fmt.Errorf("%w: device %q: give at least 7 characters of the device ID", admin.ErrInvalid, s)
 	}
 	var found []identity.DeviceID
-	for _, mi := range a.st.memberInfos() {
+	for _, mi := range a.st.acl().memberInfos() {
 		if strings.HasPrefix(norm(mi.Device.String()), p) {
 			found = append(found, mi.Device)
 		}

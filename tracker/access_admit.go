@@ -19,7 +19,7 @@ func (s *Server) admit(dev identity.DeviceID, secret []byte) (num uint32, added 
 	var g Grant
 	if len(secret) > 0 {
 		var expired bool
-		g, expired, err = s.store.joinGrant(secret, now)
+		g, expired, err = s.store.acl().joinGrant(secret, now)
 		if errors.Is(err, ErrWrongToken) {
 			return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_WRONG_TOKEN,
 				"wrong join token: the secret does not match this tracker's token (tracker " + s.id.ID.String() + ")"}
@@ -49,7 +49,7 @@ func (s *Server) admit(dev identity.DeviceID, secret []byte) (num uint32, added 
 
 // checkFolder refuses a registration for a folder outside dev's grant.
 func (s *Server) checkFolder(dev identity.DeviceID, folder string) error {
-	if !s.store.grantOf(dev).Allows(folder) {
+	if !s.store.acl().grantOf(dev).Allows(folder) {
 		return errFolderNotShared(folder)
 	}
 	return nil
@@ -59,7 +59,7 @@ func (s *Server) checkFolder(dev identity.DeviceID, folder string) error {
 // (called after ss is live, so that a grant narrowed during its
 // registration is seen either here or by closeUngranted).
 func (s *Server) enforceGrant(ss *session) {
-	if !s.store.grantOf(ss.dev).Allows(ss.folder) {
+	if !s.store.acl().grantOf(ss.dev).Allows(ss.folder) {
 		ss.fail(errFolderNotShared(ss.folder))
 	}
 }
@@ -67,7 +67,7 @@ func (s *Server) enforceGrant(ss *session) {
 // closeUngranted closes every live session of dev whose folder its grant
 // no longer includes (all of them for a removed member), with re.
 func (s *Server) closeUngranted(dev identity.DeviceID, re func(folder string) *remoteError) int {
-	g := s.store.grantOf(dev)
+	g := s.store.acl().grantOf(dev)
 	s.mu.Lock()
 	var gone []*session
 	for k, ss := range s.peers {

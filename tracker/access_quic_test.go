@@ -67,7 +67,7 @@ func TestLimitedMemberSeesOnlyItsFolder(t *testing.T) {
 	if e := m.GetError(); e == nil || e.Code != trackerpb.ErrorCode_ERROR_FOLDER_NOT_SHARED {
 		t.Fatalf("limited device registering work: got %v, want ERROR_FOLDER_NOT_SHARED", m)
 	}
-	if g := srv.store.grantOf(lim.ID); g.All || !slices.Equal(g.Folders, []string{"photos"}) {
+	if g := srv.store.acl().grantOf(lim.ID); g.All || !slices.Equal(g.Folders, []string{"photos"}) {
 		t.Fatalf("the limited device's grant is %+v, want photos", g)
 	}
 
@@ -196,7 +196,7 @@ func TestExpiredTokenRefusedMemberStays(t *testing.T) {
 	addr := srv.Addr().String()
 	now := time.Now()
 	g, _ := FolderGrant("photos")
-	sec, err := srv.store.issueToken(g, now.Add(time.Hour), now, randReader{})
+	sec, err := srv.store.acl().issueToken(g, now.Add(time.Hour), now, randReader{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,13 +259,20 @@ func TestMembersListing(t *testing.T) {
 	b := startClient(t, addr, lim, nil, withFolder("photos"), func(c *ClientConfig) { c.DeviceName = "phone" })
 	a.registered(t)
 	b.registered(t)
-	ms, err := testAdmin(srv).Members(t.Context())
-	if err != nil || len(ms) != 2 {
-		t.Fatalf("members: %+v %v", ms, err)
-	}
+	// REGISTERED reaches the client just before its session is listed as
+	// live: ask until both are connected (or the deadline).
 	byName := map[string]admin.Member{}
-	for _, m := range ms {
-		byName[m.Name] = m
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ms, err := testAdmin(srv).Members(t.Context())
+		if err != nil || len(ms) != 2 {
+			t.Fatalf("members: %+v %v", ms, err)
+		}
+		for _, m := range ms {
+			byName[m.Name] = m
+		}
+		if len(byName["desktop"].Connected) > 0 && len(byName["phone"].Connected) > 0 || time.Now().After(deadline) {
+			break
+		}
 	}
 	if m := byName["desktop"]; m.Device != a.id.ID.String() || !m.AllFolders || !slices.Equal(m.Connected, []string{"work"}) || m.Joined == nil || m.LastSeen == nil {
 		t.Fatalf("desktop: %+v", m)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,10 +18,10 @@ import (
 // this directory and a socket file left by a crash can be removed. A
 // failure (a path too long for a Unix socket) is logged: the tracker runs
 // without it, and the admin commands cannot reach it.
-func (s *Server) listenAdmin() net.Listener {
-	path := filepath.Join(s.cfg.StateDir, admin.SocketFile)
+func listenAdmin(stateDir string, log *slog.Logger) net.Listener {
+	path := filepath.Join(stateDir, admin.SocketFile)
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("admin socket not available", "path", path, "err", err)
+		log.Warn("admin socket not available", "path", path, "err", err)
 		return nil
 	}
 	ln, err := net.Listen("unix", path)
@@ -30,21 +31,21 @@ func (s *Server) listenAdmin() net.Listener {
 		}
 	}
 	if err != nil {
-		s.log.Warn("admin socket not available: dartsync tracker token/members cannot reach this tracker", "path", path, "err", err)
+		log.Warn("admin socket not available: dartsync tracker token/members cannot reach this tracker", "path", path, "err", err)
 		return nil
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(true)
-	s.log.Info("admin socket listening (dartsync tracker token, members)", "path", path)
+	log.Info("admin socket listening (dartsync tracker token, members)", "path", path)
 	return ln
 }
 
-// serveAdmin serves the admin API until ctx ends (run by Run's wait group).
-func (s *Server) serveAdmin(ctx context.Context) {
-	svc := &adminService{st: s.store, devices: s.devices, tracker: s.id.ID, srv: s}
-	if err := admin.Serve(ctx, s.admin, svc, s.log); err != nil {
-		s.log.Warn("admin socket stopped", "err", err)
+// serveAdmin serves the admin API on ln with svc until ctx ends (run by
+// Run's wait group), then closes ln.
+func serveAdmin(ctx context.Context, ln net.Listener, svc *adminService, log *slog.Logger) {
+	if err := admin.Serve(ctx, ln, svc, log); err != nil {
+		log.Warn("admin socket stopped", "err", err)
 	}
-	_ = s.admin.Close()
+	_ = ln.Close()
 }
 
 // AdminSocket returns the admin socket's path ("" if the tracker has none).

@@ -23,12 +23,22 @@ var (
 	bucketTokens = []byte("tokens") // SHA-256(secret) -> trackerpb.TokenRecord
 )
 
+// accessTable is the store's access rules: the members' grants (in memory
+// under the store's lock, and in bucketAccess) and the issued tokens
+// (bucketTokens). Its methods are the store's, grouped apart: get it with
+// store.acl.
+type accessTable struct{ st *store }
+
+// acl returns the store's access rules.
+func (s *store) acl() accessTable { return accessTable{s} }
+
 // maxRecordSize bounds a stored access or token record before it is decoded.
 const maxRecordSize = 1 << 20
 
 // loadAccess reads the access table into memory (called by load, s.mu not
 // needed: nothing else runs yet).
-func (s *store) loadAccess(tx *bolt.Tx) error {
+func (a accessTable) loadAccess(tx *bolt.Tx) error {
+	s := a.st
 	s.access = map[identity.DeviceID]*trackerpb.MemberRecord{}
 	return tx.Bucket(bucketAccess).ForEach(func(k, v []byte) error {
 		var d identity.DeviceID
@@ -78,7 +88,8 @@ func decodeTokenRecord(b []byte) (*trackerpb.TokenRecord, error) {
 }
 
 // grantOf returns the folders member d may sync (nothing for a non-member).
-func (s *store) grantOf(d identity.DeviceID) Grant {
+func (a accessTable) grantOf(d identity.DeviceID) Grant {
+	s := a.st
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if _, ok := s.members[d]; !ok {
@@ -88,7 +99,8 @@ func (s *store) grantOf(d identity.DeviceID) Grant {
 }
 
 // allowsLocked reports whether d is a member granted folder; s.mu is held.
-func (s *store) allowsLocked(d identity.DeviceID, folder string) bool {
+func (a accessTable) allowsLocked(d identity.DeviceID, folder string) bool {
+	s := a.st
 	if _, ok := s.members[d]; !ok {
 		return false
 	}
@@ -99,7 +111,8 @@ func (s *store) allowsLocked(d identity.DeviceID, folder string) bool {
 // grants every folder; an issued one the folders it was issued for. expired
 // is set for an issued secret past its expiry (still returned: a member that
 // joined with it may present it again). Unknown secrets wrap ErrWrongToken.
-func (s *store) joinGrant(secret []byte, now time.Time) (g Grant, expired bool, err error) {
+func (a accessTable) joinGrant(secret []byte, now time.Time) (g Grant, expired bool, err error) {
+	s := a.st
 	if secretMatches(s.secret, secret) {
 		return AllFolders(), false, nil
 	}
@@ -126,7 +139,8 @@ func (s *store) joinGrant(secret []byte, now time.Time) (g Grant, expired bool, 
 
 // issueToken records a new secret granting g until expires (zero: never) and
 // returns the secret. Only its hash is stored.
-func (s *store) issueToken(g Grant, expires, now time.Time, rnd io.Reader) ([SecretSize]byte, error) {
+func (a accessTable) issueToken(g Grant, expires, now time.Time, rnd io.Reader) ([SecretSize]byte, error) {
+	s := a.st
 	var sec [SecretSize]byte
 	if g.All || len(g.Folders) == 0 {
 		return sec, fmt.Errorf("tracker: an issued token names its folders (the tracker's own token grants all)")
@@ -168,7 +182,8 @@ func newMemberRecord(g Grant, now time.Time) *trackerpb.MemberRecord {
 // copy happen in bbolt's writer turn, so concurrent updates neither lose
 // each other nor reach memory out of order; a failed commit reloads the
 // record.
-func (s *store) updateAccess(d identity.DeviceID, edit func(*trackerpb.MemberRecord)) (*trackerpb.MemberRecord, error) {
+func (a accessTable) updateAccess(d identity.DeviceID, edit func(*trackerpb.MemberRecord)) (*trackerpb.MemberRecord, error) {
+	s := a.st
 	var rec *trackerpb.MemberRecord
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMembers).Get(d[:]) == nil {
@@ -194,14 +209,15 @@ func (s *store) updateAccess(d identity.DeviceID, edit func(*trackerpb.MemberRec
 		return nil, err
 	}
 	if err != nil {
-		s.reloadAccess(d)
+		a.reloadAccess(d)
 		return nil, fmt.Errorf("tracker: record access of %s: %w", d.Short(), err)
 	}
 	return rec, nil
 }
 
 // reloadAccess sets the in-memory record of d to what the state holds.
-func (s *store) reloadAccess(d identity.DeviceID) {
+func (a accessTable) reloadAccess(d identity.DeviceID) {
+	s := a.st
 	var rec *trackerpb.MemberRecord
 	_ = s.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketAccess).Get(d[:]); v != nil {
@@ -219,8 +235,8 @@ func (s *store) reloadAccess(d identity.DeviceID) {
 }
 
 // setGrant replaces member d's grant.
-func (s *store) setGrant(d identity.DeviceID, g Grant) error {
-	_, err := s.updateAccess(d, func(r *trackerpb.MemberRecord) {
+func (a accessTable) setGrant(d identity.DeviceID, g Grant) error {
+	_, err := a.updateAccess(d, func(r *trackerpb.MemberRecord) {
 		r.AllFolders, r.Folders = g.All, slices.Clone(g.Folders)
 		if g.All {
 			r.Folders = nil
@@ -232,7 +248,8 @@ func (s *store) setGrant(d identity.DeviceID, g Grant) error {
 // removeMember forgets member d: its membership, its grant, and its member
 // number (owner lists stop naming it). It returns ErrNotMember if d is not
 // a member. A device that joins again gets a new number.
-func (s *store) removeMember(d identity.DeviceID) error {
+func (a accessTable) removeMember(d identity.DeviceID) error {
+	s := a.st
 	if _, ok := s.member(d); !ok {
 		return fmt.Errorf("%w: %s", ErrNotMember, d)
 	}
@@ -263,7 +280,8 @@ type MemberInfo struct {
 }
 
 // memberInfos lists every member, ordered by device ID.
-func (s *store) memberInfos() []MemberInfo {
+func (a accessTable) memberInfos() []MemberInfo {
+	s := a.st
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]MemberInfo, 0, len(s.members))

@@ -96,7 +96,7 @@ func TestJoinGrant(t *testing.T) {
 	photos, _ := FolderGrant("photos")
 	both, _ := FolderGrant("photos", "work")
 	issue := func(g Grant, expires time.Time) []byte {
-		sec, err := s.issueToken(g, expires, now, rand.Reader)
+		sec, err := s.acl().issueToken(g, expires, now, rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func TestJoinGrant(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g, expired, err := s.joinGrant(tt.secret, tt.at)
+			g, expired, err := s.acl().joinGrant(tt.secret, tt.at)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -133,7 +133,7 @@ func TestJoinGrant(t *testing.T) {
 			}
 		})
 	}
-	if _, err := s.issueToken(AllFolders(), time.Time{}, now, rand.Reader); err == nil {
+	if _, err := s.acl().issueToken(AllFolders(), time.Time{}, now, rand.Reader); err == nil {
 		t.Fatal("issued a token for all folders; only the tracker's own token grants them")
 	}
 }
@@ -178,7 +178,7 @@ func TestIssuedTokenFormat(t *testing.T) {
 			if (at.Expires != nil) != (tt.ttl > 0) {
 				t.Fatalf("expires = %v for ttl %v", at.Expires, tt.ttl)
 			}
-			g, expired, err := srv.store.joinGrant(tok.Secret[:], time.Now())
+			g, expired, err := srv.store.acl().joinGrant(tok.Secret[:], time.Now())
 			if err != nil || expired || !slices.Equal(g.Folders, at.Folders) {
 				t.Fatalf("joinGrant = %+v %v %v", g, expired, err)
 			}
@@ -237,28 +237,28 @@ func TestOwnersFilteredByGrant(t *testing.T) {
 		t.Fatalf("owners %v, want both", e.Owners)
 	}
 	photos, _ := FolderGrant("photos")
-	if err := s.setGrant(b, photos); err != nil {
+	if err := s.acl().setGrant(b, photos); err != nil {
 		t.Fatal(err)
 	}
 	if e := owners(); !ownedBy(e, a) {
 		t.Fatalf("after narrowing b: owners %v, want only a", e.Owners)
 	}
-	if err := s.setGrant(b, AllFolders()); err != nil {
+	if err := s.acl().setGrant(b, AllFolders()); err != nil {
 		t.Fatal(err)
 	}
 	if e := owners(); !ownedBy(e, a, b) {
 		t.Fatalf("after widening b: owners %v, want both", e.Owners)
 	}
-	if err := s.removeMember(a); err != nil {
+	if err := s.acl().removeMember(a); err != nil {
 		t.Fatal(err)
 	}
 	if e := owners(); !ownedBy(e, b) {
 		t.Fatalf("after removing a: owners %v, want only b", e.Owners)
 	}
-	if err := s.removeMember(a); !errors.Is(err, ErrNotMember) {
+	if err := s.acl().removeMember(a); !errors.Is(err, ErrNotMember) {
 		t.Fatalf("removing twice: %v, want ErrNotMember", err)
 	}
-	if err := s.setGrant(a, photos); !errors.Is(err, ErrNotMember) {
+	if err := s.acl().setGrant(a, photos); !errors.Is(err, ErrNotMember) {
 		t.Fatalf("grant of a removed member: %v, want ErrNotMember", err)
 	}
 }
@@ -286,13 +286,13 @@ func TestConcurrentGrantChanges(t *testing.T) {
 	for i := range 20 {
 		wg.Go(func() {
 			g, _ := FolderGrant(fmt.Sprintf("f%d", i))
-			if err := s.setGrant(d, g); err != nil {
+			if err := s.acl().setGrant(d, g); err != nil {
 				t.Error(err)
 			}
 		})
 	}
 	wg.Wait()
-	inMemory := s.grantOf(d)
+	inMemory := s.acl().grantOf(d)
 	if err := s.close(endEpoch); err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestConcurrentGrantChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close(endEpoch)
-	if g := s.grantOf(d); g.All || len(g.Folders) != 1 || !slices.Equal(g.Folders, inMemory.Folders) {
+	if g := s.acl().grantOf(d); g.All || len(g.Folders) != 1 || !slices.Equal(g.Folders, inMemory.Folders) {
 		t.Fatalf("after reopening: %+v, in memory before: %+v", g, inMemory)
 	}
 }

@@ -93,7 +93,7 @@ func TestAggregatesFollowCommits(t *testing.T) {
 
 	var whats []string
 	srv := &Server{store: s}
-	for _, c := range srv.RecentChanges() {
+	for _, c := range srv.Overview().RecentChanges() {
 		whats = append(whats, c.What+" "+c.Path)
 	}
 	wantWhats := []string{"deleted dir/y.bin", "changed x.txt", "conflict copy " + pathOf(t, srv), "changed x.txt",
@@ -105,7 +105,7 @@ func TestAggregatesFollowCommits(t *testing.T) {
 
 // pathOf returns the one conflict copy's path.
 func pathOf(t *testing.T, srv *Server) string {
-	cs, n := srv.ConflictCopies(10)
+	cs, n := srv.Overview().ConflictCopies(10)
 	if n != 1 {
 		t.Fatalf("%d conflict copies, want 1", n)
 	}
@@ -121,7 +121,7 @@ func TestRecentChangesRing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cs := (&Server{store: s}).RecentChanges()
+	cs := (&Server{store: s}).Overview().RecentChanges()
 	if len(cs) != recentChanges || cs[0].Path != fmt.Sprintf("f%03d", recentChanges+6) || cs[len(cs)-1].Path != "f007" {
 		t.Fatalf("%d changes, first %q last %q", len(cs), cs[0].Path, cs[len(cs)-1].Path)
 	}

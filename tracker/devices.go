@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -139,9 +140,9 @@ func (b *deviceBook) flush() error {
 	return nil
 }
 
-// flushDevices writes the device book every devicesFlushPeriod until ctx
+// flushLoop writes the device book every devicesFlushPeriod until ctx
 // ends (Run writes it a last time after every session ended).
-func (s *Server) flushDevices(ctx context.Context) {
+func (b *deviceBook) flushLoop(ctx context.Context, log *slog.Logger) {
 	t := time.NewTicker(devicesFlushPeriod)
 	defer t.Stop()
 	for {
@@ -149,8 +150,8 @@ func (s *Server) flushDevices(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.devices.flush(); err != nil {
-				s.log.Warn("record devices", "err", err)
+			if err := b.flush(); err != nil {
+				log.Warn("record devices", "err", err)
 			}
 		}
 	}

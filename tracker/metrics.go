@@ -68,12 +68,12 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	dPeers, dMembers, dFiles, dBytes, dCommits, dConflicts, dSeq, dConflictsTotal := c.descs()
-	t := c.s.Totals()
+	t := c.s.Overview().Totals()
 	ch <- prometheus.MustNewConstMetric(dPeers, prometheus.GaugeValue, float64(t.Online))
 	ch <- prometheus.MustNewConstMetric(dMembers, prometheus.GaugeValue, float64(t.Members))
 	ch <- prometheus.MustNewConstMetric(dConflicts, prometheus.GaugeValue, float64(t.Conflicts))
 	ch <- prometheus.MustNewConstMetric(dSeq, prometheus.GaugeValue, float64(t.Seq)) // a restored state goes back
-	for _, f := range c.s.Folders() {
+	for _, f := range c.s.Overview().Folders() {
 		ch <- prometheus.MustNewConstMetric(dFiles, prometheus.GaugeValue, float64(f.Files), f.Name)
 		ch <- prometheus.MustNewConstMetric(dBytes, prometheus.GaugeValue, float64(f.Bytes), f.Name)
 	}

@@ -3,6 +3,7 @@ package tracker
 import (
 	"bytes"
 	"cmp"
+	"net/http"
 	"slices"
 	"time"
 
@@ -67,8 +68,21 @@ type Totals struct {
 	Epoch                             Epoch
 }
 
+// Overview is the tracker's read-only view for its dashboard and metrics.
+type Overview struct{ s *Server }
+
+// Overview returns the tracker's overview (cheap: a view, not a copy).
+func (s *Server) Overview() Overview { return Overview{s} }
+
+// ID returns the tracker's device ID.
+func (o Overview) ID() identity.DeviceID { return o.s.ID() }
+
+// MetricsHandler serves the tracker's Prometheus metrics (Server.MetricsHandler).
+func (o Overview) MetricsHandler() http.Handler { return o.s.MetricsHandler() }
+
 // Devices returns every member, online ones first, then by name and ID.
-func (s *Server) Devices() []DeviceStatus {
+func (o Overview) Devices() []DeviceStatus {
+	s := o.s
 	online := map[identity.DeviceID][]string{}
 	s.mu.Lock()
 	for k := range s.peers {
@@ -114,7 +128,8 @@ func (s *Server) Devices() []DeviceStatus {
 }
 
 // Folders returns every folder the tracker knows, by name.
-func (s *Server) Folders() []FolderStatus {
+func (o Overview) Folders() []FolderStatus {
+	s := o.s
 	online := map[string]int{}
 	s.mu.Lock()
 	for k := range s.peers {
@@ -137,7 +152,8 @@ func (s *Server) Folders() []FolderStatus {
 }
 
 // RecentChanges returns the recent changes of content, newest first.
-func (s *Server) RecentChanges() []ChangeRecord {
+func (o Overview) RecentChanges() []ChangeRecord {
+	s := o.s
 	a := s.store.agg
 	a.mu.RLock()
 	out := make([]ChangeRecord, 0, len(a.ring))
@@ -153,7 +169,8 @@ func (s *Server) RecentChanges() []ChangeRecord {
 
 // ConflictCopies returns at most limit live conflict copies, by folder and
 // path, and how many there are.
-func (s *Server) ConflictCopies(limit int) ([]ConflictCopy, int) {
+func (o Overview) ConflictCopies(limit int) ([]ConflictCopy, int) {
+	s := o.s
 	a := s.store.agg
 	a.mu.RLock()
 	out := make([]ConflictCopy, 0, len(a.conflicts))
@@ -173,7 +190,8 @@ func (s *Server) ConflictCopies(limit int) ([]ConflictCopy, int) {
 }
 
 // Totals returns the headline numbers.
-func (s *Server) Totals() Totals {
+func (o Overview) Totals() Totals {
+	s := o.s
 	s.mu.Lock()
 	online := map[identity.DeviceID]bool{}
 	for k := range s.peers {
@@ -196,15 +214,15 @@ func (s *Server) Totals() Totals {
 }
 
 // noteDevice remembers what a registering device said about itself.
-func (s *Server) noteDevice(ss *session, reg *trackerpb.Register) {
+func (b *deviceBook) noteDevice(ss *session, reg *trackerpb.Register) {
 	addr := ss.addr
 	if addr == "" {
 		addr = ss.conn.RemoteAddr().String()
 	}
-	s.devices.seen(ss.dev, cleanLabel(reg.DeviceName, maxDeviceName), cleanLabel(reg.Version, maxDeviceVersion), addr, time.Now())
+	b.seen(ss.dev, cleanLabel(reg.DeviceName, maxDeviceName), cleanLabel(reg.Version, maxDeviceVersion), addr, time.Now())
 }
 
 // deviceLeft records when a device's session ended.
-func (s *Server) deviceLeft(ss *session) {
-	s.devices.seen(ss.dev, "", "", "", time.Now())
+func (b *deviceBook) deviceLeft(ss *session) {
+	b.seen(ss.dev, "", "", "", time.Now())
 }

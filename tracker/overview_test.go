@@ -24,12 +24,12 @@ func TestDevicesRemembered(t *testing.T) {
 	tc := startClient(t, srv.Addr().String(), srv.Token(), nil, named)
 	tc.registered(t)
 	tc.update(t, testFile("a.txt", "aaa", t0, manifest.ID{}), testFile("b.txt", "bb", t0, manifest.ID{}))
-	ds := srv.Devices()
+	ds := srv.Overview().Devices()
 	if len(ds) != 1 || ds[0].Name != "laptop" || ds[0].Version != "v1.2.3" || !ds[0].Online ||
 		ds[0].Addr == "" || ds[0].FilesOwned != 2 || len(ds[0].Folders) != 1 {
 		t.Fatalf("online: %+v", ds)
 	}
-	if tot := srv.Totals(); tot.Files != 2 || tot.Bytes != 5 || tot.Members != 1 || tot.Online != 1 {
+	if tot := srv.Overview().Totals(); tot.Files != 2 || tot.Bytes != 5 || tot.Members != 1 || tot.Online != 1 {
 		t.Fatalf("totals %+v", tot)
 	}
 	tc.stop(t)
@@ -43,16 +43,16 @@ func TestDevicesRemembered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv2.Run(canceledCtx())
-	ds = srv2.Devices()
+	ds = srv2.Overview().Devices()
 	if len(ds) != 1 || ds[0].Name != "laptop" || ds[0].Version != "v1.2.3" || ds[0].Online || ds[0].LastSeen.IsZero() ||
 		ds[0].FilesOwned != 2 || ds[0].ID != tc.id.ID {
 		t.Fatalf("after restart: %+v", ds)
 	}
-	fs := srv2.Folders()
+	fs := srv2.Overview().Folders()
 	if len(fs) != 1 || fs[0].Files != 2 || fs[0].Bytes != 5 || fs[0].Online != 0 {
 		t.Fatalf("folders after restart: %+v", fs)
 	}
-	if cs := srv2.RecentChanges(); len(cs) != 2 || cs[0].Path != "b.txt" || cs[0].Device != tc.id.ID {
+	if cs := srv2.Overview().RecentChanges(); len(cs) != 2 || cs[0].Path != "b.txt" || cs[0].Device != tc.id.ID {
 		t.Fatalf("recent changes after restart: %+v", cs)
 	}
 }

@@ -140,7 +140,7 @@ func New(cfg ServerConfig) (*Server, error) {
 		st.close(leaveEpochOpen)
 		return nil, fmt.Errorf("tracker: %w", err)
 	}
-	s.admin = s.listenAdmin()
+	s.admin = listenAdmin(s.cfg.StateDir, s.log)
 	s.log.Info("new epoch", "epoch", st.currentEpoch(), "previous", st.started.prev, "seq", st.current(), "why", st.started.why())
 	return s, nil
 }
@@ -182,9 +182,11 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup // every goroutine of the server
 	wg.Go(func() { s.sweep(sctx) })
 	wg.Go(func() { s.release(sctx) })
-	wg.Go(func() { s.flushDevices(sctx) })
+	wg.Go(func() { s.devices.flushLoop(sctx, s.log) })
 	if s.admin != nil {
-		wg.Go(func() { s.serveAdmin(sctx) })
+		wg.Go(func() {
+			serveAdmin(sctx, s.admin, &adminService{st: s.store, devices: s.devices, tracker: s.id.ID, srv: s}, s.log)
+		})
 	}
 
 	files, members := s.store.counts()

@@ -201,7 +201,7 @@ func (s *Server) serveStream(ctx context.Context, c *transport.Conn, cf *connFol
 	wg.Wait()
 	scancel()
 	s.removePeer(ss)
-	s.deviceLeft(ss)
+	s.devices.deviceLeft(ss)
 }
 
 // isStreamGone reports whether err is the stream's end by the tracker

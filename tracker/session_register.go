@@ -58,7 +58,7 @@ func (s *Server) registerFolder(c *transport.Conn, st *quic.Stream, reg *tracker
 		done:   make(chan struct{}),
 	}
 	ss.lastSeen.Store(time.Now().UnixNano())
-	s.noteDevice(ss, reg)
+	s.devices.noteDevice(ss, reg)
 	if err := s.resumeOrReannounce(ss, reg); err != nil {
 		return nil, err
 	}

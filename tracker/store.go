@@ -125,7 +125,7 @@ func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
 
 // loadMembers reads the members and their access records into memory.
 func (s *store) loadMembers(tx *bolt.Tx) error {
-	if err := s.loadAccess(tx); err != nil {
+	if err := s.acl().loadAccess(tx); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketMembers).ForEach(func(k, v []byte) error {
@@ -328,7 +328,7 @@ func (s *store) encodeEntry(files *bolt.Bucket, key []byte) ([]byte, error) {
 		if int(o) < len(s.byNum) {
 			d = s.byNum[o]
 		}
-		if !s.allowsLocked(d, folder) {
+		if !s.acl().allowsLocked(d, folder) {
 			continue // a removed member, or one no longer granted the folder (docs/ACCESS.md)
 		}
 		e = protowire.AppendTag(e, entryFieldOwners, protowire.BytesType)

@@ -46,7 +46,7 @@ func startTrackerHTTP(flag *string, defaultAddr, state string, srv *tracker.Serv
 	if err != nil {
 		return nil, err
 	}
-	h, err := dashboard.New(dashboard.Config{Source: srv, Secret: secret, Version: version, Log: log})
+	h, err := dashboard.New(dashboard.Config{Source: srv.Overview(), Secret: secret, Version: version, Log: log})
 	if err != nil {
 		return nil, err
 	}

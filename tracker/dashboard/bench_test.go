@@ -50,7 +50,7 @@ func BenchmarkPages(b *testing.B) {
 	}
 	flush(c2, tracker.Conflict)
 	b.Logf("%d files reported in %v", files, time.Since(start).Round(time.Millisecond))
-	if tot := srv.Totals(); tot.Files != files+1000 || tot.Conflicts != 1000 {
+	if tot := srv.Overview().Totals(); tot.Files != files+1000 || tot.Conflicts != 1000 {
 		b.Fatalf("totals %+v", tot)
 	}
 

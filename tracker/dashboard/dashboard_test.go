@@ -185,8 +185,8 @@ func TestEveryPageRenders(t *testing.T) {
 	s := newSite(t, srv, nil)
 	c := browser(t)
 	login(t, c, s.URL, testSecret, "/")
-	conflict := tracker.ConflictName("notes.txt", t0, srv.Devices()[0].ID)
-	for _, d := range srv.Devices() {
+	conflict := tracker.ConflictName("notes.txt", t0, srv.Overview().Devices()[0].ID)
+	for _, d := range srv.Overview().Devices() {
 		if d.Name == "laptop <b>" {
 			conflict = tracker.ConflictName("notes.txt", t0, d.ID)
 		}

@@ -120,9 +120,9 @@ type site struct {
 	h *dashboard.Handler
 }
 
-func newSite(t testing.TB, src dashboard.Source, mod func(*dashboard.Config)) *site {
+func newSite(t testing.TB, srv *tracker.Server, mod func(*dashboard.Config)) *site {
 	t.Helper()
-	cfg := dashboard.Config{Source: src, Secret: testSecret, Version: "test"}
+	cfg := dashboard.Config{Source: srv.Overview(), Secret: testSecret, Version: "test"}
 	if mod != nil {
 		mod(&cfg)
 	}
