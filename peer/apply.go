@@ -115,7 +115,7 @@ func (a *applier) readyTarget(m *manifest.Manifest, abs string) outcome {
 		return retry
 	}
 	if a.edited(m.Path, abs) {
-		return edited
+		return a.editedOutcome(m.Path, abs)
 	}
 	if fi, err := os.Lstat(abs); err == nil && fi.IsDir() {
 		// A file replaces a synced directory: its contents' deletions

@@ -24,6 +24,27 @@ func (a *applier) writeFailed(path, what string, err error) outcome {
 	return retry
 }
 
+// editedOutcome is the outcome for a target at abs that differs from what
+// was synced at rel (applier.edited): edited (the scan reports the edit,
+// and the tracker decides), unless the file cannot be read. Then the scan
+// skips it and can never report it, and rescanning at every round would be
+// a loop: it is a write fault (permission denied), retried with backoff,
+// until it is readable again.
+func (a *applier) editedOutcome(rel, abs string) outcome {
+	if fi, err := os.Lstat(abs); err != nil || !fi.Mode().IsRegular() {
+		return edited
+	}
+	f, err := os.Open(abs)
+	if err == nil {
+		f.Close()
+		return edited
+	}
+	if a.state.faults.failed(rel, "changed here but cannot be read: not replaced", err) {
+		return failed
+	}
+	return edited
+}
+
 // roomBook holds the partial downloads that roomFor let start and that
 // have not ended yet: the room they still need is counted against the
 // free space, so that downloads running together never overcommit the

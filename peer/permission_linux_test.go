@@ -108,3 +108,43 @@ func TestReadOnlyDirectoryTarget(t *testing.T) {
 	waitFor(t, "b deleted ro/gone.txt", func() bool { _, err := os.Lstat(filepath.Join(ro, "gone.txt")); return os.IsNotExist(err) })
 	waitFor(t, "b's error cleared", func() bool { state, _ := folderError(b); return state != localapi.StateError })
 }
+
+// TestUnreadableTargetBacksOff: b's copy of a synced file becomes
+// unreadable (chmod 000) and another device changes the file. b cannot
+// tell whether it was edited here (the scan cannot read it), so it is not
+// replaced: warned about once, retried with backoff, not rescanned at every
+// round; the rest syncs; once readable again the new version arrives. Run
+// as nobody when the tests run as root (runUnprivileged).
+func TestUnreadableTargetBacksOff(t *testing.T) {
+	if runUnprivileged(t) {
+		return
+	}
+	n := newTestNet(t)
+	a := n.start(t.TempDir())
+	rec, log := newLogRecorder()
+	b := n.startLogged(t.TempDir(), log)
+	writeTestFile(t, a.root, "f.txt", "v1")
+	target := filepath.Join(b.root, "f.txt")
+	waitFor(t, "b has f.txt", fileIs(target, []byte("v1")))
+	mustDo(t, os.Chmod(target, 0o000))
+	t.Cleanup(func() { os.Chmod(target, 0o644) })
+	waitFor(t, "b warned about f.txt", func() bool { return rec.count("not synced: cannot read it") > 0 })
+
+	writeTestFile(t, a.root, "f.txt", "v2")
+	writeTestFile(t, a.root, "other.txt", "syncs")
+	waitFor(t, "b has other.txt", fileIs(filepath.Join(b.root, "other.txt"), []byte("syncs")))
+	waitFor(t, "the fault in b's status", func() bool {
+		state, reason := folderError(b)
+		return state == localapi.StateError && strings.Contains(reason, "f.txt")
+	})
+	scans := b.d.Stats().ScansCompleted
+	time.Sleep(2 * time.Second)
+	if got := b.d.Stats().ScansCompleted - scans; got > 6 {
+		t.Errorf("%d scans in 2 s: rescanning the unreadable file in a loop", got)
+	}
+	if got := rec.count("not synced: cannot read it"); got != 1 {
+		t.Errorf("warned %d times about the unreadable file, want once", got)
+	}
+	mustDo(t, os.Chmod(target, 0o644))
+	waitFor(t, "b has v2 once f.txt is readable", fileIs(target, []byte("v2")))
+}

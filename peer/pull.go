@@ -300,7 +300,7 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 		return nil, "", parked
 	}
 	if a.edited(m.Path, abs) {
-		return nil, "", edited
+		return nil, "", a.editedOutcome(m.Path, abs)
 	}
 	part, err := p.store.Partial(&m)
 	if err != nil {
