@@ -212,7 +212,9 @@
 //     a complete version is renamed over it. A failing pull round or scan
 //     (an index write on a full disk) is retried with the same backoff and
 //     warned about once. A local path the scan cannot read is warned about
-//     once per cause (names.go), never taken for deleted.
+//     once per cause (names.go), never taken for deleted; a changed target
+//     that cannot be read is a fault too (its edit could never be
+//     reported: apply_fault.go), not a rescan at every round.
 //   - Stats: counters of bytes and pieces moved, written to Config.StatsFile.
 //   - Metrics: the Prometheus view of the same counters (peer/metrics,
 //     metrics.go): a registry per Daemon, read from Stats at each scrape,
