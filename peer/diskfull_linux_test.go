@@ -304,3 +304,37 @@ func TestNestedMountTarget(t *testing.T) {
 	unmount()
 	waitFor(t, "b has ro/new.txt", fileIs(filepath.Join(ro, "new.txt"), []byte("new")))
 }
+
+// TestDiskFullFolderOtherThanState: b's state (and downloads) is on
+// another file system than its full folder, so the version downloads but
+// its commit (a copy into DIR/.dartsync/tmp, then a rename) fails: the old
+// file stays, no temporary file is left, the error shows, and once the
+// folder's disk is larger the version is put in place at once.
+func TestDiskFullFolderOtherThanState(t *testing.T) {
+	n := newTestNet(t)
+	a := n.start(t.TempDir())
+	rec, log := newLogRecorder()
+	b := n.startWith(tmpfsFolder(t, 2<<20), func(c *Config) { c.Log, c.FolderPoll = log, 50*time.Millisecond })
+	v1 := []byte("small first version")
+	replaceFile(t, filepath.Join(a.root, "big.bin"), v1)
+	waitFor(t, "b has v1", fileIs(filepath.Join(b.root, "big.bin"), v1))
+	v2 := randomBytes(3<<20, 5)
+	replaceFile(t, filepath.Join(a.root, "big.bin"), v2)
+	waitFor(t, "the error in b's status", func() bool {
+		state, reason := folderError(b)
+		return state == localapi.StateError && strings.Contains(reason, "disk full: big.bin")
+	})
+	if got, _ := os.ReadFile(filepath.Join(b.root, "big.bin")); !bytes.Equal(got, v1) {
+		t.Fatal("the old version was not kept")
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(b.root, manifest.StateDir, "tmp", "*")); len(tmp) > 0 {
+		t.Fatalf("temporary files left: %v", tmp)
+	}
+	// Long past the first retries: only the disk growing brings it now.
+	waitFor(t, "a few retries", func() bool { return b.d.folderList()[0].state.faults.attempts("big.bin") >= 4 })
+	resizeTmpfs(t, b.root, 16<<20)
+	waitFor(t, "b has v2", fileIs(filepath.Join(b.root, "big.bin"), v2))
+	if rec.count("the disk has room again") == 0 {
+		t.Error("not retried for the room")
+	}
+}

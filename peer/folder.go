@@ -72,7 +72,15 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 	}
 	f.state.folder = cfg.Folder
 	partials := filepath.Join(cfg.StateDir, "partial")
-	f.state.faults = newWriteFaults(cfg.Log, cfg.Retry, func() int64 { return freeBytes(partials) })
+	f.state.faults = newWriteFaults(cfg.Log, cfg.Retry, func() int64 {
+		// Downloads fill the state's file system, commits the folder's
+		// (copied there when they differ): the fuller one.
+		a, b := freeBytes(partials), freeBytes(cfg.Root)
+		if a < 0 || b >= 0 && b < a {
+			return b
+		}
+		return a
+	})
 	f.writes = &heldWrites{idx: idx, w: idx, state: f.state, pullKick: f.pullKick}
 	f.guard = &folderGuard{
 		root: cfg.Root, stateDir: cfg.StateDir, name: cfg.Folder, self: self, idx: idx, log: cfg.Log,
