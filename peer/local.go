@@ -68,7 +68,7 @@ type reporter struct {
 func (r *reporter) loop(ctx context.Context, changes <-chan watch.Change) error {
 	first := true
 	var retry <-chan time.Time
-	fails, lastErr := 0, "" // failed scans in a row, and the last one's error
+	fails := 0 // failed scans in a row
 	for {
 		select {
 		case <-ctx.Done():
@@ -97,10 +97,10 @@ func (r *reporter) loop(ctx context.Context, changes <-chan watch.Change) error 
 				continue
 			}
 			// Retried with backoff (a full disk fails every index write),
-			// warned about once per error.
+			// and at once when the disk has room (the pull loop kicks a
+			// scan); warned about once per error.
 			fails++
-			if msg := err.Error(); msg != lastErr {
-				lastErr = msg
+			if r.state.faults.roundFailed("scan", err) {
 				r.log.Warn("local scan", "err", err)
 			} else {
 				r.log.Debug("local scan", "err", err, "failures_in_a_row", fails)
@@ -108,7 +108,10 @@ func (r *reporter) loop(ctx context.Context, changes <-chan watch.Change) error 
 			retry = time.After(r.state.faults.backoff(fails))
 			continue
 		}
-		fails, lastErr = 0, ""
+		if fails > 0 {
+			fails = 0
+			r.state.faults.roundOK("scan")
+		}
 		if first {
 			first = false
 			close(r.firstScanDone)

@@ -74,6 +74,7 @@ func (p *puller) loop(ctx context.Context) error {
 				continue
 			}
 			p.log.Info("the disk has room again: retrying the files it could not hold")
+			kick(p.scanKick) // a scan that failed for the disk too
 		case <-gc.due():
 			gc.periodic()
 			continue
@@ -102,7 +103,7 @@ func (p *puller) loop(ctx context.Context) error {
 			default:
 			}
 			p.state.live.setFailed("pull", err) // also when it failed before its wants were read
-			if p.state.faults.roundFailed(err) {
+			if p.state.faults.roundFailed("pull", err) {
 				p.log.Warn("pull", "err", err)
 			} else {
 				p.log.Debug("pull", "err", err, "failures_in_a_row", fails)
@@ -119,7 +120,7 @@ func (p *puller) loop(ctx context.Context) error {
 		}
 		if fails > 0 {
 			fails = 0
-			p.state.faults.roundOK()
+			p.state.faults.roundOK("pull")
 			p.state.live.setFailed("pull", nil)
 		}
 		gc.afterPull()

@@ -57,6 +57,12 @@ type writeFault struct {
 	free     int64     // disk full: free bytes when it failed (-1: unknown)
 }
 
+// roundFault is the last failure of a pull round or a scan.
+type roundFault struct {
+	err  string
+	free int64 // disk full: the free bytes when it failed (-1: not disk full)
+}
+
 // writeFaults are the wants whose write failed for a lasting cause
 // (writeCause): the disk is full, or the path cannot be written. Such a
 // want is not retried at every pull round: it waits a backoff that doubles
@@ -75,15 +81,14 @@ type writeFaults struct {
 
 	mu sync.Mutex
 	m  map[string]*writeFault
-	// round: the error of the pull rounds failing in a row ("" when the
-	// last one did not fail); roundFree: the free bytes when the last one
-	// failed with a full disk (-1: it did not).
-	round     string
-	roundFree int64
+	// rounds: per loop ("pull", "scan"), the error of its runs failing in
+	// a row (an index write on a full disk); none when the last one did
+	// not fail.
+	rounds map[string]*roundFault
 }
 
 func newWriteFaults(log *slog.Logger, base time.Duration, free func() int64) *writeFaults {
-	return &writeFaults{log: log, base: base, free: free, now: time.Now, m: map[string]*writeFault{}, roundFree: -1}
+	return &writeFaults{log: log, base: base, free: free, now: time.Now, m: map[string]*writeFault{}, rounds: map[string]*roundFault{}}
 }
 
 // backoff is the wait after the nth failure in a row (n >= 1).
@@ -182,10 +187,10 @@ func (w *writeFaults) wait() (time.Duration, bool) {
 	return max(first.Sub(now), 0), true
 }
 
-// roundFailed records that a pull round failed with err (an index write,
-// when the disk is full) and reports whether err differs from the last
-// round's: the caller warns once, not at every retry.
-func (w *writeFaults) roundFailed(err error) bool {
+// roundFailed records that a run of loop ("pull", "scan") failed with err
+// (an index write, when the disk is full) and reports whether err differs
+// from the last run's: the caller warns once, not at every retry.
+func (w *writeFaults) roundFailed(loop string, err error) bool {
 	free := int64(-1)
 	if writeCause(err) == causeDiskFull && w.free != nil {
 		free = w.free()
@@ -193,25 +198,29 @@ func (w *writeFaults) roundFailed(err error) bool {
 	msg := err.Error()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	changed := w.round != msg
-	w.round, w.roundFree = msg, free
+	r, ok := w.rounds[loop]
+	changed := !ok || r.err != msg
+	w.rounds[loop] = &roundFault{err: msg, free: free}
 	return changed
 }
 
-// roundOK records that a pull round did not fail.
-func (w *writeFaults) roundOK() {
+// roundOK records that a run of loop did not fail.
+func (w *writeFaults) roundOK(loop string) {
 	w.mu.Lock()
-	w.round, w.roundFree = "", -1
+	delete(w.rounds, loop)
 	w.mu.Unlock()
 }
 
 // spaceFreed reports whether the file system has at least spaceFreedMin
-// more free bytes than when a write failed for a full disk, and if so
-// makes every disk-full fault due now: the pull loop polls it and runs a
-// round at once.
+// more free bytes than when a write, a pull round or a scan failed for a
+// full disk, and if so makes every disk-full fault due now: the pull loop
+// polls it and runs a round and a scan at once.
 func (w *writeFaults) spaceFreed() bool {
 	w.mu.Lock()
-	full := w.roundFree >= 0
+	full := false
+	for _, r := range w.rounds {
+		full = full || r.free >= 0
+	}
 	for _, f := range w.m {
 		full = full || f.cause == causeDiskFull
 	}
@@ -226,8 +235,10 @@ func (w *writeFaults) spaceFreed() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now, freed := w.now(), false
-	if w.roundFree >= 0 && free >= w.roundFree+spaceFreedMin {
-		w.roundFree, freed = free, true
+	for _, r := range w.rounds {
+		if r.free >= 0 && free >= r.free+spaceFreedMin {
+			r.free, freed = free, true
+		}
 	}
 	for _, f := range w.m {
 		if f.cause == causeDiskFull && f.free >= 0 && free >= f.free+spaceFreedMin && now.Before(f.next) {

@@ -118,7 +118,7 @@ func TestWriteFaultsRound(t *testing.T) {
 	free := int64(0)
 	w := newWriteFaults(log, time.Second, func() int64 { return free })
 	full := fmt.Errorf("index: %w", syscall.ENOSPC)
-	if !w.roundFailed(full) || w.roundFailed(full) {
+	if !w.roundFailed("pull", full) || w.roundFailed("pull", full) {
 		t.Fatal("the same round error should be new once")
 	}
 	if w.spaceFreed() {
@@ -128,8 +128,22 @@ func TestWriteFaultsRound(t *testing.T) {
 	if !w.spaceFreed() || w.spaceFreed() {
 		t.Fatal("room should make one round run at once")
 	}
-	w.roundOK()
-	if !w.roundFailed(full) {
+	w.roundOK("pull")
+	if !w.roundFailed("pull", full) {
 		t.Fatal("an error after a success is new")
+	}
+	w.roundOK("pull")
+	// A scan that failed alone is retried for room too.
+	if !w.roundFailed("scan", full) || w.spaceFreed() {
+		t.Fatal("a new scan error, and no more room yet")
+	}
+	free += spaceFreedMin
+	if !w.spaceFreed() {
+		t.Fatal("room should retry the failed scan")
+	}
+	w.roundOK("scan")
+	free += spaceFreedMin
+	if w.spaceFreed() {
+		t.Fatal("room retried with nothing failing")
 	}
 }
