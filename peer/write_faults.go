@@ -76,7 +76,7 @@ type roundFault struct {
 type writeFaults struct {
 	log  *slog.Logger
 	base time.Duration // the first backoff (Config.Retry)
-	free func() int64  // free bytes where partials are written; -1 unknown
+	free func() int64  // free bytes of the fuller of the state's and folder's file systems; -1 unknown
 	now  func() time.Time
 
 	mu sync.Mutex
