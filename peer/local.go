@@ -96,16 +96,17 @@ func (r *reporter) loop(ctx context.Context, changes <-chan watch.Change) error 
 			if errors.Is(err, errFolderPaused) {
 				continue
 			}
-			// Retried with backoff (a full disk fails every index write),
-			// and at once when the disk has room (the pull loop kicks a
-			// scan); warned about once per error.
+			// Retried with backoff when it could not write (a full disk
+			// fails every index write), and then at once when the disk
+			// has room (the pull loop kicks a scan); warned about once
+			// per error.
 			fails++
 			if r.state.faults.roundFailed("scan", err) {
 				r.log.Warn("local scan", "err", err)
 			} else {
 				r.log.Debug("local scan", "err", err, "failures_in_a_row", fails)
 			}
-			retry = time.After(r.state.faults.backoff(fails))
+			retry = time.After(r.state.faults.retryAfter(err, fails))
 			continue
 		}
 		if fails > 0 {

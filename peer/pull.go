@@ -95,8 +95,9 @@ func (p *puller) loop(ctx context.Context) error {
 		}
 		switch {
 		case err != nil:
-			// A failing round (an index write on a full disk) is retried
-			// with backoff, not at every Retry, and warned about once.
+			// A failing round is warned about once; one that failed to
+			// write (an index write on a full disk) is retried with
+			// backoff, not at every Retry.
 			fails++
 			select {
 			case <-p.pullKick: // its own failed index write kicked the loop
@@ -108,7 +109,7 @@ func (p *puller) loop(ctx context.Context) error {
 			} else {
 				p.log.Debug("pull", "err", err, "failures_in_a_row", fails)
 			}
-			again = time.After(p.state.faults.backoff(fails))
+			again = time.After(p.state.faults.retryAfter(err, fails))
 			gc.afterPull()
 			continue
 		case pending > 0:

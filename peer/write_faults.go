@@ -91,6 +91,17 @@ func newWriteFaults(log *slog.Logger, base time.Duration, free func() int64) *wr
 	return &writeFaults{log: log, base: base, free: free, now: time.Now, m: map[string]*writeFault{}, rounds: map[string]*roundFault{}}
 }
 
+// retryAfter is the wait before a loop runs again after its nth failure
+// in a row (n >= 1) with err: the backoff if err is a write with a lasting
+// cause (writeCause), else Config.Retry (a tracker that went away: its
+// return kicks the loops anyway).
+func (w *writeFaults) retryAfter(err error, n int) time.Duration {
+	if writeCause(err) == "" {
+		return w.base
+	}
+	return w.backoff(n)
+}
+
 // backoff is the wait after the nth failure in a row (n >= 1).
 func (w *writeFaults) backoff(n int) time.Duration {
 	d := w.base

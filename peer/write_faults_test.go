@@ -111,13 +111,20 @@ func TestWriteFaultsBackoff(t *testing.T) {
 	}
 }
 
-// TestWriteFaultsRound: failed pull rounds are warned about once per
-// error and retried at once when the disk has room.
+// TestWriteFaultsRound: failed pull rounds and scans are warned about
+// once per error, retried with backoff only when they failed to write, and
+// at once when the disk has room.
 func TestWriteFaultsRound(t *testing.T) {
 	_, log := newLogRecorder()
 	free := int64(0)
 	w := newWriteFaults(log, time.Second, func() int64 { return free })
 	full := fmt.Errorf("index: %w", syscall.ENOSPC)
+	if got := w.retryAfter(full, 3); got != 4*time.Second {
+		t.Errorf("third failure to write: retry after %v, want 4s", got)
+	}
+	if got := w.retryAfter(errors.New("tracker connection lost"), 3); got != time.Second {
+		t.Errorf("third failure that is not a write: retry after %v, want Retry (1s)", got)
+	}
 	if !w.roundFailed("pull", full) || w.roundFailed("pull", full) {
 		t.Fatal("the same round error should be new once")
 	}
