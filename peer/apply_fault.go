@@ -93,6 +93,13 @@ func (b *roomBook) roomFor(part *chunkstore.Partial) (release func(), err error)
 	if free < 0 {
 		return release, nil
 	}
+	upper := int64(0) // what the others need at most, without a stat
+	for _, o := range others {
+		upper += o.Manifest().Size
+	}
+	if need <= free-upper {
+		return release, nil
+	}
 	booked := int64(0)
 	for _, o := range others {
 		booked += remaining(o)
