@@ -63,6 +63,7 @@ func (n *testNet) startInside(root string, tweak ...func(*Config)) (*testPeer, *
 		TrackerAddr: n.srv.Addr().String(), TrackerID: n.token.Tracker, Secret: n.token.Secret[:],
 		ListenAddr: "127.0.0.1:0", Debounce: 30 * time.Millisecond, Rescan: -1, Retry: 100 * time.Millisecond,
 		FolderPoll: 50 * time.Millisecond, Log: log,
+		StatsFile: filepath.Join(root, manifest.StateDir, "stats.json"), StatsEvery: 20 * time.Millisecond,
 	}
 	for _, f := range tweak {
 		f(&cfg)
@@ -238,6 +239,7 @@ func TestDiskFilledByOthersRecovers(t *testing.T) {
 	if got := rec.count("pull") - before; got > 10 {
 		t.Errorf("%d failed pull rounds in 2 s: not backing off", got)
 	}
+
 	if got := treeOf(t, b.root); !maps.Equal(got, map[string]string{"first.txt": "one"}) {
 		t.Fatalf("b's folder changed while its disk was full: %v", slices.Sorted(maps.Keys(got)))
 	}

@@ -3,6 +3,7 @@ package peer
 import (
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/dartsync/dartsync/chunkstore"
@@ -31,7 +32,8 @@ import (
 type folder struct {
 	name      string // tracker folder name ("" = the default folder)
 	stateDir  string
-	statsFile string // "" = none
+	statsFile string                 // "" = none
+	statsErr  atomic.Pointer[string] // the last failed stats write's error (writeStats)
 	// refusedRetry (folderRefusedRetry) is how long a folder the tracker
 	// does not share waits before asking again.
 	refusedRetry time.Duration

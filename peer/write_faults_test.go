@@ -1,11 +1,15 @@
 package peer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -154,3 +158,38 @@ func TestWriteFaultsRound(t *testing.T) {
 		t.Fatal("room retried with nothing failing")
 	}
 }
+
+// TestStatsWriteWarnedOnce: a stats file that cannot be written (a full
+// disk) is warned about once per error, not at every write, and again
+// after a write that worked.
+func TestStatsWriteWarnedOnce(t *testing.T) {
+	warns := &warnCount{}
+	dir := t.TempDir()
+	f := &folder{statsFile: filepath.Join(dir, "missing", "stats.json"), log: slog.New(warns)}
+	for i := range 5 {
+		f.writeStats(StatsSnapshot{FilesApplied: int64(i)})
+	}
+	if got := warns.n.Load(); got != 1 {
+		t.Errorf("warned %d times, want once", got)
+	}
+	mustDo(t, os.Mkdir(filepath.Join(dir, "missing"), 0o755))
+	f.writeStats(StatsSnapshot{})
+	mustDo(t, os.RemoveAll(filepath.Join(dir, "missing")))
+	f.writeStats(StatsSnapshot{FilesApplied: 9})
+	if got := warns.n.Load(); got != 2 {
+		t.Errorf("warned %d times after a write that worked, want 2", got)
+	}
+}
+
+// warnCount is a slog.Handler that counts warnings and errors.
+type warnCount struct{ n atomic.Int64 }
+
+func (w *warnCount) Enabled(context.Context, slog.Level) bool { return true }
+func (w *warnCount) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		w.n.Add(1)
+	}
+	return nil
+}
+func (w *warnCount) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w *warnCount) WithGroup(string) slog.Handler      { return w }
