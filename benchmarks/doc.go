@@ -19,6 +19,11 @@
 //     is committed (fsync + rename); the *NoDisk variants verify and drop the
 //     pieces instead. They split a sync figure into network and disk.
 //
+// Recovery after a SIGKILL (tracker or peer killed and restarted: seconds
+// until the next change is on another peer) is measured with the real
+// binaries in cmd/dartsync/e2e (BenchmarkTrackerKillToChange,
+// BenchmarkPeerKillToChange).
+//
 // Every benchmark reports MB/s (b.SetBytes) or files/s (b.ReportMetric);
 // nothing here asserts a speed.
 package benchmarks

@@ -18,9 +18,15 @@ import (
 
 // Client defaults.
 const (
-	DefaultMinBackoff = 500 * time.Millisecond
+	DefaultMinBackoff = 100 * time.Millisecond
 	DefaultMaxBackoff = 30 * time.Second
+	DefaultProbe      = time.Second
 	dialTimeout       = 15 * time.Second
+
+	// probePadding is the size of a keep-alive's padding: with it the
+	// packet carrying the keep-alive is over the 42 bytes below which
+	// quic-go answers no packet with a stateless reset.
+	probePadding = 32
 )
 
 // Handler receives what the tracker pushes. Its methods are called from one
@@ -65,6 +71,14 @@ type ClientConfig struct {
 	Transport   transport.Options // QUIC options (zero: defaults)
 	MinBackoff  time.Duration     // first reconnect delay (DefaultMinBackoff)
 	MaxBackoff  time.Duration     // largest reconnect delay (DefaultMaxBackoff)
+	// Probe is how long the connection may go without a write before a
+	// keep-alive probes it (0: DefaultProbe; negative: no probes, only the
+	// keep-alive at the tracker's interval). A tracker restarted since
+	// answers the probe with a stateless reset, so a peer with nothing to
+	// say learns of the restart within about Probe, not at the connection's
+	// idle timeout. Its cost: one small packet and its ACK per Probe per
+	// device (one for all the folders on the connection).
+	Probe time.Duration
 	// Dialer is the device's shared tracker connection, on which this
 	// client opens its folder's control stream. nil: the client dials its
 	// own from Addr, Identity, Tracker and Transport (closed when Run
@@ -92,6 +106,9 @@ func NewClient(cfg ClientConfig) *Client {
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.Probe == 0 {
+		cfg.Probe = DefaultProbe
 	}
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(DefaultMaxBackoff, cfg.MinBackoff)

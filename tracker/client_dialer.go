@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
@@ -33,6 +35,8 @@ type Dialer struct {
 	dialing chan struct{} // closed when the dial under way ends; nil if none
 	closed  bool
 	dials   int // connections dialled (tests)
+
+	lastWrite atomic.Int64 // unix nanoseconds of the last write of any Client's stream
 }
 
 // NewDialer returns a dialer; nothing is dialled until a Client asks.
@@ -121,6 +125,14 @@ func (d *Dialer) drop(conn *transport.Conn) {
 	if cur {
 		_ = conn.CloseWithError(0, "")
 	}
+}
+
+// wrote records that a Client wrote on the connection at t.
+func (d *Dialer) wrote(t time.Time) { d.lastWrite.Store(t.UnixNano()) }
+
+// idleFor is how long before now a Client last wrote on the connection.
+func (d *Dialer) idleFor(now time.Time) time.Duration {
+	return now.Sub(time.Unix(0, d.lastWrite.Load()))
 }
 
 // Close closes the connection; later gets fail.

@@ -61,20 +61,34 @@ func (c *Client) readLoop(st *quic.Stream, cc *clientConn, d *dispatcher) error 
 	}
 }
 
-// writeLoop owns the stream's writes: requests and keep-alives.
+// writeLoop owns the stream's writes: requests, the stream's keep-alive at
+// the registered interval and, every probe period during which nothing was
+// written on the connection (by any folder's stream), a probe: a padded
+// keep-alive that a restarted tracker answers with a stateless reset.
 func (c *Client) writeLoop(ctx context.Context, st *quic.Stream, cc *clientConn, interval time.Duration) error {
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
-	t := time.NewTicker(interval)
+	tick := interval
+	if c.cfg.Probe > 0 {
+		tick = min(tick, c.cfg.Probe)
+	}
+	t := time.NewTicker(tick)
 	defer t.Stop()
-	keep := &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_KeepAlive{KeepAlive: &trackerpb.KeepAlive{}}}
+	keep := &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_KeepAlive{KeepAlive: &trackerpb.KeepAlive{Padding: make([]byte, probePadding)}}}
+	last := time.Now() // of this stream's last write
 	for {
 		var m *trackerpb.PeerMsg
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
+		case now := <-t.C:
+			// Ticks are not exact: anything due within half a tick is due.
+			streamDue := now.Sub(last) >= interval-tick/2
+			probeDue := c.cfg.Probe > 0 && c.cfg.Dialer.idleFor(now) >= c.cfg.Probe-tick/2
+			if !streamDue && !probeDue {
+				continue
+			}
 			m = keep
 		case m = <-cc.out:
 		}
@@ -82,5 +96,7 @@ func (c *Client) writeLoop(ctx context.Context, st *quic.Stream, cc *clientConn,
 		if err := wire.Write(st, m); err != nil {
 			return err
 		}
+		last = time.Now()
+		c.cfg.Dialer.wrote(last)
 	}
 }

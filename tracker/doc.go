@@ -82,6 +82,13 @@
 // is how a reconnecting peer gets exactly what it missed; a re-announcing
 // peer's writer sends no entry until REANNOUNCE_DONE, then everything.
 //
+// Restarts: a Client reconnects 50–100 ms after its connection ended
+// (DefaultMinBackoff), doubling while dials fail. A connection nothing was
+// written on for a second (ClientConfig.Probe) gets a padded keep-alive, the
+// probe, so a tracker killed and restarted since resets it at once
+// (stateless reset, internal/transport) instead of leaving it to its idle
+// timeout.
+//
 // Sentinel errors (test with errors.Is):
 //
 //   - ErrWrongToken: the tracker refused the join secret.

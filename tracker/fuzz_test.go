@@ -27,6 +27,7 @@ func seedPeerMsgs() []*trackerpb.PeerMsg {
 		{Msg: &trackerpb.PeerMsg_FileUpdate{FileUpdate: &trackerpb.FileUpdate{RequestId: 9, Changes: []*manifestpb.Manifest{manifest.ToProto(&f), manifest.ToProto(&del)},
 			Reannounce: true, Ancestors: []*trackerpb.Ancestors{{FileIds: [][]byte{f.ID[:], del.ID[:]}}, {}}}}},
 		{Msg: &trackerpb.PeerMsg_ReannounceDone{ReannounceDone: &trackerpb.ReannounceDone{}}},
+		{Msg: &trackerpb.PeerMsg_KeepAlive{KeepAlive: &trackerpb.KeepAlive{Padding: make([]byte, probePadding)}}},
 	}
 }
 

@@ -17,11 +17,23 @@ import (
 
 // childEnv makes the test binary run a tracker instead of the tests (see
 // TestMain): the state directory is the variable's value, the listen address
-// is written to <dir>/addr once serving.
+// is written to <dir>/addr once serving. <dir>/listen, if present, is the
+// address to listen on, and <dir>/interval the keep-alive interval.
 const childEnv = "DARTSYNC_TRACKER_CHILD"
 
 func runChildTracker(dir string) {
-	s, err := New(ServerConfig{StateDir: dir, Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond})
+	listen := "127.0.0.1:0"
+	if b, err := os.ReadFile(filepath.Join(dir, "listen")); err == nil {
+		listen = string(b) // a restart on the address of the run before (restart_test.go)
+	}
+	interval := 100 * time.Millisecond
+	if b, err := os.ReadFile(filepath.Join(dir, "interval")); err == nil {
+		if interval, err = time.ParseDuration(string(b)); err != nil {
+			fmt.Fprintln(os.Stderr, "child tracker:", err)
+			os.Exit(2)
+		}
+	}
+	s, err := New(ServerConfig{StateDir: dir, Listen: listen, Interval: interval})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child tracker:", err)
 		os.Exit(2)

@@ -26,6 +26,16 @@
 //     Listener.Close refuses handshakes in progress, closes every connection
 //     accepted or dialed through it (the peers are told) and closes the socket,
 //     so no goroutine of the listener survives it.
+//   - Stateless reset: every endpoint's quic-go transport has a stateless
+//     reset key derived from the identity's private key (ResetKey: BLAKE3
+//     derive-key under a context of its own, never the raw key). A node
+//     restarted with the same identity on the same port answers a packet of
+//     a connection of its previous run (larger than 42 bytes: quic-go
+//     ignores smaller ones) with a stateless reset, which the other side
+//     recognises from the token the connection announced; that connection
+//     then ends at once with quic.StatelessResetError (IsStatelessReset)
+//     instead of at its idle timeout. A Dial socket has the key too, though
+//     a restarted process dials from another port.
 //   - Options: keep-alive period and idle timeout are always set explicitly
 //     (DefaultKeepAlive, DefaultIdleTimeout); flow-control windows are raised
 //     well above quic-go's defaults for throughput (DefaultStreamWindow,

@@ -39,7 +39,7 @@ func Listen(addr string, id *identity.Identity, opt Options) (*Listener, error) 
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
 	}
-	ep, err := newEndpoint(laddr)
+	ep, err := newEndpoint(laddr, id)
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
 	}

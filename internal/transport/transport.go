@@ -37,18 +37,24 @@ func (c *Conn) CloseWithError(code quic.ApplicationErrorCode, desc string) error
 // Close is CloseWithError(0, "").
 func (c *Conn) Close() error { return c.CloseWithError(0, "") }
 
-// endpoint is one UDP socket with its quic-go transport.
+// endpoint is one UDP socket with its quic-go transport, which answers
+// packets of connections it does not know with a stateless reset made with
+// the identity's ResetKey.
 type endpoint struct {
 	udp *net.UDPConn
 	tr  *quic.Transport
 }
 
-func newEndpoint(laddr *net.UDPAddr) (*endpoint, error) {
+func newEndpoint(laddr *net.UDPAddr, id *identity.Identity) (*endpoint, error) {
+	key, err := ResetKey(id)
+	if err != nil {
+		return nil, err
+	}
 	udp, err := net.ListenUDP("udp", laddr)
 	if err != nil {
 		return nil, err
 	}
-	return &endpoint{udp: udp, tr: &quic.Transport{Conn: udp}}, nil
+	return &endpoint{udp: udp, tr: &quic.Transport{Conn: udp, StatelessResetKey: key}}, nil
 }
 
 // close terminates every connection still on the endpoint (without notifying
@@ -105,7 +111,7 @@ func (e *endpoint) dial(ctx context.Context, addr string, id *identity.Identity,
 // ErrWrongDevice unless the server's device ID equals *expect. The socket is
 // released when the connection ends; Close waits for that.
 func Dial(ctx context.Context, addr string, id *identity.Identity, expect *identity.DeviceID, opt Options) (*Conn, error) {
-	e, err := newEndpoint(&net.UDPAddr{})
+	e, err := newEndpoint(&net.UDPAddr{}, id)
 	if err != nil {
 		return nil, fmt.Errorf("transport: dial %s: %w", addr, err)
 	}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -19,7 +21,24 @@ const busyBackoff = 50 * time.Millisecond
 // requests in flight to the source (and within the fetcher's byte budget);
 // each request verifies what arrives and writes it to the sink. It returns when the scheduler has nothing more for the source
 // or the source is dropped, after all its requests have ended.
+//
+// A pooled connection that the source answers with a stateless reset was
+// made to a previous run of its process (it restarted since): the source is
+// not blamed; the worker starts again on new connections, at most once per
+// lane (each lane's connection may be one of the previous run).
 func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
+	for range j.f.opt.Conns + 1 {
+		if !j.runSourceConns(ctx, si, src) {
+			return
+		}
+	}
+	j.sched.dropSource(si, fmt.Errorf("transfer: %s at %s: every connection reset", src.ID.Short(), src.Addr))
+}
+
+// runSourceConns is one run of runSource's worker on the pool's connections;
+// it reports whether it ended because one of them was reset (see
+// runSource).
+func (j *fetchJob) runSourceConns(ctx context.Context, si int, src Source) (reset bool) {
 	f, sched, window := j.f, j.sched, j.window
 	conns := make([]*quic.Conn, 0, f.opt.Conns)
 	for lane := range f.opt.Conns {
@@ -32,15 +51,23 @@ func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
 				f.log.Info("source unreachable", "source", src.ID.Short(), "addr", src.Addr, "file", j.m.Path, "err", err)
 			}
 			sched.dropSource(si, err)
-			return
+			return false
 		}
 		conns = append(conns, conn)
 	}
 	sctx, scancel := context.WithCancel(ctx)
 	defer scancel()
+	var wasReset atomic.Bool
+	restarted := func() { // a connection was reset: stop this run, start again
+		wasReset.Store(true)
+		scancel()
+	}
 	slots := make(chan struct{}, window)
 	var reqs sync.WaitGroup
-	defer reqs.Wait()
+	defer func() {
+		reqs.Wait()
+		reset = wasReset.Load() && ctx.Err() == nil
+	}()
 	for k := 0; ; k++ {
 		select {
 		case slots <- struct{}{}:
@@ -67,14 +94,14 @@ func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
 				<-slots
 				sched.poke() // this source may now be idle: endgame
 			}()
-			j.runAttempt(sctx, scancel, a, conn, src)
+			j.runAttempt(sctx, scancel, restarted, a, conn, src)
 		}()
 	}
 }
 
 // runAttempt performs one request, reports its outcome to the scheduler
 // and writes a winning piece to the sink.
-func (j *fetchJob) runAttempt(sctx context.Context, dropSrc context.CancelFunc, a *attempt, conn *quic.Conn, src Source) {
+func (j *fetchJob) runAttempt(sctx context.Context, dropSrc, restarted context.CancelFunc, a *attempt, conn *quic.Conn, src Source) {
 	f, sched, it := j.f, j.sched, a.it
 	began := time.Now()
 	f.load.requests.Add(1)
@@ -85,7 +112,7 @@ func (j *fetchJob) runAttempt(sctx context.Context, dropSrc context.CancelFunc, 
 		err = fmt.Errorf("%w: piece %s from %s", ErrBadPiece, it.hash.Short(), src.ID.Short())
 	}
 	if err != nil {
-		j.attemptFailed(sctx, dropSrc, a, conn, src, err)
+		j.attemptFailed(sctx, dropSrc, restarted, a, conn, src, err)
 		return
 	}
 	if sched.complete(a) {
@@ -97,10 +124,17 @@ func (j *fetchJob) runAttempt(sctx context.Context, dropSrc context.CancelFunc, 
 
 // attemptFailed classifies a failed request: the item is re-queued; a
 // source without the piece is excluded for that piece; a busy source pauses;
-// any other failure of a live request drops the source for this file.
-func (j *fetchJob) attemptFailed(sctx context.Context, dropSrc context.CancelFunc, a *attempt, conn *quic.Conn, src Source, err error) {
+// a connection reset by the source's restarted process is dialled again
+// (restarted); any other failure of a live request drops the source for
+// this file.
+func (j *fetchJob) attemptFailed(sctx context.Context, dropSrc, restarted context.CancelFunc, a *attempt, conn *quic.Conn, src Source, err error) {
 	f, sched := j.f, j.sched
 	switch {
+	case transport.IsStatelessReset(err) || transport.IsStatelessReset(context.Cause(conn.Context())):
+		f.log.Info("source restarted; connecting again", "source", src.ID.Short(), "file", j.m.Path)
+		sched.retry(a)
+		f.pool.evictConn(src.ID, conn)
+		restarted()
 	case a.ctx.Err() != nil:
 		// Cancelled: a duplicate won, the source was dropped, or the fetch ended.
 		sched.retry(a)

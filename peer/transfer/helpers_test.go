@@ -20,7 +20,12 @@ import (
 	"github.com/dartsync/dartsync/manifest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(childEnv); dir != "" {
+		runChildServer(dir) // never returns
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func testLog(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))

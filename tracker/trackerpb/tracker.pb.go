@@ -601,8 +601,15 @@ func (x *Register) GetVersion() string {
 	return ""
 }
 
+// KeepAlive keeps the stream alive (at the registered interval) and probes
+// the connection (every second or so while nothing else is sent): if the
+// tracker restarted, its new process answers the probe's packet with a QUIC
+// stateless reset and the peer reconnects at once. `padding` (ignored; a
+// few dozen bytes) makes that packet large enough to be answered: quic-go
+// answers no packet of 42 bytes or less with a reset.
 type KeepAlive struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	Padding       []byte                 `protobuf:"bytes,1,opt,name=padding,proto3" json:"padding,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -635,6 +642,13 @@ func (x *KeepAlive) ProtoReflect() protoreflect.Message {
 // Deprecated: Use KeepAlive.ProtoReflect.Descriptor instead.
 func (*KeepAlive) Descriptor() ([]byte, []int) {
 	return file_tracker_trackerpb_tracker_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *KeepAlive) GetPadding() []byte {
+	if x != nil {
+		return x.Padding
+	}
+	return nil
 }
 
 // FileUpdate reports local changes: for each, the new manifest whose `base` is
@@ -1663,8 +1677,9 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\x05epoch\x18\x06 \x01(\fR\x05epoch\x12\x1f\n" +
 	"\vdevice_name\x18\a \x01(\tR\n" +
 	"deviceName\x12\x18\n" +
-	"\aversion\x18\b \x01(\tR\aversion\"\v\n" +
-	"\tKeepAlive\"\xea\x01\n" +
+	"\aversion\x18\b \x01(\tR\aversion\"%\n" +
+	"\tKeepAlive\x12\x18\n" +
+	"\apadding\x18\x01 \x01(\fR\apadding\"\xea\x01\n" +
 	"\n" +
 	"FileUpdate\x12\x1d\n" +
 	"\n" +

@@ -18,7 +18,7 @@ const (
 
 // cluster is a tracker and its peers, each with its own folder and state.
 type cluster struct {
-	t       *testing.T
+	t       testing.TB
 	base    string
 	tracker *proc
 	addr    string
@@ -36,7 +36,7 @@ type peerProc struct {
 
 // newCluster starts a tracker and n peers (peer1..peerN), each joined with
 // the tracker's token and past its first scan.
-func newCluster(t *testing.T, n int) *cluster {
+func newCluster(t testing.TB, n int) *cluster {
 	t.Helper()
 	base := t.TempDir()
 	if keep := os.Getenv("DARTSYNC_E2E_KEEP"); keep != "" {
@@ -203,7 +203,7 @@ func (c *cluster) dumpLogs() {
 }
 
 // logSize returns the size of pp's log (every run of pp appends to it).
-func logSize(t *testing.T, pp *peerProc) int64 {
+func logSize(t testing.TB, pp *peerProc) int64 {
 	t.Helper()
 	fi, err := os.Stat(pp.p.log.Name())
 	if err != nil {
@@ -213,7 +213,7 @@ func logSize(t *testing.T, pp *peerProc) int64 {
 }
 
 // logSince returns pp's log from offset on.
-func logSince(t *testing.T, pp *peerProc, offset int64) string {
+func logSince(t testing.TB, pp *peerProc, offset int64) string {
 	t.Helper()
 	b, err := os.ReadFile(pp.p.log.Name())
 	if err != nil || int64(len(b)) < offset {
@@ -223,7 +223,7 @@ func logSince(t *testing.T, pp *peerProc, offset int64) string {
 }
 
 // lastRun returns pp's log since its last start.
-func lastRun(t *testing.T, pp *peerProc) string {
+func lastRun(t testing.TB, pp *peerProc) string {
 	t.Helper()
 	b, err := os.ReadFile(pp.p.log.Name())
 	if err != nil {

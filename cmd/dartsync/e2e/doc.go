@@ -21,4 +21,10 @@
 // config file of the machine's user leaks in. Peers run with the
 // --debug-* flags of `dartsync peer` that make a test fast (retry, stats
 // interval) or reach a crash window (--debug-kill-after-rename).
+//
+// The harness takes a testing.TB, so benchmarks run real processes too:
+// restart_test.go measures how soon a change flows after a tracker or a peer
+// is killed and restarted (BenchmarkTrackerKillToChange,
+// BenchmarkPeerKillToChange: seconds, b.ReportMetric), with the default
+// retry interval; its tests check only that changes flow again.
 package e2e

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 
 // proc is one running dartsync process.
 type proc struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	args []string
 	cmd  *exec.Cmd
@@ -49,14 +49,14 @@ type proc struct {
 	done chan error
 }
 
-func start(t *testing.T, logDir, name string, args ...string) *proc {
+func start(t testing.TB, logDir, name string, args ...string) *proc {
 	t.Helper()
 	return startEnv(t, logDir, name, nil, args...)
 }
 
 // startEnv is start with env (KEY=VALUE) added to the process's
 // environment.
-func startEnv(t *testing.T, logDir, name string, env []string, args ...string) *proc {
+func startEnv(t testing.TB, logDir, name string, env []string, args ...string) *proc {
 	t.Helper()
 	lf, err := os.OpenFile(filepath.Join(logDir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -118,7 +118,7 @@ func (p *proc) waitExit(d time.Duration) (error, bool) {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -130,7 +130,7 @@ func freePort(t *testing.T) int {
 
 // eventually polls cond until it reports true or the deadline passes; then
 // it fails with cond's last explanation.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -208,7 +208,7 @@ func diff(got, want tree) string {
 	return strings.Join(lines, "; ")
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -217,7 +217,7 @@ func randomBytes(t *testing.T, n int) []byte {
 	return b
 }
 
-func writeFile(t *testing.T, root, rel string, data []byte, perm os.FileMode) {
+func writeFile(t testing.TB, root, rel string, data []byte, perm os.FileMode) {
 	t.Helper()
 	p := filepath.Join(root, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
