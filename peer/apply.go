@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/dartsync/dartsync/chunkstore"
@@ -76,23 +77,21 @@ const (
 
 // seal sets the mode and modification time on a complete partial and
 // seals it, its data made durable now or by its commit batch (dataSync).
-// It reports whether it did; on failure the partial is closed (resumable)
-// and the want is to be retried.
-func (a *applier) seal(m *manifest.Manifest, part *chunkstore.Partial, sync dataSync) bool {
+// It returns done if it did; on failure the partial is closed (resumable)
+// and the want is to be retried (writeFailed).
+func (a *applier) seal(m *manifest.Manifest, part *chunkstore.Partial, sync dataSync) outcome {
 	if err := setMeta(part.Path(), m); err != nil {
 		part.Close()
-		a.log.Warn("set mode and mtime", "path", m.Path, "err", err)
-		return false
+		return a.writeFailed(m.Path, "set mode and mtime", err)
 	}
 	seal := part.SealUnsynced
 	if sync == dataSynced {
 		seal = part.Seal
 	}
 	if err := seal(); err != nil {
-		a.log.Warn("seal", "path", m.Path, "err", err)
-		return false
+		return a.writeFailed(m.Path, "seal", err)
 	}
-	return true
+	return done
 }
 
 // readyTarget checks, right before the rename, that m may replace what is
@@ -116,17 +115,27 @@ func (a *applier) readyTarget(m *manifest.Manifest, abs string) outcome {
 		return retry
 	}
 	if a.edited(m.Path, abs) {
-		return edited
+		return a.editedOutcome(m.Path, abs)
 	}
 	if fi, err := os.Lstat(abs); err == nil && fi.IsDir() {
 		// A file replaces a synced directory: its contents' deletions
 		// run later in the pull, so this may take another round.
 		if err := os.Remove(abs); err != nil {
+			if a.state.faults.failed(m.Path, "remove the directory a file replaces", err) {
+				return failed
+			}
 			return retry
 		}
 	}
-	if !a.keep.keepReplaced(m.Path) {
-		return retry
+	if a.state.faults.attempts(m.Path) > 0 {
+		// A retry after a failed write: not another kept version for a
+		// directory that still cannot be written.
+		if err := dirWritable(filepath.Dir(abs)); err != nil {
+			return a.writeFailed(m.Path, "commit", err)
+		}
+	}
+	if err := a.keep.keepReplaced(m.Path); err != nil {
+		return a.writeFailed(m.Path, "cannot keep the version a remote change replaces: not replacing it yet", err)
 	}
 	return done
 }
@@ -134,8 +143,8 @@ func (a *applier) readyTarget(m *manifest.Manifest, abs string) outcome {
 // apply commits a complete partial over the target, unless the target was
 // edited meanwhile, and stages the new index entry.
 func (a *applier) apply(m *manifest.Manifest, part *chunkstore.Partial, abs string) outcome {
-	if !a.seal(m, part, dataSynced) {
-		return retry
+	if o := a.seal(m, part, dataSynced); o != done {
+		return o
 	}
 	if !a.state.beginApply(m.Path) {
 		part.Close()
@@ -147,8 +156,7 @@ func (a *applier) apply(m *manifest.Manifest, part *chunkstore.Partial, abs stri
 		return o
 	}
 	if err := part.Commit(abs); err != nil {
-		a.log.Warn("commit", "path", m.Path, "err", err)
-		return retry
+		return a.writeFailed(m.Path, "commit", err)
 	}
 	a.renamed()
 	a.idx.Stage(index.Entry{Manifest: *m, Stat: a.appliedStat(m, abs)})
@@ -168,8 +176,7 @@ func (a *applier) applyDir(r *round, w index.Want, keep map[manifest.ID][]index.
 	abs, made, err := target(a.root, w.Manifest.Path, createParents)
 	stageDirs(a.idx, made)
 	if err != nil {
-		a.log.Warn("cannot create directory", "path", w.Manifest.Path, "err", err)
-		return retry
+		return a.writeFailed(w.Manifest.Path, "cannot create directory", err)
 	}
 	if !a.state.beginApply(w.Manifest.Path) {
 		return retry
@@ -187,6 +194,9 @@ func (a *applier) applyDir(r *round, w index.Want, keep map[manifest.ID][]index.
 			}
 			if !moved {
 				if err := a.keep.removeKept(w.Manifest.Path, abs, ie.Stat); err != nil {
+					if a.state.faults.failed(w.Manifest.Path, "remove the file a directory replaces", err) {
+						return failed
+					}
 					return retry
 				}
 				a.forget(w.Manifest.Path)
@@ -194,8 +204,7 @@ func (a *applier) applyDir(r *round, w index.Want, keep map[manifest.ID][]index.
 		}
 	}
 	if err := os.Mkdir(abs, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		a.log.Warn("create directory", "path", w.Manifest.Path, "err", err)
-		return retry
+		return a.writeFailed(w.Manifest.Path, "create directory", err)
 	}
 	if fi, err := os.Lstat(abs); err != nil || !fi.IsDir() {
 		return edited // a file is where the directory goes
@@ -256,8 +265,7 @@ func (a *applier) applyDelete(w index.Want) outcome {
 		return edited
 	case decide.DeleteFile:
 		if err := a.keep.removeKept(m.Path, abs, ie.Stat); err != nil {
-			a.log.Warn("delete", "path", m.Path, "err", err)
-			return retry
+			return a.writeFailed(m.Path, "delete", err)
 		}
 		a.forget(m.Path)
 		a.stats.FilesDeleted.Add(1)

@@ -79,8 +79,7 @@ func (a *applier) applyBatch(r *round, batch []readyFile) {
 	for i, f := range batch {
 		m := &f.w.Manifest
 		if err := synced[i]; err != nil {
-			a.log.Warn("sync", "path", m.Path, "err", err)
-			r.note(f.w, retry)
+			r.note(f.w, a.writeFailed(m.Path, "sync", err))
 			continue
 		}
 		if !a.state.beginApply(m.Path) {
@@ -96,8 +95,7 @@ func (a *applier) applyBatch(r *round, batch []readyFile) {
 		}
 		if err := cb.Rename(f.part, f.abs); err != nil {
 			a.state.endApply(m.Path)
-			a.log.Warn("commit", "path", m.Path, "err", err)
-			r.note(f.w, retry)
+			r.note(f.w, a.writeFailed(m.Path, "commit", err))
 			continue
 		}
 		renamed = append(renamed, f)

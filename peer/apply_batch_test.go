@@ -114,7 +114,7 @@ func TestApplyBatchChecksEachFile(t *testing.T) {
 		if err := part.WritePiece(0, data); err != nil {
 			t.Fatal(err)
 		}
-		if !d.apply.seal(&m, part, i%2 == 0) { // synced here, or by applyBatch
+		if d.apply.seal(&m, part, i%2 == 0) != done { // synced here, or by applyBatch
 			t.Fatalf("%s: seal failed", tt.name)
 		}
 		batch = append(batch, readyFile{w: index.Want{Manifest: m}, part: part, abs: abs})

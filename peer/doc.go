@@ -198,6 +198,23 @@
 //     fails with ErrNoTracker and creates nothing; with them, it is a first
 //     start (a new, empty member). Keep the state outside a removable disk
 //     (--state) so a peer started while it is not mounted pauses instead.
+//   - Write fault (write_faults.go): a want whose write failed for a
+//     lasting cause: the disk is full (ENOSPC, EDQUOT), the path may not
+//     be written (EACCES, EPERM, EROFS), or it is on another mount inside
+//     the folder (EXDEV). It is warned about once per path and cause, not
+//     retried at every round but after a backoff doubling from
+//     Config.Retry up to two minutes, and at once when the file system has
+//     room again (disk full: the pull loop checks every Config.FolderPoll).
+//     While any lasts, the folder's Status state is "error" with the
+//     reason; other wants go on, and the peer keeps serving. A download
+//     starts only if the rest of its version fits beside what the
+//     downloads under way still need (roomBook); the old file stays until
+//     a complete version is renamed over it. A failing pull round or scan
+//     (an index write on a full disk) is retried with the same backoff and
+//     warned about once. A local path the scan cannot read is warned about
+//     once per cause (names.go), never taken for deleted; a changed target
+//     that cannot be read is a fault too (its edit could never be
+//     reported: apply_fault.go), not a rescan at every round.
 //   - Stats: counters of bytes and pieces moved, written to Config.StatsFile.
 //   - Metrics: the Prometheus view of the same counters (peer/metrics,
 //     metrics.go): a registry per Daemon, read from Stats at each scrape,

@@ -2,6 +2,8 @@ package peer
 
 import (
 	"log/slog"
+	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/dartsync/dartsync/chunkstore"
@@ -30,7 +32,8 @@ import (
 type folder struct {
 	name      string // tracker folder name ("" = the default folder)
 	stateDir  string
-	statsFile string // "" = none
+	statsFile string                 // "" = none
+	statsErr  atomic.Pointer[string] // the last failed stats write's error (writeStats)
 	// refusedRetry (folderRefusedRetry) is how long a folder the tracker
 	// does not share waits before asking again.
 	refusedRetry time.Duration
@@ -70,6 +73,16 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 		scanKick: make(chan struct{}, 1), pullKick: make(chan struct{}, 1), firstScanDone: make(chan struct{}),
 	}
 	f.state.folder = cfg.Folder
+	partials := filepath.Join(cfg.StateDir, "partial")
+	f.state.faults = newWriteFaults(cfg.Log, cfg.Retry, func() int64 {
+		// Downloads fill the state's file system, commits the folder's
+		// (copied there when they differ): the fuller one.
+		a, b := freeBytes(partials), freeBytes(cfg.Root)
+		if a < 0 || b >= 0 && b < a {
+			return b
+		}
+		return a
+	})
 	f.writes = &heldWrites{idx: idx, w: idx, state: f.state, pullKick: f.pullKick}
 	f.guard = &folderGuard{
 		root: cfg.Root, stateDir: cfg.StateDir, name: cfg.Folder, self: self, idx: idx, log: cfg.Log,
@@ -85,12 +98,12 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 	f.pull = &puller{
 		log: cfg.Log, idx: idx, store: store, stats: f.stats, state: f.state, guard: f.guard,
 		writes: f.writes, rs: f.rs, apply: f.apply, plan: f.plan,
-		parallel: cfg.Parallel, retry: cfg.Retry, partialMaxAge: cfg.PartialMaxAge,
+		parallel: cfg.Parallel, retry: cfg.Retry, partialMaxAge: cfg.PartialMaxAge, poll: cfg.FolderPoll,
 		pullKick: f.pullKick, scanKick: f.scanKick, firstScanDone: f.firstScanDone,
 	}
 	f.report = &reporter{
 		root: cfg.Root, log: cfg.Log, idx: idx, store: store, stats: f.stats, state: f.state,
-		guard: f.guard, writes: f.writes, rs: f.rs, retry: cfg.Retry,
+		guard: f.guard, writes: f.writes, rs: f.rs,
 		scanKick: f.scanKick, pullKick: f.pullKick, firstScanDone: f.firstScanDone,
 	}
 	f.handler = handler{

@@ -202,7 +202,7 @@ func TestApplyIntoUnmountedFolder(t *testing.T) {
 			part, err := d.store.Partial(&m)
 			mustDo(t, err)
 			mustDo(t, part.WritePiece(0, data))
-			if !d.apply.seal(&m, part, false) {
+			if d.apply.seal(&m, part, false) != done {
 				t.Fatal("seal failed")
 			}
 

@@ -44,7 +44,6 @@ type reporter struct {
 	writes *heldWrites
 	rs     *resync
 	client trackerClient // set by folder.connect
-	retry  time.Duration // after a failed scan
 	ignore *ignoreRules  // reloaded before each scan (ignore.go)
 
 	scanKick      chan struct{} // in: scan now
@@ -58,6 +57,9 @@ type reporter struct {
 	// manifest.ValidatePath refuses them, already warned about (names.go).
 	// Only the loop uses it.
 	badNames map[string]bool
+	// unreadable: the paths the last scan could not read, and why
+	// (warnUnreadable).
+	unreadable map[string]string
 }
 
 // loop runs a local scan whenever the watcher (changes) or a kick asks
@@ -66,6 +68,7 @@ type reporter struct {
 func (r *reporter) loop(ctx context.Context, changes <-chan watch.Change) error {
 	first := true
 	var retry <-chan time.Time
+	fails := 0 // failed scans in a row
 	for {
 		select {
 		case <-ctx.Done():
@@ -93,9 +96,22 @@ func (r *reporter) loop(ctx context.Context, changes <-chan watch.Change) error 
 			if errors.Is(err, errFolderPaused) {
 				continue
 			}
-			r.log.Warn("local scan", "err", err)
-			retry = time.After(r.retry)
+			// Retried with backoff when it could not write (a full disk
+			// fails every index write), and then at once when the disk
+			// has room (the pull loop kicks a scan); warned about once
+			// per error.
+			fails++
+			if r.state.faults.roundFailed("scan", err) {
+				r.log.Warn("local scan", "err", err)
+			} else {
+				r.log.Debug("local scan", "err", err, "failures_in_a_row", fails)
+			}
+			retry = time.After(r.state.faults.retryAfter(err, fails))
 			continue
+		}
+		if fails > 0 {
+			fails = 0
+			r.state.faults.roundOK("scan")
 		}
 		if first {
 			first = false
@@ -172,6 +188,7 @@ func (r *reporter) scan(ctx context.Context) (err error) {
 		}
 	}
 	r.warnBadNames(res.Skipped)
+	r.warnUnreadable(res.Skipped)
 	changes := r.diff(res.Entries, res.Skipped)
 	if r.guard.pausedDuringScan(guard, "diff") {
 		return errFolderPaused

@@ -29,3 +29,33 @@ func (r *reporter) warnBadNames(skipped []scan.Skip) {
 		r.log.Warn("not synced: name not allowed (rename it to sync it)", "path", s.Path, "err", err)
 	}
 }
+
+// warnUnreadable warns once per path and cause about local files and
+// directories the scan could not read (scan.Skip.Err: a file chmod 000, a
+// directory without read or search permission, an I/O error). They are
+// not synced and not taken for deleted; the rest of the folder syncs. A
+// path is warned about again only if its cause changes, or if it becomes
+// unreadable again after a scan that read it (or did not find it). Call
+// it from the scan loop only.
+func (r *reporter) warnUnreadable(skipped []scan.Skip) {
+	now := make(map[string]string)
+	for _, s := range skipped {
+		if s.Err == nil {
+			continue
+		}
+		cause := writeCause(s.Err) // permission denied, read-only; else the error itself
+		if cause == "" {
+			cause = s.Reason
+		}
+		now[s.Path] = cause
+		if r.unreadable[s.Path] != cause {
+			r.log.Warn("not synced: cannot read it (fix its permissions to sync it)", "path", s.Path, "err", s.Err)
+		}
+	}
+	for p := range r.unreadable {
+		if _, ok := now[p]; !ok {
+			r.log.Info("readable again (or gone)", "path", p)
+		}
+	}
+	r.unreadable = now
+}

@@ -40,6 +40,7 @@ type puller struct {
 
 	parallel      int           // Config.Parallel: large files at once
 	retry         time.Duration // Config.Retry
+	poll          time.Duration // Config.FolderPoll: how often a full disk is checked for room
 	partialMaxAge time.Duration // Config.PartialMaxAge
 
 	pullKick      chan struct{} // in: pull now
@@ -58,13 +59,22 @@ func (p *puller) loop(ctx context.Context) error {
 	}
 	gc := p.newPartialGC()
 	defer gc.stop()
+	room := time.NewTicker(max(p.poll, 10*time.Millisecond))
+	defer room.Stop()
 	var again <-chan time.Time
+	fails := 0 // failed rounds in a row
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-p.pullKick:
 		case <-again:
+		case <-room.C:
+			if !p.state.faults.spaceFreed() {
+				continue
+			}
+			p.log.Info("the disk has room again: retrying the files it could not hold")
+			kick(p.scanKick) // a scan that failed for the disk too
 		case <-gc.due():
 			gc.periodic()
 			continue
@@ -83,11 +93,36 @@ func (p *puller) loop(ctx context.Context) error {
 		if stopped {
 			continue // stopped for a re-announce, which kicks the next round
 		}
-		if err != nil {
-			p.log.Warn("pull", "err", err)
-		}
-		if pending > 0 || err != nil {
+		switch {
+		case err != nil:
+			// A failing round is warned about once; one that failed to
+			// write (an index write on a full disk) is retried with
+			// backoff, not at every Retry.
+			fails++
+			select {
+			case <-p.pullKick: // its own failed index write kicked the loop
+			default:
+			}
+			p.state.live.setFailed("pull", err) // also when it failed before its wants were read
+			if p.state.faults.roundFailed("pull", err) {
+				p.log.Warn("pull", "err", err)
+			} else {
+				p.log.Debug("pull", "err", err, "failures_in_a_row", fails)
+			}
+			again = time.After(p.state.faults.retryAfter(err, fails))
+			gc.afterPull()
+			continue
+		case pending > 0:
 			again = time.After(p.retry)
+		default:
+			if d, ok := p.state.faults.wait(); ok {
+				again = time.After(max(d, p.retry))
+			}
+		}
+		if fails > 0 {
+			fails = 0
+			p.state.faults.roundOK("pull")
+			p.state.live.setFailed("pull", nil)
 		}
 		gc.afterPull()
 	}
@@ -118,6 +153,7 @@ func (p *puller) pull(ctx context.Context) (_ int, err error) {
 		p.state.live.pullStarted()
 		defer func() { p.state.live.pullEnded(err) }()
 	}
+	p.state.faults.retain(func(path string) bool { _, ok := p.idx.WantID(path); return ok })
 	plan := decide.Wants(wants, p.idx.Get)
 	for _, path := range plan.Invalid {
 		p.log.Warn("ignoring invalid path from tracker", "path", path)
@@ -128,6 +164,9 @@ func (p *puller) pull(ctx context.Context) (_ int, err error) {
 	}
 	r := &round{p: p}
 	r.finish(plan.Finished...)
+	// Wants whose write failed wait their backoff (write_faults.go).
+	plan.Dirs, plan.Adds = r.due(plan.Dirs), r.due(plan.Adds)
+	plan.Updates, plan.Dels = r.due(plan.Updates), r.due(plan.Dels)
 	before := p.stats.Snapshot()
 	began := time.Now()
 
@@ -151,7 +190,7 @@ func (p *puller) pull(ctx context.Context) (_ int, err error) {
 	if err := r.flush(ctx); err != nil {
 		return len(wants), err
 	}
-	p.stats.PendingWants.Store(int64(r.pending))
+	p.stats.PendingWants.Store(int64(r.pending + r.faulted))
 	if after := p.stats.Snapshot(); after.FilesApplied > before.FilesApplied || after.FilesDeleted > before.FilesDeleted {
 		p.log.Info("synced from peers",
 			"files", after.FilesApplied-before.FilesApplied, "deleted", after.FilesDeleted-before.FilesDeleted,
@@ -238,8 +277,8 @@ func (p *puller) fetchSealed(ctx context.Context, w index.Want) (*readyFile, out
 	if part == nil {
 		return nil, o
 	}
-	if !p.apply.seal(&w.Manifest, part, dataUnsynced) {
-		return nil, retry
+	if o := p.apply.seal(&w.Manifest, part, dataUnsynced); o != done {
+		return nil, o
 	}
 	return &readyFile{w: w, part: part, abs: abs}, done
 }
@@ -257,22 +296,27 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 	abs, made, err := target(a.root, m.Path, createParents)
 	stageDirs(p.idx, made)
 	if err != nil {
-		p.log.Warn("cannot write", "path", m.Path, "err", err)
-		return nil, "", retry
+		return nil, "", a.writeFailed(m.Path, "cannot write", err)
 	}
 	if a.nameClash(&m) {
 		return nil, "", parked
 	}
 	if a.edited(m.Path, abs) {
-		return nil, "", edited
+		return nil, "", a.editedOutcome(m.Path, abs)
 	}
 	part, err := p.store.Partial(&m)
 	if err != nil {
-		if !errors.Is(err, chunkstore.ErrBusy) {
-			p.log.Warn("partial", "path", m.Path, "err", err)
+		if errors.Is(err, chunkstore.ErrBusy) {
+			return nil, "", retry
 		}
-		return nil, "", retry
+		return nil, "", a.writeFailed(m.Path, "partial", err)
 	}
+	release, err := p.state.room.roomFor(part)
+	if err != nil {
+		part.Close()
+		return nil, "", a.writeFailed(m.Path, "partial", err)
+	}
+	defer release()
 	xf := p.state.live.beginTransfer(&m, part)
 	complete := false
 	defer func() { p.state.live.endTransfer(xf, complete) }()
@@ -281,8 +325,7 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 	xf.sources.Store(int64(len(job.Sources)))
 	if err := p.plan.executor().Local(ctx, job, sink); err != nil {
 		part.Close()
-		p.log.Warn("local pieces", "path", m.Path, "err", err)
-		return nil, "", retry
+		return nil, "", a.writeFailed(m.Path, "local pieces", err)
 	}
 	if !part.Complete() {
 		srcs := p.plan.sources(w.Owners)
@@ -297,10 +340,10 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 		xf.sources.Store(int64(len(srcs)))
 		if _, err := p.plan.executor().Fetch(ctx, &m, sink, srcs); err != nil {
 			part.Close()
-			if ctx.Err() == nil {
-				p.log.Warn("fetch", "path", m.Path, "err", err)
+			if ctx.Err() != nil {
+				return nil, "", retry
 			}
-			return nil, "", retry
+			return nil, "", a.writeFailed(m.Path, "fetch", err)
 		}
 	}
 	complete = true

@@ -22,6 +22,7 @@ const (
 	unowned                 // applied, but its rename may not be durable: not announced
 	waiting                 // keep the want for a later pull, without retry timer (dirNotEmpty)
 	parked                  // another synced path's name here (case_twin.go): kept, not retried
+	failed                  // a write failed for a lasting cause: retried after its backoff (write_faults.go)
 )
 
 // round collects the outcomes of one pull: finished wants and the versions
@@ -35,6 +36,7 @@ type round struct {
 	pending  int
 	sawEdit  bool
 	parked   bool // a want was parked (name clash)
+	faulted  int  // wants whose write failed, or that wait their backoff (write_faults.go)
 }
 
 func (r *round) finish(ds ...index.Done) {
@@ -46,6 +48,10 @@ func (r *round) finish(ds ...index.Done) {
 func (r *round) note(w index.Want, o outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	switch o {
+	case done, unowned:
+		r.p.state.faults.succeeded(w.Manifest.Path)
+	}
 	switch o {
 	case done:
 		r.finished = append(r.finished, index.Done{Path: w.Manifest.Path, ID: w.Manifest.ID})
@@ -66,6 +72,8 @@ func (r *round) note(w index.Want, o outcome) {
 		// for applies it.
 	case parked:
 		r.parked = true
+	case failed:
+		r.faulted++
 	}
 }
 

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"log/slog"
 	"strings"
 	"sync"
 
@@ -46,6 +47,11 @@ type syncState struct {
 	pieceSize int64
 	// live: what the folder is doing now, for Status (status_live.go).
 	live folderLive
+	// faults: wants whose write failed for a lasting cause (disk full,
+	// permission, read-only), retried with backoff (write_faults.go).
+	faults *writeFaults
+	// room: the room the downloads under way still need (apply_fault.go).
+	room roomBook
 }
 
 func newSyncState() *syncState {
@@ -53,6 +59,7 @@ func newSyncState() *syncState {
 		applying: make(map[string]bool), storing: make(map[string]bool),
 		reporting: make(map[string]manifest.ID), rejected: make(map[string]rejection),
 		clashWarned: make(map[[2]string]bool), peers: make(map[identity.DeviceID]string),
+		faults: newWriteFaults(slog.New(slog.DiscardHandler), DefaultRetry, nil),
 	}
 }
 

@@ -138,8 +138,19 @@ func (d *Daemon) writeStats() {
 	}
 }
 
+// writeStats writes the folder's stats file. A failure (a full disk) is
+// warned about once per error, not at every write: it would crowd out the
+// errors that matter in Status.
 func (f *folder) writeStats(s StatsSnapshot) {
-	if err := writeStats(f.statsFile, s); err != nil {
-		f.log.Warn("stats", "err", err)
+	err := writeStats(f.statsFile, s)
+	if err == nil {
+		f.statsErr.Store(nil)
+		return
 	}
+	msg := err.Error()
+	if last := f.statsErr.Swap(&msg); last != nil && *last == msg {
+		f.log.Debug("stats", "err", err)
+		return
+	}
+	f.log.Warn("stats", "err", err)
 }

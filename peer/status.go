@@ -101,12 +101,17 @@ func (f *folder) status(now time.Time) folderStatus {
 		failed = "index: " + c.err.Error()
 	}
 	fo := &out.folder
+	faulted := f.state.faults.reason()
 	paused, reason := f.guard.get()
 	switch {
 	case paused:
 		fo.State, fo.Reason = localapi.StatePaused, reason
 	case l.scanning.Load():
 		fo.State, fo.ScanFiles, fo.ScanBytes = localapi.StateScanning, l.scanFiles.Load(), l.scanBytes.Load()
+	case faulted != "":
+		// Some wants cannot be written (disk full, permission): an error
+		// while it lasts, whatever else is synced (write_faults.go).
+		fo.State, fo.Reason = localapi.StateError, faulted
 	case l.syncing.Load() || len(out.transfers) > 0:
 		fo.State = localapi.StateSyncing
 	case failed != "":

@@ -40,22 +40,21 @@ func newVersionKeeper(cfg Config, guard *folderGuard) *versionKeeper {
 }
 
 // keepReplaced keeps the file at rel in versions before a remote version
-// is renamed over it. False if it could not be kept: the file is not
-// replaced (the want is retried).
-func (k *versionKeeper) keepReplaced(rel string) bool {
+// is renamed over it. An error if it could not be kept: the file is not
+// replaced (the want is retried; the caller logs it).
+func (k *versionKeeper) keepReplaced(rel string) error {
 	if k.store == nil {
-		return true
+		return nil
 	}
 	e, ok, err := k.store.Keep(rel)
 	if err != nil {
-		k.log.Warn("cannot keep the version a remote change replaces: not replacing it yet", "path", rel, "err", err)
-		return false
+		return err
 	}
 	if ok {
 		k.log.Debug("kept replaced version", "path", rel, "as", e.File)
 		kick(k.kick)
 	}
-	return true
+	return nil
 }
 
 // removeKept deletes the file at rel (abs), synced with stat st, for a

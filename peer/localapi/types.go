@@ -11,7 +11,7 @@ const (
 	StateScanning = "scanning" // a scan of the folder is running
 	StateSyncing  = "syncing"  // wants are being fetched or applied
 	StatePaused   = "paused"   // nothing is scanned or applied; Folder.Reason says why
-	StateError    = "error"    // the last scan or pull failed; Folder.Reason says how
+	StateError    = "error"    // the last scan or pull failed, or files cannot be written (disk full, permission); Folder.Reason says how
 )
 
 // Status is GET /v1/status: everything `dartsync status` shows, in one

@@ -50,13 +50,14 @@ type job struct {
 // event goes from a hashing worker to the Scan goroutine: bytes read, and
 // on done the file's outcome.
 type event struct {
-	idx   int
-	bytes int64
-	done  bool
-	entry Entry
-	skip  string // non-empty: skipped for this reason
-	gone  bool   // vanished since the walk
-	err   error  // ctx done
+	idx     int
+	bytes   int64
+	done    bool
+	entry   Entry
+	skip    string // non-empty: skipped for this reason
+	skipErr error  // what made it unreadable (Skip.Err)
+	gone    bool   // vanished since the walk
+	err     error  // ctx done
 }
 
 // hashAll hashes the files listed by walk on a pool of Workers goroutines.
@@ -101,7 +102,7 @@ func (s *scanner) hashAll() error {
 			case ev.err != nil, ev.gone:
 				s.entries[ev.idx].Manifest.Path = "" // dropped from the result
 			case ev.skip != "":
-				s.skip(s.entries[ev.idx].Manifest.Path, ev.skip)
+				s.skipErr(s.entries[ev.idx].Manifest.Path, ev.skip, ev.skipErr)
 				s.entries[ev.idx].Manifest.Path = ""
 			default:
 				s.entries[ev.idx] = ev.entry
@@ -147,7 +148,7 @@ func (s *scanner) hashJob(j job, events chan<- event) {
 			ev.skip = "not a regular file"
 			return
 		default:
-			ev.skip = err.Error()
+			ev.skip, ev.skipErr = err.Error(), err
 			return
 		}
 	}

@@ -87,10 +87,14 @@ type Entry struct {
 	Hashed   bool
 }
 
-// Skip is a path that exists but was not scanned, and why.
+// Skip is a path that exists but was not scanned, and why. Err is the
+// error that made it unreadable (permission denied, an I/O error); nil
+// for a path skipped by choice (a symlink, a refused name) or one that
+// kept changing.
 type Skip struct {
 	Path   string
 	Reason string
+	Err    error
 }
 
 // Result is what Scan found.
@@ -148,9 +152,14 @@ type scanner struct {
 	progress Progress
 }
 
-func (s *scanner) skip(path, reason string) {
+// skip skips path by choice (a symlink, a refused name) or because it
+// kept changing.
+func (s *scanner) skip(path, reason string) { s.skipErr(path, reason, nil) }
+
+// skipErr skips path, unreadable because of err.
+func (s *scanner) skipErr(path, reason string, err error) {
 	s.opt.Log.Debug("scan: skipped", "path", path, "reason", reason)
-	s.skipped = append(s.skipped, Skip{Path: path, Reason: reason})
+	s.skipped = append(s.skipped, Skip{Path: path, Reason: reason, Err: err})
 }
 
 func (s *scanner) report() {

@@ -4,6 +4,8 @@ package scan
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,10 +27,11 @@ func TestScanSkipsSpecialAndUnreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	reasons := map[string]string{}
+	errs := map[string]error{}
 	for _, s := range res.Skipped {
-		reasons[s.Path] = s.Reason
+		reasons[s.Path], errs[s.Path] = s.Reason, s.Err
 	}
-	if !strings.Contains(reasons["fifo"], "not a regular file") {
+	if !strings.Contains(reasons["fifo"], "not a regular file") || errs["fifo"] != nil {
 		t.Errorf("fifo: skipped %q", res.Skipped)
 	}
 	if os.Geteuid() == 0 {
@@ -39,5 +42,10 @@ func TestScanSkipsSpecialAndUnreadable(t *testing.T) {
 	}
 	if _, ok := reasons["noread"]; !ok {
 		t.Errorf("unreadable file not skipped: %q", res.Skipped)
+	}
+	for _, p := range []string{"locked", "noread"} {
+		if !errors.Is(errs[p], fs.ErrPermission) {
+			t.Errorf("%s: Skip.Err = %v, want permission denied", p, errs[p])
+		}
 	}
 }

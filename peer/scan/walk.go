@@ -39,7 +39,7 @@ func (s *scanner) walk() error {
 			return nil
 		}
 		if err != nil {
-			s.skip(rel, err.Error())
+			s.skipErr(rel, err.Error(), err)
 			if d != nil && d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -64,7 +64,7 @@ func (s *scanner) walk() error {
 		fi, ierr := d.Info() // lstat
 		if ierr != nil {
 			if !errors.Is(ierr, fs.ErrNotExist) { // vanished: gone, not skipped
-				s.skip(rel, ierr.Error())
+				s.skipErr(rel, ierr.Error(), ierr)
 			}
 			return nil
 		}
