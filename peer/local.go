@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -182,9 +183,14 @@ func (r *reporter) scan(ctx context.Context) (err error) {
 	}
 	if len(hashed) > 0 {
 		// The chunk store learns where local pieces are, so a rename or a
-		// conflict copy is built from them.
+		// conflict copy is built from them, and so that the piece server
+		// can serve what is reported next. A failure (a full disk) fails
+		// the scan: a file reported without its pieces recorded would make
+		// this device the owner of a version it cannot serve (and the scan
+		// would not record them later: the file is unchanged). The scan is
+		// retried like any failed scan.
 		if err := r.store.AddFiles(hashed); err != nil {
-			r.log.Warn("index local pieces", "err", err)
+			return fmt.Errorf("index local pieces: %w", err)
 		}
 	}
 	r.warnBadNames(res.Skipped)
