@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -47,29 +46,12 @@ func LANAvailable() error {
 // probeUnshare makes a network namespace on a locked thread and returns to
 // the thread's own one (the new namespace disappears with its last user).
 func probeUnshare() error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
+	return onOtherNetns(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("unshare network namespace: %w", err)
-			return
+			return fmt.Errorf("unshare network namespace: %w", err)
 		}
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("return to own network namespace: %w", err) // thread stays locked and dies
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- nil
-	}()
-	return <-errc
+		return nil
+	}, func() error { return nil })
 }
 
 func checkHostNames(names []string) error {

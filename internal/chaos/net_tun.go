@@ -12,9 +12,26 @@ import (
 // inNetns runs fn on an OS thread that has joined the network namespace
 // named ns (a name under /run/netns). Sockets and TUN devices opened by fn
 // stay in that namespace after the thread leaves it. fn must not start
-// goroutines that rely on the namespace. If the thread cannot return to
-// its own namespace, it is left locked so that the runtime discards it.
+// goroutines that rely on the namespace.
 func inNetns(ns string, fn func() error) error {
+	target, err := os.Open("/run/netns/" + ns)
+	if err != nil {
+		return fmt.Errorf("open network namespace %s: %w", ns, err)
+	}
+	defer target.Close()
+	return onOtherNetns(func() error {
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("join network namespace %s: %w", ns, err)
+		}
+		return nil
+	}, fn)
+}
+
+// onOtherNetns runs fn on a locked OS thread that enter moved into another
+// network namespace, then returns the thread to its own namespace. If enter
+// fails, fn does not run. If the thread cannot return, it is left locked so
+// that the runtime discards it when the goroutine ends.
+func onOtherNetns(enter, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -25,22 +42,14 @@ func inNetns(ns string, fn func() error) error {
 			return
 		}
 		defer orig.Close()
-		target, err := os.Open("/run/netns/" + ns)
-		if err != nil {
+		if err := enter(); err != nil {
 			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("open network namespace %s: %w", ns, err)
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("join network namespace %s: %w", ns, err)
+			errc <- err
 			return
 		}
 		ferr := fn()
 		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// Stay locked: this thread ends with the goroutine.
-			errc <- fmt.Errorf("leave network namespace %s: %w", ns, err)
+			errc <- fmt.Errorf("return to own network namespace: %w", err) // stays locked
 			return
 		}
 		runtime.UnlockOSThread()
