@@ -1,14 +1,13 @@
 package peer
 
 import (
-	"path"
-	"strings"
 	"time"
 
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/ignore"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/localapi"
+	"github.com/dartsync/dartsync/tracker"
 )
 
 // censusMaxAge: the folder's counts are recounted at most this often
@@ -32,10 +31,6 @@ func (f *folder) censusKey() censusKey {
 		local: s.LocalChanges.Load(), scans: s.ScansCompleted.Load(), rules: f.ignore.matcher(),
 	}
 }
-
-// conflictMark is what a conflict copy's name holds (tracker.ConflictName):
-// NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE[-N].EXT.
-const conflictMark = ".sync-conflict-"
 
 // census is the folder's counts from its index: files and bytes the
 // tracker lists (the wanted version where one waits, else the one here),
@@ -105,34 +100,13 @@ func count(idx *index.Index, ign *ignoreRules, folder string) census {
 	return c
 }
 
-// parseConflict reads a conflict copy's name: the path it is a copy of,
-// the device whose version lost and the time of that version.
+// parseConflict reads a conflict copy's name (tracker.ParseConflictName):
+// the path it is a copy of, the device whose version lost and the time of
+// that version.
 func parseConflict(folder, p string) (localapi.Conflict, bool) {
-	dir, base := path.Split(p)
-	i := strings.LastIndex(base, conflictMark)
-	if i <= 0 {
+	orig, dev, t, ok := tracker.ParseConflictName(p)
+	if !ok {
 		return localapi.Conflict{}, false
 	}
-	stem, rest := base[:i], base[i+len(conflictMark):]
-	// rest: YYYYMMDD-HHMMSS-DEVICE[-N][.EXT]
-	const stamp = "20060102-150405"
-	if len(rest) < len(stamp)+2 || rest[len(stamp)] != '-' {
-		return localapi.Conflict{}, false
-	}
-	t, err := time.Parse(stamp, rest[:len(stamp)])
-	if err != nil {
-		return localapi.Conflict{}, false
-	}
-	rest = rest[len(stamp)+1:]
-	dev, ext := rest, ""
-	if j := strings.IndexByte(rest, '.'); j >= 0 {
-		dev, ext = rest[:j], rest[j:]
-	}
-	if j := strings.IndexByte(dev, '-'); j >= 0 {
-		dev = dev[:j] // "-N": the n-th copy of the same second
-	}
-	if dev == "" {
-		return localapi.Conflict{}, false
-	}
-	return localapi.Conflict{Folder: folder, Path: p, Original: dir + stem + ext, Device: dev, Time: t}, true
+	return localapi.Conflict{Folder: folder, Path: p, Original: orig, Device: dev, Time: t}, true
 }

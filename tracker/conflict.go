@@ -31,6 +31,41 @@ func ConflictName(p string, modTime int64, device identity.DeviceID) string {
 	return conflictName(p, modTime, device, 1)
 }
 
+// ParseConflictName reads a name ConflictName made: the path it is a copy
+// of, the short ID of the device whose version it holds, and that
+// version's modification time (UTC, to the second). ok is false for any
+// other path. For a copy of a copy the last mark counts.
+func ParseConflictName(p string) (original, device string, modTime time.Time, ok bool) {
+	const mark = ".sync-conflict-"
+	dir, base := path.Split(p)
+	i := strings.LastIndex(base, mark)
+	if i <= 0 {
+		return "", "", time.Time{}, false
+	}
+	stem, rest := base[:i], base[i+len(mark):]
+	// rest: YYYYMMDD-HHMMSS-DEVICE[-N][.EXT]
+	const stamp = "20060102-150405"
+	if len(rest) < len(stamp)+2 || rest[len(stamp)] != '-' {
+		return "", "", time.Time{}, false
+	}
+	t, err := time.Parse(stamp, rest[:len(stamp)])
+	if err != nil {
+		return "", "", time.Time{}, false
+	}
+	rest = rest[len(stamp)+1:]
+	dev, ext := rest, ""
+	if j := strings.IndexByte(rest, '.'); j >= 0 {
+		dev, ext = rest[:j], rest[j:]
+	}
+	if j := strings.IndexByte(dev, '-'); j >= 0 {
+		dev = dev[:j] // "-N": the n-th copy of the same second
+	}
+	if dev == "" {
+		return "", "", time.Time{}, false
+	}
+	return dir + stem + ext, dev, t, true
+}
+
 // conflictName is ConflictName for the n-th candidate: n > 1 adds "-n" before the extension
 // (the name is taken by another version), and the shortening leaves room
 // for it.

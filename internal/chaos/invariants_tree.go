@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/dartsync/dartsync/tracker"
 )
 
 // tree maps a folder's paths (slash-separated, relative, nothing below
@@ -98,17 +100,6 @@ func diffTrees(got, want tree) string {
 // other paths. "d/a.sync-conflict-20261203-070101-ABCDEFGH.bin" (or with a
 // "-2" suffix) is a copy of "d/a.bin" from device ABCDEFGH.
 func conflictBase(p string) (base, device string, ok bool) {
-	dir, name := filepath.Split(p)
-	i := strings.Index(name, ".sync-conflict-")
-	if i < 0 {
-		return "", "", false
-	}
-	stem, rest := name[:i], name[i+len(".sync-conflict-"):]
-	ext := filepath.Ext(rest)
-	rest = strings.TrimSuffix(rest, ext)
-	parts := strings.Split(rest, "-") // date, time, device[, n]
-	if len(parts) < 3 {
-		return "", "", false
-	}
-	return dir + stem + ext, parts[2], true
+	base, device, _, ok = tracker.ParseConflictName(filepath.ToSlash(p))
+	return base, device, ok
 }
