@@ -126,10 +126,10 @@ func (c *Client) Run(ctx context.Context) error {
 	if c.cfg.Identity == nil || c.cfg.Handler == nil {
 		return errors.New("tracker client: Identity and Handler are required")
 	}
-	if c.cfg.Dialer == nil {
-		own := NewDialer(DialerConfig{Addr: c.cfg.Addr, Identity: c.cfg.Identity, Tracker: c.cfg.Tracker, Transport: c.cfg.Transport, Log: c.log})
-		defer own.Close()
-		c.cfg.Dialer = own
+	dialer := c.cfg.Dialer
+	if dialer == nil { // this Run's own connection
+		dialer = NewDialer(DialerConfig{Addr: c.cfg.Addr, Identity: c.cfg.Identity, Tracker: c.cfg.Tracker, Transport: c.cfg.Transport, Log: c.log})
+		defer dialer.Close()
 	}
 	d := newDispatcher(c.cfg.Handler)
 	dctx, dcancel := context.WithCancel(ctx)
@@ -141,11 +141,11 @@ func (c *Client) Run(ctx context.Context) error {
 
 	backoff := c.cfg.MinBackoff
 	for {
-		registered, err := c.session(ctx, d)
+		registered, err := c.session(ctx, d, dialer)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if errors.Is(err, ErrFolderNotShared) {
+		if errors.Is(err, ErrFolderNotShared) { // the other folders go on
 			c.log.Warn("tracker refused this folder", "folder", c.cfg.Folder, "err", err)
 			return err
 		}
@@ -187,15 +187,15 @@ type clientConn struct {
 // registered says whether it got as far as REGISTERED. The connection
 // stays up for the other folders' streams, unless the stream broke for a
 // reason of the connection (then it is dropped and dialled again).
-func (c *Client) session(ctx context.Context, d *dispatcher) (registered bool, err error) {
-	conn, err := c.cfg.Dialer.get(ctx)
+func (c *Client) session(ctx context.Context, d *dispatcher, dialer *Dialer) (registered bool, err error) {
+	conn, err := dialer.get(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer func() {
 		var re *remoteError
 		if err != nil && ctx.Err() == nil && !errors.As(err, &re) && !isStreamGone(err) {
-			c.cfg.Dialer.drop(conn)
+			dialer.drop(conn)
 		}
 	}()
 	st, err := conn.OpenStreamSync(ctx)
@@ -219,7 +219,7 @@ func (c *Client) session(ctx context.Context, d *dispatcher) (registered bool, e
 	cc := &clientConn{num: info.Conn, out: make(chan *trackerpb.PeerMsg), done: make(chan struct{}), pending: map[uint64]chan *trackerpb.Results{}}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.readLoop(st, cc, d) })
-	g.Go(func() error { return c.writeLoop(gctx, st, cc, info.Interval) })
+	g.Go(func() error { return c.writeLoop(gctx, st, cc, info.Interval, dialer) })
 	g.Go(func() error { // unblock the reader when the writer or ctx ends
 		<-gctx.Done()
 		st.CancelRead(0)

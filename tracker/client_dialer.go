@@ -130,9 +130,16 @@ func (d *Dialer) drop(conn *transport.Conn) {
 // wrote records that a Client wrote on the connection at t.
 func (d *Dialer) wrote(t time.Time) { d.lastWrite.Store(t.UnixNano()) }
 
-// idleFor is how long before now a Client last wrote on the connection.
-func (d *Dialer) idleFor(now time.Time) time.Duration {
-	return now.Sub(time.Unix(0, d.lastWrite.Load()))
+// claimProbe reports whether the caller should send the connection's
+// probe: nothing was written on it for at least idle before now. Of the
+// Clients (folders) asking at once, one wins (it records now as the last
+// write), so a device sends one probe, not one per folder.
+func (d *Dialer) claimProbe(now time.Time, idle time.Duration) bool {
+	last := d.lastWrite.Load()
+	if now.Sub(time.Unix(0, last)) < idle {
+		return false
+	}
+	return d.lastWrite.CompareAndSwap(last, now.UnixNano())
 }
 
 // Close closes the connection; later gets fail.

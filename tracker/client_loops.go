@@ -65,7 +65,7 @@ func (c *Client) readLoop(st *quic.Stream, cc *clientConn, d *dispatcher) error 
 // the registered interval and, every probe period during which nothing was
 // written on the connection (by any folder's stream), a probe: a padded
 // keep-alive that a restarted tracker answers with a stateless reset.
-func (c *Client) writeLoop(ctx context.Context, st *quic.Stream, cc *clientConn, interval time.Duration) error {
+func (c *Client) writeLoop(ctx context.Context, st *quic.Stream, cc *clientConn, interval time.Duration, dialer *Dialer) error {
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
@@ -85,8 +85,7 @@ func (c *Client) writeLoop(ctx context.Context, st *quic.Stream, cc *clientConn,
 		case now := <-t.C:
 			// Ticks are not exact: anything due within half a tick is due.
 			streamDue := now.Sub(last) >= interval-tick/2
-			probeDue := c.cfg.Probe > 0 && c.cfg.Dialer.idleFor(now) >= c.cfg.Probe-tick/2
-			if !streamDue && !probeDue {
+			if !streamDue && !(c.cfg.Probe > 0 && dialer.claimProbe(now, c.cfg.Probe-tick/2)) {
 				continue
 			}
 			m = keep
@@ -97,6 +96,6 @@ func (c *Client) writeLoop(ctx context.Context, st *quic.Stream, cc *clientConn,
 			return err
 		}
 		last = time.Now()
-		c.cfg.Dialer.wrote(last)
+		dialer.wrote(last)
 	}
 }
