@@ -88,10 +88,6 @@ func (r *ignoreRules) warnOnce(key, msg string, args ...any) {
 	}
 }
 
-// checker is a Checker of the current rules (nil rules: one that ignores
-// nothing).
-func (r *ignoreRules) checker() *ignore.Checker { return r.matcher().Checker() }
-
 // ignored reports whether the folder-relative path is ignored (it or a
 // parent directory is excluded).
 func (r *ignoreRules) ignored(path string, isDir bool) bool {
@@ -126,11 +122,11 @@ func (r *ignoreRules) skipDir(dir string) bool { return r.ignored(dir, true) }
 // namesIgnoreFile reports whether the watcher's paths name the ignore file.
 func namesIgnoreFile(paths []string) bool { return slices.Contains(paths, ignore.FileName) }
 
-// unignoredPaths drops the ignored ones from the index's paths (lookup
+// unignoredPaths drops the paths m ignores from the index's paths (lookup
 // gives their kind): the local diff never takes an ignored path, which the
-// scan does not walk, for deleted.
-func (r *ignoreRules) unignoredPaths(paths []string, lookup func(string) (index.Entry, bool)) []string {
-	m := r.matcher()
+// scan does not walk, for deleted. m must be the rules the scan walked
+// with.
+func unignoredPaths(m *ignore.Matcher, paths []string, lookup func(string) (index.Entry, bool)) []string {
 	if m.Len() == 0 {
 		return paths
 	}
@@ -146,7 +142,11 @@ func (r *ignoreRules) unignoredPaths(paths []string, lookup func(string) (index.
 // does not delete the local file. The wants stay stored: a path that
 // becomes un-ignored is pulled then.
 func (r *ignoreRules) unignoredWants(ws []index.Want) []index.Want {
-	m := r.matcher()
+	return unignoredWants(r.matcher(), ws)
+}
+
+// unignoredWants is ignoreRules.unignoredWants with the rules m.
+func unignoredWants(m *ignore.Matcher, ws []index.Want) []index.Want {
 	if m.Len() == 0 {
 		return ws
 	}

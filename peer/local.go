@@ -13,6 +13,7 @@ import (
 	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/decide"
+	"github.com/dartsync/dartsync/peer/ignore"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/scan"
@@ -162,9 +163,10 @@ func (r *reporter) scan(ctx context.Context) (err error) {
 	start := time.Now()
 	r.state.live.scanStarted()
 	defer func() { r.state.live.scanEnded(err) }()
-	r.ignore.reload() // before any other path is decided on (ignore.go)
+	r.ignore.reload()           // before any other path is decided on (ignore.go)
+	rules := r.ignore.matcher() // the walk and the diff use the same rules, whatever reloads meanwhile
 	res, err := scan.Scan(ctx, r.root, scan.Options{PieceSize: r.state.currentPieceSize(), Prev: r.prev, Log: r.log,
-		Progress: r.state.live.scanProgress, Ignore: r.ignore.matcher().Match})
+		Progress: r.state.live.scanProgress, Ignore: rules.Match})
 	if err != nil {
 		if !r.guard.check() {
 			return errFolderPaused
@@ -195,7 +197,7 @@ func (r *reporter) scan(ctx context.Context) (err error) {
 	}
 	r.warnBadNames(res.Skipped)
 	r.warnUnreadable(res.Skipped)
-	changes := r.diff(res.Entries, res.Skipped)
+	changes := r.diff(res.Entries, res.Skipped, rules)
 	if r.guard.pausedDuringScan(guard, "diff") {
 		return errFolderPaused
 	}
@@ -215,8 +217,8 @@ func (r *reporter) scan(ctx context.Context) (err error) {
 // that exists after all (created since, unreadable, a name clash) is not
 // deleted, and a version the tracker refused in the same circumstances is
 // not reported again.
-func (r *reporter) diff(entries []scan.Entry, skipped []scan.Skip) []decide.Change {
-	d := decide.LocalDiff(entries, skipped, r.ignore.unignoredPaths(r.idx.Paths(), r.idx.Get), r.idx.Get, r.state.isApplying, time.Now().UnixNano())
+func (r *reporter) diff(entries []scan.Entry, skipped []scan.Skip, rules *ignore.Matcher) []decide.Change {
+	d := decide.LocalDiff(entries, skipped, unignoredPaths(rules, r.idx.Paths(), r.idx.Get), r.idx.Get, r.state.isApplying, time.Now().UnixNano())
 	out := d.Changes[:0]
 	for _, c := range d.Changes {
 		m := &c.Manifest

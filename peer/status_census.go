@@ -69,8 +69,9 @@ func count(idx *index.Index, ign *ignoreRules, folder string) census {
 	if err != nil {
 		c.err = err
 	}
-	wants = ign.unignoredWants(wants) // ignored paths are not synced (ignore.go)
-	ignored := ign.checker()
+	rules := ign.matcher()               // one set of rules for wants and files
+	wants = unignoredWants(rules, wants) // ignored paths are not synced (ignore.go)
+	ignored := rules.Checker()
 	c.wants = int64(len(wants))
 	wanted := make(map[string]bool, len(wants))
 	for _, w := range wants {
