@@ -50,15 +50,16 @@ const initialMmap = 256 << 20 >> (2 * (64 - strconv.IntSize) / 32)
 // across I/O.
 type store struct {
 	db      *bolt.DB
-	secret  [SecretSize]byte
+	secret  [SecretSize]byte // the tracker's own join secret; replaced under mu by a rotation (access_revoke.go)
 	seq     atomic.Uint64
 	started epochStart // what the state held when this run's epoch began
 
-	mu      sync.RWMutex
-	members map[identity.DeviceID]uint32
-	byNum   []identity.DeviceID                           // index = member number; 0 unused
-	access  map[identity.DeviceID]*trackerpb.MemberRecord // grants; none: every folder (access_store.go)
-	epoch   Epoch                                         // the current epoch (rotateEpoch changes it)
+	mu         sync.RWMutex
+	members    map[identity.DeviceID]uint32
+	byNum      []identity.DeviceID                           // index = member number; 0 unused
+	access     map[identity.DeviceID]*trackerpb.MemberRecord // grants; none: every folder (access_store.go)
+	epoch      Epoch                                         // the current epoch (rotateEpoch changes it)
+	secretMade time.Time                                     // when a rotation made secret; zero: the first secret (access_revoke.go)
 
 	commits *groupcommit.Group[*applyReq] // apply's group commit
 	agg     *aggregates                   // totals for the dashboard and metrics (aggregate.go)

@@ -116,6 +116,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	remotes map[identity.DeviceID]*remote
+
+	live liveConns // connections being served (server_revoke.go)
 }
 
 // remote holds the limits of one remote device, shared by its connections.
@@ -189,6 +191,7 @@ func (s *Server) Serve(ctx context.Context, l *transport.Listener) error {
 // "forbidden" code before anything is read. It returns when every stream of
 // the connection is done.
 func (s *Server) ServeConn(ctx context.Context, conn *quic.Conn, id identity.DeviceID) {
+	defer s.live.add(id, conn)() // before the check: see CloseNonMembers
 	if !s.folders.AnyMember(id) {
 		s.log.Info("refused connection from non-member", "device", id.Short(), "addr", conn.RemoteAddr())
 		_ = conn.CloseWithError(codeForbidden, "not a member")

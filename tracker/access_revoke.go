@@ -1,0 +1,158 @@
+package tracker
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/tracker/trackerpb"
+)
+
+// Revocation and rotation (docs/ACCESS.md, "Removing a member" and
+// "Rotating the token"). Both buckets are new in states written before
+// them and are created empty.
+var (
+	// bucketRemoved: device ID -> when it was removed (ns, 8 bytes BE). A
+	// removed device is refused from then on, unless it presents a secret
+	// made after its removal.
+	bucketRemoved = []byte("removed")
+	// bucketRetired: SHA-256(former tracker secret) -> when it was replaced
+	// (ns, 8 bytes BE). A member presenting it is still admitted; a new
+	// device is refused.
+	bucketRetired = []byte("retired")
+
+	// metaSecretMade is when the tracker's own secret was made by a
+	// rotation (ns, 8 bytes BE); absent for the secret of the first start.
+	metaSecretMade = []byte("secret_made")
+)
+
+// secretKind says what a presented join secret is.
+type secretKind int
+
+const (
+	secretValid   secretKind = iota // the tracker's own, or an issued one not expired
+	secretExpired                   // an issued one past its expiry
+	secretRetired                   // a former tracker secret, replaced by a rotation
+)
+
+// joinSecret is a resolved join secret: the folders it grants, what it is,
+// and when it was made (zero: the tracker's first secret, or unknown).
+type joinSecret struct {
+	grant Grant
+	kind  secretKind
+	made  time.Time
+}
+
+// loadRevocations creates the buckets of this file and reads when the
+// tracker's secret was made (called by loadAccess in a writable tx).
+func (a accessTable) loadRevocations(tx *bolt.Tx) error {
+	for _, b := range [][]byte{bucketRemoved, bucketRetired} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	if m := tx.Bucket(bucketMeta); m != nil {
+		if v := m.Get(metaSecretMade); len(v) == 8 {
+			a.st.secretMade = nsTime(int64(binary.BigEndian.Uint64(v)))
+		}
+	}
+	return nil
+}
+
+// ownSecret returns the tracker's current secret and when it was made.
+func (a accessTable) ownSecret() ([SecretSize]byte, time.Time) {
+	a.st.mu.RLock()
+	defer a.st.mu.RUnlock()
+	return a.st.secret, a.st.secretMade
+}
+
+// retiredAt reports whether secret is a former tracker secret.
+func (a accessTable) retiredAt(secret []byte) bool {
+	h := sha256.Sum256(secret)
+	var found bool
+	_ = a.st.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketRetired); b != nil {
+			found = b.Get(h[:]) != nil
+		}
+		return nil
+	})
+	return found
+}
+
+// removedAt returns when device d was removed, if it was and has not
+// joined again since.
+func (a accessTable) removedAt(d identity.DeviceID) (time.Time, bool) {
+	var v []byte
+	_ = a.st.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketRemoved); b != nil {
+			v = append(v, b.Get(d[:])...)
+		}
+		return nil
+	})
+	if len(v) != 8 {
+		return time.Time{}, false
+	}
+	return nsTime(int64(binary.BigEndian.Uint64(v))), true
+}
+
+// rotateSecret replaces the tracker's own secret with one read from rnd,
+// durably: the former one is kept as retired (members presenting it are
+// still admitted; new devices are refused). It returns the new secret.
+func (a accessTable) rotateSecret(now time.Time, rnd io.Reader) ([SecretSize]byte, error) {
+	s := a.st
+	var sec [SecretSize]byte
+	if _, err := io.ReadFull(rnd, sec[:]); err != nil {
+		return sec, fmt.Errorf("tracker: generate join secret: %w", err)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		old := meta.Get(metaSecret)
+		if len(old) == SecretSize {
+			h := sha256.Sum256(old)
+			if err := tx.Bucket(bucketRetired).Put(h[:], be64(uint64(now.UnixNano()))); err != nil {
+				return err
+			}
+		}
+		if err := meta.Put(metaSecret, sec[:]); err != nil {
+			return err
+		}
+		return meta.Put(metaSecretMade, be64(uint64(now.UnixNano())))
+	})
+	if err != nil {
+		return sec, fmt.Errorf("tracker: rotate join secret: %w", err)
+	}
+	s.mu.Lock()
+	s.secret, s.secretMade = sec, time.Unix(0, now.UnixNano())
+	s.mu.Unlock()
+	return sec, nil
+}
+
+// refusedRemoved is the ERROR of a removed device trying to join again with
+// a secret older than its removal.
+func refusedRemoved(dev identity.DeviceID) *remoteError {
+	return &remoteError{trackerpb.ErrorCode_ERROR_NOT_MEMBER, "not a member: device " + dev.String() + " was removed from this tracker; " +
+		"it can join again only with a token made after its removal (dartsync tracker token)"}
+}
+
+// rotateToken rotates the secret of the state in dir and rewrites its
+// join.token; it is the admin service's rotation, running tracker or not.
+func (a *adminService) rotateToken(dir string, rnd io.Reader) (Token, error) {
+	sec, err := a.st.acl().rotateSecret(time.Now(), rnd)
+	if err != nil {
+		return Token{}, err
+	}
+	t := Token{Tracker: a.tracker, Secret: sec}
+	if err := writeTokenFile(tokenPath(dir), t); err != nil {
+		return Token{}, fmt.Errorf("%w (the new token is in effect; the file still holds the old one)", err)
+	}
+	return t, nil
+}
+
+// tokenPath is the join token file of the state directory dir.
+func tokenPath(dir string) string { return filepath.Join(dir, TokenFile) }
