@@ -54,12 +54,13 @@ type store struct {
 	seq     atomic.Uint64
 	started epochStart // what the state held when this run's epoch began
 
-	mu         sync.RWMutex
-	members    map[identity.DeviceID]uint32
-	byNum      []identity.DeviceID                           // index = member number; 0 unused
-	access     map[identity.DeviceID]*trackerpb.MemberRecord // grants; none: every folder (access_store.go)
-	epoch      Epoch                                         // the current epoch (rotateEpoch changes it)
-	secretMade time.Time                                     // when a rotation made secret; zero: the first secret (access_revoke.go)
+	mu      sync.RWMutex
+	members map[identity.DeviceID]uint32
+	byNum   []identity.DeviceID                           // index = member number; 0 unused
+	access  map[identity.DeviceID]*trackerpb.MemberRecord // grants; none: every folder (access_store.go)
+	epoch   Epoch                                         // the current epoch (rotateEpoch changes it)
+
+	secretMade time.Time // when a rotation made secret, under mu; zero: the first secret (access_revoke.go)
 
 	commits *groupcommit.Group[*applyReq] // apply's group commit
 	agg     *aggregates                   // totals for the dashboard and metrics (aggregate.go)
