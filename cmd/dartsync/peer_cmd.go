@@ -137,7 +137,8 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return withExitCode(exitWrongToken, fmt.Errorf("the tracker does not share any of this peer's folders with this device "+
 			"(its admin can widen them: dartsync tracker members): %w", err))
 	case errors.Is(err, tracker.ErrNotMember):
-		return withExitCode(exitWrongToken, fmt.Errorf("this device is not a member of the tracker: give the join token with --token, --token-file or DARTSYNC_TOKEN (%w)", err))
+		return withExitCode(exitWrongToken, fmt.Errorf("this device is not a member of the tracker (it never joined, or the tracker's owner removed it): "+
+			"give a join token with --token-file, DARTSYNC_TOKEN or --token (%w)", err))
 	case errors.Is(err, tracker.ErrTrackerIdentity):
 		what := "the one this device joined"
 		if tokenText != "" {
