@@ -27,26 +27,24 @@ func (s *Server) admit(dev identity.DeviceID, secret []byte) (num uint32, added 
 		if err != nil {
 			return 0, false, err
 		}
-		switch {
-		case member:
-		case js.kind == secretExpired:
-			return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_WRONG_TOKEN,
-				"wrong join token: the token has expired; ask the tracker's owner for a new one (tracker " + s.id.ID.String() + ")"}
-		case js.kind == secretRetired:
-			return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_WRONG_TOKEN,
-				"wrong join token: the tracker's token was replaced (dartsync tracker token --rotate); ask its owner for the new one (tracker " + s.id.ID.String() + ")"}
-		}
 	}
 	if member {
 		return num, false, nil
 	}
-	if len(secret) == 0 {
-		return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_NOT_MEMBER,
-			"not a member: device " + dev.String() + " has not joined this tracker; join once with --token"}
-	}
 	if at, removed := s.store.acl().removedAt(dev); removed && !js.made.After(at) {
 		s.log.Info("refused a removed device", "device", dev)
 		return 0, false, refusedRemoved(dev)
+	}
+	switch {
+	case len(secret) == 0:
+		return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_NOT_MEMBER,
+			"not a member: device " + dev.String() + " has not joined this tracker; join once with --token"}
+	case js.kind == secretExpired:
+		return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_WRONG_TOKEN,
+			"wrong join token: the token has expired; ask the tracker's owner for a new one (tracker " + s.id.ID.String() + ")"}
+	case js.kind == secretRetired:
+		return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_WRONG_TOKEN,
+			"wrong join token: the tracker's token was replaced (dartsync tracker token --rotate); ask its owner for the new one (tracker " + s.id.ID.String() + ")"}
 	}
 	num, added, err = s.store.addMemberWith(dev, newMemberRecord(js.grant, now))
 	if err != nil {

@@ -63,7 +63,7 @@ func TestRemovedMemberRefused(t *testing.T) {
 	}{
 		{"the tracker's token", own.Secret[:], trackerpb.ErrorCode_ERROR_NOT_MEMBER, "was removed"},
 		{"a token issued before the removal", earlier.Secret[:], trackerpb.ErrorCode_ERROR_NOT_MEMBER, "was removed"},
-		{"no token", nil, trackerpb.ErrorCode_ERROR_NOT_MEMBER, "has not joined"},
+		{"no token", nil, trackerpb.ErrorCode_ERROR_NOT_MEMBER, "was removed"},
 		{"a wrong token", wrong, trackerpb.ErrorCode_ERROR_WRONG_TOKEN, "does not match"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
