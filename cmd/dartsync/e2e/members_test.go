@@ -149,4 +149,3 @@ func fetchFrom(ctx context.Context, f *transfer.Fetcher, m *manifest.Manifest, s
 	}
 	return err
 }
-
