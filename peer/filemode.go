@@ -5,7 +5,7 @@ import (
 	"os"
 )
 
-// File modes of synced files (docs/ACCESS.md, "File modes"). Sync carries
+// File modes of synced files (README, "File modes" bullet). Sync carries
 // one bit of a file's mode, whether it is executable (manifest.Manifest.Exec);
 // the other bits are this device's:
 //
