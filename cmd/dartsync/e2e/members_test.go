@@ -23,11 +23,15 @@ import (
 // refused by the tracker; the honest peers keep syncing. `members list`
 // prints one line per member starting with its full device ID, and `token
 // --rotate` gives a new token that the old one no longer replaces. The
-// tracker's log never holds a secret, and it says to join with --token-file;
+// tracker's log (at debug level) never holds a secret, and it says to join
+// with --token-file;
 // a peer given --token on the command line warns that others can see it.
 func TestRemovedMember(t *testing.T) {
-	c := newCluster(t, 2)
-	p1, p2 := c.peers[0], c.peers[1]
+	c := newCluster(t, 0)
+	c.tracker.stop() // again, logging everything: no secret even at debug level
+	c.tracker.args = append(c.tracker.args, "--log-level", "debug")
+	c.restartTracker()
+	p1, p2 := c.addPeer("peer1"), c.addPeer("peer2")
 	tokenFile := filepath.Join(c.base, "token for R")
 	if err := os.WriteFile(tokenFile, []byte(c.token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
