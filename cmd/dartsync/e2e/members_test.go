@@ -21,11 +21,11 @@ import (
 // stopped by the tracker; another peer closes the connection it held and
 // refuses it every piece; restarted with the token it joined with, it is
 // refused by the tracker; the honest peers keep syncing. `members list`
-// prints one line per member starting with its full device ID, and `token
-// --rotate` gives a new token that the old one no longer replaces. The
-// tracker's log (at debug level) never holds a secret, and it says to join
-// with --token-file;
-// a peer given --token on the command line warns that others can see it.
+// prints one line per member starting with its full device ID. After
+// `token --rotate` the old token admits no new device and the new one does.
+// The tracker's log (at debug level) never holds a secret and says how to
+// join with --token-file; a peer given --token on the command line warns
+// that other local users can see it.
 func TestRemovedMember(t *testing.T) {
 	c := newCluster(t, 0)
 	c.tracker.stop() // again, logging everything: no secret even at debug level
