@@ -57,7 +57,7 @@ type peerCmd struct {
 	Debug peerDebug `embed:"" prefix:"debug-" group:"debug"`
 }
 
-func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
+func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(peerGCPercent)
 	}
@@ -70,7 +70,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if tokenFrom == tokenFromArgs {
+	if tokenOnArgs(k) {
 		log.Warn(tokenOnCommandLine)
 	}
 	var tok *tracker.Token
@@ -162,12 +162,23 @@ func checkStateDir(root, state string) error {
 	return nil
 }
 
-// tokenFromArgs is where a token given with --token came from.
-const tokenFromArgs = "--token"
-
 // tokenOnCommandLine is the warning for a token given with --token.
 const tokenOnCommandLine = "the join token given with --token is visible to other local users (ps, /proc): " +
 	"prefer --token-file FILE (mode 0600) or the environment variable DARTSYNC_TOKEN"
+
+// tokenOnArgs reports whether --token was given on the command line (not
+// by DARTSYNC_TOKEN or a config file), where other local users see it.
+func tokenOnArgs(k *kong.Context) bool {
+	if k == nil {
+		return false
+	}
+	for _, p := range k.Path {
+		if p.Flag != nil && p.Flag.Name == "token" && !p.Resolved {
+			return true
+		}
+	}
+	return false
+}
 
 // token returns the join token text and where it came from.
 func (c *peerCmd) token() (string, string, error) {
@@ -182,7 +193,7 @@ func (c *peerCmd) token() (string, string, error) {
 		return strings.TrimSpace(string(b)), "--token-file " + c.TokenFile, nil
 	}
 	if c.Token != "" {
-		from := tokenFromArgs
+		from := "--token"
 		if os.Getenv("DARTSYNC_TOKEN") == c.Token {
 			from = "--token/DARTSYNC_TOKEN"
 		}
