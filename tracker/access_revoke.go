@@ -3,6 +3,7 @@ package tracker
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -111,11 +112,14 @@ func (a accessTable) rotateSecret(now time.Time, rnd io.Reader) ([SecretSize]byt
 		return sec, fmt.Errorf("tracker: generate join secret: %w", err)
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
+		meta, retired := tx.Bucket(bucketMeta), tx.Bucket(bucketRetired)
+		if meta == nil || retired == nil {
+			return errors.New("not a tracker state (no meta or retired table)")
+		}
 		old := meta.Get(metaSecret)
 		if len(old) == SecretSize {
 			h := sha256.Sum256(old)
-			if err := tx.Bucket(bucketRetired).Put(h[:], be64(uint64(now.UnixNano()))); err != nil {
+			if err := retired.Put(h[:], be64(uint64(now.UnixNano()))); err != nil {
 				return err
 			}
 		}
