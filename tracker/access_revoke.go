@@ -111,6 +111,9 @@ func (a accessTable) rotateSecret(now time.Time, rnd io.Reader) ([SecretSize]byt
 	if _, err := io.ReadFull(rnd, sec[:]); err != nil {
 		return sec, fmt.Errorf("tracker: generate join secret: %w", err)
 	}
+	var prev [SecretSize]byte
+	var prevMade time.Time
+	swapped := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta, retired := tx.Bucket(bucketMeta), tx.Bucket(bucketRetired)
 		if meta == nil || retired == nil {
@@ -126,14 +129,25 @@ func (a accessTable) rotateSecret(now time.Time, rnd io.Reader) ([SecretSize]byt
 		if err := meta.Put(metaSecret, sec[:]); err != nil {
 			return err
 		}
-		return meta.Put(metaSecretMade, be64(uint64(now.UnixNano())))
+		if err := meta.Put(metaSecretMade, be64(uint64(now.UnixNano()))); err != nil {
+			return err
+		}
+		// in bbolt's writer turn, so that rotations reach memory in order
+		s.mu.Lock()
+		prev, prevMade = s.secret, s.secretMade
+		s.secret, s.secretMade = sec, time.Unix(0, now.UnixNano())
+		s.mu.Unlock()
+		swapped = true
+		return nil
 	})
 	if err != nil {
+		if swapped {
+			s.mu.Lock() // the commit failed: the former secret stays
+			s.secret, s.secretMade = prev, prevMade
+			s.mu.Unlock()
+		}
 		return sec, fmt.Errorf("tracker: rotate join secret: %w", err)
 	}
-	s.mu.Lock()
-	s.secret, s.secretMade = sec, time.Unix(0, now.UnixNano())
-	s.mu.Unlock()
 	return sec, nil
 }
 
@@ -152,7 +166,9 @@ func (a *adminService) rotateToken(dir string, rnd io.Reader) (Token, error) {
 		return Token{}, err
 	}
 	t := Token{Tracker: a.tracker, Secret: sec}
-	if err := writeTokenFile(tokenPath(dir), t); err != nil {
+	// the current secret: of two rotations at once, the later one's
+	cur, _ := a.st.acl().ownSecret()
+	if err := writeTokenFile(tokenPath(dir), Token{Tracker: a.tracker, Secret: cur}); err != nil {
 		return Token{}, fmt.Errorf("%w (the new token is in effect; the file still holds the old one)", err)
 	}
 	return t, nil
