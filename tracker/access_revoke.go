@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -165,13 +166,39 @@ func (a *adminService) rotateToken(dir string, rnd io.Reader) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	t := Token{Tracker: a.tracker, Secret: sec}
-	// the current secret: of two rotations at once, the later one's
-	cur, _ := a.st.acl().ownSecret()
-	if err := writeTokenFile(tokenPath(dir), Token{Tracker: a.tracker, Secret: cur}); err != nil {
-		return Token{}, fmt.Errorf("%w (the new token is in effect; the file still holds the old one)", err)
+	// The file gets the current secret, until it is still current after
+	// the write: of rotations at once, the file ends with the last one's.
+	for {
+		cur, _ := a.st.acl().ownSecret()
+		if err := replaceTokenFile(tokenPath(dir), Token{Tracker: a.tracker, Secret: cur}); err != nil {
+			return Token{}, fmt.Errorf("%w (the new token is in effect; the file still holds an old one)", err)
+		}
+		if now, _ := a.st.acl().ownSecret(); now == cur {
+			break
+		}
 	}
-	return t, nil
+	return Token{Tracker: a.tracker, Secret: sec}, nil
+}
+
+// replaceTokenFile writes the token file at path (0600) through a temporary
+// file of its own, then renames it into place.
+func replaceTokenFile(path string, t Token) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+TokenFile+"-*")
+	if err != nil {
+		return fmt.Errorf("tracker: write join token: %w", err)
+	}
+	_, err = f.WriteString(t.String() + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path) // CreateTemp made it 0600
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("tracker: write join token: %w", err)
+	}
+	return nil
 }
 
 // tokenPath is the join token file of the state directory dir.

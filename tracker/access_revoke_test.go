@@ -125,6 +125,9 @@ func TestRotateToken(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(dir, TokenFile)); err != nil || strings.TrimSpace(string(b)) != at.Token {
 			t.Fatalf("join.token holds %q (%v), want the rotated token", b, err)
 		}
+		if fi, err := os.Stat(filepath.Join(dir, TokenFile)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("join.token: %v %v, want mode 0600", fi.Mode(), err)
+		}
 		for _, tt := range []struct {
 			name     string
 			dev      *identity.Identity
@@ -171,4 +174,28 @@ func runServer(t *testing.T, dir string) (*Server, func()) {
 	}
 	t.Cleanup(stop)
 	return s, stop
+}
+
+// TestConcurrentRotations: rotations at once leave one secret everywhere:
+// in memory, in join.token, and in the state a restart reads.
+func TestConcurrentRotations(t *testing.T) {
+	dir := t.TempDir()
+	srv, stop := runServer(t, dir)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := testAdmin(srv).RotateToken(t.Context()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	cur := srv.Token()
+	if b, err := os.ReadFile(filepath.Join(dir, TokenFile)); err != nil || strings.TrimSpace(string(b)) != cur.String() {
+		t.Fatalf("join.token %q (%v), the tracker uses %s", b, err, cur)
+	}
+	stop()
+	if again := startServer(t, dir, ServerConfig{}).Token(); again != cur {
+		t.Fatalf("after a restart the token is %s, before it %s", again, cur)
+	}
 }
