@@ -125,8 +125,10 @@ func TestRotateToken(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(dir, TokenFile)); err != nil || strings.TrimSpace(string(b)) != at.Token {
 			t.Fatalf("join.token holds %q (%v), want the rotated token", b, err)
 		}
-		if fi, err := os.Stat(filepath.Join(dir, TokenFile)); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Fatalf("join.token: %v %v, want mode 0600", fi.Mode(), err)
+		if fi, err := os.Stat(filepath.Join(dir, TokenFile)); err != nil {
+			t.Fatal(err)
+		} else if fi.Mode().Perm() != 0o600 {
+			t.Fatalf("join.token has mode %v, want 0600", fi.Mode().Perm())
 		}
 		for _, tt := range []struct {
 			name     string
