@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"context"
 	"fmt"
 	"sync"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/wire"
+	"github.com/dartsync/dartsync/tracker/trackerpb"
 )
 
 // What one device, and all of them, may cost the tracker
@@ -41,14 +41,20 @@ const (
 	// MaxDeviceFrameBytes bounds the frame bytes of one device admitted at
 	// once over all its streams (read or being read, until the message is
 	// handled): one of the largest frames. A frame is admitted from its
-	// declared length before its body is read; until then it waits
-	// unread, and QUIC's flow control keeps what the device sent within
-	// DefaultStreamWindow.
+	// declared length before its body is read, or refused unread
+	// (ERROR_UNAVAILABLE; the peer sends it again after its backoff).
 	MaxDeviceFrameBytes = MaxMessageSize
 	// MaxFrameBytes bounds the same over all devices: room for two of the
 	// largest frames, so that one device (which can hold at most one)
 	// never takes it all.
 	MaxFrameBytes = 2 * MaxMessageSize
+	// smallFrame is the size up to which a frame is read without the
+	// budgets: REGISTER and keep-alives must never wait behind a large
+	// report of the same device on another folder (its sessions would
+	// time out), and since a stream reads one frame at a time, small
+	// frames cost at most smallFrame per stream (MaxStreamsPerConn ×
+	// MaxConnsPerDevice streams per device).
+	smallFrame = MaxRegisterSize
 	// DefaultStreamWindow and DefaultConnWindow are the tracker's QUIC
 	// receive windows unless ServerConfig.Transport sets them: peers send
 	// it reports, not file data, so small windows cost little speed and
@@ -142,15 +148,18 @@ func (l *limits) joined(d *deviceLimits) {
 // readFrame reads one frame of at most limit bytes from st: the length,
 // then (once the device's and the tracker's frame budgets admit it) the
 // body. A frame over the limit is refused from its length alone (an error
-// wrapping wire.ErrTooLarge), nothing of it read. The caller calls release
-// when it is done with the message. Waiting for the budget ends when the
-// stream's context does (the session ends).
+// wrapping wire.ErrTooLarge), and one the budgets cannot admit at once
+// with ERROR_UNAVAILABLE (the peer sends it again after its backoff);
+// nothing of either is read. It never waits for a budget: a frame waiting
+// unread would hold its connection's flow-control window, and the frame
+// holding the budget on the same connection could then never complete.
+// The caller calls release when it is done with the message.
 func (l *limits) readFrame(st *quic.Stream, d *deviceLimits, limit int) (body []byte, release func(), err error) {
 	n, err := wire.ReadLength(st, limit)
 	if err != nil {
 		return nil, nil, err
 	}
-	release, err = l.admitFrame(st.Context(), d, int64(n))
+	release, err = l.admitFrame(d, int64(n))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -162,15 +171,20 @@ func (l *limits) readFrame(st *quic.Stream, d *deviceLimits, limit int) (body []
 	return body, release, nil
 }
 
-// admitFrame waits until n bytes fit the device's and the tracker's frame
-// budgets, or ctx ends.
-func (l *limits) admitFrame(ctx context.Context, d *deviceLimits, n int64) (func(), error) {
-	if err := d.frames.Acquire(ctx, n); err != nil {
-		return nil, fmt.Errorf("waiting for this device's frame budget: %w", err)
+// admitFrame takes n bytes of the device's and the tracker's frame
+// budgets, or refuses the frame; a small frame is admitted at once.
+func (l *limits) admitFrame(d *deviceLimits, n int64) (func(), error) {
+	if n <= smallFrame {
+		return func() {}, nil
 	}
-	if err := l.frames.Acquire(ctx, n); err != nil {
+	if !d.frames.TryAcquire(n) {
+		return nil, &remoteError{trackerpb.ErrorCode_ERROR_UNAVAILABLE, fmt.Sprintf(
+			"frame of %d bytes refused unread: this device's frames in progress would exceed %d bytes (MaxDeviceFrameBytes); send it again later", n, MaxDeviceFrameBytes)}
+	}
+	if !l.frames.TryAcquire(n) {
 		d.frames.Release(n)
-		return nil, fmt.Errorf("waiting for the tracker's frame budget: %w", err)
+		return nil, &remoteError{trackerpb.ErrorCode_ERROR_UNAVAILABLE, fmt.Sprintf(
+			"frame of %d bytes refused unread: the tracker's frames in progress would exceed %d bytes (MaxFrameBytes); send it again later", n, MaxFrameBytes)}
 	}
 	return func() {
 		l.frames.Release(n)
