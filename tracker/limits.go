@@ -2,9 +2,9 @@ package tracker
 
 import (
 	"fmt"
+	"io"
 	"sync"
 
-	"github.com/quic-go/quic-go"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/dartsync/dartsync/internal/identity"
@@ -154,7 +154,7 @@ func (l *limits) joined(d *deviceLimits) {
 // unread would hold its connection's flow-control window, and the frame
 // holding the budget on the same connection could then never complete.
 // The caller calls release when it is done with the message.
-func (l *limits) readFrame(st *quic.Stream, d *deviceLimits, limit int) (body []byte, release func(), err error) {
+func (l *limits) readFrame(st io.Reader, d *deviceLimits, limit int) (body []byte, release func(), err error) {
 	n, err := wire.ReadLength(st, limit)
 	if err != nil {
 		return nil, nil, err
