@@ -301,14 +301,23 @@ func TestHostileSlowSender(t *testing.T) {
 	for i := 1; i < streams; i++ {
 		peers = append(peers, openFolder(t, c.conn, hostile, fmt.Sprintf("slow-%d", i)))
 	}
+	// And strangers sending REGISTER a byte per second: refused after
+	// registerTimeout.
+	reg, _ := proto.Marshal(&trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_Register{Register: &trackerpb.Register{
+		Protocol: ProtocolVersion, ListenPort: 1, Folder: "slow"}}})
+	regFrame := append(frameHeader(uint32(len(reg))), reg...)
+	var strangers []*rawPeer
+	for range 4 {
+		strangers = append(strangers, dialRaw(t, srv.Addr().String(), srv.Token(), nil))
+	}
 	stop := make(chan struct{})
 	var senders sync.WaitGroup
-	for _, p := range peers {
+	slowly := func(p *rawPeer, b []byte) {
 		senders.Go(func() {
 			tick := time.NewTicker(time.Second)
 			defer tick.Stop()
-			for i := range frame {
-				if _, err := p.st.Write(frame[i : i+1]); err != nil {
+			for i := range b {
+				if _, err := p.st.Write(b[i : i+1]); err != nil {
 					return
 				}
 				select {
@@ -319,11 +328,22 @@ func TestHostileSlowSender(t *testing.T) {
 			}
 		})
 	}
+	for _, p := range peers {
+		slowly(p, frame)
+	}
+	for _, p := range strangers {
+		slowly(p, regFrame)
+	}
 	honest.sync(t, "during-slow")
 	checkHeap(t, "slow senders")
 	for _, p := range peers {
 		if e := p.readError(t); e.Code != trackerpb.ErrorCode_ERROR_TIMEOUT {
 			t.Fatalf("slow sender's stream ended with %v, want ERROR_TIMEOUT", e)
+		}
+	}
+	for _, p := range strangers {
+		if e := p.readError(t); e.Code != trackerpb.ErrorCode_ERROR_TIMEOUT || !strings.Contains(e.Message, "REGISTER") {
+			t.Fatalf("slow REGISTER ended with %v, want ERROR_TIMEOUT", e)
 		}
 	}
 	close(stop)

@@ -1,7 +1,9 @@
 package tracker
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -18,6 +20,9 @@ import (
 func (s *Server) register(c *transport.Conn, st *quic.Stream, cf *connFolders) (*session, error) {
 	st.SetReadDeadline(time.Now().Add(registerTimeout))
 	body, release, err := s.lim.readFrame(st, cf.dev, MaxRegisterSize)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, &remoteError{trackerpb.ErrorCode_ERROR_TIMEOUT, fmt.Sprintf("no complete REGISTER within %v", registerTimeout)}
+	}
 	if err != nil {
 		return nil, err
 	}
