@@ -59,12 +59,24 @@ func (o oneFolder) Folder(name string) (PieceSource, Authorizer, bool) {
 
 func (o oneFolder) AnyMember(id identity.DeviceID) bool { return o.auth(id) }
 
-// Server defaults; see ServerOption.
+// Server defaults; see ServerOption. The limits applied before a request
+// is read are in server_limits.go.
 const (
-	DefaultRemoteRequests = 16        // pieces being served to one device at once
-	DefaultRemoteMemory   = 16 << 20  // piece bytes buffered for one device
-	DefaultServerMemory   = 32 << 20  // piece bytes buffered for all devices
-	rateChunk             = 256 << 10 // bytes written per rate-limiter wait
+	// DefaultRemoteRequests is how many pieces are served to one device at
+	// once: enough to fill a LAN link (a fetcher keeps DefaultWindow per
+	// file in flight), few enough that one device cannot take every disk
+	// read and every buffer.
+	DefaultRemoteRequests = 16
+	// DefaultRemoteMemory bounds the piece bytes buffered for one device
+	// (its requests wait for room): one of the largest pieces.
+	DefaultRemoteMemory = 16 << 20
+	// DefaultServerMemory bounds the same for all devices: two devices at
+	// their bound, so one never starves the others.
+	DefaultServerMemory = 32 << 20
+	// rateChunk is the bytes written per rate-limiter wait: large enough
+	// to keep the wait's overhead small, small enough to keep the rate
+	// even.
+	rateChunk = 256 << 10
 )
 
 // ServerOption changes a Server default.
