@@ -34,6 +34,14 @@
 //     A server answers nobody else, and Server.CloseNonMembers closes the
 //     connections of devices that stopped being members (the peer calls it
 //     on every new peer list: a removed member is cut off at once).
+//   - Remote limits: what one member may cost the server, each checked
+//     before the bytes it bounds are read (server_limits.go): its
+//     connections (MaxRemoteConns), its open request streams
+//     (DefaultRemoteQueue), the request bytes it has in hand
+//     (MaxRemoteRequestBytes; all members: MaxServerRequestBytes), the
+//     time to send a request, and the piece bytes buffered for it. Over a
+//     limit, that stream is answered BUSY or that connection closed; the
+//     other members are served.
 //   - Observer: who is told about pieces as they move, for metrics
 //     (observe.go): FetchOptions.Observe for every piece a fetcher used,
 //     with its latency; WithServed for every response a server sent. They
