@@ -129,7 +129,9 @@ func TestFetchSourceDiesMidTransfer(t *testing.T) {
 		}
 	}}
 	good := &hookSource{PieceSource: newFileSource(t, path, m), before: func(manifest.ID) { <-dead }}
-	dyingSrv := startServer(t, dies, allowAll)
+	// Past its death the source serves nothing: a request held in the hook
+	// must not slip out before the server's connections are closed.
+	dyingSrv := startServer(t, diedSource{dies, dead}, allowAll)
 	srcs := []Source{dyingSrv.source(), startServer(t, good, allowAll).source()}
 	go func() {
 		<-dying
@@ -151,6 +153,22 @@ func TestFetchSourceDiesMidTransfer(t *testing.T) {
 	}
 	if st.Sources[1].Pieces+d.Pieces != st.Pieces {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// diedSource fails every read that ends after dead is closed.
+type diedSource struct {
+	PieceSource
+	dead <-chan struct{}
+}
+
+func (s diedSource) ReadPiece(h manifest.ID, buf []byte) ([]byte, error) {
+	data, err := s.PieceSource.ReadPiece(h, buf)
+	select {
+	case <-s.dead:
+		return nil, errors.New("source died")
+	default:
+		return data, err
 	}
 }
 
