@@ -13,8 +13,9 @@ import (
 //     non-zero Base, and ID = TombstoneID(Base).
 //   - A live directory has no size, pieces, piece size or exec bit, and
 //     ID = DirID().
-//   - A live file has a piece size in [MinPieceSize, MaxPieceSize], exactly
-//     PieceCount(Size, PieceSize) ≤ MaxPieces pieces, and
+//   - A live file has a piece size in [MinPieceSize, MaxPieceSize], a size
+//     of at most MaxFileSize, exactly PieceCount(Size, PieceSize) ≤
+//     MaxPieces pieces (ErrTooLarge if over a limit), and
 //     ID = FileID(Size, PieceSize, Pieces).
 func (m *Manifest) Validate() error {
 	if err := m.validate(); err != nil {
@@ -86,8 +87,11 @@ func (m *Manifest) validateFile() error {
 	if err := CheckPieceSize(m.PieceSize); err != nil {
 		return err
 	}
-	if m.Size < 0 || m.Size > MaxPieces*m.PieceSize {
-		return fmt.Errorf("%w: size %d with piece size %d (at most %d pieces)", ErrTooLarge, m.Size, m.PieceSize, MaxPieces)
+	if m.Size < 0 {
+		return fmt.Errorf("negative size %d", m.Size)
+	}
+	if err := CheckSize(m.Size, m.PieceSize); err != nil {
+		return err
 	}
 	if want := PieceCount(m.Size, m.PieceSize); len(m.Pieces) != want {
 		return fmt.Errorf("%d pieces, want %d for size %d and piece size %d", len(m.Pieces), want, m.Size, m.PieceSize)
