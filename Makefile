@@ -15,12 +15,10 @@ build:
 
 # test: formatting, vet, then every test (unit, integration over real QUIC on
 # loopback, end-to-end with real dartsync processes) under the race detector.
-# DARTSYNC_SIM_KNOWN=stuck-wants: the simulation (peer/simtest) reports, without
-# failing, a conflict copy whose every owner overwrote it locally before building
-# it (its wants retry forever; no version is lost: each owner replaced it by its
-# own edit). Every safety check of the simulation still fails the run.
+# DARTSYNC_SIM_KNOWN (empty by default) lists problem kinds the simulation
+# (peer/simtest) reports without failing, for replaying a known issue.
 test: lint
-	DARTSYNC_SIM_KNOWN=$${DARTSYNC_SIM_KNOWN-stuck-wants} $(GO) test -race -count=1 -timeout 30m $(PKGS)
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 # chaos: the fault-injection suite (internal/chaos): a tracker and four peers as
 # real processes, a seeded random workload and a nemesis (SIGKILL/restart,
@@ -28,15 +26,11 @@ test: lint
 # namespace LAN can be made) for CHAOS_BUDGET, then the invariants. CHAOS_SEED
 # replays a run (0: a random seed, printed). CHAOS_FAULTS limits the fault
 # kinds (kill,stop,fill,partition,impair; empty: all). CHAOS_KNOWN lists
-# violation kinds reported without failing (known issues; see internal/chaos/invariants.go),
-# by default: stuck-wants, the same known issue as DARTSYNC_SIM_KNOWN above (a
-# conflict copy every owner overwrote is wanted forever; nothing is lost), and
-# spurious (a peer killed before it learns that its report was accepted
-# reports again from an older base and conflicts with its own version; both
-# are kept). CHAOS_KNOWN= makes every violation fail.
+# violation kinds reported without failing (see internal/chaos/invariants.go;
+# empty by default: every violation fails the run).
 CHAOS_BUDGET ?= 5m
 CHAOS_SEED   ?= 0
-CHAOS_KNOWN  ?= stuck-wants,spurious
+CHAOS_KNOWN  ?=
 CHAOS_FAULTS ?=
 chaos:
 	$(GO) test -count=1 -timeout 60m -v -run '^TestChaos$$' ./internal/chaos \

@@ -248,11 +248,29 @@ func (r *reporter) diff(entries []scan.Entry, skipped []scan.Skip, rules *ignore
 // tracker answered are recorded, the others are left for the next scan.
 func (r *reporter) report(ctx context.Context, changes []decide.Change) error {
 	req := make([]tracker.Change, len(changes))
+	paths := make([]string, len(changes))
+	reported := make([]index.Reported, len(changes))
 	for i := range changes {
-		req[i] = tracker.Change{New: changes[i].Manifest}
+		m := &changes[i].Manifest
+		req[i] = tracker.Change{New: *m}
+		paths[i] = m.Path
+		reported[i] = index.Reported{Path: m.Path, ID: m.ID}
 	}
 	r.state.markReporting(changes)
 	defer r.state.unmarkReporting(changes)
+	// What this peer reported before without recording an answer (a crash
+	// in between) goes with the report, and this report is written down
+	// before it is sent (peer/index/unacked.go).
+	unacked, err := r.idx.Unacked(paths)
+	if err != nil {
+		return err
+	}
+	for i := range req {
+		req[i].Unacked = unacked[paths[i]]
+	}
+	if err := r.idx.Update(index.Batch{Reported: reported}); err != nil {
+		return fmt.Errorf("record reports before sending: %w", err)
+	}
 	res, err := r.update(ctx, req)
 	if err == nil && len(res) != len(changes) {
 		return errors.New("peer: tracker answered a different number of results")
@@ -297,6 +315,8 @@ func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 			r.log.Warn("conflict", "path", p, "our_copy", res[i].Path)
 		case decide.RecordDeletionLost:
 			r.log.Info("local deletion lost to a newer version", "path", p)
+		case decide.RecordOutdated:
+			r.log.Info("version reported before a stop was replaced since; receiving the newer one", "path", p)
 		case decide.RecordRejected:
 			r.state.noteRejected(&c.Manifest, r.idx.Seq())
 			r.log.Warn("tracker rejected local change", "path", p, "err", res[i].Err)

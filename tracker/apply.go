@@ -46,6 +46,12 @@ const maxConflictTries = 100
 //  3. no current: a new version is accepted; a deletion is rejected (nothing
 //     to delete, and a deletion never creates state);
 //  4. new ID == current ID: the reporter becomes an owner;
+//     5a. current ID is one of the change's unacknowledged reports
+//     (Change.Unacked): accepted, as 5 (the reporter put the current
+//     version there itself and changed it since);
+//     5b. new ID is one of them: what became of it answers (resent: a
+//     conflict copy holding it, the reporter now an owner, or Outdated if
+//     a later version replaced it); if neither is known, the rules go on;
 //  5. base == current ID: accepted, owners = {reporter}. A reporter that saw
 //     a deletion has its tombstone as base, so content re-created after a
 //     deletion is a new version even when it is byte for byte the deleted
@@ -57,6 +63,14 @@ const maxConflictTries = 100
 //  8. otherwise a conflict: the later modification time keeps the name (a
 //     directory always does; ties keep the current version) and the other
 //     version is recorded under ConflictName, owned by whoever has it.
+//
+// Before these, rule 0: a report (not an announcement) proves that the
+// reporter no longer holds, at that path, its base or its unacknowledged
+// reports (other than the new version); where one of them went to a
+// conflict copy the reporter was listed for without having it, it stops
+// being an owner there, and a copy left without owners is deleted
+// (release, conflict_origin.go). An ownership announcement of a version
+// confirms the announcer holds it.
 func (s *store) apply(folder string, reporter uint32, changes []Change) ([]Result, error) {
 	r := &applyReq{folder: folder, reporter: reporter, changes: changes}
 	if err := s.commits.Do(r); err != nil {
@@ -86,6 +100,7 @@ func (s *store) commit(q []*applyReq) error {
 			s:     s,
 			files: tx.Bucket(bucketFiles), log: tx.Bucket(bucketLog), meta: tx.Bucket(bucketMeta),
 			hist: tx.Bucket(bucketHistory), chains: tx.Bucket(bucketChain),
+			cfrom: tx.Bucket(bucketConflictFrom), cunconf: tx.Bucket(bucketConflictUnconfirmed),
 		}
 		t.log.FillPercent = logFillPercent
 		t.files.FillPercent = filesFillPercent
@@ -122,6 +137,7 @@ type txn struct {
 	files, log, meta *bolt.Bucket
 	hist             *bolt.Bucket // versions each path held before (reannounce.go)
 	chains           *bolt.Bucket // the same, in order (reannounce_chain.go)
+	cfrom, cunconf   *bolt.Bucket // conflict origins (conflict_origin.go)
 	seq              uint64
 	notes            []aggWrite // rows written, for the aggregates (txn.note)
 }
@@ -198,10 +214,26 @@ func (t *txn) applyOne(c *Change) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if !c.OwnershipOnly {
+		if err := t.release(c); err != nil { // 0
+			return Result{}, err
+		}
+		if cur, err = t.get(n.Path); err != nil {
+			return Result{}, err
+		}
+	}
 	np := manifest.ToProto(n)
 	me := []uint32{t.reporter}
+	if cur != nil && n.ID != cur.id && slices.Contains(c.Unacked, n.ID) { // 5b
+		if r, ok, err := t.resent(n, cur); ok || err != nil {
+			return r, err
+		}
+	}
 	switch {
 	case c.OwnershipOnly && cur != nil && n.ID == cur.id: // 1
+		if err := t.confirmConflictOwner(n.Path, t.reporter); err != nil {
+			return Result{}, err
+		}
 		return t.addOwner(n, cur)
 	case c.OwnershipOnly: // 2
 		var curm *manifestpb.Manifest
@@ -216,7 +248,7 @@ func (t *txn) applyOne(c *Change) (Result, error) {
 		return t.result(Accepted, seq, n.Path, np, err)
 	case n.ID == cur.id: // 4
 		return t.addOwner(n, cur)
-	case n.Base == cur.id, cur.m.Deleted && !n.Deleted: // 5, 6
+	case slices.Contains(c.Unacked, cur.id), n.Base == cur.id, cur.m.Deleted && !n.Deleted: // 5a, 5, 6
 		seq, err := t.put(np, me, t.reporter, cur.rec.Seq)
 		return t.result(Accepted, seq, n.Path, np, err)
 	case n.Deleted: // 7
@@ -253,11 +285,18 @@ func (t *txn) conflict(n *manifest.Manifest, np *manifestpb.Manifest, cur *curre
 		if err != nil {
 			return t.reject(n, cur.m, err)
 		}
+		if err := t.noteConflict(n.Path, n.ID[:], path, nil); err != nil {
+			return Result{}, err
+		}
 		return t.result(Conflict, seq, path, cur.m, nil)
 	}
 	loser := proto.Clone(cur.m).(*manifestpb.Manifest)
-	if _, _, err := t.putConflict(loser, cur.rec.Owners, cur.rec.Author); err != nil {
+	lpath, _, err := t.putConflict(loser, cur.rec.Owners, cur.rec.Author)
+	if err != nil {
 		return t.reject(n, cur.m, err)
+	}
+	if err := t.noteConflict(n.Path, cur.id[:], lpath, cur.rec.Owners); err != nil {
+		return Result{}, err
 	}
 	seq, err := t.put(np, []uint32{t.reporter}, t.reporter, cur.rec.Seq)
 	return t.result(Conflict, seq, n.Path, np, err)

@@ -81,26 +81,30 @@ func buildBatch(changes []Change) (*trackerpb.FileUpdate, int) {
 }
 
 // encodeBatch is buildBatch for a batch of kind: a reannounceBatch carries
-// each change's ancestors and no ownership flags.
+// each change's ancestors and no ownership flags; a plainBatch carries
+// ownership flags and unacked reports, each only if one change has any.
 func encodeBatch(changes []Change, kind batchKind) (*trackerpb.FileUpdate, int) {
 	reannounce := kind == reannounceBatch
 	u := &trackerpb.FileUpdate{Reannounce: reannounce}
-	size, flagged := 0, false
+	size, flagged, listed := 0, false, false
+	var lists []*trackerpb.Ancestors
 	for i := range changes {
 		p := manifest.ToProto(&changes[i].New)
 		sz := proto.Size(p) + 8 + 1 // the change and its flag
-		var anc *trackerpb.Ancestors
+		ids := changes[i].Unacked
 		if reannounce {
-			anc = ancestorsToPB(changes[i].Ancestors)
-			sz += proto.Size(anc) + 4
+			ids = changes[i].Ancestors
 		}
+		anc := ancestorsToPB(ids)
+		sz += proto.Size(anc) + 4
 		if size+sz > MaxMessageSize-1024 {
 			break
 		}
 		size += sz
 		u.Changes = append(u.Changes, p)
+		lists = append(lists, anc)
+		listed = listed || len(ids) > 0
 		if reannounce {
-			u.Ancestors = append(u.Ancestors, anc)
 			continue // no ownership flags in a re-announce
 		}
 		u.OwnershipOnly = append(u.OwnershipOnly, changes[i].OwnershipOnly)
@@ -108,6 +112,12 @@ func encodeBatch(changes []Change, kind batchKind) (*trackerpb.FileUpdate, int) 
 	}
 	if !flagged {
 		u.OwnershipOnly = nil
+	}
+	switch {
+	case reannounce:
+		u.Ancestors = lists
+	case listed:
+		u.Unacked = lists
 	}
 	return u, len(u.Changes)
 }
@@ -158,7 +168,9 @@ func (c *Client) send(ctx context.Context, u *trackerpb.FileUpdate, n int, conn 
 		if p.Error != "" {
 			out[i].Err = errors.New(p.Error)
 		}
-		if out[i].Outcome < Accepted || out[i].Outcome > Outdated || out[i].Outcome == Outdated && !u.Reannounce {
+		// OUTDATED answers only a re-announce or a change with unacked reports.
+		outdatedOK := u.Reannounce || len(u.Unacked) > i && len(u.Unacked[i].GetFileIds()) > 0
+		if out[i].Outcome < Accepted || out[i].Outcome > Outdated || out[i].Outcome == Outdated && !outdatedOK {
 			return nil, fmt.Errorf("%w: unknown outcome %d", ErrProtocol, p.Outcome)
 		}
 	}

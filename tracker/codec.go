@@ -134,32 +134,45 @@ func decodeTrackerMsg(body []byte) (*trackerpb.TrackerMsg, error) {
 	return &m, nil
 }
 
-// checkReannounce checks the re-announce fields of a FILE UPDATE: ancestors
-// only in a re-announce, one list per change, each bounded and of 32-byte
-// IDs; no ownership flags in a re-announce.
+// checkReannounce checks the ancestor fields of a FILE UPDATE: ancestors
+// only in a re-announce, unacked reports only outside one; one list per
+// change, each bounded and of 32-byte IDs; no ownership flags in a
+// re-announce.
 func checkReannounce(u *trackerpb.FileUpdate) error {
 	if u.Reannounce && len(u.OwnershipOnly) != 0 {
 		return fmt.Errorf("%w: ownership flags in a re-announce", ErrProtocol)
 	}
-	if len(u.Ancestors) == 0 {
-		return nil
-	}
-	if !u.Reannounce {
+	if len(u.Ancestors) != 0 && !u.Reannounce {
 		return fmt.Errorf("%w: ancestors outside a re-announce", ErrProtocol)
 	}
-	if len(u.Ancestors) != len(u.Changes) {
-		return fmt.Errorf("%w: %d ancestor lists for %d changes", ErrProtocol, len(u.Ancestors), len(u.Changes))
+	if len(u.Unacked) != 0 && u.Reannounce {
+		return fmt.Errorf("%w: unacked reports in a re-announce", ErrProtocol)
 	}
-	for i, a := range u.Ancestors {
+	if err := checkIDLists("ancestor", u.Ancestors, len(u.Changes)); err != nil {
+		return err
+	}
+	return checkIDLists("unacked report", u.Unacked, len(u.Changes))
+}
+
+// checkIDLists checks lists of file IDs sent with n changes: none, or one
+// per change, each at most MaxAncestors IDs of 32 bytes.
+func checkIDLists(what string, lists []*trackerpb.Ancestors, n int) error {
+	if len(lists) == 0 {
+		return nil
+	}
+	if len(lists) != n {
+		return fmt.Errorf("%w: %d %s lists for %d changes", ErrProtocol, len(lists), what, n)
+	}
+	for i, a := range lists {
 		if a == nil {
 			continue
 		}
 		if len(a.FileIds) > MaxAncestors {
-			return fmt.Errorf("%w: change %d has %d ancestors, limit %d", ErrTooLarge, i, len(a.FileIds), MaxAncestors)
+			return fmt.Errorf("%w: change %d has %d %ss, limit %d", ErrTooLarge, i, len(a.FileIds), what, MaxAncestors)
 		}
 		for _, id := range a.FileIds {
 			if len(id) != manifest.IDSize {
-				return fmt.Errorf("%w: ancestor of change %d is %d bytes", ErrProtocol, i, len(id))
+				return fmt.Errorf("%w: %s of change %d is %d bytes", ErrProtocol, what, i, len(id))
 			}
 		}
 	}

@@ -68,19 +68,27 @@ func (s *Server) newEpoch(by *session, why string) error {
 // re-announce rules and gives it its ancestors.
 func (ss *session) reannounced(c *Change, u *trackerpb.FileUpdate, i int) error {
 	c.reannounce = true
-	if len(u.Ancestors) == 0 {
-		return nil
+	var err error
+	c.Ancestors, err = idList(c.New.Path, u.Ancestors, i)
+	return err
+}
+
+// idList decodes list i of lists (none: no IDs); decodePeerMsg checked
+// that there is one list per change, bounded, of 32-byte IDs.
+func idList(path string, lists []*trackerpb.Ancestors, i int) ([]manifest.ID, error) {
+	if len(lists) == 0 {
+		return nil, nil
 	}
-	ids := u.Ancestors[i].GetFileIds() // decodePeerMsg checked: one list per change, bounded
-	c.Ancestors = make([]manifest.ID, 0, len(ids))
+	ids := lists[i].GetFileIds()
+	out := make([]manifest.ID, 0, len(ids))
 	for _, b := range ids {
 		id, err := manifest.IDFromBytes(b)
 		if err != nil {
-			return fmt.Errorf("%w: ancestor of %q: %v", ErrProtocol, c.New.Path, err)
+			return nil, fmt.Errorf("%w: file ID listed with %q: %v", ErrProtocol, path, err)
 		}
-		c.Ancestors = append(c.Ancestors, id)
+		out = append(out, id)
 	}
-	return nil
+	return out, nil
 }
 
 // reannounceDone ends the peer's re-announce: the writer starts pushing,

@@ -58,6 +58,8 @@ func (ss *session) fileUpdate(u *trackerpb.FileUpdate) error {
 			if err := ss.reannounced(&valid[len(valid)-1], u, i); err != nil {
 				return err
 			}
+		} else if valid[len(valid)-1].Unacked, err = idList(m.Path, u.Unacked, i); err != nil {
+			return err
 		}
 		idx = append(idx, i)
 	}

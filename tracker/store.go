@@ -28,8 +28,9 @@ var (
 	bucketMembers = []byte("members") // device ID (32 bytes) -> member number (uint32 BE)
 	bucketFiles   = []byte("files")   // key -> trackerpb.EntryRecord (with the manifest)
 	bucketLog     = []byte("log")     // seq -> key; only each key's latest seq
-	// bucketEpochs (epoch.go), bucketHistory (reannounce.go) and bucketChain
-	// (reannounce_chain.go) are declared where they are used.
+	// bucketEpochs (epoch.go), bucketHistory (reannounce.go), bucketChain
+	// (reannounce_chain.go) and the conflict origins (conflict_origin.go)
+	// are declared where they are used.
 
 	metaVersion = []byte("version")
 	metaSecret  = []byte("secret")
@@ -88,7 +89,7 @@ func openStore(path string, rnd io.Reader) (*store, error) {
 }
 
 func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
-	for _, b := range [][]byte{bucketMeta, bucketMembers, bucketFiles, bucketLog, bucketEpochs, bucketHistory, bucketChain, bucketAccess, bucketTokens} {
+	for _, b := range [][]byte{bucketMeta, bucketMembers, bucketFiles, bucketLog, bucketEpochs, bucketHistory, bucketChain, bucketAccess, bucketTokens, bucketConflictFrom, bucketConflictUnconfirmed} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}

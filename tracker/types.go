@@ -56,6 +56,12 @@ type Change struct {
 	// first (at most MaxAncestors). Only Client.Reannounce sends them: they
 	// let the tracker tell an older version from a concurrent one.
 	Ancestors []manifest.ID
+	// Unacked are file IDs this device reported for the path before
+	// without learning the outcome (it was stopped between the tracker's
+	// commit and its own record), newest first (at most MaxAncestors). Only
+	// ordinary updates carry them; the tracker applies the
+	// unacknowledged-report rules of apply (unacked.go).
+	Unacked []manifest.ID
 
 	reannounce bool // the tracker applies the re-announce rules (reannounce.go)
 }
@@ -76,9 +82,11 @@ const (
 	// announcement of a version that is no longer current, an invalid
 	// manifest); Result.Err says why, Result.CurrentID is the current version.
 	Rejected
-	// Outdated (re-announce only): the tracker's current version is newer
-	// than the re-announced one and stays; Result.CurrentID names it. The device
-	// receives it as an update once its re-announce is done.
+	// Outdated: the tracker's current version is newer than the reported
+	// one and stays; Result.CurrentID names it. A re-announced version that the
+	// path's history shows replaced, or an unacknowledged report sent again
+	// whose version was replaced since (apply's rule 5b). The device
+	// receives the current version as an update.
 	Outdated
 )
 

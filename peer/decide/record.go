@@ -11,7 +11,7 @@ type RecordKind uint8
 
 const (
 	// RecordNothing: nothing to record (an outcome that changes nothing
-	// here, such as OUTDATED: the newer version arrives as a want).
+	// here).
 	RecordNothing RecordKind = iota
 	// RecordLocal: accepted (or this peer already had the current
 	// version): stage Entry; a local change.
@@ -30,6 +30,11 @@ const (
 	// RecordRejected: a version the tracker refused: not reported again
 	// in the same circumstances (peer/rejected.go).
 	RecordRejected
+	// RecordOutdated: a version reported again after a crash had hidden
+	// the first answer, replaced at the tracker since by a newer one: stage
+	// Entry (it is synced: the tracker knew it), and the newer version
+	// arrives as a want and replaces it.
+	RecordOutdated
 )
 
 // RecordStep is what to do for one reported change.
@@ -64,6 +69,11 @@ func Record(batch []Change, res []tracker.Result) (steps []RecordStep, obsolete 
 				steps[i] = RecordStep{Kind: RecordConflictCopy, Entry: entry, CopyTo: r.Path}
 			} else {
 				steps[i] = RecordStep{Kind: RecordConflict, Entry: entry}
+			}
+		case tracker.Outdated:
+			steps[i] = RecordStep{Kind: RecordOutdated, Entry: entry, Unindex: c.Manifest.Deleted}
+			if c.Manifest.Deleted {
+				steps[i].Entry = index.Entry{Manifest: c.Manifest}
 			}
 		case tracker.Rejected:
 			if c.Manifest.Deleted {

@@ -96,7 +96,7 @@ func Open(stateDir string) (*Index, error) {
 	}
 	x := &Index{db: db, files: make(map[string]Entry)}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketFiles, bucketWants, bucketMeta, bucketHistory} {
+		for _, b := range [][]byte{bucketFiles, bucketWants, bucketMeta, bucketHistory, bucketUnacked} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -199,6 +199,9 @@ type Batch struct {
 	ResetSeq bool
 	// ClearWants forgets every stored want before Wants are stored.
 	ClearWants bool
+	// Reported are reports about to be sent (unacked.go); an entry in Put
+	// (or staged) forgets its path's earlier ones first.
+	Reported []Reported
 }
 
 // Stage records entries in memory at once (Get sees them) and queues them
@@ -234,6 +237,9 @@ func (x *Index) Update(b Batch) error {
 	}
 	err := x.db.Update(func(tx *bolt.Tx) error {
 		files, wants, meta := tx.Bucket(bucketFiles), tx.Bucket(bucketWants), tx.Bucket(bucketMeta)
+		if err := writeUnacked(tx.Bucket(bucketUnacked), b.Put, b.Reported); err != nil {
+			return err
+		}
 		if b.ClearWants {
 			var err error
 			if wants, err = clearBucket(tx, bucketWants); err != nil {

@@ -65,9 +65,10 @@
 // DARTSYNC_SIM_SEED (the first seed; the seeds are consecutive),
 // DARTSYNC_SIM_OPS (operations per seed), DARTSYNC_SIM_WINDOW (SyncWindow,
 // a Go duration), DARTSYNC_SIM_QUIET (how long quiescence may take, 3m by
-// default), DARTSYNC_SIM_KNOWN (a comma-separated list of known, unfixed
-// problems reported without failing: "stuck-wants" (wants for a conflict
-// copy no peer has, TestConflictCopyNobodyHas), "recreated-deletion"
+// default), DARTSYNC_SIM_KNOWN (a comma-separated list of problem kinds
+// reported without failing, empty by default, for replaying a known issue:
+// "stuck-wants" (wants for a conflict copy no peer has; fixed, see
+// TestConflictCopyNobodyHas), "recreated-deletion"
 // (TestDeletionOfRecreatedContentSurvivesRestore)), DARTSYNC_SIM_LOG (a directory: each failing seed's daemon
 // and tracker logs are written there at debug level). A failure prints the
 // seed and the operation log; the same seed draws the same operations

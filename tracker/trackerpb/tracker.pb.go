@@ -112,9 +112,12 @@ const (
 	// announcement of a version that is no longer current, an invalid
 	// manifest); see Result.error.
 	Outcome_OUTCOME_REJECTED Outcome = 4
-	// Re-announce only (rule R4): the tracker's current version is newer than
-	// the re-announced one and stays; Result.current_id names it. The peer receives
-	// it as an update once its re-announce is done.
+	// The tracker's current version is newer than the reported one and stays;
+	// Result.current_id names it. Only for a re-announced change (rule R4; the peer
+	// receives the current version once its re-announce is done) or a change
+	// sent with unacked reports whose version the path's history shows
+	// replaced since (the peer records its version as synced and receives the
+	// current one as an update).
 	Outcome_OUTCOME_OUTDATED Outcome = 5
 )
 
@@ -716,7 +719,16 @@ type FileUpdate struct {
 	// carries no ownership flags.
 	Reannounce bool `protobuf:"varint,4,opt,name=reannounce,proto3" json:"reannounce,omitempty"`
 	// Re-announce only: empty, or one per change in the same order.
-	Ancestors     []*Ancestors `protobuf:"bytes,5,rep,name=ancestors,proto3" json:"ancestors,omitempty"`
+	Ancestors []*Ancestors `protobuf:"bytes,5,rep,name=ancestors,proto3" json:"ancestors,omitempty"`
+	// Ordinary updates only: empty, or one list per change in the same order:
+	// the versions of that path this peer reported before without learning
+	// the outcome (it was stopped first), newest first, at most 8. They
+	// prove that the peer itself put them at the path, so the tracker applies
+	// the unacknowledged-report rules (docs/PROTOCOL.md): the peer's next
+	// edit fast-forwards the version it reported, and the same version sent
+	// again is told what became of it, instead of either being taken for a
+	// concurrent edit of the device's own version.
+	Unacked       []*Ancestors `protobuf:"bytes,6,rep,name=unacked,proto3" json:"unacked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -782,6 +794,13 @@ func (x *FileUpdate) GetReannounce() bool {
 func (x *FileUpdate) GetAncestors() []*Ancestors {
 	if x != nil {
 		return x.Ancestors
+	}
+	return nil
+}
+
+func (x *FileUpdate) GetUnacked() []*Ancestors {
+	if x != nil {
+		return x.Unacked
 	}
 	return nil
 }
@@ -1681,7 +1700,7 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"deviceName\x12\x18\n" +
 	"\aversion\x18\b \x01(\tR\aversion\"%\n" +
 	"\tKeepAlive\x12\x18\n" +
-	"\apadding\x18\x01 \x01(\fR\apadding\"\xea\x01\n" +
+	"\apadding\x18\x01 \x01(\fR\apadding\"\xa4\x02\n" +
 	"\n" +
 	"FileUpdate\x12\x1d\n" +
 	"\n" +
@@ -1691,7 +1710,8 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\n" +
 	"reannounce\x18\x04 \x01(\bR\n" +
 	"reannounce\x12<\n" +
-	"\tancestors\x18\x05 \x03(\v2\x1e.dartsync.tracker.v1.AncestorsR\tancestors\"&\n" +
+	"\tancestors\x18\x05 \x03(\v2\x1e.dartsync.tracker.v1.AncestorsR\tancestors\x128\n" +
+	"\aunacked\x18\x06 \x03(\v2\x1e.dartsync.tracker.v1.AncestorsR\aunacked\"&\n" +
 	"\tAncestors\x12\x19\n" +
 	"\bfile_ids\x18\x01 \x03(\fR\afileIds\"\x10\n" +
 	"\x0eReannounceDone\"\xe4\x01\n" +
@@ -1824,18 +1844,19 @@ var file_tracker_trackerpb_tracker_proto_depIdxs = []int32{
 	16, // 8: dartsync.tracker.v1.TrackerMsg.error:type_name -> dartsync.tracker.v1.Error
 	21, // 9: dartsync.tracker.v1.FileUpdate.changes:type_name -> dartsync.manifest.v1.Manifest
 	7,  // 10: dartsync.tracker.v1.FileUpdate.ancestors:type_name -> dartsync.tracker.v1.Ancestors
-	10, // 11: dartsync.tracker.v1.Registered.peers:type_name -> dartsync.tracker.v1.Peer
-	10, // 12: dartsync.tracker.v1.Peers.peers:type_name -> dartsync.tracker.v1.Peer
-	21, // 13: dartsync.tracker.v1.Entry.manifest:type_name -> dartsync.manifest.v1.Manifest
-	12, // 14: dartsync.tracker.v1.Updates.entries:type_name -> dartsync.tracker.v1.Entry
-	0,  // 15: dartsync.tracker.v1.Result.outcome:type_name -> dartsync.tracker.v1.Outcome
-	14, // 16: dartsync.tracker.v1.Results.results:type_name -> dartsync.tracker.v1.Result
-	1,  // 17: dartsync.tracker.v1.Error.code:type_name -> dartsync.tracker.v1.ErrorCode
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	7,  // 11: dartsync.tracker.v1.FileUpdate.unacked:type_name -> dartsync.tracker.v1.Ancestors
+	10, // 12: dartsync.tracker.v1.Registered.peers:type_name -> dartsync.tracker.v1.Peer
+	10, // 13: dartsync.tracker.v1.Peers.peers:type_name -> dartsync.tracker.v1.Peer
+	21, // 14: dartsync.tracker.v1.Entry.manifest:type_name -> dartsync.manifest.v1.Manifest
+	12, // 15: dartsync.tracker.v1.Updates.entries:type_name -> dartsync.tracker.v1.Entry
+	0,  // 16: dartsync.tracker.v1.Result.outcome:type_name -> dartsync.tracker.v1.Outcome
+	14, // 17: dartsync.tracker.v1.Results.results:type_name -> dartsync.tracker.v1.Result
+	1,  // 18: dartsync.tracker.v1.Error.code:type_name -> dartsync.tracker.v1.ErrorCode
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_tracker_trackerpb_tracker_proto_init() }
