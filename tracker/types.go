@@ -109,8 +109,8 @@ func (o Outcome) String() string {
 // Result is the tracker's answer to one Change.
 type Result struct {
 	Outcome Outcome
-	Seq     uint64            // sequence number of the entry holding the reporter's version; 0 if rejected
-	Path    string            // where the reporter's version now lives (its path, or the conflict copy's name)
+	Seq     uint64 // sequence number of the entry holding the reporter's version; 0 if rejected
+	Path    string // where the reporter's version now lives (its path, or the conflict copy's name)
 	// CurrentID is the file ID of the current version at the reported path
 	// afterwards (zero if none). Results carry the ID, never the manifest:
 	// a reply echoing manifests could outgrow the frame its batch fitted in.
