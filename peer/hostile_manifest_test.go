@@ -66,7 +66,7 @@ func fakeClaim(path string, size, pieceSize int64, salt byte) manifest.Manifest 
 // peers as wants, yet a peer's heap stays bounded (it decodes a want whole
 // only while it handles it) and it keeps syncing.
 func TestHostileMemberHugeManifests(t *testing.T) {
-	const pieceSize = 4 << 20 // 1 TiB in 2^18 pieces: 9 MiB per manifest
+	const pieceSize = manifest.MaxPieceSize // 1 TiB in 2^16 pieces: 2.25 MiB per manifest
 	n := newTestNetPieces(t, pieceSize)
 	a := n.start(t.TempDir())
 	b := n.start(t.TempDir())
@@ -95,7 +95,7 @@ func TestHostileMemberHugeManifests(t *testing.T) {
 	}
 
 	// Within the limits: claims of MaxFileSize each, one per update.
-	const claims = 24
+	const claims = 32
 	for i := range claims {
 		m := fakeClaim("claims/"+strings.Repeat("x", i+1)+".img", manifest.MaxFileSize, pieceSize, byte(i))
 		rs, err := evil.Update(ctx, []tracker.Change{{New: m}})
@@ -149,10 +149,11 @@ func TestHostileMemberHugeManifests(t *testing.T) {
 	}
 	// The heap is the process's: the tracker, both honest peers and the
 	// hostile member. Each peer holds whole at most the wants it is
-	// fetching (Config.Parallel = 4), each 9 MiB and as much again while
-	// it is decoded: about 2 × 4 × 18 = 144 MiB. Every claim whole at once
-	// in both peers would be 2 × 24 × 9 = 432 MiB live.
-	const bound = 256 << 20
+	// fetching (Config.Parallel = 4), each 2.25 MiB and as much again
+	// while it is decoded: about 2 × 4 × 4.5 = 36 MiB over what the
+	// process holds anyway. Every claim whole at once in both peers would
+	// be 2 × 32 × 2.25 = 144 MiB live.
+	const bound = 96 << 20
 	whole := int64(claims) * (manifest.MaxFileSize / pieceSize) * (manifest.IDSize + 4)
 	t.Logf("peak live heap while pulling: %d MiB (bound %d MiB; every claim whole in both peers: %d MiB)",
 		peak>>20, bound>>20, 2*whole>>20)
