@@ -189,7 +189,7 @@ func (d *Daemon) ID() identity.DeviceID { return d.self }
 // share nothing but the device-wide things (folders.go).
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.closeStores()
-	l, err := transport.Listen(d.cfg.ListenAddr, d.cfg.Identity, transport.Options{})
+	l, err := transport.Listen(d.cfg.ListenAddr, d.cfg.Identity, transfer.ListenOptions())
 	if err != nil {
 		return fmt.Errorf("peer: listen %s: %w", d.cfg.ListenAddr, err)
 	}

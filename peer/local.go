@@ -249,12 +249,14 @@ func (r *reporter) diff(entries []scan.Entry, skipped []scan.Skip, rules *ignore
 func (r *reporter) report(ctx context.Context, changes []decide.Change) error {
 	req := make([]tracker.Change, len(changes))
 	paths := make([]string, len(changes))
-	reported := make([]index.Reported, len(changes))
+	reported := make([]index.Reported, 0, len(changes))
 	for i := range changes {
 		m := &changes[i].Manifest
 		req[i] = tracker.Change{New: *m}
 		paths[i] = m.Path
-		reported[i] = index.Reported{Path: m.Path, ID: m.ID}
+		if m.Kind == manifest.KindFile { // every directory has the same ID: no proof
+			reported = append(reported, index.Reported{Path: m.Path, ID: m.ID})
+		}
 	}
 	r.state.markReporting(changes)
 	defer r.state.unmarkReporting(changes)
@@ -266,7 +268,9 @@ func (r *reporter) report(ctx context.Context, changes []decide.Change) error {
 		return err
 	}
 	for i := range req {
-		req[i].Unacked = unacked[paths[i]]
+		if req[i].New.Kind == manifest.KindFile {
+			req[i].Unacked = unacked[paths[i]]
+		}
 	}
 	if err := r.idx.Update(index.Batch{Reported: reported}); err != nil {
 		return fmt.Errorf("record reports before sending: %w", err)

@@ -47,7 +47,8 @@ const maxConflictTries = 100
 //     to delete, and a deletion never creates state);
 //  4. new ID == current ID: the reporter becomes an owner;
 //     5a. current ID is one of the change's unacknowledged reports
-//     (Change.Unacked): accepted, as 5 (the reporter put the current
+//     (Change.Unacked; ignored for a directory, since every directory has
+//     the same ID): accepted, as 5 (the reporter put the current
 //     version there itself and changed it since);
 //     5b. new ID is one of them: what became of it answers (resent: a
 //     conflict copy holding it, the reporter now an owner, or Outdated if
@@ -213,6 +214,9 @@ func (t *txn) applyOne(c *Change) (Result, error) {
 	cur, err := t.get(n.Path)
 	if err != nil {
 		return Result{}, err
+	}
+	if n.Kind == manifest.KindDir {
+		c.Unacked = nil // every directory has the same ID: they prove nothing
 	}
 	if !c.OwnershipOnly {
 		if err := t.release(c); err != nil { // 0

@@ -55,6 +55,13 @@
 //   - Path chain: the same, in order, newest first, repeats included (X,
 //     deleted, X again): it orders a re-announced version and the current
 //     one when each is in the other's past (content that came back).
+//   - Limits: what one device, and all of them, may cost the tracker,
+//     each checked before the bytes it bounds are read (limits.go):
+//     connections per device and in total (members and devices not yet
+//     members apart), control streams per connection, and frame budgets
+//     (a large frame is admitted from its declared length or refused
+//     unread). Over a limit, that connection or stream is closed with a
+//     message naming it; the other devices are served.
 //   - Conflict copy: the version that lost a concurrent edit, kept under
 //     ConflictName(path, mtime, device), shortened to fit the name limits.
 //

@@ -47,7 +47,7 @@ type ServerConfig struct {
 	Interval    time.Duration      // keep-alive interval told to peers (DefaultInterval)
 	PeerTimeout time.Duration      // a peer silent this long is dropped (DefaultPeerTimeout)
 	PieceSize   int64              // piece size told to peers (manifest.DefaultPieceSize)
-	Transport   transport.Options  // QUIC options (zero: transport defaults)
+	Transport   transport.Options  // QUIC options (zero fields: the tracker's windows and stream limit of limits.go, then the transport defaults)
 	Log         *slog.Logger       // nil discards
 	Debug       DebugHooks         // hooks for tests of interleavings; zero in production
 }
@@ -78,6 +78,7 @@ type Server struct {
 	mu    sync.Mutex
 	peers map[peerKey]*session // live sessions by folder and device
 
+	lim     *limits         // connection counts and frame budgets (limits.go)
 	devices *deviceBook     // what devices said about themselves (devices.go)
 	metrics *trackerMetrics // its Prometheus registry (metrics.go)
 }
@@ -111,6 +112,15 @@ func New(cfg ServerConfig) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Transport.StreamWindow == 0 {
+		cfg.Transport.StreamWindow = DefaultStreamWindow
+	}
+	if cfg.Transport.ConnWindow == 0 {
+		cfg.Transport.ConnWindow = DefaultConnWindow
+	}
+	if cfg.Transport.MaxIncomingStreams == 0 {
+		cfg.Transport.MaxIncomingStreams = MaxStreamsPerConn
+	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("tracker: state directory: %w", err)
 	}
@@ -125,7 +135,7 @@ func New(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, id: id, store: st, log: cfg.Log, peers: map[peerKey]*session{}}
+	s := &Server{cfg: cfg, id: id, store: st, log: cfg.Log, peers: map[peerKey]*session{}, lim: newLimits()}
 	if s.devices, err = loadDevices(st.db); err != nil {
 		st.close(leaveEpochOpen)
 		return nil, err

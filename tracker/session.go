@@ -29,8 +29,9 @@ type session struct {
 	num    uint32
 	folder string
 	addr   string
-	sent   uint64 // highest sequence number pushed; owned by the writer
-	epoch  Epoch  // the tracker epoch it registered in
+	frames *deviceLimits // its device's frame budget (limits.go)
+	sent   uint64        // highest sequence number pushed; owned by the writer
+	epoch  Epoch         // the tracker epoch it registered in
 	// held: the peer is re-announcing (session_epoch.go); nothing is pushed
 	// until its REANNOUNCE_DONE.
 	held atomic.Bool
@@ -89,7 +90,15 @@ func (ss *session) fail(e *remoteError) {
 func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 	log := s.log.With("device", c.Remote.Short(), "remote", c.RemoteAddr())
 	defer c.CloseWithError(0, "")
-	cf := &connFolders{names: map[string]bool{}}
+	_, member := s.store.member(c.Remote)
+	dl, release, err := s.lim.admitConn(c.Remote, member)
+	if err != nil {
+		log.Warn("connection refused", "err", err)
+		_ = c.CloseWithError(quic.ApplicationErrorCode(trackerpb.ErrorCode_ERROR_UNAVAILABLE), err.Error())
+		return
+	}
+	defer release()
+	cf := &connFolders{names: map[string]bool{}, dev: dl}
 	cf.idle = time.AfterFunc(registerTimeout, func() { _ = c.CloseWithError(0, "no control stream") })
 	defer cf.idle.Stop()
 	var wg sync.WaitGroup
@@ -116,7 +125,8 @@ func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 // folders registered (a device may not register the same folder twice at
 // once on one connection).
 type connFolders struct {
-	idle *time.Timer // closes the connection; stopped while a stream runs
+	idle *time.Timer   // closes the connection; stopped while a stream runs
+	dev  *deviceLimits // the device's connection count and frame budget
 
 	mu      sync.Mutex
 	streams int

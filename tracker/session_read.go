@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dartsync/dartsync/internal/wire"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
 )
@@ -12,29 +11,35 @@ import (
 // readLoop reads frames until the stream ends or breaks the protocol.
 func (ss *session) readLoop() error {
 	for {
-		body, err := wire.ReadBytes(ss.stream, MaxMessageSize)
-		if err != nil {
+		if err := ss.readOne(); err != nil {
 			return err
-		}
-		ss.lastSeen.Store(time.Now().UnixNano())
-		m, err := decodePeerMsg(body)
-		if err != nil {
-			return err
-		}
-		switch x := m.Msg.(type) {
-		case *trackerpb.PeerMsg_KeepAlive:
-		case *trackerpb.PeerMsg_FileUpdate:
-			if err := ss.fileUpdate(x.FileUpdate); err != nil {
-				return err
-			}
-		case *trackerpb.PeerMsg_ReannounceDone:
-			if err := ss.reannounceDone(); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("%w: unexpected %T after REGISTER", ErrProtocol, x)
 		}
 	}
+}
+
+// readOne reads and handles one frame, holding its bytes in the frame
+// budgets (limits.go) until it is handled.
+func (ss *session) readOne() error {
+	body, release, err := ss.srv.lim.readFrame(ss.stream, ss.frames, MaxMessageSize)
+	if err != nil {
+		return err
+	}
+	defer release()
+	ss.lastSeen.Store(time.Now().UnixNano())
+	m, err := decodePeerMsg(body)
+	if err != nil {
+		return err
+	}
+	switch x := m.Msg.(type) {
+	case *trackerpb.PeerMsg_KeepAlive:
+	case *trackerpb.PeerMsg_FileUpdate:
+		return ss.fileUpdate(x.FileUpdate)
+	case *trackerpb.PeerMsg_ReannounceDone:
+		return ss.reannounceDone()
+	default:
+		return fmt.Errorf("%w: unexpected %T after REGISTER", ErrProtocol, x)
+	}
+	return nil
 }
 
 // fileUpdate applies one batch durably, queues its RESULTS and wakes every

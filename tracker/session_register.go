@@ -1,7 +1,9 @@
 package tracker
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -17,12 +19,16 @@ import (
 // A folder already registered on the connection c is refused (cf).
 func (s *Server) register(c *transport.Conn, st *quic.Stream, cf *connFolders) (*session, error) {
 	st.SetReadDeadline(time.Now().Add(registerTimeout))
-	body, err := wire.ReadBytes(st, MaxRegisterSize)
+	body, release, err := s.lim.readFrame(st, cf.dev, MaxRegisterSize)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, &remoteError{trackerpb.ErrorCode_ERROR_TIMEOUT, fmt.Sprintf("no complete REGISTER within %v", registerTimeout)}
+	}
 	if err != nil {
 		return nil, err
 	}
 	st.SetReadDeadline(time.Time{})
 	m, err := decodePeerMsg(body)
+	release()
 	if err != nil {
 		return nil, err
 	}
@@ -34,6 +40,10 @@ func (s *Server) register(c *transport.Conn, st *quic.Stream, cf *connFolders) (
 		return nil, fmt.Errorf("%w: folder %q is already registered on this connection", ErrProtocol, reg.Folder)
 	}
 	ss, err := s.registerFolder(c, st, reg)
+	if err == nil {
+		ss.frames = cf.dev
+		s.lim.joined(cf.dev)
+	}
 	if err != nil {
 		cf.release(reg.Folder)
 		return nil, err

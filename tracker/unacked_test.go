@@ -198,3 +198,37 @@ func TestApplyUnackedAndConflictOrigins(t *testing.T) {
 func withPath(m manifest.Manifest, p string) manifest.Manifest { m.Path = p; return m }
 
 func withMtime(m manifest.Manifest, mt int64) manifest.Manifest { m.ModTime = mt; return m }
+
+// TestApplyUnackedIgnoredForDirectories: every directory has the same ID,
+// so a directory listed as an unacknowledged report proves nothing; a
+// directory made again after another device removed it is accepted (rule
+// 6), never told OUTDATED (found by the simulation, seed 3: the peer kept
+// the directory the others had removed).
+func TestApplyUnackedIgnoredForDirectories(t *testing.T) {
+	s := openTestStore(t)
+	var nums [2]uint32
+	for i := range nums {
+		var err error
+		if nums[i], _, err = s.addMember(newTestIdentity(t).ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := testDir("e0", t0, manifest.ID{})
+	rm := manifest.NewTombstone("e0", manifest.KindDir, manifest.DirID(), t0+1)
+	for i, c := range []struct {
+		dev uint32
+		m   manifest.Manifest
+	}{{nums[0], dir}, {nums[1], rm}} {
+		if rs, err := s.apply("", c.dev, reports(c.m)); err != nil || rs[0].Outcome != Accepted {
+			t.Fatalf("setup %d: %+v, %v", i, rs, err)
+		}
+	}
+	again := testDir("e0", t0+2, manifest.ID{})
+	rs, err := s.apply("", nums[0], []Change{{New: again, Unacked: []manifest.ID{manifest.DirID()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs[0].Outcome != Accepted {
+		t.Fatalf("outcome %v (%v), want accepted", rs[0].Outcome, rs[0].Err)
+	}
+}

@@ -69,3 +69,86 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// stepReader serves data and records the largest buffer it was asked to fill.
+type stepReader struct {
+	data    []byte
+	largest int
+}
+
+func (s *stepReader) Read(p []byte) (int, error) {
+	s.largest = max(s.largest, len(p))
+	if len(s.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, s.data)
+	s.data = s.data[n:]
+	return n, nil
+}
+
+// TestReadBodySteps: bodies are read in steps of at most Step bytes, big or
+// cut short, and arrive whole.
+func TestReadBodySteps(t *testing.T) {
+	tests := []struct {
+		name     string
+		declared int
+		sent     int
+		want     error
+	}{
+		{"empty", 0, 0, nil},
+		{"one step", 100, 100, nil},
+		{"exactly a step", Step, Step, nil},
+		{"many steps", 5*Step + 17, 5*Step + 17, nil},
+		{"declared large, little sent", 16 << 20, 10, ErrTruncated},
+		{"cut inside a later step", 3 * Step, 2*Step + 1, ErrTruncated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := bytes.Repeat([]byte{7}, tt.sent)
+			r := &stepReader{data: data}
+			body, err := ReadBody(r, tt.declared)
+			if !errors.Is(err, tt.want) || (err == nil) != (tt.want == nil) {
+				t.Fatalf("ReadBody = %v, want %v", err, tt.want)
+			}
+			if r.largest > Step {
+				t.Fatalf("asked to fill %d bytes at once, step is %d", r.largest, Step)
+			}
+			if err == nil && !bytes.Equal(body, data) {
+				t.Fatalf("body of %d bytes, want %d", len(body), len(data))
+			}
+		})
+	}
+}
+
+// TestReadLength: the header alone is read and checked.
+func TestReadLength(t *testing.T) {
+	r := bytes.NewReader([]byte{0, 0, 1, 0, 'x'})
+	n, err := ReadLength(r, 1024)
+	if err != nil || n != 256 || r.Len() != 1 {
+		t.Fatalf("ReadLength = %d, %v with %d bytes left; want 256, nil, 1", n, err, r.Len())
+	}
+	if _, err := ReadLength(bytes.NewReader([]byte{0, 0, 4, 1}), 1024); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("over the limit: %v, want ErrTooLarge", err)
+	}
+}
+
+// FuzzReadBody: any declared length and any bytes: either the whole body
+// or an error, never a crash.
+func FuzzReadBody(f *testing.F) {
+	f.Add(uint32(3), []byte("abc"))
+	f.Add(uint32(1<<24), []byte("short"))
+	f.Add(uint32(Step+1), bytes.Repeat([]byte{1}, Step+1))
+	f.Fuzz(func(t *testing.T, n uint32, data []byte) {
+		n %= 1 << 24
+		body, err := ReadBody(bytes.NewReader(data), int(n))
+		if err != nil {
+			if int(n) <= len(data) {
+				t.Fatalf("ReadBody(%d) of %d bytes: %v", n, len(data), err)
+			}
+			return
+		}
+		if len(body) != int(n) || !bytes.Equal(body, data[:n]) {
+			t.Fatalf("body of %d bytes, want %d", len(body), n)
+		}
+	})
+}

@@ -55,9 +55,12 @@ func TestRecord(t *testing.T) {
 		{name: "rejected edit: remembered, nothing staged", change: Change{Manifest: edit, Stat: stat(2)},
 			res:      tracker.Result{Outcome: tracker.Rejected},
 			wantStep: RecordStep{Kind: RecordRejected}},
-		{name: "outdated: nothing", change: Change{Manifest: edit, Stat: stat(2)},
+		{name: "outdated re-sent version: recorded as synced, the newer one replaces it", change: Change{Manifest: edit, Stat: stat(2)},
 			res:      tracker.Result{Outcome: tracker.Outdated},
-			wantStep: RecordStep{Kind: RecordNothing}},
+			wantStep: RecordStep{Kind: RecordOutdated, Entry: index.Entry{Manifest: edit, Stat: stat(2)}}},
+		{name: "outdated re-sent deletion: the tombstone recorded, no stat", change: Change{Manifest: del},
+			res:      tracker.Result{Outcome: tracker.Outdated},
+			wantStep: RecordStep{Kind: RecordOutdated, Entry: index.Entry{Manifest: del}, Unindex: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

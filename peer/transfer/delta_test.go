@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 
@@ -103,4 +104,36 @@ func FuzzParseDeltaRequest(f *testing.F) {
 			t.Fatalf("accepted %+v", req)
 		}
 	})
+}
+
+// TestFetchDeltaWaitsForInFlight: a delta counts against MaxInFlight like
+// a piece: with the fetcher's whole budget taken it sends nothing and
+// waits, and it goes ahead once the budget is free.
+func TestFetchDeltaWaitsForInFlight(t *testing.T) {
+	ctx := testCtx(t)
+	m, path, data := writeTestFile(t, t.TempDir(), 4*testPieceSize, testPieceSize)
+	srv := startServer(t, newFileSource(t, path, m), allowAll)
+	f := newFetcher(t, newIdentity(t), FetchOptions{})
+	basis := data[:testPieceSize]
+	if err := f.mem.Acquire(ctx, f.opt.MaxInFlight); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	var st DeltaStats
+	go func() {
+		var err error
+		_, st, err = f.FetchDelta(wctx, srv.source(), m.Pieces[1].Hash, testPieceSize, basis)
+		done <- err
+	}()
+	waitFor(t, "the delta to start", func() bool { return f.Load().Files == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) || st.SignatureBytes != 0 {
+		t.Fatalf("with the budget taken: %v after sending %d signature bytes; want it cancelled before sending", err, st.SignatureBytes)
+	}
+	f.mem.Release(f.opt.MaxInFlight)
+	got, _, err := f.FetchDelta(ctx, srv.source(), m.Pieces[1].Hash, testPieceSize, basis)
+	if err != nil || !bytes.Equal(got, data[testPieceSize:2*testPieceSize]) {
+		t.Fatalf("with the budget free: %v", err)
+	}
 }

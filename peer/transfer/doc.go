@@ -32,6 +32,14 @@
 //     outstanding items go back to the queue.
 //   - Member: a device the Authorizer accepts (the tracker's member list).
 //     A server answers nobody else.
+//   - Remote limits: what one member may cost the server, each checked
+//     before the bytes it bounds are read (server_limits.go): its
+//     connections (MaxRemoteConns), its open request streams
+//     (DefaultRemoteQueue), the request bytes it has in hand
+//     (MaxRemoteRequestBytes; all members: MaxServerRequestBytes), the
+//     time to send a request, and the piece bytes buffered for it. Over a
+//     limit, that stream is answered BUSY or that connection closed; the
+//     other members are served.
 //   - Observer: who is told about pieces as they move, for metrics
 //     (observe.go): FetchOptions.Observe for every piece a fetcher used,
 //     with its latency; WithServed for every response a server sent. They

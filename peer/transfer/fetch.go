@@ -79,7 +79,7 @@ type FetchOptions struct {
 	// Conns is how many QUIC connections the fetcher keeps to each source;
 	// a file's requests to the source are spread over them. quic-go runs
 	// one event loop per connection, so more than one lets a fast link use
-	// more than one core at each end.
+	// more than one core at each end. At most MaxRemoteConns/2.
 	Conns int
 	// Observe, if set, is told about every piece used (observe.go).
 	Observe PieceObserver
@@ -101,6 +101,9 @@ func (o FetchOptions) withDefaults() FetchOptions {
 	if o.Conns <= 0 {
 		o.Conns = DefaultConns
 	}
+	// at most half a server's MaxRemoteConns: the connections of a
+	// previous run that the server has not yet seen end must still fit
+	o.Conns = min(o.Conns, MaxRemoteConns/2)
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = DefaultMaxInFlight
 	}

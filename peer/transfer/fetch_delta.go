@@ -29,7 +29,9 @@ type DeltaStats struct {
 // verifying its BLAKE3 hash. The returned slice is newly allocated. On any
 // error the caller fetches the whole piece (with Fetch) instead: a source
 // without the piece gives ErrNotFound, one that does not serve deltas
-// ErrBadRequest, a delta that does not rebuild the piece ErrBadPiece.
+// ErrBadRequest, a delta that does not rebuild the piece ErrBadPiece. It
+// waits for room under FetchOptions.MaxInFlight (deltaInFlight), which it
+// shares with every Fetch of the Fetcher.
 func (f *Fetcher) FetchDelta(ctx context.Context, src Source, h manifest.ID, length int, basis []byte) ([]byte, DeltaStats, error) {
 	var st DeltaStats
 	f.mu.Lock()
@@ -49,6 +51,16 @@ func (f *Fetcher) FetchDelta(ctx context.Context, src Source, h manifest.ID, len
 	defer cancel()
 	stop := context.AfterFunc(f.ctx, cancel)
 	defer stop()
+	// Under the fetcher's in-flight bound like every piece: the basis, the
+	// delta and the rebuilt piece are each about a piece.
+	n := min(deltaInFlight(length), f.opt.MaxInFlight)
+	if err := f.mem.Acquire(ctx, n); err != nil {
+		if f.ctx.Err() != nil {
+			return nil, st, ErrClosed
+		}
+		return nil, st, fmt.Errorf("transfer: delta of piece %s: %w", h.Short(), err)
+	}
+	defer f.mem.Release(n)
 
 	sig, err := delta.Sign(basis, 0)
 	if err != nil {
@@ -86,6 +98,14 @@ func (f *Fetcher) FetchDelta(ctx context.Context, src Source, h manifest.ID, len
 	}
 	f.observe(true, began, len(piece))
 	return piece, st, nil
+}
+
+// deltaInFlight is what one FetchDelta of a piece of length bytes counts
+// against FetchOptions.MaxInFlight: the basis it was handed, the delta
+// received (at most the piece plus delta.MaxDeltaOverhead) and the piece
+// rebuilt.
+func deltaInFlight(length int) int64 {
+	return 3*int64(length) + delta.MaxDeltaOverhead
 }
 
 // requestDelta sends one delta request on a new stream of conn and returns

@@ -246,7 +246,7 @@ func startServer(t testing.TB, src PieceSource, auth Authorizer, opts ...ServerO
 
 func startServerAs(t testing.TB, id *identity.Identity, src PieceSource, auth Authorizer, opts ...ServerOption) *testServer {
 	t.Helper()
-	l, err := transport.Listen("127.0.0.1:0", id, transport.Options{})
+	l, err := transport.Listen("127.0.0.1:0", id, ListenOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,10 @@ package transfer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/quic-go/quic-go"
 	"golang.org/x/sync/semaphore"
@@ -13,6 +15,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/peerpb"
 )
 
 // PieceSource is where a Server reads the pieces it serves (a
@@ -56,13 +59,24 @@ func (o oneFolder) Folder(name string) (PieceSource, Authorizer, bool) {
 
 func (o oneFolder) AnyMember(id identity.DeviceID) bool { return o.auth(id) }
 
-// Server defaults; see ServerOption.
+// Server defaults; see ServerOption. The limits applied before a request
+// is read are in server_limits.go.
 const (
-	DefaultRemoteRequests = 16        // pieces being served to one device at once
-	DefaultRemoteQueue    = 256       // requests of one device waiting or served; beyond: BUSY
-	DefaultRemoteMemory   = 16 << 20  // piece bytes buffered for one device
-	DefaultServerMemory   = 32 << 20  // piece bytes buffered for all devices
-	rateChunk             = 256 << 10 // bytes written per rate-limiter wait
+	// DefaultRemoteRequests is how many pieces are served to one device at
+	// once: enough to fill a LAN link (a fetcher keeps DefaultWindow per
+	// file in flight), few enough that one device cannot take every disk
+	// read and every buffer.
+	DefaultRemoteRequests = 16
+	// DefaultRemoteMemory bounds the piece bytes buffered for one device
+	// (its requests wait for room): one of the largest pieces.
+	DefaultRemoteMemory = 16 << 20
+	// DefaultServerMemory bounds the same for all devices: two devices at
+	// their bound, so one never starves the others.
+	DefaultServerMemory = 32 << 20
+	// rateChunk is the bytes written per rate-limiter wait: large enough
+	// to keep the wait's overhead small, small enough to keep the rate
+	// even.
+	rateChunk = 256 << 10
 )
 
 // ServerOption changes a Server default.
@@ -75,6 +89,7 @@ type serverConfig struct {
 	remoteMemory   int64
 	serverMemory   int64
 	served         ServedObserver // nil: none (observe.go)
+	requestTimeout time.Duration  // requestTimeout but in tests
 }
 
 // WithUploadLimit limits the bytes per second the server sends, summed over
@@ -88,8 +103,9 @@ func WithUploadLimit(bytesPerSecond float64) ServerOption {
 }
 
 // WithRemoteLimits sets how many requests of one remote device are served at
-// once, how many may wait (more are answered BUSY) and how many piece bytes
-// may be buffered for it at once. Values <= 0 keep the default.
+// once, how many request streams it may have open (more are answered BUSY
+// before they are read; default DefaultRemoteQueue) and how many piece
+// bytes may be buffered for it at once. Values <= 0 keep the default.
 func WithRemoteLimits(requests, queue int, memory int64) ServerOption {
 	return func(c *serverConfig) {
 		if requests > 0 {
@@ -113,18 +129,11 @@ type Server struct {
 	bufs    *bufPool
 	limiter *rate.Limiter       // nil: unlimited
 	mem     *semaphore.Weighted // piece bytes buffered, all remotes
+	// reqBytes: request frame bytes held, all remotes (MaxServerRequestBytes)
+	reqBytes *semaphore.Weighted
 
 	mu      sync.Mutex
 	remotes map[identity.DeviceID]*remote
-}
-
-// remote holds the limits of one remote device, shared by its connections.
-type remote struct {
-	refs    int // connections using it; guarded by Server.mu
-	reqs    *semaphore.Weighted
-	mem     *semaphore.Weighted
-	queueMu sync.Mutex
-	queued  int
 }
 
 // NewServer returns a server of the default folder "" whose pieces are in
@@ -142,15 +151,17 @@ func NewFolderServer(folders Folders, log *slog.Logger, opts ...ServerOption) *S
 		remoteQueue:    DefaultRemoteQueue,
 		remoteMemory:   DefaultRemoteMemory,
 		serverMemory:   DefaultServerMemory,
+		requestTimeout: requestTimeout,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	s := &Server{
 		folders: folders, log: log, cfg: cfg,
-		bufs:    newBufPool(),
-		mem:     semaphore.NewWeighted(max(cfg.serverMemory, cfg.remoteMemory)),
-		remotes: make(map[identity.DeviceID]*remote),
+		bufs:     newBufPool(),
+		mem:      semaphore.NewWeighted(max(cfg.serverMemory, cfg.remoteMemory)),
+		reqBytes: semaphore.NewWeighted(MaxServerRequestBytes),
+		remotes:  make(map[identity.DeviceID]*remote),
 	}
 	if cfg.uploadLimit != rate.Inf {
 		s.limiter = rate.NewLimiter(cfg.uploadLimit, rateChunk)
@@ -186,8 +197,10 @@ func (s *Server) Serve(ctx context.Context, l *transport.Listener) error {
 // ServeConn serves one accepted connection from device id until the
 // connection ends or ctx is cancelled (then it closes the connection). A
 // device the Authorizer refuses gets the connection closed with the
-// "forbidden" code before anything is read. It returns when every stream of
-// the connection is done.
+// "forbidden" code before anything is read; one more connection of a device
+// that has MaxRemoteConns open is closed with the "too many" code. A stream
+// beyond the device's stream limit is answered BUSY unread. It returns when
+// every stream of the connection is done.
 func (s *Server) ServeConn(ctx context.Context, conn *quic.Conn, id identity.DeviceID) {
 	if !s.folders.AnyMember(id) {
 		s.log.Info("refused connection from non-member", "device", id.Short(), "addr", conn.RemoteAddr())
@@ -195,6 +208,11 @@ func (s *Server) ServeConn(ctx context.Context, conn *quic.Conn, id identity.Dev
 		return
 	}
 	rem := s.acquireRemote(id)
+	if rem == nil {
+		s.log.Warn("refused connection: too many from this device", "device", id.Short(), "addr", conn.RemoteAddr(), "limit", MaxRemoteConns)
+		_ = conn.CloseWithError(codeTooMany, fmt.Sprintf("too many connections from this device (limit %d)", MaxRemoteConns))
+		return
+	}
 	defer s.releaseRemote(id)
 	stop := context.AfterFunc(ctx, func() { _ = conn.CloseWithError(codeNormal, "server shutting down") })
 	defer stop()
@@ -210,52 +228,16 @@ func (s *Server) ServeConn(ctx context.Context, conn *quic.Conn, id identity.Dev
 			}
 			return
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.serveStream(str, id, rem)
-		}()
-	}
-}
-
-func (s *Server) acquireRemote(id identity.DeviceID) *remote {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.remotes[id]
-	if r == nil {
-		r = &remote{
-			reqs: semaphore.NewWeighted(int64(s.cfg.remoteRequests)),
-			mem:  semaphore.NewWeighted(s.cfg.remoteMemory),
+		if !s.openStream(rem) {
+			s.log.Debug("refused stream: too many from this device", "device", id.Short(), "limit", s.cfg.remoteQueue)
+			wg.Go(func() {
+				s.refuse(str, peerpb.Status_STATUS_BUSY, fmt.Sprintf("too many streams from this device (limit %d)", s.cfg.remoteQueue))
+			})
+			continue
 		}
-		s.remotes[id] = r
+		wg.Go(func() {
+			defer s.closeStream(id, rem)
+			s.serveStream(str, id, rem)
+		})
 	}
-	r.refs++
-	return r
-}
-
-func (s *Server) releaseRemote(id identity.DeviceID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.remotes[id]
-	r.refs--
-	if r.refs == 0 {
-		delete(s.remotes, id)
-	}
-}
-
-// enqueue counts one more request of r; false if r is over its queue limit.
-func (r *remote) enqueue(limit int) bool {
-	r.queueMu.Lock()
-	defer r.queueMu.Unlock()
-	if r.queued >= limit {
-		return false
-	}
-	r.queued++
-	return true
-}
-
-func (r *remote) dequeue() {
-	r.queueMu.Lock()
-	r.queued--
-	r.queueMu.Unlock()
 }

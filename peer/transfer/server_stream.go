@@ -31,18 +31,23 @@ const (
 // of docs/ARCHITECTURE.md §6) is one more case with its own serve function built from
 // withLimits and sendData.
 func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote) {
-	_ = str.SetReadDeadline(time.Now().Add(requestTimeout))
-	req, err := decodeRequest(str)
+	_ = str.SetReadDeadline(time.Now().Add(s.cfg.requestTimeout))
+	req, release, err := readRequest(str, func(n int) (func(), error) { return s.admitRequest(rem, n) })
 	if err != nil {
-		if !errors.Is(err, io.EOF) {
-			s.log.Debug("bad request", "device", id.Short(), "stream", str.StreamID(), "err", err)
-			s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, err.Error())
-		} else {
+		switch {
+		case errors.Is(err, io.EOF):
 			str.CancelRead(codeBadStream)
 			_ = str.Close()
+		case errors.Is(err, ErrBusy):
+			s.log.Debug("request refused unread", "device", id.Short(), "stream", str.StreamID(), "err", err)
+			s.refuse(str, peerpb.Status_STATUS_BUSY, err.Error())
+		default:
+			s.log.Debug("bad request", "device", id.Short(), "stream", str.StreamID(), "err", err)
+			s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, err.Error())
 		}
 		return
 	}
+	defer release()
 	src, auth, ok := s.folders.Folder(req.GetFolder())
 	if !ok || !auth(id) {
 		s.log.Info("refused a request for a folder the device is not a peer of", "device", id.Short(), "folder", req.GetFolder())
@@ -69,11 +74,6 @@ func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote
 		s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, fmt.Sprintf("%v: unknown request kind", ErrBadRequest))
 		return
 	}
-	if !rem.enqueue(s.cfg.remoteQueue) {
-		s.refuse(str, peerpb.Status_STATUS_BUSY, "too many requests")
-		return
-	}
-	defer rem.dequeue()
 	if err := serve(str.Context()); err != nil {
 		s.log.Debug("serving request failed", "device", id.Short(), "stream", str.StreamID(), "err", err)
 		str.CancelWrite(codeCancelled)
@@ -82,15 +82,49 @@ func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote
 	_ = str.Close()
 }
 
-// decodeRequest reads one request frame and the end of the stream after it.
-// It returns io.EOF for a stream that ended before any byte, and errors
-// wrapping ErrBadRequest for anything that is not exactly one frame.
+// decodeRequest reads one request frame and the end of the stream after it,
+// without a memory budget (readRequest with one that admits everything).
 func decodeRequest(r io.Reader) (*peerpb.Request, error) {
-	var req peerpb.Request
-	if err := wire.Read(r, &req, MaxRequestFrame); err != nil {
+	req, _, err := readRequest(r, func(int) (func(), error) { return func() {}, nil })
+	return req, err
+}
+
+// readRequest reads one request frame and the end of the stream after it.
+// admit is asked for the frame's declared length before its body is read:
+// its error (wrapped with ErrBusy) refuses the request unread; on success
+// the caller calls the release it returned when done with the request. It
+// returns io.EOF for a stream that ended before any byte, and errors
+// wrapping ErrBadRequest for anything that is not exactly one frame within
+// limits.
+func readRequest(r io.Reader, admit func(n int) (func(), error)) (*peerpb.Request, func(), error) {
+	n, err := wire.ReadLength(r, MaxRequestFrame)
+	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, io.EOF
+			return nil, nil, io.EOF
 		}
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	release, err := admit(n)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	req, err := readRequestBody(r, n)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return req, release, nil
+}
+
+// readRequestBody reads and checks the n-byte body of a request frame and
+// the end of the stream after it.
+func readRequestBody(r io.Reader, n int) (*peerpb.Request, error) {
+	body, err := wire.ReadBody(r, n)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	var req peerpb.Request
+	if err := wire.Decode(body, &req); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
 	if len(req.GetFolder()) > MaxFolderName {
