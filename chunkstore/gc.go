@@ -46,10 +46,9 @@ type CollectOptions struct {
 	// hashes). A partial whose file ID is none of theirs is superseded.
 	Wants []manifest.Manifest
 	// Pieces, if set, returns the piece list of a want given without one
-	// (Pieces nil but Size > 0: a caller listing many wants need not hold
-	// every piece list). It is called for one want at a time, and only
-	// when an abandoned partial may hold pieces a want needs; an error
-	// ends the collection with nothing removed.
+	// (nil Pieces, Size > 0), one want at a time and only when an
+	// abandoned partial may hold pieces a want needs; an error ends the
+	// collection with nothing removed.
 	Pieces func(m *manifest.Manifest) ([]manifest.Piece, error)
 	// MaxAge: a partial in which no piece became durable for this long is
 	// stalled. Zero or negative: no partial stalls.
