@@ -33,6 +33,8 @@ type applier struct {
 	ignore   *ignoreRules  // ignored contents keep a deleted directory
 
 	afterRename func() // Config.Debug.AfterRename; nil in production
+
+	umask os.FileMode // the process umask: the mode of new files (filemode.go)
 }
 
 // renamed runs the crash-test hook Config.Debug.AfterRename, if any,
@@ -80,7 +82,10 @@ const (
 // It returns done if it did; on failure the partial is closed (resumable)
 // and the want is to be retried (writeFailed).
 func (a *applier) seal(m *manifest.Manifest, part *chunkstore.Partial, sync dataSync) outcome {
-	if err := setMeta(part.Path(), m); err != nil {
+	// the target as the applier will find it (target may spell it
+	// otherwise on a case-insensitive disk: then the new-file mode)
+	keep := filepath.Join(a.root, filepath.FromSlash(m.Path))
+	if err := setMeta(part.Path(), keep, m, a.umask); err != nil {
 		part.Close()
 		return a.writeFailed(m.Path, "set mode and mtime", err)
 	}

@@ -92,7 +92,7 @@ func (a *applier) setAsideTo(r *round, path, src string, w index.Want, dst strin
 		a.log.Warn("cannot keep the file as its conflict copy", "path", path, "copy", m.Path, "err", err)
 		return false
 	}
-	if err := setMeta(dst, &m); err != nil {
+	if err := setMeta(dst, dst, &m, a.umask); err != nil {
 		a.log.Warn("set mode and mtime", "path", m.Path, "err", err)
 	}
 	a.idx.Stage(index.Entry{Manifest: m, Stat: a.appliedStat(&m, dst)})

@@ -38,13 +38,11 @@ func copyFile(src, dst string, perm os.FileMode, mtime time.Time) (err error) {
 	return os.Chtimes(dst, mtime, mtime)
 }
 
-// setMeta sets the exec bit and modification time of m on the file at p.
-func setMeta(p string, m *manifest.Manifest) error {
-	perm := os.FileMode(0o644)
-	if m.Exec {
-		perm = 0o755
-	}
-	if err := os.Chmod(p, perm); err != nil {
+// setMeta sets the mode and modification time of m on the file at p (see
+// syncedMode: the mode bits of the file at keep, if it is a regular file,
+// else those a new file gets under umask; the exec bit is m's).
+func setMeta(p, keep string, m *manifest.Manifest, umask os.FileMode) error {
+	if err := os.Chmod(p, syncedMode(keep, m.Exec, umask)); err != nil {
 		return err
 	}
 	t := time.Unix(0, m.ModTime)

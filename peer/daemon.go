@@ -216,6 +216,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer dialer.Close()
 	clients := make([]*tracker.Client, len(d.folders))
 	for i, f := range d.folders {
+		f.handler.closeLeft = server.CloseNonMembers // before the client copies the handler
 		clients[i] = tracker.NewClient(tracker.ClientConfig{
 			Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Dialer: dialer,
 			Secret: d.cfg.Secret, ListenPort: port, Folder: f.name,

@@ -94,6 +94,7 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 	f.apply = &applier{
 		root: cfg.Root, log: cfg.Log, idx: idx, store: store, stats: f.stats, state: f.state,
 		guard: f.guard, keep: f.keep, scanKick: f.scanKick, afterRename: cfg.Debug.AfterRename,
+		umask: processUmask(),
 	}
 	f.pull = &puller{
 		log: cfg.Log, idx: idx, store: store, stats: f.stats, state: f.state, guard: f.guard,

@@ -28,10 +28,16 @@ type handler struct {
 	trackerID   identity.DeviceID
 
 	scanKick, pullKick chan struct{}
+
+	// closeLeft closes the piece server's connections from devices that
+	// are no longer peers of any folder (transfer.Server.CloseNonMembers),
+	// after each new peer list; nil in tests of single parts.
+	closeLeft func() int
 }
 
 func (h handler) Registered(info tracker.RegisterInfo) {
 	changed := h.state.setRegistration(info.PieceSize, info.Peers)
+	h.peersLeft()
 	mem := index.Membership{Addr: h.trackerAddr, Tracker: h.trackerID, PieceSize: info.PieceSize}
 	if old, ok, _ := h.idx.Membership(); !ok || changed || old != mem {
 		if err := h.idx.Update(index.Batch{Membership: &mem}); err != nil {
@@ -62,7 +68,18 @@ func (h handler) Updates(entries []tracker.Entry) {
 func (h handler) PeersChanged(peers []tracker.PeerInfo) {
 	h.state.setPeers(peers)
 	h.log.Debug("peers changed", "peers", len(peers))
+	h.peersLeft()
 	kick(h.pullKick)
+}
+
+// peersLeft stops serving devices that left every peer list: a member the
+// tracker removed stops being served at once (docs/ACCESS.md).
+func (h handler) peersLeft() {
+	if h.closeLeft != nil {
+		if n := h.closeLeft(); n > 0 {
+			h.log.Info("closed connections of devices that are no longer peers", "connections", n)
+		}
+	}
 }
 
 // registering is the tracker client's Registering hook: it runs before the

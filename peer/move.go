@@ -94,7 +94,7 @@ func (a *applier) move(t, w index.Want) bool {
 		return false
 	}
 	a.renamed()
-	if err := setMeta(dst, &w.Manifest); err != nil {
+	if err := setMeta(dst, dst, &w.Manifest, a.umask); err != nil {
 		a.log.Warn("set mode and mtime", "path", w.Manifest.Path, "err", err)
 	}
 	a.idx.Stage(index.Entry{Manifest: w.Manifest, Stat: a.appliedStat(&w.Manifest, dst)}, index.Entry{Manifest: t.Manifest})

@@ -28,7 +28,7 @@ func TestRecoverAppliedAfterCrash(t *testing.T) {
 	put := func(rel string, data []byte, m *manifest.Manifest) {
 		t.Helper()
 		writeLocal(t, root, rel, data)
-		if err := setMeta(filepath.Join(root, filepath.FromSlash(rel)), m); err != nil {
+		if err := setMeta(filepath.Join(root, filepath.FromSlash(rel)), "", m, 0o022); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,6 +21,7 @@ type adminService struct {
 	devices *deviceBook // names and last-seen times (devices.go)
 	tracker identity.DeviceID
 	srv     *Server // nil: no tracker runs
+	dir     string  // the state directory when srv is nil
 }
 
 var _ admin.Service = (*adminService)(nil)
@@ -48,6 +49,24 @@ func (a *adminService) IssueToken(_ context.Context, folders []string, ttl time.
 		t.Expires = &expires
 	}
 	return t, nil
+}
+
+// RotateToken implements admin.Service: a new tracker secret, written to
+// join.token; members stay members, the former token admits no new device.
+func (a *adminService) RotateToken(context.Context) (admin.Token, error) {
+	dir := a.dir
+	if a.srv != nil {
+		dir = a.srv.cfg.StateDir
+	}
+	t, err := a.rotateToken(dir, rand.Reader)
+	if err != nil {
+		return admin.Token{}, err
+	}
+	if a.srv != nil {
+		a.srv.log.Info("join token rotated: the former token admits no new device; members stay members",
+			"token_file", tokenPath(dir))
+	}
+	return admin.Token{Token: t.String(), AllFolders: true, Folders: []string{}}, nil
 }
 
 // Members implements admin.Service.
@@ -115,7 +134,7 @@ func (a *adminService) RemoveMember(_ context.Context, device string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.st.acl().removeMember(dev); err != nil {
+	if err := a.st.acl().removeMember(dev, time.Now()); err != nil {
 		return a.notFound(err)
 	}
 	if a.srv != nil {

@@ -12,14 +12,14 @@ import (
 // secret, if presented, must be one this tracker issued, even expired); a
 // non-member must present the tracker's own secret or an issued, unexpired
 // one, and is then recorded durably, with the folders that secret grants,
-// before it is answered (docs/ACCESS.md).
+// before it is answered (docs/ACCESS.md). A removed device is refused unless
+// the secret it presents was made after its removal.
 func (s *Server) admit(dev identity.DeviceID, secret []byte) (num uint32, added bool, err error) {
 	now := time.Now()
 	num, member := s.store.member(dev)
-	var g Grant
+	var js joinSecret
 	if len(secret) > 0 {
-		var expired bool
-		g, expired, err = s.store.acl().joinGrant(secret, now)
+		js, err = s.store.acl().resolveSecret(secret, now)
 		if errors.Is(err, ErrWrongToken) {
 			return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_WRONG_TOKEN,
 				"wrong join token: the secret does not match this tracker's token (tracker " + s.id.ID.String() + ")"}
@@ -27,23 +27,30 @@ func (s *Server) admit(dev identity.DeviceID, secret []byte) (num uint32, added 
 		if err != nil {
 			return 0, false, err
 		}
-		if expired && !member {
-			return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_WRONG_TOKEN,
-				"wrong join token: the token has expired; ask the tracker's owner for a new one (tracker " + s.id.ID.String() + ")"}
-		}
 	}
 	if member {
 		return num, false, nil
 	}
-	if len(secret) == 0 {
+	if at, removed := s.store.acl().removedAt(dev); removed && !js.made.After(at) {
+		s.log.Info("refused a removed device", "device", dev)
+		return 0, false, refusedRemoved(dev)
+	}
+	switch {
+	case len(secret) == 0:
 		return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_NOT_MEMBER,
 			"not a member: device " + dev.String() + " has not joined this tracker; join once with --token"}
+	case js.kind == secretExpired:
+		return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_WRONG_TOKEN,
+			"wrong join token: the token has expired; ask the tracker's owner for a new one (tracker " + s.id.ID.String() + ")"}
+	case js.kind == secretRetired:
+		return 0, false, &remoteError{trackerpb.ErrorCode_ERROR_WRONG_TOKEN,
+			"wrong join token: the tracker's token was replaced (dartsync tracker token --rotate); ask its owner for the new one (tracker " + s.id.ID.String() + ")"}
 	}
-	num, added, err = s.store.addMemberWith(dev, newMemberRecord(g, now))
+	num, added, err = s.store.addMemberWith(dev, newMemberRecord(js.grant, now))
 	if err != nil {
 		return 0, false, err
 	}
-	s.log.Info("new member joined", "device", dev, "folders", g.String())
+	s.log.Info("new member joined", "device", dev, "folders", js.grant.String())
 	return num, added, nil
 }
 

@@ -19,7 +19,8 @@ var ErrTrackerRunning = errors.New("the state is in use by a running tracker")
 
 // StateAdmin is the admin API on a tracker state opened while no tracker
 // runs on it (docs/ACCESS.md). It begins no epoch and changes nothing but
-// members, grants and tokens: a tracker started later finds them. Close it
+// members, grants, tokens and the join secret (join.token too): a tracker
+// started later finds them. Close it
 // before starting the tracker.
 type StateAdmin struct {
 	adminService
@@ -76,7 +77,7 @@ func OpenStateAdmin(dir string) (*StateAdmin, error) {
 		db.Close()
 		return nil, err
 	}
-	return &StateAdmin{adminService{st: s, devices: devices, tracker: tok.Tracker}}, nil
+	return &StateAdmin{adminService{st: s, devices: devices, tracker: tok.Tracker, dir: dir}}, nil
 }
 
 // Close closes the state.

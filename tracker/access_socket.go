@@ -58,5 +58,5 @@ func (s *Server) AdminSocket() string {
 
 // errRemoved is the ERROR a removed member's sessions are closed with.
 func errRemoved(string) *remoteError {
-	return &remoteError{trackerpb.ErrorCode_ERROR_NOT_MEMBER, "not a member: this device was removed from the tracker; join again with a token"}
+	return &remoteError{trackerpb.ErrorCode_ERROR_NOT_MEMBER, "not a member: this device was removed from the tracker; it can join again only with a token made after its removal"}
 }

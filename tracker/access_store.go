@@ -40,6 +40,9 @@ const maxRecordSize = 1 << 20
 func (a accessTable) loadAccess(tx *bolt.Tx) error {
 	s := a.st
 	s.access = map[identity.DeviceID]*trackerpb.MemberRecord{}
+	if err := a.loadRevocations(tx); err != nil {
+		return err
+	}
 	return tx.Bucket(bucketAccess).ForEach(func(k, v []byte) error {
 		var d identity.DeviceID
 		if len(k) != len(d) {
@@ -109,19 +112,30 @@ func (a accessTable) allowsLocked(d identity.DeviceID, folder string) bool {
 
 // joinGrant resolves a presented join secret: the tracker's own secret
 // grants every folder; an issued one the folders it was issued for. expired
-// is set for an issued secret past its expiry (still returned: a member that
-// joined with it may present it again). Unknown secrets wrap ErrWrongToken.
+// is set for an issued secret past its expiry and for a former tracker
+// secret (still returned: a member that joined with it may present it
+// again). Unknown secrets wrap ErrWrongToken.
 func (a accessTable) joinGrant(secret []byte, now time.Time) (g Grant, expired bool, err error) {
+	js, err := a.resolveSecret(secret, now)
+	return js.grant, js.kind != secretValid, err
+}
+
+// resolveSecret says what a presented join secret is (joinGrant).
+func (a accessTable) resolveSecret(secret []byte, now time.Time) (joinSecret, error) {
 	s := a.st
-	if secretMatches(s.secret, secret) {
-		return AllFolders(), false, nil
+	own, made := a.ownSecret()
+	if secretMatches(own, secret) {
+		return joinSecret{grant: AllFolders(), made: made}, nil
 	}
 	if len(secret) != SecretSize {
-		return Grant{}, false, fmt.Errorf("%w: secret of %d bytes", ErrWrongToken, len(secret))
+		return joinSecret{}, fmt.Errorf("%w: secret of %d bytes", ErrWrongToken, len(secret))
+	}
+	if a.retiredAt(secret) {
+		return joinSecret{grant: AllFolders(), kind: secretRetired}, nil
 	}
 	h := sha256.Sum256(secret)
 	var rec *trackerpb.TokenRecord
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketTokens).Get(h[:])
 		if v == nil {
 			return fmt.Errorf("%w: the secret matches no token of this tracker", ErrWrongToken)
@@ -131,10 +145,13 @@ func (a accessTable) joinGrant(secret []byte, now time.Time) (g Grant, expired b
 		return err
 	})
 	if err != nil {
-		return Grant{}, false, err
+		return joinSecret{}, err
 	}
-	expired = rec.ExpiresNs != 0 && now.UnixNano() >= rec.ExpiresNs
-	return Grant{Folders: rec.Folders}, expired, nil
+	js := joinSecret{grant: Grant{Folders: rec.Folders}, made: nsTime(rec.CreatedNs)}
+	if rec.ExpiresNs != 0 && now.UnixNano() >= rec.ExpiresNs {
+		js.kind = secretExpired
+	}
+	return js, nil
 }
 
 // issueToken records a new secret granting g until expires (zero: never) and
@@ -246,15 +263,20 @@ func (a accessTable) setGrant(d identity.DeviceID, g Grant) error {
 }
 
 // removeMember forgets member d: its membership, its grant, and its member
-// number (owner lists stop naming it). It returns ErrNotMember if d is not
-// a member. A device that joins again gets a new number.
-func (a accessTable) removeMember(d identity.DeviceID) error {
+// number (owner lists stop naming it), and records when it was removed
+// (bucketRemoved: it is refused from then on, unless it presents a secret
+// made later). It returns ErrNotMember if d is not a member. A device that
+// joins again gets a new number.
+func (a accessTable) removeMember(d identity.DeviceID, now time.Time) error {
 	s := a.st
 	if _, ok := s.member(d); !ok {
 		return fmt.Errorf("%w: %s", ErrNotMember, d)
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketMembers).Delete(d[:]); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketRemoved).Put(d[:], be64(uint64(now.UnixNano()))); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketAccess).Delete(d[:])

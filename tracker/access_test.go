@@ -249,13 +249,13 @@ func TestOwnersFilteredByGrant(t *testing.T) {
 	if e := owners(); !ownedBy(e, a, b) {
 		t.Fatalf("after widening b: owners %v, want both", e.Owners)
 	}
-	if err := s.acl().removeMember(a); err != nil {
+	if err := s.acl().removeMember(a, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if e := owners(); !ownedBy(e, b) {
 		t.Fatalf("after removing a: owners %v, want only b", e.Owners)
 	}
-	if err := s.acl().removeMember(a); !errors.Is(err, ErrNotMember) {
+	if err := s.acl().removeMember(a, time.Now()); !errors.Is(err, ErrNotMember) {
 		t.Fatalf("removing twice: %v, want ErrNotMember", err)
 	}
 	if err := s.acl().setGrant(a, photos); !errors.Is(err, ErrNotMember) {

@@ -18,6 +18,13 @@
 //     secret. A member learns names, owners and peers only of folders its
 //     grant includes (docs/ACCESS.md): it cannot register another folder,
 //     and owner lists leave out devices not granted the entry's folder.
+//   - Removed device: a former member the owner removed (`dartsync tracker
+//     members remove`). The tracker keeps when (access_revoke.go) and refuses
+//     it from then on, unless it presents a secret made after its removal
+//     (an issued token, or the tracker's own token rotated since).
+//   - Rotation: `dartsync tracker token --rotate` replaces the tracker's own
+//     secret (and join.token). The former secret is retired: members
+//     presenting it are still admitted, a new device is refused.
 //   - Peer: a member with a live session of a folder: a control stream on
 //     its connection, which carries one stream per folder the device syncs
 //     (a Dialer shares the connection between a device's Clients). It is

@@ -170,8 +170,11 @@ func writeTokenFile(path string, t Token) error {
 	return nil
 }
 
-// Token returns the join token.
-func (s *Server) Token() Token { return s.token }
+// Token returns the join token (the current one: a rotation replaces it).
+func (s *Server) Token() Token {
+	sec, _ := s.store.acl().ownSecret()
+	return Token{Tracker: s.id.ID, Secret: sec}
+}
 
 // ID returns the tracker's device ID.
 func (s *Server) ID() identity.DeviceID { return s.id.ID }

@@ -51,7 +51,7 @@ const initialMmap = 256 << 20 >> (2 * (64 - strconv.IntSize) / 32)
 // across I/O.
 type store struct {
 	db      *bolt.DB
-	secret  [SecretSize]byte
+	secret  [SecretSize]byte // the tracker's own join secret; replaced under mu by a rotation (access_revoke.go)
 	seq     atomic.Uint64
 	started epochStart // what the state held when this run's epoch began
 
@@ -60,6 +60,8 @@ type store struct {
 	byNum   []identity.DeviceID                           // index = member number; 0 unused
 	access  map[identity.DeviceID]*trackerpb.MemberRecord // grants; none: every folder (access_store.go)
 	epoch   Epoch                                         // the current epoch (rotateEpoch changes it)
+
+	secretMade time.Time // when a rotation made secret, under mu; zero: the first secret (access_revoke.go)
 
 	commits *groupcommit.Group[*applyReq] // apply's group commit
 	agg     *aggregates                   // totals for the dashboard and metrics (aggregate.go)

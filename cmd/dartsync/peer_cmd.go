@@ -33,16 +33,16 @@ const exitWrongToken = 3
 
 // rejoinHint tells a user whose tracker has another identity what to do.
 const rejoinHint = "A tracker whose state directory was lost or reset has a new identity and a new join token " +
-	"(it logs the token and writes it to join.token in its state directory): join it again with " +
-	"--tracker HOST:PORT --token TOKEN. Nothing is rolled back: this device keeps its files and re-announces them."
+	"(it writes it to join.token in its state directory): join it again with " +
+	"--tracker HOST:PORT --token-file FILE (a copy of that file). Nothing is rolled back: this device keeps its files and re-announces them."
 
 // peerCmd runs the peer daemon on its folders.
 type peerCmd struct {
 	Config    kong.ConfigFlag `name:"config" type:"path" placeholder:"FILE" help:"Read flags from this JSON file (see contrib/dartsync.json) instead of dartsync/config.json in the user config directory (~/.config on Linux); flags given on the command line win."`
 	Dirs      []string        `name:"dir" required:"" sep:"none" placeholder:"[NAME=]PATH" help:"Folder to keep in sync, repeatable: NAME=PATH is folder NAME on the tracker, a bare PATH the tracker's default folder (see docs/FOLDERS.md). Created if missing at the first start; later, a missing or unmarked folder pauses (alone)."`
 	Tracker   string          `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join."`
-	Token     string          `name:"token" env:"DARTSYNC_TOKEN" help:"Join token printed by the tracker (needed for the first join only)."`
-	TokenFile string          `name:"token-file" type:"path" help:"Read the join token from this file."`
+	Token     string          `name:"token" env:"DARTSYNC_TOKEN" help:"Join token (needed for the first join only). On the command line it is visible to other local users: prefer --token-file or DARTSYNC_TOKEN."`
+	TokenFile string          `name:"token-file" type:"path" help:"Read the join token from this file (a copy of the tracker's join.token, or a token from dartsync tracker token)."`
 	Listen    string          `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
 	State     string          `name:"state" type:"path" help:"State directory (identity; index and chunk store of the default folder, STATE/folders/NAME of folder NAME); default each DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
 
@@ -57,7 +57,7 @@ type peerCmd struct {
 	Debug peerDebug `embed:"" prefix:"debug-" group:"debug"`
 }
 
-func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
+func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(peerGCPercent)
 	}
@@ -69,6 +69,9 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	tokenText, tokenFrom, err := c.token()
 	if err != nil {
 		return err
+	}
+	if tokenOnArgs(k) {
+		log.Warn(tokenOnCommandLine)
 	}
 	var tok *tracker.Token
 	if tokenText != "" {
@@ -134,7 +137,8 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return withExitCode(exitWrongToken, fmt.Errorf("the tracker does not share any of this peer's folders with this device "+
 			"(its admin can widen them: dartsync tracker members): %w", err))
 	case errors.Is(err, tracker.ErrNotMember):
-		return withExitCode(exitWrongToken, fmt.Errorf("this device is not a member of the tracker: give the join token with --token, --token-file or DARTSYNC_TOKEN (%w)", err))
+		return withExitCode(exitWrongToken, fmt.Errorf("this device is not a member of the tracker (it never joined, or the tracker's owner removed it): "+
+			"give a join token with --token-file, DARTSYNC_TOKEN or --token (%w)", err))
 	case errors.Is(err, tracker.ErrTrackerIdentity):
 		what := "the one this device joined"
 		if tokenText != "" {
@@ -156,6 +160,24 @@ func checkStateDir(root, state string) error {
 		return withExitCode(2, fmt.Errorf("--state %s is inside the synced folder: use %s or a directory outside it", state, own))
 	}
 	return nil
+}
+
+// tokenOnCommandLine is the warning for a token given with --token.
+const tokenOnCommandLine = "the join token given with --token is visible to other local users (ps, /proc): " +
+	"prefer --token-file FILE (mode 0600) or the environment variable DARTSYNC_TOKEN"
+
+// tokenOnArgs reports whether --token was given on the command line (not
+// by DARTSYNC_TOKEN or a config file), where other local users see it.
+func tokenOnArgs(k *kong.Context) bool {
+	if k == nil {
+		return false
+	}
+	for _, p := range k.Path {
+		if p.Flag != nil && p.Flag.Name == "token" && !p.Resolved {
+			return true
+		}
+	}
+	return false
 }
 
 // token returns the join token text and where it came from.

@@ -17,11 +17,12 @@ import (
 	"github.com/dartsync/dartsync/tracker/admin"
 )
 
-// trackerTokenCmd prints a new join token limited to named folders
-// (docs/ACCESS.md).
+// trackerTokenCmd prints a new join token limited to named folders, or
+// rotates the tracker's own token (docs/ACCESS.md).
 type trackerTokenCmd struct {
-	Folders string        `name:"folders" required:"" help:"Folders the token grants, comma-separated ((default) is the default folder)."`
+	Folders string        `name:"folders" help:"Folders the token grants, comma-separated ((default) is the default folder)."`
 	Expires time.Duration `name:"expires" default:"0s" help:"The token expires after this long (0: never). Devices that joined stay members."`
+	Rotate  bool          `name:"rotate" help:"Replace the tracker's own join token (join.token) with a new secret: members stay members, the old token admits no new device."`
 	JSON    bool          `name:"json" help:"Print the token, its folders and expiry as JSON."`
 
 	stdout io.Writer // nil means os.Stdout; set by tests
@@ -31,6 +32,12 @@ type trackerTokenCmd struct {
 // Run issues the token through the running tracker's admin socket, or in
 // its state directly when no tracker runs.
 func (c *trackerTokenCmd) Run(ctx context.Context, log *slog.Logger, t *trackerCmd) error {
+	if c.Rotate == (c.Folders != "") {
+		return withExitCode(2, errors.New("give either --folders (a new limited token) or --rotate (a new secret for the tracker's own token)"))
+	}
+	if c.Rotate {
+		return c.rotate(ctx, log, t)
+	}
 	g, err := tracker.ParseFolderList(c.Folders)
 	if err != nil {
 		return withExitCode(2, fmt.Errorf("--folders: %w", err))
@@ -56,26 +63,88 @@ func (c *trackerTokenCmd) Run(ctx context.Context, log *slog.Logger, t *trackerC
 	if tok.Expires != nil {
 		exp = "expires " + tok.Expires.Local().Format(time.DateTime)
 	}
-	fmt.Fprintf(orStderr(c.stderr), "join token for folders %s (%s); a device joins with: dartsync peer --dir NAME=PATH --tracker HOST:PORT --token TOKEN\n",
+	fmt.Fprintf(orStderr(c.stderr), "join token for folders %s (%s); save it in a file (mode 0600) on the device, which joins with: dartsync peer --dir NAME=PATH --tracker HOST:PORT --token-file FILE\n",
 		grantText(false, tok.Folders), exp)
 	return nil
 }
 
-// trackerMembersCmd lists members, or changes or removes one.
+// rotate replaces the tracker's own token and prints the new one.
+func (c *trackerTokenCmd) rotate(ctx context.Context, log *slog.Logger, t *trackerCmd) error {
+	if c.Expires != 0 {
+		return withExitCode(2, errors.New("--expires does not apply to --rotate (the tracker's own token never expires)"))
+	}
+	svc, done, err := openAdmin(t, log)
+	if err != nil {
+		return err
+	}
+	defer done()
+	tok, err := svc.RotateToken(ctx)
+	if err != nil {
+		return adminErr(err)
+	}
+	if c.JSON {
+		return writeIndentedJSON(orStdout(c.stdout), tok)
+	}
+	fmt.Fprintln(orStdout(c.stdout), tok.Token)
+	fmt.Fprintf(orStderr(c.stderr), "the tracker's join token was replaced (also in %s): members stay members; the old token admits no new device\n",
+		filepath.Join(t.statePath(), tracker.TokenFile))
+	return nil
+}
+
+// trackerMembersCmd lists members (members list, the default), removes one
+// (members remove DEVICE) or changes one's folders (--device ID --folders).
+// --device ID --remove is the older form of members remove.
 type trackerMembersCmd struct {
 	Device     string `name:"device" help:"The member to change: its device ID, or at least its first 7 characters."`
 	Folders    string `name:"folders" help:"With --device: replace its folders with these (comma-separated)."`
 	AllFolders bool   `name:"all-folders" help:"With --device: give it every folder."`
-	Remove     bool   `name:"remove" help:"With --device: remove it (its sessions are closed; it needs a token to join again)."`
+	Remove     bool   `name:"remove" help:"With --device: remove it (as members remove DEVICE)."`
 	JSON       bool   `name:"json" help:"Print as JSON."`
+
+	List      membersListCmd   `cmd:"" default:"withargs" help:"List the members, one line each: device ID, name, folders, joined, last seen (the default)."`
+	RemoveCmd membersRemoveCmd `cmd:"" name:"remove" help:"Remove a member: its sessions are closed, the other peers stop serving it, and it is refused from then on."`
 
 	stdout io.Writer // nil means os.Stdout; set by tests
 	stderr io.Writer // nil means os.Stderr; set by tests
 }
 
+// membersListCmd is members list (and members with the flag forms).
+type membersListCmd struct{}
+
 // Run lists or changes members through the running tracker's admin socket,
 // or in its state directly when no tracker runs.
-func (c *trackerMembersCmd) Run(ctx context.Context, log *slog.Logger, t *trackerCmd) error {
+func (membersListCmd) Run(ctx context.Context, log *slog.Logger, c *trackerMembersCmd, t *trackerCmd) error {
+	return c.run(ctx, log, t)
+}
+
+// membersRemoveCmd is members remove DEVICE.
+type membersRemoveCmd struct {
+	Device string `arg:"" name:"device" help:"The member's device ID, or at least its first 7 characters."`
+}
+
+// Run removes the member.
+func (r membersRemoveCmd) Run(ctx context.Context, log *slog.Logger, c *trackerMembersCmd, t *trackerCmd) error {
+	if c.Device != "" || c.Folders != "" || c.AllFolders || c.Remove {
+		return withExitCode(2, errors.New("members remove DEVICE takes no --device, --folders, --all-folders or --remove"))
+	}
+	svc, done, err := openAdmin(t, log)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return c.remove(ctx, svc, r.Device)
+}
+
+func (c *trackerMembersCmd) remove(ctx context.Context, svc admin.Service, device string) error {
+	if err := svc.RemoveMember(ctx, device); err != nil {
+		return adminErr(err)
+	}
+	fmt.Fprintf(orStderr(c.stderr), "removed member %s: its sessions are closed and it is refused from then on "+
+		"(to let it back, give it a token made now: dartsync tracker token)\n", device)
+	return nil
+}
+
+func (c *trackerMembersCmd) run(ctx context.Context, log *slog.Logger, t *trackerCmd) error {
 	actions := 0
 	for _, set := range []bool{c.Folders != "", c.AllFolders, c.Remove} {
 		if set {
@@ -103,11 +172,7 @@ func (c *trackerMembersCmd) Run(ctx context.Context, log *slog.Logger, t *tracke
 	out := orStdout(c.stdout)
 	switch {
 	case c.Remove:
-		if err := svc.RemoveMember(ctx, c.Device); err != nil {
-			return adminErr(err)
-		}
-		fmt.Fprintf(orStderr(c.stderr), "removed member %s\n", c.Device)
-		return nil
+		return c.remove(ctx, svc, c.Device)
 	case c.Device != "":
 		m, err := svc.SetFolders(ctx, c.Device, c.AllFolders, g.Folders)
 		if err != nil {
@@ -125,7 +190,19 @@ func (c *trackerMembersCmd) Run(ctx context.Context, log *slog.Logger, t *tracke
 	if c.JSON {
 		return writeIndentedJSON(out, ms)
 	}
+	if len(ms) == 0 {
+		fmt.Fprintln(orStderr(c.stderr), "no members")
+	}
 	return printMembers(out, ms)
+}
+
+// statePath is --state or the default state directory ("" if neither).
+func (t *trackerCmd) statePath() string {
+	if t.State != "" {
+		return t.State
+	}
+	s, _ := defaultTrackerState()
+	return s
 }
 
 // openAdmin reaches the tracker of t's state directory: its admin socket if

@@ -12,11 +12,11 @@ import (
 	"github.com/dartsync/dartsync/tracker/admin"
 )
 
-// printMembers writes one line per member: device ID, name, folders,
-// joined, last seen (now, for a member with a live session).
+// printMembers writes one line per member, and nothing else: full device
+// ID, name, folders, joined, last seen ("connected (FOLDERS)" for a member
+// with a live session), aligned.
 func printMembers(w io.Writer, ms []admin.Member) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEVICE\tNAME\tFOLDERS\tJOINED\tLAST SEEN")
 	for _, m := range ms {
 		name := m.Name
 		if name == "" {

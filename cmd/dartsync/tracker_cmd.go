@@ -34,8 +34,8 @@ type trackerCmd struct {
 	PieceSize   byteSize      `name:"piece-size" default:"1MiB" help:"Piece size peers are told to use (4KiB..16MiB)."`
 	HTTP        *string       `name:"http" placeholder:"ADDR" help:"TCP address of the web dashboard and /metrics (default 127.0.0.1:7080; 'off' disables). The dashboard asks for the secret in admin.secret in the state directory."`
 
-	Token   trackerTokenCmd   `cmd:"" help:"Print a new join token limited to named folders."`
-	Members trackerMembersCmd `cmd:"" help:"List the tracker's members; change a member's folders or remove it."`
+	Token   trackerTokenCmd   `cmd:"" help:"Print a new join token limited to named folders, or rotate the tracker's own token (--rotate)."`
+	Members trackerMembersCmd `cmd:"" help:"List the tracker's members (members list); remove one (members remove DEVICE); change a member's folders."`
 }
 
 func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) error {
@@ -64,10 +64,11 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context)
 	if err != nil {
 		return err
 	}
-	tok := srv.Token().String()
+	// never the secret itself: logs are read by others and kept (docs/ACCESS.md)
+	tokenFile := filepath.Join(state, tracker.TokenFile)
 	log.Info("tracker started", "version", version, "addr", srv.Addr(), "device", srv.ID(), "state", state,
-		"token_file", filepath.Join(state, tracker.TokenFile))
-	log.Info("to join a device, run on it: " + joinCommand(srv.Addr(), tok))
+		"token_file", tokenFile)
+	log.Info("to join a device, copy " + tokenFile + " to it (keep it private) and run on it: " + joinCommand(srv.Addr(), tracker.TokenFile))
 	web, err := startTrackerHTTP(c.HTTP, defaultTrackerHTTP, state, srv, log)
 	if err != nil {
 		cctx, cancel := context.WithCancel(ctx)
@@ -99,8 +100,9 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context)
 	return errors.New("tracker: shutdown took longer than 5s")
 }
 
-// joinCommand is the exact command a device runs to join this tracker.
-func joinCommand(addr net.Addr, token string) string {
+// joinCommand is the exact command a device runs to join this tracker, with
+// the join token copied to tokenFile on it.
+func joinCommand(addr net.Addr, tokenFile string) string {
 	port := "7000"
 	host := ""
 	if ua, ok := addr.(*net.UDPAddr); ok {
@@ -112,7 +114,7 @@ func joinCommand(addr net.Addr, token string) string {
 	if host == "" {
 		host = outboundHost()
 	}
-	return fmt.Sprintf("dartsync peer --dir ~/sync --tracker %s --token %s", net.JoinHostPort(host, port), token)
+	return fmt.Sprintf("dartsync peer --dir ~/sync --tracker %s --token-file %s", net.JoinHostPort(host, port), tokenFile)
 }
 
 // outboundHost guesses the address other devices reach this machine at: the

@@ -28,15 +28,15 @@ func TestDefaultTrackerState(t *testing.T) {
 }
 
 func TestJoinCommand(t *testing.T) {
-	tok := "AAAQEAY-EAUDAO5-CAJBIFQ-YDIOB4X-IBCEQTC-QKRMFYM-YDENBWH-A5DYPQS:AAAAAAAAAAAAAAAAAAAAAAAAAA"
+	tok := "join.token"
 	got := joinCommand(&net.UDPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 7000}, tok)
-	want := "dartsync peer --dir ~/sync --tracker 192.0.2.7:7000 --token " + tok
+	want := "dartsync peer --dir ~/sync --tracker 192.0.2.7:7000 --token-file " + tok
 	if got != want {
 		t.Fatalf("joinCommand = %q, want %q", got, want)
 	}
 	// listening on all addresses: some reachable host is named, never 0.0.0.0
 	got = joinCommand(&net.UDPAddr{IP: net.IPv6unspecified, Port: 7123}, tok)
-	if strings.Contains(got, "0.0.0.0") || strings.Contains(got, "[::]") || !strings.Contains(got, ":7123 --token") {
+	if strings.Contains(got, "0.0.0.0") || strings.Contains(got, "[::]") || !strings.Contains(got, ":7123 --token-file") {
 		t.Fatalf("joinCommand on :: = %q", got)
 	}
 }

@@ -9,7 +9,11 @@
 //     (network.go). The namespace LAN (net*.go) puts every host in its own
 //     network namespace behind a router namespace whose forwarder (a TUN
 //     device per host, seeded) drops, delays, duplicates and reorders
-//     packets without rewriting addresses.
+//     packets without rewriting addresses. A partition either drops the
+//     packets between groups in the forwarder (silent, like a dead link) or
+//     adds `unreachable` routes inside the hosts (sends fail at once, like a
+//     vanished network); the nemesis picks one of the two each time. No
+//     netem and no netfilter are needed.
 //   - Host: one node of the Network (the tracker's or a peer's).
 //   - Workload: the seeded user edits (workload*.go).
 //   - Nemesis: the seeded faults (nemesis*.go).

@@ -41,6 +41,11 @@ func (l *Loopback) Partition(groups ...[]int) error {
 	return fmt.Errorf("loopback partition: %w", ErrUnsupported)
 }
 
+// Unreachable returns ErrUnsupported: loopback cannot cut links.
+func (l *Loopback) Unreachable(groups ...[]int) error {
+	return fmt.Errorf("loopback unreachable: %w", ErrUnsupported)
+}
+
 // Heal does nothing: there is never a partition to heal.
 func (l *Loopback) Heal() error { return nil }
 

@@ -153,11 +153,15 @@ func (n *nemesis) inject() {
 			return
 		}
 		groups := n.split(len(procs))
-		if err := n.c.net.Partition(groups...); err != nil {
+		cut, how := n.c.net.Partition, "drop" // silently, in the forwarder
+		if n.rng.IntN(2) == 0 {
+			cut, how = n.c.net.Unreachable, "unreachable" // routes: sends fail at once
+		}
+		if err := cut(groups...); err != nil {
 			n.errs = append(n.errs, err.Error())
 			return
 		}
-		n.count("partition", fmt.Sprint(groups))
+		n.count("partition", fmt.Sprintf("%v (%s)", groups, how))
 		n.pending = append(n.pending, heal{at: n.after(2*time.Second, 10*time.Second), target: "net", what: "heal", fn: n.c.net.Heal})
 	case "impair":
 		if n.busy("impair") {

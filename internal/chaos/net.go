@@ -41,9 +41,10 @@ type LAN struct {
 	log     *slog.Logger
 	fwd     *forwarder // nil until the LAN is up; synchronises itself
 
-	mu     sync.Mutex // guards closed, made
+	mu     sync.Mutex // guards closed, made, routes
 	closed bool
-	made   []string // namespaces created, deleted by Close
+	made   []string           // namespaces created, deleted by Close
+	routes []unreachableRoute // added by Unreachable, removed by Heal (net_routes.go)
 }
 
 // LANConfig configures NewLAN.
@@ -154,9 +155,12 @@ func partitionGroups(n int, groups [][]int) ([]int, error) {
 	return group, nil
 }
 
-// Heal restores every link cut by Partition.
+// Heal restores every link cut by Partition or Unreachable.
 func (l *LAN) Heal() error {
 	if err := l.usable(); err != nil {
+		return err
+	}
+	if err := l.removeRoutes(); err != nil {
 		return err
 	}
 	l.fwd.partition(nil)

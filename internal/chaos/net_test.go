@@ -366,3 +366,26 @@ func TestLANReorder(t *testing.T) {
 		t.Errorf("no reordering: %d held back, %d inversions", l.Stats().Reordered, inversions)
 	}
 }
+
+// TestLANUnreachableAndHeal: routes make sends across the cut fail at once
+// (no packet reaches the forwarder), others pass, and Heal removes them.
+func TestLANUnreachableAndHeal(t *testing.T) {
+	l := newTestLAN(t, "a", "b", "c")
+	pa, rb, rc := lanListen(t, l, 0), lanCollect(lanListen(t, l, 1)), lanCollect(lanListen(t, l, 2))
+	if err := l.Unreachable([]int{0}, []int{1}); err != nil { // c in no group
+		t.Fatal(err)
+	}
+	dst := net.UDPAddrFromAddrPort(netip.AddrPortFrom(l.Hosts()[1].IP, lanTestPort))
+	if _, err := pa.WriteTo([]byte("across the cut"), dst); err == nil {
+		t.Fatal("a send to b across an unreachable route succeeded")
+	}
+	lanSend(t, l, pa, 2, 5, rc)
+	if n := rb.count(); n != 0 {
+		t.Fatalf("b received %d packets across the cut", n)
+	}
+	if err := l.Heal(); err != nil {
+		t.Fatal(err)
+	}
+	lanSend(t, l, pa, 1, 5, rb)
+	lanWait(t, "b to receive 5 after Heal", func() bool { return rb.count() == 5 })
+}

@@ -31,13 +31,15 @@ type Impairment struct {
 // Contract: Command returns an unstarted command that runs inside host i's
 // network (the caller starts, signals and waits for it). Partition cuts
 // every link between hosts of different groups (a host in no group keeps its
-// links) until Heal; Impair applies to every packet between hosts until
+// links) until Heal, silently (packets dropped); Unreachable cuts them with
+// routes inside the hosts, so that sends fail at once; Impair applies to every packet between hosts until
 // called again with the zero Impairment. Close removes everything the
 // Network created; it is safe to call after a failed creation step.
 type Network interface {
 	Hosts() []Host
 	Command(host int, path string, args ...string) *exec.Cmd
 	Partition(groups ...[]int) error
+	Unreachable(groups ...[]int) error
 	Heal() error
 	Impair(Impairment) error
 	Close() error

@@ -31,7 +31,9 @@
 //     its connection or timed out is used no more for this file; its
 //     outstanding items go back to the queue.
 //   - Member: a device the Authorizer accepts (the tracker's member list).
-//     A server answers nobody else.
+//     A server answers nobody else, and Server.CloseNonMembers closes the
+//     connections of devices that stopped being members (the peer calls it
+//     on every new peer list: a removed member is cut off at once).
 //   - Remote limits: what one member may cost the server, each checked
 //     before the bytes it bounds are read (server_limits.go): its
 //     connections (MaxRemoteConns), its open request streams

@@ -134,6 +134,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	remotes map[identity.DeviceID]*remote
+
+	live liveConns // connections being served (server_revoke.go)
 }
 
 // NewServer returns a server of the default folder "" whose pieces are in
@@ -202,6 +204,7 @@ func (s *Server) Serve(ctx context.Context, l *transport.Listener) error {
 // beyond the device's stream limit is answered BUSY unread. It returns when
 // every stream of the connection is done.
 func (s *Server) ServeConn(ctx context.Context, conn *quic.Conn, id identity.DeviceID) {
+	defer s.live.add(id, conn)() // before the check: see CloseNonMembers
 	if !s.folders.AnyMember(id) {
 		s.log.Info("refused connection from non-member", "device", id.Short(), "addr", conn.RemoteAddr())
 		_ = conn.CloseWithError(codeForbidden, "not a member")

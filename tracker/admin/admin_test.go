@@ -59,6 +59,11 @@ func (f *fakeService) RemoveMember(_ context.Context, dev string) error {
 	return nil
 }
 
+func (f *fakeService) RotateToken(context.Context) (Token, error) {
+	f.note("rotate")
+	return Token{Token: "TRACKER:NEWSECRET", AllFolders: true, Folders: []string{}}, nil
+}
+
 func TestHandler(t *testing.T) {
 	tests := []struct {
 		name, method, path, body string
@@ -66,6 +71,7 @@ func TestHandler(t *testing.T) {
 		wantBody                 string // substring of the answer
 		wantCall                 string // "" = the service is not called
 	}{
+		{"rotate token", "POST", "/v1/token/rotate", "", 200, `"all_folders":true`, "rotate"},
 		{"issue token", "POST", "/v1/tokens", `{"folders":["photos"],"expires_in":"24h"}`, 200, `"token":"TRACKER:SECRET"`, `token ["photos"] 24h0m0s`},
 		{"issue token, no expiry", "POST", "/v1/tokens", `{"folders":["photos",""]}`, 200, `"folders":["photos",""]`, `token ["photos" ""] 0s`},
 		{"token without folders", "POST", "/v1/tokens", `{"folders":[]}`, 400, "at least one folder", ""},
@@ -147,6 +153,7 @@ func TestClientOverSocket(t *testing.T) {
 		{"set nothing", func() error { _, err := cl.SetFolders(t.Context(), knownDevice, false, nil); return err }, ErrInvalid},
 		{"remove", func() error { return cl.RemoveMember(t.Context(), knownDevice) }, nil},
 		{"remove unknown", func() error { return cl.RemoveMember(t.Context(), "ZZZZZZZZ") }, ErrNotFound},
+		{"rotate", func() error { _, err := cl.RotateToken(t.Context()); return err }, nil},
 		{"token without folders", func() error { _, err := cl.IssueToken(t.Context(), nil, 0); return err }, ErrInvalid},
 	}
 	for _, tt := range tests {

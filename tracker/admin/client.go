@@ -67,6 +67,13 @@ func (c *Client) RemoveMember(ctx context.Context, device string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/members/"+url.PathEscape(device), nil, nil)
 }
 
+// RotateToken implements Service.
+func (c *Client) RotateToken(ctx context.Context) (Token, error) {
+	var t Token
+	err := c.do(ctx, http.MethodPost, "/v1/token/rotate", nil, &t)
+	return t, err
+}
+
 // do sends one request; a non-2xx answer becomes an error wrapping the
 // sentinel of its status, with the tracker's message.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {

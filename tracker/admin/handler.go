@@ -23,6 +23,7 @@ func Handler(svc Service, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/members", h.members)
 	mux.HandleFunc("PUT /v1/members/{device}/folders", h.setFolders)
 	mux.HandleFunc("DELETE /v1/members/{device}", h.remove)
+	mux.HandleFunc("POST /v1/token/rotate", h.rotate)
 	return mux
 }
 
@@ -98,6 +99,16 @@ func (h *handler) remove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) rotate(w http.ResponseWriter, r *http.Request) {
+	tok, err := h.svc.RotateToken(r.Context())
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	h.log.Info("admin: join token rotated")
+	writeJSON(w, http.StatusOK, tok)
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {

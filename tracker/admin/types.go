@@ -30,15 +30,21 @@ type Service interface {
 	// SetFolders replaces a member's grant: every folder (all) or exactly
 	// folders. Live sessions of folders it loses are closed at once.
 	SetFolders(ctx context.Context, device string, all bool, folders []string) (Member, error)
-	// RemoveMember forgets a member and closes its sessions.
+	// RemoveMember forgets a member, closes its sessions and refuses it
+	// from then on (unless it joins with a token made later).
 	RemoveMember(ctx context.Context, device string) error
+	// RotateToken replaces the tracker's own join token with a new secret
+	// (written to join.token too). Members stay members; the former token
+	// admits no new device.
+	RotateToken(ctx context.Context) (Token, error)
 }
 
-// Token is an issued join token.
+// Token is an issued join token, or the tracker's own (AllFolders).
 type Token struct {
-	Token   string     `json:"token"`
-	Folders []string   `json:"folders"`
-	Expires *time.Time `json:"expires,omitempty"`
+	Token      string     `json:"token"`
+	AllFolders bool       `json:"all_folders,omitempty"`
+	Folders    []string   `json:"folders"`
+	Expires    *time.Time `json:"expires,omitempty"`
 }
 
 // Member is one member as the tracker knows it.

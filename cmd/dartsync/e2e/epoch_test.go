@@ -108,7 +108,7 @@ func trackerGoesBack(t *testing.T, loss stateLoss) {
 			if !ok {
 				t.Fatalf("%s still runs against a tracker of another identity", pp.name)
 			}
-			if log := lastRun(t, pp); err == nil || !strings.Contains(log, "--tracker HOST:PORT --token TOKEN") {
+			if log := lastRun(t, pp); err == nil || !strings.Contains(log, "--tracker HOST:PORT --token-file") {
 				t.Fatalf("%s: exit %v; log:\n%s", pp.name, err, grepLines(log, "tracker"))
 			}
 		}
