@@ -45,6 +45,11 @@ type CollectOptions struct {
 	// Wants are the file versions still wanted (their file IDs and piece
 	// hashes). A partial whose file ID is none of theirs is superseded.
 	Wants []manifest.Manifest
+	// Pieces, if set, returns the piece list of a want given without one
+	// (nil Pieces, Size > 0), one want at a time and only when an
+	// abandoned partial may hold pieces a want needs; an error ends the
+	// collection with nothing removed.
+	Pieces func(m *manifest.Manifest) ([]manifest.Piece, error)
 	// MaxAge: a partial in which no piece became durable for this long is
 	// stalled. Zero or negative: no partial stalls.
 	MaxAge time.Duration
@@ -118,7 +123,7 @@ func (s *Store) CollectPartials(opt CollectOptions) (CollectStats, error) {
 	if len(garbage) == 0 {
 		return st, nil
 	}
-	if err := s.protect(garbage, opt.Wants, stalled); err != nil {
+	if err := s.protect(garbage, opt, stalled); err != nil {
 		return st, err
 	}
 	var errs []error
@@ -159,7 +164,8 @@ type abandoned struct {
 // every piece which a live want needs (one of opt.Wants not in stalled)
 // and of which no complete file and no partial outside garbage has a
 // recorded location.
-func (s *Store) protect(garbage []*abandoned, wants []manifest.Manifest, stalled map[manifest.ID]bool) error {
+func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[manifest.ID]bool) error {
+	wants := opt.Wants
 	byRef := make(map[uint64]int) // refs of garbage → index
 	for i, a := range garbage {
 		if a.ref != 0 {
@@ -201,7 +207,14 @@ func (s *Store) protect(garbage []*abandoned, wants []manifest.Manifest, stalled
 		if stalled[wants[i].ID] {
 			continue // given up on: its pieces protect nothing
 		}
-		for _, p := range wants[i].Pieces {
+		pieces := wants[i].Pieces
+		if pieces == nil && wants[i].Size > 0 && opt.Pieces != nil {
+			var err error
+			if pieces, err = opt.Pieces(&wants[i]); err != nil {
+				return fmt.Errorf("chunkstore: collect partials: pieces of %q: %w", wants[i].Path, err)
+			}
+		}
+		for _, p := range pieces {
 			if _, ok := held[p.Hash]; ok {
 				need[p.Hash] = true
 			}

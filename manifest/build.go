@@ -17,8 +17,8 @@ import (
 // Memory is bounded whatever the length of r: pieces are read into a pool of
 // at most 2·GOMAXPROCS buffers of pieceSize bytes, hashed in parallel on
 // GOMAXPROCS workers, and their results put in order. pieceSize must be in
-// [MinPieceSize, MaxPieceSize]; a stream of more than MaxPieces pieces is
-// refused with ErrTooLarge. Build stops early with ctx's error when ctx is
+// [MinPieceSize, MaxPieceSize]; a stream of more than MaxPieces pieces or
+// MaxFileSize bytes is refused with ErrTooLarge. Build stops early with ctx's error when ctx is
 // done.
 func Build(ctx context.Context, r io.Reader, pieceSize int64) (Manifest, error) {
 	return build(ctx, r, pieceSize, -1, MaxPieces)
@@ -67,7 +67,13 @@ func build(ctx context.Context, r io.Reader, pieceSize, sizeHint int64, maxPiece
 		}
 		return newFileManifest(int64(n), pieceSize, pieces), nil
 	}
-	return buildParallel(ctx, r, pieceSize, first, maxPieces)
+	// A stream longer than MaxFileSize has more pieces than one of
+	// MaxFileSize bytes, or as many and a longer last one.
+	m, err := buildParallel(ctx, r, pieceSize, first, min(maxPieces, PieceCount(MaxFileSize, pieceSize)))
+	if err == nil && m.Size > MaxFileSize {
+		return Manifest{}, CheckSize(m.Size, pieceSize)
+	}
+	return m, err
 }
 
 // readPiece fills buf from r. done reports that r reached its end (n may

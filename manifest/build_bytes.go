@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -19,10 +18,10 @@ func BuildBytes(ctx context.Context, data []byte, pieceSize int64) (Manifest, er
 		return Manifest{}, err
 	}
 	size := int64(len(data))
-	count := PieceCount(size, pieceSize)
-	if count > MaxPieces {
-		return Manifest{}, fmt.Errorf("%w: %d pieces of %d bytes, at most %d", ErrTooLarge, count, pieceSize, MaxPieces)
+	if err := CheckSize(size, pieceSize); err != nil {
+		return Manifest{}, err
 	}
+	count := PieceCount(size, pieceSize)
 	pieces := make([]Piece, count)
 	piece := func(i int) []byte {
 		off := int64(i) * pieceSize

@@ -14,8 +14,9 @@
 //   - Manifest: one version of one file or directory: its folder-relative path,
 //     size, modification time (ns), executable bit, piece size and pieces, its
 //     file ID and the file ID it replaced (Base). A deletion is a Manifest with
-//     Deleted set (a tombstone), never the absence of an entry. At most
-//     MaxPieces pieces.
+//     Deleted set (a tombstone), never the absence of an entry. A file is
+//     at most MaxFileSize bytes in at most MaxPieces pieces (limits.go says
+//     why); every builder and decoder refuses more with ErrTooLarge.
 //   - File ID: BLAKE3-256 over (size, piece size, piece hashes); see FileID.
 //     Directories and tombstones have IDs of their own (DirID, TombstoneID) so
 //     every version of a path has exactly one ID to compare.
@@ -30,8 +31,10 @@
 //
 // Encoding: Marshal and Unmarshal use the protobuf schema in
 // manifestpb/manifest.proto (format version FormatVersion); ToProto and
-// FromProto convert for messages that embed a manifest. Decoding is bounded
-// (MaxEncodedSize, MaxPieces, MaxPathLen) and validated (Manifest.Validate),
+// FromProto convert for messages that embed a manifest; UnmarshalHead
+// decodes everything but the piece list, for listing many manifests.
+// Decoding is bounded (MaxEncodedSize, MaxFileSize, MaxPieces, MaxPathLen)
+// and validated (Manifest.Validate),
 // including recomputing the file ID, so a decoded Manifest can be trusted as
 // far as its own consistency goes. Golden vectors are in testdata/manifest.
 //

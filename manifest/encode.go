@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"fmt"
-	"math"
 
 	"google.golang.org/protobuf/proto"
 
@@ -84,15 +83,15 @@ func fromProto(p *manifestpb.Manifest) (Manifest, error) {
 	if p.Format != FormatVersion {
 		return Manifest{}, fmt.Errorf("format version %d, this build reads %d", p.Format, FormatVersion)
 	}
-	if p.Size > math.MaxInt64 {
-		return Manifest{}, fmt.Errorf("size %d too large", p.Size)
+	if p.Size > MaxFileSize {
+		return Manifest{}, fmt.Errorf("%w: size %d, at most %d (MaxFileSize)", ErrTooLarge, p.Size, int64(MaxFileSize))
 	}
 	if p.Kind != manifestpb.Kind_KIND_FILE && p.Kind != manifestpb.Kind_KIND_DIR {
 		return Manifest{}, fmt.Errorf("unknown kind %d", p.Kind)
 	}
 	count := len(p.PieceWeak)
 	if count > MaxPieces {
-		return Manifest{}, fmt.Errorf("%w: %d pieces, at most %d", ErrTooLarge, count, MaxPieces)
+		return Manifest{}, fmt.Errorf("%w: %d pieces, at most %d (MaxPieces)", ErrTooLarge, count, MaxPieces)
 	}
 	if len(p.PieceHashes) != IDSize*count {
 		return Manifest{}, fmt.Errorf("%d bytes of piece hashes for %d weak sums, want %d", len(p.PieceHashes), count, IDSize*count)

@@ -154,7 +154,7 @@ func TestMarshalValidates(t *testing.T) {
 // longest) fits in MaxEncodedSize.
 func TestMaxEncodedSize(t *testing.T) {
 	m := Manifest{
-		Path: string(bytes.Repeat([]byte("a"), MaxPathLen)), Size: MaxPieces * MaxPieceSize, PieceSize: MaxPieceSize,
+		Path: string(bytes.Repeat([]byte("a"), MaxPathLen)), Size: MaxFileSize, PieceSize: MaxPieceSize,
 		Pieces: make([]Piece, MaxPieces), ModTime: -1, Exec: true, Base: ID{1}, ID: ID{2}, Kind: KindDir, Deleted: true,
 	}
 	for i := range m.Pieces {

@@ -12,8 +12,8 @@ var (
 	ErrCorrupt = errors.New("corrupt manifest encoding")
 	// ErrPieceSize: a piece size outside [MinPieceSize, MaxPieceSize].
 	ErrPieceSize = errors.New("piece size out of range")
-	// ErrTooLarge: more than MaxPieces pieces, or an encoding longer than
-	// MaxEncodedSize.
+	// ErrTooLarge: a file larger than MaxFileSize, more than MaxPieces
+	// pieces, or an encoding longer than MaxEncodedSize.
 	ErrTooLarge = errors.New("manifest too large")
 	// ErrChanged: the file changed (size or modification time) while it was
 	// being hashed; hash it again later.

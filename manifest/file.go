@@ -44,6 +44,9 @@ func BuildFile(ctx context.Context, root, rel string, pieceSize int64) (Manifest
 	if !os.SameFile(lst, before) {
 		return Manifest{}, fmt.Errorf("manifest: %s: %w (replaced while opening)", rel, ErrChanged)
 	}
+	if err := CheckSize(before.Size(), pieceSize); err != nil {
+		return Manifest{}, fmt.Errorf("manifest: %s: %w", rel, err) // refused before reading
+	}
 	m, err := build(ctx, f, pieceSize, before.Size(), MaxPieces)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("manifest: %s: %w", rel, err)

@@ -13,8 +13,9 @@ import (
 //     non-zero Base, and ID = TombstoneID(Base).
 //   - A live directory has no size, pieces, piece size or exec bit, and
 //     ID = DirID().
-//   - A live file has a piece size in [MinPieceSize, MaxPieceSize], exactly
-//     PieceCount(Size, PieceSize) ≤ MaxPieces pieces, and
+//   - A live file has a piece size in [MinPieceSize, MaxPieceSize], a size
+//     of at most MaxFileSize, exactly PieceCount(Size, PieceSize) ≤
+//     MaxPieces pieces (ErrTooLarge if over a limit), and
 //     ID = FileID(Size, PieceSize, Pieces).
 func (m *Manifest) Validate() error {
 	if err := m.validate(); err != nil {
@@ -34,7 +35,7 @@ func (m *Manifest) ValidateFile() error {
 	case m.Deleted:
 		err = errors.New("a tombstone, not a live file")
 	default:
-		err = m.validateFile()
+		err = m.validateFile(-1)
 	}
 	if err != nil {
 		return fmt.Errorf("%w %q: %w", ErrInvalid, truncate(m.Path), err)
@@ -42,7 +43,12 @@ func (m *Manifest) ValidateFile() error {
 	return nil
 }
 
-func (m *Manifest) validate() error {
+func (m *Manifest) validate() error { return m.validateHead(-1) }
+
+// validateHead is validate for a manifest of count pieces whose piece list
+// was not decoded (UnmarshalHead): everything but the file ID. A count of
+// -1 means the manifest is whole: len(m.Pieces), and the ID is checked.
+func (m *Manifest) validateHead(count int) error {
 	if err := ValidatePath(m.Path); err != nil {
 		return err
 	}
@@ -57,8 +63,8 @@ func (m *Manifest) validate() error {
 		switch {
 		case m.Size != 0:
 			return fmt.Errorf("%s with size %d", what, m.Size)
-		case len(m.Pieces) != 0:
-			return fmt.Errorf("%s with %d pieces", what, len(m.Pieces))
+		case max(count, len(m.Pieces)) != 0:
+			return fmt.Errorf("%s with %d pieces", what, max(count, len(m.Pieces)))
 		case m.PieceSize != 0:
 			return fmt.Errorf("%s with piece size %d", what, m.PieceSize)
 		case m.Exec:
@@ -78,19 +84,30 @@ func (m *Manifest) validate() error {
 		}
 		return nil
 	}
-	return m.validateFile()
+	return m.validateFile(count)
 }
 
-// validateFile checks a live file's piece size, piece list and ID.
-func (m *Manifest) validateFile() error {
+// validateFile checks a live file's piece size, piece list and ID (the
+// piece count and no ID if count is not -1: see validateHead).
+func (m *Manifest) validateFile(count int) error {
 	if err := CheckPieceSize(m.PieceSize); err != nil {
 		return err
 	}
-	if m.Size < 0 || m.Size > MaxPieces*m.PieceSize {
-		return fmt.Errorf("%w: size %d with piece size %d (at most %d pieces)", ErrTooLarge, m.Size, m.PieceSize, MaxPieces)
+	if m.Size < 0 {
+		return fmt.Errorf("negative size %d", m.Size)
 	}
-	if want := PieceCount(m.Size, m.PieceSize); len(m.Pieces) != want {
-		return fmt.Errorf("%d pieces, want %d for size %d and piece size %d", len(m.Pieces), want, m.Size, m.PieceSize)
+	if err := CheckSize(m.Size, m.PieceSize); err != nil {
+		return err
+	}
+	whole := count < 0
+	if whole {
+		count = len(m.Pieces)
+	}
+	if want := PieceCount(m.Size, m.PieceSize); count != want {
+		return fmt.Errorf("%d pieces, want %d for size %d and piece size %d", count, want, m.Size, m.PieceSize)
+	}
+	if !whole {
+		return nil
 	}
 	if want := FileID(m.Size, m.PieceSize, m.Pieces); m.ID != want {
 		return fmt.Errorf("file ID %s does not match its pieces (%s)", m.ID.Short(), want.Short())

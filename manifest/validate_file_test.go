@@ -26,7 +26,9 @@ func TestValidateFile(t *testing.T) {
 		{"missing piece", mod(func(m *Manifest) { m.Pieces = m.Pieces[:2] }), ErrInvalid},
 		{"wrong file ID", mod(func(m *Manifest) { m.ID[0] ^= 1 }), ErrInvalid},
 		{"piece size too small", mod(func(m *Manifest) { m.PieceSize = 1 }), ErrPieceSize},
-		{"negative size", mod(func(m *Manifest) { m.Size = -1 }), ErrTooLarge},
+		{"negative size", mod(func(m *Manifest) { m.Size = -1 }), ErrInvalid},
+		{"larger than MaxFileSize", mod(func(m *Manifest) { m.Size, m.PieceSize = MaxFileSize+1, MaxPieceSize }), ErrTooLarge},
+		{"more than MaxPieces", mod(func(m *Manifest) { m.Size = (MaxPieces + 1) * MinPieceSize }), ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

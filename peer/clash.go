@@ -61,6 +61,10 @@ func (a *applier) setAside(r *round, path string, ie index.Entry, src string, wa
 // version, and stages it there. Call it between beginApply and endApply
 // of w's path.
 func (a *applier) setAsideTo(r *round, path, src string, w index.Want, dst string) bool {
+	w, o := wholeWant(a.idx, a.log, w) // its entry and ownership need the pieces
+	if o != done {
+		return false
+	}
 	m := w.Manifest
 	if !a.stillWanted(&m) {
 		return false

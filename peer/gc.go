@@ -90,11 +90,21 @@ func (g *partialGC) fingerprint(ms []manifest.Manifest) uint64 {
 	return h.Sum64()
 }
 
+// pieces decodes the piece list of one wanted version (the wants are
+// listed as heads: pull_whole.go); none if it is no longer wanted.
+func (g *partialGC) pieces(m *manifest.Manifest) ([]manifest.Piece, error) {
+	w, ok, err := g.p.idx.Want(m.Path, m.ID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return w.Manifest.Pieces, nil
+}
+
 // collect removes the abandoned partials given the wanted versions ms,
 // and logs one line if it removed any.
 func (g *partialGC) collect(ms []manifest.Manifest) {
 	g.last, g.ran = g.fingerprint(ms), true
-	st, err := g.p.store.CollectPartials(chunkstore.CollectOptions{Wants: ms, MaxAge: g.maxAge})
+	st, err := g.p.store.CollectPartials(chunkstore.CollectOptions{Wants: ms, MaxAge: g.maxAge, Pieces: g.pieces})
 	if err != nil {
 		g.p.log.Warn("partial downloads: collect", "err", err)
 	}

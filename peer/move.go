@@ -21,6 +21,13 @@ func (p *puller) moves(r *round, adds, dels []index.Want) ([]index.Want, []index
 	var rest []index.Want
 	for k, w := range adds {
 		i := from[k]
+		if i >= 0 && !moved[i] {
+			var o outcome
+			if w, o = wholeWant(p.idx, p.log, w); o != done {
+				r.note(w, o)
+				continue
+			}
+		}
 		if i >= 0 && !moved[i] && p.apply.move(dels[i], w) {
 			moved[i] = true
 			r.note(w, done)

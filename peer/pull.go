@@ -232,7 +232,7 @@ func (p *puller) fetchFiles(ctx context.Context, r *round, ws []index.Want, read
 	large := make(chan struct{}, p.parallel)
 	for _, w := range ws {
 		sem := large
-		if len(w.Manifest.Pieces) <= 1 {
+		if pieceCount(&w) <= 1 {
 			sem = small
 		}
 		select {
@@ -242,6 +242,11 @@ func (p *puller) fetchFiles(ctx context.Context, r *round, ws []index.Want, read
 		}
 		g.Go(func() error {
 			defer func() { <-sem }()
+			w, o := wholeWant(p.idx, p.log, w) // decoded only now (pull_whole.go)
+			if o != done {
+				r.note(w, o)
+				return nil
+			}
 			if sem == small {
 				if f, o := p.fetchSealed(gctx, w); f != nil {
 					ready <- *f // the batcher takes every file until ready is closed

@@ -39,6 +39,11 @@ func (p *puller) recoverApplied(ctx context.Context) (int, error) {
 		if !ok {
 			continue
 		}
+		w, o := wholeWant(p.idx, p.log, w) // decoded one at a time (pull_whole.go)
+		if o != done {
+			continue
+		}
+		m, e.Manifest = w.Manifest, w.Manifest
 		p.idx.Stage(e)
 		dones = append(dones, index.Done{Path: m.Path, ID: m.ID})
 		if m.Kind == manifest.KindFile {

@@ -353,7 +353,7 @@ func (t *txn) result(o Outcome, seq uint64, path string, cur *manifestpb.Manifes
 	}
 	r := Result{Outcome: o, Seq: seq, Path: path}
 	if cur != nil {
-		if r.Current, err = manifest.FromProto(cur); err != nil {
+		if r.CurrentID, err = manifest.IDFromBytes(cur.FileId); err != nil {
 			return Result{}, fmt.Errorf("stored manifest: %w", err)
 		}
 	}

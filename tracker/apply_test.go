@@ -196,8 +196,8 @@ func TestApplyCAS(t *testing.T) {
 			if r.Outcome != Rejected && r.Seq == 0 {
 				t.Errorf("Result.Seq = 0")
 			}
-			if r.Current.ID != tt.wantCurrent {
-				t.Errorf("Result.Current.ID = %s, want %s", r.Current.ID.Short(), tt.wantCurrent.Short())
+			if r.CurrentID != tt.wantCurrent {
+				t.Errorf("Result.Current.ID = %s, want %s", r.CurrentID.Short(), tt.wantCurrent.Short())
 			}
 			checkEntry(t, s, devs, tt.change.m.Path, tt.wantCurrent, tt.wantOwners)
 			if tt.wantCopy != nil {

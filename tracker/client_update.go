@@ -162,10 +162,8 @@ func (c *Client) send(ctx context.Context, u *trackerpb.FileUpdate, n int, conn 
 	out := make([]Result, n)
 	for i, p := range r.Results {
 		out[i] = Result{Outcome: Outcome(p.Outcome), Seq: p.Seq, Path: p.Path}
-		if p.Current != nil {
-			if out[i].Current, err = manifest.FromProto(p.Current); err != nil {
-				return nil, fmt.Errorf("%w: result current: %w", ErrProtocol, err)
-			}
+		if out[i].CurrentID, err = manifest.IDFromBytes(p.CurrentId); err != nil {
+			return nil, fmt.Errorf("%w: result current_id: %w", ErrProtocol, err)
 		}
 		if p.Error != "" {
 			out[i].Err = errors.New(p.Error)

@@ -170,8 +170,8 @@ func TestReannounceHoldsPushes(t *testing.T) {
 	if got := []trackerpb.Outcome{res.Results[0].Outcome, res.Results[1].Outcome}; got[0] != trackerpb.Outcome_OUTCOME_OUTDATED || got[1] != trackerpb.Outcome_OUTCOME_ACCEPTED {
 		t.Fatalf("re-announce outcomes %v, want outdated, accepted", got)
 	}
-	if cur := res.Results[0].Current; cur == nil || string(cur.FileId) != string(v1.ID[:]) {
-		t.Fatalf("outdated result names %v as current, want v1", cur)
+	if cur := res.Results[0].CurrentId; string(cur) != string(v1.ID[:]) {
+		t.Fatalf("outdated result names %x as current, want v1", cur)
 	}
 	a.rec.wait(t, "a gets the re-announced file", func(r *recorder) bool { _, ok := r.entry("mine"); return ok })
 	p.send(t, &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_ReannounceDone{ReannounceDone: &trackerpb.ReannounceDone{}}})

@@ -39,10 +39,10 @@ func seedTrackerMsgs() []*trackerpb.TrackerMsg {
 		{Msg: &trackerpb.TrackerMsg_Registered{Registered: &trackerpb.Registered{IntervalMs: 30000, PieceSize: 1 << 20, Peers: []*trackerpb.Peer{peer}, Seq: 9}}},
 		{Msg: &trackerpb.TrackerMsg_Updates{Updates: &trackerpb.Updates{Entries: []*trackerpb.Entry{{Manifest: manifest.ToProto(&f), Owners: [][]byte{dev}, Seq: 3}}}}},
 		{Msg: &trackerpb.TrackerMsg_Peers{Peers: &trackerpb.Peers{Peers: []*trackerpb.Peer{peer}}}},
-		{Msg: &trackerpb.TrackerMsg_Results{Results: &trackerpb.Results{RequestId: 7, Results: []*trackerpb.Result{{Outcome: trackerpb.Outcome_OUTCOME_CONFLICT, Seq: 4, Path: "a", Current: manifest.ToProto(&f)}}}}},
+		{Msg: &trackerpb.TrackerMsg_Results{Results: &trackerpb.Results{RequestId: 7, Results: []*trackerpb.Result{{Outcome: trackerpb.Outcome_OUTCOME_CONFLICT, Seq: 4, Path: "a", CurrentId: f.ID[:]}}}}},
 		{Msg: &trackerpb.TrackerMsg_Error{Error: &trackerpb.Error{Code: trackerpb.ErrorCode_ERROR_WRONG_TOKEN, Message: "wrong join token"}}},
 		{Msg: &trackerpb.TrackerMsg_Registered{Registered: &trackerpb.Registered{IntervalMs: 30000, PieceSize: 1 << 20, Seq: 9, Epoch: make([]byte, EpochSize), Reannounce: true}}},
-		{Msg: &trackerpb.TrackerMsg_Results{Results: &trackerpb.Results{RequestId: 9, Results: []*trackerpb.Result{{Outcome: trackerpb.Outcome_OUTCOME_OUTDATED, Path: "a", Current: manifest.ToProto(&f)}}}}},
+		{Msg: &trackerpb.TrackerMsg_Results{Results: &trackerpb.Results{RequestId: 9, Results: []*trackerpb.Result{{Outcome: trackerpb.Outcome_OUTCOME_OUTDATED, Path: "a", CurrentId: f.ID[:]}}}}},
 	}
 }
 

@@ -49,14 +49,14 @@ func TestOwnershipAnnouncementOverTheWire(t *testing.T) {
 	other := testFile("g.txt", "other", t0, manifest.ID{})
 	rs := update(b, Change{New: again, OwnershipOnly: true}, Change{New: other})
 	if rs[0].Outcome != Rejected || rs[0].Err == nil || !strings.Contains(rs[0].Err.Error(), "superseded") ||
-		rs[0].Current.ID != del.ID {
+		rs[0].CurrentID != del.ID {
 		t.Fatalf("announcement of a deleted version: %+v", rs[0])
 	}
 	if rs[1].Outcome != Accepted {
 		t.Fatalf("report next to it: %+v", rs[1])
 	}
 	// The same manifest as a local report is a re-creation: a new version.
-	if rs := a.update(t, again); rs[0].Outcome != Accepted || rs[0].Current.ID != v1.ID {
+	if rs := a.update(t, again); rs[0].Outcome != Accepted || rs[0].CurrentID != v1.ID {
 		t.Fatalf("re-creation: %+v", rs[0])
 	}
 }

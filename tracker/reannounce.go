@@ -107,7 +107,7 @@ func (t *txn) reannounceOne(c *Change) (Result, error) {
 			return r, err
 		}
 	}
-	if r.Path == n.Path && r.Current.ID == n.ID {
+	if r.Path == n.Path && r.CurrentID == n.ID {
 		if err := t.learn(n, c.Ancestors); err != nil {
 			return Result{}, err
 		}

@@ -153,8 +153,8 @@ func TestReannounceRules(t *testing.T) {
 			if got := s.current() - before; got != tt.seqAdvance {
 				t.Errorf("sequence advanced by %d, want %d", got, tt.seqAdvance)
 			}
-			if r.Current.ID != tt.wantCurrent {
-				t.Errorf("Result.Current %s, want %s", r.Current.ID.Short(), tt.wantCurrent.Short())
+			if r.CurrentID != tt.wantCurrent {
+				t.Errorf("Result.Current %s, want %s", r.CurrentID.Short(), tt.wantCurrent.Short())
 			}
 			path := tt.change.m.Path
 			checkEntry(t, s, devs, path, tt.wantCurrent, tt.wantOwners)
@@ -282,7 +282,7 @@ func TestReannounceBatchOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range rs {
-		if r.Outcome != Accepted || r.Current.ID != batch[i].New.ID {
+		if r.Outcome != Accepted || r.CurrentID != batch[i].New.ID {
 			t.Errorf("%q: %v", batch[i].New.Path, r.Outcome)
 		}
 	}

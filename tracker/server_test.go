@@ -39,7 +39,7 @@ func TestRegisterPeersAndUpdateReachesEveryPeer(t *testing.T) {
 
 	v1 := testFile("docs/report.txt", "the first version", t0, manifest.ID{})
 	rs := a.update(t, v1)
-	if rs[0].Outcome != Accepted || rs[0].Seq == 0 || rs[0].Current.ID != v1.ID {
+	if rs[0].Outcome != Accepted || rs[0].Seq == 0 || rs[0].CurrentID != v1.ID {
 		t.Fatalf("result %+v", rs[0])
 	}
 	for _, tc := range []*testClient{a, b, c} {

@@ -90,8 +90,8 @@ func (ss *session) fileUpdate(u *trackerpb.FileUpdate) error {
 
 func resultToPB(r Result) *trackerpb.Result {
 	p := &trackerpb.Result{Outcome: trackerpb.Outcome(r.Outcome), Seq: r.Seq, Path: r.Path}
-	if r.Current.Path != "" {
-		p.Current = manifest.ToProto(&r.Current)
+	if !r.CurrentID.IsZero() {
+		p.CurrentId = r.CurrentID[:]
 	}
 	if r.Err != nil {
 		p.Error = r.Err.Error()

@@ -75,15 +75,15 @@ const (
 	// Owner: the reported version already was current; the device is now an owner.
 	Owner
 	// Conflict: a concurrent edit; both versions are kept. Result.Path says
-	// where the reporter's version lives, Result.Current what the reported
+	// where the reporter's version lives, Result.CurrentID what the reported
 	// path now holds.
 	Conflict
 	// Rejected: not applied (a deletion of an outdated version, an ownership
 	// announcement of a version that is no longer current, an invalid
-	// manifest); Result.Err says why, Result.Current is the current version.
+	// manifest); Result.Err says why, Result.CurrentID is the current version.
 	Rejected
 	// Outdated: the tracker's current version is newer than the reported
-	// one and stays; Result.Current is it. A re-announced version that the
+	// one and stays; Result.CurrentID names it. A re-announced version that the
 	// path's history shows replaced, or an unacknowledged report sent again
 	// whose version was replaced since (apply's rule 5b). The device
 	// receives the current version as an update.
@@ -109,8 +109,11 @@ func (o Outcome) String() string {
 // Result is the tracker's answer to one Change.
 type Result struct {
 	Outcome Outcome
-	Seq     uint64            // sequence number of the entry holding the reporter's version; 0 if rejected
-	Path    string            // where the reporter's version now lives (its path, or the conflict copy's name)
-	Current manifest.Manifest // current version at the reported path afterwards (zero Path if none)
-	Err     error             // why the change was rejected
+	Seq     uint64 // sequence number of the entry holding the reporter's version; 0 if rejected
+	Path    string // where the reporter's version now lives (its path, or the conflict copy's name)
+	// CurrentID is the file ID of the current version at the reported path
+	// afterwards (zero if none). Results carry the ID, never the manifest:
+	// a reply echoing manifests could outgrow the frame its batch fitted in.
+	CurrentID manifest.ID
+	Err       error // why the change was rejected
 }

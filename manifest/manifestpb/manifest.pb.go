@@ -8,8 +8,9 @@
 //   - path is valid (manifest.ValidatePath: relative, clean, UTF-8, no NUL or
 //     backslash, not under .dartsync/, at most 4096 bytes, no name longer
 //     than 255 bytes);
-//   - a live file: 4 KiB <= piece_size <= 16 MiB, exactly
-//     ceil(size / piece_size) pieces (at most 1 048 576), piece_hashes holds
+//   - a live file: 4 KiB <= piece_size <= 16 MiB, size at most 1 TiB
+//     (manifest.MaxFileSize), exactly ceil(size / piece_size) pieces (at
+//     most 1 048 576, manifest.MaxPieces), piece_hashes holds
 //     32 bytes per piece, and file_id = BLAKE3-256(size as uint64 LE ||
 //     piece_size as uint64 LE || piece_hashes);
 //   - a live directory: size, pieces and piece_size empty, executable false,

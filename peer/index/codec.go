@@ -78,7 +78,13 @@ func encodeWant(w *Want) ([]byte, error) {
 	return append(b, mb...), nil
 }
 
-func decodeWant(b []byte) (Want, error) {
+// decodeWant decodes a whole want; decodeWantHead one without its piece
+// list.
+func decodeWant(b []byte) (Want, error) { return decodeWantWith(b, false) }
+
+func decodeWantHead(b []byte) (Want, error) { return decodeWantWith(b, true) }
+
+func decodeWantWith(b []byte, head bool) (Want, error) {
 	if len(b) < 44 {
 		return Want{}, fmt.Errorf("%w: want of %d bytes", ErrCorrupt, len(b))
 	}
@@ -93,7 +99,14 @@ func decodeWant(b []byte) (Want, error) {
 	for i := range w.Owners {
 		copy(w.Owners[i][:], b[32*i:])
 	}
-	m, err := manifest.Unmarshal(b[32*n:])
+	var m manifest.Manifest
+	var err error
+	if head {
+		m, w.Pieces, err = manifest.UnmarshalHead(b[32*n:])
+	} else {
+		m, err = manifest.Unmarshal(b[32*n:])
+		w.Pieces = len(m.Pieces)
+	}
 	if err != nil {
 		return Want{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}

@@ -12,6 +12,8 @@
 //   - Want: a version the tracker announced that the peer has not applied yet,
 //     with the devices that own it. Wants are persisted together with the last
 //     tracker sequence number, so a restart never forgets work it acknowledged.
+//     Wants lists them as heads (no piece lists, manifest.UnmarshalHead);
+//     Want decodes one whole.
 //   - Seq: the highest tracker sequence number whose changes are either applied
 //     or stored as wants; the peer registers with it to receive only later ones.
 //   - Membership: the tracker address and device ID remembered after the first

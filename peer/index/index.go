@@ -40,13 +40,6 @@ type Entry struct {
 	Stat     scan.Stat
 }
 
-// Want is an announced version not yet applied, with its owners.
-type Want struct {
-	Manifest manifest.Manifest
-	Owners   []identity.DeviceID
-	Seq      uint64
-}
-
 // Done names a want to forget: the want for Path, only if it still is for
 // version ID (a zero ID: any version) and, if Before is non-zero, only if
 // its sequence number is lower than Before.
@@ -326,38 +319,6 @@ func (x *Index) Update(b Batch) error {
 	}
 	x.mu.Unlock()
 	return nil
-}
-
-// Wants returns every stored want, sorted by path.
-func (x *Index) Wants() ([]Want, error) {
-	var out []Want
-	err := x.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketWants).ForEach(func(k, v []byte) error {
-			w, err := decodeWant(v)
-			if err != nil {
-				return fmt.Errorf("want %s: %w", k, err)
-			}
-			out = append(out, w)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("index: wants: %w", err)
-	}
-	return out, nil
-}
-
-// WantID returns the file ID of the stored want for path, if any.
-func (x *Index) WantID(path string) (manifest.ID, bool) {
-	var id manifest.ID
-	var ok bool
-	_ = x.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketWants).Get([]byte(path)); len(v) >= manifest.IDSize {
-			id, ok = manifest.ID(v[:manifest.IDSize]), true
-		}
-		return nil
-	})
-	return id, ok
 }
 
 // Membership returns the remembered tracker, if any.

@@ -178,6 +178,9 @@ func (s *scanner) hashFile(rel string, progress func(int64)) (manifest.Manifest,
 			return manifest.Manifest{}, Stat{}, s.ctx.Err()
 		}
 	}
+	if err := manifest.CheckSize(st.Size, s.opt.PieceSize); err != nil {
+		return manifest.Manifest{}, Stat{}, fmt.Errorf("hash %s: %w", rel, err) // skipped unread
+	}
 	if manifest.PieceCount(st.Size, s.opt.PieceSize) < largePieces {
 		m, err := manifest.BuildFile(s.ctx, s.root, rel, s.opt.PieceSize)
 		if err != nil {

@@ -113,7 +113,7 @@ const (
 	// manifest); see Result.error.
 	Outcome_OUTCOME_REJECTED Outcome = 4
 	// The tracker's current version is newer than the reported one and stays;
-	// Result.current is it. Only for a re-announced change (rule R4; the peer
+	// Result.current_id names it. Only for a re-announced change (rule R4; the peer
 	// receives the current version once its re-announce is done) or a change
 	// sent with unacked reports whose version the path's history shows
 	// replaced since (the peer records its version as synced and receives the
@@ -1206,10 +1206,12 @@ type Result struct {
 	// Where the reporter's version now lives: the reported path, or for a
 	// conflict it lost, the conflict copy's name.
 	Path string `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
-	// Current version at the reported path after this change (absent if none).
-	Current *manifestpb.Manifest `protobuf:"bytes,4,opt,name=current,proto3" json:"current,omitempty"`
 	// Why the change was rejected.
-	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	// File ID (32 bytes) of the current version at the reported path after
+	// this change; absent if none. A result is at most a few hundred bytes
+	// (path, ID, error), so the Results of any FileUpdate fit in a frame.
+	CurrentId     []byte `protobuf:"bytes,6,opt,name=current_id,json=currentId,proto3" json:"current_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1265,18 +1267,18 @@ func (x *Result) GetPath() string {
 	return ""
 }
 
-func (x *Result) GetCurrent() *manifestpb.Manifest {
-	if x != nil {
-		return x.Current
-	}
-	return nil
-}
-
 func (x *Result) GetError() string {
 	if x != nil {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *Result) GetCurrentId() []byte {
+	if x != nil {
+		return x.CurrentId
+	}
+	return nil
 }
 
 type Results struct {
@@ -1737,13 +1739,14 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\x06owners\x18\x02 \x03(\fR\x06owners\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\"?\n" +
 	"\aUpdates\x124\n" +
-	"\aentries\x18\x01 \x03(\v2\x1a.dartsync.tracker.v1.EntryR\aentries\"\xb6\x01\n" +
+	"\aentries\x18\x01 \x03(\v2\x1a.dartsync.tracker.v1.EntryR\aentries\"\xaa\x01\n" +
 	"\x06Result\x126\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x1c.dartsync.tracker.v1.OutcomeR\aoutcome\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x12\n" +
-	"\x04path\x18\x03 \x01(\tR\x04path\x128\n" +
-	"\acurrent\x18\x04 \x01(\v2\x1e.dartsync.manifest.v1.ManifestR\acurrent\x12\x14\n" +
-	"\x05error\x18\x05 \x01(\tR\x05error\"_\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\x12\x1d\n" +
+	"\n" +
+	"current_id\x18\x06 \x01(\fR\tcurrentIdJ\x04\b\x04\x10\x05R\acurrent\"_\n" +
 	"\aResults\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x125\n" +
@@ -1847,14 +1850,13 @@ var file_tracker_trackerpb_tracker_proto_depIdxs = []int32{
 	21, // 14: dartsync.tracker.v1.Entry.manifest:type_name -> dartsync.manifest.v1.Manifest
 	12, // 15: dartsync.tracker.v1.Updates.entries:type_name -> dartsync.tracker.v1.Entry
 	0,  // 16: dartsync.tracker.v1.Result.outcome:type_name -> dartsync.tracker.v1.Outcome
-	21, // 17: dartsync.tracker.v1.Result.current:type_name -> dartsync.manifest.v1.Manifest
-	14, // 18: dartsync.tracker.v1.Results.results:type_name -> dartsync.tracker.v1.Result
-	1,  // 19: dartsync.tracker.v1.Error.code:type_name -> dartsync.tracker.v1.ErrorCode
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	14, // 17: dartsync.tracker.v1.Results.results:type_name -> dartsync.tracker.v1.Result
+	1,  // 18: dartsync.tracker.v1.Error.code:type_name -> dartsync.tracker.v1.ErrorCode
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_tracker_trackerpb_tracker_proto_init() }
