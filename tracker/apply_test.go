@@ -153,15 +153,7 @@ func TestApplyCAS(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := openTestStore(t)
-			devs := make([]identity.DeviceID, 3)
-			nums := make([]uint32, 3)
-			for i := range devs {
-				devs[i] = newTestIdentity(t).ID
-				var err error
-				if nums[i], _, err = s.addMember(devs[i]); err != nil {
-					t.Fatal(err)
-				}
-			}
+			devs, nums := addTestMembers(t, s, 3)
 			for _, st := range tt.setup {
 				m := st.m
 				if m.Path == "x" { // squatter: another version under the conflict name

@@ -61,3 +61,19 @@ func reports(ms ...manifest.Manifest) []Change {
 	}
 	return out
 }
+
+// addTestMembers adds n new devices to s as members and returns their IDs
+// and member numbers.
+func addTestMembers(t testing.TB, s *store, n int) ([]identity.DeviceID, []uint32) {
+	t.Helper()
+	devs := make([]identity.DeviceID, n)
+	nums := make([]uint32, n)
+	for i := range devs {
+		devs[i] = newTestIdentity(t).ID
+		var err error
+		if nums[i], _, err = s.addMember(devs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return devs, nums
+}

@@ -9,7 +9,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/manifest/manifestpb"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
@@ -127,15 +126,7 @@ func TestReannounceRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := openTestStore(t)
-			devs := make([]identity.DeviceID, 2)
-			nums := make([]uint32, 2)
-			for i := range devs {
-				devs[i] = newTestIdentity(t).ID
-				var err error
-				if nums[i], _, err = s.addMember(devs[i]); err != nil {
-					t.Fatal(err)
-				}
-			}
+			devs, nums := addTestMembers(t, s, 2)
 			for _, st := range tt.setup {
 				if _, err := s.apply("", nums[st.dev], []Change{st.change()}); err != nil {
 					t.Fatal(err)

@@ -141,15 +141,7 @@ func TestApplyUnackedAndConflictOrigins(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := openTestStore(t)
-			devs := make([]identity.DeviceID, 3)
-			nums := make([]uint32, 3)
-			for i := range devs {
-				devs[i] = newTestIdentity(t).ID
-				var err error
-				if nums[i], _, err = s.addMember(devs[i]); err != nil {
-					t.Fatal(err)
-				}
-			}
+			devs, nums := addTestMembers(t, s, 3)
 			apply := func(st uStep) Result {
 				m := st.m
 				if m.Path == "COPY" {
@@ -206,13 +198,7 @@ func withMtime(m manifest.Manifest, mt int64) manifest.Manifest { m.ModTime = mt
 // the directory the others had removed).
 func TestApplyUnackedIgnoredForDirectories(t *testing.T) {
 	s := openTestStore(t)
-	var nums [2]uint32
-	for i := range nums {
-		var err error
-		if nums[i], _, err = s.addMember(newTestIdentity(t).ID); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, nums := addTestMembers(t, s, 2)
 	dir := testDir("e0", t0, manifest.ID{})
 	rm := manifest.NewTombstone("e0", manifest.KindDir, manifest.DirID(), t0+1)
 	for i, c := range []struct {

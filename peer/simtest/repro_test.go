@@ -1,13 +1,10 @@
 package simtest
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/dartsync/dartsync/internal/identity"
 )
 
 // TestDeletionOfRecreatedContentSurvivesRestore is the reduction of a
@@ -23,27 +20,7 @@ import (
 // missed the deletion: "an edit beats a deletion").
 func TestDeletionOfRecreatedContentSurvivesRestore(t *testing.T) {
 	skipKnown(t, "recreated-deletion")
-	log := slog.New(slog.DiscardHandler)
-	if os.Getenv("DARTSYNC_SIM_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	dir := t.TempDir()
-	tl := newTimeline()
-	tr := newTracker(filepath.Join(dir, "tracker"), log)
-	must(t, tr.start())
-	defer func() { _ = tr.stop() }()
-	var ps []*simPeer
-	for i, name := range []string{"a", "b"} {
-		p := &simPeer{idx: i, name: name, root: filepath.Join(dir, name), state: filepath.Join(dir, name+"-state"), log: log.With("who", name)}
-		id, err := identity.LoadOrCreate(p.state)
-		must(t, err)
-		p.id = id
-		must(t, p.start(tr, tl))
-		waitFor(t, name+" live", func() bool { return p.d.Stats().ScansCompleted > 0 })
-		defer func() { _ = p.stop(tl) }()
-		ps = append(ps, p)
-	}
-	a, b := ps[0], ps[1]
+	tr, tl, a, b := startPair(t)
 	f := "f.txt"
 	x := []byte("the same bytes, twice")
 	has := func(p *simPeer) func() bool {
@@ -60,7 +37,7 @@ func TestDeletionOfRecreatedContentSurvivesRestore(t *testing.T) {
 
 	// The backup holds f = x.
 	must(t, tr.stop())
-	backup := filepath.Join(dir, "backup")
+	backup := filepath.Join(t.TempDir(), "backup")
 	must(t, copyTree(tr.cfg.StateDir, backup))
 	must(t, tr.start())
 
@@ -96,7 +73,7 @@ func TestDeletionOfRecreatedContentSurvivesRestore(t *testing.T) {
 	// The deletion is the newest change of f: f stays deleted everywhere.
 	deadline = time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
-		for _, p := range ps {
+		for _, p := range []*simPeer{a, b} {
 			if p.exists(f) {
 				t.Fatalf("%s: the deleted %s came back after the tracker restore", p.name, f)
 			}
@@ -142,27 +119,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // copy left without owners (tracker/conflict_origin.go): every conflict
 // copy the tracker lists must end up on both peers.
 func TestConflictCopyNobodyHas(t *testing.T) {
-	log := slog.New(slog.DiscardHandler)
-	if os.Getenv("DARTSYNC_SIM_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	dir := t.TempDir()
-	tl := newTimeline()
-	tr := newTracker(filepath.Join(dir, "tracker"), log)
-	must(t, tr.start())
-	defer func() { _ = tr.stop() }()
-	var ps []*simPeer
-	for i, name := range []string{"a", "b"} {
-		p := &simPeer{idx: i, name: name, root: filepath.Join(dir, name), state: filepath.Join(dir, name+"-state"), log: log.With("who", name)}
-		id, err := identity.LoadOrCreate(p.state)
-		must(t, err)
-		p.id = id
-		must(t, p.start(tr, tl))
-		waitFor(t, name+" live", func() bool { return p.d.Stats().ScansCompleted > 0 })
-		defer func() { _ = p.stop(tl) }()
-		ps = append(ps, p)
-	}
-	a, b := ps[0], ps[1]
+	tr, tl, a, b := startPair(t)
 	f := "f.txt"
 	must(t, b.stop(tl))
 	changes := a.d.Stats().LocalChanges

@@ -1,14 +1,11 @@
 package simtest
 
 import (
-	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
 )
@@ -42,27 +39,7 @@ func TestReportAnswerLostInCrash(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			log := slog.New(slog.DiscardHandler)
-			if os.Getenv("DARTSYNC_SIM_LOG") != "" {
-				log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			}
-			dir := t.TempDir()
-			tl := newTimeline()
-			tr := newTracker(filepath.Join(dir, "tracker"), log)
-			must(t, tr.start())
-			defer func() { _ = tr.stop() }()
-			var ps []*simPeer
-			for i, name := range []string{"a", "b"} {
-				p := &simPeer{idx: i, name: name, root: filepath.Join(dir, name), state: filepath.Join(dir, name+"-state"), log: log.With("who", name)}
-				id, err := identity.LoadOrCreate(p.state)
-				must(t, err)
-				p.id = id
-				must(t, p.start(tr, tl))
-				waitFor(t, name+" live", func() bool { return p.d.Stats().ScansCompleted > 0 })
-				defer func() { _ = p.stop(tl) }()
-				ps = append(ps, p)
-			}
-			a, b := ps[0], ps[1]
+			tr, tl, a, b := startPair(t)
 			const f = "f.txt"
 			has := func(p *simPeer, content string) func() bool {
 				return func() bool { got, ok := p.file(f); return ok && string(got) == content }
@@ -89,7 +66,7 @@ func TestReportAnswerLostInCrash(t *testing.T) {
 			waitFor(t, "b has "+want, has(b, want))
 			deadline := time.Now().Add(5 * time.Second)
 			for time.Now().Before(deadline) {
-				for _, p := range ps {
+				for _, p := range []*simPeer{a, b} {
 					tp, err := tree(p.root)
 					must(t, err)
 					for rel := range tp {
