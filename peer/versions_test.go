@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,10 +30,13 @@ func randBytes(t *testing.T, n int) []byte {
 // memSink is a transfer.Sink in memory.
 type memSink struct {
 	n   int
+	mu  sync.Mutex // WritePiece is called from several goroutines (transfer.Sink)
 	got map[int][]byte
 }
 
 func (s *memSink) Missing() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var out []int
 	for i := range s.n {
 		if _, ok := s.got[i]; !ok {
@@ -43,6 +47,8 @@ func (s *memSink) Missing() []int {
 }
 
 func (s *memSink) WritePiece(i int, data []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.got[i] = append([]byte(nil), data...)
 	return nil
 }
