@@ -1,0 +1,269 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/dartsync/dartsync/internal/identity"
+)
+
+// minYamuxWindow is yamux's smallest allowed stream window (its initial one).
+const minYamuxWindow = 256 << 10
+
+// yamuxConfig maps Options onto yamux: keep-alives always explicit (a ping
+// unanswered within the idle timeout ends the session), the stream window
+// bounded by StreamWindow. yamux has no connection window and no limit of
+// concurrent incoming streams; MaxIncomingStreams bounds the streams opened
+// but not yet accepted.
+func (o Options) yamuxConfig() *yamux.Config {
+	q := o.quicConfig()
+	c := yamux.DefaultConfig()
+	c.LogOutput = io.Discard
+	c.EnableKeepAlive = q.KeepAlivePeriod > 0
+	c.KeepAliveInterval = DefaultKeepAlive // must be positive even when disabled
+	if q.KeepAlivePeriod > 0 {
+		c.KeepAliveInterval = q.KeepAlivePeriod
+	}
+	c.ConnectionWriteTimeout = q.MaxIdleTimeout
+	w := q.MaxStreamReceiveWindow
+	w = max(w, minYamuxWindow)
+	w = min(w, 1<<31)
+	c.MaxStreamWindowSize = uint32(w)
+	c.AcceptBacklog = int(q.MaxIncomingStreams)
+	c.StreamOpenTimeout = 2 * q.HandshakeIdleTimeout
+	return c
+}
+
+// TCPListener accepts TLS-on-TCP sessions. Close ends every session it
+// accepted or dialed.
+type TCPListener struct {
+	ln  net.Listener
+	id  *identity.Identity
+	opt Options
+
+	mu       sync.Mutex
+	sessions map[*tcpSession]struct{}
+	closed   bool
+	once     sync.Once
+	err      error
+}
+
+// ListenTCP listens on the TCP address addr ("host:port"; port 0 picks a
+// free port, see Addr).
+func ListenTCP(addr string, id *identity.Identity, opt Options) (*TCPListener, error) {
+	if id == nil {
+		return nil, errors.New("transport: listen tcp: nil identity")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("transport: listen tcp %s: %w", addr, err)
+	}
+	return &TCPListener{ln: ln, id: id, opt: opt, sessions: make(map[*tcpSession]struct{})}, nil
+}
+
+// Addr returns the local TCP address.
+func (l *TCPListener) Addr() net.Addr { return l.ln.Addr() }
+
+// AcceptSession waits for the next client whose handshake completes. A
+// failed handshake is logged (debug) and skipped. After Close it returns an
+// error wrapping ErrClosed; when ctx ends, ctx's error.
+func (l *TCPListener) AcceptSession(ctx context.Context) (Session, error) {
+	stop := context.AfterFunc(ctx, func() { _ = l.ln.(*net.TCPListener).SetDeadline(time.Now()) })
+	defer stop()
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, ctxErr
+			}
+			if l.isClosed() || errors.Is(err, net.ErrClosed) {
+				return nil, fmt.Errorf("transport: accept tcp: %w", ErrClosed)
+			}
+			return nil, fmt.Errorf("transport: accept tcp: %w", err)
+		}
+		// The handshake runs here: a slow client delays the next accept by
+		// at most the handshake timeout.
+		s, err := serverSession(ctx, nc, l.id, l.opt)
+		if err != nil {
+			l.opt.log().Debug("transport: refused tcp client", "remote", nc.RemoteAddr(), "err", err)
+			continue
+		}
+		if !l.track(s) {
+			_ = s.CloseWithError(0, "shutting down")
+			return nil, fmt.Errorf("transport: accept tcp: %w", ErrClosed)
+		}
+		return s, nil
+	}
+}
+
+// DialSession dials addr like DialTCP; the session ends at Close at the
+// latest. Unlike QUIC's Listener.Dial it dials from an ephemeral port.
+func (l *TCPListener) DialSession(ctx context.Context, addr string, expect *identity.DeviceID) (Session, error) {
+	if l.isClosed() {
+		return nil, fmt.Errorf("transport: dial tcp %s: %w", addr, ErrClosed)
+	}
+	s, err := dialTCP(ctx, addr, l.id, expect, l.opt)
+	if err != nil {
+		return nil, fmt.Errorf("transport: dial tcp %s: %w", addr, err)
+	}
+	if !l.track(s) {
+		_ = s.CloseWithError(0, "shutting down")
+		return nil, fmt.Errorf("transport: dial tcp %s: %w", addr, ErrClosed)
+	}
+	return s, nil
+}
+
+func (l *TCPListener) track(s *tcpSession) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.sessions[s] = struct{}{}
+	context.AfterFunc(s.ctx, func() {
+		l.mu.Lock()
+		delete(l.sessions, s)
+		l.mu.Unlock()
+	})
+	return true
+}
+
+func (l *TCPListener) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+// Close stops accepting and closes every session accepted or dialed through
+// the listener (the peers are told, code 0). Safe to call more than once.
+func (l *TCPListener) Close() error {
+	l.once.Do(func() {
+		l.mu.Lock()
+		l.closed = true
+		ss := make([]*tcpSession, 0, len(l.sessions))
+		for s := range l.sessions {
+			ss = append(ss, s)
+		}
+		l.mu.Unlock()
+		l.err = l.ln.Close()
+		var wg sync.WaitGroup
+		for _, s := range ss {
+			wg.Go(func() { _ = s.CloseWithError(0, "shutting down") })
+		}
+		wg.Wait()
+	})
+	return l.err
+}
+
+// DialTCP connects to the node at the TCP address addr. With expect != nil
+// the handshake fails with ErrWrongDevice unless the server's device ID
+// equals *expect.
+func DialTCP(ctx context.Context, addr string, id *identity.Identity, expect *identity.DeviceID, opt Options) (Session, error) {
+	s, err := dialTCP(ctx, addr, id, expect, opt)
+	if err != nil {
+		return nil, fmt.Errorf("transport: dial tcp %s: %w", addr, err)
+	}
+	return s, nil
+}
+
+func dialTCP(ctx context.Context, addr string, id *identity.Identity, expect *identity.DeviceID, opt Options) (*tcpSession, error) {
+	if id == nil {
+		return nil, errors.New("nil identity")
+	}
+	hs := opt.quicConfig().HandshakeIdleTimeout
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, 2*hs)
+	defer cancel()
+	nc, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		mu        sync.Mutex
+		verifyErr error
+	)
+	cfg := clientTLS(id, expect, func(err error) {
+		mu.Lock()
+		verifyErr = err
+		mu.Unlock()
+	})
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(dctx); err != nil {
+		_ = nc.Close()
+		mu.Lock()
+		if verifyErr != nil {
+			err = verifyErr
+		}
+		mu.Unlock()
+		return nil, err
+	}
+	remote, err := remoteID(tc.ConnectionState())
+	if err == nil && expect != nil && remote != *expect {
+		err = wrongDevice(*expect, remote)
+	}
+	if err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	mux, err := yamux.Client(tc, opt.yamuxConfig())
+	if err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	ctl, err := mux.OpenStream()
+	if err != nil {
+		_ = mux.Close()
+		return nil, err
+	}
+	// The server's ready byte: in TLS 1.3 the client's handshake completes
+	// before the server has judged the client's certificate.
+	_ = ctl.SetReadDeadline(time.Now().Add(2 * hs))
+	var ready [1]byte
+	if _, err := io.ReadFull(ctl, ready[:]); err != nil || ready[0] != ctlReady {
+		_ = mux.Close()
+		return nil, fmt.Errorf("%w: no session from the server (certificate refused?): %v", ErrBadPeerCert, err)
+	}
+	_ = ctl.SetReadDeadline(time.Time{})
+	return newTCPSession(mux, ctl, remote, opt), nil
+}
+
+func serverSession(ctx context.Context, nc net.Conn, id *identity.Identity, opt Options) (*tcpSession, error) {
+	hs := opt.quicConfig().HandshakeIdleTimeout
+	hctx, cancel := context.WithTimeout(ctx, 2*hs)
+	defer cancel()
+	tc := tls.Server(nc, serverTLS(id, opt))
+	if err := tc.HandshakeContext(hctx); err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	remote, err := remoteID(tc.ConnectionState())
+	if err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	mux, err := yamux.Server(tc, opt.yamuxConfig())
+	if err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	ctl, err := mux.AcceptStreamWithContext(hctx)
+	if err != nil {
+		_ = mux.Close()
+		return nil, fmt.Errorf("no control stream: %w", err)
+	}
+	_ = ctl.SetWriteDeadline(time.Now().Add(2 * hs))
+	if _, err := ctl.Write([]byte{ctlReady}); err != nil {
+		_ = mux.Close()
+		return nil, fmt.Errorf("control stream: %w", err)
+	}
+	_ = ctl.SetWriteDeadline(time.Time{})
+	return newTCPSession(mux, ctl, remote, opt), nil
+}
