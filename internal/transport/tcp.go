@@ -42,12 +42,23 @@ func (o Options) yamuxConfig() *yamux.Config {
 	return c
 }
 
-// TCPListener accepts TLS-on-TCP sessions. Close ends every session it
-// accepted or dialed.
+// Bounds of a TCPListener, like quic-go's for QUIC handshakes.
+const (
+	maxTCPHandshakes = 64 // concurrent handshakes; more connections are dropped
+	tcpAcceptQueue   = 32 // sessions ready but not yet accepted; more are refused
+)
+
+// TCPListener accepts TLS-on-TCP sessions. Handshakes run in the
+// background (as QUIC's do), each bounded by the handshake timeout. Close
+// ends every session it accepted or dialed.
 type TCPListener struct {
-	ln  net.Listener
-	id  *identity.Identity
-	opt Options
+	ln     *net.TCPListener
+	id     *identity.Identity
+	opt    Options
+	ready  chan *tcpSession
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the accept loop and its handshakes
 
 	mu       sync.Mutex
 	sessions map[*tcpSession]struct{}
@@ -62,45 +73,73 @@ func ListenTCP(addr string, id *identity.Identity, opt Options) (*TCPListener, e
 	if id == nil {
 		return nil, errors.New("transport: listen tcp: nil identity")
 	}
-	ln, err := net.Listen("tcp", addr)
+	laddr, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen tcp %s: %w", addr, err)
 	}
-	return &TCPListener{ln: ln, id: id, opt: opt, sessions: make(map[*tcpSession]struct{})}, nil
+	ln, err := net.ListenTCP("tcp", laddr)
+	if err != nil {
+		return nil, fmt.Errorf("transport: listen tcp %s: %w", addr, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &TCPListener{ln: ln, id: id, opt: opt, ready: make(chan *tcpSession, tcpAcceptQueue),
+		ctx: ctx, cancel: cancel, sessions: make(map[*tcpSession]struct{})}
+	l.wg.Go(l.acceptLoop)
+	return l, nil
 }
 
 // Addr returns the local TCP address.
 func (l *TCPListener) Addr() net.Addr { return l.ln.Addr() }
 
-// AcceptSession waits for the next client whose handshake completes. A
-// failed handshake is logged (debug) and skipped. After Close it returns an
-// error wrapping ErrClosed; when ctx ends, ctx's error.
-func (l *TCPListener) AcceptSession(ctx context.Context) (Session, error) {
-	stop := context.AfterFunc(ctx, func() { _ = l.ln.(*net.TCPListener).SetDeadline(time.Now()) })
-	defer stop()
+func (l *TCPListener) acceptLoop() {
+	sem := make(chan struct{}, maxTCPHandshakes)
+	log := l.opt.log()
 	for {
 		nc, err := l.ln.Accept()
 		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, ctxErr
+			if l.ctx.Err() == nil {
+				log.Debug("transport: tcp accept stopped", "err", err)
 			}
-			if l.isClosed() || errors.Is(err, net.ErrClosed) {
-				return nil, fmt.Errorf("transport: accept tcp: %w", ErrClosed)
-			}
-			return nil, fmt.Errorf("transport: accept tcp: %w", err)
+			return
 		}
-		// The handshake runs here: a slow client delays the next accept by
-		// at most the handshake timeout.
-		s, err := serverSession(ctx, nc, l.id, l.opt)
-		if err != nil {
-			l.opt.log().Debug("transport: refused tcp client", "remote", nc.RemoteAddr(), "err", err)
+		select {
+		case sem <- struct{}{}:
+		default:
+			log.Debug("transport: too many tcp handshakes, dropping", "remote", nc.RemoteAddr())
+			_ = nc.Close()
 			continue
 		}
-		if !l.track(s) {
-			_ = s.CloseWithError(0, "shutting down")
-			return nil, fmt.Errorf("transport: accept tcp: %w", ErrClosed)
-		}
+		l.wg.Go(func() {
+			defer func() { <-sem }()
+			s, err := serverSession(l.ctx, nc, l.id, l.opt)
+			if err != nil {
+				log.Debug("transport: refused tcp client", "remote", nc.RemoteAddr(), "err", err)
+				return
+			}
+			if !l.track(s) {
+				_ = s.CloseWithError(0, "shutting down")
+				return
+			}
+			select {
+			case l.ready <- s:
+			default:
+				_ = s.CloseWithError(0, "accept queue full")
+			}
+		})
+	}
+}
+
+// AcceptSession waits for the next client whose handshake has completed.
+// After Close it returns an error wrapping ErrClosed; when ctx ends, ctx's
+// error.
+func (l *TCPListener) AcceptSession(ctx context.Context) (Session, error) {
+	select {
+	case s := <-l.ready:
 		return s, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-l.ctx.Done():
+		return nil, fmt.Errorf("transport: accept tcp: %w", ErrClosed)
 	}
 }
 
@@ -142,18 +181,23 @@ func (l *TCPListener) isClosed() bool {
 	return l.closed
 }
 
-// Close stops accepting and closes every session accepted or dialed through
-// the listener (the peers are told, code 0). Safe to call more than once.
+// Close stops accepting, refuses handshakes in progress and closes every
+// session accepted (or queued) or dialed through the listener (the peers
+// are told, code 0). Safe to call more than once.
 func (l *TCPListener) Close() error {
 	l.once.Do(func() {
 		l.mu.Lock()
 		l.closed = true
+		l.mu.Unlock()
+		l.cancel()
+		l.err = l.ln.Close()
+		l.wg.Wait()
+		l.mu.Lock()
 		ss := make([]*tcpSession, 0, len(l.sessions))
 		for s := range l.sessions {
 			ss = append(ss, s)
 		}
 		l.mu.Unlock()
-		l.err = l.ln.Close()
 		var wg sync.WaitGroup
 		for _, s := range ss {
 			wg.Go(func() { _ = s.CloseWithError(0, "shutting down") })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -15,12 +16,14 @@ import (
 )
 
 // The control stream is the first yamux stream of a TCP session, opened by
-// the client. The server writes ctlReady once it has accepted the client;
-// afterwards either side may write one goaway message
-// (ctlGoaway, code uint64, reason length uint16, reason) before closing.
+// the client. The server writes ctlReady once it has accepted the client.
+// Afterwards either side writes messages on it: ctlStop (stream ID uint32,
+// code uint32: CancelRead of that stream) and at most one ctlGoaway (code
+// uint64, reason length uint16, reason) before closing the session.
 const (
 	ctlReady  = 0x52 // 'R'
 	ctlGoaway = 0x47 // 'G'
+	ctlStop   = 0x53 // 'S'
 
 	maxReason = 1 << 10 // longer close reasons are cut
 	// closeGrace bounds how long CloseWithError waits for the other side to
@@ -41,45 +44,90 @@ type tcpSession struct {
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	wg     sync.WaitGroup // the control reader and stream tail readers
+	wg     sync.WaitGroup // the control reader
 	once   sync.Once
 
 	mu      sync.Mutex
-	closing bool // no new tail readers: wg is being waited for
+	streams map[uint32]*tcpStream // until both directions are done, for ctlStop
 }
 
-// startTail runs a stream's tail reader as a goroutine of the session,
-// unless the session is closing (its streams are then closed anyway).
-func (s *tcpSession) startTail(f func()) {
+func (s *tcpSession) newStream(st *yamux.Stream) *tcpStream {
+	t := &tcpStream{s: s, st: st}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return
+	s.streams[st.StreamID()] = t
+	s.mu.Unlock()
+	return t
+}
+
+// maybeForget drops t from the stream table once both directions are done.
+func (s *tcpSession) maybeForget(t *tcpStream) {
+	t.mu.Lock()
+	done := t.readDone && t.wDone
+	t.mu.Unlock()
+	if done {
+		s.mu.Lock()
+		delete(s.streams, t.st.StreamID())
+		s.mu.Unlock()
 	}
-	s.wg.Go(f)
+}
+
+// sendStop tells the other side that stream id is no longer read. yamux
+// writes each message whole (one stream's writes are serialised).
+func (s *tcpSession) sendStop(id uint32, code StreamCode) {
+	var msg [9]byte
+	msg[0] = ctlStop
+	binary.BigEndian.PutUint32(msg[1:], id)
+	binary.BigEndian.PutUint32(msg[5:], uint32(code))
+	_, _ = s.ctl.Write(msg[:])
 }
 
 func newTCPSession(mux *yamux.Session, ctl *yamux.Stream, remote identity.DeviceID, opt Options) *tcpSession {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	s := &tcpSession{mux: mux, ctl: ctl, remote: remote, opt: opt, ctx: ctx, cancel: cancel}
+	s := &tcpSession{mux: mux, ctl: ctl, remote: remote, opt: opt, ctx: ctx, cancel: cancel,
+		streams: make(map[uint32]*tcpStream)}
 	s.wg.Go(s.readControl)
 	return s
 }
 
-// readControl waits for the other side's goaway message or the end of the
-// session, and ends the session's context with the cause.
+// readControl serves the other side's control messages until its goaway
+// message or the end of the session, and ends the session's context with
+// the cause.
 func (s *tcpSession) readControl() {
-	var hdr [11]byte
-	_, err := io.ReadFull(s.ctl, hdr[:])
-	if err == nil && hdr[0] == ctlGoaway {
-		reason := make([]byte, min(binary.BigEndian.Uint16(hdr[9:]), maxReason))
-		_, _ = io.ReadFull(s.ctl, reason)
-		s.cancel(&ApplicationError{Code: ErrorCode(binary.BigEndian.Uint64(hdr[1:])), Reason: string(reason), Remote: true})
-		_ = s.mux.Close()
-		return
+	defer func() {
+		<-s.mux.CloseChan()
+		s.cancel(ErrConnLost)
+	}()
+	var msg [11]byte
+	for {
+		if _, err := io.ReadFull(s.ctl, msg[:1]); err != nil {
+			return
+		}
+		switch msg[0] {
+		case ctlStop:
+			if _, err := io.ReadFull(s.ctl, msg[1:9]); err != nil {
+				return
+			}
+			s.mu.Lock()
+			t := s.streams[binary.BigEndian.Uint32(msg[1:])]
+			s.mu.Unlock()
+			if t != nil {
+				t.stopped(StreamCode(binary.BigEndian.Uint32(msg[5:])))
+			}
+		case ctlGoaway:
+			if _, err := io.ReadFull(s.ctl, msg[1:11]); err != nil {
+				return
+			}
+			reason := make([]byte, min(binary.BigEndian.Uint16(msg[9:]), maxReason))
+			_, _ = io.ReadFull(s.ctl, reason)
+			s.cancel(&ApplicationError{Code: ErrorCode(binary.BigEndian.Uint64(msg[1:])), Reason: string(reason), Remote: true})
+			_ = s.mux.Close()
+			return
+		default: // a broken peer: end the session
+			s.cancel(fmt.Errorf("%w: control message %#x", ErrProtocol, msg[0]))
+			_ = s.mux.Close()
+			return
+		}
 	}
-	<-s.mux.CloseChan()
-	s.cancel(ErrConnLost)
 }
 
 func (s *tcpSession) RemoteDevice() identity.DeviceID { return s.remote }
@@ -112,7 +160,7 @@ func (s *tcpSession) OpenStream(ctx context.Context) (Stream, error) {
 	if err != nil {
 		return nil, s.sessionErr(err)
 	}
-	return newTCPStream(s, st), nil
+	return s.newStream(st), nil
 }
 
 func (s *tcpSession) AcceptStream(ctx context.Context) (Stream, error) {
@@ -123,7 +171,7 @@ func (s *tcpSession) AcceptStream(ctx context.Context) (Stream, error) {
 		}
 		return nil, s.sessionErr(err)
 	}
-	return newTCPStream(s, st), nil
+	return s.newStream(st), nil
 }
 
 // CloseWithError writes the goaway message, gives the other side up to
@@ -150,9 +198,6 @@ func (s *tcpSession) CloseWithError(code ErrorCode, reason string) error {
 			t.Stop()
 		}
 		_ = s.mux.Close()
-		s.mu.Lock()
-		s.closing = true
-		s.mu.Unlock()
 	})
 	s.wg.Wait()
 	return nil

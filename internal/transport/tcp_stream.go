@@ -11,17 +11,15 @@ import (
 	"github.com/hashicorp/yamux"
 )
 
-// Each direction of a TCP stream is a sequence of frames, a type byte and a
-// uint32 (big endian): frData (the uint32 is the length of the data that
-// follows, at most maxFrame), frEnd (orderly end: Close), frReset (the code
-// of CancelWrite), frStop (the code of CancelRead, travelling against the
-// data it stops). The yamux stream itself is closed only when both
-// directions are done, so that a frStop can still follow a frEnd.
+// Each direction of a TCP stream carries frames, a type byte and a uint32
+// (big endian): frData (the uint32 is the length of the data that follows,
+// at most maxFrame) or frReset (the code of CancelWrite; nothing follows).
+// The orderly end of a direction is yamux's own close at a frame boundary.
+// CancelRead travels on the session's control stream (ctlStop), so that the
+// writer learns of it even when nobody reads its stream.
 const (
 	frData  = 0
-	frEnd   = 1
-	frReset = 2
-	frStop  = 3
+	frReset = 1
 
 	frameHdr = 5
 	maxFrame = 256 << 10
@@ -34,8 +32,7 @@ type tcpStream struct {
 	s  *tcpSession
 	st *yamux.Stream
 
-	// Reader state, touched only by whoever reads (one app Read at a time,
-	// then the tail reader).
+	// Reader state, touched only by the (single) reader.
 	left int // data bytes left in the current frame
 	hdr  [frameHdr]byte
 	hdrN int
@@ -45,24 +42,17 @@ type tcpStream struct {
 	pending []byte // rest of a frame a deadline interrupted
 
 	mu       sync.Mutex
-	reading  bool  // an app Read is in progress
-	readDone bool  // the app's read side is finished; the tail reader owns reading
+	reading  bool  // a Read is in progress
 	readErr  error // what Read returns from now on
+	readDone bool
 	stopErr  error // the other side cancelled reading: writes fail
-	wbusy    bool  // a goroutine is writing frames
+	wbusy    bool  // a goroutine is writing
 	wcancel  *StreamError
-	stopCode *StreamCode // a frStop to send
-	wDone    bool        // frEnd or frReset sent (or the write side given up)
-	closed   bool        // yamux stream closed
-	wdl      time.Time   // the app's write deadline, restored after control frames
+	wDone    bool // write direction closed (yamux close sent)
 }
 
-func newTCPStream(s *tcpSession, st *yamux.Stream) *tcpStream {
-	return &tcpStream{s: s, st: st}
-}
-
-// readFrames reads data into p, handling control frames on the way. It
-// returns io.EOF at a frEnd and a remote StreamError at a frReset.
+// readFrames reads data into p. It returns io.EOF at the other side's
+// orderly end and a remote StreamError at a frReset.
 func (t *tcpStream) readFrames(p []byte) (int, error) {
 	for {
 		if t.left > 0 {
@@ -71,20 +61,13 @@ func (t *tcpStream) readFrames(p []byte) (int, error) {
 			if n > 0 {
 				return n, nil
 			}
-			if err == io.EOF {
-				return 0, io.ErrUnexpectedEOF
-			}
-			return 0, t.s.sessionErr(err)
+			return 0, t.readError(err, true)
 		}
 		for t.hdrN < frameHdr {
 			n, err := t.st.Read(t.hdr[t.hdrN:])
 			t.hdrN += n
-			if err == io.EOF && t.hdrN == 0 {
-				return 0, errYamuxEOF
-			} else if err == io.EOF {
-				return 0, io.ErrUnexpectedEOF
-			} else if err != nil {
-				return 0, t.s.sessionErr(err)
+			if err != nil {
+				return 0, t.readError(err, t.hdrN > 0)
 			}
 		}
 		t.hdrN = 0
@@ -95,24 +78,25 @@ func (t *tcpStream) readFrames(p []byte) (int, error) {
 				return 0, fmt.Errorf("%w: data frame of %d bytes", ErrProtocol, v)
 			}
 			t.left = int(v)
-		case frEnd:
-			return 0, io.EOF
 		case frReset:
 			return 0, &StreamError{Code: StreamCode(v), Remote: true}
-		case frStop:
-			t.mu.Lock()
-			if t.stopErr == nil {
-				t.stopErr = &StreamError{Code: StreamCode(v), Remote: true}
-			}
-			t.mu.Unlock()
 		default:
 			return 0, fmt.Errorf("%w: frame type %d", ErrProtocol, t.hdr[0])
 		}
 	}
 }
 
-// errYamuxEOF: the other side closed the yamux stream at a frame boundary.
-var errYamuxEOF = errors.New("yamux stream closed")
+// readError maps a yamux read error: the end of a session becomes its
+// cause, an end inside a frame io.ErrUnexpectedEOF.
+func (t *tcpStream) readError(err error, midFrame bool) error {
+	if t.s.mux.IsClosed() {
+		return t.s.sessionErr(err)
+	}
+	if err == io.EOF && midFrame {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
 
 func (t *tcpStream) Read(p []byte) (int, error) {
 	t.mu.Lock()
@@ -125,75 +109,53 @@ func (t *tcpStream) Read(p []byte) (int, error) {
 	t.mu.Unlock()
 
 	n, err := t.readFrames(p)
-	if err == errYamuxEOF {
-		err = io.ErrUnexpectedEOF
-	}
 	t.mu.Lock()
 	t.reading = false
 	if t.readErr != nil { // CancelRead woke us
 		n, err = 0, t.readErr
-	}
-	if err != nil && !isTimeout(err) {
+	} else if err != nil && !errors.Is(err, yamux.ErrTimeout) {
 		t.readErr = err
-		t.mu.Unlock()
-		t.finishRead()
-		return n, err
 	}
+	done := t.readErr != nil && !t.readDone
+	t.readDone = t.readDone || done
 	t.mu.Unlock()
+	if done {
+		t.s.maybeForget(t)
+	}
 	return n, err
-}
-
-func isTimeout(err error) bool { return errors.Is(err, yamux.ErrTimeout) }
-
-// finishRead hands reading over to the tail reader, which discards data and
-// watches for frStop until the other side closes the yamux stream.
-func (t *tcpStream) finishRead() {
-	t.mu.Lock()
-	if t.readDone {
-		t.mu.Unlock()
-		return
-	}
-	t.readDone = true
-	t.mu.Unlock()
-	t.s.startTail(t.tail)
-	t.maybeClose()
-}
-
-func (t *tcpStream) tail() {
-	_ = t.st.SetReadDeadline(time.Time{})
-	buf := make([]byte, 4<<10)
-	for {
-		_, err := t.readFrames(buf)
-		var se *StreamError
-		if err == nil || err == io.EOF || errors.As(err, &se) {
-			continue
-		}
-		return
-	}
 }
 
 // CancelRead implements Stream.
 func (t *tcpStream) CancelRead(code StreamCode) {
 	t.mu.Lock()
-	if t.readDone || t.readErr != nil {
+	if t.readErr != nil {
 		t.mu.Unlock()
 		return
 	}
 	t.readErr = &StreamError{Code: code}
 	reading := t.reading
-	t.stopCode = &code
-	send := !t.wbusy
-	if send {
-		t.wbusy = true
-	}
+	done := !reading && !t.readDone
+	t.readDone = t.readDone || done
 	t.mu.Unlock()
-	if send { // else the busy writer sends it
-		t.releaseWrite(time.Now().Add(closeGrace))
-	}
+	t.s.sendStop(t.st.StreamID(), code)
 	if reading {
-		_ = t.st.SetReadDeadline(time.Now()) // the Read returns and calls finishRead
-	} else {
-		t.finishRead()
+		_ = t.st.SetReadDeadline(time.Now()) // the Read returns the cancellation
+	}
+	if done {
+		t.s.maybeForget(t)
+	}
+}
+
+// stopped records the other side's CancelRead and wakes a blocked writer.
+func (t *tcpStream) stopped(code StreamCode) {
+	t.mu.Lock()
+	if t.stopErr == nil {
+		t.stopErr = &StreamError{Code: code, Remote: true}
+	}
+	busy := t.wbusy
+	t.mu.Unlock()
+	if busy {
+		_ = t.st.SetWriteDeadline(time.Now())
 	}
 }
 
@@ -215,37 +177,6 @@ func (t *tcpStream) acquireWrite() error {
 	return nil
 }
 
-// releaseWrite sends what others left to the writer (a frStop, the frReset
-// of a CancelWrite during the write) and clears wbusy.
-func (t *tcpStream) releaseWrite(deadline time.Time) {
-	for {
-		t.mu.Lock()
-		stop, reset := t.stopCode, t.wcancel != nil && !t.wDone
-		t.stopCode = nil
-		if stop == nil && !reset {
-			t.wbusy = false
-			t.mu.Unlock()
-			t.maybeClose()
-			return
-		}
-		var code StreamCode
-		if reset {
-			code = t.wcancel.Code
-			t.wDone = true
-		}
-		appDeadline := t.wdl
-		t.mu.Unlock()
-		_ = t.st.SetWriteDeadline(deadline)
-		if stop != nil {
-			_ = t.writeFrame(frStop, uint32(*stop), nil)
-		}
-		if reset {
-			_ = t.writeFrame(frReset, uint32(code), nil)
-		}
-		_ = t.st.SetWriteDeadline(appDeadline)
-	}
-}
-
 // writeFrame writes one frame, after the rest of an interrupted one.
 func (t *tcpStream) writeFrame(typ byte, v uint32, data []byte) error {
 	if len(t.pending) > 0 {
@@ -256,7 +187,7 @@ func (t *tcpStream) writeFrame(typ byte, v uint32, data []byte) error {
 		}
 	}
 	if cap(t.wbuf) < frameHdr+len(data) {
-		t.wbuf = make([]byte, frameHdr+maxFrame)
+		t.wbuf = make([]byte, frameHdr+min(maxFrame, max(len(data), 4<<10)))
 	}
 	f := t.wbuf[:frameHdr+len(data)]
 	f[0] = typ
@@ -277,53 +208,74 @@ func (t *tcpStream) Write(p []byte) (int, error) {
 	}
 	written := 0
 	var err error
-	for len(p) > 0 {
-		t.mu.Lock()
-		if t.wcancel != nil {
-			err = t.wcancel
-		} else if t.stopErr != nil {
-			err = t.stopErr
-		}
-		t.mu.Unlock()
-		if err != nil {
-			break
-		}
+	for len(p) > 0 && err == nil {
 		chunk := p[:min(len(p), maxFrame)]
-		if err = t.writeFrame(frData, uint32(len(chunk)), chunk); err != nil {
-			if len(t.pending) < len(chunk) { // the data is sent or buffered
-				written += len(chunk)
-			}
-			break
+		if err = t.writeFrame(frData, uint32(len(chunk)), chunk); err == nil || len(t.pending) < len(chunk) {
+			written += len(chunk) // sent, or its rest waits in pending
 		}
-		written += len(chunk)
 		p = p[len(chunk):]
 	}
+	return written, t.releaseWrite(err)
+}
+
+// releaseWrite ends a write: after a CancelWrite it sends the frReset and
+// closes the direction, after the other side's CancelRead it closes it.
+func (t *tcpStream) releaseWrite(err error) error {
 	t.mu.Lock()
-	if t.wcancel != nil {
-		err = t.wcancel
-	}
+	cancel, stop := t.wcancel, t.stopErr
+	finish := (cancel != nil || stop != nil) && !t.wDone
+	t.wDone = t.wDone || finish
+	t.wbusy = false
 	t.mu.Unlock()
-	t.releaseWrite(time.Now().Add(closeGrace))
-	return written, err
+	if finish {
+		if cancel != nil {
+			_ = t.st.SetWriteDeadline(time.Now().Add(closeGrace))
+			_ = t.writeFrame(frReset, uint32(cancel.Code), nil)
+		}
+		_ = t.st.Close()
+		t.s.maybeForget(t)
+	}
+	switch {
+	case cancel != nil:
+		return cancel
+	case stop != nil:
+		return stop
+	}
+	return err
 }
 
 // Close implements Stream.
 func (t *tcpStream) Close() error {
 	t.mu.Lock()
-	if t.wDone || t.wcancel != nil {
+	switch {
+	case t.wDone || t.wcancel != nil:
 		t.mu.Unlock()
 		return nil
+	case t.wbusy:
+		t.mu.Unlock()
+		return errors.New("close during a write on stream")
 	}
+	t.wbusy = true
+	stopped := t.stopErr != nil
 	t.mu.Unlock()
-	if err := t.acquireWrite(); err != nil {
-		return err
+	if stopped { // nothing more to say to a reader that left
+		_ = t.releaseWrite(nil)
+		return nil
 	}
-	err := t.writeFrame(frEnd, 0, nil)
+	var err error
+	if len(t.pending) > 0 {
+		_, err = t.st.Write(t.pending)
+		t.pending = nil
+	}
 	t.mu.Lock()
 	t.wDone = true
+	t.wbusy = false
 	t.mu.Unlock()
-	t.releaseWrite(time.Now().Add(closeGrace))
-	return err
+	if cerr := t.st.Close(); err == nil {
+		err = cerr
+	}
+	t.s.maybeForget(t)
+	return t.s.sessionErr(err)
 }
 
 // CancelWrite implements Stream.
@@ -341,31 +293,9 @@ func (t *tcpStream) CancelWrite(code StreamCode) {
 		_ = t.st.SetWriteDeadline(time.Now())
 		return
 	}
-	t.releaseWrite(time.Now().Add(closeGrace))
+	_ = t.releaseWrite(nil)
 }
 
-// maybeClose closes the yamux stream once both directions are done.
-func (t *tcpStream) maybeClose() {
-	t.mu.Lock()
-	if t.closed || !t.readDone || !t.wDone || t.wbusy {
-		t.mu.Unlock()
-		return
-	}
-	t.closed = true
-	t.mu.Unlock()
-	_ = t.st.Close()
-}
-
-func (t *tcpStream) SetReadDeadline(d time.Time) error { return t.st.SetReadDeadline(d) }
-
-func (t *tcpStream) SetWriteDeadline(d time.Time) error {
-	t.mu.Lock()
-	t.wdl = d
-	t.mu.Unlock()
-	return t.st.SetWriteDeadline(d)
-}
-
-func (t *tcpStream) SetDeadline(d time.Time) error {
-	_ = t.SetWriteDeadline(d)
-	return t.st.SetReadDeadline(d)
-}
+func (t *tcpStream) SetReadDeadline(d time.Time) error  { return t.st.SetReadDeadline(d) }
+func (t *tcpStream) SetWriteDeadline(d time.Time) error { return t.st.SetWriteDeadline(d) }
+func (t *tcpStream) SetDeadline(d time.Time) error      { return t.st.SetDeadline(d) }
