@@ -75,3 +75,66 @@ func benchStream(b *testing.B, opt Options) {
 		b.Fatalf("server read %d bytes, %v; want %d", res.n, res.err, int64(b.N)*chunk)
 	}
 }
+
+// BenchmarkStreamThroughput compares the two Session implementations on
+// loopback with default Options: one stream, the client writes b.N chunks of
+// 1 MiB, the server reads and discards them.
+func BenchmarkStreamThroughput(b *testing.B) {
+	for _, im := range impls {
+		b.Run(im.name, func(b *testing.B) { benchSession(b, im) })
+	}
+}
+
+func benchSession(b *testing.B, im impl) {
+	const chunk = 1 << 20
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srvID, cliID := newID(b), newID(b)
+	l, err := im.listen("127.0.0.1:0", srvID, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	type result struct {
+		n   int64
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		s, err := l.AcceptSession(ctx)
+		if err != nil {
+			got <- result{0, err}
+			return
+		}
+		st, err := s.AcceptStream(ctx)
+		if err != nil {
+			got <- result{0, err}
+			return
+		}
+		n, err := io.Copy(io.Discard, st)
+		got <- result{n, err}
+	}()
+	cli, err := im.dial(ctx, l.Addr().String(), cliID, &srvID.ID, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.CloseWithError(0, "")
+	st, err := cli.OpenStream(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, chunk)
+	b.SetBytes(chunk)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := st.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st.Close()
+	res := <-got
+	b.StopTimer()
+	if res.err != nil || res.n != int64(b.N)*chunk {
+		b.Fatalf("server read %d bytes, %v; want %d", res.n, res.err, int64(b.N)*chunk)
+	}
+}
