@@ -79,4 +79,3 @@ func TestSessionDialRefusesBadServers(t *testing.T) {
 		}
 	})
 }
-
