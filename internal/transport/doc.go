@@ -1,8 +1,26 @@
-// Package transport opens mutually authenticated QUIC connections between
-// DartSync nodes.
+// Package transport opens mutually authenticated connections between
+// DartSync nodes, over QUIC or over TLS on TCP.
 //
 // Terms:
 //
+//   - Session: the interface the rest of the code uses: one authenticated
+//     connection to one device (RemoteDevice, known before a dial or an
+//     accept returns) carrying any number of Streams. Network says which
+//     transport carries it: "quic" (Conn.Session) or "tcp" (DialTCP,
+//     TCPListener). SessionListener accepts Sessions and dials from the same
+//     node (Listener.Sessions, TCPListener). Both implementations pass one
+//     conformance suite (conformance*_test.go) and must keep passing it.
+//   - Stream: one bidirectional byte stream of a Session; DartSync opens one
+//     per request. Close ends the write direction in order (the reader gets
+//     io.EOF); CancelWrite(code) abandons it (the reader gets a StreamError
+//     with the code); CancelRead(code) abandons the read direction (the
+//     writer gets a StreamError with the code). Deadlines work per
+//     direction, and an expired deadline does not break the stream.
+//   - Application errors: CloseWithError(code, reason) ends a Session; the
+//     other side, its streams and its Context's cause report an
+//     ApplicationError with Code, Reason and Remote set. AsApplicationError
+//     and AsStreamError recognise both transports' errors, so callers need
+//     not know which one carried them.
 //   - Connection: a QUIC connection (quic-go) over UDP carrying TLS 1.3 only,
 //     with the mandatory ALPN protocol ALPN ("dartsync/1"). A client offering
 //     any other protocol fails the handshake ("no application protocol").
@@ -41,7 +59,28 @@
 //     well above quic-go's defaults for throughput (DefaultStreamWindow,
 //     DefaultConnWindow).
 //
+//   - TCP session: TLS 1.3 on TCP with the same certificates, pinning and
+//     ALPN as QUIC, then a yamux session (hashicorp/yamux) with explicit
+//     keep-alives (KeepAlive; a ping unanswered within IdleTimeout ends the
+//     session) and a stream window bounded by StreamWindow (yamux has no
+//     connection window). Its first yamux stream is the control stream: the
+//     server writes one ready byte once it has accepted the client (in TLS
+//     1.3 the client's handshake ends before the server judges the client's
+//     certificate); then either side writes CancelRead notices (stream ID,
+//     code) and at most one goaway (code, reason) before it hangs up. The
+//     closer waits up to closeGrace for the other side to read the goaway
+//     and hang up first, so the reason is never lost to a reset. Every other
+//     yamux stream is a Stream whose bytes are frames: data (at most
+//     maxFrame bytes) or reset (the code of CancelWrite); yamux's own close
+//     at a frame boundary is the orderly end, anywhere else
+//     io.ErrUnexpectedEOF. A TCPListener handshakes in the background (at
+//     most maxTCPHandshakes at once, each within the handshake timeout) and
+//     queues at most tcpAcceptQueue sessions not yet accepted.
+//
 // Sentinel errors: ErrWrongDevice (the server is not the pinned device),
-// ErrBadPeerCert (the remote certificate is missing or not Ed25519),
-// ErrClosed (Accept on a closed listener).
+// ErrBadPeerCert (the remote certificate is missing or not Ed25519, or a TCP
+// server hung up instead of accepting the client), ErrClosed (Accept on a
+// closed listener), ErrProtocol (the other side broke a TCP stream's framing
+// or the control stream), ErrConnLost (a TCP session ended without a goaway:
+// broken connection or unanswered keep-alives).
 package transport
