@@ -222,3 +222,49 @@ func TestSessionAcceptHonoursContext(t *testing.T) {
 		}
 	})
 }
+
+func TestSessionStreamLimit(t *testing.T) {
+	forEach(t, func(t *testing.T, im impl) {
+		ctx := testCtx(t)
+		const limit = 4
+		p := newPair(t, im, Options{MaxIncomingStreams: limit})
+		var open []Stream
+		for range limit {
+			st, err := p.cli.OpenStream(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Write([]byte("q")); err != nil {
+				t.Fatal(err)
+			}
+			open = append(open, st)
+		}
+		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		if _, err := p.cli.OpenStream(short); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("stream beyond the limit: %v, want to wait until the context ends", err)
+		}
+		// Finishing one stream on both sides lets the next one open.
+		srv, err := p.srv.AcceptStream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var one [1]byte
+		if _, err := io.ReadFull(srv, one[:]); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range open {
+			st.Close()
+		}
+		if _, err := io.ReadAll(srv); err != nil {
+			t.Fatal(err)
+		}
+		srv.Close()
+		for _, st := range open {
+			st.CancelRead(0)
+		}
+		if _, err := p.cli.OpenStream(ctx); err != nil {
+			t.Fatalf("stream after one finished: %v", err)
+		}
+	})
+}

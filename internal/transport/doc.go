@@ -10,33 +10,40 @@
 //     TCPListener). SessionListener accepts Sessions and dials from the same
 //     node (Listener.Sessions, TCPListener). Both implementations pass one
 //     conformance suite (conformance*_test.go) and must keep passing it.
+//
 //   - Stream: one bidirectional byte stream of a Session; DartSync opens one
 //     per request. Close ends the write direction in order (the reader gets
 //     io.EOF); CancelWrite(code) abandons it (the reader gets a StreamError
 //     with the code); CancelRead(code) abandons the read direction (the
 //     writer gets a StreamError with the code). Deadlines work per
 //     direction, and an expired deadline does not break the stream.
+//
 //   - Application errors: CloseWithError(code, reason) ends a Session; the
 //     other side, its streams and its Context's cause report an
 //     ApplicationError with Code, Reason and Remote set. AsApplicationError
 //     and AsStreamError recognise both transports' errors, so callers need
 //     not know which one carried them.
+//
 //   - Connection: a QUIC connection (quic-go) over UDP carrying TLS 1.3 only,
 //     with the mandatory ALPN protocol ALPN ("dartsync/1"). A client offering
 //     any other protocol fails the handshake ("no application protocol").
+//
 //   - Both ends present the self-signed certificate of their
 //     identity.Identity; certificates are not checked against any CA. Each end
 //     requires that the other's certificate carries an Ed25519 key and derives
 //     the remote device ID from it (identity.FromCertificate). Conn.Remote is
 //     that ID, established before Dial or Accept return.
+//
 //   - Pinning: Dial with a non-nil expect refuses, during the handshake, a
 //     server whose device ID differs (ErrWrongDevice; the error names both
 //     IDs). The listener accepts every well-formed certificate: deciding
 //     whether a device is a member is the caller's job, using Conn.Remote.
+//
 //   - Endpoint: one UDP socket with its quic-go transport. A Listener owns one
 //     and can also dial from it (Listener.Dial: the other side then sees the
 //     listening port as source port); the package-level Dial creates one per
 //     connection and releases it when the connection ends.
+//
 //   - Closing: Conn.CloseWithError (and Close, which is CloseWithError(0, ""))
 //     tells the peer and waits until the connection's socket, if it owns one,
 //     is released with quic-go's goroutines. A Dial connection that ends any
@@ -44,6 +51,7 @@
 //     Listener.Close refuses handshakes in progress, closes every connection
 //     accepted or dialed through it (the peers are told) and closes the socket,
 //     so no goroutine of the listener survives it.
+//
 //   - Stateless reset: every endpoint's quic-go transport has a stateless
 //     reset key derived from the identity's private key (ResetKey: BLAKE3
 //     derive-key under a context of its own, never the raw key). A node
@@ -54,6 +62,7 @@
 //     then ends at once with quic.StatelessResetError (IsStatelessReset)
 //     instead of at its idle timeout. A Dial socket has the key too, though
 //     a restarted process dials from another port.
+//
 //   - Options: keep-alive period and idle timeout are always set explicitly
 //     (DefaultKeepAlive, DefaultIdleTimeout); flow-control windows are raised
 //     well above quic-go's defaults for throughput (DefaultStreamWindow,

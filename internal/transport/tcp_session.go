@@ -17,13 +17,15 @@ import (
 
 // The control stream is the first yamux stream of a TCP session, opened by
 // the client. The server writes ctlReady once it has accepted the client.
-// Afterwards either side writes messages on it: ctlStop (stream ID uint32,
-// code uint32: CancelRead of that stream) and at most one ctlGoaway (code
-// uint64, reason length uint16, reason) before closing the session.
+// Afterwards either side writes messages on it: ctlCredit (see
+// streamCredit), ctlStop (stream ID uint32, code uint32: CancelRead of that
+// stream) and at most one ctlGoaway (code uint64, reason length uint16,
+// reason) before closing the session.
 const (
 	ctlReady  = 0x52 // 'R'
 	ctlGoaway = 0x47 // 'G'
 	ctlStop   = 0x53 // 'S'
+	ctlCredit = 0x43 // 'C'
 
 	maxReason = 1 << 10 // longer close reasons are cut
 	// closeGrace bounds how long CloseWithError waits for the other side to
@@ -47,12 +49,14 @@ type tcpSession struct {
 	wg     sync.WaitGroup // the control reader
 	once   sync.Once
 
+	credit *streamCredit
+
 	mu      sync.Mutex
 	streams map[uint32]*tcpStream // until both directions are done, for ctlStop
 }
 
-func (s *tcpSession) newStream(st *yamux.Stream) *tcpStream {
-	t := &tcpStream{s: s, st: st}
+func (s *tcpSession) newStream(st *yamux.Stream, incoming bool) *tcpStream {
+	t := &tcpStream{s: s, st: st, incoming: incoming}
 	s.mu.Lock()
 	s.streams[st.StreamID()] = t
 	s.mu.Unlock()
@@ -62,12 +66,19 @@ func (s *tcpSession) newStream(st *yamux.Stream) *tcpStream {
 // maybeForget drops t from the stream table once both directions are done.
 func (s *tcpSession) maybeForget(t *tcpStream) {
 	t.mu.Lock()
-	done := t.readDone && t.wDone
+	done := t.readDone && t.wDone && !t.forgotten
+	t.forgotten = t.forgotten || done
 	t.mu.Unlock()
-	if done {
-		s.mu.Lock()
-		delete(s.streams, t.st.StreamID())
-		s.mu.Unlock()
+	if !done {
+		return
+	}
+	s.mu.Lock()
+	delete(s.streams, t.st.StreamID())
+	s.mu.Unlock()
+	if t.incoming {
+		if n := s.credit.finished(); n > 0 {
+			s.sendCredit(n)
+		}
 	}
 }
 
@@ -84,7 +95,8 @@ func (s *tcpSession) sendStop(id uint32, code StreamCode) {
 func newTCPSession(mux *yamux.Session, ctl *yamux.Stream, remote identity.DeviceID, opt Options) *tcpSession {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	s := &tcpSession{mux: mux, ctl: ctl, remote: remote, opt: opt, ctx: ctx, cancel: cancel,
-		streams: make(map[uint32]*tcpStream)}
+		streams: make(map[uint32]*tcpStream), credit: newStreamCredit(opt.quicConfig().MaxIncomingStreams)}
+	s.sendCredit(uint32(s.credit.limit))
 	s.wg.Go(s.readControl)
 	return s
 }
@@ -113,6 +125,11 @@ func (s *tcpSession) readControl() {
 			if t != nil {
 				t.stopped(StreamCode(binary.BigEndian.Uint32(msg[5:])))
 			}
+		case ctlCredit:
+			if _, err := io.ReadFull(s.ctl, msg[1:5]); err != nil {
+				return
+			}
+			s.credit.granted(binary.BigEndian.Uint32(msg[1:]))
 		case ctlGoaway:
 			if _, err := io.ReadFull(s.ctl, msg[1:11]); err != nil {
 				return
@@ -156,22 +173,33 @@ func (s *tcpSession) OpenStream(ctx context.Context) (Stream, error) {
 	if s.ctx.Err() != nil {
 		return nil, context.Cause(s.ctx)
 	}
+	if err := s.credit.take(ctx, s.ctx); err != nil {
+		return nil, err
+	}
 	st, err := s.mux.OpenStream()
 	if err != nil {
 		return nil, s.sessionErr(err)
 	}
-	return s.newStream(st), nil
+	return s.newStream(st, false), nil
 }
 
 func (s *tcpSession) AcceptStream(ctx context.Context) (Stream, error) {
-	st, err := s.mux.AcceptStreamWithContext(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+	for {
+		st, err := s.mux.AcceptStreamWithContext(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, s.sessionErr(err)
 		}
-		return nil, s.sessionErr(err)
+		if s.credit.admit() {
+			return s.newStream(st, true), nil
+		}
+		s.opt.log().Debug("transport: stream beyond credit", "device", s.remote.Short())
+		t := s.newStream(st, false)
+		t.CancelRead(codeNoCredit)
+		t.CancelWrite(codeNoCredit)
 	}
-	return s.newStream(st), nil
 }
 
 // CloseWithError writes the goaway message, gives the other side up to

@@ -49,6 +49,9 @@ type tcpStream struct {
 	wbusy    bool  // a goroutine is writing
 	wcancel  *StreamError
 	wDone    bool // write direction closed (yamux close sent)
+
+	incoming  bool // opened by the other side, counted in its credit
+	forgotten bool // both directions done and accounted for
 }
 
 // readFrames reads data into p. It returns io.EOF at the other side's

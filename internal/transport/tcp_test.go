@@ -50,8 +50,13 @@ func dialRawTCP(ctx context.Context, t testing.TB, addr string, id *identity.Ide
 // tcpServer is a TCP listener and the session of a raw peer on it.
 func tcpServer(t testing.TB) (Session, rawTCPPeer) {
 	t.Helper()
+	return tcpServerOpt(t, Options{})
+}
+
+func tcpServerOpt(t testing.TB, opt Options) (Session, rawTCPPeer) {
+	t.Helper()
 	ctx := testCtx(t)
-	l, err := ListenTCP("127.0.0.1:0", newID(t), Options{})
+	l, err := ListenTCP("127.0.0.1:0", newID(t), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +120,36 @@ func TestTCPStreamBadFrames(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestTCPStreamBeyondCreditCancelled(t *testing.T) {
+	ctx := testCtx(t)
+	s, peer := tcpServerOpt(t, Options{MaxIncomingStreams: 2})
+	var raw []*yamux.Stream
+	for range 3 { // the raw peer ignores its credit of 2
+		st, err := peer.mux.OpenStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Write(frame(frData, 1, []byte("q"))); err != nil {
+			t.Fatal(err)
+		}
+		raw = append(raw, st)
+	}
+	for range 2 {
+		if _, err := s.AcceptStream(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if st, err := s.AcceptStream(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("third stream accepted: %v %v", st, err)
+	}
+	got, err := io.ReadAll(raw[2])
+	if err != nil || string(got) != string(frame(frReset, uint32(codeNoCredit), nil)) {
+		t.Fatalf("third stream got %x, %v; want a reset with codeNoCredit", got, err)
 	}
 }
 
