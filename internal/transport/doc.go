@@ -75,8 +75,11 @@
 //     connection window). Its first yamux stream is the control stream: the
 //     server writes one ready byte once it has accepted the client (in TLS
 //     1.3 the client's handshake ends before the server judges the client's
-//     certificate); then either side writes CancelRead notices (stream ID,
-//     code) and at most one goaway (code, reason) before it hangs up. The
+//     certificate); then either side writes stream credit (how many more
+//     streams the other side may open: MaxIncomingStreams at the start, then
+//     batches as streams finish, so OpenStream waits at the limit as over
+//     QUIC), CancelRead notices (stream ID, code) and at most one goaway
+//     (code, reason) before it hangs up. The
 //     closer waits up to closeGrace for the other side to read the goaway
 //     and hang up first, so the reason is never lost to a reset. Every other
 //     yamux stream is a Stream whose bytes are frames: data (at most
