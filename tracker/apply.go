@@ -219,10 +219,8 @@ func (t *txn) applyOne(c *Change) (Result, error) {
 		c.Unacked = nil // every directory has the same ID: they prove nothing
 	}
 	if !c.OwnershipOnly {
+		// Rule 0 changes only conflict copies, never n.Path: cur stays valid.
 		if err := t.release(c); err != nil { // 0
-			return Result{}, err
-		}
-		if cur, err = t.get(n.Path); err != nil {
 			return Result{}, err
 		}
 	}
