@@ -268,3 +268,53 @@ func TestSessionStreamLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamWriteResumesAfterDeadline: what Write reported as written when
+// its deadline expired is delivered once, in order, when writing resumes.
+func TestStreamWriteResumesAfterDeadline(t *testing.T) {
+	forEach(t, func(t *testing.T, im impl) {
+		ctx := testCtx(t)
+		p := newPair(t, im, Options{StreamWindow: 512 << 10, ConnWindow: 1 << 20})
+		cli, srv := streamPair(ctx, t, p)
+		pattern := func(off, n int) []byte {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = byte((off + i) % 251)
+			}
+			return b
+		}
+		total := 0
+		srv.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		var err error
+		for i := 0; i < 1000 && err == nil; i++ {
+			var n int
+			n, err = srv.Write(pattern(total, 100_000))
+			total += n
+		}
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("write: %v, want a timeout", err)
+		}
+		got := make(chan []byte, 1)
+		go func() {
+			b, _ := io.ReadAll(cli)
+			got <- b
+		}()
+		srv.SetWriteDeadline(time.Time{})
+		n, err := srv.Write(pattern(total, 70_000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+		srv.Close()
+		b := <-got
+		if len(b) != total {
+			t.Fatalf("reader got %d bytes, writer reported %d", len(b), total)
+		}
+		for i := range b {
+			if b[i] != byte(i%251) {
+				t.Fatalf("byte %d is %d, want %d", i, b[i], i%251)
+			}
+		}
+	})
+}

@@ -180,13 +180,15 @@ func (t *tcpStream) acquireWrite() error {
 	return nil
 }
 
-// writeFrame writes one frame, after the rest of an interrupted one.
-func (t *tcpStream) writeFrame(typ byte, v uint32, data []byte) error {
+// writeFrame writes one frame, after the rest of an interrupted one. queued
+// reports whether the frame is sent or its rest waits in pending (to go
+// first at the next write or Close).
+func (t *tcpStream) writeFrame(typ byte, v uint32, data []byte) (queued bool, err error) {
 	if len(t.pending) > 0 {
 		n, err := t.st.Write(t.pending)
 		t.pending = t.pending[n:]
 		if err != nil {
-			return t.s.sessionErr(err)
+			return false, t.s.sessionErr(err)
 		}
 	}
 	if cap(t.wbuf) < frameHdr+len(data) {
@@ -199,9 +201,9 @@ func (t *tcpStream) writeFrame(typ byte, v uint32, data []byte) error {
 	n, err := t.st.Write(f)
 	if err != nil {
 		t.pending = f[n:]
-		return t.s.sessionErr(err)
+		return true, t.s.sessionErr(err)
 	}
-	return nil
+	return true, nil
 }
 
 // Write implements Stream.
@@ -213,8 +215,9 @@ func (t *tcpStream) Write(p []byte) (int, error) {
 	var err error
 	for len(p) > 0 && err == nil {
 		chunk := p[:min(len(p), maxFrame)]
-		if err = t.writeFrame(frData, uint32(len(chunk)), chunk); err == nil || len(t.pending) < len(chunk) {
-			written += len(chunk) // sent, or its rest waits in pending
+		var queued bool
+		if queued, err = t.writeFrame(frData, uint32(len(chunk)), chunk); queued {
+			written += len(chunk)
 		}
 		p = p[len(chunk):]
 	}
@@ -233,7 +236,7 @@ func (t *tcpStream) releaseWrite(err error) error {
 	if finish {
 		if cancel != nil {
 			_ = t.st.SetWriteDeadline(time.Now().Add(closeGrace))
-			_ = t.writeFrame(frReset, uint32(cancel.Code), nil)
+			_, _ = t.writeFrame(frReset, uint32(cancel.Code), nil)
 		}
 		_ = t.st.Close()
 		t.s.maybeForget(t)
