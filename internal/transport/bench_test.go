@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"testing"
 )
@@ -136,5 +137,47 @@ func benchSession(b *testing.B, im impl) {
 	b.StopTimer()
 	if res.err != nil || res.n != int64(b.N)*chunk {
 		b.Fatalf("server read %d bytes, %v; want %d", res.n, res.err, int64(b.N)*chunk)
+	}
+}
+
+// BenchmarkRawTLSThroughput is the reference for the tcp figure of
+// BenchmarkStreamThroughput: the same transfer over one TLS 1.3 connection
+// on loopback TCP with the same certificates, without yamux or framing.
+func BenchmarkRawTLSThroughput(b *testing.B) {
+	const chunk = 1 << 20
+	srvID, cliID := newID(b), newID(b)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS(srvID, Options{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- -1
+			return
+		}
+		defer c.Close()
+		n, _ := io.Copy(io.Discard, c)
+		got <- n
+	}()
+	c, err := tls.Dial("tcp", ln.Addr().String(), clientTLS(cliID, &srvID.ID, func(error) {}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, chunk)
+	b.SetBytes(chunk)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.Close()
+	n := <-got
+	b.StopTimer()
+	if n != int64(b.N)*chunk {
+		b.Fatalf("server read %d bytes, want %d", n, int64(b.N)*chunk)
 	}
 }
