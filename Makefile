@@ -32,7 +32,8 @@ test: lint
 # replays a run (0: a random seed, printed). CHAOS_FAULTS limits the fault
 # kinds (kill,stop,fill,partition,impair; empty: all). CHAOS_KNOWN lists
 # violation kinds reported without failing (see internal/chaos/invariants.go;
-# empty by default: every violation fails the run).
+# empty by default: every violation fails the run). A failed run's folders,
+# logs and history are kept (the path is printed).
 CHAOS_BUDGET ?= 5m
 CHAOS_SEED   ?= 0
 CHAOS_KNOWN  ?=

@@ -40,12 +40,9 @@ func TestChaos(t *testing.T) {
 	if seed == 0 {
 		seed = time.Now().UnixNano() % 1_000_000_000
 	}
-	dir := t.TempDir()
-	if *flagKeep != "" {
-		dir = filepath.Join(*flagKeep, "chaos-"+time.Now().UTC().Format("20060102-150405"))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	dir, err := runDir(t)
+	if err != nil {
+		t.Fatal(err)
 	}
 	known, faults := set(*flagKnown), set(*flagFaults)
 	if len(faults) == 0 {
@@ -75,6 +72,30 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("chaos: seed %d failed (replay: go test ./internal/chaos -run TestChaos -chaos.budget %v -chaos.seed %d); history in %s",
 			seed, budget, seed, res.History)
 	}
+}
+
+// runDir makes the run's directory: under -chaos.keep if given (kept),
+// else a temporary one that is removed only if the test passes, so that a
+// failed run's folders, logs and history can be read afterwards.
+func runDir(t *testing.T) (string, error) {
+	if *flagKeep != "" {
+		dir := filepath.Join(*flagKeep, "chaos-"+time.Now().UTC().Format("20060102-150405"))
+		return dir, os.MkdirAll(dir, 0o755)
+	}
+	dir, err := os.MkdirTemp("", "dartsync-chaos-")
+	if err != nil {
+		return "", err
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("chaos: the failed run's folders, logs and history are kept in %s", dir)
+			return
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Logf("chaos: remove %s: %v", dir, err)
+		}
+	})
+	return dir, nil
 }
 
 // set is a comma-separated list as a set.
