@@ -24,7 +24,6 @@ func BenchmarkTransportStream(b *testing.B) {
 }
 
 func benchStream(b *testing.B, opt Options) {
-	const chunk = 1 << 20
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srvID, cliID := newID(b), newID(b)
@@ -43,38 +42,21 @@ func benchStream(b *testing.B, opt Options) {
 	if r.err != nil {
 		b.Fatal(r.err)
 	}
-	type result struct {
-		n   int64
-		err error
-	}
-	got := make(chan result, 1)
+	got := make(chan readResult, 1)
 	go func() {
 		s, err := r.c.AcceptStream(ctx)
 		if err != nil {
-			got <- result{0, err}
+			got <- readResult{0, err}
 			return
 		}
 		n, err := io.Copy(io.Discard, s)
-		got <- result{n, err}
+		got <- readResult{n, err}
 	}()
 	s, err := cc.OpenStreamSync(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	buf := make([]byte, chunk)
-	b.SetBytes(chunk)
-	b.ResetTimer()
-	for range b.N {
-		if _, err := s.Write(buf); err != nil {
-			b.Fatal(err)
-		}
-	}
-	s.Close()
-	res := <-got
-	b.StopTimer()
-	if res.err != nil || res.n != int64(b.N)*chunk {
-		b.Fatalf("server read %d bytes, %v; want %d", res.n, res.err, int64(b.N)*chunk)
-	}
+	benchWrite(b, s, got)
 }
 
 // BenchmarkStreamThroughput compares the two Session implementations on
@@ -87,7 +69,6 @@ func BenchmarkStreamThroughput(b *testing.B) {
 }
 
 func benchSession(b *testing.B, im impl) {
-	const chunk = 1 << 20
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srvID, cliID := newID(b), newID(b)
@@ -96,24 +77,20 @@ func benchSession(b *testing.B, im impl) {
 		b.Fatal(err)
 	}
 	defer l.Close()
-	type result struct {
-		n   int64
-		err error
-	}
-	got := make(chan result, 1)
+	got := make(chan readResult, 1)
 	go func() {
 		s, err := l.AcceptSession(ctx)
 		if err != nil {
-			got <- result{0, err}
+			got <- readResult{0, err}
 			return
 		}
 		st, err := s.AcceptStream(ctx)
 		if err != nil {
-			got <- result{0, err}
+			got <- readResult{0, err}
 			return
 		}
 		n, err := io.Copy(io.Discard, st)
-		got <- result{n, err}
+		got <- readResult{n, err}
 	}()
 	cli, err := im.dial(ctx, l.Addr().String(), cliID, &srvID.ID, Options{})
 	if err != nil {
@@ -124,60 +101,61 @@ func benchSession(b *testing.B, im impl) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	buf := make([]byte, chunk)
-	b.SetBytes(chunk)
-	b.ResetTimer()
-	for range b.N {
-		if _, err := st.Write(buf); err != nil {
-			b.Fatal(err)
-		}
-	}
-	st.Close()
-	res := <-got
-	b.StopTimer()
-	if res.err != nil || res.n != int64(b.N)*chunk {
-		b.Fatalf("server read %d bytes, %v; want %d", res.n, res.err, int64(b.N)*chunk)
-	}
+	benchWrite(b, st, got)
 }
 
 // BenchmarkRawTLSThroughput is the reference for the tcp figure of
 // BenchmarkStreamThroughput: the same transfer over one TLS 1.3 connection
 // on loopback TCP with the same certificates, without yamux or framing.
 func BenchmarkRawTLSThroughput(b *testing.B) {
-	const chunk = 1 << 20
 	srvID, cliID := newID(b), newID(b)
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS(srvID, Options{}))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	got := make(chan int64, 1)
+	got := make(chan readResult, 1)
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
-			got <- -1
+			got <- readResult{0, err}
 			return
 		}
 		defer c.Close()
-		n, _ := io.Copy(io.Discard, c)
-		got <- n
+		n, err := io.Copy(io.Discard, c)
+		got <- readResult{n, err}
 	}()
 	c, err := tls.Dial("tcp", ln.Addr().String(), clientTLS(cliID, &srvID.ID, func(error) {}))
 	if err != nil {
 		b.Fatal(err)
 	}
-	buf := make([]byte, chunk)
-	b.SetBytes(chunk)
+	benchWrite(b, c, got)
+}
+
+// benchChunk is what each benchmark iteration writes.
+const benchChunk = 1 << 20
+
+// readResult is what a benchmark's reader counted, and why it stopped.
+type readResult struct {
+	n   int64
+	err error
+}
+
+// benchWrite times b.N writes of benchChunk bytes to w, closes w and checks
+// that the reader (which sends on got when it is done) read them all.
+func benchWrite(b *testing.B, w io.WriteCloser, got <-chan readResult) {
+	buf := make([]byte, benchChunk)
+	b.SetBytes(benchChunk)
 	b.ResetTimer()
 	for range b.N {
-		if _, err := c.Write(buf); err != nil {
+		if _, err := w.Write(buf); err != nil {
 			b.Fatal(err)
 		}
 	}
-	c.Close()
-	n := <-got
+	w.Close()
+	res := <-got
 	b.StopTimer()
-	if n != int64(b.N)*chunk {
-		b.Fatalf("server read %d bytes, want %d", n, int64(b.N)*chunk)
+	if res.err != nil || res.n != int64(b.N)*benchChunk {
+		b.Fatalf("server read %d bytes, %v; want %d", res.n, res.err, int64(b.N)*benchChunk)
 	}
 }
