@@ -137,6 +137,7 @@ type Request struct {
 	//
 	//	*Request_Piece
 	//	*Request_Delta
+	//	*Request_Have
 	Body isRequest_Body `protobuf_oneof:"body"`
 	// The folder the piece is wanted for: its name on the tracker, at most
 	// 255 bytes of UTF-8; "" = the tracker's default folder. A longer name is
@@ -201,6 +202,15 @@ func (x *Request) GetDelta() *DeltaRequest {
 	return nil
 }
 
+func (x *Request) GetHave() *HaveRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Request_Have); ok {
+			return x.Have
+		}
+	}
+	return nil
+}
+
 func (x *Request) GetFolder() string {
 	if x != nil {
 		return x.Folder
@@ -217,12 +227,18 @@ type Request_Piece struct {
 }
 
 type Request_Delta struct {
-	Delta *DeltaRequest `protobuf:"bytes,2,opt,name=delta,proto3,oneof"` // Field numbers 3–9 of this oneof are reserved for further kinds.
+	Delta *DeltaRequest `protobuf:"bytes,2,opt,name=delta,proto3,oneof"`
+}
+
+type Request_Have struct {
+	Have *HaveRequest `protobuf:"bytes,3,opt,name=have,proto3,oneof"` // Field numbers 4–9 of this oneof are reserved for further kinds.
 }
 
 func (*Request_Piece) isRequest_Body() {}
 
 func (*Request_Delta) isRequest_Body() {}
+
+func (*Request_Have) isRequest_Body() {}
 
 // PieceRequest asks for the bytes of one piece, named by content hash —
 // never by path.
@@ -354,6 +370,75 @@ func (x *DeltaRequest) GetSignature() []byte {
 	return nil
 }
 
+// HaveRequest asks which pieces of one file version the server holds
+// verified (swarming, docs/PROTOCOL.md "Swarming"): a downloader asks the
+// other peers of the folder that are not owners of the version, about every
+// 500 ms while its download runs, and fetches from each exactly the pieces
+// it holds. The server answers STATUS_OK with `length` = ceil(pieces / 8),
+// and that many raw bytes follow the frame: a bitfield of the pieces whose
+// bytes it has verified and made durable in its partial download of that
+// version (piece i is bit i % 8 of byte i / 8, least significant bit
+// first; the bits past `pieces` are zero). A server that holds no piece of
+// the version (no partial download of it, or a different piece count)
+// answers STATUS_NOT_FOUND. Holding is a hint, as for a piece location: a
+// piece asked for later may still be answered STATUS_NOT_FOUND, and every
+// piece is verified by its receiver as always. A server that predates this
+// kind answers STATUS_BAD_REQUEST; the downloader then stops asking it.
+type HaveRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The version's file ID; exactly 32 bytes.
+	FileId []byte `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	// The version's piece count, 1 .. 1048576 (manifest.MaxPieces), so the
+	// answer is at most 128 KiB.
+	Pieces        uint32 `protobuf:"varint,2,opt,name=pieces,proto3" json:"pieces,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HaveRequest) Reset() {
+	*x = HaveRequest{}
+	mi := &file_peer_peerpb_peer_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HaveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HaveRequest) ProtoMessage() {}
+
+func (x *HaveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_peer_peerpb_peer_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HaveRequest.ProtoReflect.Descriptor instead.
+func (*HaveRequest) Descriptor() ([]byte, []int) {
+	return file_peer_peerpb_peer_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *HaveRequest) GetFileId() []byte {
+	if x != nil {
+		return x.FileId
+	}
+	return nil
+}
+
+func (x *HaveRequest) GetPieces() uint32 {
+	if x != nil {
+		return x.Pieces
+	}
+	return 0
+}
+
 // Response is the only frame a server sends on a stream.
 type Response struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -368,7 +453,7 @@ type Response struct {
 
 func (x *Response) Reset() {
 	*x = Response{}
-	mi := &file_peer_peerpb_peer_proto_msgTypes[3]
+	mi := &file_peer_peerpb_peer_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +465,7 @@ func (x *Response) String() string {
 func (*Response) ProtoMessage() {}
 
 func (x *Response) ProtoReflect() protoreflect.Message {
-	mi := &file_peer_peerpb_peer_proto_msgTypes[3]
+	mi := &file_peer_peerpb_peer_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,7 +478,7 @@ func (x *Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Response.ProtoReflect.Descriptor instead.
 func (*Response) Descriptor() ([]byte, []int) {
-	return file_peer_peerpb_peer_proto_rawDescGZIP(), []int{3}
+	return file_peer_peerpb_peer_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Response) GetStatus() Status {
@@ -421,10 +506,11 @@ var File_peer_peerpb_peer_proto protoreflect.FileDescriptor
 
 const file_peer_peerpb_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x16peer/peerpb/peer.proto\x12\x10dartsync.peer.v1\"\x99\x01\n" +
+	"\x16peer/peerpb/peer.proto\x12\x10dartsync.peer.v1\"\xce\x01\n" +
 	"\aRequest\x126\n" +
 	"\x05piece\x18\x01 \x01(\v2\x1e.dartsync.peer.v1.PieceRequestH\x00R\x05piece\x126\n" +
-	"\x05delta\x18\x02 \x01(\v2\x1e.dartsync.peer.v1.DeltaRequestH\x00R\x05delta\x12\x16\n" +
+	"\x05delta\x18\x02 \x01(\v2\x1e.dartsync.peer.v1.DeltaRequestH\x00R\x05delta\x123\n" +
+	"\x04have\x18\x03 \x01(\v2\x1d.dartsync.peer.v1.HaveRequestH\x00R\x04have\x12\x16\n" +
 	"\x06folder\x18\n" +
 	" \x01(\tR\x06folderB\x06\n" +
 	"\x04body\":\n" +
@@ -434,7 +520,10 @@ const file_peer_peerpb_peer_proto_rawDesc = "" +
 	"\fDeltaRequest\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\fR\x04hash\x12\x16\n" +
 	"\x06length\x18\x02 \x01(\rR\x06length\x12\x1c\n" +
-	"\tsignature\x18\x03 \x01(\fR\tsignature\"n\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\">\n" +
+	"\vHaveRequest\x12\x17\n" +
+	"\afile_id\x18\x01 \x01(\fR\x06fileId\x12\x16\n" +
+	"\x06pieces\x18\x02 \x01(\rR\x06pieces\"n\n" +
 	"\bResponse\x120\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x18.dartsync.peer.v1.StatusR\x06status\x12\x16\n" +
 	"\x06length\x18\x02 \x01(\rR\x06length\x12\x18\n" +
@@ -461,23 +550,25 @@ func file_peer_peerpb_peer_proto_rawDescGZIP() []byte {
 }
 
 var file_peer_peerpb_peer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_peer_peerpb_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_peer_peerpb_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_peer_peerpb_peer_proto_goTypes = []any{
 	(Status)(0),          // 0: dartsync.peer.v1.Status
 	(*Request)(nil),      // 1: dartsync.peer.v1.Request
 	(*PieceRequest)(nil), // 2: dartsync.peer.v1.PieceRequest
 	(*DeltaRequest)(nil), // 3: dartsync.peer.v1.DeltaRequest
-	(*Response)(nil),     // 4: dartsync.peer.v1.Response
+	(*HaveRequest)(nil),  // 4: dartsync.peer.v1.HaveRequest
+	(*Response)(nil),     // 5: dartsync.peer.v1.Response
 }
 var file_peer_peerpb_peer_proto_depIdxs = []int32{
 	2, // 0: dartsync.peer.v1.Request.piece:type_name -> dartsync.peer.v1.PieceRequest
 	3, // 1: dartsync.peer.v1.Request.delta:type_name -> dartsync.peer.v1.DeltaRequest
-	0, // 2: dartsync.peer.v1.Response.status:type_name -> dartsync.peer.v1.Status
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	4, // 2: dartsync.peer.v1.Request.have:type_name -> dartsync.peer.v1.HaveRequest
+	0, // 3: dartsync.peer.v1.Response.status:type_name -> dartsync.peer.v1.Status
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_peer_peerpb_peer_proto_init() }
@@ -488,6 +579,7 @@ func file_peer_peerpb_peer_proto_init() {
 	file_peer_peerpb_peer_proto_msgTypes[0].OneofWrappers = []any{
 		(*Request_Piece)(nil),
 		(*Request_Delta)(nil),
+		(*Request_Have)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -495,7 +587,7 @@ func file_peer_peerpb_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_peer_peerpb_peer_proto_rawDesc), len(file_peer_peerpb_peer_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

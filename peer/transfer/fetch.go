@@ -22,6 +22,10 @@ type Source struct {
 	// "" = the default folder): every request to this source names it, and
 	// the source serves it only to peers of that folder.
 	Folder string
+	// Partial marks a peer that may hold only some pieces of the version
+	// (it is downloading it too): the fetch asks it what it holds and
+	// requests only those pieces (swarm_fetch.go).
+	Partial bool
 }
 
 // Sink receives the verified pieces of one file (a *chunkstore.Partial).
@@ -221,6 +225,7 @@ func (f *Fetcher) Fetch(ctx context.Context, m *manifest.Manifest, sink Sink, so
 		window: f.window(m),
 	}
 	var workers sync.WaitGroup
+	stopPolls := job.pollHolders(ctx, sources) // swarm_fetch.go
 	for si, src := range sources {
 		workers.Add(1)
 		go func() {
@@ -229,6 +234,7 @@ func (f *Fetcher) Fetch(ctx context.Context, m *manifest.Manifest, sink Sink, so
 		}()
 	}
 	workers.Wait()
+	stopPolls()
 
 	srcStats, dups, remaining := job.sched.snapshot()
 	stats.Sources = srcStats

@@ -24,6 +24,7 @@ func FuzzReadRequest(f *testing.F) {
 	f.Add(frame(f, named))
 	f.Add(frame(f, &peerpb.Request{Body: &peerpb.Request_Delta{Delta: &peerpb.DeltaRequest{
 		Hash: h[:], Length: 4096, Signature: []byte{1, 0x80, 0x10, 0x80, 0x20, 4}}}}))
+	f.Add(frame(f, &peerpb.Request{Body: &peerpb.Request_Have{Have: &peerpb.HaveRequest{FileId: h[:], Pieces: 100}}}))
 	f.Add(header(MaxRequestFrame + 1))
 	f.Add(append(header(MaxRequestFrame), 1, 2, 3))
 	f.Add(append(frame(f, pieceReq(h[:], 4096)), 0))
@@ -39,6 +40,8 @@ func FuzzReadRequest(f *testing.F) {
 				_, err = parsePieceRequest(body.Piece)
 			case *peerpb.Request_Delta:
 				_, err = parseDeltaRequest(body.Delta)
+			case *peerpb.Request_Have:
+				_, err = parseHaveRequest(body.Have)
 			}
 			release()
 		}

@@ -53,6 +53,7 @@ type scheduler struct {
 	srcs      []srcState
 	changed   chan struct{} // closed and replaced on every state change
 	dups      int
+	sw        *swarm // partial holders, rarest first (swarm_sched.go); nil without
 }
 
 func newScheduler(items []*item, srcs []Source, maxDup int) *scheduler {
@@ -71,6 +72,7 @@ func newScheduler(items []*item, srcs []Source, maxDup int) *scheduler {
 	for _, it := range items {
 		it.queued = true
 	}
+	s.initSwarm(srcs)
 	return s
 }
 
@@ -78,7 +80,7 @@ func newScheduler(items []*item, srcs []Source, maxDup int) *scheduler {
 // held.
 func (s *scheduler) lacks(it *item, si int) bool {
 	l := s.lacking[it]
-	return l != nil && l[si]
+	return l != nil && l[si] || s.notHeld(it, si)
 }
 
 // broadcast wakes every waiting worker. Called with mu held.
@@ -98,11 +100,11 @@ func (s *scheduler) next(ctx context.Context, si int, busy func() int) *attempt 
 	for {
 		s.mu.Lock()
 		st := &s.srcs[si]
-		if s.remaining == 0 || st.dropped != nil || st.excluded >= s.remaining {
+		if s.remaining == 0 || st.dropped != nil || st.excluded >= s.remaining || s.swarmDone(si) {
 			s.mu.Unlock()
 			return nil
 		}
-		if it := s.popPending(si); it != nil {
+		if it := s.pop(si, busy); it != nil {
 			a := s.start(ctx, it, si)
 			s.mu.Unlock()
 			return a

@@ -70,6 +70,8 @@ func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote
 			return
 		}
 		serve = func(ctx context.Context) error { return s.serveDelta(ctx, str, rem, src, dr) }
+	case *peerpb.Request_Have: // swarm_protocol.go
+		serve = func(ctx context.Context) error { return s.serveHave(ctx, str, rem, src, body.Have) }
 	default:
 		s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, fmt.Sprintf("%v: unknown request kind", ErrBadRequest))
 		return
