@@ -333,7 +333,7 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 		return nil, "", a.writeFailed(m.Path, "local pieces", err)
 	}
 	if !part.Complete() {
-		srcs := p.plan.sources(w.Owners)
+		srcs := p.plan.fetchSources(&m, w.Owners) // live owners, then partial holders (swarm.go)
 		if len(srcs) == 0 {
 			part.Close()
 			if p.isPhantom(w, abs) {
