@@ -69,6 +69,9 @@ type Stream interface {
 	SetDeadline(t time.Time) error
 	SetReadDeadline(t time.Time) error
 	SetWriteDeadline(t time.Time) error
+	// Context ends when the write direction is done: Close or CancelWrite
+	// was called, the other side cancelled reading, or the session ended.
+	Context() context.Context
 }
 
 // ApplicationError is why a Session ended when one side closed it with
