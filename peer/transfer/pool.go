@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"sync"
 
-
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 )
