@@ -50,7 +50,7 @@ func TestServerFolders(t *testing.T) {
 		"photos": {src: work, peers: map[identity.DeviceID]bool{photosPeer.ID: true}},
 	}
 	id := newIdentity(t)
-	l, err := transport.Listen("127.0.0.1:0", id, transport.Options{})
+	l, err := transport.ListenNode("127.0.0.1:0", id, transport.Options{}, transport.ModeAuto)
 	if err != nil {
 		t.Fatal(err)
 	}

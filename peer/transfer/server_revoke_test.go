@@ -21,7 +21,7 @@ func TestCloseNonMembers(t *testing.T) {
 	var revoked atomic.Bool
 	auth := func(id identity.DeviceID) bool { return id == kept.ID || id == removed.ID && !revoked.Load() }
 	srvID := newIdentity(t)
-	l, err := transport.Listen("127.0.0.1:0", srvID, transport.Options{})
+	l, err := transport.ListenNode("127.0.0.1:0", srvID, transport.Options{}, transport.ModeAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
