@@ -71,7 +71,8 @@
 //   - TCP session: TLS 1.3 on TCP with the same certificates, pinning and
 //     ALPN as QUIC, then a yamux session (hashicorp/yamux) with explicit
 //     keep-alives (KeepAlive; a ping unanswered within IdleTimeout ends the
-//     session) and a stream window bounded by StreamWindow (yamux has no
+//     session) and a stream window of at most 256 KiB (maxYamuxWindow, also
+//     bounded by StreamWindow; yamux has no
 //     connection window). Its first yamux stream is the control stream: the
 //     server writes one ready byte once it has accepted the client (in TLS
 //     1.3 the client's handshake ends before the server judges the client's
