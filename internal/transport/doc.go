@@ -86,7 +86,11 @@
 //     yamux stream is a Stream whose bytes are frames: data (at most
 //     maxFrame bytes) or reset (the code of CancelWrite); yamux's own close
 //     at a frame boundary is the orderly end, anywhere else
-//     io.ErrUnexpectedEOF. A TCPListener handshakes in the background (at
+//     io.ErrUnexpectedEOF. A stream whose reading ended before the other
+//     side's end (CancelRead, a broken frame) is drained until that end,
+//     releasing yamux's buffer, and counts against the other side's credit
+//     meanwhile; receiving a stop notice while not writing ends the write
+//     direction, as QUIC resets a stream on STOP_SENDING. A TCPListener handshakes in the background (at
 //     most maxTCPHandshakes at once, each within the handshake timeout) and
 //     queues at most tcpAcceptQueue sessions not yet accepted.
 //
