@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/quic-go/quic-go"
+	"github.com/dartsync/dartsync/internal/transport"
 
 	"github.com/dartsync/dartsync/internal/wire"
 	"github.com/dartsync/dartsync/manifest"
@@ -90,7 +90,7 @@ func (s *Server) serveHave(ctx context.Context, str haveStream, rem *remote, src
 }
 
 // swarmConn is the pool's connection type.
-type swarmConn = *quic.Conn
+type swarmConn = transport.Session
 
 // requestHave asks the server on conn which pieces of version id (pieces
 // pieces) it holds, for folder: the bitfield (bits past pieces cleared),
