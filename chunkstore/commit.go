@@ -149,6 +149,7 @@ func (p *Partial) Commit(target string) error {
 	p.flushMu.Lock()
 	ref := p.ref
 	p.flushMu.Unlock()
+	p.s.committed.add(p.m.ID, len(p.m.Pieces)) // held.go
 	if err := p.s.db.update(func(tx *bolt.Tx) error { return recordCommitted(tx, p.s.paths, &p.m, target, ref) }); err != nil {
 		// The file is in place; only the index (a hint) is behind. A rescan
 		// (AddFile) repairs it.

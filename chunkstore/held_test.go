@@ -2,6 +2,7 @@ package chunkstore
 
 import (
 	"bytes"
+	"path/filepath"
 	"testing"
 
 	"github.com/dartsync/dartsync/manifest"
@@ -58,5 +59,34 @@ func TestHeldIsWhatPartialServes(t *testing.T) {
 		if _, err := s.ReadPiece(m.Pieces[i].Hash, nil); (err == nil) != has {
 			t.Errorf("ReadPiece(piece %d) = %v; held %v", i, err, has)
 		}
+	}
+}
+
+// A partial committed lately is held whole: its downloader still answers
+// the other downloaders of the version until they learn it owns it.
+func TestHeldAfterCommit(t *testing.T) {
+	root := t.TempDir()
+	s := openStore(t, root)
+	defer s.Close()
+	data := randomData(8, 9*testPieceSize)
+	m := buildManifest("f.bin", data, testPieceSize)
+	p, err := s.Partial(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.Pieces {
+		if err := p.WritePiece(i, piece(data, testPieceSize, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Commit(filepath.Join(root, "f.bin")); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := s.Held(m.ID, len(m.Pieces))
+	if !ok || !bytes.Equal(got, []byte{0xff, 0x01}) {
+		t.Fatalf("Held after commit = %08b, %v; want all 9 pieces", got, ok)
+	}
+	if _, ok := s.Held(m.ID, len(m.Pieces)+1); ok {
+		t.Fatal("Held with another piece count: ok")
 	}
 }

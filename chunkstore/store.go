@@ -37,6 +37,7 @@ type Store struct {
 	// cleared at the first refusal.
 	direct      atomic.Bool
 	writeDirect func(path string, data []byte, off int64) error // writeDirect; tests replace it
+	committed   recentCommits                                   // partials committed lately (held.go)
 }
 
 // Open opens (creating if needed) the chunk store of the folder at root,

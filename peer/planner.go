@@ -32,14 +32,14 @@ func (p *planner) sources(owners []identity.DeviceID) []transfer.Source {
 
 // executor is the executor of piece plans (peer/plan).
 func (p *planner) executor() *plan.Executor {
-	return &plan.Executor{Store: p.store, Delta: p.fetcher, Whole: p.fetcher, Count: statsCounter{p.stats}, Log: p.log}
+	return &plan.Executor{Store: p.store, Delta: p.fetcher, Whole: swarmFetcher{p}, Count: statsCounter{p.stats}, Log: p.log}
 }
 
 // job is the plan.Job of want w at the absolute target abs: its basis is
 // the index's version of the path when that is a non-empty file, and its
-// sources the live owners of w.
+// sources the live owners of w, then its partial holders (swarm.go).
 func (p *planner) job(w index.Want, abs string) plan.Job {
-	j := plan.Job{Manifest: &w.Manifest, Path: abs, Sources: p.sources(w.Owners)}
+	j := plan.Job{Manifest: &w.Manifest, Path: abs, Sources: p.fetchSources(&w.Manifest, w.Owners)}
 	if ie, ok := p.idx.Get(w.Manifest.Path); ok && ie.Manifest.Kind == manifest.KindFile && !ie.Manifest.Deleted && ie.Manifest.Size > 0 {
 		j.Old = &ie.Manifest
 	}

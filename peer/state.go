@@ -52,6 +52,10 @@ type syncState struct {
 	faults *writeFaults
 	// room: the room the downloads under way still need (apply_fault.go).
 	room roomBook
+	// peersChanged is closed (and replaced) when the live peer list
+	// changes: a swarming download starts again with the new peers
+	// (swarm.go). Nil until first asked for.
+	peersChanged chan struct{}
 }
 
 func newSyncState() *syncState {
@@ -209,6 +213,7 @@ func (s *syncState) setPeersLocked(peers []tracker.PeerInfo) {
 		s.peers[p.ID] = p.Addr
 	}
 	s.live.peersNow(peers)
+	s.notifyPeersLocked() // swarm.go
 }
 
 // isMember is the piece server's Authorizer: a device in the live peer list.

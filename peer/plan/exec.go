@@ -167,7 +167,9 @@ func (e *Executor) fromBasis(ctx context.Context, j Job, in Input, p Plan, part 
 	m := j.Manifest
 	began := time.Now()
 	defer func() { t.tookOld = time.Since(began) }()
-	dj := deltaJob{fetch: e.Delta, sink: part, basis: basis, m: m, srcs: j.Sources, count: e.Count, log: e.Log}
+	// Deltas only from owners: a partial holder (swarming) has only some
+	// pieces, and the whole piece is fetched from it beside.
+	dj := deltaJob{fetch: e.Delta, sink: part, basis: basis, m: m, srcs: ownersOf(j.Sources), count: e.Count, log: e.Log}
 	var search, inPlace []int // pieces to search for; the others the basis is known to hold at their place
 	for k, s := range p.Steps {
 		switch {
@@ -178,7 +180,7 @@ func (e *Executor) fromBasis(ctx context.Context, j Job, in Input, p Plan, part 
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	if inPlaceDeltas := stepsFrom(p, Delta, nil); len(inPlaceDeltas) > 0 && len(j.Sources) > 0 {
+	if inPlaceDeltas := stepsFrom(p, Delta, nil); len(inPlaceDeltas) > 0 && len(dj.srcs) > 0 {
 		// Edited in place: nothing to search for; the deltas start at once.
 		g.Go(func() error { return dj.run(gctx, inPlaceDeltas, t) })
 	}
@@ -202,7 +204,7 @@ func (e *Executor) fromBasis(ctx context.Context, j Job, in Input, p Plan, part 
 				return err
 			}
 			t.tookFound = time.Since(began)
-			if len(j.Sources) == 0 {
+			if len(dj.srcs) == 0 {
 				return nil
 			}
 			return dj.run(gctx, stepsFrom(after, Delta, p.Steps), t)
@@ -290,4 +292,16 @@ type tally struct {
 	tookLocal, tookFound, tookOld time.Duration // wall time: chunk store, found pieces, all of the basis's work
 	tookSearch                    time.Duration // the rolling search's part of tookFound
 	rolled                        int64         // bytes the rolling search rolled over
+}
+
+// ownersOf returns the sources of srcs that own the whole version (not
+// transfer.Source.Partial).
+func ownersOf(srcs []transfer.Source) []transfer.Source {
+	var out []transfer.Source
+	for _, s := range srcs {
+		if !s.Partial {
+			out = append(out, s)
+		}
+	}
+	return out
 }
