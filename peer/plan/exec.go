@@ -270,6 +270,15 @@ type subsetSink struct {
 	want []int
 }
 
+// Sync syncs the partial when it can (transfer.Syncer: a swarming fetch
+// makes its pieces durable, and so servable, as they come).
+func (s subsetSink) Sync() error {
+	if y, ok := s.Sink.(transfer.Syncer); ok {
+		return y.Sync()
+	}
+	return nil
+}
+
 func (s subsetSink) Missing() []int {
 	out := make([]int, 0, len(s.want))
 	for _, i := range s.want {

@@ -18,16 +18,34 @@ const HavePoll = 500 * time.Millisecond
 // for the fetch.
 const maxHaveFailures = 3
 
+// Syncer is an optional Sink method (*chunkstore.Partial has it): Sync
+// makes the pieces written so far durable, which is when this peer's piece
+// server holds them for the other downloaders (chunkstore.Store.Held). A
+// swarming fetch calls it every HavePoll, so that a piece it received is
+// known to the others within about a second even when nothing more
+// arrives (a partial otherwise records its pieces only on a later write).
+type Syncer interface {
+	Sync() error
+}
+
 // pollHolders starts one poller per partial holder among sources, each
 // asking it every HavePoll which pieces it holds and telling the
-// scheduler. The returned stop ends them and waits; the caller calls it
-// once its source workers have ended.
+// scheduler, and, if the sink is a Syncer, the announcer that syncs it
+// every HavePoll. The returned stop ends them and waits; the caller calls
+// it once its source workers have ended.
 func (j *fetchJob) pollHolders(ctx context.Context, sources []Source) (stop func()) {
 	if j.sched.sw == nil {
 		return func() {}
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	if y, ok := j.sink.(Syncer); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j.announce(pctx, y)
+		}()
+	}
 	for si, src := range sources {
 		if !src.Partial {
 			continue
@@ -94,4 +112,22 @@ func (s *scheduler) isDropped(si int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.srcs[si].dropped != nil
+}
+
+// announce syncs the sink every HavePoll until ctx ends (see Syncer). A
+// failed sync is logged: the pieces stay pending and the next write or
+// sync records them.
+func (j *fetchJob) announce(ctx context.Context, y Syncer) {
+	t := time.NewTicker(HavePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		if err := y.Sync(); err != nil && ctx.Err() == nil {
+			j.f.log.Debug("sync of a swarming download", "file", j.m.Path, "err", err)
+		}
+	}
 }
