@@ -37,6 +37,7 @@ func (j *fetchJob) pollHolders(ctx context.Context, sources []Source) (stop func
 	if j.sched.sw == nil {
 		return func() {}
 	}
+	j.sched.setSelf(j.f.id.ID)
 	pctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	if y, ok := j.sink.(Syncer); ok {

@@ -2,7 +2,10 @@ package transfer
 
 import (
 	"math/rand/v2"
+	"slices"
 	"time"
+
+	"github.com/dartsync/dartsync/internal/identity"
 )
 
 // Swarming in the scheduler (docs/PROTOCOL.md "Swarming"). A fetch whose
@@ -17,6 +20,15 @@ import (
 //     waiting items it may serve, the one the fewest partial holders have:
 //     the owners' uplink is spent on pieces nobody else can give, and the
 //     new devices have something to trade early;
+//   - among pieces no holder has, an owner is asked first for those of
+//     this downloader's stripe: the downloaders of the fetch (this device
+//     and the holders that have said they hold something) sorted by
+//     device ID, k of them, this one the r-th, its stripe is the pieces
+//     whose index is r modulo k. Downloaders joining together thus ask the
+//     owner for different pieces although none knows what the others have
+//     in flight (a holder's pieces are known only once it has them), which
+//     would otherwise be asked twice as often as the owner's pieces take
+//     to become known;
 //   - once some holder has pieces, an owner gets at most swarmOwnerWindow
 //     requests of this fetch at once, so that downloaders joining together
 //     do not all have the same pieces in flight from the owner;
@@ -40,11 +52,15 @@ const (
 // swarm is the scheduler's swarming state; nil for a fetch without
 // partial holders. Guarded by the scheduler's mutex.
 type swarm struct {
-	partial   []bool   // by source: a partial holder
-	has       [][]byte // by source: its bitfield (partial holders only; nil until known)
-	anyHeld   bool     // some holder said it has a piece
-	over      bool     // gave up: partial holders stop
-	seen      int      // remaining at the last stall check
+	partial   []bool              // by source: a partial holder
+	has       [][]byte            // by source: its bitfield (partial holders only; nil until known)
+	anyHeld   bool                // some holder said it has a piece
+	over      bool                // gave up: partial holders stop
+	ids       []identity.DeviceID // by source
+	self      identity.DeviceID
+	stripe    int // this downloader's stripe (r), of stripes (k)
+	stripes   int
+	seen      int // remaining at the last stall check
 	progress  time.Time
 	lastCheck time.Time
 }
@@ -58,7 +74,10 @@ func (s *scheduler) initSwarm(srcs []Source) {
 			continue
 		}
 		if sw == nil {
-			sw = &swarm{partial: make([]bool, len(srcs)), has: make([][]byte, len(srcs)), progress: time.Now(), seen: s.remaining}
+			sw = &swarm{partial: make([]bool, len(srcs)), has: make([][]byte, len(srcs)), progress: time.Now(), seen: s.remaining, stripes: 1}
+			for _, src := range srcs {
+				sw.ids = append(sw.ids, src.ID)
+			}
 		}
 		sw.partial[i] = true
 	}
@@ -114,7 +133,11 @@ func (s *scheduler) popRarest(si int) *item {
 			continue
 		}
 		seen++
-		if n := s.holders(it); best == nil || n < bestN {
+		n := 2 * s.holders(it)
+		if !s.sw.partial[si] && it.index%s.sw.stripes != s.sw.stripe {
+			n++ // an owner is asked for this downloader's stripe first
+		}
+		if best == nil || n < bestN {
 			best, bestAt, bestN = it, i, n
 			if n == 0 {
 				break
@@ -140,6 +163,7 @@ func (s *scheduler) setHave(si int, bits []byte) {
 		return
 	}
 	old := sw.has[si]
+	wasEmpty := old == nil || isZero(old)
 	if len(old) != len(bits) {
 		old = make([]byte, len(bits))
 	}
@@ -153,6 +177,9 @@ func (s *scheduler) setHave(si int, bits []byte) {
 	sw.has[si] = old
 	if !gained {
 		return
+	}
+	if wasEmpty {
+		s.restripe()
 	}
 	sw.anyHeld = true
 	sw.progress = time.Now()
@@ -199,4 +226,38 @@ func (s *scheduler) pop(si int, busy func() int) *item {
 	default:
 		return s.popRarest(si)
 	}
+}
+
+// setSelf tells a swarming scheduler this device's ID (for its stripe).
+func (s *scheduler) setSelf(id identity.DeviceID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sw != nil {
+		s.sw.self = id
+		s.restripe()
+	}
+}
+
+// restripe computes this downloader's stripe among the downloaders known
+// to hold something (see the rules above). Called with mu held.
+func (s *scheduler) restripe() {
+	sw := s.sw
+	ids := []identity.DeviceID{sw.self}
+	for si, p := range sw.partial {
+		if p && !isZero(sw.has[si]) {
+			ids = append(ids, sw.ids[si])
+		}
+	}
+	slices.SortFunc(ids, identity.DeviceID.Compare)
+	sw.stripes = len(ids)
+	sw.stripe = slices.Index(ids, sw.self)
+}
+
+func isZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
