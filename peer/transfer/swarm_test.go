@@ -2,9 +2,11 @@ package transfer
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/peerpb"
@@ -271,4 +273,45 @@ func FuzzReadHave(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The scheduler's swarming rules, item by item: a holder gets only what it
+// holds, an owner gets the pieces the fewest holders have (this device's
+// stripe first), and an owner's window is capped once a holder has pieces.
+func TestSchedulerRarestFirst(t *testing.T) {
+	ctx := testCtx(t)
+	items := testItems(8)
+	srcs := testSources(2) // 0: owner, 1: holder
+	srcs[1].Partial = true
+	s := newScheduler(items, srcs, 2)
+	s.setSelf(srcs[0].ID) // any ID: sorts before the holder's
+	// Before any have answer the holder is given nothing.
+	holderCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	if a := s.next(holderCtx, 1, idle); a != nil {
+		t.Fatalf("holder given item %d before saying what it holds", a.it.index)
+	}
+	cancel()
+	// The holder has items 0-5: the owner gets 6 or 7 (nobody has them;
+	// with two downloaders this one's stripe is the even indexes: 6).
+	s.setHave(1, []byte{0b0011_1111})
+	a := s.next(ctx, 0, idle)
+	if a == nil || a.it.index != 6 {
+		t.Fatalf("owner given %v, want item 6 (no holder, own stripe)", a)
+	}
+	b := s.next(ctx, 0, func() int { return 1 })
+	if b == nil || b.it.index != 7 {
+		t.Fatalf("owner given %v, want item 7 (no holder)", b)
+	}
+	// Window of 2 in flight: nothing more for the owner.
+	full, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if c := s.next(full, 0, func() int { return swarmOwnerWindow }); c != nil {
+		t.Fatalf("owner with a full swarm window given item %d", c.it.index)
+	}
+	for range 6 {
+		h := s.next(ctx, 1, idle)
+		if h == nil || h.it.index > 5 {
+			t.Fatalf("holder given %v, want one of the items it holds", h)
+		}
+	}
 }
