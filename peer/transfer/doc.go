@@ -18,6 +18,20 @@
 //     failure means: fetch the whole piece.
 //   - Source: a peer that owns the wanted file version: its device ID and
 //     address. Connections to sources are pinned to the device ID.
+//   - Partial holder (swarming, swarm_*.go; docs/PROTOCOL.md "Swarming"): a
+//     source that may hold only some pieces of the version, being a
+//     downloader of it too (Source.Partial). A fetch asks it every HavePoll
+//     which pieces it holds (HaveRequest: a bitfield of what its partial
+//     download holds durably, HaveSource on the server side) and requests
+//     only those; a swarming fetch syncs its own sink as often (Syncer) so
+//     that what it received is servable. Holding is a hint: pieces are
+//     verified as from any source, and a holder that sends a bad one is
+//     dropped.
+//   - Rarest first: in a fetch with partial holders the waiting items are
+//     shuffled once and each source takes, among the next few it may
+//     serve, the item the fewest holders have; an owner takes this
+//     downloader's stripe first and, once holders have pieces, at most
+//     swarmOwnerWindow requests at a time (swarm_sched.go).
 //   - Window: the requests a fetcher keeps in flight to one source, bounded
 //     both in count (FetchOptions.Window) and bytes (FetchOptions.WindowBytes),
 //     so the pipe to every source stays full without unbounded memory.
