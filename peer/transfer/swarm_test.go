@@ -315,3 +315,41 @@ func TestSchedulerRarestFirst(t *testing.T) {
 		}
 	}
 }
+
+// liarSource says it holds every piece and has none.
+type liarSource struct{ m *manifest.Manifest }
+
+func (l liarSource) ReadPiece(manifest.ID, []byte) ([]byte, error) { return nil, errNoPiece }
+
+func (l liarSource) Held(id manifest.ID, pieces int) ([]byte, bool) {
+	bits := make([]byte, bitfieldLen(pieces))
+	for i := range bits {
+		bits[i] = 0xff
+	}
+	return bits, true
+}
+
+// A holder whose bitfield claims pieces it then answers NOT_FOUND for is
+// not asked for those pieces again; the owner supplies them.
+func TestFetchHolderClaimingTooMuch(t *testing.T) {
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	m, path, data := writeTestFile(t, dir, 24*testPieceSize, testPieceSize)
+	srcs := []Source{
+		startServer(t, newFileSource(t, path, m), allowAll).source(),
+		startServer(t, liarSource{m}, allowAll).source(),
+	}
+	srcs[1].Partial = true
+	sink := newFileSink(t, t.TempDir(), m)
+	f := newFetcher(t, newIdentity(t), FetchOptions{})
+	st, err := f.Fetch(ctx, m, sink, srcs)
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if !bytes.Equal(sink.content(t), data) {
+		t.Fatal("fetched file differs")
+	}
+	if st.Sources[1].Pieces != 0 || st.Sources[0].Pieces != st.Pieces {
+		t.Fatalf("stats %+v", st)
+	}
+}
