@@ -110,6 +110,9 @@ type DebugHooks struct {
 	// before the index records them, so a test can kill the peer in that
 	// window (recover.go).
 	AfterRename func()
+	// NoSwarm: downloads take only the owners as sources, never partial
+	// holders (swarm.go), to measure what swarming saves.
+	NoSwarm bool
 }
 
 func (c *Config) defaults() {

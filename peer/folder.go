@@ -90,7 +90,7 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 		scanKick: f.scanKick, kick: make(chan struct{}, 1),
 	}
 	f.keep = newVersionKeeper(cfg, f.guard)
-	f.plan = &planner{log: cfg.Log, idx: idx, store: store, stats: f.stats, state: f.state, self: self}
+	f.plan = &planner{log: cfg.Log, idx: idx, store: store, stats: f.stats, state: f.state, self: self, noSwarm: cfg.Debug.NoSwarm}
 	f.apply = &applier{
 		root: cfg.Root, log: cfg.Log, idx: idx, store: store, stats: f.stats, state: f.state,
 		guard: f.guard, keep: f.keep, scanKick: f.scanKick, afterRename: cfg.Debug.AfterRename,

@@ -23,6 +23,7 @@ type planner struct {
 	state   *syncState        // the live peers
 	self    identity.DeviceID // never a source
 	fetcher *transfer.Fetcher // set by folder.connect
+	noSwarm bool              // no partial holders (Config.Debug.NoSwarm)
 }
 
 // sources returns the live owners among owners, this device excluded.

@@ -34,7 +34,7 @@ func (p *planner) fetchSources(m *manifest.Manifest, owners []identity.DeviceID)
 // swarmable reports whether the download of m asks partial holders: it
 // has swarmMinPieces pieces or more, and an owner other than this device.
 func (p *planner) swarmable(m *manifest.Manifest, owners []identity.DeviceID) bool {
-	if len(m.Pieces) < swarmMinPieces {
+	if p.noSwarm || len(m.Pieces) < swarmMinPieces {
 		return false
 	}
 	for _, id := range owners {

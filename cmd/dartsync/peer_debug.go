@@ -24,6 +24,7 @@ type peerDebug struct {
 	FetchWindow     int           `name:"fetch-window" help:"Piece requests in flight per source and file (0: the default, 8); for transfer benchmarks."`
 	CPUProfile      string        `name:"cpuprofile" type:"path" placeholder:"FILE" help:"Write a CPU profile here (until shutdown)."`
 	MemProfile      string        `name:"memprofile" type:"path" placeholder:"FILE" help:"Write a heap profile here at shutdown (allocations since start, and what is in use)."`
+	NoSwarm         bool          `name:"no-swarm" help:"Fetch only from owners of complete versions, never from peers still downloading them (to measure what swarming saves)."`
 	KillAfterRename bool          `name:"kill-after-rename" help:"SIGKILL this peer right after applied files are renamed into place, before its index records them (the crash window of an end-to-end test)."`
 }
 
@@ -33,6 +34,7 @@ func (f *peerDebug) apply(cfg *peer.Config, log *slog.Logger) {
 	cfg.Retry = f.Retry
 	cfg.StatsEvery = f.StatsEvery
 	cfg.Fetch = transfer.FetchOptions{Conns: f.FetchConns, Window: f.FetchWindow}
+	cfg.Debug.NoSwarm = f.NoSwarm
 	if f.KillAfterRename {
 		cfg.Debug.AfterRename = func() {
 			log.Warn("debug: killing this peer after renames, before the index records them")

@@ -62,14 +62,15 @@ func startSeed(tb testing.TB, c *cluster, data []byte, rate int) *peerProc {
 	return seed
 }
 
-// launchNew starts n new peers at once, joining with the token.
-func launchNew(c *cluster, n int) []*peerProc {
+// launchNew starts n new peers at once, joining with the token, with
+// extra flags.
+func launchNew(c *cluster, n int, extra ...string) []*peerProc {
 	out := make([]*peerProc, n)
 	for i := range out {
 		out[i] = c.newPeerProc(fmt.Sprintf("new%d", i+1))
 	}
 	for _, pp := range out {
-		c.launchPeer(pp, true)
+		c.launchPeer(pp, true, extra...)
 	}
 	return out
 }
@@ -93,13 +94,14 @@ func waitBig(tb testing.TB, pp *peerProc, size int) time.Time {
 }
 
 // runSwarm runs one seed serving rate bytes per second and n new peers
-// started at once, until each has the data, and reads what each sent.
-func runSwarm(tb testing.TB, n, size, rate int) swarmResult {
+// started at once (with extra flags), until each has the data, and reads
+// what each sent.
+func runSwarm(tb testing.TB, n, size, rate int, extra ...string) swarmResult {
 	c := newCluster(tb, 0)
 	data := randomBytes(tb, size)
 	seed := startSeed(tb, c, data, rate)
 	begin := time.Now()
-	news := launchNew(c, n)
+	news := launchNew(c, n, extra...)
 	var r swarmResult
 	for _, pp := range news {
 		r.took = append(r.took, waitBig(tb, pp, size).Sub(begin))
@@ -215,9 +217,9 @@ func count(bs []bool) int {
 // BenchmarkSwarm: one seed whose uplink is limited (--debug-upload-limit,
 // DARTSYNC_SWARM_RATE bytes/s, default 8 MiB/s) and a file of
 // DARTSYNC_SWARM_MIB MiB (default 100): one new peer alone, then four new
-// peers started at once. Metrics: s/all-done (until the last new peer has
-// the file), and the bytes the seed and the new peers sent (logged per
-// peer with -v).
+// peers started at once, and four without swarming (--debug-no-swarm).
+// Metrics: s/all-done (until the last new peer has the file), and the
+// bytes the seed and the new peers sent (logged per peer with -v).
 //
 //	go test ./cmd/dartsync/e2e -run '^$' -bench Swarm -benchtime 1x -v
 func BenchmarkSwarm(b *testing.B) {
@@ -228,12 +230,20 @@ func BenchmarkSwarm(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("DARTSYNC_SWARM_RATE")); err == nil && v > 0 {
 		rate = v
 	}
-	for _, n := range []int{1, 4} {
-		b.Run(fmt.Sprintf("new=%d", n), func(b *testing.B) {
+	for _, tc := range []struct {
+		n     int
+		extra []string
+	}{{1, nil}, {4, nil}, {4, []string{"--debug-no-swarm"}}} {
+		n := tc.n
+		name := fmt.Sprintf("new=%d", n)
+		if tc.extra != nil {
+			name += ",no-swarm"
+		}
+		b.Run(name, func(b *testing.B) {
 			var all time.Duration
 			var seedSent, newSent int64
 			for range b.N {
-				r := runSwarm(b, n, mib<<20, rate)
+				r := runSwarm(b, n, mib<<20, rate, tc.extra...)
 				b.Logf("%d new peer(s), %d MiB, seed at %.1f MiB/s: %v", n, mib, float64(rate)/(1<<20), r)
 				all += r.slowest()
 				seedSent += r.seedSent
