@@ -260,7 +260,11 @@ func (d *Dialer) race(ctx context.Context, addr string, expect *identity.DeviceI
 		d.remember(addr, won.network)
 	}
 	if won.network == "tcp" && first == "quic" {
-		d.log.Info("transport: QUIC got no answer, using TCP", "addr", addr, "retry_quic_in", d.retry())
+		log := d.log.With("addr", addr, "retry_quic_in", d.retry())
+		if len(errs) > 0 { // QUIC failed before TCP won
+			log = log.With("quic_err", errors.Join(errs...))
+		}
+		log.Info("transport: QUIC got no answer, using TCP")
 	}
 	return won.s, nil
 }
