@@ -105,7 +105,7 @@
 //     the first session wins, the other dial is cancelled. An address where
 //     TCP won prefers TCP (QUIC raced after the same delay) for QUICRetry
 //     (DefaultQUICRetry, 5 min), then QUIC again; a QUIC win clears it.
-//     A bulk Dialer (Dialer.Bulk, for piece transfers) starts with TCP for
+//     A bulk Dialer (Dialer.Bulk, for large files' pieces) starts with TCP for
 //     an address on a directly connected network or loopback (onLink).
 //
 //   - Lost: IsConnLost recognises a session that ended without either side

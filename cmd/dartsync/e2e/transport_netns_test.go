@@ -165,10 +165,10 @@ func (c *netnsCluster) logHas(h int, s string) bool {
 }
 
 // TestUDPBlockedPeerSyncsOverTCP: one peer's namespace cannot send UDP at
-// all (to or from it, QUIC gets no answer). It joins the tracker over TCP
-// after QUIC got no answer, and syncs with the other peer both ways (over
-// TCP, as fetches on a LAN start), as its log and `dartsync status` say;
-// the other peer's tracker connection stays on QUIC.
+// all (to or from it, QUIC gets no answer). It joins the tracker and syncs
+// with the other peer both ways over TCP after QUIC got no answer, as the
+// logs and `dartsync status` say; the other peer's tracker connection
+// stays on QUIC.
 func TestUDPBlockedPeerSyncsOverTCP(t *testing.T) {
 	c := newNetnsCluster(t, "peer1", "peer2")
 	c.blockUDP(2, "0.0.0.0/0")
@@ -199,11 +199,15 @@ func TestUDPBlockedPeerSyncsOverTCP(t *testing.T) {
 	if !c.logHas(2, "QUIC got no answer, using TCP") {
 		t.Errorf("peer2's log does not say it fell back to TCP for the tracker")
 	}
+	if !c.logHas(1, "QUIC got no answer, using TCP") {
+		t.Errorf("peer1's log does not say it fell back to TCP for peer2")
+	}
 }
 
 // TestUDPToTrackerDroppedJoinsOverTCP: a peer whose UDP to the tracker is
 // dropped joins over TCP (QUIC got no answer), and syncs with the other
-// peer (over TCP: fetches on a LAN start with it).
+// peer: a small file over QUIC, a large one (transfer.BulkMinSize) over
+// TCP, which fetches of large files on a LAN start with.
 func TestUDPToTrackerDroppedJoinsOverTCP(t *testing.T) {
 	c := newNetnsCluster(t, "peer1", "peer2")
 	c.blockUDP(2, c.hosts[0].IP.String()+"/32")
@@ -218,8 +222,12 @@ func TestUDPToTrackerDroppedJoinsOverTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.transports(2, st1.Device, "tcp", "tcp")
+	c.transports(2, st1.Device, "tcp", "quic")
 	c.transports(1, "", "quic", "")
+	big := randomBytes(t, 9<<20)
+	writeFile(t, c.dirs[1], "big.bin", big, 0o644)
+	c.arrives(2, "big.bin", big)
+	c.transports(2, st1.Device, "tcp", "quic+tcp")
 	if !c.logHas(2, "QUIC got no answer, using TCP") {
 		t.Errorf("peer2's log does not say it fell back to TCP for the tracker")
 	}
