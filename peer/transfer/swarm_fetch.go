@@ -79,7 +79,7 @@ func (j *fetchJob) pollHolder(ctx context.Context, si int, src Source) {
 		if j.sched.checkStall() || j.sched.isDropped(si) {
 			return
 		}
-		conn, err := f.pool.get(ctx, src, 0)
+		conn, err := f.pool.get(ctx, src, 0, false) // small control answers: not the bulk lanes
 		if err == nil {
 			var bits []byte
 			bits, err = requestHave(ctx, conn, src.Folder, j.m.ID, len(j.m.Pieces), f.opt.RequestTimeout)

@@ -227,7 +227,7 @@ func TestServeHave(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			conn, err := f.pool.get(ctx, tc.srv.source(), 0)
+			conn, err := f.pool.get(ctx, tc.srv.source(), 0, false)
 			if err != nil {
 				t.Fatal(err)
 			}
