@@ -43,6 +43,10 @@
 //     record (a crash before its first flush, a sealed single-piece file)
 //     or with a record from before progress was recorded falls back to the
 //     file's mtime, which every write updates (O_DIRECT ones too).
+//   - Held pieces (Held): what this store can serve of one version to the
+//     other downloaders of it (swarming, peer/transfer HaveRequest): the
+//     durable pieces of its partial, or every piece of a partial committed
+//     lately (the last 256 commits, in memory). A hint like a location.
 //   - Abandoned partial: one that CollectPartials removes, file and
 //     records. It is superseded (no wanted version has its file ID: a newer
 //     version is wanted, or the local edit won and the want was dropped),
