@@ -20,6 +20,10 @@ type DialerConfig struct {
 	Tracker   identity.DeviceID  // pinned tracker device ID (from the token)
 	Transport transport.Options  // QUIC options (zero: defaults)
 	Log       *slog.Logger       // nil discards
+	// Resolve, when set, gives the address of each dial instead of Addr
+	// (LAN discovery, peer/discover.go); failed is the previous dial's
+	// error (nil at the first dial and after one that succeeded).
+	Resolve func(ctx context.Context, failed error) (string, error)
 }
 
 // Dialer is a device's one connection to the tracker, shared by the
@@ -35,6 +39,7 @@ type Dialer struct {
 	dialing chan struct{} // closed when the dial under way ends; nil if none
 	closed  bool
 	dials   int // connections dialled (tests)
+	failed  error // the last dial's error, for Resolve
 
 	lastWrite atomic.Int64 // unix nanoseconds of the last write of any Client's stream
 }
@@ -98,15 +103,25 @@ func (d *Dialer) get(ctx context.Context) (*transport.Conn, error) {
 	}
 }
 
-func (d *Dialer) dial(ctx context.Context) (*transport.Conn, error) {
+func (d *Dialer) dial(ctx context.Context) (conn *transport.Conn, err error) {
+	addr := d.cfg.Addr
+	if d.cfg.Resolve != nil {
+		d.mu.Lock()
+		failed := d.failed
+		d.mu.Unlock()
+		if addr, err = d.cfg.Resolve(ctx, failed); err != nil {
+			return nil, fmt.Errorf("find tracker: %w", err)
+		}
+		defer func() { d.mu.Lock(); d.failed = err; d.mu.Unlock() }()
+	}
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	conn, err := transport.Dial(dctx, d.cfg.Addr, d.cfg.Identity, &d.cfg.Tracker, d.cfg.Transport)
+	conn, err = transport.Dial(dctx, addr, d.cfg.Identity, &d.cfg.Tracker, d.cfg.Transport)
 	if err != nil {
 		if errors.Is(err, transport.ErrWrongDevice) {
-			return nil, fmt.Errorf("%w: tracker %s: %w", ErrTrackerIdentity, d.cfg.Addr, err)
+			return nil, fmt.Errorf("%w: tracker %s: %w", ErrTrackerIdentity, addr, err)
 		}
-		return nil, fmt.Errorf("connect to tracker %s: %w", d.cfg.Addr, err)
+		return nil, fmt.Errorf("connect to tracker %s: %w", addr, err)
 	}
 	return conn, nil
 }

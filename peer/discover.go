@@ -1,0 +1,122 @@
+package peer
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/dartsync/dartsync/internal/discovery"
+	"github.com/dartsync/dartsync/internal/identity"
+)
+
+// Bounds of looking for the tracker on the LAN (see trackerResolver).
+const (
+	// lookAgain is how long a dial that failed at the known address waits
+	// for the tracker to answer a query before that address is tried again.
+	lookAgain = 5 * time.Second
+	// hintAfter: a device with no address that has not found its tracker
+	// after this long names the other trackers it hears (a tracker whose
+	// state was reset has a new device ID and a new token).
+	hintAfter = 10 * time.Second
+)
+
+// trackerResolver is the address the daemon dials its tracker at
+// (tracker.DialerConfig.Resolve): the one given (--tracker) or remembered,
+// or one found on the LAN (internal/discovery) when there is none, when a
+// dial there failed, or when the tracker announced another address since.
+// Whom the peer trusts never changes: the dial pins the tracker's device
+// ID, so an address from the LAN can only lead to that device or to an
+// error (a wrong identity stops the peer, as for an address given by hand).
+// The address of the last successful registration is remembered in the
+// index (handler.Registered), so a tracker that moved is dialled at its
+// new address after a restart too.
+type trackerResolver struct {
+	id     identity.DeviceID
+	finder *discovery.Finder // nil: discovery off
+	log    *slog.Logger
+	port   int // the discovery port, for the log
+
+	mu    sync.Mutex
+	addr  string
+	since time.Time // when addr was set: sightings received before it are no news
+}
+
+func newTrackerResolver(addr string, id identity.DeviceID, finder *discovery.Finder, port int, log *slog.Logger) *trackerResolver {
+	return &trackerResolver{id: id, finder: finder, log: log, port: cmp.Or(port, discovery.DefaultPort), addr: addr, since: time.Now()}
+}
+
+// current is the address dialled last (or to dial first); "" when it is
+// still being looked for.
+func (r *trackerResolver) current() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.addr
+}
+
+func (r *trackerResolver) get() (string, time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.addr, r.since
+}
+
+// resolve returns the address to dial; failed is the previous dial's error.
+func (r *trackerResolver) resolve(ctx context.Context, failed error) (string, error) {
+	addr, since := r.get()
+	if r.finder == nil {
+		return addr, nil
+	}
+	if s, ok := r.finder.Newest(r.id, since); ok && s.Addr.String() != addr {
+		return r.found(s, "the tracker announced another address"), nil
+	}
+	if addr != "" && failed == nil {
+		return addr, nil
+	}
+	if addr == "" {
+		return r.first(ctx)
+	}
+	wctx, cancel := context.WithTimeout(ctx, lookAgain)
+	defer cancel()
+	s, err := r.finder.Find(wctx, r.id, time.Now())
+	if err == nil && s.Addr.String() != addr {
+		return r.found(s, "the tracker does not answer at its known address"), nil
+	}
+	return addr, nil
+}
+
+// first looks for the tracker until it is found or ctx ends, naming the
+// other trackers it hears once hintAfter has passed.
+func (r *trackerResolver) first(ctx context.Context) (string, error) {
+	r.log.Info("looking for the tracker on the local network", "tracker", r.id.String(),
+		"discovery_port", r.port)
+	hctx, cancel := context.WithTimeout(ctx, hintAfter)
+	s, err := r.finder.Find(hctx, r.id, time.Time{})
+	cancel()
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		others := r.finder.Others(r.id)
+		names := make([]string, len(others))
+		for i, o := range others {
+			names[i] = o.String()
+		}
+		r.log.Warn("the tracker named by the join token does not answer on the local network yet; still looking "+
+			"(give --tracker HOST:PORT if it is on another network)", "tracker", r.id.String(), "other_trackers", names)
+		s, err = r.finder.Find(ctx, r.id, time.Time{})
+	}
+	if err != nil {
+		return "", err
+	}
+	return r.found(s, "found on the local network"), nil
+}
+
+// found makes s's address the one to dial.
+func (r *trackerResolver) found(s discovery.Sighting, why string) string {
+	addr := s.Addr.String()
+	r.mu.Lock()
+	old := r.addr
+	r.addr, r.since = addr, s.Received
+	r.mu.Unlock()
+	r.log.Info("tracker address from the local network: "+why, "addr", addr, "was", old, "tracker", r.id.Short())
+	return addr
+}
