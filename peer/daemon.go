@@ -32,7 +32,7 @@ type Daemon struct {
 	log  *slog.Logger
 	self identity.DeviceID
 
-	trackerAddr string            // given or remembered; "" to look for on the LAN
+	trackerAddr string // given or remembered; "" to look for on the LAN
 	trackerID   identity.DeviceID
 	tracker     *trackerResolver  // the address dialled (discover.go)
 	finder      *discovery.Finder // nil without Config.LANDiscovery

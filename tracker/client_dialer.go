@@ -38,7 +38,7 @@ type Dialer struct {
 	conn    *transport.Conn
 	dialing chan struct{} // closed when the dial under way ends; nil if none
 	closed  bool
-	dials   int // connections dialled (tests)
+	dials   int   // connections dialled (tests)
 	failed  error // the last dial's error, for Resolve
 
 	lastWrite atomic.Int64 // unix nanoseconds of the last write of any Client's stream
