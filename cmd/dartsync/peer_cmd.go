@@ -41,7 +41,7 @@ type peerCmd struct {
 	Config      kong.ConfigFlag `name:"config" type:"path" placeholder:"FILE" help:"Read flags from this JSON file (see contrib/dartsync.json) instead of dartsync/config.json in the user config directory (~/.config on Linux); flags given on the command line win."`
 	Dirs        []string        `name:"dir" required:"" sep:"none" placeholder:"[NAME=]PATH" help:"Folder to keep in sync, repeatable: NAME=PATH is folder NAME on the tracker, a bare PATH the tracker's default folder (see docs/FOLDERS.md). Created if missing at the first start; later, a missing or unmarked folder pauses (alone)."`
 	Tracker     string          `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join. Not needed on the tracker's local network: the peer finds the tracker the join token names there (UDP 21010)."`
-	NoDiscovery bool            `name:"no-discovery" help:"Do not look for the tracker on the local network: only --tracker or the remembered address is dialled."`
+	NoDiscovery bool            `name:"no-discovery" env:"DARTSYNC_NO_DISCOVERY" help:"Do not look for the tracker on the local network: only --tracker or the remembered address is dialled."`
 	Token       string          `name:"token" env:"DARTSYNC_TOKEN" help:"Join token (needed for the first join only). On the command line it is visible to other local users: prefer --token-file or DARTSYNC_TOKEN."`
 	TokenFile   string          `name:"token-file" type:"path" help:"Read the join token from this file (a copy of the tracker's join.token, or a token from dartsync tracker token)."`
 	Listen      string          `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`

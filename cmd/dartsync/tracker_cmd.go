@@ -34,7 +34,7 @@ type trackerCmd struct {
 	PeerTimeout time.Duration `name:"peer-timeout" default:"90s" help:"Drop a peer after this long without a keep-alive."`
 	PieceSize   byteSize      `name:"piece-size" default:"1MiB" help:"Piece size peers are told to use (4KiB..16MiB)."`
 	HTTP        *string       `name:"http" placeholder:"ADDR" help:"TCP address of the web dashboard and /metrics (default 127.0.0.1:7080; 'off' disables). The dashboard asks for the secret in admin.secret in the state directory."`
-	NoDiscovery bool          `name:"no-discovery" help:"Do not announce this tracker on the local network (UDP 21010); peers then need --tracker HOST:PORT."`
+	NoDiscovery bool          `name:"no-discovery" env:"DARTSYNC_NO_DISCOVERY" help:"Do not announce this tracker on the local network (UDP 21010); peers then need --tracker HOST:PORT."`
 
 	Token   trackerTokenCmd   `cmd:"" help:"Print a new join token limited to named folders, or rotate the tracker's own token (--rotate)."`
 	Members trackerMembersCmd `cmd:"" help:"List the tracker's members (members list); remove one (members remove DEVICE); change a member's folders."`
