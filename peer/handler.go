@@ -48,7 +48,7 @@ func (h handler) Registered(info tracker.RegisterInfo) {
 			h.log.Error("remember tracker", "err", err)
 		}
 	}
-	h.log.Info("registered with tracker", "peers", len(info.Peers), "piece_size", info.PieceSize,
+	h.log.Info("registered with tracker", "tracker", mem.Addr, "peers", len(info.Peers), "piece_size", info.PieceSize,
 		"tracker_seq", info.Seq, "our_seq", h.idx.Seq(), "new_member", info.NewMember, "reannounce", info.Reannounce)
 	h.rs.registered(info.Conn)
 	h.guard.refused("")
