@@ -39,9 +39,11 @@ type trackerResolver struct {
 	log    *slog.Logger
 	port   int // the discovery port, for the log
 
-	mu    sync.Mutex
-	addr  string
-	since time.Time // when addr was set: sightings received before it are no news
+	mu      sync.Mutex
+	addr    string
+	since   time.Time // when addr was set: sightings received before it are no news
+	hinted  bool      // the other trackers heard were named once
+	looking bool      // "looking for the tracker" was logged
 }
 
 func newTrackerResolver(addr string, id identity.DeviceID, finder *discovery.Finder, port int, log *slog.Logger) *trackerResolver {
@@ -83,25 +85,47 @@ func (r *trackerResolver) resolve(ctx context.Context, failed error) (string, er
 	if err == nil && s.Addr.String() != addr {
 		return r.found(s, "the tracker does not answer at its known address"), nil
 	}
+	if err != nil && ctx.Err() == nil {
+		r.hint("the tracker does not answer at its known address nor on the local network; still trying")
+	}
 	return addr, nil
+}
+
+// hint warns, once, that the tracker is not found, naming the other
+// trackers heard: one whose state was reset has a new device ID (and
+// token), and the user must join it again.
+func (r *trackerResolver) hint(msg string) {
+	r.mu.Lock()
+	done := r.hinted
+	r.hinted = true
+	r.mu.Unlock()
+	if done {
+		return
+	}
+	others := r.finder.Others(r.id)
+	names := make([]string, len(others))
+	for i, o := range others {
+		names[i] = o.String()
+	}
+	r.log.Warn(msg+" (give --tracker HOST:PORT if it is on another network; a tracker whose state was reset "+
+		"has a new device ID and a new join token)", "tracker", r.id.String(), "other_trackers", names)
 }
 
 // first looks for the tracker until it is found or ctx ends, naming the
 // other trackers it hears once hintAfter has passed.
 func (r *trackerResolver) first(ctx context.Context) (string, error) {
-	r.log.Info("looking for the tracker on the local network", "tracker", r.id.String(),
-		"discovery_port", r.port)
+	r.mu.Lock()
+	said := r.looking
+	r.looking = true
+	r.mu.Unlock()
+	if !said {
+		r.log.Info("looking for the tracker on the local network", "tracker", r.id.String(), "discovery_port", r.port)
+	}
 	hctx, cancel := context.WithTimeout(ctx, hintAfter)
 	s, err := r.finder.Find(hctx, r.id, time.Time{})
 	cancel()
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		others := r.finder.Others(r.id)
-		names := make([]string, len(others))
-		for i, o := range others {
-			names[i] = o.String()
-		}
-		r.log.Warn("the tracker named by the join token does not answer on the local network yet; still looking "+
-			"(give --tracker HOST:PORT if it is on another network)", "tracker", r.id.String(), "other_trackers", names)
+		r.hint("the tracker named by the join token does not answer on the local network yet; still looking")
 		s, err = r.finder.Find(ctx, r.id, time.Time{})
 	}
 	if err != nil {
