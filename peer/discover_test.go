@@ -157,7 +157,10 @@ func TestJoinByTokenIgnoresSpoofedAnnouncements(t *testing.T) {
 	}
 
 	// the pin: a peer told the attacker's address for the real tracker stops
-	// with a wrong-identity error and joins nothing
+	// with a wrong-identity error and joins nothing; with discovery on, and
+	// the real tracker answering on the LAN, a wrong identity is still an
+	// error for the user, not a reason to look elsewhere
+	p.stop() // its discovery port is the next peer's
 	state := filepath.Join(t.TempDir(), "state")
 	id2, err := identity.LoadOrCreate(state)
 	if err != nil {
@@ -166,6 +169,7 @@ func TestJoinByTokenIgnoresSpoofedAnnouncements(t *testing.T) {
 	d, err := New(Config{
 		Root: t.TempDir(), StateDir: state, Identity: id2, TrackerAddr: evilAddr.String(),
 		TrackerID: n.token.Tracker, Secret: append([]byte(nil), n.token.Secret[:]...),
+		LANDiscovery: true, DiscoveryPort: peerPort, DiscoveryTargets: loopback(trackerPort),
 		ListenAddr: "127.0.0.1:0", Rescan: -1, Log: testLog(),
 	})
 	if err != nil {
