@@ -43,6 +43,8 @@ func TestDiscoveryJoinByTokenAndTrackerMoves(t *testing.T) {
 	}
 	synced := func(what, from, to, rel string, data []byte) {
 		t.Helper()
+		start := time.Now()
+		defer func() { t.Logf("%s: %v", what, time.Since(start).Round(time.Millisecond)) }()
 		writeFile(t, from, rel, data, 0o644)
 		eventually(t, 90*time.Second, what, func() (bool, string) {
 			b, err := os.ReadFile(filepath.Join(to, rel))
