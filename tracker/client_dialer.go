@@ -104,16 +104,11 @@ func (d *Dialer) get(ctx context.Context) (*transport.Conn, error) {
 }
 
 func (d *Dialer) dial(ctx context.Context) (conn *transport.Conn, err error) {
-	addr := d.cfg.Addr
-	if d.cfg.Resolve != nil {
-		d.mu.Lock()
-		failed := d.failed
-		d.mu.Unlock()
-		if addr, err = d.cfg.Resolve(ctx, failed); err != nil {
-			return nil, fmt.Errorf("find tracker: %w", err)
-		}
-		defer func() { d.mu.Lock(); d.failed = err; d.mu.Unlock() }()
+	addr, err := d.resolve(ctx)
+	if err != nil {
+		return nil, err
 	}
+	defer func() { d.dialed(err) }()
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	conn, err = transport.Dial(dctx, addr, d.cfg.Identity, &d.cfg.Tracker, d.cfg.Transport)
