@@ -13,7 +13,8 @@ import (
 // TestDiscoveryJoinByTokenAndTrackerMoves: on a LAN of network namespaces
 // with only connected routes, two peers join a tracker with its token
 // alone (no --tracker), while another tracker on the same LAN announces
-// itself too: they join the one the token names. The tracker then moves to
+// itself too: they join the one the token names; so does a peer on the
+// tracker's own host. The tracker then moves to
 // another address and port (its host's address changed, as a DHCP lease
 // may); the peers find it again, and a restarted peer dials the address it
 // remembered.
@@ -54,7 +55,13 @@ func TestDiscoveryJoinByTokenAndTrackerMoves(t *testing.T) {
 			return bytes.Equal(b, data), "different content"
 		})
 	}
+	// a peer on the tracker's own host finds it too (its broadcast comes back to the host)
+	local := filepath.Join(base, "peer-local")
+	onTracker := l.start(0, logs, "peer-local", "peer", "--dir", local, "--state", state("peer-local"),
+		"--listen", ":7002", "--debounce", "100ms", "--debug-retry", "300ms", "--token-file", token)
 	synced("sync after joining by token", dirs[0], dirs[1], "joined.txt", []byte("found on the LAN\n"))
+	synced("sync to the tracker's host", dirs[1], local, "local.txt", []byte("same host\n"))
+	onTracker.stop()
 	for i, p := range peers {
 		if log := readLog(t, p); !strings.Contains(log, "found on the local network") || !strings.Contains(log, "addr="+l.addr(0)+":7000") {
 			t.Errorf("peer%d did not find the tracker on the LAN; log %s", i+1, p.log.Name())
