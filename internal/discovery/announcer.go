@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,6 +53,7 @@ type Announcer struct {
 	now func() time.Time
 
 	warned map[netip.AddrPort]bool // targets whose last send failed (warned once); Run's only
+	on     string                  // the addresses announced last round, logged when they change; Run's only
 }
 
 // NewAnnouncer checks cfg and returns an Announcer; nothing is sent until Run.
@@ -98,8 +100,7 @@ func (a *Announcer) Run(ctx context.Context) error {
 	defer wg.Wait()
 	defer conn.Close()
 
-	a.cfg.Log.Info("announcing the tracker on the local network", "discovery_port", a.cfg.DiscoveryPort,
-		"interval", a.cfg.Interval)
+	a.cfg.Log.Debug("LAN discovery: listening for queries", "discovery_port", a.cfg.DiscoveryPort, "interval", a.cfg.Interval)
 	tick := time.NewTicker(a.cfg.Interval)
 	defer tick.Stop()
 	var lastAnswer time.Time
@@ -150,7 +151,20 @@ func (a *Announcer) readQueries(conn *net.UDPConn, out chan<- struct{}) {
 // local address.
 func (a *Announcer) announce(conn *net.UDPConn) {
 	now := a.now()
-	for _, t := range a.cfg.Targets() {
+	targets := a.cfg.Targets()
+	var on []string
+	for _, t := range targets {
+		on = append(on, t.Local.String())
+	}
+	if s := strings.Join(on, " "); s != a.on {
+		a.on = s
+		if len(on) == 0 {
+			a.cfg.Log.Info("no network interface to announce the tracker on (none is up with an IPv4 broadcast address)")
+		} else {
+			a.cfg.Log.Info("announcing the tracker on the local network", "addresses", on, "port", a.cfg.Port)
+		}
+	}
+	for _, t := range targets {
 		pkt, err := EncodeAnnouncement(a.cfg.Key, netip.AddrPortFrom(t.Local, uint16(a.cfg.Port)), now)
 		if err != nil {
 			a.cfg.Log.Debug("discovery: announcement not made", "target", t.Dest, "err", err)
