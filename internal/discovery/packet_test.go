@@ -110,3 +110,17 @@ func TestEncodeAnnouncementRefuses(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecodeAnnouncement: what one announcement costs a listening
+// peer (mostly the Ed25519 verification).
+func BenchmarkDecodeAnnouncement(b *testing.B) {
+	pkt, err := EncodeAnnouncement(testKey(b, 1), netip.MustParseAddrPort("10.0.0.1:7000"), time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := DecodeAnnouncement(pkt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
