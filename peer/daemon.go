@@ -98,7 +98,8 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, ErrNoTracker
 	}
 	if cfg.LANDiscovery {
-		d.finder = discovery.NewFinder(discovery.FinderConfig{DiscoveryPort: cfg.DiscoveryPort, Targets: cfg.DiscoveryTargets, Log: d.log})
+		d.finder = discovery.NewFinder(discovery.FinderConfig{
+			DiscoveryPort: cfg.DiscoveryPort, Targets: cfg.DiscoveryTargets, Want: d.trackerID, Log: d.log})
 	}
 	d.tracker = newTrackerResolver(d.trackerAddr, d.trackerID, d.finder, cfg.DiscoveryPort, d.log)
 	refused := newRefusals(len(d.folders))

@@ -27,7 +27,11 @@
 //     IPv4 only.
 //   - Sighting: an announcement a peer received and verified, with when and
 //     from where it arrived. A Finder keeps a bounded number of them
-//     (MaxDevices devices, MaxAddrsPerDevice addresses each).
+//     (MaxDevices devices, MaxAddrsPerDevice addresses each). A peer's
+//     Finder wants one device (FinderConfig.Want, its tracker): it verifies
+//     only announcements whose key hashes to it (AnnouncedDevice, a
+//     SHA-256) and merely notes the others' device IDs, so a flood under
+//     many keys costs a hash per packet, not a verification (about 40 µs).
 //
 // Trust. An announcement only tells a peer where to dial; it never changes
 // whom the peer trusts. The peer dials the tracker with the device ID of its

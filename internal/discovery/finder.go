@@ -34,7 +34,12 @@ type FinderConfig struct {
 	Targets func() []Target
 	// QueryEvery is how often a waiting Find queries again; 0 means DefaultQueryEvery.
 	QueryEvery time.Duration
-	Log        *slog.Logger // nil discards
+	// Want, when not zero, is the one device whose announcements are
+	// verified and kept: another device's are only noted (Others), at the
+	// cost of a hash instead of a signature verification, so that a flood
+	// of announcements under many keys costs a listening peer little.
+	Want identity.DeviceID
+	Log  *slog.Logger // nil discards
 }
 
 // Sighting is one verified announcement as a Finder received it.
@@ -57,7 +62,8 @@ type Finder struct {
 	conn    *net.UDPConn // nil until ready, and if the bind failed
 	err     error        // why the bind failed
 	seen    map[identity.DeviceID][]Sighting
-	changed chan struct{} // closed and replaced at every new sighting
+	others  map[identity.DeviceID]time.Time // with Want: other devices that announced, when last (unverified)
+	changed chan struct{}                   // closed and replaced at every new sighting
 }
 
 // NewFinder returns a Finder; nothing is bound until Run.
@@ -75,7 +81,8 @@ func NewFinder(cfg FinderConfig) *Finder {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Finder{cfg: cfg, ready: make(chan struct{}), seen: map[identity.DeviceID][]Sighting{}, changed: make(chan struct{})}
+	return &Finder{cfg: cfg, ready: make(chan struct{}), seen: map[identity.DeviceID][]Sighting{},
+		others: map[identity.DeviceID]time.Time{}, changed: make(chan struct{})}
 }
 
 // Run listens until ctx ends, then returns nil. A port that cannot be
@@ -102,8 +109,13 @@ func (f *Finder) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if k, err := Kind(buf[:n]); err != nil || k != KindAnnouncement {
+		dev, err := AnnouncedDevice(buf[:n])
+		if err != nil {
 			continue // queries (ours and other peers'), noise
+		}
+		if !f.cfg.Want.IsZero() && dev != f.cfg.Want {
+			f.noteOther(dev)
+			continue
 		}
 		a, err := DecodeAnnouncement(buf[:n])
 		if err != nil {
@@ -146,6 +158,24 @@ func (f *Finder) record(s Sighting) {
 	f.changed = make(chan struct{})
 }
 
+// noteOther notes that dev, not the wanted device, announced itself
+// (bounded: the device noted longest ago is forgotten first).
+func (f *Finder) noteOther(dev identity.DeviceID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.others[dev]; !ok && len(f.others) >= MaxDevices {
+		var oldest identity.DeviceID
+		var at time.Time
+		for d, t := range f.others {
+			if at.IsZero() || t.Before(at) {
+				oldest, at = d, t
+			}
+		}
+		delete(f.others, oldest)
+	}
+	f.others[dev] = time.Now()
+}
+
 // evictDevice forgets the device heard from longest ago; f.mu held.
 func (f *Finder) evictDevice() {
 	var victim identity.DeviceID
@@ -186,12 +216,18 @@ func (f *Finder) Newest(id identity.DeviceID, since time.Time) (Sighting, bool) 
 
 // Others returns the devices other than id that announced themselves: a
 // tracker the user may have meant (one whose state was reset has a new ID).
+// With FinderConfig.Want their announcements were not verified.
 func (f *Finder) Others(id identity.DeviceID) []identity.DeviceID {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []identity.DeviceID
 	for d := range f.seen {
 		if d != id {
+			out = append(out, d)
+		}
+	}
+	for d := range f.others {
+		if _, dup := f.seen[d]; !dup && d != id {
 			out = append(out, d)
 		}
 	}

@@ -22,6 +22,14 @@ func FuzzDecode(f *testing.F) {
 		case !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrBadSignature):
 			t.Fatalf("unexpected error %v", err)
 		}
+		// the cheap filter agrees with the full decoder
+		dev, derr := AnnouncedDevice(b)
+		if err == nil && (derr != nil || dev != a.Device) {
+			t.Fatalf("AnnouncedDevice = %v, %v; DecodeAnnouncement took device %v", dev, derr, a.Device)
+		}
+		if derr != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("AnnouncedDevice refused (%v) what DecodeAnnouncement did not call malformed (%v)", derr, err)
+		}
 		if _, err := DecodeQuery(b); err != nil && !errors.Is(err, ErrMalformed) {
 			t.Fatalf("query: unexpected error %v", err)
 		}

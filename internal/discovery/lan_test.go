@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -78,11 +79,23 @@ func TestFindAsksAndTrackerAnswers(t *testing.T) {
 // Spoofed announcements are ignored: another device's (signed by its own
 // key), and one claiming the tracker's device with another key. Find still
 // finds only the real tracker.
+// With Want set (as a peer runs it), the other device's announcement is
+// only noted, never verified or kept.
 func TestSpoofedAnnouncementsIgnored(t *testing.T) {
+	for _, want := range []bool{false, true} {
+		t.Run(fmt.Sprintf("want=%v", want), func(t *testing.T) { testSpoofed(t, want) })
+	}
+}
+
+func testSpoofed(t *testing.T, want bool) {
 	peerPort := freeUDPPort(t)
 	key, attacker := testKey(t, 1), testKey(t, 66)
 	id := identity.NewDeviceID(key.Public().(ed25519.PublicKey))
-	f := NewFinder(FinderConfig{DiscoveryPort: peerPort, Targets: func() []Target { return nil }, QueryEvery: 50 * time.Millisecond})
+	cfg := FinderConfig{DiscoveryPort: peerPort, Targets: func() []Target { return nil }, QueryEvery: 50 * time.Millisecond}
+	if want {
+		cfg.Want = id
+	}
+	f := NewFinder(cfg)
 	run(t, f.Run)
 	send, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: peerPort})
 	if err != nil {
@@ -122,6 +135,12 @@ func TestSpoofedAnnouncementsIgnored(t *testing.T) {
 	}
 	if s, ok := f.Newest(id, time.Time{}); ok {
 		t.Fatalf("forged announcement taken: %+v", s)
+	}
+	f.mu.Lock()
+	_, kept := f.seen[attackerID]
+	f.mu.Unlock()
+	if kept == want {
+		t.Fatalf("the attacker's own announcement kept: %v (want set: %v)", kept, want)
 	}
 	for _, ok := f.Newest(id, time.Time{}); !ok; _, ok = f.Newest(id, time.Time{}) {
 		_, _ = send.Write(real)

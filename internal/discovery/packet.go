@@ -133,33 +133,57 @@ func DecodeQuery(b []byte) (identity.DeviceID, error) {
 	return identity.DeviceID(b[headerLen:]), nil
 }
 
+// AnnouncedDevice returns the device a well-formed announcement claims to
+// be (the hash of its key) without verifying its signature: a cheap filter
+// (a SHA-256, against an Ed25519 verification) before DecodeAnnouncement.
+func AnnouncedDevice(b []byte) (identity.DeviceID, error) {
+	if err := checkAnnouncement(b); err != nil {
+		return identity.DeviceID{}, err
+	}
+	return identity.NewDeviceID(ed25519.PublicKey(b[headerLen : headerLen+32])), nil
+}
+
+// checkAnnouncement checks b's structure: kind, lengths and fields.
+func checkAnnouncement(b []byte) error {
+	k, err := Kind(b)
+	if err != nil {
+		return err
+	}
+	if k != KindAnnouncement || len(b) < annFixedLen {
+		return fmt.Errorf("%w: not an announcement (%d bytes)", ErrMalformed, len(b))
+	}
+	p := b[headerLen:]
+	ms := binary.BigEndian.Uint64(p[32:40])
+	port := binary.BigEndian.Uint16(p[40:42])
+	alen := int(p[42])
+	if alen != 4 && alen != 16 {
+		return fmt.Errorf("%w: address of %d bytes", ErrMalformed, alen)
+	}
+	if len(b) != annFixedLen+alen {
+		return fmt.Errorf("%w: announcement of %d bytes, want %d", ErrMalformed, len(b), annFixedLen+alen)
+	}
+	ip, _ := netip.AddrFromSlice(p[43 : 43+alen])
+	ip = ip.Unmap()
+	if port == 0 || ms > uint64(1<<62) || ip.IsUnspecified() || ip.IsMulticast() {
+		return fmt.Errorf("%w: address %v port %d time %d", ErrMalformed, ip, port, ms)
+	}
+	return nil
+}
+
 // DecodeAnnouncement parses and verifies an announcement: a malformed one
 // wraps ErrMalformed, one whose signature does not verify ErrBadSignature.
 // It never reads past b and allocates only the returned key.
 func DecodeAnnouncement(b []byte) (Announcement, error) {
-	k, err := Kind(b)
-	if err != nil {
+	if err := checkAnnouncement(b); err != nil {
 		return Announcement{}, err
-	}
-	if k != KindAnnouncement || len(b) < annFixedLen {
-		return Announcement{}, fmt.Errorf("%w: not an announcement (%d bytes)", ErrMalformed, len(b))
 	}
 	p := b[headerLen:]
 	key := p[:32]
 	ms := binary.BigEndian.Uint64(p[32:40])
 	port := binary.BigEndian.Uint16(p[40:42])
 	alen := int(p[42])
-	if alen != 4 && alen != 16 {
-		return Announcement{}, fmt.Errorf("%w: address of %d bytes", ErrMalformed, alen)
-	}
-	if len(b) != annFixedLen+alen {
-		return Announcement{}, fmt.Errorf("%w: announcement of %d bytes, want %d", ErrMalformed, len(b), annFixedLen+alen)
-	}
 	ip, _ := netip.AddrFromSlice(p[43 : 43+alen])
 	ip = ip.Unmap()
-	if port == 0 || ms > uint64(1<<62) || ip.IsUnspecified() || ip.IsMulticast() {
-		return Announcement{}, fmt.Errorf("%w: address %v port %d time %d", ErrMalformed, ip, port, ms)
-	}
 	body, sig := b[:len(b)-ed25519.SignatureSize], b[len(b)-ed25519.SignatureSize:]
 	if !ed25519.Verify(ed25519.PublicKey(key), signed(body), sig) {
 		return Announcement{}, ErrBadSignature
