@@ -38,6 +38,9 @@ type trackerResolver struct {
 	finder *discovery.Finder // nil: discovery off
 	log    *slog.Logger
 	port   int // the discovery port, for the log
+	// hintAfter is how long a first search goes on before the other
+	// trackers heard are named (hintAfter; tests shorten it).
+	hintAfter time.Duration
 
 	mu      sync.Mutex
 	addr    string
@@ -47,7 +50,8 @@ type trackerResolver struct {
 }
 
 func newTrackerResolver(addr string, id identity.DeviceID, finder *discovery.Finder, port int, log *slog.Logger) *trackerResolver {
-	return &trackerResolver{id: id, finder: finder, log: log, port: cmp.Or(port, discovery.DefaultPort), addr: addr, since: time.Now()}
+	return &trackerResolver{id: id, finder: finder, log: log, port: cmp.Or(port, discovery.DefaultPort), hintAfter: hintAfter,
+		addr: addr, since: time.Now()}
 }
 
 // current is the address dialled last (or to dial first); "" when it is
@@ -121,7 +125,7 @@ func (r *trackerResolver) first(ctx context.Context) (string, error) {
 	if !said {
 		r.log.Info("looking for the tracker on the local network", "tracker", r.id.String(), "discovery_port", r.port)
 	}
-	hctx, cancel := context.WithTimeout(ctx, hintAfter)
+	hctx, cancel := context.WithTimeout(ctx, r.hintAfter)
 	s, err := r.finder.Find(hctx, r.id, time.Time{})
 	cancel()
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -218,5 +220,44 @@ func TestTrackerMovedIsFoundAgain(t *testing.T) {
 	q := n.restart(t, p)
 	if got := q.d.tracker.current(); got != moved {
 		t.Fatalf("restarted peer dials %q, want %s", got, moved)
+	}
+}
+
+// TestResolverNamesOtherTrackers: a peer whose tracker does not answer on
+// the LAN while another one does (a tracker whose state was reset has a
+// new ID) says so, naming the other one, and keeps looking; it takes its
+// own tracker's address once that one announces itself.
+func TestResolverNamesOtherTrackers(t *testing.T) {
+	n, other := newTestNet(t), newTestNet(t)
+	peerPort, trackerPort, otherPort := freeUDP(t), freeUDP(t), freeUDP(t)
+	var logs syncBuffer
+	f := discovery.NewFinder(discovery.FinderConfig{DiscoveryPort: peerPort, Targets: loopback(otherPort),
+		QueryEvery: 50 * time.Millisecond, Want: n.token.Tracker})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = f.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+	announce(t, other, otherPort, peerPort) // answers the finder's queries
+	r := newTrackerResolver("", n.token.Tracker, f, peerPort, slog.New(slog.NewTextHandler(&logs, nil)))
+	r.hintAfter = 200 * time.Millisecond
+	type result struct {
+		addr string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() { a, err := r.resolve(ctx, nil); got <- result{a, err} }()
+	waitFor(t, "the hint", func() bool {
+		return strings.Contains(logs.String(), "other_trackers=["+other.token.Tracker.String()+"]")
+	})
+	select {
+	case res := <-got:
+		t.Fatalf("resolved %q, %v without the tracker", res.addr, res.err)
+	default:
+	}
+	announce(t, n, trackerPort, peerPort)
+	res := <-got
+	if res.err != nil || res.addr != n.srv.Addr().String() {
+		t.Fatalf("resolved %q, %v; want %s", res.addr, res.err, n.srv.Addr())
 	}
 }
