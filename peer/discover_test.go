@@ -55,7 +55,7 @@ func trackerKey(t *testing.T, n *testNet) ed25519.PrivateKey {
 func announce(t *testing.T, n *testNet, trackerPort, peerPort int) (stop func()) {
 	t.Helper()
 	a, err := discovery.NewAnnouncer(discovery.AnnouncerConfig{
-		Key: trackerKey(t, n), Port: n.srv.Addr().(*net.UDPAddr).Port, DiscoveryPort: trackerPort,
+		Key: trackerKey(t, n), Port: int(netip.MustParseAddrPort(n.srv.Addr().String()).Port()), DiscoveryPort: trackerPort,
 		Interval: time.Hour, Targets: loopback(peerPort), Log: testLog(),
 	})
 	if err != nil {
