@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -221,8 +220,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.obs.running(fetcher, server)
 	dialer := tracker.NewDialer(tracker.DialerConfig{
 		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log,
-		Resolve: d.tracker.resolve,
 	})
+	dialer.SetResolve(d.tracker.resolve) // LAN discovery (discover.go)
 	defer dialer.Close()
 	clients := make([]*tracker.Client, len(d.folders))
 	for i, f := range d.folders {
@@ -238,7 +237,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		})
 		f.connect(clients[i], fetcher)
 		d.log.Info("peer started", "version", d.cfg.Version, "device", d.self.String(), "folder", f.root,
-			"name", f.name, "state", f.stateDir, "listen", l.Addr().String(), "tracker", cmp.Or(d.trackerAddr, "(on the local network)"))
+			"name", f.name, "state", f.stateDir, "listen", l.Addr().String(), "tracker", d.trackerAddr)
 	}
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -20,10 +20,6 @@ type DialerConfig struct {
 	Tracker   identity.DeviceID  // pinned tracker device ID (from the token)
 	Transport transport.Options  // QUIC options (zero: defaults)
 	Log       *slog.Logger       // nil discards
-	// Resolve, when set, gives the address of each dial instead of Addr
-	// (LAN discovery, peer/discover.go); failed is the previous dial's
-	// error (nil at the first dial and after one that succeeded).
-	Resolve func(ctx context.Context, failed error) (string, error)
 }
 
 // Dialer is a device's one connection to the tracker, shared by the
@@ -38,8 +34,10 @@ type Dialer struct {
 	conn    *transport.Conn
 	dialing chan struct{} // closed when the dial under way ends; nil if none
 	closed  bool
-	dials   int   // connections dialled (tests)
-	failed  error // the last dial's error, for Resolve
+	dials   int // connections dialled (tests)
+	// LAN discovery (client_resolve.go): where to dial, and how the last dial went
+	resolver func(ctx context.Context, failed error) (string, error)
+	failed   error
 
 	lastWrite atomic.Int64 // unix nanoseconds of the last write of any Client's stream
 }
@@ -86,7 +84,7 @@ func (d *Dialer) get(ctx context.Context) (*transport.Conn, error) {
 		if old != nil {
 			_ = old.Close() // ended already; releases its socket
 		}
-		conn, err := d.dial(ctx)
+		conn, err := resolved(ctx, d, d.dial)
 		d.mu.Lock()
 		d.dialing = nil
 		close(ch)
@@ -103,20 +101,15 @@ func (d *Dialer) get(ctx context.Context) (*transport.Conn, error) {
 	}
 }
 
-func (d *Dialer) dial(ctx context.Context) (conn *transport.Conn, err error) {
-	addr, err := d.resolve(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { d.dialed(err) }()
+func (d *Dialer) dial(ctx context.Context) (*transport.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	conn, err = transport.Dial(dctx, addr, d.cfg.Identity, &d.cfg.Tracker, d.cfg.Transport)
+	conn, err := transport.Dial(dctx, d.cfg.Addr, d.cfg.Identity, &d.cfg.Tracker, d.cfg.Transport)
 	if err != nil {
 		if errors.Is(err, transport.ErrWrongDevice) {
-			return nil, fmt.Errorf("%w: tracker %s: %w", ErrTrackerIdentity, addr, err)
+			return nil, fmt.Errorf("%w: tracker %s: %w", ErrTrackerIdentity, d.cfg.Addr, err)
 		}
-		return nil, fmt.Errorf("connect to tracker %s: %w", addr, err)
+		return nil, fmt.Errorf("connect to tracker %s: %w", d.cfg.Addr, err)
 	}
 	return conn, nil
 }

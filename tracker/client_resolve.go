@@ -5,25 +5,37 @@ import (
 	"fmt"
 )
 
-// resolve returns the address of the next dial: DialerConfig.Resolve's
-// (LAN discovery), else Addr.
-func (d *Dialer) resolve(ctx context.Context) (string, error) {
-	if d.cfg.Resolve == nil {
-		return d.cfg.Addr, nil
-	}
+// SetResolve makes the Dialer ask resolve for the tracker's address before
+// each dial, instead of using DialerConfig.Addr (LAN discovery:
+// peer/discover.go). failed is the previous dial's error (nil at the first
+// dial and after one that succeeded). Call it before the first dial.
+func (d *Dialer) SetResolve(resolve func(ctx context.Context, failed error) (string, error)) {
 	d.mu.Lock()
-	failed := d.failed
+	d.resolver = resolve
 	d.mu.Unlock()
-	addr, err := d.cfg.Resolve(ctx, failed)
-	if err != nil {
-		return "", fmt.Errorf("find tracker: %w", err)
-	}
-	return addr, nil
 }
 
-// dialed records a dial's outcome for the next Resolve.
-func (d *Dialer) dialed(err error) {
+// resolved runs dial (which reads d.cfg.Addr) at the address the resolver
+// gives, and records how it went for the next resolve. Dials are one at a
+// time (Dialer.get), so d.cfg.Addr changes only between them. Generic over
+// the connection type dial returns.
+func resolved[C any](ctx context.Context, d *Dialer, dial func(context.Context) (C, error)) (C, error) {
+	d.mu.Lock()
+	resolve, failed := d.resolver, d.failed
+	d.mu.Unlock()
+	if resolve != nil {
+		addr, err := resolve(ctx, failed)
+		if err != nil {
+			var none C
+			return none, fmt.Errorf("find tracker: %w", err)
+		}
+		d.mu.Lock()
+		d.cfg.Addr = addr
+		d.mu.Unlock()
+	}
+	c, err := dial(ctx)
 	d.mu.Lock()
 	d.failed = err
 	d.mu.Unlock()
+	return c, err
 }

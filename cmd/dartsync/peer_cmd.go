@@ -38,14 +38,13 @@ const rejoinHint = "A tracker whose state directory was lost or reset has a new 
 
 // peerCmd runs the peer daemon on its folders.
 type peerCmd struct {
-	Config      kong.ConfigFlag `name:"config" type:"path" placeholder:"FILE" help:"Read flags from this JSON file (see contrib/dartsync.json) instead of dartsync/config.json in the user config directory (~/.config on Linux); flags given on the command line win."`
-	Dirs        []string        `name:"dir" required:"" sep:"none" placeholder:"[NAME=]PATH" help:"Folder to keep in sync, repeatable: NAME=PATH is folder NAME on the tracker, a bare PATH the tracker's default folder (see docs/FOLDERS.md). Created if missing at the first start; later, a missing or unmarked folder pauses (alone)."`
-	Tracker     string          `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join. Not needed on the tracker's local network: the peer finds the tracker the join token names there (UDP 21010)."`
-	NoDiscovery bool            `name:"no-discovery" env:"DARTSYNC_NO_DISCOVERY" help:"Do not look for the tracker on the local network: only --tracker or the remembered address is dialled."`
-	Token       string          `name:"token" env:"DARTSYNC_TOKEN" help:"Join token (needed for the first join only). On the command line it is visible to other local users: prefer --token-file or DARTSYNC_TOKEN."`
-	TokenFile   string          `name:"token-file" type:"path" help:"Read the join token from this file (a copy of the tracker's join.token, or a token from dartsync tracker token)."`
-	Listen      string          `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
-	State       string          `name:"state" type:"path" help:"State directory (identity; index and chunk store of the default folder, STATE/folders/NAME of folder NAME); default each DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
+	Config    kong.ConfigFlag `name:"config" type:"path" placeholder:"FILE" help:"Read flags from this JSON file (see contrib/dartsync.json) instead of dartsync/config.json in the user config directory (~/.config on Linux); flags given on the command line win."`
+	Dirs      []string        `name:"dir" required:"" sep:"none" placeholder:"[NAME=]PATH" help:"Folder to keep in sync, repeatable: NAME=PATH is folder NAME on the tracker, a bare PATH the tracker's default folder (see docs/FOLDERS.md). Created if missing at the first start; later, a missing or unmarked folder pauses (alone)."`
+	Tracker   string          `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join. Not needed on the tracker's local network: the peer finds the tracker the join token names there (UDP 21010)."`
+	Token     string          `name:"token" env:"DARTSYNC_TOKEN" help:"Join token (needed for the first join only). On the command line it is visible to other local users: prefer --token-file or DARTSYNC_TOKEN."`
+	TokenFile string          `name:"token-file" type:"path" help:"Read the join token from this file (a copy of the tracker's join.token, or a token from dartsync tracker token)."`
+	Listen    string          `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
+	State     string          `name:"state" type:"path" help:"State directory (identity; index and chunk store of the default folder, STATE/folders/NAME of folder NAME); default each DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
 
 	Debounce         time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long."`
 	Rescan           time.Duration `name:"rescan" default:"1h" help:"Full rescan interval (safety net for missed events); negative disables."`
@@ -54,6 +53,7 @@ type peerCmd struct {
 	Metrics          string        `name:"metrics" placeholder:"ADDR" help:"Serve Prometheus metrics at http://ADDR/metrics (TCP, e.g. 127.0.0.1:9101); off by default."`
 	Name             string        `name:"name" placeholder:"NAME" help:"This device's name on the tracker's dashboard and in its members list; default the host name."`
 	NoDefaultIgnores bool          `name:"no-default-ignores" help:"Sync editor and OS temporary files too (*.swp, *~, .DS_Store, *.tmp, ...); DIR/.dartsyncignore still applies."`
+	NoDiscovery      bool          `name:"no-discovery" env:"DARTSYNC_NO_DISCOVERY" help:"Do not look for the tracker on the local network: only --tracker or the remembered address is dialled."`
 
 	Debug peerDebug `embed:"" prefix:"debug-" group:"debug"`
 }

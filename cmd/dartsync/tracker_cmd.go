@@ -62,10 +62,11 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context)
 		return fmt.Errorf("tracker: identity: %w", err)
 	}
 	srv, err := tracker.New(tracker.ServerConfig{
-		Listen: c.Listen, StateDir: state, Identity: id, Interval: c.Interval, PeerTimeout: c.PeerTimeout,
+		Listen: c.Listen, StateDir: state, Interval: c.Interval, PeerTimeout: c.PeerTimeout,
 		PieceSize: int64(c.PieceSize), Log: log,
 		// small flow-control windows: tracker messages are small and the tracker runs on a Pi
 		Transport: transport.Options{StreamWindow: 2 << 20, ConnWindow: 4 << 20, Log: log},
+		Identity:  id, // also signs the LAN announcements
 	})
 	if err != nil {
 		return err
