@@ -89,8 +89,9 @@ func (r *trackerResolver) resolve(ctx context.Context, failed error) (string, er
 	if err == nil && s.Addr.String() != addr {
 		return r.found(s, "the tracker does not answer at its known address"), nil
 	}
-	if err != nil && ctx.Err() == nil {
-		r.hint("the tracker does not answer at its known address nor on the local network; still trying")
+	if err != nil && ctx.Err() == nil && len(r.finder.Others(r.id)) > 0 {
+		// (a tracker that is merely restarting is not worth a warning)
+		r.hint("the tracker does not answer at its known address nor on the local network, where other trackers do; still trying")
 	}
 	return addr, nil
 }
