@@ -40,14 +40,18 @@ func newVLAN(t *testing.T, n int) *vlan {
 		t.Skipf("cannot make a network namespace: %v: %s", err, out)
 	}
 	t.Cleanup(l.close)
-	l.ip("-n", br, "link", "add", "br0", "type", "bridge")
+	if out, err := exec.Command("ip", "-n", br, "link", "add", "br0", "type", "bridge").CombinedOutput(); err != nil {
+		t.Skipf("cannot make a bridge: %v: %s", err, out)
+	}
 	l.ip("-n", br, "link", "set", "br0", "up")
 	for i := range n {
 		ns := fmt.Sprintf("%s-h%d", l.prefix, i)
 		l.ip("netns", "add", ns)
 		l.hosts = append(l.hosts, ns)
 		port := fmt.Sprintf("p%d", i)
-		l.ip("link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port, "netns", br)
+		if out, err := exec.Command("ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port, "netns", br).CombinedOutput(); err != nil {
+			t.Skipf("cannot make a veth pair: %v: %s", err, out)
+		}
 		l.ip("-n", br, "link", "set", port, "master", "br0")
 		l.ip("-n", br, "link", "set", port, "up")
 		l.ip("-n", ns, "link", "set", "lo", "up")
