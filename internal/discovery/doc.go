@@ -44,9 +44,10 @@
 // address, which the pin then refuses), never make a peer join it. See
 // docs/ACCESS.md, "LAN discovery".
 //
-// Ownership. Announcer.Run and Finder.Run each own their socket and their
-// reading goroutine; both return (socket closed, goroutine ended) when
-// their context ends.
+// Ownership. Announcer.Run owns its socket and the goroutine reading
+// queries; Finder.Run owns its socket and reads on its own goroutine
+// (Find only writes queries). Both return when their context ends, with
+// the socket closed and nothing left running.
 //
 // Sentinel errors: ErrMalformed (a packet that is not a well-formed
 // announcement or query: wrong magic, kind, length or field), ErrBadSignature
