@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -17,6 +20,12 @@ const (
 	// lookAgain is how long a dial that failed at the known address waits
 	// for the tracker to answer a query before that address is tried again.
 	lookAgain = 5 * time.Second
+	// lookAtStart is how long the first dial of a run waits for the tracker
+	// to answer on the LAN before the remembered address is dialled: a
+	// tracker that moved while this device was off is dialled where it is,
+	// not after a dial of its old address timed out (11 s with QUIC and
+	// TCP). A tracker that is not on the LAN costs this once per start.
+	lookAtStart = 500 * time.Millisecond
 	// hintAfter: a device with no address that has not found its tracker
 	// after this long names the other trackers it hears (a tracker whose
 	// state was reset has a new device ID and a new token).
@@ -45,6 +54,7 @@ type trackerResolver struct {
 	mu      sync.Mutex
 	addr    string
 	since   time.Time // when addr was set: sightings received before it are no news
+	started bool      // the first resolve happened
 	hinted  bool      // the other trackers heard were named once
 	looking bool      // "looking for the tracker" was logged
 }
@@ -62,32 +72,42 @@ func (r *trackerResolver) current() string {
 	return r.addr
 }
 
-func (r *trackerResolver) get() (string, time.Time) {
+// get returns the address, when it was set, and whether this is the
+// first resolve of the run.
+func (r *trackerResolver) get() (addr string, since time.Time, first bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.addr, r.since
+	first, r.started = !r.started, true
+	return r.addr, r.since, first
 }
 
 // resolve returns the address to dial; failed is the previous dial's error.
 func (r *trackerResolver) resolve(ctx context.Context, failed error) (string, error) {
-	addr, since := r.get()
+	addr, since, first := r.get()
 	if r.finder == nil {
 		return addr, nil
 	}
 	if s, ok := r.finder.Newest(r.id, since); ok && s.Addr.String() != addr {
 		return r.found(s, "the tracker announced another address"), nil
 	}
-	if addr != "" && failed == nil {
+	if addr != "" && failed == nil && !first {
 		return addr, nil
 	}
 	if addr == "" {
 		return r.first(ctx)
 	}
-	wctx, cancel := context.WithTimeout(ctx, lookAgain)
+	wait, why := lookAgain, "the tracker does not answer at its known address"
+	if failed == nil {
+		wait, why = lookAtStart, "the tracker announces another address than the remembered one"
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	s, err := r.finder.Find(wctx, r.id, time.Now())
-	if err == nil && s.Addr.String() != addr {
-		return r.found(s, "the tracker does not answer at its known address"), nil
+	if err == nil && s.Addr.String() != addr && (failed != nil || !sameAddr(ctx, addr, s.Addr)) {
+		return r.found(s, why), nil
+	}
+	if failed == nil {
+		return addr, nil
 	}
 	if err != nil && ctx.Err() == nil && len(r.finder.Others(r.id)) > 0 {
 		// (a tracker that is merely restarting is not worth a warning)
@@ -148,4 +168,29 @@ func (r *trackerResolver) found(s discovery.Sighting, why string) string {
 	r.mu.Unlock()
 	r.log.Info("tracker address from the local network: "+why, "addr", addr, "was", old, "tracker", r.id.Short())
 	return addr
+}
+
+// sameAddr reports whether addr (HOST:PORT as given or remembered: a name
+// or an IP) is ap: a name that resolves to ap's address is, so a tracker
+// given as pi.local:7000 stays known by that name.
+func sameAddr(ctx context.Context, addr string, ap netip.AddrPort) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port != strconv.Itoa(int(ap.Port())) {
+		return false
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap() == ap.Addr().Unmap()
+	}
+	lctx, cancel := context.WithTimeout(ctx, lookAtStart)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(lctx, "ip", host)
+	if err != nil {
+		return false
+	}
+	for _, ip := range ips {
+		if ip.Unmap() == ap.Addr().Unmap() {
+			return true
+		}
+	}
+	return false
 }

@@ -146,7 +146,7 @@ func TestJoinByTokenIgnoresSpoofedAnnouncements(t *testing.T) {
 	if addr, _ := membership(t, p); addr != "" {
 		t.Fatalf("joined %s before the tracker announced itself", addr)
 	}
-	announce(t, n, trackerPort, peerPort)
+	stopAnnounce := announce(t, n, trackerPort, peerPort)
 	p.registered(t)
 	addr, id := membership(t, p)
 	if addr != n.srv.Addr().String() || id != n.token.Tracker {
@@ -159,10 +159,12 @@ func TestJoinByTokenIgnoresSpoofedAnnouncements(t *testing.T) {
 	}
 
 	// the pin: a peer told the attacker's address for the real tracker stops
-	// with a wrong-identity error and joins nothing; with discovery on, and
-	// the real tracker answering on the LAN, a wrong identity is still an
-	// error for the user, not a reason to look elsewhere
+	// with a wrong-identity error and joins nothing; with discovery on, a
+	// wrong identity is an error for the user, not a reason to look
+	// elsewhere. (Were the real tracker answering on the LAN when the peer
+	// starts, the peer would dial it there instead: discover.go, lookAtStart.)
 	p.stop() // its discovery port is the next peer's
+	stopAnnounce()
 	state := filepath.Join(t.TempDir(), "state")
 	id2, err := identity.LoadOrCreate(state)
 	if err != nil {
@@ -259,5 +261,24 @@ func TestResolverNamesOtherTrackers(t *testing.T) {
 	res := <-got
 	if res.err != nil || res.addr != n.srv.Addr().String() {
 		t.Fatalf("resolved %q, %v; want %s", res.addr, res.err, n.srv.Addr())
+	}
+}
+
+func TestSameAddr(t *testing.T) {
+	ap := netip.MustParseAddrPort("127.0.0.1:7000")
+	tests := []struct {
+		addr string
+		want bool
+	}{
+		{"127.0.0.1:7000", true},
+		{"[::ffff:127.0.0.1]:7000", true},
+		{"127.0.0.1:7001", false},
+		{"10.0.0.1:7000", false},
+		{"no port", false},
+	}
+	for _, tt := range tests {
+		if got := sameAddr(context.Background(), tt.addr, ap); got != tt.want {
+			t.Errorf("sameAddr(%q, %v) = %v, want %v", tt.addr, ap, got, tt.want)
+		}
 	}
 }
