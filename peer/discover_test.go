@@ -23,14 +23,21 @@ import (
 // instead of broadcasting (cmd/dartsync/e2e's TestDiscovery* broadcast in
 // network namespaces).
 
-func freeUDP(t *testing.T) int {
+// freeUDPs returns n distinct free UDP ports: held together while chosen, so
+// that two roles never get the same one (the discovery sockets share
+// ports, SO_REUSEADDR, and a unicast datagram reaches only one of them).
+func freeUDPs(t *testing.T, n int) []int {
 	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports := make([]int, n)
+	for i := range ports {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ports[i] = c.LocalAddr().(*net.UDPAddr).Port
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	return ports
 }
 
 func loopback(port int) func() []discovery.Target {
@@ -54,9 +61,15 @@ func trackerKey(t *testing.T, n *testNet) ed25519.PrivateKey {
 // trackerPort.
 func announce(t *testing.T, n *testNet, trackerPort, peerPort int) (stop func()) {
 	t.Helper()
+	return announceEvery(t, n, trackerPort, peerPort, time.Hour)
+}
+
+// announceEvery is announce with unprompted announcements every interval.
+func announceEvery(t *testing.T, n *testNet, trackerPort, peerPort int, interval time.Duration) (stop func()) {
+	t.Helper()
 	a, err := discovery.NewAnnouncer(discovery.AnnouncerConfig{
 		Key: trackerKey(t, n), Port: int(netip.MustParseAddrPort(n.srv.Addr().String()).Port()), DiscoveryPort: trackerPort,
-		Interval: time.Hour, Targets: loopback(peerPort), Log: testLog(),
+		Interval: interval, Targets: loopback(peerPort), Log: testLog(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +129,8 @@ func membership(t *testing.T, p *testPeer) (addr string, id identity.DeviceID) {
 // address that leads to the attacker anyway is refused by the pin.
 func TestJoinByTokenIgnoresSpoofedAnnouncements(t *testing.T) {
 	n, evil := newTestNet(t), newTestNet(t)
-	peerPort, trackerPort := freeUDP(t), freeUDP(t)
+	ports := freeUDPs(t, 2)
+	peerPort, trackerPort := ports[0], ports[1]
 	evilAddr := netip.MustParseAddrPort(evil.srv.Addr().String())
 	evilKey := trackerKey(t, evil)
 	own, err := discovery.EncodeAnnouncement(evilKey, evilAddr, time.Now().Add(time.Hour))
@@ -196,7 +210,8 @@ func TestJoinByTokenIgnoresSpoofedAnnouncements(t *testing.T) {
 // peer dials it there.
 func TestTrackerMovedIsFoundAgain(t *testing.T) {
 	n := newTestNet(t)
-	peerPort, trackerPort := freeUDP(t), freeUDP(t)
+	ports := freeUDPs(t, 2)
+	peerPort, trackerPort := ports[0], ports[1]
 	stopAnnounce := announce(t, n, trackerPort, peerPort)
 	p := startByToken(t, n, trackerPort, peerPort)
 	p.registered(t)
@@ -231,7 +246,8 @@ func TestTrackerMovedIsFoundAgain(t *testing.T) {
 // own tracker's address once that one announces itself.
 func TestResolverNamesOtherTrackers(t *testing.T) {
 	n, other := newTestNet(t), newTestNet(t)
-	peerPort, trackerPort, otherPort := freeUDP(t), freeUDP(t), freeUDP(t)
+	ports := freeUDPs(t, 3)
+	peerPort, trackerPort, otherPort := ports[0], ports[1], ports[2]
 	var logs syncBuffer
 	f := discovery.NewFinder(discovery.FinderConfig{DiscoveryPort: peerPort, Targets: loopback(otherPort),
 		QueryEvery: 50 * time.Millisecond, Want: n.token.Tracker})
@@ -240,7 +256,9 @@ func TestResolverNamesOtherTrackers(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = f.Run(ctx) }()
 	defer func() { cancel(); wg.Wait() }()
-	announce(t, other, otherPort, peerPort) // answers the finder's queries
+	// it answers no query for another device: it is heard by its own announcements
+	announceEvery(t, other, otherPort, peerPort, 100*time.Millisecond)
+	waitFor(t, "the other tracker heard", func() bool { return len(f.Others(n.token.Tracker)) > 0 })
 	r := newTrackerResolver("", n.token.Tracker, f, peerPort, slog.New(slog.NewTextHandler(&logs, nil)))
 	r.hintAfter = 200 * time.Millisecond
 	type result struct {

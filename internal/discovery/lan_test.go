@@ -14,14 +14,21 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 )
 
-func freeUDPPort(t *testing.T) int {
+// freeUDPPorts returns n distinct free UDP ports: held together while chosen, so
+// that two roles never get the same one (the discovery sockets share
+// ports, SO_REUSEADDR, and a unicast datagram reaches only one of them).
+func freeUDPPorts(t *testing.T, n int) []int {
 	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports := make([]int, n)
+	for i := range ports {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ports[i] = c.LocalAddr().(*net.UDPAddr).Port
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	return ports
 }
 
 func loopTargets(port int) func() []Target {
@@ -47,7 +54,8 @@ func run(t *testing.T, fn func(context.Context) error) {
 // A peer's Find is answered at once: the tracker announces every hour but
 // hears the query.
 func TestFindAsksAndTrackerAnswers(t *testing.T) {
-	peerPort, trackerPort := freeUDPPort(t), freeUDPPort(t)
+	ports := freeUDPPorts(t, 2)
+	peerPort, trackerPort := ports[0], ports[1]
 	key := testKey(t, 1)
 	id := identity.NewDeviceID(key.Public().(ed25519.PublicKey))
 	f := NewFinder(FinderConfig{DiscoveryPort: peerPort, Targets: loopTargets(trackerPort), QueryEvery: 100 * time.Millisecond})
@@ -88,7 +96,7 @@ func TestSpoofedAnnouncementsIgnored(t *testing.T) {
 }
 
 func testSpoofed(t *testing.T, want bool) {
-	peerPort := freeUDPPort(t)
+	peerPort := freeUDPPorts(t, 1)[0]
 	key, attacker := testKey(t, 1), testKey(t, 66)
 	id := identity.NewDeviceID(key.Public().(ed25519.PublicKey))
 	cfg := FinderConfig{DiscoveryPort: peerPort, Targets: func() []Target { return nil }, QueryEvery: 50 * time.Millisecond}
