@@ -20,11 +20,14 @@ const (
 	// lookAgain is how long a dial that failed at the known address waits
 	// for the tracker to answer a query before that address is tried again.
 	lookAgain = 5 * time.Second
-	// lookAtStart is how long the first dial of a run waits for the tracker
-	// to answer on the LAN before the remembered address is dialled: a
-	// tracker that moved while this device was off is dialled where it is,
-	// not after a dial of its old address timed out (11 s with QUIC and
-	// TCP). A tracker that is not on the LAN costs this once per start.
+	// lookAtStart is how long the first dial of a run, and every redial of
+	// a tracker heard on the LAN in this run, waits for the tracker to
+	// answer there before the known address is dialled: a tracker that
+	// moved (while this device was off, or while it restarted) is dialled
+	// where it is, not after a dial of its old address timed out (11 s with
+	// QUIC and TCP), and one restarting at its address is dialled as soon
+	// as it announces itself. A tracker that is not on the LAN costs this
+	// once per start.
 	lookAtStart = 500 * time.Millisecond
 	// hintAfter: a device with no address that has not found its tracker
 	// after this long names the other trackers it hears (a tracker whose
@@ -90,15 +93,17 @@ func (r *trackerResolver) resolve(ctx context.Context, failed error) (string, er
 	if s, ok := r.finder.Newest(r.id, since); ok && s.Addr.String() != addr {
 		return r.found(s, "the tracker announced another address"), nil
 	}
-	if addr != "" && failed == nil && !first {
-		return addr, nil
-	}
 	if addr == "" {
 		return r.first(ctx)
 	}
+	if failed == nil && !first {
+		if _, onLAN := r.finder.Newest(r.id, time.Time{}); !onLAN {
+			return addr, nil // a tracker elsewhere: no need to ask the LAN before every redial
+		}
+	}
 	wait, why := lookAgain, "the tracker does not answer at its known address"
 	if failed == nil {
-		wait, why = lookAtStart, "the tracker announces another address than the remembered one"
+		wait, why = lookAtStart, "the tracker announces another address than the known one"
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()

@@ -225,9 +225,10 @@
 //     tracker Dialer before each dial. It looks on the LAN when no address
 //     is known, when a dial at the known one failed (a query, answered at
 //     once by the tracker; the known address is tried again after
-//     lookAgain), briefly before the first dial of a run (lookAtStart: a
-//     tracker that moved while the device was off), and takes an address
-//     the tracker announced since (it restarted elsewhere). The dial pins the tracker's device ID, so an
+//     lookAgain), briefly before the first dial of a run and before each
+//     redial of a tracker heard on the LAN (lookAtStart: a tracker that
+//     moved while the device was off or while it restarted), and takes an
+//     address the tracker announced since (it restarted elsewhere). The dial pins the tracker's device ID, so an
 //     announcement can change where the peer dials, never whom it joins; a
 //     wrong identity at any address stops the peer (ErrTrackerIdentity) as
 //     before, it is not a reason to look elsewhere. The address of each
