@@ -90,7 +90,7 @@ func (r *trackerResolver) resolve(ctx context.Context, failed error) (string, er
 	if r.finder == nil {
 		return addr, nil
 	}
-	if s, ok := r.finder.Newest(r.id, since); ok && s.Addr.String() != addr {
+	if s, ok := r.finder.Newest(r.id, since); ok && s.Addr.String() != addr && !sameAddr(ctx, addr, s.Addr) {
 		return r.found(s, "the tracker announced another address"), nil
 	}
 	if addr == "" {
