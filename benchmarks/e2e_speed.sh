@@ -116,12 +116,15 @@ start_net() {
   local token=$D/state/tracker/join.token
   for _ in $(seq 100); do [ -s "$token" ] && break; sleep 0.1; done
   [ -s "$token" ] || { echo "the tracker did not start; see $D/tracker.log" >&2; exit 1; }
+  sleep 0.2
+  kill -0 "${PID[T]}" 2>/dev/null || { echo "the tracker stopped (port $BASE_PORT taken?): $(cat "$D/tracker.log")" >&2; exit 1; }
   for p in "$@"; do
     i=$((i + 1))
     port=$((BASE_PORT + i))
     prof=()
     [ -n "${PROFILE:-}" ] && mkdir -p "$PROFILE" && prof=(--debug-cpuprofile "$PROFILE/$c-$r-$p.prof")
     [ -n "${TRACEDIR:-}" ] && mkdir -p "$TRACEDIR" && prof+=(--debug-trace "$TRACEDIR/$c-$r-$p.trace")
+    [ -n "${MEMPROFILE:-}" ] && mkdir -p "$MEMPROFILE" && prof+=(--debug-memprofile "$MEMPROFILE/$c-$r-$p.mprof")
     mkdir -p "$D/$p"
     # shellcheck disable=SC2086
     "$BIN" peer "${prof[@]}" ${PEER_FLAGS:-} --dir "$D/$p" --state "$D/state/$p" --tracker "127.0.0.1:$BASE_PORT" \
