@@ -50,6 +50,11 @@ type Config struct {
 	UploadLimit float64 // bytes/s the piece server sends at most; 0 = unlimited
 
 	Debounce time.Duration // watcher quiet time
+	// Settle is the quiet time of a file the OS says is complete (closed
+	// after writing, or renamed into the folder; Linux): it is reported
+	// without waiting for Debounce (peer/watch). 0: watch.DefaultSettle;
+	// negative: every path waits for Debounce.
+	Settle   time.Duration
 	Rescan   time.Duration // periodic full rescan; negative disables
 	Parallel int           // files downloaded at once
 	// SmallFilesGC is the garbage collector's target (GOGC percent) while

@@ -22,11 +22,22 @@ const (
 	DefaultDelay        = time.Second
 	DefaultRescan       = time.Hour
 	DefaultFallbackScan = 30 * time.Second
+	DefaultSettle       = 20 * time.Millisecond
 )
+
+// hintGrace is how long after a completion hint the ordinary events of the
+// same path (fsnotify's queue is read apart from the hints', so a write's
+// own event can arrive after its close; cp -p sets times after closing)
+// keep the Settle delay instead of the debounce.
+const hintGrace = 250 * time.Millisecond
 
 // Options configure a Watcher. Zero values mean the defaults.
 type Options struct {
-	Delay        time.Duration // quiet time before a path is reported
+	Delay time.Duration // quiet time before a path is reported
+	// Settle is the quiet time after a completion hint (a file closed
+	// after writing, or renamed into the folder; Linux only): such a path
+	// is reported without waiting for Delay. Negative: no hints.
+	Settle       time.Duration
 	Rescan       time.Duration // periodic full rescan; negative disables
 	FallbackScan time.Duration // full-scan period once the watch limit was hit
 	Log          *slog.Logger
@@ -59,6 +70,29 @@ type Watcher struct {
 
 	dirs    map[string]bool // watched directories, folder-relative ("" = root)
 	limited bool            // the watch limit was hit: poll with FallbackScan
+
+	hints  hintSource     // completion hints (hint_linux.go); nil: none
+	hintWD map[int]string // hint watch descriptor -> directory, folder-relative
+	dirWD  map[string]int // the reverse
+}
+
+// hintSource tells when a file is complete: closed after writing or
+// renamed into a watched directory (hint_linux.go; newHints fails where
+// the platform cannot tell). add and remove are called from the Watcher's
+// goroutine (and New), run is its own goroutine, ended by close.
+type hintSource interface {
+	add(dir string) (wd int, err error)
+	remove(wd int)
+	events() <-chan rawHint
+	run(stop <-chan struct{})
+	close() error
+}
+
+// rawHint is one completion hint: a watch descriptor (of a directory) and
+// the name in it.
+type rawHint struct {
+	wd   int
+	name string
 }
 
 // New starts watching root and everything below it.
@@ -72,6 +106,9 @@ func New(root string, opt Options) (*Watcher, error) {
 	if opt.FallbackScan <= 0 {
 		opt.FallbackScan = DefaultFallbackScan
 	}
+	if opt.Settle == 0 {
+		opt.Settle = DefaultSettle
+	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
@@ -82,9 +119,23 @@ func New(root string, opt Options) (*Watcher, error) {
 	w := &Watcher{
 		root: root, opt: opt, log: opt.Log, fsw: fsw,
 		out: make(chan Change), stop: make(chan struct{}),
-		dirs: make(map[string]bool),
+		dirs: make(map[string]bool), hintWD: make(map[int]string), dirWD: make(map[string]int),
+	}
+	if opt.Settle > 0 {
+		if h, err := newHints(); err == nil {
+			w.hints = h
+		} else {
+			w.log.Debug("no completion hints; every path waits for the debounce", "err", err)
+		}
 	}
 	w.addTree("")
+	if w.hints != nil {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.hints.run(w.stop)
+		}()
+	}
 	w.wg.Add(1)
 	go w.run()
 	return w, nil
@@ -99,6 +150,9 @@ func (w *Watcher) Close() error {
 	case <-w.stop:
 	default:
 		close(w.stop)
+	}
+	if w.hints != nil {
+		_ = w.hints.close() // ends its reader's Read
 	}
 	w.wg.Wait()
 	return w.fsw.Close()
@@ -148,8 +202,28 @@ func (w *Watcher) addTree(rel string) {
 			return nil
 		}
 		w.dirs[r] = true
+		w.addHint(p, r)
 		return nil
 	})
+}
+
+// addHint watches dir (absolute; rel folder-relative) for completion
+// hints too. A directory the hint instance cannot watch (the kernel's watch
+// limit) only waits for the debounce.
+func (w *Watcher) addHint(dir, rel string) {
+	if w.hints == nil {
+		return
+	}
+	wd, err := w.hints.add(dir)
+	if err != nil {
+		w.log.Debug("no completion hints for a directory", "dir", dir, "err", err)
+		return
+	}
+	if old, ok := w.dirWD[rel]; ok && old != wd {
+		delete(w.hintWD, old)
+	}
+	w.hintWD[wd] = rel
+	w.dirWD[rel] = wd
 }
 
 // dropTree forgets rel and every watched directory below it.
@@ -158,23 +232,25 @@ func (w *Watcher) dropTree(rel string) {
 		if d == rel || (rel != "" && strings.HasPrefix(d, rel+"/")) {
 			_ = w.fsw.Remove(filepath.Join(w.root, filepath.FromSlash(d)))
 			delete(w.dirs, d)
+			if wd, ok := w.dirWD[d]; ok {
+				delete(w.dirWD, d)
+				if w.hintWD[wd] == d { // not a directory renamed to a new name already re-added
+					delete(w.hintWD, wd)
+					w.hints.remove(wd)
+				}
+			}
 		}
 	}
 }
 
 func (w *Watcher) run() {
 	defer w.wg.Done()
-	pending := make(map[string]time.Time) // path -> last event
-	var outq Change                       // merged change waiting for the consumer
-	var timer *time.Timer
-	var timerC <-chan time.Time
-	arm := func(d time.Duration) {
-		if timer == nil {
-			timer = time.NewTimer(d)
-		} else {
-			timer.Reset(d)
-		}
-		timerC = timer.C
+	quiet := newQuietSet(w.opt.Delay, w.opt.Settle)
+	defer quiet.stop()
+	var outq Change // merged change waiting for the consumer
+	var hintC <-chan rawHint
+	if w.hints != nil {
+		hintC = w.hints.events()
 	}
 	var rescanC <-chan time.Time
 	if w.opt.Rescan > 0 {
@@ -201,9 +277,6 @@ func (w *Watcher) run() {
 		}
 		select {
 		case <-w.stop:
-			if timer != nil {
-				timer.Stop()
-			}
 			return
 		case outC <- outq:
 			outq = Change{}
@@ -231,10 +304,20 @@ func (w *Watcher) run() {
 			if (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) && w.dirs[r] {
 				w.dropTree(r)
 			}
-			if len(pending) == 0 {
-				arm(w.opt.Delay)
+			quiet.touch(r, time.Now())
+		case h := <-hintC:
+			dir, ok := w.hintWD[h.wd]
+			if !ok {
+				continue // a directory dropped meanwhile
 			}
-			pending[r] = time.Now()
+			r := h.name
+			if dir != "" {
+				r = dir + "/" + h.name
+			}
+			if ignored(r) {
+				continue
+			}
+			quiet.hint(r, time.Now())
 		case err, ok := <-w.fsw.Errors:
 			if !ok {
 				return
@@ -246,22 +329,11 @@ func (w *Watcher) run() {
 				w.log.Warn("watch error; full scan", "err", err)
 				all("watch error")
 			}
-		case <-timerC:
-			timerC = nil
-			now := time.Now()
-			var next time.Duration
-			for p, t := range pending {
-				if quiet := now.Sub(t); quiet >= w.opt.Delay {
-					outq.Paths = append(outq.Paths, p)
-					delete(pending, p)
-				} else if left := w.opt.Delay - quiet; next == 0 || left < next {
-					next = left
-				}
-			}
-			sort.Strings(outq.Paths)
-			outq.Paths = dedupSorted(outq.Paths)
-			if len(pending) > 0 {
-				arm(next)
+		case now := <-quiet.C():
+			if ps := quiet.ripe(now); len(ps) > 0 {
+				outq.Paths = append(outq.Paths, ps...)
+				sort.Strings(outq.Paths)
+				outq.Paths = dedupSorted(outq.Paths)
 			}
 		case <-rescanC:
 			all("periodic rescan")
