@@ -15,7 +15,8 @@
 #          a:     64 scattered 4 KiB overwrites in a 256 MiB file (dd
 #                 conv=notrunc, in place, 64 processes one after the other);
 #          b:     one byte inserted at 100 MiB and one deleted at 200 MiB
-#                 (the new file built aside and renamed over the old one).
+#                 (the new file built outside the folder on the same file
+#                 system and renamed over the old one).
 #          The clock starts when the change is made (its last write or the
 #          rename) and stops when B's file is byte-identical (seen in place
 #          with the right size; the compare is outside the clock).
@@ -293,10 +294,12 @@ case_latency() {
       b)
         f=big
         ino=$(stat -c %i "$D/B/$f")
-        cp "$WORK/files/new_b" "$D/A/.big.new"
+        # Built outside the folder (same file system), renamed in: how
+        # editors and downloaders save.
+        cp "$WORK/files/new_b" "$D/big.new"
         sync
         t0=$(now)
-        mv -f "$D/A/.big.new" "$D/A/$f"
+        mv -f "$D/big.new" "$D/A/$f"
         ;;
     esac
     wait_same "$D/A/$f" "$D/B/$f" "$ino" || { echo "latency $c: B did not converge; see $D/*.log" >&2; KEEP=1; exit 1; }
