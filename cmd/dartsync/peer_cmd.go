@@ -52,7 +52,7 @@ type peerCmd struct {
 	Listen    string          `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
 	State     string          `name:"state" type:"path" help:"State directory (identity; index and chunk store of the default folder, STATE/folders/NAME of folder NAME); default each DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
 
-	Debounce         time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long."`
+	Debounce         time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long (on Linux a file closed after writing, or renamed into the folder, is reported at once)."`
 	Rescan           time.Duration `name:"rescan" default:"1h" help:"Full rescan interval (safety net for missed events); negative disables."`
 	KeepVersions     keepDuration  `name:"keep-versions" default:"30d" placeholder:"DURATION" help:"Keep files that remote changes replace or delete this long in DIR/.dartsync/versions (30d, 12h); 0 keeps none."`
 	KeepVersionsSize keepSize      `name:"keep-versions-size" default:"10%" placeholder:"SIZE" help:"At most this much is kept, oldest pruned first: 500MB, 2GiB, or a percentage of the folder's file system (5%)."`
