@@ -53,6 +53,7 @@ type peerCmd struct {
 	State     string          `name:"state" type:"path" help:"State directory (identity; index and chunk store of the default folder, STATE/folders/NAME of folder NAME); default each DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
 
 	Debounce         time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long (on Linux a file closed after writing, or renamed into the folder, is reported at once)."`
+	Settle           time.Duration `name:"settle" default:"20ms" help:"Report a file the system says is complete (on Linux: closed after writing, or renamed into the folder) once it has been quiet this long instead of --debounce; 0: every file waits for --debounce."`
 	Rescan           time.Duration `name:"rescan" default:"1h" help:"Full rescan interval (safety net for missed events); negative disables."`
 	KeepVersions     keepDuration  `name:"keep-versions" default:"30d" placeholder:"DURATION" help:"Keep files that remote changes replace or delete this long in DIR/.dartsync/versions (30d, 12h); 0 keeps none."`
 	KeepVersionsSize keepSize      `name:"keep-versions-size" default:"10%" placeholder:"SIZE" help:"At most this much is kept, oldest pruned first: 500MB, 2GiB, or a percentage of the folder's file system (5%)."`
@@ -106,7 +107,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) er
 	cfg := peer.Config{
 		Folders: folders, Identity: id,
 		TrackerAddr: c.Tracker, ListenAddr: c.Listen,
-		Debounce: c.Debounce, Rescan: c.Rescan, SmallFilesGC: smallFilesGC,
+		Debounce: c.Debounce, Settle: settleOrOff(c.Settle), Rescan: c.Rescan, SmallFilesGC: smallFilesGC,
 		StateDir: c.deviceState(folders),
 		Log:      log, Version: version, MetricsAddr: c.Metrics,
 		NoDefaultIgnores: c.NoDefaultIgnores,
@@ -208,4 +209,13 @@ func (c *peerCmd) token() (string, string, error) {
 		return c.Token, from, nil
 	}
 	return "", "", nil
+}
+
+// settleOrOff maps --settle to peer.Config.Settle: 0 turns the completion
+// hints off (negative there).
+func settleOrOff(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
