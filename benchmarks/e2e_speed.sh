@@ -142,18 +142,15 @@ start_net() {
 
 # --- small files -------------------------------------------------------------
 small_tree() {
-  local dst=$1 d
-  mkdir -p "$dst"
-  # One random 40 MiB stream cut in 4 KiB files: every file distinct.
-  head -c $((SMALL_N * 4096)) /dev/urandom >"$WORK/small.bin"
-  for d in $(seq -w 0 99); do mkdir -p "$dst/d$d"; done
-  (cd "$dst" && split -a 5 -d -b 4096 "$WORK/small.bin" f)
-  local k=0 f
-  for f in "$dst"/f*; do
-    mv "$f" "$dst/d$(printf %02d $((k % 100)))/${f##*/}.dat"
-    k=$((k + 1))
+  local dst=$1 d per=$(((SMALL_N + 99) / 100)) left=$SMALL_N n
+  # Distinct random files, SMALL_N in all, spread over 100 directories.
+  for d in $(seq -w 0 99); do
+    n=$((left < per ? left : per))
+    left=$((left - n))
+    mkdir -p "$dst/d$d"
+    [ "$n" -gt 0 ] && head -c $((n * 4096)) /dev/urandom | (cd "$dst/d$d" && split -a 4 -d -b 4096 --additional-suffix=.dat - f)
   done
-  rm -f "$WORK/small.bin"
+  return 0
 }
 
 case_small() {
