@@ -192,14 +192,17 @@ func (d *Daemon) ID() identity.DeviceID { return d.self }
 // share nothing but the device-wide things (folders.go).
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.closeStores()
-	l, err := transport.Listen(d.cfg.ListenAddr, d.cfg.Identity, transfer.ListenOptions())
+	l, err := transport.ListenNode(d.cfg.ListenAddr, d.cfg.Identity, transfer.ListenOptions(), d.cfg.Transport)
 	if err != nil {
 		return fmt.Errorf("peer: listen %s: %w", d.cfg.ListenAddr, err)
 	}
 	defer l.Close()
 	port := 0
-	if ua, ok := l.Addr().(*net.UDPAddr); ok {
-		port = ua.Port
+	switch a := l.Addr().(type) { // one port number for UDP and TCP
+	case *net.UDPAddr:
+		port = a.Port
+	case *net.TCPAddr:
+		port = a.Port
 	}
 	// Recovery only records versions found on disk: a paused folder's
 	// absent files are never taken for anything.
@@ -208,15 +211,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 			f.log.Warn("record versions applied before the last stop", "recorded", n, "err", err)
 		}
 	}
-	fetcher := transfer.NewFetcher(d.cfg.Identity, d.obs.fetchOptions(d.cfg.Fetch), d.log)
+	// One Dialer for the tracker and the sources: its memory of which
+	// transport answered is per address.
+	topt := d.cfg.Fetch.Transport
+	if topt.Log == nil {
+		topt.Log = d.log
+	}
+	netDialer := transport.NewDialer(d.cfg.Identity, topt, d.cfg.Transport)
+	fopt := d.obs.fetchOptions(d.cfg.Fetch)
+	fopt.Dialer = netDialer
+	fetcher := transfer.NewFetcher(d.cfg.Identity, fopt, d.log)
 	defer fetcher.Close()
 	server := transfer.NewFolderServer(d, d.log,
 		transfer.WithUploadLimit(d.cfg.UploadLimit), transfer.WithServed(d.obs.m.ObserveServed))
 	d.obs.running(fetcher, server)
 	dialer := tracker.NewDialer(tracker.DialerConfig{
-		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log,
+		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log, Net: netDialer,
 	})
 	defer dialer.Close()
+	d.api.tracker.Store(dialer)
 	clients := make([]*tracker.Client, len(d.folders))
 	for i, f := range d.folders {
 		f.handler.closeLeft = server.CloseNonMembers // before the client copies the handler
@@ -226,11 +239,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 			DeviceName: d.deviceName(), Version: d.cfg.Version,
 			LastSeq: f.idx.Seq, Handler: f.handler, Log: f.log,
 			LastEpoch:   func() tracker.Epoch { return tracker.Epoch(f.idx.Epoch()) },
+			LastHeard:   f.idx.Heard,
 			Registering: f.handler.registering,
 		})
 		f.connect(clients[i], fetcher)
 		d.log.Info("peer started", "version", d.cfg.Version, "device", d.self.String(), "folder", f.root,
-			"name", f.name, "state", f.stateDir, "listen", l.Addr().String(), "tracker", d.trackerAddr)
+			"name", f.name, "state", f.stateDir, "listen", l.Addr().String(), "transports", l.Networks(), "tracker", d.trackerAddr)
 	}
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quic-go/quic-go"
+	"github.com/dartsync/dartsync/internal/transport"
 
 	"github.com/dartsync/dartsync/internal/wire"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
 )
 
-func (c *Client) register(st *quic.Stream) (RegisterInfo, error) {
+func (c *Client) register(st transport.Stream) (RegisterInfo, error) {
 	var last uint64
 	var epoch Epoch
 	if c.cfg.LastEpoch != nil {
@@ -19,8 +19,12 @@ func (c *Client) register(st *quic.Stream) (RegisterInfo, error) {
 	if c.cfg.LastSeq != nil {
 		last = c.cfg.LastSeq()
 	}
+	var heard uint64
+	if c.cfg.LastHeard != nil {
+		heard = max(c.cfg.LastHeard(), last)
+	}
 	reg := &trackerpb.Register{Protocol: ProtocolVersion, ListenPort: uint32(c.cfg.ListenPort), Folder: c.cfg.Folder, LastSeq: last, JoinSecret: c.cfg.Secret,
-		Epoch: epoch.bytes(), DeviceName: c.cfg.DeviceName, Version: c.cfg.Version}
+		Epoch: epoch.bytes(), HeardSeq: heard, DeviceName: c.cfg.DeviceName, Version: c.cfg.Version}
 	st.SetDeadline(time.Now().Add(dialTimeout))
 	defer st.SetDeadline(time.Time{})
 	if err := wire.Write(st, &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_Register{Register: reg}}); err != nil {
@@ -51,7 +55,7 @@ func (c *Client) register(st *quic.Stream) (RegisterInfo, error) {
 	}, nil
 }
 
-func readTrackerMsg(st *quic.Stream) (*trackerpb.TrackerMsg, error) {
+func readTrackerMsg(st transport.Stream) (*trackerpb.TrackerMsg, error) {
 	body, err := wire.ReadBytes(st, MaxMessageSize)
 	if err != nil {
 		return nil, err
