@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"math"
 	"runtime/debug"
 	"testing"
 )
@@ -32,6 +33,31 @@ func TestGCBoost(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestGCBoostMemoryLimit(t *testing.T) {
+	base := debug.SetGCPercent(25)
+	defer debug.SetGCPercent(base)
+	baseLimit := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(baseLimit)
+	g := newGCBoost(400)
+	end := g.begin(smallBatchGC)
+	limit := debug.SetMemoryLimit(-1)
+	if limit == math.MaxInt64 || limit < boostHeadroom {
+		t.Errorf("boosted memory limit %d, want the memory held plus at least %d", limit, boostHeadroom)
+	}
+	end()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("memory limit after the boost %d, want it back at %d", got, int64(math.MaxInt64))
+	}
+
+	// A lower limit already set is kept.
+	debug.SetMemoryLimit(1 << 20)
+	end = g.begin(smallBatchGC)
+	if got := debug.SetMemoryLimit(-1); got != 1<<20 {
+		t.Errorf("boost raised a lower limit to %d", got)
+	}
+	end()
 }
 
 func TestGCBoostNested(t *testing.T) {
