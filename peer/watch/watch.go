@@ -71,7 +71,8 @@ type Watcher struct {
 	dirs    map[string]bool // watched directories, folder-relative ("" = root)
 	limited bool            // the watch limit was hit: poll with FallbackScan
 
-	hints  hintSource     // completion hints (hint_linux.go); nil: none
+	hints  hintSource     // completion hints (hint_linux.go); nil: none (the Watcher's goroutine)
+	hints0 hintSource     // the same as made by New, for Close (a second close is harmless)
 	hintWD map[int]string // hint watch descriptor -> directory, folder-relative
 	dirWD  map[string]int // the reverse
 }
@@ -123,17 +124,17 @@ func New(root string, opt Options) (*Watcher, error) {
 	}
 	if opt.Settle > 0 {
 		if h, err := newHints(); err == nil {
-			w.hints = h
+			w.hints, w.hints0 = h, h
 		} else {
 			w.log.Debug("no completion hints; every path waits for the debounce", "err", err)
 		}
 	}
 	w.addTree("")
-	if w.hints != nil {
+	if h := w.hints; h != nil {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			w.hints.run(w.stop)
+			h.run(w.stop)
 		}()
 	}
 	w.wg.Add(1)
@@ -151,8 +152,8 @@ func (w *Watcher) Close() error {
 	default:
 		close(w.stop)
 	}
-	if w.hints != nil {
-		_ = w.hints.close() // ends its reader's Read
+	if w.hints0 != nil {
+		_ = w.hints0.close() // ends its reader's Read
 	}
 	w.wg.Wait()
 	return w.fsw.Close()
@@ -189,7 +190,11 @@ func (w *Watcher) addTree(rel string) {
 		if w.dirs[r] {
 			return nil
 		}
-		if err := w.fsw.Add(p); err != nil {
+		err = w.fsw.Add(p)
+		if err != nil && errors.Is(err, syscall.ENOSPC) && w.dropHints() {
+			err = w.fsw.Add(p) // the hints' watches are free now
+		}
+		if err != nil {
 			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EMFILE) {
 				if !w.limited {
 					w.log.Warn("watch limit reached; falling back to periodic full scans",
@@ -205,6 +210,22 @@ func (w *Watcher) addTree(rel string) {
 		w.addHint(p, r)
 		return nil
 	})
+}
+
+// dropHints ends the completion hints when the kernel's watch limit is
+// reached: their watches count against it too, and watching every directory
+// matters more than reporting some paths sooner. It reports whether there
+// were hints to drop.
+func (w *Watcher) dropHints() bool {
+	if w.hints == nil {
+		return false
+	}
+	w.log.Info("watch limit reached; completion hints off (every path waits for the debounce)")
+	_ = w.hints.close() // frees its watches; its reader ends
+	w.hints = nil
+	clear(w.hintWD)
+	clear(w.dirWD)
+	return true
 }
 
 // addHint watches dir (absolute; rel folder-relative) for completion
