@@ -10,6 +10,10 @@
 #          counts complete files). files/s = 10 000 / seconds.
 #          Reference: an rsync daemon receiving the same tree (rsync -a,
 #          run once per receiver, one after the other: the time of both).
+#          Also printed: CPU seconds of each process from the start of the
+#          copy to the end (A, B, C, tracker), and the receivers' peak RSS
+#          (VmHWM). The machine is shared and noisy: compare CPU seconds,
+#          and run ROUNDS > 1 for the seconds.
 #   latency: save -> synced on B, for
 #          4k:    a new 4 KiB file written in place (open, write, close);
 #          a:     64 scattered 4 KiB overwrites in a 256 MiB file (dd
@@ -66,6 +70,7 @@ trap 'exit 130' INT TERM
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+vm() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # applied STATS: files_applied of a peer's STATE/stats.json (0 if none yet);
 # bash builtins only, so polling costs the peers no CPU. The receivers write
@@ -179,6 +184,8 @@ case_small() {
     sleep 0.02
   done
   t1=$(now)
+  local hwm
+  hwm="$(vm "${PID[B]}" VmHWM) $(vm "${PID[C]}" VmHWM)"
   local cpu=""
   for p in A B C T; do cpu+="$(awk -v a="$(cpu_s "${PID[$p]}")" -v a0="${cpu0[$p]}" 'BEGIN{printf "%.2f", a-a0}') "; done
   diff -r "$WORK/smalltree" "$D/B" -x .dartsync >/dev/null || { echo "small files: B differs" >&2; KEEP=1; exit 1; }
@@ -198,10 +205,10 @@ case_small() {
     rs=$(elapsed "$s0" "$s1")
     rm -rf "$WORK/rsync/dst/smallB" "$WORK/rsync/dst/smallC"
   fi
-  awk -v n="$SMALL_N" -v s="$sec" -v rs="$rs" -v r="$r" -v cpu="$cpu" 'BEGIN {
-    split(cpu, c, " ")
+  awk -v n="$SMALL_N" -v s="$sec" -v rs="$rs" -v r="$r" -v cpu="$cpu" -v hwm="$hwm" 'BEGIN {
+    split(cpu, c, " "); split(hwm, h, " ")
     rsr = (rs == "-") ? "-" : sprintf("%.0f", n / rs)
-    printf "small   %5d %6d files %8.2f s %8.0f files/s | rsync x2 %6s s %8s files/s | cpu-s A %s B %s C %s tracker %s\n", r, n, s, n / s, rs, rsr, c[1], c[2], c[3], c[4] }'
+    printf "small   %5d %6d files %8.2f s %8.0f files/s | rsync x2 %6s s %8s files/s | cpu-s A %s B %s C %s tracker %s | VmHWM MiB B %.1f C %.1f\n", r, n, s, n / s, rs, rsr, c[1], c[2], c[3], c[4], h[1] / 1024, h[2] / 1024 }'
 }
 
 # --- latency -----------------------------------------------------------------
