@@ -19,7 +19,11 @@ const hintMask = unix.IN_CLOSE_WRITE | unix.IN_MOVED_TO | unix.IN_ONLYDIR
 // the events that say a file is complete. Its reader goroutine sends each
 // as a rawHint; the Watcher's goroutine resolves the watch descriptor.
 type inotifyHints struct {
-	f   *os.File // non-blocking inotify descriptor: Close ends a Read
+	// fd is the inotify descriptor for adding and removing watches (never
+	// f.Fd(), which would make f blocking: its Read would then outlive
+	// Close); the Watcher adds and removes only before it closes f.
+	fd  int
+	f   *os.File // the same, non-blocking: Close ends a Read
 	out chan rawHint
 }
 
@@ -28,11 +32,11 @@ func newHints() (hintSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch: hints: %w", err)
 	}
-	return &inotifyHints{f: os.NewFile(uintptr(fd), "inotify-hints"), out: make(chan rawHint, 256)}, nil
+	return &inotifyHints{fd: fd, f: os.NewFile(uintptr(fd), "inotify-hints"), out: make(chan rawHint, 256)}, nil
 }
 
 func (h *inotifyHints) add(dir string) (int, error) {
-	wd, err := unix.InotifyAddWatch(int(h.f.Fd()), dir, hintMask)
+	wd, err := unix.InotifyAddWatch(h.fd, dir, hintMask)
 	if err != nil {
 		return -1, fmt.Errorf("watch: hints: add %s: %w", dir, err)
 	}
@@ -40,7 +44,7 @@ func (h *inotifyHints) add(dir string) (int, error) {
 }
 
 func (h *inotifyHints) remove(wd int) {
-	_, _ = unix.InotifyRmWatch(int(h.f.Fd()), uint32(wd))
+	_, _ = unix.InotifyRmWatch(h.fd, uint32(wd))
 }
 
 func (h *inotifyHints) events() <-chan rawHint { return h.out }

@@ -111,3 +111,37 @@ func TestQuietSet(t *testing.T) {
 		})
 	}
 }
+
+// TestWatcherCloseWithoutEvents: Close returns while nothing happens in the
+// folder (the hint reader's Read must end with Close, not with the next
+// event).
+func TestWatcherCloseWithoutEvents(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "a", "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(root, Options{Delay: time.Hour, Rescan: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "a", "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS == "linux" {
+		collect(t, w, "a/f")
+	}
+	if err := os.MkdirAll(filepath.Join(root, "a", "c"), 0o755); err != nil { // a hint watch added by the goroutine
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // let the watcher add it; nothing happens after
+	closed := make(chan error, 1)
+	go func() { closed <- w.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not return while the folder was quiet")
+	}
+}

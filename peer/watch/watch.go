@@ -66,7 +66,8 @@ type Watcher struct {
 	fsw  *fsnotify.Watcher
 	out  chan Change
 	stop chan struct{}
-	wg   sync.WaitGroup
+	wg   sync.WaitGroup // the run goroutine
+	hwg  sync.WaitGroup // the hint reader, ended after run (Close)
 
 	dirs    map[string]bool // watched directories, folder-relative ("" = root)
 	limited bool            // the watch limit was hit: poll with FallbackScan
@@ -131,9 +132,9 @@ func New(root string, opt Options) (*Watcher, error) {
 	}
 	w.addTree("")
 	if h := w.hints; h != nil {
-		w.wg.Add(1)
+		w.hwg.Add(1)
 		go func() {
-			defer w.wg.Done()
+			defer w.hwg.Done()
 			h.run(w.stop)
 		}()
 	}
@@ -152,10 +153,11 @@ func (w *Watcher) Close() error {
 	default:
 		close(w.stop)
 	}
+	w.wg.Wait() // no more adds or removes of hint watches
 	if w.hints0 != nil {
 		_ = w.hints0.close() // ends its reader's Read
 	}
-	w.wg.Wait()
+	w.hwg.Wait()
 	return w.fsw.Close()
 }
 
