@@ -41,13 +41,13 @@ const exitWrongToken = 3
 // rejoinHint tells a user whose tracker has another identity what to do.
 const rejoinHint = "A tracker whose state directory was lost or reset has a new identity and a new join token " +
 	"(it writes it to join.token in its state directory): join it again with " +
-	"--tracker HOST:PORT --token-file FILE (a copy of that file). Nothing is rolled back: this device keeps its files and re-announces them."
+	"--tracker HOST:PORT --token-file FILE (a copy of that file; on the tracker's local network --tracker may be left out). Nothing is rolled back: this device keeps its files and re-announces them."
 
 // peerCmd runs the peer daemon on its folders.
 type peerCmd struct {
 	Config    kong.ConfigFlag `name:"config" type:"path" placeholder:"FILE" help:"Read flags from this JSON file (see contrib/dartsync.json) instead of dartsync/config.json in the user config directory (~/.config on Linux); flags given on the command line win."`
 	Dirs      []string        `name:"dir" required:"" sep:"none" placeholder:"[NAME=]PATH" help:"Folder to keep in sync, repeatable: NAME=PATH is folder NAME on the tracker, a bare PATH the tracker's default folder (see docs/FOLDERS.md). Created if missing at the first start; later, a missing or unmarked folder pauses (alone)."`
-	Tracker   string          `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join."`
+	Tracker   string          `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join. Not needed on the tracker's local network: the peer finds the tracker the join token names there (UDP 21010)."`
 	Token     string          `name:"token" env:"DARTSYNC_TOKEN" help:"Join token (needed for the first join only). On the command line it is visible to other local users: prefer --token-file or DARTSYNC_TOKEN."`
 	TokenFile string          `name:"token-file" type:"path" help:"Read the join token from this file (a copy of the tracker's join.token, or a token from dartsync tracker token)."`
 	Listen    string          `name:"listen" default:":7001" help:"Address to serve pieces to other peers on: UDP (QUIC) and TCP, same port."`
@@ -62,6 +62,7 @@ type peerCmd struct {
 	Metrics          string        `name:"metrics" placeholder:"ADDR" help:"Serve Prometheus metrics at http://ADDR/metrics (TCP, e.g. 127.0.0.1:9101); off by default."`
 	Name             string        `name:"name" placeholder:"NAME" help:"This device's name on the tracker's dashboard and in its members list; default the host name."`
 	NoDefaultIgnores bool          `name:"no-default-ignores" help:"Sync editor and OS temporary files too (*.swp, *~, .DS_Store, *.tmp, ...); DIR/.dartsyncignore still applies."`
+	NoDiscovery      bool          `name:"no-discovery" env:"DARTSYNC_NO_DISCOVERY" help:"Do not look for the tracker on the local network: only --tracker or the remembered address is dialled."`
 
 	Debug peerDebug `embed:"" prefix:"debug-" group:"debug"`
 }
@@ -90,8 +91,8 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) er
 		if err != nil {
 			return withExitCode(2, fmt.Errorf("join token from %s: %w", tokenFrom, err))
 		}
-		if c.Tracker == "" {
-			return withExitCode(2, errors.New("a join token needs --tracker HOST:PORT"))
+		if c.Tracker == "" && c.NoDiscovery {
+			return withExitCode(2, errors.New("with --no-discovery a join token needs --tracker HOST:PORT"))
 		}
 		tok = &t
 	}
@@ -114,6 +115,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) er
 		Log:      log, Version: version, MetricsAddr: c.Metrics,
 		NoDefaultIgnores: c.NoDefaultIgnores,
 		DeviceName:       c.Name,
+		LANDiscovery:     !c.NoDiscovery,
 
 		KeepVersions:     time.Duration(c.KeepVersions),
 		KeepVersionsSize: c.KeepVersionsSize.bytes, KeepVersionsPercent: c.KeepVersionsSize.percent,
