@@ -38,6 +38,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+export DARTSYNC_NO_DISCOVERY=1 # loopback runs: no LAN discovery (dartsync tracker/peer --no-discovery)
+
 CASES=${CASES:-"small latency"}
 ROUNDS=${ROUNDS:-1}
 SMALL_N=${SMALL_N:-10000}
