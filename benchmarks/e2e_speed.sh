@@ -322,7 +322,7 @@ case_latency() {
   [ "${KEEP:-0}" = 1 ] || rm -rf "$D"
 }
 
-echo "dartsync e2e speed: tracker + peers on 127.0.0.1, default settings${PEER_FLAGS:+ + $PEER_FLAGS}, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "dartsync e2e speed: tracker + peers on 127.0.0.1, default settings (LAN discovery off)${PEER_FLAGS:+ + $PEER_FLAGS}, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
 for c in $CASES; do
   for r in $(seq "$ROUNDS"); do "case_$c" "$r"; done
 done
