@@ -66,12 +66,20 @@ type Config struct {
 	Transport   transport.Mode
 	UploadLimit float64 // bytes/s the piece server sends at most; 0 = unlimited
 
-	Debounce   time.Duration // watcher quiet time
-	Rescan     time.Duration // periodic full rescan; negative disables
-	Parallel   int           // files downloaded at once
-	Retry      time.Duration // retry of wants that had no usable source
-	StatsFile  string        // JSON stats written here periodically and on exit; "" = none; when Folders is empty
-	StatsEvery time.Duration
+	Debounce time.Duration // watcher quiet time
+	// Settle is the quiet time of a file the OS says is complete (closed
+	// after writing, or renamed into the folder; Linux): it is reported
+	// without waiting for Debounce (peer/watch). 0: watch.DefaultSettle;
+	// negative: every path waits for Debounce.
+	Settle   time.Duration
+	Rescan   time.Duration // periodic full rescan; negative disables
+	Parallel int           // files downloaded at once
+	// SmallFilesGC is the garbage collector's target (GOGC percent) while
+	// a pull applies many small files (gc_boost.go); 0 leaves it alone.
+	SmallFilesGC int
+	Retry        time.Duration // retry of wants that had no usable source
+	StatsFile    string        // JSON stats written here periodically and on exit; "" = none; when Folders is empty
+	StatsEvery   time.Duration
 	// FolderPoll is how often the folder marker is checked (see doc.go,
 	// "Paused"): how soon an unmount is noticed without an event, and a
 	// paused folder resumes once it is back.

@@ -41,6 +41,7 @@ type Daemon struct {
 
 	obs *observers // Prometheus metrics (metrics.go)
 	api *apiState  // local control API: events, recent errors (api.go)
+	gc  *gcBoost   // GC target while small files are pulled (gc_boost.go)
 }
 
 // New opens the index and chunk store of each folder of cfg and resolves
@@ -81,6 +82,7 @@ func New(cfg Config) (*Daemon, error) {
 		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID,
 		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
 		byName: make(map[string]*folder, len(fcs)), obs: obs, api: api,
+		gc: newGCBoost(cfg.SmallFilesGC),
 	}
 	obs.d = d
 	for _, fc := range fcs {
@@ -129,6 +131,7 @@ func (d *Daemon) openFolder(cfg Config) (*folder, error) {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
 	f := newFolder(cfg, d.self, idx, store)
+	f.pull.gc = d.gc
 	f.guard.control = localapi.ControlPath(d.cfg.StateDir)
 	mem, ok, err := idx.Membership()
 	if err != nil {

@@ -71,6 +71,10 @@
 //     together, each target is checked right before its own rename, each
 //     touched directory is fsynced once, then the batch is staged and
 //     announced.
+//   - GC boost (gc_boost.go): while a pull phase applies 64 or more
+//     single-piece files, the garbage collector's target is raised
+//     (Config.SmallFilesGC) within a soft memory limit (what the runtime
+//     held plus max(16 MiB, a quarter)), then put back.
 //   - Move: a new path whose version is exactly a local, unchanged file that
 //     a tombstone of the same pull deletes is renamed there (a remote rename
 //     costs neither network nor disk bytes).
