@@ -165,7 +165,7 @@ func TestSwarmCompletesAfterSeedLeaves(t *testing.T) {
 		return count(union) == len(union), fmt.Sprintf("%d of %d pieces (%v)", count(union), len(union), held)
 	})
 	seed.p.kill()
-	t.Logf("seed killed when the new peers held %v of %d pieces", held, size/pieceSize)
+	t.Logf("seed killed when the new peers held %v of %d pieces (a new peer holding all of them had completed first)", held, size/pieceSize)
 	for _, pp := range news {
 		waitBig(t, pp, size)
 		if got, _ := os.ReadFile(filepath.Join(pp.dir, "big.bin")); !bytes.Equal(got, data) {
@@ -176,6 +176,58 @@ func TestSwarmCompletesAfterSeedLeaves(t *testing.T) {
 		pp.p.stop()
 	}
 	c.tracker.stop()
+}
+
+// The seed leaves after sending about half the file: the pieces it sent
+// are only with the new peers, each holding part of them, and they trade
+// them with each other (each ends with all that either had) while no owner
+// is online. Then the seed comes back and both complete.
+func TestSwarmHoldersTradeWithoutOwner(t *testing.T) {
+	const size = 16 << 20
+	c := newCluster(t, 0)
+	data := randomBytes(t, size)
+	seed := startSeed(t, c, data, 1<<20)
+	news := launchNew(c, 2)
+	union := func() ([]bool, []int) {
+		u := make([]bool, size/pieceSize)
+		var each []int
+		for _, pp := range news {
+			h := heldPieces(pp, data)
+			each = append(each, count(h))
+			for i, ok := range h {
+				u[i] = u[i] || ok
+			}
+		}
+		return u, each
+	}
+	eventually(t, syncWait, "the new peers together hold half the pieces", func() (bool, string) {
+		u, each := union()
+		return count(u) >= len(u)/2, fmt.Sprintf("%d of %d (%v)", count(u), len(u), each)
+	})
+	seed.p.kill()
+	time.Sleep(300 * time.Millisecond) // pieces in flight land or are lost
+	u, each := union()
+	t.Logf("seed killed: the new peers held %v pieces, %d together, of %d", each, count(u), len(u))
+	for _, pp := range news {
+		eventually(t, syncWait, pp.name+" holds every piece either held", func() (bool, string) {
+			h := heldPieces(pp, data)
+			missing := 0
+			for i, ok := range u {
+				if ok && !h[i] {
+					missing++
+				}
+			}
+			return missing == 0, fmt.Sprintf("%d missing", missing)
+		})
+	}
+	c.startPeer(seed, false)
+	for _, pp := range news {
+		waitBig(t, pp, size)
+		if got, _ := os.ReadFile(filepath.Join(pp.dir, "big.bin")); !bytes.Equal(got, data) {
+			t.Fatalf("big.bin on %s differs", pp.name)
+		}
+	}
+	c.stopAll()
 }
 
 // heldPieces reports, by piece index, which pieces of data pp has: in its
