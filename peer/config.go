@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 	"github.com/dartsync/dartsync/peer/transfer"
 	"github.com/dartsync/dartsync/peer/versions"
 )
@@ -46,8 +47,11 @@ type Config struct {
 	Folder      string            // tracker folder name; "" = default; when Folders is empty
 	DeviceName  string            // this device's name on the tracker's dashboard; "" = the host name
 
-	ListenAddr  string  // UDP address the piece server listens on
-	UploadLimit float64 // bytes/s the piece server sends at most; 0 = unlimited
+	ListenAddr string // UDP address the piece server listens on
+	// Bandwidth limits the piece bytes sent and received (peer/bandwidth,
+	// limits.go); zero: unlimited. Changeable while the daemon runs
+	// (Daemon.SetLimits, the local API's /v1/limits).
+	Bandwidth bandwidth.Limits
 
 	Debounce   time.Duration // watcher quiet time
 	Rescan     time.Duration // periodic full rescan; negative disables

@@ -12,6 +12,7 @@ import (
 	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/transfer"
@@ -36,8 +37,9 @@ type Daemon struct {
 	folders []*folder          // in the order of Config.Folders
 	byName  map[string]*folder // by tracker folder name
 
-	obs *observers // Prometheus metrics (metrics.go)
-	api *apiState  // local control API: events, recent errors (api.go)
+	obs *observers         // Prometheus metrics (metrics.go)
+	bw  *bandwidth.Limiter // piece bytes sent and received (limits.go)
+	api *apiState          // local control API: events, recent errors (api.go)
 }
 
 // New opens the index and chunk store of each folder of cfg and resolves
@@ -58,6 +60,10 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.StateDir == "" {
 		cfg.StateDir = fcs[0].StateDir // the local API's socket (Config.StateDir)
 	}
+	bw, err := bandwidth.New(cfg.Bandwidth)
+	if err != nil {
+		return nil, fmt.Errorf("peer: %w", err)
+	}
 	obs := newObservers(cfg.Version)
 	api := newAPIState()
 	cfg.Log = api.errs.wrap(obs.wrapLog(cfg.Log))
@@ -77,7 +83,7 @@ func New(cfg Config) (*Daemon, error) {
 	d := &Daemon{
 		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID,
 		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
-		byName: make(map[string]*folder, len(fcs)), obs: obs, api: api,
+		byName: make(map[string]*folder, len(fcs)), obs: obs, api: api, bw: bw,
 	}
 	obs.d = d
 	for _, fc := range fcs {
@@ -208,7 +214,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	fetcher := transfer.NewFetcher(d.cfg.Identity, d.obs.fetchOptions(d.cfg.Fetch), d.log)
 	defer fetcher.Close()
 	server := transfer.NewFolderServer(d, d.log,
-		transfer.WithUploadLimit(d.cfg.UploadLimit), transfer.WithServed(d.obs.m.ObserveServed))
+		transfer.WithUploadLimit(float64(d.cfg.Bandwidth.Send)), transfer.WithServed(d.obs.m.ObserveServed))
 	d.obs.running(fetcher, server)
 	dialer := tracker.NewDialer(tracker.DialerConfig{
 		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log,

@@ -54,7 +54,8 @@ type peerCmd struct {
 	Name             string        `name:"name" placeholder:"NAME" help:"This device's name on the tracker's dashboard and in its members list; default the host name."`
 	NoDefaultIgnores bool          `name:"no-default-ignores" help:"Sync editor and OS temporary files too (*.swp, *~, .DS_Store, *.tmp, ...); DIR/.dartsyncignore still applies."`
 
-	Debug peerDebug `embed:"" prefix:"debug-" group:"debug"`
+	Limits peerLimits `embed:""`
+	Debug  peerDebug  `embed:"" prefix:"debug-" group:"debug"`
 }
 
 func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) error {
@@ -110,6 +111,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) er
 	if c.KeepVersions == 0 {
 		cfg.KeepVersions = -1 // keep nothing
 	}
+	c.Limits.apply(&cfg)
 	c.Debug.apply(&cfg, log)
 	if tok != nil {
 		cfg.TrackerID = tok.Tracker

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -71,10 +72,13 @@ func (l Limits) String() string {
 // limits nothing.
 type Limiter struct {
 	buckets [2]*bucket
+	counted [2]atomic.Int64 // bytes waited for, per direction
 	subnets subnetCache
 
 	mu     sync.Mutex // guards limits; held only to copy it
 	limits Limits
+
+	update sync.Mutex // serializes Update's read-modify-write (no I/O)
 }
 
 // New returns a Limiter enforcing l (which must pass Check).
@@ -110,6 +114,22 @@ func (l *Limiter) Set(lim Limits) error {
 	return nil
 }
 
+// Update changes the limits to what f makes of the current ones, with no
+// other Update in between; f's error, or a result that fails Check, leaves
+// them as they were.
+func (l *Limiter) Update(f func(Limits) (Limits, error)) (Limits, error) {
+	l.update.Lock()
+	defer l.update.Unlock()
+	next, err := f(l.Limits())
+	if err != nil {
+		return l.Limits(), err
+	}
+	if err := l.Set(next); err != nil {
+		return l.Limits(), err
+	}
+	return next, nil
+}
+
 func (l *Limiter) apply(lim Limits, now time.Time) {
 	l.mu.Lock()
 	l.limits = lim
@@ -143,6 +163,7 @@ func (l *Limiter) Wait(ctx context.Context, dir Direction, remote netip.Addr, n 
 			return waited, nil
 		}
 		c := min(n, Chunk)
+		l.counted[dir].Add(int64(c))
 		d, err := l.buckets[dir].wait(ctx, c, stop)
 		waited += d
 		if err != nil {
@@ -151,6 +172,15 @@ func (l *Limiter) Wait(ctx context.Context, dir Direction, remote netip.Addr, n 
 		n -= c
 	}
 	return waited, nil
+}
+
+// Counted is how many bytes went through direction dir's limit (bytes
+// while it was unlimited, or exempt, are not counted).
+func (l *Limiter) Counted(dir Direction) int64 {
+	if l == nil {
+		return 0
+	}
+	return l.counted[dir].Load()
 }
 
 // bucket is one direction's token bucket.
