@@ -23,7 +23,9 @@
 # (default 7870: tracker, peers +1 +2), DEBOUNCE (default 50ms), PIECE_SIZE
 # (default 1MiB), BIN (default bin/dartsync, rebuilt unless NOBUILD=1),
 # TIMEOUT per case in seconds (default 120), KEEP=1 keeps the work directory,
-# PROFILE=DIR writes each peer's CPU profile to DIR/SIZE-ROUND-{A,B}.prof.
+# PROFILE=DIR writes each peer's CPU profile to DIR/SIZE-ROUND-{A,B}.prof,
+# TRANSPORT (auto, quic or tcp; default auto: QUIC on loopback) is the
+# --transport of the tracker and both peers.
 # It stops and removes only what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +37,7 @@ DEBOUNCE=${DEBOUNCE:-50ms}
 PIECE_SIZE=${PIECE_SIZE:-1MiB}
 TIMEOUT=${TIMEOUT:-120}
 BIN=${BIN:-bin/dartsync}
+TRANSPORT=${TRANSPORT:-auto}
 
 if [ "${NOBUILD:-0}" != 1 ]; then
   CGO_ENABLED=0 go build -trimpath -o "$BIN" ./cmd/dartsync
@@ -68,7 +71,7 @@ run_case() {
   # The file is made before anything runs, outside the folders, on the same
   # file system (hard link).
   head -c $((size << 20)) /dev/urandom >"$D/src/file.bin"
-  "$BIN" tracker --listen "127.0.0.1:$BASE_PORT" --state "$D/state/tracker" \
+  "$BIN" tracker --listen "127.0.0.1:$BASE_PORT" --state "$D/state/tracker" --transport "$TRANSPORT" \
     --piece-size "$PIECE_SIZE" >"$D/tracker.log" 2>&1 &
   pids+=($!)
   local token=$D/state/tracker/join.token p port
@@ -80,7 +83,7 @@ run_case() {
     prof=()
     [ -n "${PROFILE:-}" ] && mkdir -p "$PROFILE" && prof=(--debug-cpuprofile "$PROFILE/$size-$round-$p.prof")
     "$BIN" peer "${prof[@]}" --dir "$D/$p" --state "$D/state/$p" --tracker "127.0.0.1:$BASE_PORT" \
-      --token-file "$token" --listen "127.0.0.1:$port" --debounce "$DEBOUNCE" --debug-stats-every 100ms \
+      --token-file "$token" --listen "127.0.0.1:$port" --debounce "$DEBOUNCE" --debug-stats-every 100ms --transport "$TRANSPORT" \
       >"$D/peer$p.log" 2>&1 &
     pids+=($!)
     pid[$p]=$!
@@ -120,7 +123,7 @@ run_case() {
     'BEGIN { printf "%.2f %d %d %d %s %s\n", b - a, h, r, ha, ca, cb }' >"$WORK/result"
 }
 
-echo "dartsync e2e: tracker + 2 peers on 127.0.0.1, piece size $PIECE_SIZE, debounce $DEBOUNCE, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "dartsync e2e: tracker + 2 peers on 127.0.0.1, piece size $PIECE_SIZE, debounce $DEBOUNCE, transport $TRANSPORT, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
 printf '%8s %5s %9s %8s %12s %12s %12s %8s %8s\n' "size" "round" "seconds" "MB/s" "B VmHWM MiB" "B anon MiB" "A VmHWM MiB" "A cpu-s" "B cpu-s"
 for size in $SIZES_MIB; do
   for round in $(seq "$ROUNDS"); do

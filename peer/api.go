@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dartsync/dartsync/peer/localapi"
+	"github.com/dartsync/dartsync/tracker"
 )
 
 // apiState is the daemon's side of the local control API (peer/localapi):
@@ -17,7 +18,8 @@ type apiState struct {
 	bus     *localapi.Bus
 	errs    *errorRing
 	started time.Time
-	listen  atomic.Pointer[string] // the piece server's address, once Run listens
+	listen  atomic.Pointer[string]         // the piece server's address, once Run listens
+	tracker atomic.Pointer[tracker.Dialer] // the tracker connection, once Run dials it
 }
 
 func newAPIState() *apiState {

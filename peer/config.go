@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/peer/bandwidth"
 	"github.com/dartsync/dartsync/peer/transfer"
 	"github.com/dartsync/dartsync/peer/versions"
@@ -47,7 +48,11 @@ type Config struct {
 	Folder      string            // tracker folder name; "" = default; when Folders is empty
 	DeviceName  string            // this device's name on the tracker's dashboard; "" = the host name
 
-	ListenAddr string // UDP address the piece server listens on
+	ListenAddr string // address the piece server listens on, UDP and TCP on the same port
+	// Transport is which transports the peer listens on and dials (the
+	// tracker and other peers): auto ("": QUIC, TCP when QUIC gets no
+	// answer), quic or tcp (transport.Dialer).
+	Transport transport.Mode
 	// Bandwidth limits the piece bytes sent and received (peer/bandwidth,
 	// limits.go); zero: unlimited. Changeable while the daemon runs
 	// (Daemon.SetLimits, the local API's /v1/limits).

@@ -195,7 +195,7 @@ func (d *Daemon) ID() identity.DeviceID { return d.self }
 // share nothing but the device-wide things (folders.go).
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.closeStores()
-	l, err := transport.Listen(d.cfg.ListenAddr, d.cfg.Identity, transfer.ListenOptions())
+	l, err := transport.ListenNode(d.cfg.ListenAddr, d.cfg.Identity, transfer.ListenOptions(), d.cfg.Transport)
 	if err != nil {
 		return fmt.Errorf("peer: listen %s: %w", d.cfg.ListenAddr, err)
 	}
@@ -211,15 +211,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 			f.log.Warn("record versions applied before the last stop", "recorded", n, "err", err)
 		}
 	}
-	fetcher := transfer.NewFetcher(d.cfg.Identity, d.obs.fetchOptions(d.cfg.Fetch), d.log)
+	// One Dialer for the tracker and the sources: its memory of which
+	// transport answered is per address.
+	topt := d.cfg.Fetch.Transport
+	if topt.Log == nil {
+		topt.Log = d.log
+	}
+	netDialer := transport.NewDialer(d.cfg.Identity, topt, d.cfg.Transport)
+	fopt := d.obs.fetchOptions(d.cfg.Fetch)
+	fopt.Dialer = netDialer
+	fetcher := transfer.NewFetcher(d.cfg.Identity, fopt, d.log)
 	defer fetcher.Close()
 	server := transfer.NewFolderServer(d, d.log,
 		transfer.WithUploadLimit(float64(d.cfg.Bandwidth.Send)), transfer.WithServed(d.obs.m.ObserveServed))
 	d.obs.running(fetcher, server)
 	dialer := tracker.NewDialer(tracker.DialerConfig{
-		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log,
+		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log, Net: netDialer,
 	})
 	defer dialer.Close()
+	d.api.tracker.Store(dialer)
 	clients := make([]*tracker.Client, len(d.folders))
 	for i, f := range d.folders {
 		f.handler.closeLeft = server.CloseNonMembers // before the client copies the handler
@@ -233,7 +243,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		})
 		f.connect(clients[i], fetcher)
 		d.log.Info("peer started", "version", d.cfg.Version, "device", d.self.String(), "folder", f.root,
-			"name", f.name, "state", f.stateDir, "listen", l.Addr().String(), "tracker", d.trackerAddr)
+			"name", f.name, "state", f.stateDir, "listen", l.Addr().String(), "transports", l.Networks(), "tracker", d.trackerAddr)
 	}
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -2,9 +2,12 @@ package peer
 
 import (
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/peer/localapi"
+	"github.com/dartsync/dartsync/peer/transfer"
 )
 
 // Status returns a snapshot of the daemon (localapi.Status): each folder's
@@ -47,7 +50,12 @@ func (d *Daemon) Status() localapi.Status {
 			}
 		}
 	}
+	if dl := d.api.tracker.Load(); dl != nil && st.Tracker.Connected {
+		st.Tracker.Transport = dl.Network()
+	}
+	f, s := d.obs.fetcher.Load(), d.obs.server.Load()
 	for _, p := range peers {
+		p.Transport = peerTransport(p.Device, f, s)
 		st.Peers = append(st.Peers, *p)
 	}
 	sort.Slice(st.Peers, func(i, j int) bool {
@@ -126,4 +134,32 @@ func unixTime(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
+}
+
+// peerTransport names the transports of the connections with device (as
+// the fetcher dialled them and as the piece server accepted them): "quic",
+// "tcp", "quic+tcp", or "" when there are none.
+func peerTransport(device string, f *transfer.Fetcher, s *transfer.Server) string {
+	id, err := identity.ParseDeviceID(device)
+	if err != nil {
+		return ""
+	}
+	seen := map[string]bool{}
+	if f != nil {
+		for _, n := range f.Networks(id) {
+			seen[n] = true
+		}
+	}
+	if s != nil {
+		for _, n := range s.Networks(id) {
+			seen[n] = true
+		}
+	}
+	var ns []string
+	for _, n := range []string{"quic", "tcp"} {
+		if seen[n] {
+			ns = append(ns, n)
+		}
+	}
+	return strings.Join(ns, "+")
 }

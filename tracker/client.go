@@ -198,7 +198,7 @@ func (c *Client) session(ctx context.Context, d *dispatcher, dialer *Dialer) (re
 			dialer.drop(conn)
 		}
 	}()
-	st, err := conn.OpenStreamSync(ctx)
+	st, err := conn.OpenStream(ctx)
 	if err != nil {
 		return false, c.connErr(err)
 	}

@@ -18,8 +18,11 @@ type DialerConfig struct {
 	Addr      string             // tracker host:port
 	Identity  *identity.Identity // this device
 	Tracker   identity.DeviceID  // pinned tracker device ID (from the token)
-	Transport transport.Options  // QUIC options (zero: defaults)
-	Log       *slog.Logger       // nil discards
+	Transport transport.Options  // QUIC and TCP options (zero: defaults)
+	// Net dials the tracker (its mode and its memory of which transport
+	// worked where); nil: a transport.Dialer in ModeAuto of its own.
+	Net *transport.Dialer
+	Log *slog.Logger // nil discards
 }
 
 // Dialer is a device's one connection to the tracker, shared by the
@@ -31,7 +34,7 @@ type Dialer struct {
 	cfg DialerConfig
 
 	mu      sync.Mutex
-	conn    *transport.Conn
+	conn    transport.Session
 	dialing chan struct{} // closed when the dial under way ends; nil if none
 	closed  bool
 	dials   int // connections dialled (tests)
@@ -44,6 +47,9 @@ func NewDialer(cfg DialerConfig) *Dialer {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Net == nil {
+		cfg.Net = transport.NewDialer(cfg.Identity, cfg.Transport, transport.ModeAuto)
+	}
 	return &Dialer{cfg: cfg}
 }
 
@@ -53,7 +59,7 @@ var errDialerClosed = errors.New("tracker connection closed")
 // get returns the live connection, dialling it if there is none (one dial
 // at a time; the others wait for it). A wrong tracker identity wraps
 // ErrTrackerIdentity.
-func (d *Dialer) get(ctx context.Context) (*transport.Conn, error) {
+func (d *Dialer) get(ctx context.Context) (transport.Session, error) {
 	for {
 		d.mu.Lock()
 		if d.closed {
@@ -79,14 +85,14 @@ func (d *Dialer) get(ctx context.Context) (*transport.Conn, error) {
 		d.conn, d.dialing = nil, ch
 		d.mu.Unlock()
 		if old != nil {
-			_ = old.Close() // ended already; releases its socket
+			_ = old.CloseWithError(0, "") // ended already; releases its socket
 		}
 		conn, err := d.dial(ctx)
 		d.mu.Lock()
 		d.dialing = nil
 		close(ch)
 		if err == nil && d.closed {
-			_ = conn.Close()
+			_ = conn.CloseWithError(0, "")
 			conn, err = nil, errDialerClosed
 		}
 		if err == nil {
@@ -98,16 +104,17 @@ func (d *Dialer) get(ctx context.Context) (*transport.Conn, error) {
 	}
 }
 
-func (d *Dialer) dial(ctx context.Context) (*transport.Conn, error) {
+func (d *Dialer) dial(ctx context.Context) (transport.Session, error) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	conn, err := transport.Dial(dctx, d.cfg.Addr, d.cfg.Identity, &d.cfg.Tracker, d.cfg.Transport)
+	conn, err := d.cfg.Net.Dial(dctx, d.cfg.Addr, &d.cfg.Tracker)
 	if err != nil {
 		if errors.Is(err, transport.ErrWrongDevice) {
 			return nil, fmt.Errorf("%w: tracker %s: %w", ErrTrackerIdentity, d.cfg.Addr, err)
 		}
 		return nil, fmt.Errorf("connect to tracker %s: %w", d.cfg.Addr, err)
 	}
+	d.cfg.Log.Info("connected to tracker", "addr", d.cfg.Addr, "transport", conn.Network())
 	return conn, nil
 }
 
@@ -115,7 +122,7 @@ func (d *Dialer) dial(ctx context.Context) (*transport.Conn, error) {
 // next get dials again (a Client whose stream broke for a reason of the
 // connection: a write that timed out, a protocol error of the tracker's).
 // Every other stream on it ends too, and their Clients reconnect.
-func (d *Dialer) drop(conn *transport.Conn) {
+func (d *Dialer) drop(conn transport.Session) {
 	d.mu.Lock()
 	cur := d.conn == conn
 	if cur {
@@ -152,4 +159,15 @@ func (d *Dialer) Close() error {
 		return conn.CloseWithError(0, "")
 	}
 	return nil
+}
+
+// Network is the transport of the live tracker connection ("quic", "tcp"),
+// "" when there is none.
+func (d *Dialer) Network() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.conn == nil || d.conn.Context().Err() != nil {
+		return ""
+	}
+	return d.conn.Network()
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quic-go/quic-go"
+	"github.com/dartsync/dartsync/internal/transport"
 
 	"github.com/dartsync/dartsync/internal/wire"
 
@@ -50,7 +50,7 @@ func (c *Client) ReannounceDone(ctx context.Context, conn uint64) error {
 // control stream st, before the stream has any other user. A client without
 // it keeps no state across connections: it has nothing to re-announce, so it
 // ends a re-announce at once.
-func (c *Client) registering(st *quic.Stream, info RegisterInfo) error {
+func (c *Client) registering(st transport.Stream, info RegisterInfo) error {
 	if c.cfg.Registering != nil {
 		if err := c.cfg.Registering(info); err != nil {
 			return fmt.Errorf("after registration: %w", err)

@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quic-go/quic-go"
+	"github.com/dartsync/dartsync/internal/transport"
 
 	"github.com/dartsync/dartsync/internal/wire"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
 )
 
 // readLoop receives pushes (to the dispatcher) and results (to Update calls).
-func (c *Client) readLoop(st *quic.Stream, cc *clientConn, d *dispatcher) error {
+func (c *Client) readLoop(st transport.Stream, cc *clientConn, d *dispatcher) error {
 	for {
 		m, err := readTrackerMsg(st)
 		if err != nil {
@@ -65,7 +65,7 @@ func (c *Client) readLoop(st *quic.Stream, cc *clientConn, d *dispatcher) error 
 // the registered interval and, every probe period during which nothing was
 // written on the connection (by any folder's stream), a probe: a padded
 // keep-alive that a restarted tracker answers with a stateless reset.
-func (c *Client) writeLoop(ctx context.Context, st *quic.Stream, cc *clientConn, interval time.Duration, dialer *Dialer) error {
+func (c *Client) writeLoop(ctx context.Context, st transport.Stream, cc *clientConn, interval time.Duration, dialer *Dialer) error {
 	if interval <= 0 {
 		interval = DefaultInterval
 	}

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quic-go/quic-go"
+	"github.com/dartsync/dartsync/internal/transport"
 
 	"github.com/dartsync/dartsync/internal/wire"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
 )
 
-func (c *Client) register(st *quic.Stream) (RegisterInfo, error) {
+func (c *Client) register(st transport.Stream) (RegisterInfo, error) {
 	var last uint64
 	var epoch Epoch
 	if c.cfg.LastEpoch != nil {
@@ -51,7 +51,7 @@ func (c *Client) register(st *quic.Stream) (RegisterInfo, error) {
 	}, nil
 }
 
-func readTrackerMsg(st *quic.Stream) (*trackerpb.TrackerMsg, error) {
+func readTrackerMsg(st transport.Stream) (*trackerpb.TrackerMsg, error) {
 	body, err := wire.ReadBytes(st, MaxMessageSize)
 	if err != nil {
 		return nil, err

@@ -56,6 +56,18 @@ func (h errLog) any(f func(error) bool) bool {
 // nothing to say meanwhile, and the keep-alive interval is longer than the
 // test's waits too: their probes are what reaches the new process.
 func TestClientRecognisesRestartedTracker(t *testing.T) {
+	recognisesRestart(t, transport.ModeQUIC, transport.IsStatelessReset)
+}
+
+// TestClientRecognisesRestartedTrackerOverTCP: the same over TCP, where the
+// killed process's kernel ends the connections (and the new one would
+// answer a probe of an old one with a reset): the sessions end as lost
+// (transport.ErrConnLost) and the clients register again.
+func TestClientRecognisesRestartedTrackerOverTCP(t *testing.T) {
+	recognisesRestart(t, transport.ModeTCP, transport.IsConnLost)
+}
+
+func recognisesRestart(t *testing.T, mode transport.Mode, ended func(error) bool) {
 	if testing.Short() {
 		t.Skip("starts tracker processes")
 	}
@@ -76,7 +88,15 @@ func TestClientRecognisesRestartedTracker(t *testing.T) {
 		t.Fatal(err)
 	}
 	logA, logB := newErrLog(), newErrLog()
-	withLog := func(h errLog) clientOpt { return func(c *ClientConfig) { c.Log = slog.New(h) } }
+	withLog := func(h errLog) clientOpt {
+		return func(c *ClientConfig) {
+			c.Log = slog.New(h)
+			d := NewDialer(DialerConfig{Addr: c.Addr, Identity: c.Identity, Tracker: c.Tracker,
+				Net: transport.NewDialer(c.Identity, transport.Options{}, mode)})
+			t.Cleanup(func() { d.Close() })
+			c.Dialer = d
+		}
+	}
 	a := startClient(t, addr, tok, nil, withLog(logA))
 	bc := startClient(t, addr, tok, nil, withLog(logB))
 	a.registered(t)
@@ -94,8 +114,8 @@ func TestClientRecognisesRestartedTracker(t *testing.T) {
 		c.rec.wait(t, "registered again", func(r *recorder) bool { return len(r.regs) >= 2 })
 	}
 	for name, l := range map[string]errLog{"a": logA, "b": logB} {
-		if !l.any(transport.IsStatelessReset) {
-			t.Errorf("client %s: no connection ended with a stateless reset", name)
+		if !l.any(ended) {
+			t.Errorf("client %s: no connection ended as a restart over %s does", name, mode)
 		}
 	}
 	a.update(t, testFile("after.txt", "after the restart", t0, manifest.ID{}))

@@ -41,13 +41,14 @@ const (
 
 // ServerConfig configures a tracker. Zero fields take the defaults.
 type ServerConfig struct {
-	Listen      string             // UDP address to listen on (DefaultListen)
+	Listen      string             // address to listen on, UDP and TCP on the same port (DefaultListen)
+	Mode        transport.Mode     // transports served: auto (both, ""), quic or tcp
 	StateDir    string             // state.db, join.token and (if Identity is nil) the identity; required
 	Identity    *identity.Identity // nil: identity.LoadOrCreate(StateDir)
 	Interval    time.Duration      // keep-alive interval told to peers (DefaultInterval)
 	PeerTimeout time.Duration      // a peer silent this long is dropped (DefaultPeerTimeout)
 	PieceSize   int64              // piece size told to peers (manifest.DefaultPieceSize)
-	Transport   transport.Options  // QUIC options (zero fields: the tracker's windows and stream limit of limits.go, then the transport defaults)
+	Transport   transport.Options  // QUIC and TCP options (zero fields: the tracker's windows and stream limit of limits.go, then the transport defaults)
 	Log         *slog.Logger       // nil discards
 	Debug       DebugHooks         // hooks for tests of interleavings; zero in production
 }
@@ -68,7 +69,7 @@ type Server struct {
 	cfg   ServerConfig
 	id    *identity.Identity
 	store *store
-	ln    *transport.Listener
+	ln    *transport.NodeListener
 	admin net.Listener // the admin socket (access_socket.go); nil if it could not be made
 	token Token
 	log   *slog.Logger
@@ -146,7 +147,7 @@ func New(cfg ServerConfig) (*Server, error) {
 		st.close(leaveEpochOpen)
 		return nil, err
 	}
-	if s.ln, err = transport.Listen(cfg.Listen, id, cfg.Transport); err != nil {
+	if s.ln, err = transport.ListenNode(cfg.Listen, id, cfg.Transport, cfg.Mode); err != nil {
 		st.close(leaveEpochOpen)
 		return nil, fmt.Errorf("tracker: %w", err)
 	}
@@ -179,7 +180,8 @@ func (s *Server) Token() Token {
 // ID returns the tracker's device ID.
 func (s *Server) ID() identity.DeviceID { return s.id.ID }
 
-// Addr returns the UDP address the tracker listens on.
+// Addr returns the address the tracker listens on (UDP; in mode tcp, TCP;
+// the same port number serves both).
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Run accepts peers until ctx ends (then it returns nil) or accepting fails.
@@ -203,11 +205,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 
 	files, members := s.store.counts()
-	s.log.Info("tracker serving", "addr", s.ln.Addr(), "device", s.id.ID, "files", files, "members", members, "seq", s.store.current(), "epoch", s.store.currentEpoch())
+	s.log.Info("tracker serving", "addr", s.ln.Addr(), "transports", s.ln.Networks(), "device", s.id.ID, "files", files, "members", members, "seq", s.store.current(), "epoch", s.store.currentEpoch())
 	var err error
 	for {
-		var c *transport.Conn
-		c, err = s.ln.Accept(sctx)
+		var c transport.Session
+		c, err = s.ln.AcceptSession(sctx)
 		if err != nil {
 			break
 		}

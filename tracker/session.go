@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/quic-go/quic-go"
-
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
@@ -23,8 +21,8 @@ import (
 // notify channel.
 type session struct {
 	srv    *Server
-	conn   *transport.Conn
-	stream *quic.Stream
+	conn   transport.Session
+	stream transport.Stream
 	dev    identity.DeviceID
 	num    uint32
 	folder string
@@ -87,14 +85,14 @@ func (ss *session) fail(e *remoteError) {
 // its stream. A connection without a control stream for registerTimeout
 // (none opened yet, or all ended) is closed; otherwise it lives until the
 // peer closes it, it goes idle, or the tracker shuts down.
-func (s *Server) handle(ctx context.Context, c *transport.Conn) {
-	log := s.log.With("device", c.Remote.Short(), "remote", c.RemoteAddr())
+func (s *Server) handle(ctx context.Context, c transport.Session) {
+	log := s.log.With("device", c.RemoteDevice().Short(), "remote", c.RemoteAddr(), "transport", c.Network())
 	defer c.CloseWithError(0, "")
-	_, member := s.store.member(c.Remote)
-	dl, release, err := s.lim.admitConn(c.Remote, member)
+	_, member := s.store.member(c.RemoteDevice())
+	dl, release, err := s.lim.admitConn(c.RemoteDevice(), member)
 	if err != nil {
 		log.Warn("connection refused", "err", err)
-		_ = c.CloseWithError(quic.ApplicationErrorCode(trackerpb.ErrorCode_ERROR_UNAVAILABLE), err.Error())
+		_ = c.CloseWithError(transport.ErrorCode(trackerpb.ErrorCode_ERROR_UNAVAILABLE), err.Error())
 		return
 	}
 	defer release()
@@ -115,7 +113,7 @@ func (s *Server) handle(ctx context.Context, c *transport.Conn) {
 		})
 	}
 	if ctx.Err() != nil {
-		_ = c.CloseWithError(quic.ApplicationErrorCode(trackerpb.ErrorCode_ERROR_UNAVAILABLE), "tracker shutting down")
+		_ = c.CloseWithError(transport.ErrorCode(trackerpb.ErrorCode_ERROR_UNAVAILABLE), "tracker shutting down")
 	}
 	wg.Wait()
 }
@@ -169,7 +167,7 @@ func (cf *connFolders) release(folder string) {
 // serveStream runs one control stream (one folder's session) from
 // REGISTER to its end. It never closes the connection, except when the
 // tracker shuts down.
-func (s *Server) serveStream(ctx context.Context, c *transport.Conn, cf *connFolders, st *quic.Stream, log *slog.Logger) {
+func (s *Server) serveStream(ctx context.Context, c transport.Session, cf *connFolders, st transport.Stream, log *slog.Logger) {
 	ss, err := s.register(c, st, cf)
 	if err != nil {
 		re := asRemoteError(err)
@@ -192,7 +190,7 @@ func (s *Server) serveStream(ctx context.Context, c *transport.Conn, cf *connFol
 		defer wg.Done()
 		ss.writeLoop(sctx)
 		if ctx.Err() != nil {
-			_ = c.CloseWithError(quic.ApplicationErrorCode(trackerpb.ErrorCode_ERROR_UNAVAILABLE), "tracker shutting down")
+			_ = c.CloseWithError(transport.ErrorCode(trackerpb.ErrorCode_ERROR_UNAVAILABLE), "tracker shutting down")
 		}
 		ss.stream.CancelRead(0) // unblocks the reader; no-op after an ERROR
 		_ = ss.stream.Close()
@@ -217,12 +215,11 @@ func (s *Server) serveStream(ctx context.Context, c *transport.Conn, cf *connFol
 // isStreamGone reports whether err is the stream's end by the tracker
 // itself (CancelRead after an ERROR) or by the peer (a reset).
 func isStreamGone(err error) bool {
-	var se *quic.StreamError
-	return errors.As(err, &se)
+	_, ok := transport.AsStreamError(err)
+	return ok
 }
 
 func isConnGone(err error) bool {
-	var ie *quic.IdleTimeoutError
-	var ae *quic.ApplicationError
-	return errors.As(err, &ie) || errors.As(err, &ae) || errors.Is(err, net.ErrClosed)
+	_, app := transport.AsApplicationError(err)
+	return app || transport.IsConnLost(err) || errors.Is(err, net.ErrClosed)
 }

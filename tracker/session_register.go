@@ -6,8 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/quic-go/quic-go"
-
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/internal/wire"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
@@ -17,7 +15,7 @@ import (
 // and returns the session; on failure the error is for the peer.
 //
 // A folder already registered on the connection c is refused (cf).
-func (s *Server) register(c *transport.Conn, st *quic.Stream, cf *connFolders) (*session, error) {
+func (s *Server) register(c transport.Session, st transport.Stream, cf *connFolders) (*session, error) {
 	st.SetReadDeadline(time.Now().Add(registerTimeout))
 	body, release, err := s.lim.readFrame(st, cf.dev, MaxRegisterSize)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -52,16 +50,16 @@ func (s *Server) register(c *transport.Conn, st *quic.Stream, cf *connFolders) (
 }
 
 // registerFolder admits the device to reg's folder and answers REGISTERED.
-func (s *Server) registerFolder(c *transport.Conn, st *quic.Stream, reg *trackerpb.Register) (*session, error) {
-	num, newMember, err := s.admit(c.Remote, reg.JoinSecret)
+func (s *Server) registerFolder(c transport.Session, st transport.Stream, reg *trackerpb.Register) (*session, error) {
+	num, newMember, err := s.admit(c.RemoteDevice(), reg.JoinSecret)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkFolder(c.Remote, reg.Folder); err != nil {
+	if err := s.checkFolder(c.RemoteDevice(), reg.Folder); err != nil {
 		return nil, err
 	}
 	ss := &session{
-		srv: s, conn: c, stream: st, dev: c.Remote, num: num, folder: reg.Folder,
+		srv: s, conn: c, stream: st, dev: c.RemoteDevice(), num: num, folder: reg.Folder,
 		addr:   hostPort(c.RemoteAddr(), reg.ListenPort),
 		sent:   reg.LastSeq,
 		notify: make(chan struct{}, 1),
@@ -93,7 +91,7 @@ func (s *Server) registerFolder(c *transport.Conn, st *quic.Stream, reg *tracker
 
 // refuseStream sends re on the stream and closes it both ways; the
 // connection and its other streams are unaffected.
-func refuseStream(st *quic.Stream, re *remoteError) {
+func refuseStream(st transport.Stream, re *remoteError) {
 	st.SetWriteDeadline(time.Now().Add(errorGrace))
 	_ = wire.Write(st, re.msgPB())
 	_ = st.Close()

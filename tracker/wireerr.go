@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quic-go/quic-go"
+	"github.com/dartsync/dartsync/internal/transport"
 
 	"github.com/dartsync/dartsync/internal/wire"
 	"github.com/dartsync/dartsync/tracker/trackerpb"
@@ -67,9 +67,8 @@ func errTimeout(d time.Duration) *remoteError {
 // closed the connection with (the tracker closes with the ERROR's code and
 // message, so a peer learns why even if the stream data was lost).
 func fromConnClose(err error) (*remoteError, bool) {
-	var ae *quic.ApplicationError
-	if errors.As(err, &ae) && ae.Remote && ae.ErrorCode != 0 {
-		return &remoteError{trackerpb.ErrorCode(ae.ErrorCode), ae.ErrorMessage}, true
+	if ae, ok := transport.AsApplicationError(err); ok && ae.Remote && ae.Code != 0 {
+		return &remoteError{trackerpb.ErrorCode(ae.Code), ae.Reason}, true
 	}
 	return nil, false
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/dartsync/dartsync/internal/folderpath"
+	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer"
 	"github.com/dartsync/dartsync/tracker"
@@ -43,7 +44,8 @@ type peerCmd struct {
 	Tracker   string          `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join."`
 	Token     string          `name:"token" env:"DARTSYNC_TOKEN" help:"Join token (needed for the first join only). On the command line it is visible to other local users: prefer --token-file or DARTSYNC_TOKEN."`
 	TokenFile string          `name:"token-file" type:"path" help:"Read the join token from this file (a copy of the tracker's join.token, or a token from dartsync tracker token)."`
-	Listen    string          `name:"listen" default:":7001" help:"UDP address to serve pieces to other peers on."`
+	Listen    string          `name:"listen" default:":7001" help:"Address to serve pieces to other peers on: UDP (QUIC) and TCP, same port."`
+	Transport string          `name:"transport" default:"auto" enum:"auto,quic,tcp" help:"auto: listen on UDP and TCP, dial QUIC and fall back to TCP when QUIC gets no answer within a second (remembered per address for 5 minutes); quic or tcp: only that one."`
 	State     string          `name:"state" type:"path" help:"State directory (identity; index and chunk store of the default folder, STATE/folders/NAME of folder NAME); default each DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
 
 	Debounce         time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long."`
@@ -98,7 +100,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) er
 
 	cfg := peer.Config{
 		Folders: folders, Identity: id,
-		TrackerAddr: c.Tracker, ListenAddr: c.Listen,
+		TrackerAddr: c.Tracker, ListenAddr: c.Listen, Transport: transport.Mode(c.Transport),
 		Debounce: c.Debounce, Rescan: c.Rescan,
 		StateDir: c.deviceState(folders),
 		Log:      log, Version: version, MetricsAddr: c.Metrics,

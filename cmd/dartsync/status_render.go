@@ -23,6 +23,9 @@ func renderStatus(w io.Writer, st localapi.Status, now time.Time, loc *time.Loca
 	tr := "disconnected"
 	if st.Tracker.Connected {
 		tr = "connected"
+		if st.Tracker.Transport != "" {
+			tr += " over " + st.Tracker.Transport
+		}
 	}
 	if !st.Tracker.Since.IsZero() {
 		tr += " since " + r.clock(st.Tracker.Since)
@@ -129,7 +132,7 @@ func (r *renderer) peers(ps []localapi.Peer, folder string) {
 	r.linef("  peers      %d online", online)
 	for _, p := range mine {
 		if p.Online {
-			r.linef("    %-8s %-24s online", p.Short, shortenMiddle(p.Addr, 24))
+			r.linef("    %-8s %-24s online%s", p.Short, shortenMiddle(p.Addr, 24), over(p.Transport))
 		} else {
 			r.linef("    %-8s %-24s offline, last seen %s", p.Short, shortenMiddle(p.Addr, 24), r.when(p.LastSeen))
 		}
@@ -258,4 +261,12 @@ func shortenMiddle(s string, n int) string {
 	head := (n - 1) / 2
 	tail := n - 1 - head
 	return string(rs[:head]) + "…" + string(rs[len(rs)-tail:])
+}
+
+// over names the transport of a peer's connections ("" when none).
+func over(transport string) string {
+	if transport == "" {
+		return ""
+	}
+	return ", " + transport
 }

@@ -46,6 +46,7 @@ func TestRenderStatus(t *testing.T) {
 		}},
 		{"syncing", func() localapi.Status {
 			s := baseStatus()
+			s.Tracker.Transport = "tcp"
 			s.Folders = []localapi.Folder{{Path: "/home/me/sync", State: localapi.StateSyncing, Files: 1203, FilesInSync: 1200,
 				Bytes: 4 << 30, BytesInSync: 3 << 30, Wants: 3, LastScan: ago(40 * time.Second), LastChange: ago(5 * time.Second)}}
 			s.Transfers = []localapi.Transfer{
@@ -53,8 +54,8 @@ func TestRenderStatus(t *testing.T) {
 				{Path: "notes.txt", Size: 1000, Done: 0, Sources: 1, Started: ago(time.Second)},
 			}
 			s.Peers = []localapi.Peer{
-				{Device: "DDDDDDD-X", Short: "DDDDDDD", Addr: "192.168.1.20:7001", Online: true, LastSeen: statusNow, Folders: []string{""}},
-				{Device: "EEEEEEE-X", Short: "EEEEEEE", Addr: "[fd00::1234:5678:9abc:def0]:7001", Online: true, LastSeen: statusNow, Folders: []string{""}},
+				{Device: "DDDDDDD-X", Short: "DDDDDDD", Addr: "192.168.1.20:7001", Online: true, Transport: "quic", LastSeen: statusNow, Folders: []string{""}},
+				{Device: "EEEEEEE-X", Short: "EEEEEEE", Addr: "[fd00::1234:5678:9abc:def0]:7001", Online: true, Transport: "quic+tcp", LastSeen: statusNow, Folders: []string{""}},
 				{Device: "FFFFFFF-X", Short: "FFFFFFF", Addr: "10.0.0.7:7001", LastSeen: ago(26 * time.Hour), Folders: []string{""}},
 			}
 			s.Conflicts = []localapi.Conflict{{Path: "report.sync-conflict-20261203-113000-DDDDDDD.odt", Original: "report.odt", Device: "DDDDDDD", Time: ago(30 * time.Minute)}}

@@ -27,7 +27,8 @@ const trackerShutdown = 5 * time.Second
 
 // trackerCmd runs the tracker until SIGINT/SIGTERM.
 type trackerCmd struct {
-	Listen      string        `name:"listen" default:":7000" help:"UDP address to listen on."`
+	Listen      string        `name:"listen" default:":7000" help:"Address to listen on: UDP (QUIC) and TCP, same port."`
+	Transport   string        `name:"transport" default:"auto" enum:"auto,quic,tcp" help:"Transports served: auto (QUIC on UDP and TLS on TCP), quic or tcp only."`
 	State       string        `name:"state" type:"path" help:"State directory (identity, state.db, join.token); default $XDG_STATE_HOME/dartsync/tracker or ~/.local/state/dartsync/tracker."`
 	Interval    time.Duration `name:"interval" default:"30s" help:"Keep-alive interval peers are told to use."`
 	PeerTimeout time.Duration `name:"peer-timeout" default:"90s" help:"Drop a peer after this long without a keep-alive."`
@@ -56,7 +57,7 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context)
 		}
 	}
 	srv, err := tracker.New(tracker.ServerConfig{
-		Listen: c.Listen, StateDir: state, Interval: c.Interval, PeerTimeout: c.PeerTimeout,
+		Listen: c.Listen, Mode: transport.Mode(c.Transport), StateDir: state, Interval: c.Interval, PeerTimeout: c.PeerTimeout,
 		PieceSize: int64(c.PieceSize), Log: log,
 		// small flow-control windows: tracker messages are small and the tracker runs on a Pi
 		Transport: transport.Options{StreamWindow: 2 << 20, ConnWindow: 4 << 20, Log: log},

@@ -79,3 +79,35 @@ func TestSessionDialRefusesBadServers(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamContextEndsWithWriteSide: a stream's Context lives while its
+// write direction does, and ends when the other side cancels reading (the
+// server's signal that a requester gave up), at Close, and at CancelWrite.
+func TestStreamContextEndsWithWriteSide(t *testing.T) {
+	forEach(t, func(t *testing.T, im impl) {
+		ctx := testCtx(t)
+		p := newPair(t, im, Options{})
+		for _, tc := range []struct {
+			name string
+			end  func(cli, srv Stream)
+		}{
+			{"remote CancelRead", func(cli, srv Stream) { cli.CancelRead(5) }},
+			{"Close", func(cli, srv Stream) { srv.Close() }},
+			{"CancelWrite", func(cli, srv Stream) { srv.CancelWrite(6) }},
+		} {
+			cli, srv := streamPair(ctx, t, p)
+			if srv.Context().Err() != nil {
+				t.Fatalf("%s: context ended before anything happened", tc.name)
+			}
+			tc.end(cli, srv)
+			select {
+			case <-srv.Context().Done():
+			case <-ctx.Done():
+				t.Fatalf("%s: the server stream's context did not end", tc.name)
+			}
+			cli.CancelRead(0)
+			cli.CancelWrite(0)
+			srv.CancelRead(0)
+		}
+	})
+}

@@ -89,6 +89,20 @@
 //     most maxTCPHandshakes at once, each within the handshake timeout) and
 //     queues at most tcpAcceptQueue sessions not yet accepted.
 //
+//   - Node: ListenNode listens in a Mode: ModeAuto on UDP (QUIC) and TCP
+//     with one port number (port 0 picks a number free on both), ModeQUIC
+//     or ModeTCP on one. Its AcceptSession returns the sessions of both.
+//
+//   - Dialer: dials in a Mode. The auto rule: QUIC first; TCP as well when
+//     QUIC has no session after Fallback (DefaultFallback, 1 s) or failed;
+//     the first session wins, the other dial is cancelled. An address where
+//     TCP won prefers TCP (QUIC raced after the same delay) for QUICRetry
+//     (DefaultQUICRetry, 5 min), then QUIC again; a QUIC win clears it.
+//
+//   - Lost: IsConnLost recognises a session that ended without either side
+//     closing it (QUIC idle timeout, TCP ErrConnLost), for callers that
+//     treat it apart from an ApplicationError.
+//
 // Sentinel errors: ErrWrongDevice (the server is not the pinned device),
 // ErrBadPeerCert (the remote certificate is missing or not Ed25519, or a TCP
 // server hung up instead of accepting the client), ErrClosed (Accept on a

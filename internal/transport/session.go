@@ -69,6 +69,9 @@ type Stream interface {
 	SetDeadline(t time.Time) error
 	SetReadDeadline(t time.Time) error
 	SetWriteDeadline(t time.Time) error
+	// Context ends when the write direction is done: Close or CancelWrite
+	// was called, the other side cancelled reading, or the session ended.
+	Context() context.Context
 }
 
 // ApplicationError is why a Session ended when one side closed it with
@@ -178,12 +181,12 @@ type SessionListener interface {
 	Close() error
 }
 
-// Sessions returns l as a SessionListener.
-func (l *Listener) Sessions() SessionListener { return quicListener{l} }
+// Sessions returns l as a SessionListener (l itself: Listener implements
+// it).
+func (l *Listener) Sessions() SessionListener { return l }
 
-type quicListener struct{ *Listener }
-
-func (l quicListener) AcceptSession(ctx context.Context) (Session, error) {
+// AcceptSession is Accept returning a Session.
+func (l *Listener) AcceptSession(ctx context.Context) (Session, error) {
 	c, err := l.Accept(ctx)
 	if err != nil {
 		return nil, err
@@ -191,10 +194,19 @@ func (l quicListener) AcceptSession(ctx context.Context) (Session, error) {
 	return c.Session(), nil
 }
 
-func (l quicListener) DialSession(ctx context.Context, addr string, expect *identity.DeviceID) (Session, error) {
+// DialSession is Dial returning a Session.
+func (l *Listener) DialSession(ctx context.Context, addr string, expect *identity.DeviceID) (Session, error) {
 	c, err := l.Dial(ctx, addr, expect)
 	if err != nil {
 		return nil, err
 	}
 	return c.Session(), nil
+}
+
+// IsConnLost reports whether err says that a session ended without either
+// side closing it: QUIC's idle timeout, or a TCP session's ErrConnLost
+// (broken connection, unanswered keep-alives).
+func IsConnLost(err error) bool {
+	var ie *quic.IdleTimeoutError
+	return errors.As(err, &ie) || errors.Is(err, ErrConnLost)
 }

@@ -57,6 +57,7 @@ type tcpSession struct {
 
 func (s *tcpSession) newStream(st *yamux.Stream, incoming bool) *tcpStream {
 	t := &tcpStream{s: s, st: st, incoming: incoming}
+	t.ctx, t.cancel = context.WithCancel(s.ctx)
 	s.mu.Lock()
 	s.streams[st.StreamID()] = t
 	s.mu.Unlock()

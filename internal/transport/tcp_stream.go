@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -31,6 +32,9 @@ var ErrProtocol = errors.New("stream protocol violation")
 type tcpStream struct {
 	s  *tcpSession
 	st *yamux.Stream
+
+	ctx    context.Context // Stream.Context
+	cancel context.CancelFunc
 
 	// Reader state, touched only by the (single) reader.
 	left int // data bytes left in the current frame
@@ -157,6 +161,7 @@ func (t *tcpStream) stopped(code StreamCode) {
 	}
 	busy := t.wbusy
 	t.mu.Unlock()
+	t.cancel()
 	if busy {
 		_ = t.st.SetWriteDeadline(time.Now())
 	}
@@ -234,6 +239,7 @@ func (t *tcpStream) releaseWrite(err error) error {
 	t.wbusy = false
 	t.mu.Unlock()
 	if finish {
+		t.cancel()
 		if cancel != nil {
 			_ = t.st.SetWriteDeadline(time.Now().Add(closeGrace))
 			_, _ = t.writeFrame(frReset, uint32(cancel.Code), nil)
@@ -277,6 +283,7 @@ func (t *tcpStream) Close() error {
 	t.wDone = true
 	t.wbusy = false
 	t.mu.Unlock()
+	t.cancel()
 	if cerr := t.st.Close(); err == nil {
 		err = cerr
 	}
@@ -301,6 +308,9 @@ func (t *tcpStream) CancelWrite(code StreamCode) {
 	}
 	_ = t.releaseWrite(nil)
 }
+
+// Context implements Stream.
+func (t *tcpStream) Context() context.Context { return t.ctx }
 
 func (t *tcpStream) SetReadDeadline(d time.Time) error  { return t.st.SetReadDeadline(d) }
 func (t *tcpStream) SetWriteDeadline(d time.Time) error { return t.st.SetWriteDeadline(d) }

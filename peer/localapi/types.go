@@ -37,7 +37,8 @@ type Tracker struct {
 	Addr      string    `json:"addr"`
 	Device    string    `json:"device"`
 	Connected bool      `json:"connected"`
-	Since     time.Time `json:"since,omitempty"` // connected (or disconnected) since
+	Transport string    `json:"transport,omitempty"` // "quic" or "tcp" while connected
+	Since     time.Time `json:"since,omitempty"`     // connected (or disconnected) since
 }
 
 // Folder is GET /v1/folders (a list) and one element of Status.Folders.
@@ -63,12 +64,15 @@ type Folder struct {
 
 // Peer is another device of this device's folders.
 type Peer struct {
-	Device   string    `json:"device"`
-	Short    string    `json:"short"`
-	Addr     string    `json:"addr"` // IP:port of its piece server, as the tracker reported it
-	Online   bool      `json:"online"`
-	LastSeen time.Time `json:"last_seen"` // when it was last known to be online
-	Folders  []string  `json:"folders,omitempty"`
+	Device string `json:"device"`
+	Short  string `json:"short"`
+	Addr   string `json:"addr"` // IP:port of its piece server, as the tracker reported it
+	Online bool   `json:"online"`
+	// Transport is what carries the connections with it now ("quic",
+	// "tcp", or "quic+tcp" when there are both); "" when there are none.
+	Transport string    `json:"transport,omitempty"`
+	LastSeen  time.Time `json:"last_seen"` // when it was last known to be online
+	Folders   []string  `json:"folders,omitempty"`
 }
 
 // Transfer is GET /v1/transfers (a list): one file being fetched.

@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/quic-go/quic-go"
+	"github.com/dartsync/dartsync/internal/transport"
 
 	"github.com/dartsync/dartsync/manifest"
 )
@@ -16,7 +16,7 @@ import (
 // of conn, for folder. The returned buffer comes from bufs; the caller puts it back. The
 // data is not verified here. Cancelling ctx resets the stream. timeout (if
 // positive) bounds the wait for the response and every stall of the data.
-func requestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, folder string, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
+func requestPiece(ctx context.Context, conn transport.Session, bufs *bufPool, folder string, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
 	buf, err := doRequestPiece(ctx, conn, bufs, folder, h, length, timeout)
 	if err != nil {
 		return nil, classifyRemoteClose(err)
@@ -27,14 +27,13 @@ func requestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, folder st
 // classifyRemoteClose turns the server's "forbidden" connection close into
 // ErrForbidden.
 func classifyRemoteClose(err error) error {
-	var appErr *quic.ApplicationError
-	if errors.As(err, &appErr) && appErr.Remote && appErr.ErrorCode == codeForbidden {
+	if appErr, ok := transport.AsApplicationError(err); ok && appErr.Remote && appErr.Code == codeForbidden {
 		return fmt.Errorf("%w: %w", ErrForbidden, err)
 	}
 	return err
 }
 
-func doRequestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, folder string, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
+func doRequestPiece(ctx context.Context, conn transport.Session, bufs *bufPool, folder string, h manifest.ID, length int, timeout time.Duration) ([]byte, error) {
 	str, deadline, stop, err := openRequestStream(ctx, conn, timeout)
 	if err != nil {
 		return nil, err
@@ -61,8 +60,8 @@ func doRequestPiece(ctx context.Context, conn *quic.Conn, bufs *bufPool, folder 
 // resets the stream both ways until stop is called (the caller defers it);
 // renew pushes the stream's deadline timeout ahead (no deadline when
 // timeout <= 0) and has been called once already.
-func openRequestStream(ctx context.Context, conn *quic.Conn, timeout time.Duration) (str *quic.Stream, renew func(), stop func() bool, err error) {
-	str, err = conn.OpenStreamSync(ctx)
+func openRequestStream(ctx context.Context, conn transport.Session, timeout time.Duration) (str transport.Stream, renew func(), stop func() bool, err error) {
+	str, err = conn.OpenStream(ctx)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("transfer: open stream: %w", err)
 	}
@@ -82,7 +81,7 @@ func openRequestStream(ctx context.Context, conn *quic.Conn, timeout time.Durati
 // readBody fills buf from str (renewing the deadline as data arrives) and
 // checks that the stream then ends. On error the stream's read side is
 // cancelled; what names the body in error messages.
-func readBody(str *quic.Stream, buf []byte, renew func(), what string) error {
+func readBody(str transport.Stream, buf []byte, renew func(), what string) error {
 	if err := readFullStalling(str, buf, renew); err != nil {
 		str.CancelRead(codeCancelled)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {

@@ -58,8 +58,12 @@ const (
 
 // FetchOptions tunes a Fetcher. Zero fields take the defaults above.
 type FetchOptions struct {
-	// Transport configures the QUIC connections to sources.
+	// Transport configures the connections to sources (QUIC and TCP).
 	Transport transport.Options
+	// Dialer dials sources (its mode, and its memory of which transport
+	// worked where: the node's, shared with its tracker connection); nil:
+	// a transport.Dialer in ModeAuto with Transport.
+	Dialer *transport.Dialer
 	// Window is the most requests in flight to one source per file.
 	Window int
 	// WindowBytes is the most piece bytes in flight to one source per file
@@ -155,9 +159,13 @@ type Fetcher struct {
 func NewFetcher(id *identity.Identity, opt FetchOptions, log *slog.Logger) *Fetcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	opt = opt.withDefaults()
+	dialer := opt.Dialer
+	if dialer == nil {
+		dialer = transport.NewDialer(id, opt.Transport, transport.ModeAuto)
+	}
 	return &Fetcher{
 		id: id, opt: opt, log: log,
-		pool: newConnPool(id, opt.Transport, log),
+		pool: newConnPool(dialer, log),
 		bufs: newBufPool(),
 		mem:  semaphore.NewWeighted(opt.MaxInFlight),
 		ctx:  ctx, cancel: cancel,
@@ -329,3 +337,7 @@ func dropSummary(ss []SourceStats) string {
 	}
 	return string(b)
 }
+
+// Networks lists the transport ("quic", "tcp") of each live connection the
+// fetcher keeps to device id.
+func (f *Fetcher) Networks(id identity.DeviceID) []string { return f.pool.networks(id) }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quic-go/quic-go"
+	"github.com/dartsync/dartsync/internal/transport"
 
 	"github.com/dartsync/dartsync/delta"
 	"github.com/dartsync/dartsync/manifest"
@@ -110,7 +110,7 @@ func deltaInFlight(length int) int64 {
 
 // requestDelta sends one delta request on a new stream of conn and returns
 // the delta's bytes.
-func requestDelta(ctx context.Context, conn *quic.Conn, folder string, h manifest.ID, length int, sig []byte, timeout time.Duration) ([]byte, error) {
+func requestDelta(ctx context.Context, conn transport.Session, folder string, h manifest.ID, length int, sig []byte, timeout time.Duration) ([]byte, error) {
 	str, deadline, stop, err := openRequestStream(ctx, conn, timeout)
 	if err != nil {
 		return nil, err

@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/quic-go/quic-go"
-
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/manifest"
 )
@@ -40,7 +38,7 @@ func (j *fetchJob) runSource(ctx context.Context, si int, src Source) {
 // runSource).
 func (j *fetchJob) runSourceConns(ctx context.Context, si int, src Source) (reset bool) {
 	f, sched, window := j.f, j.sched, j.window
-	conns := make([]*quic.Conn, 0, f.opt.Conns)
+	conns := make([]transport.Session, 0, f.opt.Conns)
 	for lane := range f.opt.Conns {
 		conn, err := f.pool.get(ctx, src, lane)
 		if err != nil {
@@ -99,9 +97,19 @@ func (j *fetchJob) runSourceConns(ctx context.Context, si int, src Source) (rese
 	}
 }
 
+// sourceRestarted reports whether err, a request's failure on conn, says
+// that the source's process restarted: a QUIC stateless reset, or a TCP
+// session lost (a restarted node answers the old connection with a TCP
+// reset; a broken network looks the same and is dialled again once too).
+func sourceRestarted(err error, conn transport.Session) bool {
+	cause := context.Cause(conn.Context())
+	return transport.IsStatelessReset(err) || transport.IsStatelessReset(cause) ||
+		(conn.Network() == "tcp" && errors.Is(cause, transport.ErrConnLost))
+}
+
 // runAttempt performs one request, reports its outcome to the scheduler
 // and writes a winning piece to the sink.
-func (j *fetchJob) runAttempt(sctx context.Context, dropSrc, restarted context.CancelFunc, a *attempt, conn *quic.Conn, src Source) {
+func (j *fetchJob) runAttempt(sctx context.Context, dropSrc, restarted context.CancelFunc, a *attempt, conn transport.Session, src Source) {
 	f, sched, it := j.f, j.sched, a.it
 	began := time.Now()
 	f.load.requests.Add(1)
@@ -127,10 +135,10 @@ func (j *fetchJob) runAttempt(sctx context.Context, dropSrc, restarted context.C
 // a connection reset by the source's restarted process is dialled again
 // (restarted); any other failure of a live request drops the source for
 // this file.
-func (j *fetchJob) attemptFailed(sctx context.Context, dropSrc, restarted context.CancelFunc, a *attempt, conn *quic.Conn, src Source, err error) {
+func (j *fetchJob) attemptFailed(sctx context.Context, dropSrc, restarted context.CancelFunc, a *attempt, conn transport.Session, src Source, err error) {
 	f, sched := j.f, j.sched
 	switch {
-	case transport.IsStatelessReset(err) || transport.IsStatelessReset(context.Cause(conn.Context())):
+	case sourceRestarted(err, conn):
 		f.log.Info("source restarted; connecting again", "source", src.ID.Short(), "file", j.m.Path)
 		sched.retry(a)
 		f.pool.evictConn(src.ID, conn)

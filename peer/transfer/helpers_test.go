@@ -217,7 +217,8 @@ func (s *fileSink) content(t testing.TB) []byte {
 // testServer is a running piece server on loopback.
 type testServer struct {
 	id     *identity.Identity
-	l      *transport.Listener
+	l      *transport.NodeListener // QUIC and TCP on one port
+	srv    *Server
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -246,13 +247,13 @@ func startServer(t testing.TB, src PieceSource, auth Authorizer, opts ...ServerO
 
 func startServerAs(t testing.TB, id *identity.Identity, src PieceSource, auth Authorizer, opts ...ServerOption) *testServer {
 	t.Helper()
-	l, err := transport.Listen("127.0.0.1:0", id, ListenOptions())
+	l, err := transport.ListenNode("127.0.0.1:0", id, ListenOptions(), transport.ModeAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &testServer{id: id, l: l, cancel: cancel, done: make(chan error, 1)}
 	srv := NewServer(src, auth, testLog(t), opts...)
+	s := &testServer{id: id, l: l, srv: srv, cancel: cancel, done: make(chan error, 1)}
 	go func() { s.done <- srv.Serve(ctx, l) }()
 	t.Cleanup(func() {
 		s.stop()

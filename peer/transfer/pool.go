@@ -6,19 +6,16 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/quic-go/quic-go"
-
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 )
 
-// connPool keeps QUIC connections to source devices, dialled on first use
+// connPool keeps connections (QUIC or TCP: the Dialer decides) to source devices, dialled on first use
 // and pinned to the device ID: one per lane (FetchOptions.Conns lanes per
 // device). Concurrent users of a lane share one dial.
 type connPool struct {
-	id  *identity.Identity
-	opt transport.Options
-	log *slog.Logger
+	dialer *transport.Dialer
+	log    *slog.Logger
 
 	mu     sync.Mutex
 	conns  map[poolKey]*poolEntry
@@ -36,17 +33,17 @@ type poolKey struct {
 type poolEntry struct {
 	addr  string // address dialled
 	ready chan struct{}
-	conn  *quic.Conn // set before ready is closed; nil if err != nil
+	conn  transport.Session // set before ready is closed; nil if err != nil
 	err   error
 }
 
-func newConnPool(id *identity.Identity, opt transport.Options, log *slog.Logger) *connPool {
-	return &connPool{id: id, opt: opt, log: log, conns: make(map[poolKey]*poolEntry)}
+func newConnPool(d *transport.Dialer, log *slog.Logger) *connPool {
+	return &connPool{dialer: d, log: log, conns: make(map[poolKey]*poolEntry)}
 }
 
 // get returns a live connection to src, dialling it when there is none, or
 // when the pooled one has died or was dialled to another address.
-func (p *connPool) get(ctx context.Context, src Source, lane int) (*quic.Conn, error) {
+func (p *connPool) get(ctx context.Context, src Source, lane int) (transport.Session, error) {
 	key := poolKey{src.ID, lane}
 	for range 3 {
 		p.mu.Lock()
@@ -89,7 +86,7 @@ func (p *connPool) dial(ctx context.Context, src Source, key poolKey, e *poolEnt
 	defer p.dials.Done()
 	defer close(e.ready)
 	want := src.ID
-	c, err := transport.Dial(ctx, src.Addr, p.id, &want, p.opt)
+	c, err := p.dialer.Dial(ctx, src.Addr, &want)
 	if err != nil {
 		e.err = fmt.Errorf("transfer: dial %s at %s: %w", src.ID.Short(), src.Addr, err)
 		p.evict(key, e)
@@ -103,7 +100,8 @@ func (p *connPool) dial(ctx context.Context, src Source, key poolKey, e *poolEnt
 		e.err = ErrClosed
 		return
 	}
-	e.conn = c.Conn
+	e.conn = c
+	p.log.Info("connected to peer", "device", src.ID.Short(), "addr", src.Addr, "transport", c.Network(), "lane", key.lane)
 }
 
 // evict forgets e if it is still the entry of key, closing its connection.
@@ -134,7 +132,7 @@ func (p *connPool) close() {
 }
 
 // evictConn forgets conn (which has failed), whichever lane of id it is.
-func (p *connPool) evictConn(id identity.DeviceID, conn *quic.Conn) {
+func (p *connPool) evictConn(id identity.DeviceID, conn transport.Session) {
 	p.mu.Lock()
 	var found *poolEntry
 	var key poolKey
@@ -154,4 +152,24 @@ func (p *connPool) evictConn(id identity.DeviceID, conn *quic.Conn) {
 	if found != nil {
 		p.evict(key, found)
 	}
+}
+
+// networks lists the transports of the live connections to id.
+func (p *connPool) networks(id identity.DeviceID) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ns []string
+	for k, e := range p.conns {
+		if k.id != id {
+			continue
+		}
+		select {
+		case <-e.ready:
+			if e.conn != nil && e.conn.Context().Err() == nil {
+				ns = append(ns, e.conn.Network())
+			}
+		default:
+		}
+	}
+	return ns
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/quic-go/quic-go"
+	"github.com/dartsync/dartsync/internal/transport"
 
 	"github.com/dartsync/dartsync/delta"
 	"github.com/dartsync/dartsync/internal/wire"
@@ -29,14 +29,14 @@ const (
 	MaxFolderName = 255
 )
 
-// QUIC application error codes. Stream codes are used when resetting a
+// Application error codes (QUIC and TCP alike). Stream codes are used when resetting a
 // stream; connection codes when closing a connection.
 const (
-	codeCancelled quic.StreamErrorCode = 1 // requester gave up on the request
-	codeBadStream quic.StreamErrorCode = 2 // the stream broke the protocol
+	codeCancelled transport.StreamCode = 1 // requester gave up on the request
+	codeBadStream transport.StreamCode = 2 // the stream broke the protocol
 
-	codeNormal    quic.ApplicationErrorCode = 0 // orderly close
-	codeForbidden quic.ApplicationErrorCode = 2 // not a member
+	codeNormal    transport.ErrorCode = 0 // orderly close
+	codeForbidden transport.ErrorCode = 2 // not a member
 )
 
 // pieceRequest is a validated PieceRequest.

@@ -2,13 +2,11 @@ package transfer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/quic-go/quic-go"
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
@@ -171,17 +169,25 @@ func NewFolderServer(folders Folders, log *slog.Logger, opts ...ServerOption) *S
 	return s
 }
 
+// Acceptor is where a Server takes its connections from: a
+// transport.SessionListener (a *transport.NodeListener serves QUIC and
+// TCP). AcceptSession returns each authenticated session, or an error once
+// the listener is closed or ctx ends.
+type Acceptor interface {
+	AcceptSession(ctx context.Context) (transport.Session, error)
+}
+
 // Serve accepts connections from l and serves them until ctx is cancelled
 // (then it returns nil) or l fails (then it returns the error). Either way it
 // closes every connection it accepted and waits for their goroutines before
 // returning. It does not close l.
-func (s *Server) Serve(ctx context.Context, l *transport.Listener) error {
+func (s *Server) Serve(ctx context.Context, l Acceptor) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
 	for {
-		c, err := l.Accept(ctx)
+		c, err := l.AcceptSession(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -191,7 +197,7 @@ func (s *Server) Serve(ctx context.Context, l *transport.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.ServeConn(ctx, c.Conn, c.Remote)
+			s.ServeConn(ctx, c)
 		}()
 	}
 }
@@ -203,7 +209,8 @@ func (s *Server) Serve(ctx context.Context, l *transport.Listener) error {
 // that has MaxRemoteConns open is closed with the "too many" code. A stream
 // beyond the device's stream limit is answered BUSY unread. It returns when
 // every stream of the connection is done.
-func (s *Server) ServeConn(ctx context.Context, conn *quic.Conn, id identity.DeviceID) {
+func (s *Server) ServeConn(ctx context.Context, conn transport.Session) {
+	id := conn.RemoteDevice()
 	defer s.live.add(id, conn)() // before the check: see CloseNonMembers
 	if !s.folders.AnyMember(id) {
 		s.log.Info("refused connection from non-member", "device", id.Short(), "addr", conn.RemoteAddr())
@@ -217,6 +224,7 @@ func (s *Server) ServeConn(ctx context.Context, conn *quic.Conn, id identity.Dev
 		return
 	}
 	defer s.releaseRemote(id)
+	s.log.Debug("serving connection", "device", id.Short(), "addr", conn.RemoteAddr(), "transport", conn.Network())
 	stop := context.AfterFunc(ctx, func() { _ = conn.CloseWithError(codeNormal, "server shutting down") })
 	defer stop()
 
@@ -225,8 +233,7 @@ func (s *Server) ServeConn(ctx context.Context, conn *quic.Conn, id identity.Dev
 	for {
 		str, err := conn.AcceptStream(ctx)
 		if err != nil {
-			var appErr *quic.ApplicationError
-			if ctx.Err() == nil && !(errors.As(err, &appErr) && appErr.ErrorCode == codeNormal) {
+			if appErr, ok := transport.AsApplicationError(err); ctx.Err() == nil && !(ok && appErr.Code == codeNormal) {
 				s.log.Debug("connection ended", "device", id.Short(), "err", err)
 			}
 			return

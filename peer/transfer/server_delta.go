@@ -3,7 +3,7 @@ package transfer
 import (
 	"context"
 
-	"github.com/quic-go/quic-go"
+	"github.com/dartsync/dartsync/internal/transport"
 
 	"github.com/dartsync/dartsync/delta"
 	"github.com/dartsync/dartsync/peer/peerpb"
@@ -12,7 +12,7 @@ import (
 // serveDelta reads the wanted piece under the limits (its bytes plus the
 // delta's, at most about as much again), computes the delta against the
 // requester's signature and sends it.
-func (s *Server) serveDelta(ctx context.Context, str *quic.Stream, rem *remote, src PieceSource, req deltaRequest) error {
+func (s *Server) serveDelta(ctx context.Context, str transport.Stream, rem *remote, src PieceSource, req deltaRequest) error {
 	n := 2*int64(req.length) + delta.MaxDeltaOverhead
 	return s.withLimits(ctx, rem, n, func() error {
 		buf := s.bufs.get(req.length)

@@ -50,7 +50,7 @@ func TestServerFolders(t *testing.T) {
 		"photos": {src: work, peers: map[identity.DeviceID]bool{photosPeer.ID: true}},
 	}
 	id := newIdentity(t)
-	l, err := transport.Listen("127.0.0.1:0", id, transport.Options{})
+	l, err := transport.ListenNode("127.0.0.1:0", id, transport.Options{}, transport.ModeAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestServerFolders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := requestPiece(ctx, tt.conn.Conn, bufs, tt.folder, tt.hash, testPieceSize, 0)
+			b, err := requestPiece(ctx, tt.conn.Session(), bufs, tt.folder, tt.hash, testPieceSize, 0)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err %v, want %v", err, tt.wantErr)
 			}
@@ -99,7 +99,7 @@ func TestServerFolders(t *testing.T) {
 		})
 	}
 	sc := dialServer(t, ctx, ts, stranger)
-	if _, err := requestPiece(ctx, sc.Conn, bufs, "work", h, testPieceSize, 0); !errors.Is(err, ErrForbidden) {
+	if _, err := requestPiece(ctx, sc.Session(), bufs, "work", h, testPieceSize, 0); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("device of no folder: %v, want ErrForbidden", err)
 	}
 }

@@ -3,7 +3,7 @@ package transfer
 import (
 	"sync"
 
-	"github.com/quic-go/quic-go"
+	"github.com/dartsync/dartsync/internal/transport"
 
 	"github.com/dartsync/dartsync/internal/identity"
 )
@@ -13,14 +13,14 @@ import (
 // (CloseNonMembers). Its lock is never held while a connection is closed.
 type liveConns struct {
 	mu    sync.Mutex
-	conns map[*quic.Conn]identity.DeviceID
+	conns map[transport.Session]identity.DeviceID
 }
 
 // add records conn of device id; the returned func forgets it.
-func (l *liveConns) add(id identity.DeviceID, conn *quic.Conn) (remove func()) {
+func (l *liveConns) add(id identity.DeviceID, conn transport.Session) (remove func()) {
 	l.mu.Lock()
 	if l.conns == nil {
-		l.conns = map[*quic.Conn]identity.DeviceID{}
+		l.conns = map[transport.Session]identity.DeviceID{}
 	}
 	l.conns[conn] = id
 	l.mu.Unlock()
@@ -41,7 +41,7 @@ func (l *liveConns) add(id identity.DeviceID, conn *quic.Conn) (remove func()) {
 // refused by that check.
 func (s *Server) CloseNonMembers() int {
 	s.live.mu.Lock()
-	var gone []*quic.Conn
+	var gone []transport.Session
 	var who []identity.DeviceID
 	for c, id := range s.live.conns {
 		if !s.folders.AnyMember(id) {
@@ -55,4 +55,18 @@ func (s *Server) CloseNonMembers() int {
 		_ = c.CloseWithError(codeForbidden, "not a member any more")
 	}
 	return len(gone)
+}
+
+// Networks lists the transport ("quic", "tcp") of each connection from
+// device id the server is serving.
+func (s *Server) Networks(id identity.DeviceID) []string {
+	s.live.mu.Lock()
+	defer s.live.mu.Unlock()
+	var ns []string
+	for c, d := range s.live.conns {
+		if d == id {
+			ns = append(ns, c.Network())
+		}
+	}
+	return ns
 }

@@ -21,7 +21,7 @@ func TestCloseNonMembers(t *testing.T) {
 	var revoked atomic.Bool
 	auth := func(id identity.DeviceID) bool { return id == kept.ID || id == removed.ID && !revoked.Load() }
 	srvID := newIdentity(t)
-	l, err := transport.Listen("127.0.0.1:0", srvID, transport.Options{})
+	l, err := transport.ListenNode("127.0.0.1:0", srvID, transport.Options{}, transport.ModeAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestCloseNonMembers(t *testing.T) {
 	h := m.Pieces[0].Hash
 	kc, rc := dialServer(t, ctx, ts, kept), dialServer(t, ctx, ts, removed)
 	for _, c := range []*transport.Conn{kc, rc} {
-		if _, err := requestPiece(ctx, c.Conn, bufs, "", h, testPieceSize, 0); err != nil {
+		if _, err := requestPiece(ctx, c.Session(), bufs, "", h, testPieceSize, 0); err != nil {
 			t.Fatalf("member refused: %v", err)
 		}
 	}
@@ -49,18 +49,18 @@ func TestCloseNonMembers(t *testing.T) {
 		t.Fatalf("CloseNonMembers closed %d connections, want the removed device's one", n)
 	}
 	<-rc.Context().Done()
-	if _, err := requestPiece(ctx, rc.Conn, bufs, "", h, testPieceSize, 0); !errors.Is(err, ErrForbidden) {
+	if _, err := requestPiece(ctx, rc.Session(), bufs, "", h, testPieceSize, 0); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("removed device on its closed connection: %v, want ErrForbidden", err)
 	}
 	again, err := transport.Dial(ctx, l.Addr().String(), removed, &srvID.ID, transport.Options{})
 	if err == nil {
 		defer again.Close()
-		_, err = requestPiece(ctx, again.Conn, bufs, "", h, testPieceSize, 0)
+		_, err = requestPiece(ctx, again.Session(), bufs, "", h, testPieceSize, 0)
 	}
 	if !errors.Is(err, ErrForbidden) {
 		t.Fatalf("removed device reconnecting: %v, want ErrForbidden", err)
 	}
-	if _, err := requestPiece(ctx, kc.Conn, bufs, "", h, testPieceSize, 0); err != nil {
+	if _, err := requestPiece(ctx, kc.Session(), bufs, "", h, testPieceSize, 0); err != nil {
 		t.Fatalf("the member left connected: %v", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/quic-go/quic-go"
+	"github.com/dartsync/dartsync/internal/transport"
 
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/wire"
@@ -30,7 +30,7 @@ const (
 // Every request kind is dispatched here; a new kind (the piece-level delta
 // of docs/ARCHITECTURE.md §6) is one more case with its own serve function built from
 // withLimits and sendData.
-func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote) {
+func (s *Server) serveStream(str transport.Stream, id identity.DeviceID, rem *remote) {
 	_ = str.SetReadDeadline(time.Now().Add(s.cfg.requestTimeout))
 	req, release, err := readRequest(str, func(n int) (func(), error) { return s.admitRequest(rem, n) })
 	if err != nil {
@@ -39,10 +39,10 @@ func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote
 			str.CancelRead(codeBadStream)
 			_ = str.Close()
 		case errors.Is(err, ErrBusy):
-			s.log.Debug("request refused unread", "device", id.Short(), "stream", str.StreamID(), "err", err)
+			s.log.Debug("request refused unread", "device", id.Short(), "err", err)
 			s.refuse(str, peerpb.Status_STATUS_BUSY, err.Error())
 		default:
-			s.log.Debug("bad request", "device", id.Short(), "stream", str.StreamID(), "err", err)
+			s.log.Debug("bad request", "device", id.Short(), "err", err)
 			s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, err.Error())
 		}
 		return
@@ -75,7 +75,7 @@ func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote
 		return
 	}
 	if err := serve(str.Context()); err != nil {
-		s.log.Debug("serving request failed", "device", id.Short(), "stream", str.StreamID(), "err", err)
+		s.log.Debug("serving request failed", "device", id.Short(), "err", err)
 		str.CancelWrite(codeCancelled)
 		return
 	}
@@ -141,7 +141,7 @@ func readRequestBody(r io.Reader, n int) (*peerpb.Request, error) {
 }
 
 // refuse answers an error status and closes the stream both ways.
-func (s *Server) refuse(str *quic.Stream, st peerpb.Status, msg string) {
+func (s *Server) refuse(str transport.Stream, st peerpb.Status, msg string) {
 	str.CancelRead(codeBadStream)
 	_ = str.SetWriteDeadline(time.Now().Add(requestTimeout))
 	if err := writeStatus(str, st, msg); err != nil {
@@ -172,7 +172,7 @@ func (s *Server) withLimits(ctx context.Context, rem *remote, n int64, fn func()
 }
 
 // servePiece reads the piece under the limits and sends it.
-func (s *Server) servePiece(ctx context.Context, str *quic.Stream, rem *remote, src PieceSource, req pieceRequest) error {
+func (s *Server) servePiece(ctx context.Context, str transport.Stream, rem *remote, src PieceSource, req pieceRequest) error {
 	return s.withLimits(ctx, rem, int64(req.length), func() error {
 		buf := s.bufs.get(req.length)
 		defer s.bufs.put(buf)
@@ -191,7 +191,7 @@ func (s *Server) servePiece(ctx context.Context, str *quic.Stream, rem *remote, 
 // readRequested reads the requested piece from src into buf. When this peer cannot
 // serve it (unknown, or not length bytes) it answers NOT_FOUND on str and
 // returns ok false with that write's error.
-func readRequested(str *quic.Stream, src PieceSource, h manifest.ID, length int, buf []byte) (data []byte, ok bool, err error) {
+func readRequested(str transport.Stream, src PieceSource, h manifest.ID, length int, buf []byte) (data []byte, ok bool, err error) {
 	data, err = src.ReadPiece(h, buf)
 	if err != nil {
 		return nil, false, writeStatus(str, peerpb.Status_STATUS_NOT_FOUND, "piece not available")
@@ -207,7 +207,7 @@ func readRequested(str *quic.Stream, src PieceSource, h manifest.ID, length int,
 // bytes, under the upload rate limit. It writes in chunks, each with its
 // own deadline, so a requester that stops reading (flow control never
 // opens) frees its slot after stallTimeout.
-func (s *Server) sendData(ctx context.Context, str *quic.Stream, data []byte) error {
+func (s *Server) sendData(ctx context.Context, str transport.Stream, data []byte) error {
 	_ = str.SetWriteDeadline(time.Now().Add(stallTimeout))
 	if err := wire.Write(str, &peerpb.Response{Status: peerpb.Status_STATUS_OK, Length: uint32(len(data))}); err != nil {
 		return err

@@ -91,11 +91,11 @@ func TestServerAnswers(t *testing.T) {
 	}
 	// After all that garbage the same connection is still served.
 	bufs := newBufPool()
-	got, err := requestPiece(ctx, c.Conn, bufs, "", m.Pieces[2].Hash, testPieceSize, 0)
+	got, err := requestPiece(ctx, c.Session(), bufs, "", m.Pieces[2].Hash, testPieceSize, 0)
 	if err != nil || !bytes.Equal(got, data[2*testPieceSize:3*testPieceSize]) {
 		t.Fatalf("request after garbage: %v", err)
 	}
-	if _, err := requestPiece(ctx, c.Conn, bufs, "", unknown, 100, 0); !errors.Is(err, ErrNotFound) {
+	if _, err := requestPiece(ctx, c.Session(), bufs, "", unknown, 100, 0); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown hash: %v, want ErrNotFound", err)
 	}
 }
@@ -112,15 +112,15 @@ func TestServerMembership(t *testing.T) {
 	h := m.Pieces[0].Hash
 
 	c := dialServer(t, ctx, srv, member)
-	if _, err := requestPiece(ctx, c.Conn, bufs, "", h, testPieceSize, 0); err != nil {
+	if _, err := requestPiece(ctx, c.Session(), bufs, "", h, testPieceSize, 0); err != nil {
 		t.Fatalf("member refused: %v", err)
 	}
 	revoked.Store(true) // membership ends while connected
-	if _, err := requestPiece(ctx, c.Conn, bufs, "", h, testPieceSize, 0); !errors.Is(err, ErrForbidden) {
+	if _, err := requestPiece(ctx, c.Session(), bufs, "", h, testPieceSize, 0); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("revoked member: %v, want ErrForbidden", err)
 	}
 	stranger := dialServer(t, ctx, srv, newIdentity(t))
-	if _, err := requestPiece(ctx, stranger.Conn, bufs, "", h, testPieceSize, 0); !errors.Is(err, ErrForbidden) {
+	if _, err := requestPiece(ctx, stranger.Session(), bufs, "", h, testPieceSize, 0); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("non-member: %v, want ErrForbidden", err)
 	}
 }
@@ -140,14 +140,14 @@ func TestServerBusy(t *testing.T) {
 	bufs := newBufPool()
 	first := make(chan error, 1)
 	go func() {
-		b, err := requestPiece(ctx, c.Conn, bufs, "", m.Pieces[0].Hash, testPieceSize, 0)
+		b, err := requestPiece(ctx, c.Session(), bufs, "", m.Pieces[0].Hash, testPieceSize, 0)
 		if err == nil && !bytes.Equal(b, data[:testPieceSize]) {
 			err = errors.New("wrong data")
 		}
 		first <- err
 	}()
 	<-entered // the only slot is taken
-	if _, err := requestPiece(ctx, c.Conn, bufs, "", m.Pieces[1].Hash, testPieceSize, 0); !errors.Is(err, ErrBusy) {
+	if _, err := requestPiece(ctx, c.Session(), bufs, "", m.Pieces[1].Hash, testPieceSize, 0); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second request: %v, want ErrBusy", err)
 	}
 	close(release)

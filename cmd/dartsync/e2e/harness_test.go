@@ -118,14 +118,25 @@ func (p *proc) waitExit(d time.Duration) (error, bool) {
 	}
 }
 
+// freePort returns a port number free on both UDP and TCP (a node listens
+// on both).
 func freePort(t testing.TB) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 20 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		c.Close()
+		if err == nil {
+			l.Close()
+			return port
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	t.Fatal("no port number free on both UDP and TCP")
+	return 0
 }
 
 // eventually polls cond until it reports true or the deadline passes; then
