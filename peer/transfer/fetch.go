@@ -12,6 +12,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 )
 
 // Source is a peer that owns the wanted file version.
@@ -87,6 +88,9 @@ type FetchOptions struct {
 	Conns int
 	// Observe, if set, is told about every piece used (observe.go).
 	Observe PieceObserver
+	// Bandwidth, if set, limits what the fetcher reads from sources
+	// (its receive limit, shared with all else it limits: bandwidth.go).
+	Bandwidth *bandwidth.Limiter
 }
 
 func (o FetchOptions) withDefaults() FetchOptions {
@@ -165,7 +169,7 @@ func NewFetcher(id *identity.Identity, opt FetchOptions, log *slog.Logger) *Fetc
 	}
 	return &Fetcher{
 		id: id, opt: opt, log: log,
-		pool: newConnPool(dialer, log),
+		pool: newConnPool(dialer, log).limitedBy(opt.Bandwidth),
 		bufs: newBufPool(),
 		mem:  semaphore.NewWeighted(opt.MaxInFlight),
 		ctx:  ctx, cancel: cancel,

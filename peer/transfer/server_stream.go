@@ -22,7 +22,7 @@ const (
 	// stallTimeout bounds how long one chunk of a response may wait for
 	// the requester to make room (QUIC flow control).
 	stallTimeout = 30 * time.Second
-	// writeChunk is the unit of response writes without a rate limit.
+	// writeChunk is the unit of response writes.
 	writeChunk = 256 << 10
 )
 
@@ -204,7 +204,7 @@ func readRequested(str transport.Stream, src PieceSource, h manifest.ID, length 
 }
 
 // sendData writes an OK response announcing len(data) bytes, then the
-// bytes, under the upload rate limit. It writes in chunks, each with its
+// bytes (under the send limit, when the server has one: WithBandwidth). It writes in chunks, each with its
 // own deadline, so a requester that stops reading (flow control never
 // opens) frees its slot after stallTimeout.
 func (s *Server) sendData(ctx context.Context, str transport.Stream, data []byte) error {
@@ -212,17 +212,8 @@ func (s *Server) sendData(ctx context.Context, str transport.Stream, data []byte
 	if err := wire.Write(str, &peerpb.Response{Status: peerpb.Status_STATUS_OK, Length: uint32(len(data))}); err != nil {
 		return err
 	}
-	chunk := writeChunk
-	if s.limiter != nil {
-		chunk = rateChunk
-	}
 	for len(data) > 0 {
-		c := data[:min(len(data), chunk)]
-		if s.limiter != nil {
-			if err := s.limiter.WaitN(ctx, len(c)); err != nil {
-				return err
-			}
-		}
+		c := data[:min(len(data), writeChunk)]
 		_ = str.SetWriteDeadline(time.Now().Add(stallTimeout))
 		if _, err := str.Write(c); err != nil {
 			return err
