@@ -234,7 +234,6 @@
 //     live lists showed; the last warnings and errors logged (errorRing,
 //     status_errors.go). Run serves the API on STATE/control.sock (api.go)
 //     and the parts publish events on its bus.
-//
 //   - Bandwidth limits (limits.go): Config.Bandwidth, held by the daemon's
 //     bandwidth.Limiter (peer/bandwidth): the piece bytes its server sends
 //     and its fetcher receives wait on one token bucket per direction,
