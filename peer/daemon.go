@@ -220,10 +220,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	netDialer := transport.NewDialer(d.cfg.Identity, topt, d.cfg.Transport)
 	fopt := d.obs.fetchOptions(d.cfg.Fetch)
 	fopt.Dialer = netDialer
+	fopt.Bandwidth = d.bw // never the tracker's connection: the Dialer is not limited
 	fetcher := transfer.NewFetcher(d.cfg.Identity, fopt, d.log)
 	defer fetcher.Close()
 	server := transfer.NewFolderServer(d, d.log,
-		transfer.WithUploadLimit(float64(d.cfg.Bandwidth.Send)), transfer.WithServed(d.obs.m.ObserveServed))
+		transfer.WithBandwidth(d.bw), transfer.WithServed(d.obs.m.ObserveServed))
 	d.obs.running(fetcher, server)
 	dialer := tracker.NewDialer(tracker.DialerConfig{
 		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log, Net: netDialer,

@@ -12,14 +12,21 @@ import (
 // Stream returns s with direction dir limited for a transfer with remote:
 // writes wait before each Chunk (Send), reads wait after each Chunk they
 // return (Recv); the other direction passes through. Each wait moves that
-// direction's deadline later by its length. A wait ends early when ctx
-// ends or the direction is cancelled (CancelWrite, CancelRead). A nil l
-// returns s itself.
+// direction's deadline later by its length. A wait ends early when the
+// direction is cancelled (CancelRead; for Send, when the stream's Context
+// ends: CancelWrite, Close, the other side stopped reading) or, for Recv,
+// when ctx ends. A nil l returns s itself.
 func (l *Limiter) Stream(ctx context.Context, s transport.Stream, dir Direction, remote netip.Addr) transport.Stream {
 	if l == nil {
 		return s
 	}
-	return &stream{Stream: s, ctx: ctx, l: l, dir: dir, remote: remote, stop: make(chan struct{})}
+	st := &stream{Stream: s, ctx: ctx, l: l, dir: dir, remote: remote, stop: make(chan struct{})}
+	if dir == Send {
+		// The stream's context ends with its write direction, also when
+		// the other side stops reading: no wait for a dead stream.
+		st.ctx = s.Context()
+	}
+	return st
 }
 
 // Session returns sess whose streams (opened or accepted) are limited in
