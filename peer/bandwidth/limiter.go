@@ -163,12 +163,15 @@ func (l *Limiter) Wait(ctx context.Context, dir Direction, remote netip.Addr, n 
 			return waited, nil
 		}
 		c := min(n, Chunk)
-		l.counted[dir].Add(int64(c))
-		d, err := l.buckets[dir].wait(ctx, c, stop)
+		d, changed, err := l.buckets[dir].wait(ctx, c, stop)
 		waited += d
 		if err != nil {
 			return waited, err
 		}
+		if changed {
+			continue // the limits changed: is this remote still limited?
+		}
+		l.counted[dir].Add(int64(c))
 		n -= c
 	}
 	return waited, nil
@@ -229,35 +232,33 @@ func (b *bucket) reserve(now time.Time, n int) (time.Duration, func(time.Time)) 
 }
 
 // wait reserves n bytes and sleeps until they may be used, and returns how
-// long it slept. A rate change cancels the reservation and starts over.
-func (b *bucket) wait(ctx context.Context, n int, stop <-chan struct{}) (time.Duration, error) {
+// long it slept. A rate change cancels the reservation and returns changed
+// (the caller decides again whether to wait).
+func (b *bucket) wait(ctx context.Context, n int, stop <-chan struct{}) (slept time.Duration, changed bool, err error) {
 	start := time.Now()
-	for {
-		b.mu.Lock()
-		changed := b.changed
-		b.mu.Unlock()
-		if b.unlimited() {
-			return time.Since(start), nil
-		}
-		d, cancel := b.reserve(time.Now(), n)
-		if d <= 0 {
-			return time.Since(start), nil
-		}
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-			return time.Since(start), nil
-		case <-changed:
-			t.Stop()
-			cancel(time.Now())
-		case <-ctx.Done():
-			t.Stop()
-			cancel(time.Now())
-			return time.Since(start), ctx.Err()
-		case <-stop:
-			t.Stop()
-			cancel(time.Now())
-			return time.Since(start), ErrStopped
-		}
+	b.mu.Lock()
+	ch := b.changed
+	b.mu.Unlock()
+	if b.unlimited() {
+		return 0, false, nil
+	}
+	d, cancel := b.reserve(start, n)
+	if d <= 0 {
+		return 0, false, nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return time.Since(start), false, nil
+	case <-ch:
+		cancel(time.Now())
+		return time.Since(start), true, nil
+	case <-ctx.Done():
+		cancel(time.Now())
+		return time.Since(start), false, ctx.Err()
+	case <-stop:
+		cancel(time.Now())
+		return time.Since(start), false, ErrStopped
 	}
 }

@@ -310,3 +310,39 @@ func TestWaitEndsOnStopAndContext(t *testing.T) {
 		t.Fatalf("wait with a cancelled context: %v, want context.Canceled", err)
 	}
 }
+
+// TestLANUnlimitedEndsWait: a wait of a remote on a local subnet ends once
+// LANUnlimited is set, however much debt the bucket has, and is not
+// counted against the limit.
+func TestLANUnlimitedEndsWait(t *testing.T) {
+	l, err := New(Limits{Send: MinRate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.subnets = subnetCache{now: time.Now, list: func() ([]netip.Prefix, error) {
+		return []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}, nil
+	}}
+	for range 150 { // 10 minutes of debt
+		l.buckets[Send].reserve(time.Now(), Chunk)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.Wait(context.Background(), Send, netip.MustParseAddr("192.168.1.9"), Chunk, nil)
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := l.Set(Limits{Send: MinRate, LANUnlimited: true}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("wait still blocked a minute after its remote became exempt")
+	}
+	if n := l.Counted(Send); n != 0 {
+		t.Errorf("%d bytes counted against the limit for an exempt remote", n)
+	}
+}
