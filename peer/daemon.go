@@ -240,6 +240,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			DeviceName: d.deviceName(), Version: d.cfg.Version,
 			LastSeq: f.idx.Seq, Handler: f.handler, Log: f.log,
 			LastEpoch:   func() tracker.Epoch { return tracker.Epoch(f.idx.Epoch()) },
+			LastHeard:   f.idx.Heard,
 			Registering: f.handler.registering,
 		})
 		f.connect(clients[i], fetcher)

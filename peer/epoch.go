@@ -180,6 +180,7 @@ func (r *reporter) reannounce(ctx context.Context, info tracker.RegisterInfo) er
 	r.log.Log(ctx, level, fmt.Sprintf("tracker epoch changed (its state is new, restored from a backup, or it did not shut down cleanly): re-announcing %d files", len(changes)),
 		"tracker_epoch", info.Epoch)
 	res, err := r.client.Reannounce(ctx, info.Conn, changes)
+	r.reannounceHeard = hear(r.idx, res)
 	if err != nil {
 		return fmt.Errorf("re-announce: %w", err)
 	}
@@ -195,7 +196,8 @@ func (r *reporter) reannounce(ctx context.Context, info tracker.RegisterInfo) er
 		return fmt.Errorf("re-announce: local changes: %w", err)
 	}
 	e := [16]byte(info.Epoch)
-	if err := r.idx.Update(index.Batch{Epoch: &e, ResetSeq: true}); err != nil {
+	// The new epoch's Heard starts with what this re-announce was answered.
+	if err := r.idx.Update(index.Batch{Epoch: &e, ResetSeq: true, Heard: r.reannounceHeard}); err != nil {
 		return err
 	}
 	if err := r.client.ReannounceDone(ctx, info.Conn); err != nil {
@@ -255,8 +257,30 @@ func (r *reporter) recordReannounce(changes []tracker.Change, res []tracker.Resu
 // update reports changes to the tracker: on the registration of a running
 // re-announce, if there is one.
 func (r *reporter) update(ctx context.Context, req []tracker.Change) ([]tracker.Result, error) {
+	var res []tracker.Result
+	var err error
 	if r.conn != 0 {
-		return r.client.UpdateOn(ctx, r.conn, req)
+		res, err = r.client.UpdateOn(ctx, r.conn, req)
+	} else {
+		res, err = r.client.Update(ctx, req)
 	}
-	return r.client.Update(ctx, req)
+	top := hear(r.idx, res)
+	if r.conn != 0 {
+		r.reannounceHeard = max(r.reannounceHeard, top)
+	}
+	return res, err
+}
+
+// hear notes the highest sequence number in res (index.Index.Hear): called
+// as soon as the results arrive, before anything records what they mean.
+// It returns that number.
+func hear(idx *index.Index, res []tracker.Result) uint64 {
+	var top uint64
+	for _, x := range res {
+		top = max(top, x.Seq)
+	}
+	if top > 0 {
+		idx.Hear(top)
+	}
+	return top
 }

@@ -55,6 +55,9 @@ type reporter struct {
 	// conn, if not 0, is the registration local changes are reported on
 	// (a running re-announce's). Only the loop uses it.
 	conn uint64
+	// reannounceHeard is the highest sequence number answered on conn (a
+	// re-announce's Heard in the new epoch). Only the loop uses it.
+	reannounceHeard uint64
 	// badNames holds the local names the scan skipped because
 	// manifest.ValidatePath refuses them, already warned about (names.go).
 	// Only the loop uses it.

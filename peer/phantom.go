@@ -53,6 +53,7 @@ func (p *puller) dropPhantom(ctx context.Context, w index.Want) outcome {
 	}
 	t := manifest.NewTombstone(m.Path, m.Kind, m.ID, time.Now().UnixNano())
 	res, err := p.client.Update(ctx, []tracker.Change{{New: t}})
+	hear(p.idx, res)
 	if err != nil || len(res) != 1 {
 		p.log.Warn("report phantom's deletion", "path", m.Path, "err", err)
 		return retry

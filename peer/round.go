@@ -114,6 +114,7 @@ func (r *round) flush(ctx context.Context) error {
 		req[i] = tracker.Change{New: owned[i], OwnershipOnly: true}
 	}
 	res, err := p.client.Update(ctx, req)
+	hear(p.idx, res)
 	for i, x := range res {
 		if x.Outcome != tracker.Owner && x.Outcome != tracker.Accepted {
 			p.log.Debug("ownership not recorded", "path", req[i].New.Path, "outcome", x.Outcome.String())

@@ -113,9 +113,18 @@ func TestRemoteEditAndDeleteAreKept(t *testing.T) {
 	oldM, err := manifest.BuildBytes(context.Background(), old, 16<<10)
 	must(err)
 	oldM.Path = "docs/edited.bin"
-	// Control: while it is b's current file, b serves it.
+	// Control: while it is b's current file, b serves it (once its chunk
+	// store has recorded the pieces, which may follow the file by a moment).
 	waitFor(t, "b listed as a source", func() bool { return len(a.d.folders[0].plan.sources([]identity.DeviceID{b.d.self})) == 1 })
-	must(fetchFrom(t, a, b, &oldM))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		err := fetchFrom(t, a, b, &oldM)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b does not serve its current file: %v", err)
+		}
+	}
 
 	edit := randBytes(t, 40<<10)
 	must(os.WriteFile(filepath.Join(a.root, "docs", "edited.bin"), edit, 0o644))

@@ -59,6 +59,11 @@ type ClientConfig struct {
 	// right before LastSeq, so a device that moves both (a new epoch with
 	// sequence number 0) is never seen with the new epoch and the old number.
 	LastEpoch func() Epoch
+	// LastHeard is the highest sequence number of LastEpoch the device heard
+	// of (in updates and in its reports' results), at least LastSeq; asked
+	// right after LastSeq (nil: not told). The tracker resumes a device of
+	// an epoch that did not end cleanly only if it says (Register.heard_seq).
+	LastHeard func() uint64
 	// Registering, if set, is called after every successful registration,
 	// before its Handler.Registered (updates of an earlier connection may
 	// still be waiting for the Handler) and before Update can use it, on the

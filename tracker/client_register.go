@@ -19,8 +19,12 @@ func (c *Client) register(st transport.Stream) (RegisterInfo, error) {
 	if c.cfg.LastSeq != nil {
 		last = c.cfg.LastSeq()
 	}
+	var heard uint64
+	if c.cfg.LastHeard != nil {
+		heard = max(c.cfg.LastHeard(), last)
+	}
 	reg := &trackerpb.Register{Protocol: ProtocolVersion, ListenPort: uint32(c.cfg.ListenPort), Folder: c.cfg.Folder, LastSeq: last, JoinSecret: c.cfg.Secret,
-		Epoch: epoch.bytes(), DeviceName: c.cfg.DeviceName, Version: c.cfg.Version}
+		Epoch: epoch.bytes(), HeardSeq: heard, DeviceName: c.cfg.DeviceName, Version: c.cfg.Version}
 	st.SetDeadline(time.Now().Add(dialTimeout))
 	defer st.SetDeadline(time.Time{})
 	if err := wire.Write(st, &trackerpb.PeerMsg{Msg: &trackerpb.PeerMsg_Register{Register: reg}}); err != nil {

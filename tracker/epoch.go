@@ -23,11 +23,18 @@ const EpochSize = 16
 // The rules, in one place:
 //   - A clean shutdown records that its epoch ended and at which sequence
 //     number; the state, and any copy of it, then holds everything the epoch
-//     committed. An epoch that did not end cleanly is never known complete.
-//   - A peer resumes (is sent what changed since its last sequence number)
-//     only if its epoch is the current one and its sequence number is not
-//     ahead, or its epoch is one the state holds complete and its sequence
-//     number is within it. Any other peer re-announces its state first.
+//     committed. An epoch that did not end cleanly (a crash; a copy of the
+//     state taken while it ran) is closed by the next start at the state's
+//     own sequence number, marked recovered: the state holds the epoch up to
+//     there (commits are durable before anyone hears of them), a copy
+//     perhaps not all of it.
+//   - A peer's "heard" is the highest sequence number of its epoch it heard
+//     of: its last sequence number, or an accepted report's, whichever is
+//     higher (Register.heard_seq). A peer resumes (is sent what changed since
+//     its last sequence number) only if its epoch is the current one and its
+//     heard is not ahead, or its epoch is one the state holds closed and its
+//     heard is within it (a recovered epoch: only a peer that sent heard).
+//     Any other peer re-announces its state first.
 //   - A peer of the current epoch that is ahead of the tracker's sequence
 //     number proves the state went back while the tracker ran: the tracker
 //     starts a new epoch and every session of the old one re-registers.
@@ -84,7 +91,7 @@ func (st epochStart) why() string {
 	case st.prevClosed:
 		return "the previous run shut down cleanly: its peers resume, peers of any other epoch (for example after restoring this state from a backup) re-announce their files"
 	}
-	return "the previous run did not shut down cleanly (a crash, or a state copied while the tracker ran): its peers re-announce their files"
+	return "the previous run did not shut down cleanly (a crash, or a state copied while the tracker ran): its peers resume if they heard of nothing beyond this state, the others re-announce their files"
 }
 
 // beginEpoch starts a new epoch inside the load transaction: a random ID,
@@ -101,6 +108,15 @@ func (s *store) beginEpoch(tx *bolt.Tx, rnd io.Reader) error {
 			return err
 		}
 		s.started.prevClosed = rec != nil && rec.Closed
+		if rec != nil && !rec.Closed {
+			// Not ended cleanly: the state holds it up to its own
+			// sequence number, which no later commit of that epoch can
+			// follow now.
+			rec.Closed, rec.Recovered, rec.EndSeq = true, true, s.seq.Load()
+			if err := putEpoch(epochs, s.started.prev, rec); err != nil {
+				return err
+			}
+		}
 	}
 	s.started.fresh = s.seq.Load() == 0 && tx.Bucket(bucketMembers).Stats().KeyN == 0
 	var e Epoch
@@ -173,12 +189,14 @@ const (
 	modeRollback                     // the state went back while running: new epoch, everyone re-announces
 )
 
-// classify decides how a peer that last saw sequence number last of epoch e
-// continues (see Epoch), and says why for the log.
-func (s *store) classify(e Epoch, last uint64) (resumeMode, string, error) {
+// classify decides how a peer that last saw sequence number last of epoch e,
+// and heard of sequence numbers up to heard in it (0: not told), continues
+// (see Epoch), and says why for the log.
+func (s *store) classify(e Epoch, last, heard uint64) (resumeMode, string, error) {
 	cur := s.currentEpoch()
+	hi := max(last, heard)
 	switch {
-	case e == cur && last <= s.current():
+	case e == cur && hi <= s.current():
 		return modeResume, "", nil
 	case e == cur:
 		return modeRollback, "the peer saw sequence numbers this tracker has not assigned: its state went back while it ran", nil
@@ -198,8 +216,10 @@ func (s *store) classify(e Epoch, last uint64) (resumeMode, string, error) {
 		return modeReannounce, "the peer's epoch is unknown to this state (restored from a backup, or new)", nil
 	case !rec.Closed:
 		return modeReannounce, "the peer's epoch did not end cleanly", nil
-	case last > rec.EndSeq:
-		return modeReannounce, "the peer is ahead of its epoch as this state recorded it", nil
+	case rec.Recovered && heard == 0:
+		return modeReannounce, "the peer's epoch did not end cleanly and the peer did not say what it heard of", nil
+	case hi > rec.EndSeq:
+		return modeReannounce, "the peer heard of more of its epoch than this state holds", nil
 	}
 	return modeResume, "", nil
 }

@@ -48,17 +48,18 @@ func TestEpochClassify(t *testing.T) {
 		name  string
 		epoch Epoch
 		seq   uint64
+		heard uint64 // 0: not told (an older peer)
 		want  resumeMode
 	}
 	check := func(s *store, regs ...reg) {
 		t.Helper()
 		for _, r := range regs {
-			got, why, err := s.classify(r.epoch, r.seq)
+			got, why, err := s.classify(r.epoch, r.seq, r.heard)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got != r.want {
-				t.Errorf("%s (epoch %s, seq %d): mode %d (%s), want %d", r.name, r.epoch, r.seq, got, why, r.want)
+				t.Errorf("%s (epoch %s, seq %d, heard %d): mode %d (%s), want %d", r.name, r.epoch, r.seq, r.heard, got, why, r.want)
 			}
 		}
 	}
@@ -70,11 +71,12 @@ func TestEpochClassify(t *testing.T) {
 	}
 	bump(s, 3)
 	check(s,
-		reg{"no epoch", Epoch{}, 0, modeReannounce},
-		reg{"current epoch", e1, 3, modeResume},
-		reg{"current epoch, behind", e1, 1, modeResume},
-		reg{"current epoch, ahead", e1, 4, modeRollback},
-		reg{"unknown epoch", Epoch{1}, 0, modeReannounce},
+		reg{"no epoch", Epoch{}, 0, 0, modeReannounce},
+		reg{"current epoch", e1, 3, 3, modeResume},
+		reg{"current epoch, behind", e1, 1, 1, modeResume},
+		reg{"current epoch, ahead", e1, 4, 4, modeRollback},
+		reg{"current epoch, heard of a result ahead", e1, 2, 4, modeRollback},
+		reg{"unknown epoch", Epoch{1}, 0, 0, modeReannounce},
 	)
 	if err := s.close(endEpoch); err != nil { // clean shutdown: e1 ends at 3
 		t.Fatal(err)
@@ -86,9 +88,9 @@ func TestEpochClassify(t *testing.T) {
 		t.Fatalf("after a clean restart: epoch %s, %+v", e2, s.started)
 	}
 	check(s,
-		reg{"ended epoch, within", e1, 3, modeResume},
-		reg{"ended epoch, ahead of its end", e1, 4, modeReannounce},
-		reg{"new epoch", e2, 3, modeResume},
+		reg{"ended epoch, within", e1, 3, 3, modeResume},
+		reg{"ended epoch, ahead of its end", e1, 4, 4, modeReannounce},
+		reg{"new epoch", e2, 3, 3, modeResume},
 	)
 	bump(s, 2)
 	if err := s.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(backup, 0o600) }); err != nil { // a backup of the running tracker
@@ -105,10 +107,23 @@ func TestEpochClassify(t *testing.T) {
 		t.Fatalf("after a crash: %+v", s.started)
 	}
 	check(s,
-		reg{"crashed epoch", e2, 7, modeReannounce},
-		reg{"epoch before the crash", e1, 3, modeResume},
+		// The state holds e2 up to 7: commits are durable before anyone
+		// hears of them.
+		reg{"crashed epoch, within the state", e2, 7, 7, modeResume},
+		reg{"crashed epoch, behind", e2, 4, 6, modeResume},
+		reg{"crashed epoch, heard of more than the state holds", e2, 7, 8, modeReannounce},
+		reg{"crashed epoch, an older peer that does not say what it heard", e2, 7, 0, modeReannounce},
+		reg{"epoch before the crash", e1, 3, 3, modeResume},
 	)
 	bump(s, 1)
+	if err := s.close(endEpoch); err != nil {
+		t.Fatal(err)
+	}
+	s = open() // the crashed epoch's recorded end outlives the next run
+	check(s,
+		reg{"crashed epoch, two starts later", e2, 7, 7, modeResume},
+		reg{"crashed epoch, two starts later, beyond", e2, 7, 8, modeReannounce},
+	)
 	if err := s.close(endEpoch); err != nil {
 		t.Fatal(err)
 	}
@@ -127,10 +142,14 @@ func TestEpochClassify(t *testing.T) {
 		t.Fatalf("restored: %+v seq %d", s.started, s.current())
 	}
 	check(s,
-		reg{"epoch after the backup", e3, 8, modeReannounce},
-		reg{"epoch after the backup, low seq", e3, 1, modeReannounce},
-		reg{"epoch the backup was taken in", e2, 5, modeReannounce},
-		reg{"epoch that ended before the backup", e1, 3, modeResume},
+		reg{"epoch after the backup", e3, 8, 8, modeReannounce},
+		reg{"epoch after the backup, low seq", e3, 1, 1, modeReannounce},
+		// The copy holds e2 up to 5 (the same history as the live state
+		// up to there); whoever heard of more re-announces.
+		reg{"epoch the backup was taken in, within the copy", e2, 5, 5, modeResume},
+		reg{"epoch the backup was taken in, an accepted report beyond the copy", e2, 5, 6, modeReannounce},
+		reg{"epoch the backup was taken in, beyond the copy", e2, 7, 7, modeReannounce},
+		reg{"epoch that ended before the backup", e1, 3, 3, modeResume},
 	)
 }
 

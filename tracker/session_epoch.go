@@ -21,7 +21,7 @@ func (s *Server) resumeOrReannounce(ss *session, reg *trackerpb.Register) error 
 	if err != nil {
 		return err
 	}
-	mode, why, err := s.store.classify(peerEpoch, reg.LastSeq)
+	mode, why, err := s.store.classify(peerEpoch, reg.LastSeq, reg.HeardSeq)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (s *Server) resumeOrReannounce(ss *session, reg *trackerpb.Register) error 
 	ss.sent = 0 // after the re-announce: everything
 	ss.held.Store(true)
 	s.log.Info("peer re-announces its files", "device", ss.dev.Short(), "folder", ss.folder, "why", why,
-		"peer_epoch", peerEpoch, "peer_seq", reg.LastSeq, "epoch", ss.epoch)
+		"peer_epoch", peerEpoch, "peer_seq", reg.LastSeq, "peer_heard", reg.HeardSeq, "epoch", ss.epoch)
 	return nil
 }
 

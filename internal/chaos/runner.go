@@ -143,7 +143,12 @@ func newCluster(ctx context.Context, cfg Config, nw Network, bin string, hist *H
 			args: []string{"peer", "--dir", pp.dir, "--state", pp.state, "--listen", addr,
 				"--tracker", c.taddr, "--token-file", token, "--name", fmt.Sprintf("peer%d", i),
 				"--debounce", peerDebounce.String(), "--debug-retry", peerRetry.String(),
-				"--rescan", "30s", "--debug-stats-every", "200ms"}}
+				"--rescan", "30s", "--debug-stats-every", "200ms",
+				// The whole file system for kept versions: the default cap
+				// (10% of a 192 MiB tmpfs) prunes versions a long run's
+				// churn keeps, and the "lost" invariant counts kept
+				// versions as present.
+				"--keep-versions-size", "100%"}}
 		c.peers = append(c.peers, pp)
 		if err := pp.start(nw, bin, c.env()); err != nil {
 			return c, err

@@ -12,7 +12,7 @@ import (
 )
 
 // quicPair returns the two ends of a real QUIC session on loopback.
-func quicPair(t *testing.T) (cli, srv transport.Session) {
+func quicPair(t testing.TB) (cli, srv transport.Session) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)

@@ -21,6 +21,11 @@
 //   - Epoch: the tracker epoch Seq counts in (tracker.Epoch). It is set to
 //     none before a re-announce and to the tracker's epoch once the
 //     re-announce is answered, so an interrupted re-announce is redone.
+//   - Heard: the highest sequence number of Epoch this peer heard of: Seq,
+//     or the tracker's answer to one of its reports, whichever is higher
+//     (heard.go). It is stored no later than what the answer made the peer
+//     record, and sent at registration, so a tracker whose state lacks a
+//     commit the peer relies on asks it to re-announce.
 //   - History: per path, the file IDs its entry held before the current one
 //     (at most MaxHistory, newest first, repeats included: X, deleted, X
 //     again holds X twice). A re-announce sends them as the entry's

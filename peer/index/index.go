@@ -66,6 +66,9 @@ type Index struct {
 	replaced []replace // versions the staged entries replaced, for History
 	seq      uint64
 	epoch    [16]byte
+	// heard: Heard as stored; heardPending: noted by Hear, not yet written
+	// (heard.go).
+	heard, heardPending uint64
 }
 
 // Open opens (creating if needed) the index in stateDir.
@@ -88,6 +91,7 @@ func Open(stateDir string) (*Index, error) {
 			x.seq = binary.BigEndian.Uint64(v)
 		}
 		copy(x.epoch[:], tx.Bucket(bucketMeta).Get(keyEpoch))
+		x.heard = loadHeard(tx.Bucket(bucketMeta))
 		return tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
 			e, err := decodeEntry(v)
 			if err != nil {
@@ -180,6 +184,9 @@ type Batch struct {
 	// with ResetSeq, Seq replaces the stored sequence number even if lower.
 	Epoch    *[16]byte
 	ResetSeq bool
+	// Heard, with ResetSeq, is where the new epoch's Heard starts (at least
+	// Seq); without, it only raises Heard (heard.go).
+	Heard uint64
 	// ClearWants forgets every stored want before Wants are stored.
 	ClearWants bool
 	// Reported are reports about to be sent (unacked.go); an entry in Put
@@ -210,6 +217,8 @@ func (x *Index) Update(b Batch) error {
 	x.mu.Lock()
 	staged, replaced := x.staged, x.replaced
 	x.staged, x.replaced = nil, nil
+	pendingHeard := x.takeHeard()
+	var heard uint64
 	all := replaced
 	for _, e := range b.Put {
 		all = x.noteReplaced(all, e)
@@ -295,12 +304,15 @@ func (x *Index) Update(b Batch) error {
 				return err
 			}
 		}
-		return nil
+		var err error
+		heard, err = writeHeard(meta, &b, pendingHeard)
+		return err
 	})
 	if err != nil {
 		x.mu.Lock()
 		x.staged = append(staged, x.staged...)
 		x.replaced = append(replaced, x.replaced...)
+		x.heardPending = max(x.heardPending, pendingHeard)
 		x.mu.Unlock()
 		return fmt.Errorf("index: update: %w", err)
 	}
@@ -317,6 +329,7 @@ func (x *Index) Update(b Batch) error {
 	if b.Epoch != nil {
 		x.epoch = *b.Epoch
 	}
+	x.heard = heard
 	x.mu.Unlock()
 	return nil
 }

@@ -45,14 +45,25 @@
 //     records that the epoch ended, and at which sequence number: the state
 //     then holds everything the epoch committed, and so does any copy of it.
 //     An epoch that did not end cleanly (a crash, a state copied while the
-//     tracker ran) is never known to be complete.
+//     tracker ran) is closed by the next start at the state's own sequence
+//     number and marked recovered: the state holds that epoch up to there,
+//     though not necessarily all the epoch committed (a copy taken while it
+//     ran lacks what came later).
 //   - A peer remembers the epoch and the last sequence number it saw and sends
-//     both in REGISTER. The tracker answers REGISTERED.reannounce = false (a
-//     resume: UPDATES since last_seq) only if register.epoch is its current
-//     epoch and last_seq is at most its sequence number, or an epoch its state
-//     holds complete and last_seq is at most that epoch's last sequence
-//     number. Anything else (no epoch, an unknown epoch, an epoch that did not
-//     end cleanly) gets reannounce = true.
+//     both in REGISTER, with heard_seq: the highest sequence number of that
+//     epoch it heard of, in pushes and in the results of its own reports.
+//     The tracker answers REGISTERED.reannounce = false (a resume: UPDATES
+//     since last_seq) only if register.epoch is its current epoch and
+//     max(last_seq, heard_seq) is at most its sequence number; or an epoch
+//     its state holds closed, with max(last_seq, heard_seq) at most that
+//     epoch's end (for a recovered epoch, heard_seq must be given: the peer
+//     may have recorded an accepted report above last_seq, and only the
+//     state can prove it holds it). Anything else (no epoch, an unknown
+//     epoch, a peer that heard of more than the state holds) gets
+//     reannounce = true. So a tracker killed and restarted on its own state
+//     is resumed by every peer (its commits are durable before anyone hears
+//     of them), and one restored from a copy is taught by the peers that
+//     heard of later commits.
 //   - A peer of the current epoch whose last_seq is above the tracker's
 //     sequence number proves that the state went back while the tracker ran
 //     (a restored VM snapshot): the tracker starts a new epoch, closes every
@@ -513,7 +524,13 @@ type Register struct {
 	DeviceName string `protobuf:"bytes,7,opt,name=device_name,json=deviceName,proto3" json:"device_name,omitempty"`
 	// The dartsync version the peer runs (at most 64 bytes), shown on the
 	// tracker's dashboard. Informational.
-	Version       string `protobuf:"bytes,8,opt,name=version,proto3" json:"version,omitempty"`
+	Version string `protobuf:"bytes,8,opt,name=version,proto3" json:"version,omitempty"`
+	// The highest sequence number of this epoch the peer has heard of: in
+	// UPDATES it applied or stored, and in the RESULTS of its own reports it
+	// recorded (so at least last_seq). Recorded before the peer acts on what
+	// it heard, so every version the peer treats as known to the tracker was
+	// committed at or below it. 0 = not told (an older peer): see Epochs.
+	HeardSeq      uint64 `protobuf:"varint,9,opt,name=heard_seq,json=heardSeq,proto3" json:"heard_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -602,6 +619,13 @@ func (x *Register) GetVersion() string {
 		return x.Version
 	}
 	return ""
+}
+
+func (x *Register) GetHeardSeq() uint64 {
+	if x != nil {
+		return x.HeardSeq
+	}
+	return 0
 }
 
 // KeepAlive keeps the stream alive (at the registered interval) and probes
@@ -1469,7 +1493,12 @@ type EpochRecord struct {
 	EndSeq uint64 `protobuf:"varint,2,opt,name=end_seq,json=endSeq,proto3" json:"end_seq,omitempty"`
 	Closed bool   `protobuf:"varint,3,opt,name=closed,proto3" json:"closed,omitempty"`
 	// Start time, ns since the Unix epoch (for logs).
-	StartedNs     int64 `protobuf:"varint,4,opt,name=started_ns,json=startedNs,proto3" json:"started_ns,omitempty"`
+	StartedNs int64 `protobuf:"varint,4,opt,name=started_ns,json=startedNs,proto3" json:"started_ns,omitempty"`
+	// The epoch did not end cleanly: the next start found it open and closed
+	// it at the state's own sequence number (end_seq). The state holds the
+	// epoch up to there; only a peer that says what it heard (heard_seq)
+	// resumes in it.
+	Recovered     bool `protobuf:"varint,5,opt,name=recovered,proto3" json:"recovered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1530,6 +1559,13 @@ func (x *EpochRecord) GetStartedNs() int64 {
 		return x.StartedNs
 	}
 	return 0
+}
+
+func (x *EpochRecord) GetRecovered() bool {
+	if x != nil {
+		return x.Recovered
+	}
+	return false
 }
 
 // MemberRecord is one row of the access table (key: the 32-byte device ID):
@@ -1686,7 +1722,7 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\x05peers\x18\x03 \x01(\v2\x1a.dartsync.tracker.v1.PeersH\x00R\x05peers\x128\n" +
 	"\aresults\x18\x04 \x01(\v2\x1c.dartsync.tracker.v1.ResultsH\x00R\aresults\x122\n" +
 	"\x05error\x18\x05 \x01(\v2\x1a.dartsync.tracker.v1.ErrorH\x00R\x05errorB\x05\n" +
-	"\x03msg\"\xec\x01\n" +
+	"\x03msg\"\x89\x02\n" +
 	"\bRegister\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1f\n" +
 	"\vlisten_port\x18\x02 \x01(\rR\n" +
@@ -1698,7 +1734,8 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\x05epoch\x18\x06 \x01(\fR\x05epoch\x12\x1f\n" +
 	"\vdevice_name\x18\a \x01(\tR\n" +
 	"deviceName\x12\x18\n" +
-	"\aversion\x18\b \x01(\tR\aversion\"%\n" +
+	"\aversion\x18\b \x01(\tR\aversion\x12\x1b\n" +
+	"\theard_seq\x18\t \x01(\x04R\bheardSeq\"%\n" +
 	"\tKeepAlive\x12\x18\n" +
 	"\apadding\x18\x01 \x01(\fR\apadding\"\xa4\x02\n" +
 	"\n" +
@@ -1758,13 +1795,14 @@ const file_tracker_trackerpb_tracker_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x16\n" +
 	"\x06owners\x18\x02 \x03(\rR\x06owners\x12\x16\n" +
 	"\x06author\x18\x03 \x01(\rR\x06author\x12\x1a\n" +
-	"\bmanifest\x18\x04 \x01(\fR\bmanifest\"z\n" +
+	"\bmanifest\x18\x04 \x01(\fR\bmanifest\"\x98\x01\n" +
 	"\vEpochRecord\x12\x1b\n" +
 	"\tstart_seq\x18\x01 \x01(\x04R\bstartSeq\x12\x17\n" +
 	"\aend_seq\x18\x02 \x01(\x04R\x06endSeq\x12\x16\n" +
 	"\x06closed\x18\x03 \x01(\bR\x06closed\x12\x1d\n" +
 	"\n" +
-	"started_ns\x18\x04 \x01(\x03R\tstartedNs\"r\n" +
+	"started_ns\x18\x04 \x01(\x03R\tstartedNs\x12\x1c\n" +
+	"\trecovered\x18\x05 \x01(\bR\trecovered\"r\n" +
 	"\fMemberRecord\x12\x1f\n" +
 	"\vall_folders\x18\x01 \x01(\bR\n" +
 	"allFolders\x12\x18\n" +

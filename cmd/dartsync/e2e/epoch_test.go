@@ -15,7 +15,7 @@ type stateLoss int
 const (
 	restoredBackup stateLoss = iota // replaced by a copy taken earlier
 	stateDeleted                    // lost: a new state (and identity) at the same address
-	trackerKilled                   // SIGKILL: the state is complete, but the epoch did not end cleanly
+	trackerKilled                   // SIGKILL: the epoch did not end cleanly, but the state holds all of it
 )
 
 // TestTrackerRestoredFromBackup is acceptance test (a) of issue 11: the
@@ -32,7 +32,8 @@ func TestTrackerRestoredFromBackup(t *testing.T) { trackerGoesBack(t, restoredBa
 func TestTrackerStateDeleted(t *testing.T) { trackerGoesBack(t, stateDeleted) }
 
 // TestTrackerKilled is the same with the tracker killed and restarted on its
-// own state: the peers re-announce, and nothing changes.
+// own state: the peers resume without re-announcing (the state holds all
+// they heard of), and nothing changes.
 func TestTrackerKilled(t *testing.T) { trackerGoesBack(t, trackerKilled) }
 
 func trackerGoesBack(t *testing.T, loss stateLoss) {
@@ -78,6 +79,7 @@ func trackerGoesBack(t *testing.T, loss stateLoss) {
 	c.waitAll("changes after the backup", want)
 	before := map[*peerProc]map[string]int64{p1: settledCounters(t, p1, changeKeys...), p2: settledCounters(t, p2, changeKeys...)}
 	done := map[*peerProc]int{p1: reannounceDone(t, p1), p2: reannounceDone(t, p2)}
+	regs := map[*peerProc]int{p1: registrations(t, p1), p2: registrations(t, p2)}
 
 	// The tracker's state goes back.
 	switch loss {
@@ -121,6 +123,16 @@ func trackerGoesBack(t *testing.T, loss stateLoss) {
 		}
 	}
 	for _, pp := range []*peerProc{p1, p2} {
+		if loss == trackerKilled {
+			eventually(t, syncWait, pp.name+" registered again", func() (bool, string) {
+				return registrations(t, pp) > regs[pp], "not registered again yet"
+			})
+			log := lastRun(t, pp)
+			if n := reannounceDone(t, pp); n != done[pp] || strings.Contains(log[strings.LastIndex(log, "registered with tracker"):], "reannounce=true") {
+				t.Errorf("%s re-announced to a tracker restarted on its own state:\n%s", pp.name, grepLines(log, "registered with tracker"))
+			}
+			continue
+		}
 		eventually(t, syncWait, pp.name+" re-announced", func() (bool, string) {
 			return reannounceDone(t, pp) > done[pp], "no re-announce yet"
 		})
@@ -170,6 +182,13 @@ func trackerGoesBack(t *testing.T, loss stateLoss) {
 func reannounceDone(t *testing.T, pp *peerProc) int {
 	t.Helper()
 	return strings.Count(lastRun(t, pp), "re-announce done: ")
+}
+
+// registrations counts the "registered with tracker" lines of pp's current
+// run.
+func registrations(t *testing.T, pp *peerProc) int {
+	t.Helper()
+	return strings.Count(lastRun(t, pp), "registered with tracker")
 }
 
 // copyTree copies the regular files of src into dst (created).
