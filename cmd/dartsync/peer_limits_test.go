@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/alecthomas/kong"
@@ -45,5 +46,33 @@ func TestPeerLimitFlags(t *testing.T) {
 		if cfg.Bandwidth != tc.want {
 			t.Errorf("peer %v: %+v, want %+v", tc.args, cfg.Bandwidth, tc.want)
 		}
+	}
+}
+
+// TestPeerLimitsInConfigFile: the limits can live in the config file
+// (rates as text, lan-unlimited as a bool); the command line wins.
+func TestPeerLimitsInConfigFile(t *testing.T) {
+	cfgFile := writeJSON(t, filepath.Join(t.TempDir(), "c.json"),
+		`{"dir": "/d", "max-send": "2MB/s", "max_recv": "80Mbit/s", "lan-unlimited": true}`)
+	for _, tc := range []struct {
+		args []string
+		want bandwidth.Limits
+	}{
+		{[]string{"peer", "--config", cfgFile}, bandwidth.Limits{Send: 2e6, Recv: 10e6, LANUnlimited: true}},
+		{[]string{"peer", "--config", cfgFile, "--max-send", "1MiB/s"}, bandwidth.Limits{Send: 1 << 20, Recv: 10e6, LANUnlimited: true}},
+	} {
+		c, err := parseWith(t, t.TempDir(), tc.args...)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		var cfg peer.Config
+		c.Peer.Limits.apply(&cfg)
+		if cfg.Bandwidth != tc.want {
+			t.Errorf("%v: %+v, want %+v", tc.args, cfg.Bandwidth, tc.want)
+		}
+	}
+	bad := writeJSON(t, filepath.Join(t.TempDir(), "bad.json"), `{"dir": "/d", "max-send": "2 parsecs"}`)
+	if _, err := parseWith(t, t.TempDir(), "peer", "--config", bad); err == nil {
+		t.Error("a bad rate in the config file was accepted")
 	}
 }
