@@ -211,10 +211,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 			f.log.Warn("record versions applied before the last stop", "recorded", n, "err", err)
 		}
 	}
-	fetcher := transfer.NewFetcher(d.cfg.Identity, d.obs.fetchOptions(d.cfg.Fetch), d.log)
+	fopt := d.obs.fetchOptions(d.cfg.Fetch)
+	fopt.Bandwidth = d.bw // the piece connections only: never the tracker's
+	fetcher := transfer.NewFetcher(d.cfg.Identity, fopt, d.log)
 	defer fetcher.Close()
 	server := transfer.NewFolderServer(d, d.log,
-		transfer.WithUploadLimit(float64(d.cfg.Bandwidth.Send)), transfer.WithServed(d.obs.m.ObserveServed))
+		transfer.WithBandwidth(d.bw), transfer.WithServed(d.obs.m.ObserveServed))
 	d.obs.running(fetcher, server)
 	dialer := tracker.NewDialer(tracker.DialerConfig{
 		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log,

@@ -12,6 +12,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 )
 
 // Source is a peer that owns the wanted file version.
@@ -83,6 +84,9 @@ type FetchOptions struct {
 	Conns int
 	// Observe, if set, is told about every piece used (observe.go).
 	Observe PieceObserver
+	// Bandwidth, if set, limits what the fetcher receives from sources
+	// (its receive limit, shared with all else it limits: bandwidth.go).
+	Bandwidth *bandwidth.Limiter
 }
 
 func (o FetchOptions) withDefaults() FetchOptions {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dartsync/dartsync/delta"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 )
 
 // ErrSignatureTooLarge is returned by FetchDelta when the signature of the
@@ -81,6 +82,9 @@ func (f *Fetcher) FetchDelta(ctx context.Context, src Source, h manifest.ID, len
 	began := time.Now()
 	f.load.requests.Add(1)
 	d, err := requestDelta(ctx, conn, src.Folder, h, length, sigBytes, f.opt.RequestTimeout)
+	if err == nil {
+		_, err = f.opt.Bandwidth.Wait(ctx, bandwidth.Recv, bandwidth.ParseAddr(src.Addr), len(d), nil) // the receive limit
+	}
 	f.load.requests.Add(-1)
 	if err != nil {
 		if f.ctx.Err() != nil {

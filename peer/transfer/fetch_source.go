@@ -106,6 +106,7 @@ func (j *fetchJob) runAttempt(sctx context.Context, dropSrc, restarted context.C
 	began := time.Now()
 	f.load.requests.Add(1)
 	data, err := requestPiece(a.ctx, conn, f.bufs, src.Folder, it.hash, it.length, f.opt.RequestTimeout)
+	data, err = f.received(a.ctx, src, data, err) // the receive limit (bandwidth.go)
 	f.load.requests.Add(-1)
 	if err == nil && manifest.Hash(data) != it.hash {
 		f.bufs.put(data)

@@ -10,11 +10,11 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"golang.org/x/sync/semaphore"
-	"golang.org/x/time/rate"
 
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 	"github.com/dartsync/dartsync/peer/peerpb"
 )
 
@@ -73,33 +73,19 @@ const (
 	// DefaultServerMemory bounds the same for all devices: two devices at
 	// their bound, so one never starves the others.
 	DefaultServerMemory = 32 << 20
-	// rateChunk is the bytes written per rate-limiter wait: large enough
-	// to keep the wait's overhead small, small enough to keep the rate
-	// even.
-	rateChunk = 256 << 10
 )
 
 // ServerOption changes a Server default.
 type ServerOption func(*serverConfig)
 
 type serverConfig struct {
-	uploadLimit    rate.Limit
+	bw             *bandwidth.Limiter // nil: unlimited (bandwidth.go)
 	remoteRequests int
 	remoteQueue    int
 	remoteMemory   int64
 	serverMemory   int64
 	served         ServedObserver // nil: none (observe.go)
 	requestTimeout time.Duration  // requestTimeout but in tests
-}
-
-// WithUploadLimit limits the bytes per second the server sends, summed over
-// all remotes. Zero or negative means unlimited (the default).
-func WithUploadLimit(bytesPerSecond float64) ServerOption {
-	return func(c *serverConfig) {
-		if bytesPerSecond > 0 {
-			c.uploadLimit = rate.Limit(bytesPerSecond)
-		}
-	}
 }
 
 // WithRemoteLimits sets how many requests of one remote device are served at
@@ -127,7 +113,6 @@ type Server struct {
 	log     *slog.Logger
 	cfg     serverConfig
 	bufs    *bufPool
-	limiter *rate.Limiter       // nil: unlimited
 	mem     *semaphore.Weighted // piece bytes buffered, all remotes
 	// reqBytes: request frame bytes held, all remotes (MaxServerRequestBytes)
 	reqBytes *semaphore.Weighted
@@ -148,7 +133,6 @@ func NewServer(src PieceSource, auth Authorizer, log *slog.Logger, opts ...Serve
 // is served from the folder it names, to peers of that folder only.
 func NewFolderServer(folders Folders, log *slog.Logger, opts ...ServerOption) *Server {
 	cfg := serverConfig{
-		uploadLimit:    rate.Inf,
 		remoteRequests: DefaultRemoteRequests,
 		remoteQueue:    DefaultRemoteQueue,
 		remoteMemory:   DefaultRemoteMemory,
@@ -164,9 +148,6 @@ func NewFolderServer(folders Folders, log *slog.Logger, opts ...ServerOption) *S
 		mem:      semaphore.NewWeighted(max(cfg.serverMemory, cfg.remoteMemory)),
 		reqBytes: semaphore.NewWeighted(MaxServerRequestBytes),
 		remotes:  make(map[identity.DeviceID]*remote),
-	}
-	if cfg.uploadLimit != rate.Inf {
-		s.limiter = rate.NewLimiter(cfg.uploadLimit, rateChunk)
 	}
 	return s
 }
@@ -240,7 +221,7 @@ func (s *Server) ServeConn(ctx context.Context, conn *quic.Conn, id identity.Dev
 		}
 		wg.Go(func() {
 			defer s.closeStream(id, rem)
-			s.serveStream(str, id, rem)
+			s.serveStream(str, id, rem, bandwidth.AddrOf(conn.RemoteAddr()))
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -12,6 +13,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/wire"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 	"github.com/dartsync/dartsync/peer/peerpb"
 )
 
@@ -22,7 +24,7 @@ const (
 	// stallTimeout bounds how long one chunk of a response may wait for
 	// the requester to make room (QUIC flow control).
 	stallTimeout = 30 * time.Second
-	// writeChunk is the unit of response writes without a rate limit.
+	// writeChunk is the unit of response writes.
 	writeChunk = 256 << 10
 )
 
@@ -30,7 +32,7 @@ const (
 // Every request kind is dispatched here; a new kind (the piece-level delta
 // of docs/ARCHITECTURE.md §6) is one more case with its own serve function built from
 // withLimits and sendData.
-func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote) {
+func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote, addr netip.Addr) {
 	_ = str.SetReadDeadline(time.Now().Add(s.cfg.requestTimeout))
 	req, release, err := readRequest(str, func(n int) (func(), error) { return s.admitRequest(rem, n) })
 	if err != nil {
@@ -74,7 +76,7 @@ func (s *Server) serveStream(str *quic.Stream, id identity.DeviceID, rem *remote
 		s.refuse(str, peerpb.Status_STATUS_BAD_REQUEST, fmt.Sprintf("%v: unknown request kind", ErrBadRequest))
 		return
 	}
-	if err := serve(str.Context()); err != nil {
+	if err := serve(withRemote(str.Context(), addr)); err != nil {
 		s.log.Debug("serving request failed", "device", id.Short(), "stream", str.StreamID(), "err", err)
 		str.CancelWrite(codeCancelled)
 		return
@@ -204,7 +206,7 @@ func readRequested(str *quic.Stream, src PieceSource, h manifest.ID, length int,
 }
 
 // sendData writes an OK response announcing len(data) bytes, then the
-// bytes, under the upload rate limit. It writes in chunks, each with its
+// bytes, under the send limit (WithBandwidth). It writes in chunks, each with its
 // own deadline, so a requester that stops reading (flow control never
 // opens) frees its slot after stallTimeout.
 func (s *Server) sendData(ctx context.Context, str *quic.Stream, data []byte) error {
@@ -212,16 +214,10 @@ func (s *Server) sendData(ctx context.Context, str *quic.Stream, data []byte) er
 	if err := wire.Write(str, &peerpb.Response{Status: peerpb.Status_STATUS_OK, Length: uint32(len(data))}); err != nil {
 		return err
 	}
-	chunk := writeChunk
-	if s.limiter != nil {
-		chunk = rateChunk
-	}
 	for len(data) > 0 {
-		c := data[:min(len(data), chunk)]
-		if s.limiter != nil {
-			if err := s.limiter.WaitN(ctx, len(c)); err != nil {
-				return err
-			}
+		c := data[:min(len(data), writeChunk)]
+		if _, err := s.cfg.bw.Wait(ctx, bandwidth.Send, remoteOf(ctx), len(c), nil); err != nil {
+			return err
 		}
 		_ = str.SetWriteDeadline(time.Now().Add(stallTimeout))
 		if _, err := str.Write(c); err != nil {
