@@ -204,7 +204,7 @@ func readRequested(str transport.Stream, src PieceSource, h manifest.ID, length 
 }
 
 // sendData writes an OK response announcing len(data) bytes, then the
-// bytes (under the send limit, when the server has one: WithBandwidth). It writes in chunks, each with its
+// bytes, under the send limit (WithBandwidth). It writes in chunks, each with its
 // own deadline, so a requester that stops reading (flow control never
 // opens) frees its slot after stallTimeout.
 func (s *Server) sendData(ctx context.Context, str transport.Stream, data []byte) error {
