@@ -201,8 +201,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer l.Close()
 	port := 0
-	if ua, ok := l.Addr().(*net.UDPAddr); ok {
-		port = ua.Port
+	switch a := l.Addr().(type) { // one port number for UDP and TCP
+	case *net.UDPAddr:
+		port = a.Port
+	case *net.TCPAddr:
+		port = a.Port
 	}
 	// Recovery only records versions found on disk: a paused folder's
 	// absent files are never taken for anything.

@@ -71,7 +71,8 @@
 //   - TCP session: TLS 1.3 on TCP with the same certificates, pinning and
 //     ALPN as QUIC, then a yamux session (hashicorp/yamux) with explicit
 //     keep-alives (KeepAlive; a ping unanswered within IdleTimeout ends the
-//     session) and a stream window bounded by StreamWindow (yamux has no
+//     session) and a stream window of at most 256 KiB (maxYamuxWindow, also
+//     bounded by StreamWindow; yamux has no
 //     connection window). Its first yamux stream is the control stream: the
 //     server writes one ready byte once it has accepted the client (in TLS
 //     1.3 the client's handshake ends before the server judges the client's
@@ -85,7 +86,11 @@
 //     yamux stream is a Stream whose bytes are frames: data (at most
 //     maxFrame bytes) or reset (the code of CancelWrite); yamux's own close
 //     at a frame boundary is the orderly end, anywhere else
-//     io.ErrUnexpectedEOF. A TCPListener handshakes in the background (at
+//     io.ErrUnexpectedEOF. A stream whose reading ended before the other
+//     side's end (CancelRead, a broken frame) is drained until that end,
+//     releasing yamux's buffer, and counts against the other side's credit
+//     meanwhile; receiving a stop notice while not writing ends the write
+//     direction, as QUIC resets a stream on STOP_SENDING. A TCPListener handshakes in the background (at
 //     most maxTCPHandshakes at once, each within the handshake timeout) and
 //     queues at most tcpAcceptQueue sessions not yet accepted.
 //

@@ -49,6 +49,7 @@ type tcpStream struct {
 	reading  bool  // a Read is in progress
 	readErr  error // what Read returns from now on
 	readDone bool
+	draining bool  // drain runs: the read direction ends with it
 	stopErr  error // the other side cancelled reading: writes fail
 	wbusy    bool  // a goroutine is writing
 	wcancel  *StreamError
@@ -56,6 +57,7 @@ type tcpStream struct {
 
 	incoming  bool // opened by the other side, counted in its credit
 	forgotten bool // both directions done and accounted for
+	rawEnd    bool // yamux's read side ended (reader only, then the drain)
 }
 
 // readFrames reads data into p. It returns io.EOF at the other side's
@@ -96,6 +98,9 @@ func (t *tcpStream) readFrames(p []byte) (int, error) {
 // readError maps a yamux read error: the end of a session becomes its
 // cause, an end inside a frame io.ErrUnexpectedEOF.
 func (t *tcpStream) readError(err error, midFrame bool) error {
+	if !errors.Is(err, yamux.ErrTimeout) {
+		t.rawEnd = true
+	}
 	if t.s.mux.IsClosed() {
 		return t.s.sessionErr(err)
 	}
@@ -123,13 +128,52 @@ func (t *tcpStream) Read(p []byte) (int, error) {
 	} else if err != nil && !errors.Is(err, yamux.ErrTimeout) {
 		t.readErr = err
 	}
-	done := t.readErr != nil && !t.readDone
-	t.readDone = t.readDone || done
+	end := t.readErr != nil && !t.readDone && !t.draining
 	t.mu.Unlock()
-	if done {
-		t.s.maybeForget(t)
+	if end {
+		t.endRead()
 	}
 	return n, err
+}
+
+// endRead finishes the read direction once nothing more will be read:
+// at once if yamux's read side has ended, else after a drain (see drain).
+func (t *tcpStream) endRead() {
+	if t.rawEnd || t.s.ctx.Err() != nil {
+		t.mu.Lock()
+		t.readDone = true
+		t.mu.Unlock()
+		t.s.maybeForget(t)
+		return
+	}
+	t.mu.Lock()
+	t.draining = true
+	t.mu.Unlock()
+	t.s.wg.Go(t.drain)
+}
+
+// drain reads and discards what the other side still sends on a stream
+// whose reading was abandoned (CancelRead, a broken frame), until its
+// orderly end or reset, releasing yamux's buffer as it empties: yamux
+// grants a stream's whole window whatever is read, so an abandoned stream
+// left unread would hold up to a window of the other side's data until
+// yamux's close timeout (5 minutes) while its credit was already given
+// back. The stream counts against the other side's credit until the drain
+// ends, as a QUIC stream counts until the other side resets it.
+func (t *tcpStream) drain() {
+	_ = t.st.SetReadDeadline(time.Time{})
+	var buf [16 << 10]byte
+	for {
+		_, err := t.st.Read(buf[:])
+		t.st.Shrink()
+		if err != nil && !errors.Is(err, yamux.ErrTimeout) {
+			break
+		}
+	}
+	t.mu.Lock()
+	t.readDone = true
+	t.mu.Unlock()
+	t.s.maybeForget(t)
 }
 
 // CancelRead implements Stream.
@@ -141,15 +185,14 @@ func (t *tcpStream) CancelRead(code StreamCode) {
 	}
 	t.readErr = &StreamError{Code: code}
 	reading := t.reading
-	done := !reading && !t.readDone
-	t.readDone = t.readDone || done
+	end := !reading && !t.readDone && !t.draining
 	t.mu.Unlock()
 	t.s.sendStop(t.st.StreamID(), code)
 	if reading {
-		_ = t.st.SetReadDeadline(time.Now()) // the Read returns the cancellation
+		_ = t.st.SetReadDeadline(time.Now()) // the Read returns the cancellation, then ends the direction
 	}
-	if done {
-		t.s.maybeForget(t)
+	if end {
+		t.endRead()
 	}
 }
 
@@ -160,10 +203,18 @@ func (t *tcpStream) stopped(code StreamCode) {
 		t.stopErr = &StreamError{Code: code, Remote: true}
 	}
 	busy := t.wbusy
+	// Not writing: end the write direction now, as a QUIC stack resets a
+	// stream the other side stopped reading (the other side's drain ends).
+	finish := !busy && !t.wDone && t.wcancel == nil
+	t.wDone = t.wDone || finish
 	t.mu.Unlock()
 	t.cancel()
 	if busy {
 		_ = t.st.SetWriteDeadline(time.Now())
+	}
+	if finish {
+		_ = t.st.Close()
+		t.s.maybeForget(t)
 	}
 }
 

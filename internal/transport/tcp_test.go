@@ -260,8 +260,8 @@ func TestYamuxConfig(t *testing.T) {
 		window    uint32
 		wantErr   bool
 	}{
-		{"defaults", Options{}, true, DefaultKeepAlive, DefaultStreamWindow, false},
-		{"explicit", Options{KeepAlive: time.Second, StreamWindow: 1 << 20}, true, time.Second, 1 << 20, false},
+		{"defaults", Options{}, true, DefaultKeepAlive, maxYamuxWindow, false},
+		{"explicit", Options{KeepAlive: time.Second, StreamWindow: 1 << 20}, true, time.Second, maxYamuxWindow, false},
 		{"no keep-alive, tiny window", Options{KeepAlive: -1, StreamWindow: 1}, false, DefaultKeepAlive, minYamuxWindow, false},
 	}
 	for _, tc := range tests {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"runtime"
 	"runtime/metrics"
 	"strings"
@@ -98,7 +99,7 @@ type answers struct {
 	wg   sync.WaitGroup
 }
 
-func (a *answers) read(str *quic.Stream) {
+func (a *answers) read(str io.Reader) {
 	a.wg.Go(func() {
 		var resp peerpb.Response
 		if err := wire.Read(str, &resp, MaxResponseFrame); err != nil {
