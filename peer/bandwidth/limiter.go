@@ -78,7 +78,7 @@ type Limiter struct {
 	mu     sync.Mutex // guards limits; held only to copy it
 	limits Limits
 
-	update sync.Mutex // serializes Update's read-modify-write (no I/O)
+	update sync.Mutex // serializes changes (Set, Update); never held across I/O
 }
 
 // New returns a Limiter enforcing l (which must pass Check).
@@ -107,29 +107,29 @@ func (l *Limiter) Limits() Limits {
 // Set changes the limits (which must pass Check). Waits under way are cut
 // short and start again under the new rate.
 func (l *Limiter) Set(lim Limits) error {
-	if err := lim.Check(); err != nil {
-		return err
-	}
-	l.apply(lim, time.Now())
-	return nil
+	_, err := l.Update(func(Limits) (Limits, error) { return lim, nil })
+	return err
 }
 
 // Update changes the limits to what f makes of the current ones, with no
-// other Update in between; f's error, or a result that fails Check, leaves
+// other change in between; f's error, or a result that fails Check, leaves
 // them as they were.
 func (l *Limiter) Update(f func(Limits) (Limits, error)) (Limits, error) {
 	l.update.Lock()
 	defer l.update.Unlock()
-	next, err := f(l.Limits())
+	cur := l.Limits()
+	next, err := f(cur)
 	if err != nil {
-		return l.Limits(), err
+		return cur, err
 	}
-	if err := l.Set(next); err != nil {
-		return l.Limits(), err
+	if err := next.Check(); err != nil {
+		return cur, err
 	}
+	l.apply(next, time.Now())
 	return next, nil
 }
 
+// apply sets the limits and the buckets; the caller holds l.update.
 func (l *Limiter) apply(lim Limits, now time.Time) {
 	l.mu.Lock()
 	l.limits = lim
