@@ -5,10 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/peer/bandwidth"
 )
 
-// TestFetchUnderBandwidthLimits: over real QUIC on loopback, a file moves
+// TestFetchUnderBandwidthLimits: over real QUIC and TCP on loopback, a file moves
 // no faster than the server's send limit or the fetcher's receive limit
 // (lower bounds on the time, which slowness cannot break), every byte is
 // counted against the limit, and the file arrives whole.
@@ -17,9 +18,12 @@ func TestFetchUnderBandwidthLimits(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		dir  bandwidth.Direction
+		mode transport.Mode
 	}{
-		{"server send limit", bandwidth.Send},
-		{"fetcher receive limit", bandwidth.Recv},
+		{"server send limit over quic", bandwidth.Send, transport.ModeQUIC},
+		{"fetcher receive limit over quic", bandwidth.Recv, transport.ModeQUIC},
+		{"server send limit over tcp", bandwidth.Send, transport.ModeTCP},
+		{"fetcher receive limit over tcp", bandwidth.Recv, transport.ModeTCP},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -35,7 +39,8 @@ func TestFetchUnderBandwidthLimits(t *testing.T) {
 			}
 			m, path, data := writeTestFile(t, t.TempDir(), size, testPieceSize)
 			var opts []ServerOption
-			fopt := FetchOptions{}
+			me := newIdentity(t)
+			fopt := FetchOptions{Dialer: transport.NewDialer(me, transport.Options{}, tc.mode)}
 			if tc.dir == bandwidth.Send {
 				opts = append(opts, WithBandwidth(bw))
 			} else {
@@ -43,7 +48,7 @@ func TestFetchUnderBandwidthLimits(t *testing.T) {
 			}
 			srv := startServer(t, newFileSource(t, path, m), allowAll, opts...)
 			sink := newFileSink(t, t.TempDir(), m)
-			f := newFetcher(t, newIdentity(t), fopt)
+			f := newFetcher(t, me, fopt)
 			start := time.Now()
 			if _, err := f.Fetch(ctx, m, sink, []Source{srv.source()}); err != nil {
 				t.Fatal(err)
