@@ -114,3 +114,24 @@ func rateText(bps int64) string {
 	r := bandwidth.Rate(bps)
 	return fmt.Sprintf("%s (%d bytes/s)", r, bps)
 }
+
+// limits writes the status line of the bandwidth limits, when there are
+// any.
+func (r *renderer) limits(l *localapi.Limits) {
+	if l == nil || l.MaxSend == 0 && l.MaxRecv == 0 {
+		return
+	}
+	lan := ""
+	if l.LANUnlimited {
+		lan = ", local subnets unlimited"
+	}
+	r.linef("limits  send %s, receive %s%s", limitText(l.MaxSend), limitText(l.MaxRecv), lan)
+}
+
+// limitText is a rate in bytes/s, short ("unlimited", "4.768MiB/s").
+func limitText(bps int64) string {
+	if bps == 0 {
+		return "unlimited"
+	}
+	return bandwidth.Rate(bps).String()
+}

@@ -76,7 +76,7 @@ func TestLimitsCmd(t *testing.T) {
 		want     bandwidth.Limits
 		wantCode int // exit status; 0: no error
 	}{
-		{"show", limitsCmd{}, "send:            9.537MiB/s (10000000 bytes/s)", bandwidth.Limits{Send: 10e6}, 0},
+		{"show", limitsCmd{}, "send:            10MB/s (10000000 bytes/s)", bandwidth.Limits{Send: 10e6}, 0},
 		{"send", limitsCmd{MaxSend: "5MB/s"}, "receive:         unlimited", bandwidth.Limits{Send: 5e6}, 0},
 		{"recv and lan", limitsCmd{MaxRecv: "80Mbit/s", LANUnlimited: true}, "local subnets:   unlimited", bandwidth.Limits{Send: 5e6, Recv: 10e6, LANUnlimited: true}, 0},
 		{"lift send, lan off", limitsCmd{MaxSend: "0", NoLANUnlimited: true}, "send:            unlimited", bandwidth.Limits{Recv: 10e6}, 0},

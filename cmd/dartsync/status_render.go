@@ -31,6 +31,7 @@ func renderStatus(w io.Writer, st localapi.Status, now time.Time, loc *time.Loca
 		tr += " since " + r.clock(st.Tracker.Since)
 	}
 	r.linef("tracker %s  %s", st.Tracker.Addr, tr)
+	r.limits(st.Limits)
 	for _, f := range st.Folders {
 		r.folder(st, f)
 	}

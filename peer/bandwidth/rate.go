@@ -99,24 +99,28 @@ func (r Rate) Check() error {
 	return nil
 }
 
-// String writes r in the largest binary byte unit that keeps it at least 1,
-// with at most three decimals (ParseRate reads it back to within 0.1 %):
-// "unlimited", "512KiB/s", "9.537MiB/s".
+// String writes r in the unit that writes it shortest, with at most three
+// decimals (ParseRate reads it back to within 0.1 %): "unlimited",
+// "512KiB/s", "10MB/s", "1.5GB/s".
 func (r Rate) String() string {
 	if r == 0 {
 		return "unlimited"
 	}
-	v, unit := float64(r), "B/s"
+	best := ""
 	for _, u := range []struct {
 		n string
 		b float64
-	}{{"GiB/s", 1 << 30}, {"MiB/s", 1 << 20}, {"KiB/s", 1 << 10}} {
-		if v >= u.b {
-			v, unit = v/u.b, u.n
-			break
+	}{{"GiB/s", 1 << 30}, {"GB/s", 1e9}, {"MiB/s", 1 << 20}, {"MB/s", 1e6}, {"KiB/s", 1 << 10}, {"kB/s", 1e3}, {"B/s", 1}} {
+		v := float64(r) / u.b
+		if v < 1 && u.b > 1 {
+			continue
+		}
+		s := strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64) + u.n
+		if best == "" || len(s) < len(best) {
+			best = s
 		}
 	}
-	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64) + unit
+	return best
 }
 
 // UnmarshalText lets a Rate be a flag or a config value (ParseRate).

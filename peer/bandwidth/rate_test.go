@@ -70,11 +70,14 @@ func TestRateString(t *testing.T) {
 	}{
 		{0, "unlimited"},
 		{512 << 10, "512KiB/s"},
-		{10e6, "9.537MiB/s"},
+		{10e6, "10MB/s"},
+		{1.5e9, "1.5GB/s"},
+		{12345678, "12.346MB/s"},
 		{2 << 20, "2MiB/s"},
 		{1 << 30, "1GiB/s"},
 		{MinRate, "8KiB/s"},
-		{1000 << 10, "1000KiB/s"},
+		{1000 << 10, "1024kB/s"},
+		{1.25e8, "125MB/s"},
 	} {
 		if got := tc.r.String(); got != tc.want {
 			t.Errorf("Rate(%v).String() = %q, want %q", float64(tc.r), got, tc.want)
