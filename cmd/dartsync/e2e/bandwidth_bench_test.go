@@ -9,18 +9,28 @@ import (
 
 // BenchmarkMaxSend: real processes; a sender under --max-send 5MB/s and
 // one or two receivers of a 50 MB file each (two receivers share the
-// sender's limit). It reports each receiver's average rate from the write
-// to its complete copy (MB/s; one receiver: about 5, two: about 2.5 each)
-// and the total. b.N is ignored beyond the first run.
+// sender's limit), or an unlimited sender and one receiver under
+// --max-recv 5MB/s. It reports each receiver's average rate from the
+// write to its complete copy (MB/s; one receiver: about 5, two: about 2.5
+// each) and the total. b.N is ignored beyond the first run.
 func BenchmarkMaxSend(b *testing.B) {
-	for _, receivers := range []int{1, 2} {
-		b.Run(fmt.Sprintf("%dreceivers", receivers), func(b *testing.B) {
+	for _, tc := range []struct {
+		name                     string
+		receivers                int
+		senderArgs, receiverArgs []string
+	}{
+		{"send_1receiver", 1, []string{"--max-send", "5MB/s"}, nil},
+		{"send_2receivers", 2, []string{"--max-send", "5MB/s"}, nil},
+		{"recv_1receiver", 1, nil, []string{"--max-recv", "5MB/s"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
 			const size = 50_000_000
+			receivers := tc.receivers
 			c := newCluster(b, 0)
-			p1 := c.addPeer("sender", "--max-send", "5MB/s")
+			p1 := c.addPeer("sender", tc.senderArgs...)
 			var rs []*peerProc
 			for i := range receivers {
-				rs = append(rs, c.addPeer(fmt.Sprintf("receiver%d", i+1)))
+				rs = append(rs, c.addPeer(fmt.Sprintf("receiver%d", i+1), tc.receiverArgs...))
 			}
 			data := randomBytes(b, size)
 			start := time.Now()
