@@ -39,6 +39,17 @@ func Write(w io.Writer, m proto.Message) error {
 	return WriteBytes(w, body)
 }
 
+// AppendFrame appends m's frame (length prefix and encoding) to dst, for a
+// caller that writes it together with more bytes in one Write.
+func AppendFrame(dst []byte, m proto.Message) ([]byte, error) {
+	body, err := proto.Marshal(m)
+	if err != nil {
+		return dst, fmt.Errorf("wire: encode %T: %w", m, err)
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(body)))
+	return append(dst, body...), nil
+}
+
 // WriteBytes writes body as one frame with a single Write call.
 func WriteBytes(w io.Writer, body []byte) error {
 	buf := make([]byte, 4+len(body))

@@ -152,3 +152,28 @@ func FuzzReadBody(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendFrame: a frame appended after other bytes reads back as Write's
+// does, and what follows it stays in order.
+func TestAppendFrame(t *testing.T) {
+	out, err := AppendFrame([]byte("x"), wrapperspb.String("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, "tail"...)
+	var viaWrite bytes.Buffer
+	if err := Write(&viaWrite, wrapperspb.String("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out[1:len(out)-4], viaWrite.Bytes()) {
+		t.Fatalf("AppendFrame %x, Write %x", out[1:len(out)-4], viaWrite.Bytes())
+	}
+	r := bytes.NewReader(out[1:])
+	var got wrapperspb.StringValue
+	if err := Read(r, &got, 64); err != nil || got.GetValue() != "hello" {
+		t.Fatalf("read back %q, %v", got.GetValue(), err)
+	}
+	if rest, _ := io.ReadAll(r); string(rest) != "tail" {
+		t.Fatalf("after the frame: %q", rest)
+	}
+}
