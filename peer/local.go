@@ -297,6 +297,8 @@ func (r *reporter) report(ctx context.Context, changes []decide.Change) error {
 func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 	steps, obsolete := decide.Record(batch, res)
 	var removed []string
+	var sum localSummary
+	defer sum.log(r.log)
 	for i, s := range steps {
 		c := batch[i]
 		p := c.Manifest.Path
@@ -304,7 +306,8 @@ func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 		case decide.RecordLocal:
 			r.stats.LocalChanges.Add(1)
 			r.state.live.event(localapi.EventLocalChange, p)
-			r.log.Info("local change", "path", p, "deleted", c.Manifest.Deleted, "outcome", res[i].Outcome.String())
+			sum.add(&c.Manifest)
+			r.log.Debug("local change", "path", p, "deleted", c.Manifest.Deleted, "outcome", res[i].Outcome.String())
 		case decide.RecordConflict, decide.RecordConflictCopy:
 			r.stats.Conflicts.Add(1)
 			if s.Kind == decide.RecordConflictCopy {
