@@ -10,7 +10,7 @@ import (
 // BenchmarkMaxSend: real processes; a sender under --max-send 5MB/s and
 // one or two receivers of a 50 MB file each (two receivers share the
 // sender's limit), or an unlimited sender and one receiver under
-// --max-recv 5MB/s. It reports each receiver's average rate from the
+// --max-recv 5MB/s; over QUIC, and over TCP (--transport tcp). It reports each receiver's average rate from the
 // write to its complete copy (MB/s; one receiver: about 5, two: about 2.5
 // each) and the total. b.N is ignored beyond the first run.
 func BenchmarkMaxSend(b *testing.B) {
@@ -22,6 +22,8 @@ func BenchmarkMaxSend(b *testing.B) {
 		{"send_1receiver", 1, []string{"--max-send", "5MB/s"}, nil},
 		{"send_2receivers", 2, []string{"--max-send", "5MB/s"}, nil},
 		{"recv_1receiver", 1, nil, []string{"--max-recv", "5MB/s"}},
+		{"send_1receiver_tcp", 1, []string{"--max-send", "5MB/s", "--transport", "tcp"}, []string{"--transport", "tcp"}},
+		{"recv_1receiver_tcp", 1, []string{"--transport", "tcp"}, []string{"--max-recv", "5MB/s", "--transport", "tcp"}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			const size = 50_000_000
