@@ -223,7 +223,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	netDialer := transport.NewDialer(d.cfg.Identity, topt, d.cfg.Transport)
 	fopt := d.obs.fetchOptions(d.cfg.Fetch)
 	fopt.Dialer = netDialer
-	fopt.Bandwidth = d.bw // never the tracker's connection: the Dialer is not limited
+	fopt.Bandwidth = d.bw              // never the tracker's connection: the Dialer is not limited
+	fopt.BulkDialer = netDialer.Bulk() // large files: TCP first on a LAN
 	fetcher := transfer.NewFetcher(d.cfg.Identity, fopt, d.log)
 	defer fetcher.Close()
 	server := transfer.NewFolderServer(d, d.log,

@@ -108,9 +108,9 @@ func joinHostile(t *testing.T, srv *Server, id *identity.Identity) {
 }
 
 // openFolder opens a control stream on c and registers folder on it.
-func openFolder(t *testing.T, c *transport.Conn, id *identity.Identity, folder string) *rawPeer {
+func openFolder(t *testing.T, c transport.Session, id *identity.Identity, folder string) *rawPeer {
 	t.Helper()
-	st, err := c.OpenStreamSync(t.Context())
+	st, err := c.OpenStream(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,14 +121,22 @@ func openFolder(t *testing.T, c *transport.Conn, id *identity.Identity, folder s
 	return p
 }
 
+// TestHostileOversizedFrames runs over QUIC and over TCP (where yamux
+// grants every stream its window whether the tracker reads it or not).
 func TestHostileOversizedFrames(t *testing.T) {
+	for _, mode := range []transport.Mode{transport.ModeQUIC, transport.ModeTCP} {
+		t.Run(string(mode), func(t *testing.T) { hostileOversizedFrames(t, mode) })
+	}
+}
+
+func hostileOversizedFrames(t *testing.T, mode transport.Mode) {
 	srv := startServer(t, t.TempDir(), ServerConfig{})
 	honest := startHonest(t, srv)
 	hostile := newTestIdentity(t)
 	joinHostile(t, srv, hostile)
 
 	// Declared over the limit: refused from the length alone.
-	p := dialRaw(t, srv.Addr().String(), srv.Token(), hostile)
+	p := dialRawOver(t, mode, srv.Addr().String(), srv.Token(), hostile)
 	p.register(t, nil, 0)
 	if _, err := p.st.Write(frameHeader(MaxMessageSize + 1)); err != nil {
 		t.Fatal(err)
@@ -144,9 +152,9 @@ func TestHostileOversizedFrames(t *testing.T) {
 	body := make([]byte, 1<<20)
 	var writers sync.WaitGroup
 	var refused atomic.Int32
-	conns := []*transport.Conn{p.conn}
+	conns := []transport.Session{p.conn}
 	for c := range MaxConnsPerDevice - 1 { // p's connection is still open
-		conn := dialRaw(t, srv.Addr().String(), srv.Token(), hostile).conn
+		conn := dialRawOver(t, mode, srv.Addr().String(), srv.Token(), hostile).conn
 		conns = append(conns, conn)
 		for f := range foldersPerConn {
 			fp := openFolder(t, conn, hostile, fmt.Sprintf("big-%d-%d", c, f))
@@ -252,7 +260,7 @@ func TestHostileManyConnections(t *testing.T) {
 	var open int
 	for _, c := range kept {
 		if c.Context().Err() == nil {
-			openFolder(t, c, hostile, fmt.Sprintf("kept-%d", open))
+			openFolder(t, c.Session(), hostile, fmt.Sprintf("kept-%d", open))
 			open++
 		}
 	}
@@ -273,7 +281,7 @@ func TestHostileManyStreams(t *testing.T) {
 	}
 	// QUIC itself refuses one stream more.
 	var limit *quic.StreamLimitReachedError
-	if _, err := c.conn.OpenStream(); !errors.As(err, &limit) {
+	if _, err := c.qc.OpenStream(); !errors.As(err, &limit) {
 		t.Fatalf("stream %d opened: %v", MaxStreamsPerConn+1, err)
 	}
 	honest.sync(t, "during-streams")

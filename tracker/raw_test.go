@@ -20,27 +20,45 @@ import (
 // rawPeer speaks the protocol by hand, to send what a Client never would.
 type rawPeer struct {
 	id   *identity.Identity
-	conn *transport.Conn
-	st   *quic.Stream
+	conn transport.Session
+	qc   *transport.Conn // the QUIC connection under conn; nil over TCP
+	st   transport.Stream
 }
 
 func dialRaw(t testing.TB, addr string, tok Token, id *identity.Identity) *rawPeer {
+	t.Helper()
+	return dialRawOver(t, transport.ModeQUIC, addr, tok, id)
+}
+
+// dialRawOver is dialRaw over QUIC or TCP (mode).
+func dialRawOver(t testing.TB, mode transport.Mode, addr string, tok Token, id *identity.Identity) *rawPeer {
 	t.Helper()
 	if id == nil {
 		id = newTestIdentity(t)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	c, err := transport.Dial(ctx, addr, id, &tok.Tracker, transport.Options{})
+	p := &rawPeer{id: id}
+	if mode == transport.ModeTCP {
+		s, err := transport.DialTCP(ctx, addr, id, &tok.Tracker, transport.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.conn = s
+	} else {
+		c, err := transport.Dial(ctx, addr, id, &tok.Tracker, transport.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.conn, p.qc = c.Session(), c
+	}
+	st, err := p.conn.OpenStream(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := c.OpenStreamSync(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.CloseWithError(0, "") })
-	return &rawPeer{id: id, conn: c, st: st}
+	p.st = st
+	t.Cleanup(func() { p.conn.CloseWithError(0, "") })
+	return p
 }
 
 func (p *rawPeer) send(t testing.TB, m *trackerpb.PeerMsg) {
@@ -149,7 +167,7 @@ func TestBadInputGetsErrorAndTrackerServesOthers(t *testing.T) {
 			}
 			// the error ended only that stream: the connection registers
 			// another folder
-			other, err := p.conn.OpenStreamSync(context.Background())
+			other, err := p.conn.OpenStream(context.Background())
 			if err != nil {
 				t.Fatalf("connection closed after an error on one stream: %v", err)
 			}

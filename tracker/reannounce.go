@@ -40,7 +40,18 @@ var bucketHistory = []byte("history")
 //	R5. neither, or both (a version that came back, such as an emptied
 //	    file): an edit beats a deletion (accepted), a deletion of another
 //	    version is rejected, and two live versions are a conflict: both are
-//	    kept (applyOne's rules 6 to 8).
+//	    kept (applyOne's rules 6 to 8). But a deletion of a version that no
+//	    device but the reporter is listed as holding is accepted: the
+//	    reporter re-announced another version of the path, so it does not
+//	    hold C either, and a C nobody holds would be wanted by every peer
+//	    for ever (a tracker restored from a backup whose version every peer
+//	    deleted since). A device that still holds C re-announces it later,
+//	    and then an edit beats the deletion: nothing is lost.
+//
+// A reporter that re-announces another version than C does not hold C at
+// that path, whatever the (perhaps restored) state lists: when the outcome
+// leaves C current (R4, a rejected deletion), the reporter is dropped from
+// C's owners, so that no peer asks it for C.
 //
 // When both are newer (the path's content came back: X, deleted, X again),
 // the chains decide before R3 to R5 (chainOrder): M is newer if the peer
@@ -93,14 +104,20 @@ func (t *txn) reannounceOne(c *Change) (Result, error) {
 			return r, err
 		}
 	case curNewer && !newNewer: // R4
+		if _, err := t.dropOwner(n.Path, cur); err != nil {
+			return Result{}, err
+		}
 		return t.result(Outdated, 0, n.Path, cur.m, nil)
-	case newNewer && !curNewer, cur.m.Deleted && !n.Deleted: // R3; R5: an edit beats a deletion
+	case newNewer && !curNewer, cur.m.Deleted && !n.Deleted, n.Deleted && t.onlyOwner(cur): // R3; R5: an edit beats a deletion; R5 (held by none)
 		seq, err := t.put(np, me, t.reporter, cur.rec.Seq)
 		r, err = t.result(Accepted, seq, n.Path, np, err)
 		if err != nil {
 			return r, err
 		}
 	case n.Deleted: // R5
+		if _, err := t.dropOwner(n.Path, cur); err != nil {
+			return Result{}, err
+		}
 		return t.reject(n, cur.m, errors.New("deletion of another version: the path was changed meanwhile"))
 	default: // R5
 		if r, err = t.conflict(n, np, cur); err != nil {
@@ -124,6 +141,30 @@ func (t *txn) reannounceOne(c *Change) (Result, error) {
 		}
 	}
 	return r, nil
+}
+
+// onlyOwner reports whether no device but the reporter is listed as an
+// owner of cur.
+func (t *txn) onlyOwner(cur *current) bool {
+	for _, o := range cur.rec.Owners {
+		if o != t.reporter {
+			return false
+		}
+	}
+	return true
+}
+
+// dropOwner removes the reporter from cur's owners (a new sequence number,
+// so the peers learn it); it reports whether it was listed.
+func (t *txn) dropOwner(path string, cur *current) (bool, error) {
+	i := slices.Index(cur.rec.Owners, t.reporter)
+	if i < 0 {
+		return false, nil
+	}
+	old := cur.rec.Seq
+	cur.rec.Owners = slices.Delete(slices.Clone(cur.rec.Owners), i, i+1)
+	_, err := t.touch(fileKey(t.folder, path), cur.rec, old)
+	return true, err
 }
 
 // learn adds m's base and ancestors to m's path history.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -60,9 +61,14 @@ const (
 // Dialer remembers the address and for QUICRetry prefers TCP there (the
 // same race with the roles swapped, so a remote whose UDP came back is
 // still reached); after that QUIC is preferred again. When QUIC wins the
-// memory of the address is cleared. A Dialer is safe for concurrent use.
+// memory of the address is cleared. A bulk Dialer (Bulk, for piece
+// transfers) starts with TCP instead for an address on a network this host
+// is directly on (loopback included), with QUIC raced after Fallback: TCP
+// moves bulk data on a LAN with less CPU than QUIC. A Dialer is safe for
+// concurrent use.
 type Dialer struct {
 	mode Mode
+	bulk bool
 	log  *slog.Logger
 	// quic and tcp dial one transport (the package-level dials, or a
 	// NodeListener's listeners).
@@ -72,14 +78,19 @@ type Dialer struct {
 	// defaults). Set them before the first Dial.
 	Fallback, QUICRetry time.Duration
 
+	mem *dialMemory // shared with the Dialers Bulk returns
+}
+
+// dialMemory is which remotes prefer TCP, until when.
+type dialMemory struct {
 	mu       sync.Mutex
-	tcpUntil map[string]time.Time // remotes preferring TCP, until when
+	tcpUntil map[string]time.Time
 }
 
 // NewDialer returns a Dialer of id with options opt in mode m. Each QUIC
 // dial uses a UDP socket of its own (the package-level Dial).
 func NewDialer(id *identity.Identity, opt Options, m Mode) *Dialer {
-	d := &Dialer{mode: m.norm(), log: opt.log(), tcpUntil: map[string]time.Time{}}
+	d := &Dialer{mode: m.norm(), log: opt.log(), mem: &dialMemory{tcpUntil: map[string]time.Time{}}}
 	d.quic = func(ctx context.Context, addr string, expect *identity.DeviceID) (Session, error) {
 		c, err := Dial(ctx, addr, id, expect, opt)
 		if err != nil {
@@ -91,6 +102,15 @@ func NewDialer(id *identity.Identity, opt Options, m Mode) *Dialer {
 		return DialTCP(ctx, addr, id, expect, opt)
 	}
 	return d
+}
+
+// Bulk returns a Dialer like d (same transports, timings and memory of
+// which remotes needed TCP) that in ModeAuto starts with TCP for an address
+// on a directly connected network (onLink).
+func (d *Dialer) Bulk() *Dialer {
+	b := *d
+	b.bulk = true
+	return &b
 }
 
 // Mode returns the Dialer's mode.
@@ -112,28 +132,59 @@ func (d *Dialer) Dial(ctx context.Context, addr string, expect *identity.DeviceI
 
 // PrefersTCP reports whether an auto dial to addr now tries TCP first.
 func (d *Dialer) PrefersTCP(addr string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	until, ok := d.tcpUntil[addr]
+	if d.bulk && onLink(addr) {
+		return true
+	}
+	m := d.mem
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.tcpUntil[addr]
 	if ok && time.Now().After(until) {
-		delete(d.tcpUntil, addr)
+		delete(m.tcpUntil, addr)
 		return false
 	}
 	return ok
 }
 
+// onLink reports whether addr's host is an IP address of loopback or of a
+// network one of this host's interfaces is directly on.
+func onLink(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	if ip.IsLoopback() {
+		return true
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *Dialer) remember(addr string, network string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	m := d.mem
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if network == "tcp" {
 		retry := d.QUICRetry
 		if retry <= 0 {
 			retry = DefaultQUICRetry
 		}
-		d.tcpUntil[addr] = time.Now().Add(retry)
+		m.tcpUntil[addr] = time.Now().Add(retry)
 		return
 	}
-	delete(d.tcpUntil, addr)
+	delete(m.tcpUntil, addr)
 }
 
 type dialResult struct {
@@ -209,7 +260,11 @@ func (d *Dialer) race(ctx context.Context, addr string, expect *identity.DeviceI
 		d.remember(addr, won.network)
 	}
 	if won.network == "tcp" && first == "quic" {
-		d.log.Info("transport: QUIC got no answer, using TCP", "addr", addr, "retry_quic_in", d.retry())
+		log := d.log.With("addr", addr, "retry_quic_in", d.retry())
+		if len(errs) > 0 { // QUIC failed before TCP won
+			log = log.With("quic_err", errors.Join(errs...))
+		}
+		log.Info("transport: QUIC got no answer, using TCP")
 	}
 	return won.s, nil
 }

@@ -86,7 +86,9 @@
 //     yamux stream is a Stream whose bytes are frames: data (at most
 //     maxFrame bytes) or reset (the code of CancelWrite); yamux's own close
 //     at a frame boundary is the orderly end, anywhere else
-//     io.ErrUnexpectedEOF. A stream whose reading ended before the other
+//     io.ErrUnexpectedEOF. yamux writes to a frameConn, which sends a data
+//     frame's header together with its body (one TLS record, one system
+//     call for a small frame instead of two). A stream whose reading ended before the other
 //     side's end (CancelRead, a broken frame) is drained until that end,
 //     releasing yamux's buffer, and counts against the other side's credit
 //     meanwhile; receiving a stop notice while not writing ends the write
@@ -103,6 +105,8 @@
 //     the first session wins, the other dial is cancelled. An address where
 //     TCP won prefers TCP (QUIC raced after the same delay) for QUICRetry
 //     (DefaultQUICRetry, 5 min), then QUIC again; a QUIC win clears it.
+//     A bulk Dialer (Dialer.Bulk, for large files' pieces) starts with TCP for
+//     an address on a directly connected network or loopback (onLink).
 //
 //   - Lost: IsConnLost recognises a session that ended without either side
 //     closing it (QUIC idle timeout, TCP ErrConnLost), for callers that

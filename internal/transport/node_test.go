@@ -215,3 +215,53 @@ func TestNodeListenerClose(t *testing.T) {
 		t.Fatalf("dial after close: %v", err)
 	}
 }
+
+func TestBulkDialerPrefersTCPOnLink(t *testing.T) {
+	ctx := testCtx(t)
+	srv := newID(t)
+	l, err := ListenNode("127.0.0.1:0", srv, Options{}, ModeAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	d := NewDialer(newID(t), Options{}, ModeAuto)
+	for _, tc := range []struct {
+		name string
+		d    *Dialer
+		want string
+	}{{"plain", d, "quic"}, {"bulk", d.Bulk(), "tcp"}, {"bulk quic mode", NewDialer(newID(t), Options{}, ModeQUIC).Bulk(), "quic"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			acc := acceptOne(ctx, l)
+			cli, err := tc.d.Dial(ctx, l.Addr().String(), &srv.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.CloseWithError(0, "")
+			r := <-acc
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			defer r.s.CloseWithError(0, "")
+			if cli.Network() != tc.want {
+				t.Fatalf("%s, want %s", cli.Network(), tc.want)
+			}
+		})
+	}
+}
+
+func TestOnLink(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		want bool
+	}{
+		{"127.0.0.1:7001", true},
+		{"[::1]:7001", true},
+		{"198.51.100.1:7001", false}, // TEST-NET-2: no local network here
+		{"example.com:7001", false},
+		{"no port", false},
+	} {
+		if got := onLink(tc.addr); got != tc.want {
+			t.Errorf("onLink(%q) = %v, want %v", tc.addr, got, tc.want)
+		}
+	}
+}

@@ -268,7 +268,7 @@ func dialTCP(ctx context.Context, addr string, id *identity.Identity, expect *id
 		_ = nc.Close()
 		return nil, err
 	}
-	mux, err := yamux.Client(tc, opt.yamuxConfig())
+	mux, err := yamux.Client(&frameConn{Conn: tc}, opt.yamuxConfig())
 	if err != nil {
 		_ = nc.Close()
 		return nil, err
@@ -304,7 +304,7 @@ func serverSession(ctx context.Context, nc net.Conn, id *identity.Identity, opt 
 		_ = nc.Close()
 		return nil, err
 	}
-	mux, err := yamux.Server(tc, opt.yamuxConfig())
+	mux, err := yamux.Server(&frameConn{Conn: tc}, opt.yamuxConfig())
 	if err != nil {
 		_ = nc.Close()
 		return nil, err

@@ -74,7 +74,7 @@ func (f *Fetcher) FetchDelta(ctx context.Context, src Source, h manifest.ID, len
 		return nil, st, fmt.Errorf("%w: %d bytes for a basis of %d", ErrSignatureTooLarge, len(sigBytes), len(basis))
 	}
 	st.SignatureBytes = len(sigBytes)
-	conn, err := f.pool.get(ctx, src, 0)
+	conn, err := f.pool.get(ctx, src, 0, false)
 	if err != nil {
 		return nil, st, err
 	}

@@ -40,7 +40,7 @@ func (j *fetchJob) runSourceConns(ctx context.Context, si int, src Source) (rese
 	f, sched, window := j.f, j.sched, j.window
 	conns := make([]transport.Session, 0, f.opt.Conns)
 	for lane := range f.opt.Conns {
-		conn, err := f.pool.get(ctx, src, lane)
+		conn, err := f.pool.get(ctx, src, lane, j.m.Size >= BulkMinSize)
 		if err != nil {
 			if len(conns) > 0 && ctx.Err() == nil {
 				break // use the lanes we have

@@ -13,9 +13,11 @@ import (
 
 // connPool keeps connections (QUIC or TCP: the Dialer decides) to source devices, dialled on first use
 // and pinned to the device ID: one per lane (FetchOptions.Conns lanes per
-// device). Concurrent users of a lane share one dial.
+// device) and class (bulk: dialled by FetchOptions.BulkDialer, for large
+// files). Concurrent users of a lane share one dial.
 type connPool struct {
 	dialer *transport.Dialer
+	bulk   *transport.Dialer // dials the bulk lanes
 	log    *slog.Logger
 
 	mu     sync.Mutex
@@ -29,6 +31,7 @@ type connPool struct {
 type poolKey struct {
 	id   identity.DeviceID
 	lane int
+	bulk bool
 }
 
 // poolEntry is one connection, ready once its dial has ended.
@@ -40,13 +43,13 @@ type poolEntry struct {
 }
 
 func newConnPool(d *transport.Dialer, log *slog.Logger) *connPool {
-	return &connPool{dialer: d, log: log, conns: make(map[poolKey]*poolEntry)}
+	return &connPool{dialer: d, bulk: d, log: log, conns: make(map[poolKey]*poolEntry)}
 }
 
 // get returns a live connection to src, dialling it when there is none, or
 // when the pooled one has died or was dialled to another address.
-func (p *connPool) get(ctx context.Context, src Source, lane int) (transport.Session, error) {
-	key := poolKey{src.ID, lane}
+func (p *connPool) get(ctx context.Context, src Source, lane int, bulk bool) (transport.Session, error) {
+	key := poolKey{src.ID, lane, bulk}
 	for range 3 {
 		p.mu.Lock()
 		if p.closed {
@@ -88,7 +91,11 @@ func (p *connPool) dial(ctx context.Context, src Source, key poolKey, e *poolEnt
 	defer p.dials.Done()
 	defer close(e.ready)
 	want := src.ID
-	c, err := p.dialer.Dial(ctx, src.Addr, &want)
+	d := p.dialer
+	if key.bulk {
+		d = p.bulk
+	}
+	c, err := d.Dial(ctx, src.Addr, &want)
 	if err != nil {
 		e.err = fmt.Errorf("transfer: dial %s at %s: %w", src.ID.Short(), src.Addr, err)
 		p.evict(key, e)
@@ -103,7 +110,7 @@ func (p *connPool) dial(ctx context.Context, src Source, key poolKey, e *poolEnt
 		return
 	}
 	e.conn = p.bw.Session(c, bandwidth.Recv) // its streams' reads wait on the receive limit
-	p.log.Info("connected to peer", "device", src.ID.Short(), "addr", src.Addr, "transport", c.Network(), "lane", key.lane)
+	p.log.Info("connected to peer", "device", src.ID.Short(), "addr", src.Addr, "transport", c.Network(), "lane", key.lane, "bulk", key.bulk)
 }
 
 // evict forgets e if it is still the entry of key, closing its connection.

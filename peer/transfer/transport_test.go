@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dartsync/dartsync/internal/transport"
+	"github.com/dartsync/dartsync/manifest"
 )
 
 // TestFetchOverEachTransport: the same fetch (pieces from two sources, then
@@ -45,5 +46,38 @@ func TestFetchOverEachTransport(t *testing.T) {
 				t.Errorf("server a serves over %v, want %s", ns, tc.want)
 			}
 		})
+	}
+}
+
+// TestFetchLargeFilesOnBulkLanes: a file of BulkMinSize or more is fetched
+// on connections of the BulkDialer, a smaller one on the Dialer's.
+func TestFetchLargeFilesOnBulkLanes(t *testing.T) {
+	ctx := testCtx(t)
+	small, spath, sdata := writeTestFile(t, t.TempDir(), 3*testPieceSize, testPieceSize)
+	m, lpath, ldata := writeTestFile(t, t.TempDir(), BulkMinSize, 256<<10)
+	srvS := startServer(t, newFileSource(t, spath, small), allowAll)
+	srvL := startServer(t, newFileSource(t, lpath, m), allowAll)
+	me := newIdentity(t)
+	f := newFetcher(t, me, FetchOptions{
+		Dialer:     transport.NewDialer(me, transport.Options{}, transport.ModeQUIC),
+		BulkDialer: transport.NewDialer(me, transport.Options{}, transport.ModeTCP),
+	})
+	for _, tc := range []struct {
+		name string
+		m    *manifest.Manifest
+		srv  *testServer
+		data []byte
+		want string
+	}{{"small", small, srvS, sdata, "quic"}, {"large", m, srvL, ldata, "tcp"}} {
+		sink := newFileSink(t, t.TempDir(), tc.m)
+		if _, err := f.Fetch(ctx, tc.m, sink, []Source{tc.srv.source()}); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !bytes.Equal(sink.content(t), tc.data) {
+			t.Fatalf("%s: content differs", tc.name)
+		}
+		if ns := f.Networks(tc.srv.id.ID); len(ns) == 0 || slices.ContainsFunc(ns, func(n string) bool { return n != tc.want }) {
+			t.Errorf("%s: connections over %v, want %s", tc.name, ns, tc.want)
+		}
 	}
 }

@@ -718,9 +718,13 @@ func (x *KeepAlive) GetPadding() []byte {
 //	    after REANNOUNCE_DONE;
 //	R5. neither, or both (a version that came back, such as an emptied
 //	    file): as rules 6 to 8 above: an edit beats a deletion (ACCEPTED), a
-//	    deletion of another version is REJECTED, two live versions are a
-//	    CONFLICT and both are kept.
+//	    deletion of another version is REJECTED (but ACCEPTED if no device
+//	    other than the reporter is listed as holding C: nobody could serve
+//	    it), two live versions are a CONFLICT and both are kept.
 //
+// A peer that re-announces another version than C does not hold C at that
+// path: if C stays current (R4, a rejected deletion), it is no longer listed
+// among C's owners.
 // Whenever M ends up current at its path, M's base and ancestors join the
 // path's history. So nothing a peer holds is rolled back (OUTDATED needs
 // proof that C replaced M), nothing deleted comes back (a tombstone is newer

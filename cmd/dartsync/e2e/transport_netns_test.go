@@ -128,7 +128,8 @@ func (c *netnsCluster) arrives(h int, name string, content []byte) {
 }
 
 // transports waits until host h's status shows the tracker connection
-// over wantTracker and the peer device other connected over wantPeer.
+// over wantTracker and the peer device other (unless "") connected over
+// wantPeer.
 func (c *netnsCluster) transports(h int, other string, wantTracker, wantPeer string) localapi.Status {
 	c.t.Helper()
 	var st localapi.Status
@@ -139,6 +140,9 @@ func (c *netnsCluster) transports(h int, other string, wantTracker, wantPeer str
 		}
 		if st.Tracker.Transport != wantTracker {
 			return false, fmt.Sprintf("tracker %+v", st.Tracker)
+		}
+		if other == "" {
+			return true, ""
 		}
 		for _, p := range st.Peers {
 			if p.Device == other && p.Transport == wantPeer {
@@ -162,8 +166,9 @@ func (c *netnsCluster) logHas(h int, s string) bool {
 
 // TestUDPBlockedPeerSyncsOverTCP: one peer's namespace cannot send UDP at
 // all (to or from it, QUIC gets no answer). It joins the tracker and syncs
-// with the other peer both ways over TCP, as its log and `dartsync status`
-// say; the other peer's tracker connection stays on QUIC.
+// with the other peer both ways over TCP after QUIC got no answer, as the
+// logs and `dartsync status` say; the other peer's tracker connection
+// stays on QUIC.
 func TestUDPBlockedPeerSyncsOverTCP(t *testing.T) {
 	c := newNetnsCluster(t, "peer1", "peer2")
 	c.blockUDP(2, "0.0.0.0/0")
@@ -191,13 +196,18 @@ func TestUDPBlockedPeerSyncsOverTCP(t *testing.T) {
 	if !c.logHas(2, "connected to tracker") || !c.logHas(2, "transport=tcp") {
 		t.Errorf("peer2's log does not say its connections are over tcp")
 	}
+	if !c.logHas(2, "QUIC got no answer, using TCP") {
+		t.Errorf("peer2's log does not say it fell back to TCP for the tracker")
+	}
 	if !c.logHas(1, "QUIC got no answer, using TCP") {
 		t.Errorf("peer1's log does not say it fell back to TCP for peer2")
 	}
 }
 
 // TestUDPToTrackerDroppedJoinsOverTCP: a peer whose UDP to the tracker is
-// dropped joins over TCP, and still syncs with the other peer over QUIC.
+// dropped joins over TCP (QUIC got no answer), and syncs with the other
+// peer: a small file over QUIC, a large one (transfer.BulkMinSize) over
+// TCP, which fetches of large files on a LAN start with.
 func TestUDPToTrackerDroppedJoinsOverTCP(t *testing.T) {
 	c := newNetnsCluster(t, "peer1", "peer2")
 	c.blockUDP(2, c.hosts[0].IP.String()+"/32")
@@ -213,6 +223,11 @@ func TestUDPToTrackerDroppedJoinsOverTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.transports(2, st1.Device, "tcp", "quic")
+	c.transports(1, "", "quic", "")
+	big := randomBytes(t, 9<<20)
+	writeFile(t, c.dirs[1], "big.bin", big, 0o644)
+	c.arrives(2, "big.bin", big)
+	c.transports(2, st1.Device, "tcp", "quic+tcp")
 	if !c.logHas(2, "QUIC got no answer, using TCP") {
 		t.Errorf("peer2's log does not say it fell back to TCP for the tracker")
 	}
