@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 FUZZTIME  ?= 10s
 
-.PHONY: all build test lint e2e bench fuzz cross proto pi-check demo bench-rsync chaos clean
+.PHONY: all build test lint e2e bench fuzz cross proto pi-check demo bench-rsync bench-speed chaos clean
 
 all: build
 
@@ -89,6 +89,11 @@ demo: build
 # bench-rsync: DartSync against rsync --no-whole-file on the same changes.
 bench-rsync: build
 	bash benchmarks/rsync.sh
+
+# bench-speed: small files to two receivers and save -> synced latency,
+# default settings, rsync measured in the same run.
+bench-speed: build
+	NOBUILD=1 bash benchmarks/e2e_speed.sh
 
 clean:
 	rm -rf bin demo

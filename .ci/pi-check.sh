@@ -5,6 +5,7 @@
 # must stop the tracker cleanly (exit 0). Skips (exit 0) when qemu-aarch64 is
 # not installed (Debian/Ubuntu: apt-get install qemu-user).
 set -euo pipefail
+export DARTSYNC_NO_DISCOVERY=1 # loopback: no LAN discovery
 cd "$(dirname "$0")/.."
 
 QEMU=${QEMU:-qemu-aarch64}

@@ -28,6 +28,7 @@
 # --transport of the tracker and both peers.
 # It stops and removes only what it started.
 set -euo pipefail
+export DARTSYNC_NO_DISCOVERY=1 # loopback runs: no LAN discovery (dartsync tracker/peer --no-discovery)
 cd "$(dirname "$0")/.."
 
 SIZES_MIB=${SIZES_MIB:-"64 1024"}

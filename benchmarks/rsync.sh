@@ -37,6 +37,7 @@
 # prints why and exits 0. For other sizes the offsets of b) scale with
 # SIZE_MIB/256 and a) stays 64 overwrites spread over the file.
 set -euo pipefail
+export DARTSYNC_NO_DISCOVERY=1 # loopback runs: no LAN discovery (dartsync tracker/peer --no-discovery)
 cd "$(dirname "$0")/.."
 
 SIZE_MIB=${SIZE_MIB:-256}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/discovery"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/peer/bandwidth"
@@ -41,12 +42,23 @@ type Config struct {
 	StateDir string
 	Identity *identity.Identity // this device
 
-	// Tracker to join. When Addr is empty the remembered membership is used.
+	// Tracker to join. When Addr is empty the remembered membership is
+	// used, or (with LANDiscovery) the address found on the LAN.
 	TrackerAddr string
 	TrackerID   identity.DeviceID // pinned tracker identity (from the token)
 	Secret      []byte            // join secret; nil once a member
 	Folder      string            // tracker folder name; "" = default; when Folders is empty
 	DeviceName  string            // this device's name on the tracker's dashboard; "" = the host name
+	// LANDiscovery looks for the tracker on the local network
+	// (internal/discovery, discover.go) when no address is known or the
+	// known one stops answering. Off in the zero Config (tests); dartsync
+	// peer turns it on unless --no-discovery.
+	LANDiscovery bool
+	// DiscoveryPort is LAN discovery's UDP port; 0 = discovery.DefaultPort.
+	DiscoveryPort int
+	// DiscoveryTargets is where queries go; nil = each interface's subnet
+	// broadcast address (tests on loopback give a unicast address).
+	DiscoveryTargets func() []discovery.Target
 
 	ListenAddr string // address the piece server listens on, UDP and TCP on the same port
 	// Transport is which transports the peer listens on and dials (the
@@ -58,12 +70,20 @@ type Config struct {
 	// (Daemon.SetLimits, the local API's /v1/limits).
 	Bandwidth bandwidth.Limits
 
-	Debounce   time.Duration // watcher quiet time
-	Rescan     time.Duration // periodic full rescan; negative disables
-	Parallel   int           // files downloaded at once
-	Retry      time.Duration // retry of wants that had no usable source
-	StatsFile  string        // JSON stats written here periodically and on exit; "" = none; when Folders is empty
-	StatsEvery time.Duration
+	Debounce time.Duration // watcher quiet time
+	// Settle is the quiet time of a file the OS says is complete (closed
+	// after writing, or renamed into the folder; Linux): it is reported
+	// without waiting for Debounce (peer/watch). 0: watch.DefaultSettle;
+	// negative: every path waits for Debounce.
+	Settle   time.Duration
+	Rescan   time.Duration // periodic full rescan; negative disables
+	Parallel int           // files downloaded at once
+	// SmallFilesGC is the garbage collector's target (GOGC percent) while
+	// a pull applies many small files (gc_boost.go); 0 leaves it alone.
+	SmallFilesGC int
+	Retry        time.Duration // retry of wants that had no usable source
+	StatsFile    string        // JSON stats written here periodically and on exit; "" = none; when Folders is empty
+	StatsEvery   time.Duration
 	// FolderPoll is how often the folder marker is checked (see doc.go,
 	// "Paused"): how soon an unmount is noticed without an event, and a
 	// paused folder resumes once it is back.

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dartsync/dartsync/chunkstore"
+	"github.com/dartsync/dartsync/internal/discovery"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/peer/bandwidth"
@@ -20,7 +21,7 @@ import (
 )
 
 // ErrNoTracker: no tracker address was given and none is remembered.
-var ErrNoTracker = errors.New("no tracker: give --tracker and --token for the first join")
+var ErrNoTracker = errors.New("no tracker: give a join token (--token-file) for the first join, and --tracker HOST:PORT if the tracker is not on the local network")
 
 // Daemon is one running peer: the device-wide things (identity, listener,
 // piece server, fetcher, the tracker connection) and the folders it syncs
@@ -31,8 +32,10 @@ type Daemon struct {
 	log  *slog.Logger
 	self identity.DeviceID
 
-	trackerAddr string
+	trackerAddr string // given or remembered; "" to look for on the LAN
 	trackerID   identity.DeviceID
+	tracker     *trackerResolver  // the address dialled (discover.go)
+	finder      *discovery.Finder // nil without Config.LANDiscovery
 
 	folders []*folder          // in the order of Config.Folders
 	byName  map[string]*folder // by tracker folder name
@@ -40,6 +43,7 @@ type Daemon struct {
 	obs *observers         // Prometheus metrics (metrics.go)
 	bw  *bandwidth.Limiter // piece bytes sent and received (limits.go)
 	api *apiState          // local control API: events, recent errors (api.go)
+	gc  *gcBoost           // GC target while small files are pulled (gc_boost.go)
 }
 
 // New opens the index and chunk store of each folder of cfg and resolves
@@ -67,7 +71,7 @@ func New(cfg Config) (*Daemon, error) {
 	obs := newObservers(cfg.Version)
 	api := newAPIState()
 	cfg.Log = api.errs.wrap(obs.wrapLog(cfg.Log))
-	if cfg.TrackerAddr == "" || cfg.TrackerID.IsZero() {
+	if cfg.TrackerID.IsZero() || (cfg.TrackerAddr == "" && !cfg.LANDiscovery) {
 		had := false
 		for _, fc := range fcs {
 			ok, err := index.Exists(fc.StateDir)
@@ -84,6 +88,7 @@ func New(cfg Config) (*Daemon, error) {
 		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID,
 		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
 		byName: make(map[string]*folder, len(fcs)), obs: obs, api: api, bw: bw,
+		gc: newGCBoost(cfg.SmallFilesGC),
 	}
 	obs.d = d
 	for _, fc := range fcs {
@@ -95,13 +100,18 @@ func New(cfg Config) (*Daemon, error) {
 		d.folders = append(d.folders, f)
 		d.byName[f.name] = f
 	}
-	if d.trackerAddr == "" || d.trackerID.IsZero() {
+	if d.trackerID.IsZero() || (d.trackerAddr == "" && !cfg.LANDiscovery) {
 		d.closeStores()
 		return nil, ErrNoTracker
 	}
+	if cfg.LANDiscovery {
+		d.finder = discovery.NewFinder(discovery.FinderConfig{
+			DiscoveryPort: cfg.DiscoveryPort, Targets: cfg.DiscoveryTargets, Want: d.trackerID, Log: d.log})
+	}
+	d.tracker = newTrackerResolver(d.trackerAddr, d.trackerID, d.finder, cfg.DiscoveryPort, d.log)
 	refused := newRefusals(len(d.folders))
 	for _, f := range d.folders {
-		f.handler.trackerAddr, f.handler.trackerID = d.trackerAddr, d.trackerID
+		f.handler.trackerAddr, f.handler.trackerID = d.tracker.current, d.trackerID
 		f.guard.refusals = refused
 		f.guard.start()
 	}
@@ -127,6 +137,7 @@ func (d *Daemon) openFolder(cfg Config) (*folder, error) {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
 	f := newFolder(cfg, d.self, idx, store)
+	f.pull.gc = d.gc
 	f.guard.control = localapi.ControlPath(d.cfg.StateDir)
 	mem, ok, err := idx.Membership()
 	if err != nil {
@@ -135,8 +146,8 @@ func (d *Daemon) openFolder(cfg Config) (*folder, error) {
 		return nil, err
 	}
 	if ok {
-		if d.trackerAddr == "" {
-			d.trackerAddr = mem.Addr
+		if d.trackerAddr == "" && (d.trackerID.IsZero() || d.trackerID == mem.Tracker) {
+			d.trackerAddr = mem.Addr // not another tracker's: a token for a new one is looked for
 		}
 		if d.trackerID.IsZero() && (d.cfg.TrackerAddr == "" || d.cfg.TrackerAddr == mem.Addr) && d.trackerAddr == mem.Addr {
 			d.trackerID = mem.Tracker
@@ -233,6 +244,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	dialer := tracker.NewDialer(tracker.DialerConfig{
 		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log, Net: netDialer,
 	})
+	dialer.SetResolve(d.tracker.resolve) // LAN discovery (discover.go)
 	defer dialer.Close()
 	d.api.tracker.Store(dialer)
 	clients := make([]*tracker.Client, len(d.folders))
@@ -258,6 +270,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.serveAPI(gctx, g, l.Addr().String())
 	g.Go(func() error { return server.Serve(gctx, l) })
+	if d.finder != nil {
+		g.Go(func() error { return d.finder.Run(gctx) })
+	}
 	for i, f := range d.folders {
 		f.run(gctx, g, clients[i], len(d.folders) == 1)
 	}

@@ -71,6 +71,10 @@
 //     together, each target is checked right before its own rename, each
 //     touched directory is fsynced once, then the batch is staged and
 //     announced.
+//   - GC boost (gc_boost.go): while a pull phase applies 64 or more
+//     single-piece files, the garbage collector's target is raised
+//     (Config.SmallFilesGC) within a soft memory limit (what the runtime
+//     held plus max(16 MiB, a quarter)), then put back.
 //   - Move: a new path whose version is exactly a local, unchanged file that
 //     a tombstone of the same pull deletes is renamed there (a remote rename
 //     costs neither network nor disk bytes).
@@ -198,8 +202,8 @@
 //     size, mtime and inode, which an empty mount point or another disk
 //     cannot have). Stats report Paused and PausedReason.
 //   - State inside the folder (the default, DIR/.dartsync): a folder that is
-//     missing has no index either. Without a tracker and token to join, New
-//     fails with ErrNoTracker and creates nothing; with them, it is a first
+//     missing has no index either. Without a token to join (and, without
+//     LAN discovery, a tracker address), New fails with ErrNoTracker and creates nothing; with them, it is a first
 //     start (a new, empty member). Keep the state outside a removable disk
 //     (--state) so a peer started while it is not mounted pauses instead.
 //   - Write fault (write_faults.go): a want whose write failed for a
@@ -219,6 +223,20 @@
 //     once per cause (names.go), never taken for deleted; a changed target
 //     that cannot be read is a fault too (its edit could never be
 //     reported: apply_fault.go), not a rescan at every round.
+//   - Tracker address (discover.go): the one given (Config.TrackerAddr) or
+//     remembered (the index's membership), else, with Config.LANDiscovery,
+//     found on the LAN (internal/discovery): trackerResolver answers the
+//     tracker Dialer before each dial. It looks on the LAN when no address
+//     is known, when a dial at the known one failed (a query, answered at
+//     once by the tracker; the known address is tried again after
+//     lookAgain), briefly before the first dial of a run and before each
+//     redial of a tracker heard on the LAN (lookAtStart: a tracker that
+//     moved while the device was off or while it restarted), and takes an
+//     address the tracker announced since (it restarted elsewhere). The dial pins the tracker's device ID, so an
+//     announcement can change where the peer dials, never whom it joins; a
+//     wrong identity at any address stops the peer (ErrTrackerIdentity) as
+//     before, it is not a reason to look elsewhere. The address of each
+//     registration is remembered (handler.Registered).
 //   - Stats: counters of bytes and pieces moved, written to Config.StatsFile.
 //   - Metrics: the Prometheus view of the same counters (peer/metrics,
 //     metrics.go): a registry per Daemon, read from Stats at each scrape,

@@ -86,7 +86,7 @@ func newFolder(cfg Config, self identity.DeviceID, idx *index.Index, store *chun
 	f.writes = &heldWrites{idx: idx, w: idx, state: f.state, pullKick: f.pullKick}
 	f.guard = &folderGuard{
 		root: cfg.Root, stateDir: cfg.StateDir, name: cfg.Folder, self: self, idx: idx, log: cfg.Log,
-		poll: cfg.FolderPoll, debounce: cfg.Debounce, rescan: cfg.Rescan,
+		poll: cfg.FolderPoll, debounce: cfg.Debounce, settle: cfg.Settle, rescan: cfg.Rescan,
 		scanKick: f.scanKick, kick: make(chan struct{}, 1),
 	}
 	f.keep = newVersionKeeper(cfg, f.guard)

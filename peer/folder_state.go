@@ -43,7 +43,8 @@ type folderGuard struct {
 	idx      *index.Index
 	log      *slog.Logger
 	poll     time.Duration // Config.FolderPoll
-	debounce time.Duration // the watcher's (Config.Debounce, Config.Rescan)
+	debounce time.Duration // the watcher's (Config.Debounce, Config.Settle, Config.Rescan)
+	settle   time.Duration
 	rescan   time.Duration
 	scanKick chan struct{} // a resume, or a folder that came back during a scan, asks for a scan
 	kick     chan struct{} // asks the loop to check the marker
@@ -348,7 +349,7 @@ func (g *folderGuard) loop(ctx context.Context, out chan<- watch.Change) error {
 			w, pending = nil, watch.Change{}
 		case !paused && w == nil:
 			g.ignore.reloadForWatch()
-			nw, err := watch.New(g.root, watch.Options{Delay: g.debounce, Rescan: g.rescan, Log: g.log, Skip: g.ignore.skipDir})
+			nw, err := watch.New(g.root, watch.Options{Delay: g.debounce, Settle: g.settle, Rescan: g.rescan, Log: g.log, Skip: g.ignore.skipDir})
 			if err != nil {
 				return fmt.Errorf("peer: %w", err)
 			}

@@ -138,7 +138,9 @@ func TestDaemonSeveralFolders(t *testing.T) {
 	if len(mf) != 2 || mf[0].Name != "photos" || mf[0].Paused || mf[1].Name != "work" || !mf[1].Paused {
 		t.Errorf("c's metric folders: %+v", mf)
 	}
-	if st := c.d.byName["photos"].snapshot(); st.Paused || st.FilesApplied == 0 {
+	// The counter follows the file's rename into place by a moment.
+	waitFor(t, "c's photos stats count cat.jpg", func() bool { return c.d.byName["photos"].snapshot().FilesApplied > 0 })
+	if st := c.d.byName["photos"].snapshot(); st.Paused {
 		t.Errorf("c's photos stats: paused %v, %d files applied", st.Paused, st.FilesApplied)
 	}
 

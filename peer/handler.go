@@ -23,8 +23,9 @@ type handler struct {
 	rs     *resync
 	guard  *folderGuard // told the folder is shared (registered) again
 
-	// The tracker joined, remembered in the index at each registration.
-	trackerAddr string
+	// The tracker joined, remembered in the index at each registration:
+	// trackerAddr is the address dialled (trackerResolver.current).
+	trackerAddr func() string
 	trackerID   identity.DeviceID
 
 	scanKick, pullKick chan struct{}
@@ -38,13 +39,16 @@ type handler struct {
 func (h handler) Registered(info tracker.RegisterInfo) {
 	changed := h.state.setRegistration(info.PieceSize, info.Peers)
 	h.peersLeft()
-	mem := index.Membership{Addr: h.trackerAddr, Tracker: h.trackerID, PieceSize: info.PieceSize}
+	mem := index.Membership{Tracker: h.trackerID, PieceSize: info.PieceSize}
+	if h.trackerAddr != nil {
+		mem.Addr = h.trackerAddr()
+	}
 	if old, ok, _ := h.idx.Membership(); !ok || changed || old != mem {
 		if err := h.idx.Update(index.Batch{Membership: &mem}); err != nil {
 			h.log.Error("remember tracker", "err", err)
 		}
 	}
-	h.log.Info("registered with tracker", "peers", len(info.Peers), "piece_size", info.PieceSize,
+	h.log.Info("registered with tracker", "tracker", mem.Addr, "peers", len(info.Peers), "piece_size", info.PieceSize,
 		"tracker_seq", info.Seq, "our_seq", h.idx.Seq(), "new_member", info.NewMember, "reannounce", info.Reannounce)
 	h.rs.registered(info.Conn)
 	h.guard.refused("")

@@ -170,7 +170,9 @@ func TestRemoteVersionOfIgnoredPathNotFetched(t *testing.T) {
 // that a busy machine cannot stretch the moment past it) keeps them local.
 func TestIgnoreFileWrittenWithItsFiles(t *testing.T) {
 	n := newTestNet(t)
-	a, aRep := n.startIgnoring(t, t.TempDir(), false, func(c *Config) { c.Debounce = 500 * time.Millisecond })
+	// Files the OS says are complete (closed after writing) are reported
+	// without waiting for the debounce: the window holds for the others.
+	a, aRep := n.startIgnoring(t, t.TempDir(), false, func(c *Config) { c.Debounce, c.Settle = 500*time.Millisecond, -1 })
 	b, _ := n.startIgnoring(t, t.TempDir(), false)
 	writeTestFile(t, a.root, "secret/key.pem", "private")
 	writeTestFile(t, a.root, "public.txt", "hello")

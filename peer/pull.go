@@ -37,6 +37,7 @@ type puller struct {
 	plan   *planner
 	client trackerClient // set by folder.connect
 	ignore *ignoreRules  // ignored paths are not pulled (ignore.go)
+	gc     *gcBoost      // the Daemon's: a phase of many small files raises the GC target
 
 	parallel      int           // Config.Parallel: large files at once
 	retry         time.Duration // Config.Retry
@@ -213,6 +214,13 @@ func (p *puller) pullFiles(ctx context.Context, r *round, ws []index.Want) error
 	if len(ws) == 0 {
 		return nil
 	}
+	small := 0
+	for i := range ws {
+		if pieceCount(&ws[i]) <= 1 {
+			small++
+		}
+	}
+	defer p.gc.begin(small)()
 	ab := newApplyBatcher(p.apply, r)
 	var bg errgroup.Group // owns the batcher: it ends once ab.in is closed
 	bg.Go(func() error { return ab.run(ctx) })

@@ -20,7 +20,7 @@ func (d *Daemon) Status() localapi.Status {
 	st := localapi.Status{
 		Version: d.cfg.Version, Device: d.self.String(), Short: d.self.Short(), StateDir: d.cfg.StateDir,
 		Started: d.api.started,
-		Tracker: localapi.Tracker{Addr: d.trackerAddr, Device: d.trackerID.String()},
+		Tracker: localapi.Tracker{Addr: d.tracker.current(), Device: d.trackerID.String()},
 		Errors:  d.api.errs.list(),
 	}
 	if l := d.Limits(); l.MaxSend != 0 || l.MaxRecv != 0 {

@@ -38,6 +38,9 @@ type Dialer struct {
 	dialing chan struct{} // closed when the dial under way ends; nil if none
 	closed  bool
 	dials   int // connections dialled (tests)
+	// LAN discovery (client_resolve.go): where to dial, and how the last dial went
+	resolver func(ctx context.Context, failed error) (string, error)
+	failed   error
 
 	lastWrite atomic.Int64 // unix nanoseconds of the last write of any Client's stream
 }
@@ -87,7 +90,7 @@ func (d *Dialer) get(ctx context.Context) (transport.Session, error) {
 		if old != nil {
 			_ = old.CloseWithError(0, "") // ended already; releases its socket
 		}
-		conn, err := d.dial(ctx)
+		conn, err := resolved(ctx, d, d.dial)
 		d.mu.Lock()
 		d.dialing = nil
 		close(ch)

@@ -29,40 +29,50 @@ import (
 // lower than 25 (the runtime's minimum heap decides there).
 const peerGCPercent = 25
 
+// peerSmallFilesGC is the peer's GOGC while it pulls many small files
+// (peer.Config.SmallFilesGC), unless GOGC is set: at 25, 10 000 files of
+// 4 KiB cost each receiver ~1.2 CPU-s more (benchmarks/e2e_speed.sh small,
+// B 4.2-4.5 against 3.1 CPU-s at 400).
+const peerSmallFilesGC = 400
+
 // exitWrongToken is the exit status when the tracker refuses the join token.
 const exitWrongToken = 3
 
 // rejoinHint tells a user whose tracker has another identity what to do.
 const rejoinHint = "A tracker whose state directory was lost or reset has a new identity and a new join token " +
 	"(it writes it to join.token in its state directory): join it again with " +
-	"--tracker HOST:PORT --token-file FILE (a copy of that file). Nothing is rolled back: this device keeps its files and re-announces them."
+	"--tracker HOST:PORT --token-file FILE (a copy of that file; on the tracker's local network --tracker may be left out). Nothing is rolled back: this device keeps its files and re-announces them."
 
 // peerCmd runs the peer daemon on its folders.
 type peerCmd struct {
 	Config    kong.ConfigFlag `name:"config" type:"path" placeholder:"FILE" help:"Read flags from this JSON file (see contrib/dartsync.json) instead of dartsync/config.json in the user config directory (~/.config on Linux); flags given on the command line win."`
 	Dirs      []string        `name:"dir" required:"" sep:"none" placeholder:"[NAME=]PATH" help:"Folder to keep in sync, repeatable: NAME=PATH is folder NAME on the tracker, a bare PATH the tracker's default folder (see docs/FOLDERS.md). Created if missing at the first start; later, a missing or unmarked folder pauses (alone)."`
-	Tracker   string          `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join."`
+	Tracker   string          `name:"tracker" placeholder:"HOST:PORT" help:"Tracker address; remembered after the first successful join. Not needed on the tracker's local network: the peer finds the tracker the join token names there (UDP 21010)."`
 	Token     string          `name:"token" env:"DARTSYNC_TOKEN" help:"Join token (needed for the first join only). On the command line it is visible to other local users: prefer --token-file or DARTSYNC_TOKEN."`
 	TokenFile string          `name:"token-file" type:"path" help:"Read the join token from this file (a copy of the tracker's join.token, or a token from dartsync tracker token)."`
 	Listen    string          `name:"listen" default:":7001" help:"Address to serve pieces to other peers on: UDP (QUIC) and TCP, same port."`
 	Transport string          `name:"transport" default:"auto" enum:"auto,quic,tcp" help:"auto: listen on UDP and TCP, dial QUIC and fall back to TCP when QUIC gets no answer within a second (remembered per address for 5 minutes); quic or tcp: only that one."`
 	State     string          `name:"state" type:"path" help:"State directory (identity; index and chunk store of the default folder, STATE/folders/NAME of folder NAME); default each DIR/.dartsync. Keep it off a removable disk: a peer whose folder is missing then pauses instead of refusing to start."`
 
-	Debounce         time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long."`
+	Debounce         time.Duration `name:"debounce" default:"1s" help:"Report a changed file once it has been quiet this long (on Linux a file closed after writing, or renamed into the folder, is reported at once)."`
+	Settle           time.Duration `name:"settle" default:"20ms" help:"Report a file the system says is complete (on Linux: closed after writing, or renamed into the folder) once it has been quiet this long instead of --debounce; 0: every file waits for --debounce."`
 	Rescan           time.Duration `name:"rescan" default:"1h" help:"Full rescan interval (safety net for missed events); negative disables."`
 	KeepVersions     keepDuration  `name:"keep-versions" default:"30d" placeholder:"DURATION" help:"Keep files that remote changes replace or delete this long in DIR/.dartsync/versions (30d, 12h); 0 keeps none."`
 	KeepVersionsSize keepSize      `name:"keep-versions-size" default:"10%" placeholder:"SIZE" help:"At most this much is kept, oldest pruned first: 500MB, 2GiB, or a percentage of the folder's file system (5%)."`
 	Metrics          string        `name:"metrics" placeholder:"ADDR" help:"Serve Prometheus metrics at http://ADDR/metrics (TCP, e.g. 127.0.0.1:9101); off by default."`
 	Name             string        `name:"name" placeholder:"NAME" help:"This device's name on the tracker's dashboard and in its members list; default the host name."`
 	NoDefaultIgnores bool          `name:"no-default-ignores" help:"Sync editor and OS temporary files too (*.swp, *~, .DS_Store, *.tmp, ...); DIR/.dartsyncignore still applies."`
+	NoDiscovery      bool          `name:"no-discovery" env:"DARTSYNC_NO_DISCOVERY" help:"Do not look for the tracker on the local network: only --tracker or the remembered address is dialled."`
 
 	Limits peerLimits `embed:""`
 	Debug  peerDebug  `embed:"" prefix:"debug-" group:"debug"`
 }
 
 func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) error {
+	smallFilesGC := 0
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(peerGCPercent)
+		smallFilesGC = peerSmallFilesGC
 	}
 	progress, log := progressFor(os.Stderr, log)
 	folders, err := c.folders()
@@ -82,8 +92,8 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) er
 		if err != nil {
 			return withExitCode(2, fmt.Errorf("join token from %s: %w", tokenFrom, err))
 		}
-		if c.Tracker == "" {
-			return withExitCode(2, errors.New("a join token needs --tracker HOST:PORT"))
+		if c.Tracker == "" && c.NoDiscovery {
+			return withExitCode(2, errors.New("with --no-discovery a join token needs --tracker HOST:PORT"))
 		}
 		tok = &t
 	}
@@ -101,11 +111,12 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) er
 	cfg := peer.Config{
 		Folders: folders, Identity: id,
 		TrackerAddr: c.Tracker, ListenAddr: c.Listen, Transport: transport.Mode(c.Transport),
-		Debounce: c.Debounce, Rescan: c.Rescan,
+		Debounce: c.Debounce, Settle: settleOrOff(c.Settle), Rescan: c.Rescan, SmallFilesGC: smallFilesGC,
 		StateDir: c.deviceState(folders),
 		Log:      log, Version: version, MetricsAddr: c.Metrics,
 		NoDefaultIgnores: c.NoDefaultIgnores,
 		DeviceName:       c.Name,
+		LANDiscovery:     !c.NoDiscovery,
 
 		KeepVersions:     time.Duration(c.KeepVersions),
 		KeepVersionsSize: c.KeepVersionsSize.bytes, KeepVersionsPercent: c.KeepVersionsSize.percent,
@@ -204,4 +215,13 @@ func (c *peerCmd) token() (string, string, error) {
 		return c.Token, from, nil
 	}
 	return "", "", nil
+}
+
+// settleOrOff maps --settle to peer.Config.Settle: 0 turns the completion
+// hints off (negative there).
+func settleOrOff(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

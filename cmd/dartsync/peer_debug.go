@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/dartsync/dartsync/peer"
@@ -22,6 +23,7 @@ type peerDebug struct {
 	FetchConns      int           `name:"fetch-conns" help:"QUIC connections per source (0: the default, 2); for transfer benchmarks."`
 	FetchWindow     int           `name:"fetch-window" help:"Piece requests in flight per source and file (0: the default, 8); for transfer benchmarks."`
 	CPUProfile      string        `name:"cpuprofile" type:"path" placeholder:"FILE" help:"Write a CPU profile here (until shutdown)."`
+	Trace           string        `name:"trace" type:"path" placeholder:"FILE" help:"Write a runtime execution trace here (until shutdown; go tool trace)."`
 	MemProfile      string        `name:"memprofile" type:"path" placeholder:"FILE" help:"Write a heap profile here at shutdown (allocations since start, and what is in use)."`
 	KillAfterRename bool          `name:"kill-after-rename" help:"SIGKILL this peer right after applied files are renamed into place, before its index records them (the crash window of an end-to-end test)."`
 }
@@ -54,7 +56,28 @@ func (f *peerDebug) profile(log *slog.Logger) (stop func(), err error) {
 			return nil, fmt.Errorf("cpu profile: %w", err)
 		}
 	}
+	var tr *os.File
+	if f.Trace != "" {
+		if tr, err = os.Create(f.Trace); err == nil {
+			if err = trace.Start(tr); err != nil {
+				tr.Close()
+			}
+		}
+		if err != nil {
+			if cpu != nil {
+				pprof.StopCPUProfile()
+				cpu.Close()
+			}
+			return nil, fmt.Errorf("trace: %w", err)
+		}
+	}
 	return func() {
+		if tr != nil {
+			trace.Stop()
+			if err := tr.Close(); err != nil {
+				log.Warn("trace", "err", err)
+			}
+		}
 		if cpu != nil {
 			pprof.StopCPUProfile()
 			if err := cpu.Close(); err != nil {

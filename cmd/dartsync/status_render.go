@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -30,7 +31,7 @@ func renderStatus(w io.Writer, st localapi.Status, now time.Time, loc *time.Loca
 	if !st.Tracker.Since.IsZero() {
 		tr += " since " + r.clock(st.Tracker.Since)
 	}
-	r.linef("tracker %s  %s", st.Tracker.Addr, tr)
+	r.linef("tracker %s  %s", cmp.Or(st.Tracker.Addr, "(looking on the local network)"), tr)
 	r.limits(st.Limits)
 	for _, f := range st.Folders {
 		r.folder(st, f)

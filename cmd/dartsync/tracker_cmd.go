@@ -14,6 +14,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/tracker"
 )
@@ -34,6 +35,7 @@ type trackerCmd struct {
 	PeerTimeout time.Duration `name:"peer-timeout" default:"90s" help:"Drop a peer after this long without a keep-alive."`
 	PieceSize   byteSize      `name:"piece-size" default:"1MiB" help:"Piece size peers are told to use (4KiB..16MiB)."`
 	HTTP        *string       `name:"http" placeholder:"ADDR" help:"TCP address of the web dashboard and /metrics (default 127.0.0.1:7080; 'off' disables). The dashboard asks for the secret in admin.secret in the state directory."`
+	NoDiscovery bool          `name:"no-discovery" env:"DARTSYNC_NO_DISCOVERY" help:"Do not announce this tracker on the local network (UDP 21010); peers then need --tracker HOST:PORT."`
 
 	Token   trackerTokenCmd   `cmd:"" help:"Print a new join token limited to named folders, or rotate the tracker's own token (--rotate)."`
 	Members trackerMembersCmd `cmd:"" help:"List the tracker's members (members list); remove one (members remove DEVICE); change a member's folders."`
@@ -56,11 +58,16 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context)
 			return withExitCode(2, err)
 		}
 	}
+	id, err := identity.LoadOrCreate(state)
+	if err != nil {
+		return fmt.Errorf("tracker: identity: %w", err)
+	}
 	srv, err := tracker.New(tracker.ServerConfig{
 		Listen: c.Listen, Mode: transport.Mode(c.Transport), StateDir: state, Interval: c.Interval, PeerTimeout: c.PeerTimeout,
 		PieceSize: int64(c.PieceSize), Log: log,
 		// small flow-control windows: tracker messages are small and the tracker runs on a Pi
 		Transport: transport.Options{StreamWindow: 2 << 20, ConnWindow: 4 << 20, Log: log},
+		Identity:  id, // also signs the LAN announcements
 	})
 	if err != nil {
 		return err
@@ -69,7 +76,11 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context)
 	tokenFile := filepath.Join(state, tracker.TokenFile)
 	log.Info("tracker started", "version", version, "addr", srv.Addr(), "device", srv.ID(), "state", state,
 		"token_file", tokenFile)
-	log.Info("to join a device, copy " + tokenFile + " to it (keep it private) and run on it: " + joinCommand(srv.Addr(), tracker.TokenFile))
+	join := "to join a device, copy " + tokenFile + " to it (keep it private) and run on it: " + joinCommand(srv.Addr(), tracker.TokenFile)
+	if !c.NoDiscovery {
+		join += " (on this local network --tracker may be left out: the peer finds the tracker)"
+	}
+	log.Info(join)
 	web, err := startTrackerHTTP(c.HTTP, defaultTrackerHTTP, state, srv, log)
 	if err != nil {
 		cctx, cancel := context.WithCancel(ctx)
@@ -82,6 +93,8 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context)
 		}
 	}()
 
+	stopAnnouncer := startAnnouncer(ctx, c.NoDiscovery, id, srv.Addr(), log)
+	defer stopAnnouncer()
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }() // Run releases the state and the listener
 	select {

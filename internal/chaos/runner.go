@@ -163,7 +163,7 @@ func newCluster(ctx context.Context, cfg Config, nw Network, bin string, hist *H
 
 // env is the processes' extra environment: no user config file leaks in.
 func (c *cluster) env() []string {
-	return []string{"XDG_CONFIG_HOME=" + filepath.Join(c.cfg.Dir, "no-user-config")}
+	return []string{"XDG_CONFIG_HOME=" + filepath.Join(c.cfg.Dir, "no-user-config"), "DARTSYNC_NO_DISCOVERY=1"}
 }
 
 // waitScanned waits for the peer's first scan (its stats file counts

@@ -8,6 +8,15 @@
 //     directories Options.Skip names (ignored ones).
 //   - Quiet: a path is reported once no event has touched it for Options.Delay
 //     (debouncing), so a file being written is not hashed half-way.
+//   - Completion hint: the system says a file is complete: it was closed
+//     after writing, or renamed into a watched directory (Linux: inotify's
+//     IN_CLOSE_WRITE and IN_MOVED_TO, read from a second inotify instance
+//     because fsnotify does not export them; hint_linux.go). Such a path is
+//     quiet after Options.Settle instead of Delay, and its ordinary events
+//     in the hintGrace that follows (fsnotify's queue is read apart, so a
+//     write's own event may arrive after its close) keep it at Settle.
+//     Elsewhere, or where the hint instance cannot watch a directory, every
+//     path waits for Delay.
 //   - Change: what the Watcher emits: folder-relative paths that may have
 //     changed, or All when only a full scan can tell (event queue overflow,
 //     the kernel's watch limit reached, the periodic rescan, a new directory

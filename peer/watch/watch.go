@@ -22,11 +22,22 @@ const (
 	DefaultDelay        = time.Second
 	DefaultRescan       = time.Hour
 	DefaultFallbackScan = 30 * time.Second
+	DefaultSettle       = 20 * time.Millisecond
 )
+
+// hintGrace is how long after a completion hint the ordinary events of the
+// same path (fsnotify's queue is read apart from the hints', so a write's
+// own event can arrive after its close; cp -p sets times after closing)
+// keep the Settle delay instead of the debounce.
+const hintGrace = 250 * time.Millisecond
 
 // Options configure a Watcher. Zero values mean the defaults.
 type Options struct {
-	Delay        time.Duration // quiet time before a path is reported
+	Delay time.Duration // quiet time before a path is reported
+	// Settle is the quiet time after a completion hint (a file closed
+	// after writing, or renamed into the folder; Linux only): such a path
+	// is reported without waiting for Delay. Negative: no hints.
+	Settle       time.Duration
 	Rescan       time.Duration // periodic full rescan; negative disables
 	FallbackScan time.Duration // full-scan period once the watch limit was hit
 	Log          *slog.Logger
@@ -55,10 +66,35 @@ type Watcher struct {
 	fsw  *fsnotify.Watcher
 	out  chan Change
 	stop chan struct{}
-	wg   sync.WaitGroup
+	wg   sync.WaitGroup // the run goroutine
+	hwg  sync.WaitGroup // the hint reader, ended after run (Close)
 
 	dirs    map[string]bool // watched directories, folder-relative ("" = root)
 	limited bool            // the watch limit was hit: poll with FallbackScan
+
+	hints  hintSource     // completion hints (hint_linux.go); nil: none (the Watcher's goroutine)
+	hints0 hintSource     // the same as made by New, for Close (a second close is harmless)
+	hintWD map[int]string // hint watch descriptor -> directory, folder-relative
+	dirWD  map[string]int // the reverse
+}
+
+// hintSource tells when a file is complete: closed after writing or
+// renamed into a watched directory (hint_linux.go; newHints fails where
+// the platform cannot tell). add and remove are called from the Watcher's
+// goroutine (and New), run is its own goroutine, ended by close.
+type hintSource interface {
+	add(dir string) (wd int, err error)
+	remove(wd int)
+	events() <-chan rawHint
+	run(stop <-chan struct{})
+	close() error
+}
+
+// rawHint is one completion hint: a watch descriptor (of a directory) and
+// the name in it.
+type rawHint struct {
+	wd   int
+	name string
 }
 
 // New starts watching root and everything below it.
@@ -72,6 +108,9 @@ func New(root string, opt Options) (*Watcher, error) {
 	if opt.FallbackScan <= 0 {
 		opt.FallbackScan = DefaultFallbackScan
 	}
+	if opt.Settle == 0 {
+		opt.Settle = DefaultSettle
+	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
@@ -82,9 +121,23 @@ func New(root string, opt Options) (*Watcher, error) {
 	w := &Watcher{
 		root: root, opt: opt, log: opt.Log, fsw: fsw,
 		out: make(chan Change), stop: make(chan struct{}),
-		dirs: make(map[string]bool),
+		dirs: make(map[string]bool), hintWD: make(map[int]string), dirWD: make(map[string]int),
+	}
+	if opt.Settle > 0 {
+		if h, err := newHints(); err == nil {
+			w.hints, w.hints0 = h, h
+		} else {
+			w.log.Debug("no completion hints; every path waits for the debounce", "err", err)
+		}
 	}
 	w.addTree("")
+	if h := w.hints; h != nil {
+		w.hwg.Add(1)
+		go func() {
+			defer w.hwg.Done()
+			h.run(w.stop)
+		}()
+	}
 	w.wg.Add(1)
 	go w.run()
 	return w, nil
@@ -100,7 +153,11 @@ func (w *Watcher) Close() error {
 	default:
 		close(w.stop)
 	}
-	w.wg.Wait()
+	w.wg.Wait() // no more adds or removes of hint watches
+	if w.hints0 != nil {
+		_ = w.hints0.close() // ends its reader's Read
+	}
+	w.hwg.Wait()
 	return w.fsw.Close()
 }
 
@@ -135,7 +192,11 @@ func (w *Watcher) addTree(rel string) {
 		if w.dirs[r] {
 			return nil
 		}
-		if err := w.fsw.Add(p); err != nil {
+		err = w.fsw.Add(p)
+		if err != nil && errors.Is(err, syscall.ENOSPC) && w.dropHints() {
+			err = w.fsw.Add(p) // the hints' watches are free now
+		}
+		if err != nil {
 			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EMFILE) {
 				if !w.limited {
 					w.log.Warn("watch limit reached; falling back to periodic full scans",
@@ -148,8 +209,44 @@ func (w *Watcher) addTree(rel string) {
 			return nil
 		}
 		w.dirs[r] = true
+		w.addHint(p, r)
 		return nil
 	})
+}
+
+// dropHints ends the completion hints when the kernel's watch limit is
+// reached: their watches count against it too, and watching every directory
+// matters more than reporting some paths sooner. It reports whether there
+// were hints to drop.
+func (w *Watcher) dropHints() bool {
+	if w.hints == nil {
+		return false
+	}
+	w.log.Info("watch limit reached; completion hints off (every path waits for the debounce)")
+	_ = w.hints.close() // frees its watches; its reader ends
+	w.hints = nil
+	clear(w.hintWD)
+	clear(w.dirWD)
+	return true
+}
+
+// addHint watches dir (absolute; rel folder-relative) for completion
+// hints too. A directory the hint instance cannot watch (the kernel's watch
+// limit) only waits for the debounce.
+func (w *Watcher) addHint(dir, rel string) {
+	if w.hints == nil {
+		return
+	}
+	wd, err := w.hints.add(dir)
+	if err != nil {
+		w.log.Debug("no completion hints for a directory", "dir", dir, "err", err)
+		return
+	}
+	if old, ok := w.dirWD[rel]; ok && old != wd {
+		delete(w.hintWD, old)
+	}
+	w.hintWD[wd] = rel
+	w.dirWD[rel] = wd
 }
 
 // dropTree forgets rel and every watched directory below it.
@@ -158,23 +255,25 @@ func (w *Watcher) dropTree(rel string) {
 		if d == rel || (rel != "" && strings.HasPrefix(d, rel+"/")) {
 			_ = w.fsw.Remove(filepath.Join(w.root, filepath.FromSlash(d)))
 			delete(w.dirs, d)
+			if wd, ok := w.dirWD[d]; ok {
+				delete(w.dirWD, d)
+				if w.hintWD[wd] == d { // not a directory renamed to a new name already re-added
+					delete(w.hintWD, wd)
+					w.hints.remove(wd)
+				}
+			}
 		}
 	}
 }
 
 func (w *Watcher) run() {
 	defer w.wg.Done()
-	pending := make(map[string]time.Time) // path -> last event
-	var outq Change                       // merged change waiting for the consumer
-	var timer *time.Timer
-	var timerC <-chan time.Time
-	arm := func(d time.Duration) {
-		if timer == nil {
-			timer = time.NewTimer(d)
-		} else {
-			timer.Reset(d)
-		}
-		timerC = timer.C
+	quiet := newQuietSet(w.opt.Delay, w.opt.Settle)
+	defer quiet.stop()
+	var outq Change // merged change waiting for the consumer
+	var hintC <-chan rawHint
+	if w.hints != nil {
+		hintC = w.hints.events()
 	}
 	var rescanC <-chan time.Time
 	if w.opt.Rescan > 0 {
@@ -201,9 +300,6 @@ func (w *Watcher) run() {
 		}
 		select {
 		case <-w.stop:
-			if timer != nil {
-				timer.Stop()
-			}
 			return
 		case outC <- outq:
 			outq = Change{}
@@ -231,10 +327,20 @@ func (w *Watcher) run() {
 			if (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) && w.dirs[r] {
 				w.dropTree(r)
 			}
-			if len(pending) == 0 {
-				arm(w.opt.Delay)
+			quiet.touch(r, time.Now())
+		case h := <-hintC:
+			dir, ok := w.hintWD[h.wd]
+			if !ok {
+				continue // a directory dropped meanwhile
 			}
-			pending[r] = time.Now()
+			r := h.name
+			if dir != "" {
+				r = dir + "/" + h.name
+			}
+			if ignored(r) {
+				continue
+			}
+			quiet.hint(r, time.Now())
 		case err, ok := <-w.fsw.Errors:
 			if !ok {
 				return
@@ -246,22 +352,11 @@ func (w *Watcher) run() {
 				w.log.Warn("watch error; full scan", "err", err)
 				all("watch error")
 			}
-		case <-timerC:
-			timerC = nil
-			now := time.Now()
-			var next time.Duration
-			for p, t := range pending {
-				if quiet := now.Sub(t); quiet >= w.opt.Delay {
-					outq.Paths = append(outq.Paths, p)
-					delete(pending, p)
-				} else if left := w.opt.Delay - quiet; next == 0 || left < next {
-					next = left
-				}
-			}
-			sort.Strings(outq.Paths)
-			outq.Paths = dedupSorted(outq.Paths)
-			if len(pending) > 0 {
-				arm(next)
+		case now := <-quiet.C():
+			if ps := quiet.ripe(now); len(ps) > 0 {
+				outq.Paths = append(outq.Paths, ps...)
+				sort.Strings(outq.Paths)
+				outq.Paths = dedupSorted(outq.Paths)
 			}
 		case <-rescanC:
 			all("periodic rescan")

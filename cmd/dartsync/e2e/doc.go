@@ -18,7 +18,12 @@
 // names and bytes (grepTree) and loads a peer's identity to speak as it
 // (loadIdentity). Every process
 // runs with its user config directory in the test's directory, so no
-// config file of the machine's user leaks in. Peers run with the
+// config file of the machine's user leaks in, and every tracker and peer
+// with --no-discovery (noDiscovery), so nothing is announced to or looked
+// for on the machine's real network. The LAN discovery tests
+// (discovery_linux_test.go) run their processes in network namespaces of
+// their own instead: a bridge and one namespace per host with only the
+// connected route (netns_linux_test.go, vlan; skipped unless root). Peers run with the
 // --debug-* flags of `dartsync peer` that make a test fast (retry, stats
 // interval) or reach a crash window (--debug-kill-after-rename).
 //

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -62,6 +63,7 @@ func startEnv(t testing.TB, logDir, name string, env []string, args ...string) *
 	if err != nil {
 		t.Fatal(err)
 	}
+	args = noDiscovery(args)
 	fmt.Fprintf(lf, "==== start %s %s\n", name, strings.Join(args, " "))
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
@@ -75,6 +77,21 @@ func startEnv(t testing.TB, logDir, name string, env []string, args ...string) *
 	go func() { p.done <- cmd.Wait() }()
 	t.Cleanup(func() { p.kill() })
 	return p
+}
+
+// noDiscovery adds --no-discovery to a tracker's or a peer's arguments:
+// these tests run outside a network namespace of their own, where LAN
+// discovery would announce to (and look on) the machine's real network.
+// TestDiscovery* start their processes in namespaces, elsewhere.
+func noDiscovery(args []string) []string {
+	if len(args) == 0 || slices.Contains(args, "--no-discovery") {
+		return args
+	}
+	daemon := args[0] == "peer" || args[0] == "tracker" && (len(args) == 1 || strings.HasPrefix(args[1], "-"))
+	if !daemon {
+		return args
+	}
+	return append(slices.Clip(args), "--no-discovery")
 }
 
 // stop sends SIGTERM and waits; it fails the test unless the exit is clean.
