@@ -13,6 +13,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 	"github.com/dartsync/dartsync/tracker"
 )
 
@@ -74,7 +75,7 @@ func (n *syncNet) start(root string, uploadLimit float64) *syncPeer {
 	d, err := peer.New(peer.Config{
 		Root: root, StateDir: state, Identity: id,
 		TrackerAddr: n.srv.Addr().String(), TrackerID: n.token.Tracker, Secret: n.token.Secret[:],
-		ListenAddr: "127.0.0.1:0", UploadLimit: uploadLimit,
+		ListenAddr: "127.0.0.1:0", Bandwidth: bandwidth.Limits{Send: bandwidth.Rate(uploadLimit)},
 		Debounce: benchDebounce, Rescan: -1, Retry: 100 * time.Millisecond,
 		Log: slog.New(reg),
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/dartsync/dartsync/internal/discovery"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 	"github.com/dartsync/dartsync/peer/transfer"
 	"github.com/dartsync/dartsync/peer/versions"
 )
@@ -63,8 +64,11 @@ type Config struct {
 	// Transport is which transports the peer listens on and dials (the
 	// tracker and other peers): auto ("": QUIC, TCP when QUIC gets no
 	// answer), quic or tcp (transport.Dialer).
-	Transport   transport.Mode
-	UploadLimit float64 // bytes/s the piece server sends at most; 0 = unlimited
+	Transport transport.Mode
+	// Bandwidth limits the piece bytes sent and received (peer/bandwidth,
+	// limits.go); zero: unlimited. Changeable while the daemon runs
+	// (Daemon.SetLimits, the local API's /v1/limits).
+	Bandwidth bandwidth.Limits
 
 	Debounce time.Duration // watcher quiet time
 	// Settle is the quiet time of a file the OS says is complete (closed

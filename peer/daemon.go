@@ -13,6 +13,7 @@ import (
 	"github.com/dartsync/dartsync/internal/discovery"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/localapi"
 	"github.com/dartsync/dartsync/peer/transfer"
@@ -39,9 +40,10 @@ type Daemon struct {
 	folders []*folder          // in the order of Config.Folders
 	byName  map[string]*folder // by tracker folder name
 
-	obs *observers // Prometheus metrics (metrics.go)
-	api *apiState  // local control API: events, recent errors (api.go)
-	gc  *gcBoost   // GC target while small files are pulled (gc_boost.go)
+	obs *observers         // Prometheus metrics (metrics.go)
+	bw  *bandwidth.Limiter // piece bytes sent and received (limits.go)
+	api *apiState          // local control API: events, recent errors (api.go)
+	gc  *gcBoost           // GC target while small files are pulled (gc_boost.go)
 }
 
 // New opens the index and chunk store of each folder of cfg and resolves
@@ -62,6 +64,10 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.StateDir == "" {
 		cfg.StateDir = fcs[0].StateDir // the local API's socket (Config.StateDir)
 	}
+	bw, err := bandwidth.New(cfg.Bandwidth)
+	if err != nil {
+		return nil, fmt.Errorf("peer: %w", err)
+	}
 	obs := newObservers(cfg.Version)
 	api := newAPIState()
 	cfg.Log = api.errs.wrap(obs.wrapLog(cfg.Log))
@@ -81,7 +87,7 @@ func New(cfg Config) (*Daemon, error) {
 	d := &Daemon{
 		cfg: cfg, log: cfg.Log, self: cfg.Identity.ID,
 		trackerAddr: cfg.TrackerAddr, trackerID: cfg.TrackerID,
-		byName: make(map[string]*folder, len(fcs)), obs: obs, api: api,
+		byName: make(map[string]*folder, len(fcs)), obs: obs, api: api, bw: bw,
 		gc: newGCBoost(cfg.SmallFilesGC),
 	}
 	obs.d = d
@@ -228,11 +234,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	netDialer := transport.NewDialer(d.cfg.Identity, topt, d.cfg.Transport)
 	fopt := d.obs.fetchOptions(d.cfg.Fetch)
 	fopt.Dialer = netDialer
+	fopt.Bandwidth = d.bw              // never the tracker's connection: the Dialer is not limited
 	fopt.BulkDialer = netDialer.Bulk() // large files: TCP first on a LAN
 	fetcher := transfer.NewFetcher(d.cfg.Identity, fopt, d.log)
 	defer fetcher.Close()
 	server := transfer.NewFolderServer(d, d.log,
-		transfer.WithUploadLimit(d.cfg.UploadLimit), transfer.WithServed(d.obs.m.ObserveServed))
+		transfer.WithBandwidth(d.bw), transfer.WithServed(d.obs.m.ObserveServed))
 	d.obs.running(fetcher, server)
 	dialer := tracker.NewDialer(tracker.DialerConfig{
 		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log, Net: netDialer,

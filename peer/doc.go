@@ -252,6 +252,12 @@
 //     live lists showed; the last warnings and errors logged (errorRing,
 //     status_errors.go). Run serves the API on STATE/control.sock (api.go)
 //     and the parts publish events on its bus.
+//   - Bandwidth limits (limits.go): Config.Bandwidth, held by the daemon's
+//     bandwidth.Limiter (peer/bandwidth): the piece bytes its server sends
+//     and its fetcher receives wait on one token bucket per direction,
+//     shared by all transfers; the tracker connection never does.
+//     SetLimits changes them while the daemon runs (the local API's
+//     POST /v1/limits).
 //
 // Sentinel errors: ErrUnsafePath (a path would leave the folder),
 // ErrNoTracker (no index and no tracker to join).

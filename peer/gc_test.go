@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 )
 
 // startWith is testNet.start with tweak applied to the daemon's config.
@@ -80,7 +81,7 @@ func partialFiles(t *testing.T, p *testPeer) map[string]int64 {
 // partial file.
 func interruptedDownload(t *testing.T, n *testNet, data []byte, uploadLimit float64, minBytes int64, tweakB func(*Config)) (a, b *testPeer, part string) {
 	t.Helper()
-	a = n.startWith(t.TempDir(), func(c *Config) { c.UploadLimit = uploadLimit })
+	a = n.startWith(t.TempDir(), func(c *Config) { c.Bandwidth.Send = bandwidth.Rate(uploadLimit) })
 	b = n.startWith(t.TempDir(), func(c *Config) {
 		// A request to a source dialled in the instant it stopped waits
 		// this long (30 s by default) before the pull round can end.
@@ -127,7 +128,7 @@ func TestSupersededPartialRemovedAfterNewVersion(t *testing.T) {
 	if err := os.Chtimes(pa, later, later); err != nil {
 		t.Fatal(err)
 	}
-	n.restartWith(a, func(c *Config) { c.UploadLimit = 0 })
+	n.restartWith(a, func(c *Config) { c.Bandwidth.Send = 0 })
 
 	waitFor(t, "v2 on b", fileIs(filepath.Join(b.root, "big.bin"), v2))
 	waitFor(t, "b's partial downloads removed", func() bool { return len(partialFiles(t, b)) == 0 })

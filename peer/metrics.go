@@ -91,6 +91,10 @@ func (o *observers) MetricDevice() metrics.Device {
 	if s := o.server.Load(); s != nil {
 		dev.RemotesConnected = s.Remotes()
 	}
+	if o.d != nil {
+		l := apiLimits(o.d.bw)
+		dev.SendLimit, dev.RecvLimit, dev.SentLimited, dev.ReceivedLimited = l.MaxSend, l.MaxRecv, l.SentLimited, l.ReceivedLimited
+	}
 	return dev
 }
 

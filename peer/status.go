@@ -23,6 +23,9 @@ func (d *Daemon) Status() localapi.Status {
 		Tracker: localapi.Tracker{Addr: d.tracker.current(), Device: d.trackerID.String()},
 		Errors:  d.api.errs.list(),
 	}
+	if l := d.Limits(); l.MaxSend != 0 || l.MaxRecv != 0 {
+		st.Limits = &l
+	}
 	if l := d.api.listen.Load(); l != nil {
 		st.Listen = *l
 	}

@@ -30,6 +30,7 @@ type cli struct {
 	Versions keptCmd     `cmd:"" help:"List the kept versions of files that remote changes replaced or deleted."`
 	Restore  restoreCmd  `cmd:"" help:"Put a kept version of a file back; it syncs to every device as a new version."`
 	Status   statusCmd   `cmd:"" help:"Show what the peer syncing a folder is doing: state, transfers, peers, conflicts, errors (exit status 3: no peer running)."`
+	Limits   limitsCmd   `cmd:"" help:"Show or change the bandwidth limits of the running peer of a folder (exit status 3: no peer running)."`
 }
 
 func main() {

@@ -64,7 +64,8 @@ type peerCmd struct {
 	NoDefaultIgnores bool          `name:"no-default-ignores" help:"Sync editor and OS temporary files too (*.swp, *~, .DS_Store, *.tmp, ...); DIR/.dartsyncignore still applies."`
 	NoDiscovery      bool          `name:"no-discovery" env:"DARTSYNC_NO_DISCOVERY" help:"Do not look for the tracker on the local network: only --tracker or the remembered address is dialled."`
 
-	Debug peerDebug `embed:"" prefix:"debug-" group:"debug"`
+	Limits peerLimits `embed:""`
+	Debug  peerDebug  `embed:"" prefix:"debug-" group:"debug"`
 }
 
 func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) error {
@@ -123,6 +124,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) er
 	if c.KeepVersions == 0 {
 		cfg.KeepVersions = -1 // keep nothing
 	}
+	c.Limits.apply(&cfg)
 	c.Debug.apply(&cfg, log)
 	if tok != nil {
 		cfg.TrackerID = tok.Tracker

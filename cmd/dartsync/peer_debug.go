@@ -18,7 +18,6 @@ import (
 // benchmarks" section says what each is for. Their names and meaning may
 // change without notice.
 type peerDebug struct {
-	UploadLimit     float64       `name:"upload-limit" placeholder:"BYTES/S" help:"Serve at most this many bytes per second (0: no limit); tests slow a source down so a download can be interrupted."`
 	Retry           time.Duration `name:"retry" default:"5s" help:"Retry interval for files without a live source; tests shorten it."`
 	StatsEvery      time.Duration `name:"stats-every" default:"1s" help:"How often STATE/stats.json is rewritten while counters change; tests and benchmarks read it."`
 	FetchConns      int           `name:"fetch-conns" help:"QUIC connections per source (0: the default, 2); for transfer benchmarks."`
@@ -32,7 +31,6 @@ type peerDebug struct {
 
 // apply sets the fields of cfg that the debug flags decide.
 func (f *peerDebug) apply(cfg *peer.Config, log *slog.Logger) {
-	cfg.UploadLimit = f.UploadLimit
 	cfg.Retry = f.Retry
 	cfg.StatsEvery = f.StatsEvery
 	cfg.Fetch = transfer.FetchOptions{Conns: f.FetchConns, Window: f.FetchWindow}

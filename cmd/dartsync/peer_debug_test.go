@@ -15,7 +15,6 @@ import (
 // replaced (hidden flags until then) and the removed ones are refused.
 func TestPeerDebugFlags(t *testing.T) {
 	type got struct {
-		upload      float64
 		retry       time.Duration
 		statsEvery  time.Duration
 		fetch       transfer.FetchOptions
@@ -29,14 +28,15 @@ func TestPeerDebugFlags(t *testing.T) {
 		wantErr bool
 	}{
 		{nil, defaults, false},
-		{[]string{"--debug-upload-limit", "4194304", "--debug-retry", "300ms", "--debug-stats-every", "50ms"},
-			got{upload: 4 << 20, retry: 300 * time.Millisecond, statsEvery: 50 * time.Millisecond}, false},
+		{[]string{"--debug-retry", "300ms", "--debug-stats-every", "50ms"},
+			got{retry: 300 * time.Millisecond, statsEvery: 50 * time.Millisecond}, false},
 		{[]string{"--debug-fetch-conns=1", "--debug-fetch-window=16"},
 			got{retry: 5 * time.Second, statsEvery: time.Second, fetch: transfer.FetchOptions{Conns: 1, Window: 16}}, false},
 		{[]string{"--debug-kill-after-rename"}, got{retry: 5 * time.Second, statsEvery: time.Second, killHook: true}, false},
 		{[]string{"--debug-cpuprofile", "/tmp/c.prof", "--debug-memprofile", "/tmp/m.prof"},
 			got{retry: 5 * time.Second, statsEvery: time.Second, cpu: "/tmp/c.prof", memory: "/tmp/m.prof"}, false},
 		{[]string{"--upload-limit", "1"}, got{}, true},
+		{[]string{"--debug-upload-limit", "4194304"}, got{}, true}, // folded into --max-send
 		{[]string{"--retry", "1s"}, got{}, true},
 		{[]string{"--stats-every", "1s"}, got{}, true},
 		{[]string{"--fetch-conns", "1"}, got{}, true},
@@ -64,7 +64,7 @@ func TestPeerDebugFlags(t *testing.T) {
 		}
 		var cfg peer.Config
 		c.Peer.Debug.apply(&cfg, log)
-		g := got{upload: cfg.UploadLimit, retry: cfg.Retry, statsEvery: cfg.StatsEvery, fetch: cfg.Fetch,
+		g := got{retry: cfg.Retry, statsEvery: cfg.StatsEvery, fetch: cfg.Fetch,
 			killHook: cfg.Debug.AfterRename != nil, cpu: c.Peer.Debug.CPUProfile, memory: c.Peer.Debug.MemProfile}
 		if g != tt.want {
 			t.Errorf("peer %v: %+v, want %+v", tt.args, g, tt.want)

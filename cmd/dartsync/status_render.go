@@ -32,6 +32,7 @@ func renderStatus(w io.Writer, st localapi.Status, now time.Time, loc *time.Loca
 		tr += " since " + r.clock(st.Tracker.Since)
 	}
 	r.linef("tracker %s  %s", cmp.Or(st.Tracker.Addr, "(looking on the local network)"), tr)
+	r.limits(st.Limits)
 	for _, f := range st.Folders {
 		r.folder(st, f)
 	}

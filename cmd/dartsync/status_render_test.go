@@ -80,6 +80,12 @@ func TestRenderStatus(t *testing.T) {
 			}
 			return s
 		}},
+		{"limited", func() localapi.Status {
+			s := baseStatus()
+			s.Folders = []localapi.Folder{{Path: "/home/me/sync", State: localapi.StateIdle, Files: 3, FilesInSync: 3, Bytes: 30, BytesInSync: 30}}
+			s.Limits = &localapi.Limits{MaxSend: 2e6, LANUnlimited: true}
+			return s
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,9 @@ var (
 	ErrNotRunning = errors.New("peer not running")
 	// ErrInUse: another running peer already serves the endpoint.
 	ErrInUse = errors.New("control endpoint in use by a running peer")
+	// ErrRefused: the peer answered 4xx, the request itself was wrong
+	// (a bad rate for /v1/limits).
+	ErrRefused = errors.New("refused by the peer")
 )
 
 // maxLine bounds one event line a client reads.
@@ -57,6 +60,13 @@ func (c *Client) do(ctx context.Context, path string) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.send(req, path)
+}
+
+// send sends req (to path, below /v1) with the endpoint's authorization and
+// returns the answer when it is 200; any other status is an error with the
+// peer's message (a 4xx wraps ErrRefused).
+func (c *Client) send(req *http.Request, path string) (*http.Response, error) {
 	if err := c.auth(req); err != nil {
 		return nil, err
 	}
@@ -71,6 +81,9 @@ func (c *Client) do(ctx context.Context, path string) (*http.Response, error) {
 		defer resp.Body.Close()
 		var eb ErrorBody
 		_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&eb)
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 {
+			return nil, fmt.Errorf("localapi: %s: %w: %s: %s", path, ErrRefused, resp.Status, eb.Error)
+		}
 		return nil, fmt.Errorf("localapi: %s: %s: %s", path, resp.Status, eb.Error)
 	}
 	return resp, nil

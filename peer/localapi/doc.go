@@ -11,7 +11,9 @@
 //     (peer/marker, field Control), so a client needs only the folder.
 //   - Status: one snapshot of the daemon (Status), served at /v1/status;
 //     /v1/folders, /v1/transfers and /v1/conflicts are parts of it.
-//   - Source: what the server serves (the daemon): Status and the Bus.
+//   - Source: what the server serves (the daemon): Status and the Bus;
+//     a LimitsSource also has /v1/limits, the bandwidth limits, read with
+//     GET and changed with POST (the only endpoint that changes anything).
 //   - Event: one thing that happened (Event), streamed at /v1/events as JSON
 //     lines; a slow reader loses events, never slows the daemon.
 //   - Bus: hands each published event to every Subscription (one per open
@@ -23,5 +25,6 @@
 // the peer's shutdown. The caller runs Serve in its errgroup.
 //
 // Sentinel errors: ErrNotRunning (the client found no peer at the
-// endpoint), ErrInUse (Listen: a running peer already serves it).
+// endpoint), ErrInUse (Listen: a running peer already serves it),
+// ErrRefused (the peer refused a request as wrong: 4xx).
 package localapi

@@ -38,6 +38,7 @@ func Handler(ctx context.Context, src Source, metrics http.Handler) http.Handler
 	get("/folders", func() any { return nonNil(src.Status().Folders) })
 	get("/transfers", func() any { return nonNil(src.Status().Transfers) })
 	get("/conflicts", func() any { return nonNil(src.Status().Conflicts) })
+	handleLimits(mux, src)
 	mux.HandleFunc("/"+APIVersion+"/events", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			writeError(w, http.StatusMethodNotAllowed, "method %s not allowed on %s (GET only)", r.Method, r.URL.Path)

@@ -30,6 +30,9 @@ type Status struct {
 	Transfers []Transfer `json:"transfers"` // files being fetched now
 	Conflicts []Conflict `json:"conflicts"` // unresolved conflict copies
 	Errors    []Error    `json:"errors"`    // the last errors, newest last (bounded)
+
+	// Limits are the bandwidth limits (as /v1/limits), when one is set.
+	Limits *Limits `json:"limits,omitempty"`
 }
 
 // Tracker is the connection to the tracker.

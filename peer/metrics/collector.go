@@ -13,6 +13,7 @@ type collector struct {
 	scans, reannounces                  *prometheus.Desc
 	pending, peers, paused              *prometheus.Desc
 	fetchFiles, fetchRequests, conns    *prometheus.Desc
+	bwLimit, bwLimited                  *prometheus.Desc // by direction
 }
 
 func newCollector(src Source) *collector {
@@ -48,6 +49,10 @@ func newCollector(src Source) *collector {
 			"Piece requests sent to peers and not yet answered."),
 		conns: device("dartsync_connected_peers",
 			"Devices connected now, by direction: out (this peer fetches from them), in (they fetch from this peer).", "direction"),
+		bwLimit: device("dartsync_bandwidth_limit_bytes_per_second",
+			"The bandwidth limit of piece data now, by direction: send, recv (0: unlimited).", "direction"),
+		bwLimited: device("dartsync_bandwidth_limited_bytes_total",
+			"Piece bytes that went through the bandwidth limit, by direction: send, recv.", "direction"),
 	}
 }
 
@@ -56,6 +61,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.pieces, c.bytes, c.network, c.signature, c.delta, c.deltaErr, c.upload,
 		c.applied, c.deleted, c.local, c.conflicts, c.scans, c.reannounces,
 		c.pending, c.peers, c.paused, c.fetchFiles, c.fetchRequests, c.conns,
+		c.bwLimit, c.bwLimited,
 	} {
 		ch <- d
 	}
@@ -101,4 +107,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.fetchRequests, int64(dev.FetchRequests))
 	gauge(c.conns, int64(dev.SourcesConnected), "out")
 	gauge(c.conns, int64(dev.RemotesConnected), "in")
+	gauge(c.bwLimit, dev.SendLimit, "send")
+	gauge(c.bwLimit, dev.RecvLimit, "recv")
+	counter(c.bwLimited, dev.SentLimited, "send")
+	counter(c.bwLimited, dev.ReceivedLimited, "recv")
 }

@@ -58,6 +58,11 @@ type Device struct {
 	FetchRequests    int // piece requests in flight
 	SourcesConnected int // devices this peer holds fetch connections to
 	RemotesConnected int // devices connected to this peer's piece server
+	// SendLimit and RecvLimit are the bandwidth limits in bytes per
+	// second (0: none); SentLimited and ReceivedLimited the piece bytes
+	// that went through them (peer/bandwidth).
+	SendLimit, RecvLimit         int64
+	SentLimited, ReceivedLimited int64
 }
 
 // Source is what the collector reads at each scrape. Both methods are

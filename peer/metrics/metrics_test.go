@@ -73,7 +73,8 @@ func TestCollectorReadsSource(t *testing.T) {
 				FilesApplied: 5, Conflicts: 6, PendingWants: 7, PeersOnline: 2, Paused: true},
 			{Name: "docs", Whole: Moved{9, 90}},
 		},
-		dev: Device{FetchFiles: 3, FetchRequests: 8, SourcesConnected: 2, RemotesConnected: 1},
+		dev: Device{FetchFiles: 3, FetchRequests: 8, SourcesConnected: 2, RemotesConnected: 1,
+			SendLimit: 5e6, SentLimited: 12345, ReceivedLimited: 6},
 	}
 	m := New("v1.2.3", src)
 	m.ObservePiece(false, 3*time.Millisecond, 100)
@@ -102,6 +103,10 @@ func TestCollectorReadsSource(t *testing.T) {
 		{"dartsync_fetch_requests_in_flight", nil, 8},
 		{"dartsync_connected_peers", []string{"direction=out"}, 2},
 		{"dartsync_connected_peers", []string{"direction=in"}, 1},
+		{"dartsync_bandwidth_limit_bytes_per_second", []string{"direction=send"}, 5e6},
+		{"dartsync_bandwidth_limit_bytes_per_second", []string{"direction=recv"}, 0},
+		{"dartsync_bandwidth_limited_bytes_total", []string{"direction=send"}, 12345},
+		{"dartsync_bandwidth_limited_bytes_total", []string{"direction=recv"}, 6},
 		{"dartsync_fetch_piece_duration_seconds", []string{"kind=whole"}, 1},
 		{"dartsync_fetch_piece_duration_seconds", []string{"kind=delta"}, 2},
 		{"dartsync_sent_bytes_total", []string{"kind=whole"}, 1000},

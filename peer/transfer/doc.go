@@ -56,6 +56,10 @@
 //     time to send a request, and the piece bytes buffered for it. Over a
 //     limit, that stream is answered BUSY or that connection closed; the
 //     other members are served.
+//   - Bandwidth limit: a peer/bandwidth.Limiter shared by the server
+//     (WithBandwidth: its piece data waits on the send limit) and the
+//     fetcher (FetchOptions.Bandwidth: what it receives waits on the
+//     receive limit), bandwidth.go; the waits are fair between streams.
 //   - Observer: who is told about pieces as they move, for metrics
 //     (observe.go): FetchOptions.Observe for every piece a fetcher used,
 //     with its latency; WithServed for every response a server sent. They

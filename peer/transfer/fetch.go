@@ -12,6 +12,7 @@ import (
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 )
 
 // Source is a peer that owns the wanted file version.
@@ -100,6 +101,9 @@ type FetchOptions struct {
 	Conns int
 	// Observe, if set, is told about every piece used (observe.go).
 	Observe PieceObserver
+	// Bandwidth, if set, limits what the fetcher reads from sources
+	// (its receive limit, shared with all else it limits: bandwidth.go).
+	Bandwidth *bandwidth.Limiter
 }
 
 func (o FetchOptions) withDefaults() FetchOptions {
@@ -182,7 +186,7 @@ func NewFetcher(id *identity.Identity, opt FetchOptions, log *slog.Logger) *Fetc
 	}
 	return &Fetcher{
 		id: id, opt: opt, log: log,
-		pool: pool,
+		pool: pool.limitedBy(opt.Bandwidth),
 		bufs: newBufPool(),
 		mem:  semaphore.NewWeighted(opt.MaxInFlight),
 		ctx:  ctx, cancel: cancel,

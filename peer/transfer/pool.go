@@ -8,6 +8,7 @@ import (
 
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 )
 
 // connPool keeps connections (QUIC or TCP: the Dialer decides) to source devices, dialled on first use
@@ -23,6 +24,7 @@ type connPool struct {
 	conns  map[poolKey]*poolEntry
 	closed bool
 	dials  sync.WaitGroup
+	bw     *bandwidth.Limiter // reads of every stream wait on its receive limit; nil: none
 }
 
 // poolKey names one connection: a device and a lane.
@@ -107,7 +109,7 @@ func (p *connPool) dial(ctx context.Context, src Source, key poolKey, e *poolEnt
 		e.err = ErrClosed
 		return
 	}
-	e.conn = c
+	e.conn = p.bw.Session(c, bandwidth.Recv) // its streams' reads wait on the receive limit
 	p.log.Info("connected to peer", "device", src.ID.Short(), "addr", src.Addr, "transport", c.Network(), "lane", key.lane, "bulk", key.bulk)
 }
 

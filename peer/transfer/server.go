@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
-	"golang.org/x/time/rate"
 
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/manifest"
+	"github.com/dartsync/dartsync/peer/bandwidth"
 	"github.com/dartsync/dartsync/peer/peerpb"
 )
 
@@ -71,33 +71,19 @@ const (
 	// DefaultServerMemory bounds the same for all devices: two devices at
 	// their bound, so one never starves the others.
 	DefaultServerMemory = 32 << 20
-	// rateChunk is the bytes written per rate-limiter wait: large enough
-	// to keep the wait's overhead small, small enough to keep the rate
-	// even.
-	rateChunk = 256 << 10
 )
 
 // ServerOption changes a Server default.
 type ServerOption func(*serverConfig)
 
 type serverConfig struct {
-	uploadLimit    rate.Limit
+	bw             *bandwidth.Limiter // nil: unlimited (bandwidth.go)
 	remoteRequests int
 	remoteQueue    int
 	remoteMemory   int64
 	serverMemory   int64
 	served         ServedObserver // nil: none (observe.go)
 	requestTimeout time.Duration  // requestTimeout but in tests
-}
-
-// WithUploadLimit limits the bytes per second the server sends, summed over
-// all remotes. Zero or negative means unlimited (the default).
-func WithUploadLimit(bytesPerSecond float64) ServerOption {
-	return func(c *serverConfig) {
-		if bytesPerSecond > 0 {
-			c.uploadLimit = rate.Limit(bytesPerSecond)
-		}
-	}
 }
 
 // WithRemoteLimits sets how many requests of one remote device are served at
@@ -125,7 +111,6 @@ type Server struct {
 	log     *slog.Logger
 	cfg     serverConfig
 	bufs    *bufPool
-	limiter *rate.Limiter       // nil: unlimited
 	mem     *semaphore.Weighted // piece bytes buffered, all remotes
 	// reqBytes: request frame bytes held, all remotes (MaxServerRequestBytes)
 	reqBytes *semaphore.Weighted
@@ -146,7 +131,6 @@ func NewServer(src PieceSource, auth Authorizer, log *slog.Logger, opts ...Serve
 // is served from the folder it names, to peers of that folder only.
 func NewFolderServer(folders Folders, log *slog.Logger, opts ...ServerOption) *Server {
 	cfg := serverConfig{
-		uploadLimit:    rate.Inf,
 		remoteRequests: DefaultRemoteRequests,
 		remoteQueue:    DefaultRemoteQueue,
 		remoteMemory:   DefaultRemoteMemory,
@@ -162,9 +146,6 @@ func NewFolderServer(folders Folders, log *slog.Logger, opts ...ServerOption) *S
 		mem:      semaphore.NewWeighted(max(cfg.serverMemory, cfg.remoteMemory)),
 		reqBytes: semaphore.NewWeighted(MaxServerRequestBytes),
 		remotes:  make(map[identity.DeviceID]*remote),
-	}
-	if cfg.uploadLimit != rate.Inf {
-		s.limiter = rate.NewLimiter(cfg.uploadLimit, rateChunk)
 	}
 	return s
 }
@@ -211,7 +192,8 @@ func (s *Server) Serve(ctx context.Context, l Acceptor) error {
 // every stream of the connection is done.
 func (s *Server) ServeConn(ctx context.Context, conn transport.Session) {
 	id := conn.RemoteDevice()
-	defer s.live.add(id, conn)() // before the check: see CloseNonMembers
+	conn = s.cfg.bw.Session(conn, bandwidth.Send) // its streams' writes wait on the send limit
+	defer s.live.add(id, conn)()                  // before the check: see CloseNonMembers
 	if !s.folders.AnyMember(id) {
 		s.log.Info("refused connection from non-member", "device", id.Short(), "addr", conn.RemoteAddr())
 		_ = conn.CloseWithError(codeForbidden, "not a member")

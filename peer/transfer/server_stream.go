@@ -22,7 +22,7 @@ const (
 	// stallTimeout bounds how long one chunk of a response may wait for
 	// the requester to make room (QUIC flow control).
 	stallTimeout = 30 * time.Second
-	// writeChunk is the unit of response writes without a rate limit.
+	// writeChunk is the unit of response writes.
 	writeChunk = 256 << 10
 )
 
@@ -206,25 +206,18 @@ func readRequested(str transport.Stream, src PieceSource, h manifest.ID, length 
 }
 
 // sendData writes an OK response announcing len(data) bytes, then the
-// bytes, under the upload rate limit. It writes in chunks, each with its
-// own deadline, so a requester that stops reading (flow control never
-// opens) frees its slot after stallTimeout. Without a rate limit the
-// response frame and the first chunk go in one write: over TCP each write
-// is one yamux frame, and yamux sizes a stream's receive buffer by its
-// first frame, so a small one made that buffer grow by reallocation under
-// every piece (12 % of a receiver's CPU; BenchmarkTransferProcesses/tcp
-// 313-354 MB/s before, 379-475 after).
+// bytes, under the send limit (WithBandwidth). It writes in chunks, each
+// with its own deadline, so a requester that stops reading (flow control
+// never opens) frees its slot after stallTimeout. The response frame and
+// the first chunk go in one write (which the send limit's waits may
+// split): over TCP each write is one yamux frame, and yamux sizes a
+// stream's receive buffer by its first frame, so a small one made that
+// buffer grow by reallocation under every piece (12 % of a receiver's CPU;
+// BenchmarkTransferProcesses/tcp 313-354 MB/s before, 379-475 after).
 func (s *Server) sendData(ctx context.Context, str transport.Stream, data []byte) error {
 	_ = str.SetWriteDeadline(time.Now().Add(stallTimeout))
-	chunk := writeChunk
-	if s.limiter != nil {
-		chunk = rateChunk
-	}
 	resp := &peerpb.Response{Status: peerpb.Status_STATUS_OK, Length: uint32(len(data))}
-	n := 0
-	if s.limiter == nil {
-		n = min(len(data), chunk-MaxResponseFrame)
-	}
+	n := min(len(data), writeChunk-MaxResponseFrame)
 	scratch := s.bufs.get(MaxResponseFrame + n)
 	first, err := wire.AppendFrame(scratch[:0], resp)
 	if err == nil {
@@ -237,12 +230,7 @@ func (s *Server) sendData(ctx context.Context, str transport.Stream, data []byte
 	}
 	data = data[n:]
 	for len(data) > 0 {
-		c := data[:min(len(data), chunk)]
-		if s.limiter != nil {
-			if err := s.limiter.WaitN(ctx, len(c)); err != nil {
-				return err
-			}
-		}
+		c := data[:min(len(data), writeChunk)]
 		_ = str.SetWriteDeadline(time.Now().Add(stallTimeout))
 		if _, err := str.Write(c); err != nil {
 			return err

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -155,7 +154,7 @@ func TestEndToEnd(t *testing.T) {
 	p2.p.stop()
 	p3.p.stop()
 	p1.p.stop()
-	c.startPeer(p1, false, "--debug-upload-limit", strconv.Itoa(4<<20))
+	c.startPeer(p1, false, "--max-send", "4MiB/s")
 	const resumeSize = 16 << 20
 	resumeData := randomBytes(t, resumeSize)
 	writeFile(t, p1.dir, "resume/big.bin", resumeData, 0o644)

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +22,7 @@ func TestPeerLogsTransferProgress(t *testing.T) {
 	p1, p2 := c.peers[0], c.peers[1]
 	p1.p.stop()
 	// 6 MiB at 1 MiB/s: the transfer lasts about 6 s.
-	c.startPeer(p1, false, "--debug-upload-limit", strconv.Itoa(1<<20))
+	c.startPeer(p1, false, "--max-send", "1MiB/s")
 	from := logSize(t, p2)
 	data := randomBytes(t, 6<<20)
 	writeFile(t, p1.dir, "slow.bin", data, 0o644)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,7 +69,7 @@ func TestStatusShowsTransferAndPeers(t *testing.T) {
 	c.tracker.args = append(c.tracker.args, "--interval", "1s", "--peer-timeout", "3s")
 	c.restartTracker()
 	// 6 MiB at 512 KiB/s: the transfer lasts about 12 s.
-	p1 := c.addPeer("peer1", "--debug-upload-limit", strconv.Itoa(512<<10))
+	p1 := c.addPeer("peer1", "--max-send", "512KiB/s")
 	p2 := c.addPeer("peer2")
 	data := randomBytes(t, 6<<20)
 	writeFile(t, p1.dir, "slow.bin", data, 0o644)
