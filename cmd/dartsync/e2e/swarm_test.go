@@ -54,7 +54,7 @@ func startSeed(tb testing.TB, c *cluster, data []byte, rate int) *peerProc {
 	tb.Helper()
 	seed := c.newPeerProc("seed")
 	writeFile(tb, seed.dir, "big.bin", data, 0o644)
-	c.startPeer(seed, true, "--debug-upload-limit", strconv.Itoa(rate))
+	c.startPeer(seed, true, "--max-send", strconv.Itoa(rate)+"B/s")
 	eventually(tb, syncWait, "seed reported big.bin", func() (bool, string) {
 		s, err := readStats(seed.state)
 		return err == nil && s.LocalChanges > 0, fmt.Sprintf("%+v %v", s, err)
@@ -266,7 +266,7 @@ func count(bs []bool) int {
 	return n
 }
 
-// BenchmarkSwarm: one seed whose uplink is limited (--debug-upload-limit,
+// BenchmarkSwarm: one seed whose uplink is limited (--max-send,
 // DARTSYNC_SWARM_RATE bytes/s, default 8 MiB/s) and a file of
 // DARTSYNC_SWARM_MIB MiB (default 100): one new peer alone, then four new
 // peers started at once, and four without swarming (--debug-no-swarm).
