@@ -124,6 +124,37 @@ run_case() {
     'BEGIN { printf "%.2f %d %d %d %s %s\n", b - a, h, r, ha, ca, cb }' >"$WORK/result"
 }
 
+# rsync_case SIZE_MIB ROUND: the reference beside each DartSync round: an
+# rsync daemon on 127.0.0.1 receives a new random file of the same size into
+# an empty module (`rsync -a --whole-file`: a full copy, no delta, no
+# checksum of the whole file, no encryption, no fsync); the clock covers the
+# client's whole run. The file is made first, outside the clock.
+rsync_case() {
+  local size=$1 round=$2 D="$WORK/rsync-$1-$2" port=$((BASE_PORT + 3)) dpid t0 t1
+  mkdir -p "$D/m" "$D/src"
+  printf 'use chroot = no\n[m]\npath = %s/m\nread only = no\n' "$D" >"$D/rsyncd.conf"
+  [ "$(id -u)" = 0 ] && printf 'uid = root\ngid = root\n' | cat - "$D/rsyncd.conf" >"$D/c" && mv "$D/c" "$D/rsyncd.conf"
+  rsync --daemon --no-detach --config="$D/rsyncd.conf" --port="$port" --address=127.0.0.1 --log-file="$D/d.log" &
+  dpid=$!
+  pids+=("$dpid")
+  head -c $((size << 20)) /dev/urandom >"$D/src/file.bin"
+  for _ in $(seq 50); do rsync "rsync://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
+  t0=$(now)
+  rsync -a --whole-file "$D/src/file.bin" "rsync://127.0.0.1:$port/m/"
+  t1=$(now)
+  cmp -s "$D/src/file.bin" "$D/m/file.bin" || { echo "rsync: the copy differs" >&2; exit 1; }
+  stop_all
+  rm -rf "$D"
+  awk -v s="$size" -v r="$round" -v a="$t0" -v b="$t1" 'BEGIN {
+    printf "%5d MiB %5d %9.2f %8.0f   (rsync daemon full copy, the reference)\n", s, r, b - a, s * 1048576 / (b - a) / 1e6 }'
+}
+
+RSYNC=${RSYNC:-1}
+if [ "$RSYNC" = 1 ] && ! command -v rsync >/dev/null; then
+  echo "rsync not found: the reference rows are left out (RSYNC=0)" >&2
+  RSYNC=0
+fi
+
 echo "dartsync e2e: tracker + 2 peers on 127.0.0.1, piece size $PIECE_SIZE, debounce $DEBOUNCE, transport $TRANSPORT, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
 printf '%8s %5s %9s %8s %12s %12s %12s %8s %8s\n' "size" "round" "seconds" "MB/s" "B VmHWM MiB" "B anon MiB" "A VmHWM MiB" "A cpu-s" "B cpu-s"
 for size in $SIZES_MIB; do
@@ -132,5 +163,6 @@ for size in $SIZES_MIB; do
     read -r sec hwm rss hwma cpua cpub <"$WORK/result"
     awk -v s="$size" -v r="$round" -v sec="$sec" -v h="$hwm" -v rs="$rss" -v ha="$hwma" -v ca="$cpua" -v cb="$cpub" 'BEGIN {
       printf "%5d MiB %5d %9.2f %8.0f %12.1f %12.1f %12.1f %8.2f %8.2f\n", s, r, sec, s * 1048576 / sec / 1e6, h / 1024, rs / 1024, ha / 1024, ca, cb }'
+    [ "$RSYNC" = 1 ] && rsync_case "$size" "$round"
   done
 done
