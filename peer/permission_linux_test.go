@@ -126,6 +126,13 @@ func TestUnreadableTargetBacksOff(t *testing.T) {
 	writeTestFile(t, a.root, "f.txt", "v1")
 	target := filepath.Join(b.root, "f.txt")
 	waitFor(t, "b has f.txt", fileIs(target, []byte("v1")))
+	// The file is renamed into place a moment before b records its stat: a
+	// chmod in between would be recorded as the synced state (the file is
+	// unchanged, so it is never read).
+	waitFor(t, "b recorded f.txt", func() bool {
+		e, ok := b.d.folders[0].idx.Get("f.txt")
+		return ok && !e.Manifest.Deleted && e.Stat.Size == 2
+	})
 	mustDo(t, os.Chmod(target, 0o000))
 	t.Cleanup(func() { os.Chmod(target, 0o644) })
 	waitFor(t, "b warned about f.txt", func() bool { return rec.count("not synced: cannot read it") > 0 })
