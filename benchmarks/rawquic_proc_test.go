@@ -1,15 +1,12 @@
 package benchmarks
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/quic-go/quic-go"
 )
@@ -56,58 +53,7 @@ func benchRawQUICProcesses(b *testing.B, nconn, total int) {
 // address it listens on; it is stopped when the benchmark ends.
 func startRawReceiver(b *testing.B) (*exec.Cmd, string) {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRawQUICReceiverProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), rawChildEnv+"=1")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	// The reader owns stdout until the receiver exits (EOF); cleanup waits
-	// for it before Wait, as os/exec requires.
-	addrs := make(chan string, 1)
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
-				select {
-				case addrs <- a:
-				default:
-				}
-			}
-		}
-		close(addrs)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	b.Cleanup(func() {
-		_ = stdin.Close() // the receiver exits when its stdin closes
-		select {
-		case <-drained:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-drained
-		}
-		_ = cmd.Wait()
-	})
-	select {
-	case a, ok := <-addrs:
-		if !ok {
-			b.Fatal("raw QUIC receiver exited before listening")
-		}
-		return cmd, a
-	case <-time.After(30 * time.Second):
-		b.Fatal("raw QUIC receiver did not start")
-	}
-	return nil, ""
+	return startChild(b, "TestRawQUICReceiverProcess", rawChildEnv+"=1")
 }
 
 // TestRawQUICReceiverProcess is the receiving process of

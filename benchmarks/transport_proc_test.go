@@ -1,7 +1,6 @@
 package benchmarks
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/internal/identity"
@@ -112,56 +110,7 @@ func measureProcs(b *testing.B, child *exec.Cmd, size int64, run func() error) {
 // ends (its standard input closes).
 func startProcChild(b *testing.B, role string) (*exec.Cmd, string) {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestTransportProcChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), procChildEnv+"="+role)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	lines := make(chan string, 1)
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
-				select {
-				case lines <- a:
-				default:
-				}
-			}
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	b.Cleanup(func() {
-		_ = stdin.Close()
-		select {
-		case <-drained:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-drained
-		}
-		_ = cmd.Wait()
-	})
-	select {
-	case l, ok := <-lines:
-		if !ok {
-			b.Fatal("child exited before listening")
-		}
-		return cmd, l
-	case <-time.After(60 * time.Second):
-		b.Fatal("child did not start")
-	}
-	return nil, ""
+	return startChild(b, "TestTransportProcChild", procChildEnv+"="+role)
 }
 
 // TestTransportProcChild is the child process of BenchmarkTransferProcesses
