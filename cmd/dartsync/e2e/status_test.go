@@ -21,7 +21,14 @@ import (
 // and exit code.
 func runStatus(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"status"}, args...)...)
+	return runDartsync(t, "status", args...)
+}
+
+// runDartsync runs `dartsync COMMAND ARGS` and returns its stdout, stderr
+// and exit code (a failure to start it fails the test).
+func runDartsync(t *testing.T, command string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{command}, args...)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
