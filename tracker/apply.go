@@ -50,7 +50,8 @@ const maxConflictTries = 100
 //     (Change.Unacked; ignored for a directory, since every directory has
 //     the same ID): accepted, as 5 (the reporter put the current
 //     version there itself and changed it since);
-//     5b. new ID is one of them: what became of it answers (resent: a
+//     5b. new ID is one of them, and neither 5a nor 5 holds (a version
+//     built on the current one is new, whatever its ID): what became of it answers (resent: a
 //     conflict copy holding it, the reporter now an owner, or Outdated if
 //     a later version replaced it); if neither is known, the rules go on;
 //  5. base == current ID: accepted, owners = {reporter}. A reporter that saw
@@ -226,7 +227,11 @@ func (t *txn) applyOne(c *Change) (Result, error) {
 	}
 	np := manifest.ToProto(n)
 	me := []uint32{t.reporter}
-	if cur != nil && n.ID != cur.id && slices.Contains(c.Unacked, n.ID) { // 5b
+	// 5b, unless the change builds on the current version (5) or the
+	// reporter put the current version there itself (5a): then it is a new
+	// version whatever its ID (content re-created over an unanswered
+	// deletion has the ID of a report still unanswered).
+	if cur != nil && n.ID != cur.id && slices.Contains(c.Unacked, n.ID) && n.Base != cur.id && !slices.Contains(c.Unacked, cur.id) { // 5b
 		if r, ok, err := t.resent(n, cur); ok || err != nil {
 			return r, err
 		}

@@ -40,6 +40,8 @@ func TestApplyUnackedAndConflictOrigins(t *testing.T) {
 	x2 := testFile(p, "x2 by device 1, concurrent with v2, later", t0+5*minute, v1.ID)
 	b1 := testFile(p, "device 1's own first version, newest", t0+10*minute, manifest.ID{})
 	a2 := testFile(p, "device 0's edit made offline over v1", t0+minute, v1.ID)
+	gone1 := manifest.NewTombstone(p, manifest.KindFile, v1.ID, t0+minute)
+	again1 := testFile(p, "v1", t0+2*minute, gone1.ID) // v1's bytes again: v1's file ID
 	cname := func(m manifest.Manifest, dev int) func([]identity.DeviceID) string {
 		return func(devs []identity.DeviceID) string { return ConflictName(m.Path, m.ModTime, devs[dev]) }
 	}
@@ -64,6 +66,16 @@ func TestApplyUnackedAndConflictOrigins(t *testing.T) {
 			want:    Accepted,
 			current: v3.ID, owners: []int{0},
 			noCopyOf: &v2,
+		},
+		{
+			// Device 0 deleted v1 (answer lost in a kill), then wrote v1's
+			// bytes again: the same file ID as a report still unanswered,
+			// but built on the deletion, so a new version, not a resend.
+			name:    "5: content re-created over its own unanswered deletion is accepted, not taken as sent again",
+			setup:   []uStep{{dev: 0, m: v1}, {dev: 0, m: gone1}},
+			change:  uStep{dev: 0, m: again1, unacked: []manifest.ID{gone1.ID, v1.ID}},
+			want:    Accepted,
+			current: again1.ID, owners: []int{0},
 		},
 		{
 			// Device 1 built on v2 meanwhile; device 0 sends v2 again.
