@@ -30,15 +30,19 @@ const scalePushes = 1000
 //
 //   - open-s: from the process's start to its listener being up (the state
 //     opened), and ready-s: to the first peer registered;
+//
 //   - the tracker's VmHWM, RssAnon and RssFile (/proc/PID/status) after
 //     open and at the end, in MiB;
+//
 //   - state-B/file: state.db's size over N;
+//
 //   - catch-up: a peer resuming 10 000 changes behind ("a day ago") gets
 //     those changes only: entries, messages, the largest message;
+//
 //   - push p50/p99: 1 000 single changes, each from the Update call to its
 //     arrival at all 16 peers.
 //
-//	go test -run '^$' -bench Scale -benchtime 1x ./tracker
+//     go test -run '^$' -bench Scale -benchtime 1x ./tracker
 func BenchmarkTrackerScale(b *testing.B) {
 	n := scaleFiles()
 	for b.Loop() {
