@@ -45,7 +45,7 @@ func OpenStateAdmin(dir string) (*StateAdmin, error) {
 		}
 		return nil, fmt.Errorf("tracker: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 200 * time.Millisecond, NoFreelistSync: true})
+	db, err := bolt.Open(path, 0o600, boltOptions(200*time.Millisecond))
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("tracker: open %s: %w", path, ErrTrackerRunning)

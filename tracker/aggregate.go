@@ -3,6 +3,7 @@ package tracker
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,9 +16,9 @@ import (
 const recentChanges = 200
 
 // aggregates are the totals the dashboard and the metrics show, kept up to
-// date by every commit (store.commit hands over what it wrote) and rebuilt
-// from the files table when the store opens, so that no request ever scans
-// the whole table:
+// date by every commit (store.commit hands over what it wrote), which also
+// records them in the state (aggregate_persist.go), so that neither a
+// request nor the store's open scans the whole table:
 //
 //   - per folder: live files (not directories, not tombstones), their bytes,
 //     the last change (its time; at open, the newest modification time);
@@ -40,6 +41,7 @@ type aggregates struct {
 
 // folderTotals are one folder's totals.
 type folderTotals struct {
+	rows       int // rows of the files table: live files, directories and tombstones
 	files      int
 	bytes      uint64
 	lastChange time.Time
@@ -58,56 +60,96 @@ func newAggregates() *aggregates {
 	return &aggregates{folders: map[string]*folderTotals{}, owned: map[uint32]int{}, conflicts: map[string]ConflictCopy{}}
 }
 
-// loadAggregates builds the aggregates from the files table and the tail of
-// the change log.
+// loadAggregates reads the aggregates the state keeps (aggregate_persist.go):
+// the totals, the conflict index (each live conflict copy's row is read) and
+// the tail of the change log. It reads no other row of the files table.
 func loadAggregates(db *bolt.DB) (*aggregates, error) {
 	a := newAggregates()
 	err := db.View(func(tx *bolt.Tx) error {
+		if err := a.loadTotals(tx); err != nil {
+			return err
+		}
 		files := tx.Bucket(bucketFiles)
-		err := files.ForEach(func(k, v []byte) error {
+		err := tx.Bucket(bucketConflictIndex).ForEach(func(k, _ []byte) error {
 			folder, p, ok := splitFileKey(k)
-			if !ok {
-				return nil
+			v := files.Get(k)
+			if !ok || v == nil {
+				return fmt.Errorf("conflict index names %q, which has no entry", k)
 			}
 			e, err := summarize(v)
 			if err != nil {
 				return err
 			}
-			a.add(folder, p, &e, time.Unix(0, e.modTime))
+			a.conflicts[string(k)] = conflictCopy(folder, p, &e)
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		c := tx.Bucket(bucketLog).Cursor()
-		var tail []ChangeRecord
-		for k, key := c.Last(); k != nil && len(tail) < recentChanges; k, key = c.Prev() {
-			folder, p, ok := splitFileKey(key)
-			v := files.Get(key)
-			if !ok || v == nil {
-				continue
-			}
-			e, err := summarize(v)
-			if err != nil {
-				return err
-			}
-			what := "changed"
-			if e.deleted {
-				what = "deleted"
-			} else if IsConflictCopy(p) {
-				what = "conflict copy"
-			}
-			tail = append(tail, ChangeRecord{Seq: binary.BigEndian.Uint64(k), Folder: folder, Path: p, What: what,
-				author: e.author, Size: e.size, Time: time.Unix(0, e.modTime)})
+		return a.loadRecent(tx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// scanAggregates computes the totals and the conflict index from the whole
+// files table (the migration to persisted totals, and tests). Every
+// releaseEvery rows it calls release, which may drop the mapped pages read
+// so far.
+func scanAggregates(tx *bolt.Tx, releaseEvery int, release func() error) (*aggregates, error) {
+	a := newAggregates()
+	n := 0
+	err := tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
+		folder, p, ok := splitFileKey(k)
+		if !ok {
+			return nil
 		}
-		slices.Reverse(tail)
-		a.ring = tail
+		e, err := summarize(v)
+		if err != nil {
+			return err
+		}
+		a.add(folder, p, &e, time.Unix(0, e.modTime))
+		a.folders[folder].rows++
+		if n++; release != nil && n%releaseEvery == 0 {
+			return release()
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// loadRecent fills the recent-changes ring from the tail of the change log.
+func (a *aggregates) loadRecent(tx *bolt.Tx) error {
+	files := tx.Bucket(bucketFiles)
+	c := tx.Bucket(bucketLog).Cursor()
+	var tail []ChangeRecord
+	for k, key := c.Last(); k != nil && len(tail) < recentChanges; k, key = c.Prev() {
+		folder, p, ok := splitFileKey(key)
+		v := files.Get(key)
+		if !ok || v == nil {
+			continue
+		}
+		e, err := summarize(v)
+		if err != nil {
+			return err
+		}
+		what := "changed"
+		if e.deleted {
+			what = "deleted"
+		} else if IsConflictCopy(p) {
+			what = "conflict copy"
+		}
+		tail = append(tail, ChangeRecord{Seq: binary.BigEndian.Uint64(k), Folder: folder, Path: p, What: what,
+			author: e.author, Size: e.size, Time: time.Unix(0, e.modTime)})
+	}
+	slices.Reverse(tail)
+	a.ring = tail
+	return nil
 }
 
 func splitFileKey(k []byte) (folder, path string, ok bool) {
@@ -121,11 +163,7 @@ func splitFileKey(k []byte) (folder, path string, ok bool) {
 // add counts row e of (folder, p); remove uncounts it. The caller holds mu
 // (or owns a not yet shared a).
 func (a *aggregates) add(folder, p string, e *entrySummary, when time.Time) {
-	ft := a.folders[folder]
-	if ft == nil {
-		ft = &folderTotals{}
-		a.folders[folder] = ft
-	}
+	ft := a.folder(folder)
 	if when.After(ft.lastChange) {
 		ft.lastChange = when
 	}
@@ -138,9 +176,22 @@ func (a *aggregates) add(folder, p string, e *entrySummary, when time.Time) {
 		a.owned[o]++
 	}
 	if IsConflictCopy(p) {
-		a.conflicts[string(fileKey(folder, p))] = ConflictCopy{Folder: folder, Path: p, Size: e.size,
-			ModTime: time.Unix(0, e.modTime), author: e.author, Owners: len(e.owners)}
+		a.conflicts[string(fileKey(folder, p))] = conflictCopy(folder, p, e)
 	}
+}
+
+func conflictCopy(folder, p string, e *entrySummary) ConflictCopy {
+	return ConflictCopy{Folder: folder, Path: p, Size: e.size, ModTime: time.Unix(0, e.modTime), author: e.author, Owners: len(e.owners)}
+}
+
+// folder returns folder's totals, adding them if new. The caller holds mu.
+func (a *aggregates) folder(name string) *folderTotals {
+	ft := a.folders[name]
+	if ft == nil {
+		ft = &folderTotals{}
+		a.folders[name] = ft
+	}
+	return ft
 }
 
 func (a *aggregates) remove(folder, p string, e *entrySummary) {
@@ -175,6 +226,9 @@ func (a *aggregates) committed(ws []aggWrite, q []*applyReq, now time.Time) {
 		w := &ws[i]
 		if w.old != nil {
 			a.remove(w.folder, w.path, w.old)
+		}
+		if w.old == nil {
+			a.folder(w.folder).rows++
 		}
 		if w.old != nil && w.old.fileID == w.new.fileID {
 			a.add(w.folder, w.path, &w.new, time.Time{}) // an owner added: not a change of content

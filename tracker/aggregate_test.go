@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/dartsync/dartsync/manifest"
@@ -19,14 +20,16 @@ type aggSnapshot struct {
 	Folders   map[string][2]uint64
 	Owned     map[uint32]int
 	Conflicts map[string]uint64
+	Rows      map[string]int
 }
 
 func snapshot(a *aggregates) aggSnapshot {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	s := aggSnapshot{Folders: map[string][2]uint64{}, Owned: map[uint32]int{}, Conflicts: map[string]uint64{}}
+	s := aggSnapshot{Folders: map[string][2]uint64{}, Owned: map[uint32]int{}, Conflicts: map[string]uint64{}, Rows: map[string]int{}}
 	for f, ft := range a.folders {
 		s.Folders[f] = [2]uint64{uint64(ft.files), ft.bytes}
+		s.Rows[f] = ft.rows
 	}
 	for n, c := range a.owned {
 		s.Owned[n] = c
@@ -77,15 +80,25 @@ func TestAggregatesFollowCommits(t *testing.T) {
 		Folders: map[string][2]uint64{"": {2, uint64(len("hello, one") + len("hello, two!"))}, "other": {1, 2}},
 		Owned:   map[uint32]int{a1: 2, a2: 1},
 	}
+	if !reflect.DeepEqual(got.Rows, map[string]int{"": 4, "other": 1}) {
+		t.Errorf("rows %v, want 4 (x, y, dir, the conflict copy) and 1", got.Rows)
+	}
 	if !reflect.DeepEqual(got.Folders, want.Folders) || !reflect.DeepEqual(got.Owned, want.Owned) || len(got.Conflicts) != 1 {
 		t.Fatalf("aggregates %+v, want folders %v owned %v and one conflict", got, want.Folders, want.Owned)
 	}
-	rebuilt, err := loadAggregates(s.db)
-	if err != nil {
+	var rebuilt *aggregates
+	if err := s.db.View(func(tx *bolt.Tx) (err error) { rebuilt, err = scanAggregates(tx, 0, nil); return err }); err != nil {
 		t.Fatal(err)
 	}
 	if r := snapshot(rebuilt); !reflect.DeepEqual(r, got) {
 		t.Fatalf("rebuilt %+v\nkept    %+v", r, got)
+	}
+	reloaded, err := loadAggregates(s.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := snapshot(reloaded); !reflect.DeepEqual(r, got) {
+		t.Fatalf("recorded %+v\nkept     %+v", r, got)
 	}
 	if n := s.agg.outcomes[Conflict].Load(); n != 1 {
 		t.Errorf("conflict outcomes = %d, want 1", n)

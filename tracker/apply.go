@@ -97,6 +97,7 @@ func applyWeight(r *applyReq) int { return len(r.changes) }
 func (s *store) commit(q []*applyReq) error {
 	var last uint64
 	var notes []aggWrite // what the aggregates learn once it committed (aggregate.go)
+	now := time.Now()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		t := &txn{
 			s:     s,
@@ -121,13 +122,16 @@ func (s *store) commit(q []*applyReq) error {
 			}
 		}
 		last, notes = t.seq, t.notes
+		if err := saveTotals(tx, t.notes, now); err != nil {
+			return fmt.Errorf("record totals: %w", err)
+		}
 		return t.meta.Put(metaSeq, be64(t.seq))
 	})
 	if err != nil {
 		return err
 	}
 	s.bumpSeq(last)
-	s.agg.committed(notes, q, time.Now())
+	s.agg.committed(notes, q, now)
 	return nil
 }
 

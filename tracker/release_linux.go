@@ -17,14 +17,18 @@ import (
 // it ever read. It runs inside a read transaction, which keeps bbolt from
 // remapping meanwhile.
 func (s *store) releaseMapped() error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		n := tx.Size()
-		if n <= 0 {
-			return nil
-		}
-		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, s.db.Info().Data, uintptr(n), unix.MADV_DONTNEED); errno != 0 {
-			return fmt.Errorf("tracker: release mapped state pages: %w", errno)
-		}
+	return s.db.View(func(tx *bolt.Tx) error { return releaseMappedTx(s.db, tx) })
+}
+
+// releaseMappedTx is releaseMapped inside tx (read or write: bbolt writes
+// through the file, never the mapping, and remaps only while committing).
+func releaseMappedTx(db *bolt.DB, tx *bolt.Tx) error {
+	n := tx.Size()
+	if n <= 0 {
 		return nil
-	})
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_MADVISE, db.Info().Data, uintptr(n), unix.MADV_DONTNEED); errno != 0 {
+		return fmt.Errorf("tracker: release mapped state pages: %w", errno)
+	}
+	return nil
 }

@@ -58,8 +58,15 @@ func BenchmarkTrackerScale(b *testing.B) {
 		if err := os.WriteFile(filepath.Join(st.dir, "interval"), []byte(DefaultInterval.String()), 0o600); err != nil {
 			b.Fatal(err)
 		}
+		// the first start (a state of an older schema is migrated then),
+		// killed, and the restart measured
 		start := time.Now()
-		child, addr := startScaleChild(b, st.dir)
+		first, _, kill := startScaleChild(b, st.dir)
+		firstOpen := time.Since(start)
+		memFirst := procMem(b, first.Process.Pid)
+		kill()
+		start = time.Now()
+		child, addr, _ := startScaleChild(b, st.dir)
 		opened := time.Since(start)
 		memOpen := procMem(b, child.Process.Pid)
 		tok := readToken(b, st.dir)
@@ -100,6 +107,8 @@ func BenchmarkTrackerScale(b *testing.B) {
 		lat := pushPhase(ctx, b, peers, n, st.seq)
 		memEnd := procMem(b, child.Process.Pid)
 
+		b.ReportMetric(firstOpen.Seconds(), "first-open-s")
+		b.ReportMetric(memFirst["VmHWM"], "first-open-VmHWM-MiB")
 		b.ReportMetric(opened.Seconds(), "open-s")
 		b.ReportMetric(ready.Seconds(), "ready-s")
 		b.ReportMetric(memOpen["VmHWM"], "open-VmHWM-MiB")
@@ -111,8 +120,8 @@ func BenchmarkTrackerScale(b *testing.B) {
 		b.ReportMetric(float64(cuEntries), "catchup-entries")
 		b.ReportMetric(float64(cuMsgs), "catchup-msgs")
 		b.ReportMetric(float64(cuLargest), "catchup-max-B")
-		b.Logf("N=%d: open %v, first peer registered %v; after open %v; at the end %v; catch-up of %d changes: %d entries in %d messages (largest %d entries, ~%d bytes) in %v; push p50 %v p99 %v",
-			n, opened.Round(time.Millisecond), ready.Round(time.Millisecond), memOpen, memEnd, st.seq-st.dayStart,
+		b.Logf("N=%d: first start: open %v, %v; restart: open %v, first peer registered %v; after open %v; at the end %v; catch-up of %d changes: %d entries in %d messages (largest %d entries, ~%d bytes) in %v; push p50 %v p99 %v",
+			n, firstOpen.Round(time.Millisecond), memFirst, opened.Round(time.Millisecond), ready.Round(time.Millisecond), memOpen, memEnd, st.seq-st.dayStart,
 			cuEntries, cuMsgs, cuMost, cuLargest, cuTime.Round(time.Millisecond), lat[len(lat)/2], lat[len(lat)*99/100])
 		cancel()
 		if err := peers.g.Wait(); err != nil {
@@ -191,11 +200,12 @@ func readToken(b *testing.B, dir string) Token {
 }
 
 // startScaleChild is startChild with a wait long enough for a large state,
-// polling finely (the wait is the open time measured).
-func startScaleChild(b *testing.B, dir string) (*exec.Cmd, string) {
+// polling finely (the wait is the open time measured). kill ends the child
+// (SIGKILL) and waits for it.
+func startScaleChild(b *testing.B, dir string) (cmd *exec.Cmd, addr string, kill func()) {
 	b.Helper()
 	os.Remove(filepath.Join(dir, "addr"))
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd = exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+dir)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -203,11 +213,12 @@ func startScaleChild(b *testing.B, dir string) (*exec.Cmd, string) {
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	b.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	kill = func() { cmd.Process.Kill(); <-exited }
+	b.Cleanup(kill)
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		if raw, err := os.ReadFile(filepath.Join(dir, "addr")); err == nil {
-			return cmd, string(raw)
+			return cmd, string(raw), kill
 		}
 		select {
 		case <-exited:

@@ -22,7 +22,7 @@ import (
 const (
 	scaleMembers    = 16
 	scaleDayChanges = 10_000
-	scaleChunk      = 20_000 // changes per apply call while building
+	scaleChunk      = 10_000 // files per transaction while building
 )
 
 // scaleState is a built state and what the benchmark needs to know of it.
@@ -105,48 +105,49 @@ func buildScaleState(dir string, n int) (*scaleState, error) {
 			return nil, err
 		}
 	}
-	batch := make([]Change, 0, scaleChunk)
-	apply := func(member uint32, want Outcome) error {
-		rs, err := s.apply("", member, batch)
-		if err != nil {
+	// Each chunk of files is reported by the first member, then announced
+	// by the others, all in one transaction: store.commit with one request
+	// per member, as the group commit of concurrent reports would run it.
+	commit := func(want []Outcome, reqs ...*applyReq) error {
+		if err := s.commit(reqs); err != nil {
 			return err
 		}
-		for _, r := range rs {
-			if r.Outcome != want {
-				return fmt.Errorf("build: %s: %v, want %v (%v)", r.Path, r.Outcome, want, r.Err)
+		for i, r := range reqs {
+			for _, res := range r.results {
+				if res.Outcome != want[min(i, len(want)-1)] {
+					return fmt.Errorf("build: %s: %v, want %v (%v)", res.Path, res.Outcome, want[i], res.Err)
+				}
 			}
 		}
 		return nil
 	}
 	for lo := 0; lo < n; lo += scaleChunk {
 		hi := min(lo+scaleChunk, n)
-		batch = batch[:0]
+		first := make([]Change, 0, hi-lo)
 		for i := lo; i < hi; i++ {
-			batch = append(batch, Change{New: loadManifest(i)})
+			first = append(first, Change{New: loadManifest(i)})
 		}
-		if err := apply(nums[0], Accepted); err != nil {
-			return nil, err
+		announce := make([]Change, len(first))
+		for i := range first {
+			announce[i] = Change{New: first[i].New, OwnershipOnly: true}
 		}
-		for i := range batch {
-			batch[i].OwnershipOnly = true
-		}
+		reqs := []*applyReq{{reporter: nums[0], changes: first}}
 		for _, m := range nums[1:] {
-			if err := apply(m, Owner); err != nil {
-				return nil, err
-			}
+			reqs = append(reqs, &applyReq{reporter: m, changes: announce})
+		}
+		if err := commit([]Outcome{Accepted, Owner}, reqs...); err != nil {
+			return nil, err
 		}
 	}
 	st.dayStart = s.current()
 	stride := n / scaleDayChanges
-	for lo := 0; lo < scaleDayChanges; lo += scaleChunk {
-		batch = batch[:0]
-		for j := lo; j < min(lo+scaleChunk, scaleDayChanges); j++ {
-			i := j * stride
-			batch = append(batch, Change{New: scaleEdit(i, 1, loadManifest(i).ID)})
-		}
-		if err := apply(nums[0], Accepted); err != nil {
-			return nil, err
-		}
+	day := make([]Change, 0, scaleDayChanges)
+	for j := range scaleDayChanges {
+		i := j * stride
+		day = append(day, Change{New: scaleEdit(i, 1, loadManifest(i).ID)})
+	}
+	if err := commit([]Outcome{Accepted}, &applyReq{reporter: nums[0], changes: day}); err != nil {
+		return nil, err
 	}
 	st.seq, st.epoch, st.build = s.current(), s.currentEpoch(), time.Since(start)
 	meta := fmt.Sprintf("%s %d %d %d\n", st.epoch, st.dayStart, st.seq, st.build)

@@ -37,7 +37,13 @@ var (
 	metaSeq     = []byte("seq")
 )
 
-const schemaVersion = 1
+// schemaVersion is the state's schema: 1 without persisted totals, 2 with
+// them (aggregate_persist.go). Opening a version 1 state migrates it, one
+// way: a tracker of version 1 refuses a state of version 2.
+const (
+	schemaVersion       = 2
+	schemaVersionTotals = 2 // the first version with persisted totals
+)
 
 // initialMmap is the database's initial memory map (address space, not
 // memory): large enough that 100 000 files never need a remap, which would
@@ -70,7 +76,7 @@ type store struct {
 // openStore opens (creating if needed) the database at path. A new database
 // gets a secret read from rnd.
 func openStore(path string, rnd io.Reader) (*store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, InitialMmapSize: initialMmap})
+	db, err := bolt.Open(path, 0o600, boltOptions(time.Second))
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("tracker: open %s: in use by another tracker process", path)
@@ -79,9 +85,16 @@ func openStore(path string, rnd io.Reader) (*store, error) {
 	}
 	s := &store{db: db, members: map[identity.DeviceID]uint32{}, byNum: []identity.DeviceID{{}}}
 	s.commits = groupcommit.New(s.commit, groupcommit.Options[*applyReq]{MaxWeight: maxCommitChanges, Weight: applyWeight})
-	if err := db.Update(func(tx *bolt.Tx) error { return s.load(tx, rnd) }); err != nil {
+	var version uint64
+	if err := db.Update(func(tx *bolt.Tx) (err error) { version, err = s.load(tx, rnd); return err }); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("tracker: open %s: %w", path, err)
+	}
+	if version < schemaVersionTotals {
+		if err := s.migrateTotals(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("tracker: open %s: record totals (schema %d to %d): %w", path, version, schemaVersion, err)
+		}
 	}
 	if s.agg, err = loadAggregates(db); err != nil {
 		db.Close()
@@ -90,19 +103,43 @@ func openStore(path string, rnd io.Reader) (*store, error) {
 	return s, nil
 }
 
-func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
-	for _, b := range [][]byte{bucketMeta, bucketMembers, bucketFiles, bucketLog, bucketEpochs, bucketHistory, bucketChain, bucketAccess, bucketTokens, bucketConflictFrom, bucketConflictUnconfirmed} {
+// boltOptions are the options the state is opened with. The free-page list
+// is written with each commit: without it, opening walks every page of the
+// state to rebuild it (at a million files, seconds, and every page
+// resident).
+func boltOptions(timeout time.Duration) *bolt.Options {
+	return &bolt.Options{Timeout: timeout, NoFreelistSync: false, FreelistType: bolt.FreelistMapType, InitialMmapSize: initialMmap}
+}
+
+// load reads the state's meta data and members and begins an epoch; it
+// returns the state's schema version (a new state gets schemaVersion).
+func (s *store) load(tx *bolt.Tx, rnd io.Reader) (uint64, error) {
+	version, err := s.loadMeta(tx, rnd)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.beginEpoch(tx, nil); err != nil {
+		return 0, err
+	}
+	return version, s.loadMembers(tx)
+}
+
+func (s *store) loadMeta(tx *bolt.Tx, rnd io.Reader) (uint64, error) {
+	for _, b := range [][]byte{bucketMeta, bucketMembers, bucketFiles, bucketLog, bucketEpochs, bucketHistory, bucketChain, bucketAccess, bucketTokens, bucketConflictFrom, bucketConflictUnconfirmed, bucketTotals, bucketConflictIndex} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	meta := tx.Bucket(bucketMeta)
+	version := uint64(schemaVersion)
 	if v := meta.Get(metaVersion); v == nil {
 		if err := meta.Put(metaVersion, be64(schemaVersion)); err != nil {
-			return err
+			return 0, err
 		}
-	} else if len(v) != 8 || binary.BigEndian.Uint64(v) != schemaVersion {
-		return fmt.Errorf("unknown state schema version %x", v)
+	} else if len(v) != 8 || binary.BigEndian.Uint64(v) == 0 || binary.BigEndian.Uint64(v) > schemaVersion {
+		return 0, fmt.Errorf("unknown state schema version %x", v)
+	} else {
+		version = binary.BigEndian.Uint64(v)
 	}
 	if v := meta.Get(metaSecret); len(v) == SecretSize {
 		copy(s.secret[:], v)
@@ -111,19 +148,16 @@ func (s *store) load(tx *bolt.Tx, rnd io.Reader) error {
 			rnd = rand.Reader
 		}
 		if _, err := io.ReadFull(rnd, s.secret[:]); err != nil {
-			return fmt.Errorf("generate join secret: %w", err)
+			return 0, fmt.Errorf("generate join secret: %w", err)
 		}
 		if err := meta.Put(metaSecret, s.secret[:]); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if v := meta.Get(metaSeq); len(v) == 8 {
 		s.seq.Store(binary.BigEndian.Uint64(v))
 	}
-	if err := s.beginEpoch(tx, nil); err != nil {
-		return err
-	}
-	return s.loadMembers(tx)
+	return version, nil
 }
 
 // loadMembers reads the members and their access records into memory.
@@ -374,12 +408,15 @@ func (s *store) lookup(folder, path string) (Entry, bool, error) {
 	return e, err == nil, err
 }
 
-// counts returns the number of entries and members (for logs and tests).
+// counts returns the number of entries (rows of the files table: files,
+// directories, tombstones) and members, from the aggregates (for logs and
+// tests).
 func (s *store) counts() (files, members int) {
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		files = tx.Bucket(bucketFiles).Stats().KeyN
-		return nil
-	})
+	s.agg.mu.RLock()
+	for _, ft := range s.agg.folders {
+		files += ft.rows
+	}
+	s.agg.mu.RUnlock()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return files, len(s.members)
