@@ -132,6 +132,11 @@ func (s *store) commit(q []*applyReq) error {
 	}
 	s.bumpSeq(last)
 	s.agg.committed(notes, q, now)
+	changes := 0
+	for _, r := range q {
+		changes += len(r.changes)
+	}
+	s.mapped(nil, readsPerCommit+changes*readsPerRecord)
 	return nil
 }
 

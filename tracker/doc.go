@@ -79,8 +79,14 @@
 // the wire encoding without decoding them. What it keeps in memory for its
 // dashboard and metrics are totals (aggregate.go: per folder, per member, the
 // last changes) and the conflict index (one record per live conflict copy),
-// updated by each commit and rebuilt when the store opens; overview.go reads
-// them, never the files table.
+// updated by each commit, which records the totals and the conflict index in
+// the state too (schema 2, aggregate_persist.go), so that opening reads them
+// instead of scanning the files table; overview.go reads them, never the
+// files table. The state is memory-mapped: the pages a read maps are
+// released every second and whenever the reads since the last release may
+// have mapped 16 MiB (release.go), so the tracker's resident set stays small
+// whatever the number of files (1 000 000 files x 16 peers: about 30 MiB,
+// BenchmarkTrackerScale).
 //
 // Lifecycle (as peer.Daemon): New(ServerConfig) opens the state and the
 // listener, so Addr and Token are known before serving; Run(ctx) serves

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +34,8 @@ func runChildTracker(dir string) {
 			os.Exit(2)
 		}
 	}
-	s, err := New(ServerConfig{StateDir: dir, Listen: listen, Interval: interval})
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := New(ServerConfig{StateDir: dir, Listen: listen, Interval: interval, Log: log})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child tracker:", err)
 		os.Exit(2)

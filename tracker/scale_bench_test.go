@@ -90,6 +90,7 @@ func BenchmarkTrackerScale(b *testing.B) {
 		waitRegistered(b, peers.handlers[:1])
 		ready := time.Since(start)
 		waitRegistered(b, peers.handlers)
+		memPeers := procMem(b, child.Process.Pid)
 
 		// the 16th resumes from a day ago
 		cu := &catchup{countingHandler: newCountingHandler()}
@@ -100,6 +101,7 @@ func BenchmarkTrackerScale(b *testing.B) {
 			b.Fatal(err)
 		}
 		cuTime := time.Since(cuStart)
+		memCatchup := procMem(b, child.Process.Pid)
 		cu.mu.Lock()
 		cuEntries, cuMsgs, cuMost, cuLargest := cu.entries.Load(), cu.msgs, cu.most, cu.largest
 		cu.mu.Unlock()
@@ -120,6 +122,7 @@ func BenchmarkTrackerScale(b *testing.B) {
 		b.ReportMetric(float64(cuEntries), "catchup-entries")
 		b.ReportMetric(float64(cuMsgs), "catchup-msgs")
 		b.ReportMetric(float64(cuLargest), "catchup-max-B")
+		b.Logf("15 peers registered: %v; catch-up done: %v", memPeers, memCatchup)
 		b.Logf("N=%d: first start: open %v, %v; restart: open %v, first peer registered %v; after open %v; at the end %v; catch-up of %d changes: %d entries in %d messages (largest %d entries, ~%d bytes) in %v; push p50 %v p99 %v",
 			n, firstOpen.Round(time.Millisecond), memFirst, opened.Round(time.Millisecond), ready.Round(time.Millisecond), memOpen, memEnd, st.seq-st.dayStart,
 			cuEntries, cuMsgs, cuMost, cuLargest, cuTime.Round(time.Millisecond), lat[len(lat)/2], lat[len(lat)*99/100])

@@ -61,6 +61,8 @@ type store struct {
 	seq     atomic.Uint64
 	started epochStart // what the state held when this run's epoch began
 
+	mappedDebt atomic.Int64 // bytes the reads since the last release may have mapped (release.go)
+
 	mu      sync.RWMutex
 	members map[identity.DeviceID]uint32
 	byNum   []identity.DeviceID                           // index = member number; 0 unused
@@ -108,7 +110,7 @@ func openStore(path string, rnd io.Reader) (*store, error) {
 // state to rebuild it (at a million files, seconds, and every page
 // resident).
 func boltOptions(timeout time.Duration) *bolt.Options {
-	return &bolt.Options{Timeout: timeout, NoFreelistSync: false, FreelistType: bolt.FreelistMapType, InitialMmapSize: initialMmap}
+	return &bolt.Options{Timeout: timeout, NoFreelistSync: false, FreelistType: bolt.FreelistArrayType, InitialMmapSize: initialMmap}
 }
 
 // load reads the state's meta data and members and begins an epoch; it
@@ -326,7 +328,11 @@ func (s *store) since(folder string, after uint64, maxEntries, maxBytes int) (en
 			}
 			entries = append(entries, e)
 			size += len(e)
+			if len(entries)%64 == 0 {
+				s.mapped(tx, 64*readsPerRecord/2)
+			}
 		}
+		s.mapped(tx, len(entries)%64*readsPerRecord/2+1)
 		return nil
 	})
 	if err != nil {
