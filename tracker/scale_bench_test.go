@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
@@ -52,6 +53,7 @@ func BenchmarkTrackerScale(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(fi.Size())/float64(n), "state-B/file")
+		b.ReportMetric(float64(usedBytes(b, filepath.Join(st.dir, StateFile)))/float64(n), "state-used-B/file")
 		if st.build > 0 {
 			b.Logf("built %d files x %d owners in %v", n, scaleMembers, st.build.Round(time.Millisecond))
 		}
@@ -188,6 +190,26 @@ func waitRegistered(b *testing.B, hs []*countingHandler) {
 			time.Sleep(time.Millisecond)
 		}
 	}
+}
+
+// usedBytes returns the bytes of the state's pages in use (its size less
+// its free pages).
+func usedBytes(b *testing.B, path string) int64 {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, PreLoadFreelist: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var used int64
+	err = db.View(func(tx *bolt.Tx) error {
+		st := db.Stats()
+		used = tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(db.Info().PageSize)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return used
 }
 
 func readToken(b *testing.B, dir string) Token {
