@@ -94,6 +94,19 @@ dirs_for() {
   fi
 }
 
+# bgwait CMD...: runs CMD and waits for it, in the background so that a signal
+# to the script is acted on at once (bash holds its traps while a
+# foreground child runs); cleanup ends it.
+FG_PID=""
+bgwait() {
+  local rc=0
+  "$@" &
+  FG_PID=$!
+  wait "$FG_PID" || rc=$?
+  FG_PID=""
+  return "$rc"
+}
+
 # proc_gone PID: the process has exited (gone or a zombie not yet reaped).
 proc_gone() {
   local st
@@ -124,6 +137,10 @@ stop_pid() {
 cleanup() {
   trap - EXIT INT TERM
   local pid
+  if [ -n "$FG_PID" ]; then
+    kill -TERM "$FG_PID" 2>/dev/null || true
+    wait "$FG_PID" 2>/dev/null || true
+  fi
   for pid in "${pids[@]}"; do stop_pid "$pid" "dartsync" 20; done
   for pid in "${samplers[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${samplers[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -288,25 +305,30 @@ disk_check() {
 # ensure_tree N D: the cached tree of N files, created if missing or
 # incomplete; TREE is its path.
 ensure_tree() {
-  local n=$1 d=$2 stamp got t0
+  local n=$1 d=$2 stamp t0 warm=()
   TREE=$SCALE_CACHE/tree-$n
   stamp="files $n dirs $d per $PER_DIR size $FILE_SIZE layout 1"
-  rm -rf "$TREE/.dartsync" # an interrupted run's peer state
+  if [ "$WARM" = 1 ]; then warm=(-warm); fi
+  bgwait rm -rf "$TREE/.dartsync" # an interrupted run's peer state
   if [ -d "$TREE" ] && [ "$(cat "$TREE.ok" 2>/dev/null)" = "$stamp" ]; then
-    got=$(find "$TREE" -type f | wc -l)
-    if [ "$got" = "$n" ]; then
+    log "tree of $n files: checking $TREE$([ "$WARM" = 1 ] && echo ', reading every file once (page cache)')"
+    bgwait "$TREE_TOOL" -count "${warm[@]}" -dir "$TREE" >"$WORK/count" || fail "reading the tree $TREE"
+    if [ "$(cat "$WORK/count")" = "files $n dirs $d" ]; then
       log "tree of $n files: reusing $TREE"
       return 0
     fi
-    log "tree $TREE holds $got files, not $n: creating it again"
+    log "tree $TREE holds $(cat "$WORK/count"), not $n files in $d directories: creating it again"
   fi
-  rm -rf "$TREE" "$TREE.ok"
+  bgwait rm -rf "$TREE" "$TREE.ok"
   log "creating $n files of $FILE_SIZE bytes in $d directories under $TREE"
   t0=$(now_ms)
-  "$TREE_TOOL" -n "$n" -per "$PER_DIR" -size "$FILE_SIZE" -dir "$TREE" >/dev/null || fail "creating the tree of $n files"
-  sync -f "$TREE" 2>/dev/null || sync
+  bgwait "$TREE_TOOL" -n "$n" -per "$PER_DIR" -size "$FILE_SIZE" -dir "$TREE" >/dev/null || fail "creating the tree of $n files"
+  bgwait sync -f "$TREE" || bgwait sync
   echo "$stamp" >"$TREE.ok"
   log "tree created in $(secs $(($(now_ms) - t0))) s"
+  if [ "$WARM" = 1 ]; then
+    bgwait "$TREE_TOOL" -count -warm -dir "$TREE" >"$WORK/count" || fail "reading the tree $TREE"
+  fi
 }
 
 # ------------------------------------------------------------- one size
@@ -350,10 +372,6 @@ run_size() {
   ensure_tree "$n" "$d"
   CURRENT_TREE=$TREE
   local A=$TREE SA=$TREE/.dartsync/stats.json
-  if [ "$WARM" = 1 ]; then
-    log "reading the tree once (page cache)"
-    find "$A" -type f -print0 | xargs -0 cat >/dev/null
-  fi
   tmo=$((120 + n / MIN_RATE))
   for p in $BASE_PORT $((BASE_PORT + 1)) $((BASE_PORT + 2)); do
     port_free "$p" || fail "port $p (UDP or TCP) is in use: set BASE_PORT to a free range of 3 ports"
@@ -462,7 +480,8 @@ run_size() {
 
   # B's copy, outside the clocks: every file there, a sample byte for byte.
   local got i f bad=0
-  got=$(find "$B" -path "$B/.dartsync" -prune -o -type f -print | wc -l)
+  bgwait "$TREE_TOOL" -count -dir "$B" >"$W/count-b" || fail "counting peer B's files"
+  got=$(cut -d' ' -f2 "$W/count-b")
   ((got >= fa)) || fail "peer B has $got files, but its stats count $fa applied; see $W/b.log"
   if ((fa >= n)); then
     st_b_cell=$((st_b / n))
@@ -486,7 +505,7 @@ run_size() {
   local warns
   warns="A: $(level_lines "$W/a-first.log" WARN)+$(level_lines "$W/a-rescan.log" WARN) warnings, $(level_lines "$W/a-first.log" ERROR)+$(level_lines "$W/a-rescan.log" ERROR) errors; B: $(level_lines "$W/b.log" WARN) warnings, $(level_lines "$W/b.log" ERROR) errors; tracker: $(level_lines "$W/tracker.log" WARN) warnings, $(level_lines "$W/tracker.log" ERROR) errors"
   ROW_NOTES+=("$n files: first scan observed by $how; rescan reported $a2_lc local changes (0 expected); log lines $warns")
-  rm -rf "$A/.dartsync" "$B"
+  bgwait rm -rf "$A/.dartsync" "$B"
   CURRENT_TREE=""
   ROWS+=("| $n | $d | $(secs $scan_ms) | $(rate "$n" "$scan_ms") | $(secs "$a1_cpu") | $a_info | $(mem_cell "$a1_mem") | $(secs $rescan_ms) | $(rate "$n" "$rescan_ms") | $(secs "$a2_cpu") | $(mem_cell "$a2_mem") | $(secs $recv_k_ms) | $recv_all_cell | $(secs "$b_cpu") / $(secs "$a_serve_cpu") | $(mem_cell "$b_mem") | $b_info | $(mem_cell "$a2_serve") | $((st_a / n)) | $st_b_cell | $(mem_cell "$tr_mem") | $load0 → $load1 |")
 }

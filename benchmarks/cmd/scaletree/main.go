@@ -14,6 +14,11 @@
 //
 // It prints one line, "files N dirs D", D counting every directory below
 // the root (what a watcher of the whole tree has to watch, less the root).
+//
+// With -count it creates nothing: it walks an existing tree (leaving out a
+// peer's state directory, .dartsync) and prints "files N dirs D" of what it
+// found; -warm also reads every file once, so that the next reader finds
+// them in the page cache.
 package main
 
 import (
@@ -21,6 +26,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -69,8 +76,16 @@ func main() {
 	per := flag.Int("per", 100, "files per leaf directory (and leaf directories per top directory when nested)")
 	size := flag.Int("size", 1024, "bytes per file")
 	workers := flag.Int("workers", runtime.NumCPU()*2, "directories written at the same time")
+	count := flag.Bool("count", false, "count the files and directories of an existing tree instead")
+	warm := flag.Bool("warm", false, "with -count: read every file once too")
 	flag.Parse()
-	if err := run(*dir, *n, *per, *size, *workers); err != nil {
+	var err error
+	if *count {
+		err = countTree(*dir, *warm)
+	} else {
+		err = run(*dir, *n, *per, *size, *workers)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "scaletree:", err)
 		os.Exit(1)
 	}
@@ -147,6 +162,53 @@ func writeLeaf(root string, l layout, j int, buf []byte) error {
 		if err := os.WriteFile(p, buf, 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
+	}
+	return nil
+}
+
+// countTree prints the files and directories below root, leaving out
+// .dartsync directories; warm reads every file to its end.
+func countTree(root string, warm bool) error {
+	if root == "" {
+		return errors.New("need -dir")
+	}
+	files, dirs := 0, 0
+	buf := make([]byte, 64<<10)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && d.Name() == ".dartsync":
+			return filepath.SkipDir
+		case d.IsDir():
+			if p != root {
+				dirs++
+			}
+			return nil
+		case !d.Type().IsRegular():
+			return nil
+		}
+		files++
+		if warm {
+			return readAll(p, buf)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("walk %s: %w", root, err)
+	}
+	fmt.Printf("files %d dirs %d\n", files, dirs)
+	return nil
+}
+
+func readAll(p string, buf []byte) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	defer f.Close()
+	if _, err := io.CopyBuffer(io.Discard, f, buf); err != nil {
+		return fmt.Errorf("read %s: %w", p, err)
 	}
 	return nil
 }
