@@ -146,8 +146,11 @@ cleanup() {
   for pid in "${samplers[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ -n "$CURRENT_TREE" ]; then rm -rf "$CURRENT_TREE/.dartsync"; fi
   if [ -n "$SYSCTL_OLD" ]; then
-    sysctl -q -w fs.inotify.max_user_watches="$SYSCTL_OLD" >/dev/null 2>&1 &&
+    if echo "$SYSCTL_OLD" 2>/dev/null >/proc/sys/fs/inotify/max_user_watches; then
       log "fs.inotify.max_user_watches put back to $SYSCTL_OLD"
+    else
+      log "could not put fs.inotify.max_user_watches back to $SYSCTL_OLD"
+    fi
   fi
   if [ "${KEEP:-0}" = 1 ]; then
     log "work directory kept: $WORK"
@@ -250,17 +253,17 @@ check_env() {
   # completion hints, peer/watch); two peers run at once.
   watches=$(cat /proc/sys/fs/inotify/max_user_watches)
   instances=$(cat /proc/sys/fs/inotify/max_user_instances)
+  # watches held now by the processes this user can see (the limit is per
+  # user; as root this counts every user's)
   inuse=$( (grep -h '^inotify wd' /proc/[0-9]*/fdinfo/* 2>/dev/null || true) | wc -l)
   need=$((4 * (d + 1)))
   if ((watches >= need + inuse)); then
     ENV_NOTES+=("inotify: max_user_watches $watches; this run needs $need (2 peers x 2 watches x $((d + 1)) directories at $maxn files), $inuse in use on the machine: enough")
-  elif [ "$(id -u)" = 0 ]; then
+  elif [ "$(id -u)" = 0 ] && echo $((need + inuse + 65536)) 2>/dev/null >/proc/sys/fs/inotify/max_user_watches; then
     SYSCTL_OLD=$watches
-    sysctl -q -w fs.inotify.max_user_watches=$((need + inuse + 65536)) >/dev/null ||
-      fail "could not raise fs.inotify.max_user_watches"
-    ENV_NOTES+=("inotify: max_user_watches was $watches, below the $need this run needs (+ $inuse in use): raised to $((need + inuse + 65536)) for the run (sysctl, put back at exit)")
+    ENV_NOTES+=("inotify: max_user_watches was $watches, below the $need this run needs (+ $inuse in use): raised to $((need + inuse + 65536)) for the run (as root: sysctl fs.inotify.max_user_watches; put back at exit)")
   else
-    ENV_NOTES+=("inotify: max_user_watches $watches is below the $need this run needs (+ $inuse in use): the peers fall back to periodic full scans (a 'watch limit reached' warning in their logs). Raise it: sudo sysctl fs.inotify.max_user_watches=$((need + inuse + 65536))")
+    ENV_NOTES+=("inotify: max_user_watches $watches is below the $need this run needs (+ $inuse in use)$([ "$(id -u)" = 0 ] && echo ', and could not be raised'): the peers fall back to periodic full scans (a 'watch limit reached' warning in their logs), which changes the figures. Raise it and run again: sudo sysctl fs.inotify.max_user_watches=$((need + inuse + 65536))")
   fi
   ENV_NOTES+=("inotify: max_user_instances $instances (the run uses 4)")
   local note
