@@ -221,6 +221,43 @@ status_field() {
   if [[ $s =~ $re ]]; then echo "${BASH_REMATCH[1]}"; else echo -1; fi
 }
 
+# status_str DIR KEY: the first string field KEY of `dartsync status --json`
+# (the folder's, for state and last_scan); empty if the peer does not answer.
+status_str() {
+  local s re="\"$2\":\"([^\"]*)\""
+  s=$("$BIN" status --dir "$1" --json 2>/dev/null) || return 0
+  if [[ $s =~ $re ]]; then echo "${BASH_REMATCH[1]}"; fi
+}
+
+# scan_end NAME PID LOG DIR T0 TSTATS: once the stats file shows a scan's
+# counters complete (at TSTATS), the scan still writes its index; the scan
+# ends when the folder leaves the "scanning" state, at the time the status
+# API gives as last_scan. Sets SCAN_END (ms) and SCAN_HOW. Without an
+# answer from the API for 10 s, TSTATS.
+scan_end() {
+  local name=$1 pid=$2 logf=$3 dir=$4 t0=$5 tstats=$6 st ls t quiet=0
+  while :; do
+    died "$name" "$pid" "$logf"
+    st=$(status_str "$dir" state) t=$(now_ms)
+    if [ -n "$st" ] && [ "$st" != scanning ]; then
+      ls=$(status_str "$dir" last_scan)
+      if [ -n "$ls" ] && SCAN_END=$(date -d "$ls" +%s%3N 2>/dev/null) && ((SCAN_END >= t0)); then
+        SCAN_HOW="status API: last_scan, the scan's end as the peer recorded it (the stats counters were complete at $(secs $((tstats - SCAN_END))) s from it)"
+        return 0
+      fi
+    fi
+    if [ -z "$st" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    if ((quiet >= 30)); then
+      SCAN_END=$tstats SCAN_HOW="stats counters only (no answer from the status API: the scan's last index writes are not included)"
+      return 0
+    fi
+    if ((t - t0 > tmo * 1000)); then
+      fail "$name: the scan's counters were complete, but the folder was still '$st' ${tmo}s after the start; see $logf"
+    fi
+    sleep 0.3
+  done
+}
+
 info_lines() { grep -cE 'level=INFO|"level":"INFO"' "$1" || true; }
 level_lines() { grep -cE "level=$2|\"level\":\"$2\"" "$1" || true; }
 
@@ -419,8 +456,9 @@ run_size() {
     fi
     sleep 0.1
   done
-  local scan_ms=$((t - t0)) a_info a1_mem a1_cpu
-  sleep 0.5 # the summary line is logged right after the counters move
+  scan_end "peer A (first scan)" "$A1" "$W/a-first.log" "$A" "$t0" "$t"
+  how="$how; end: $SCAN_HOW"
+  local scan_ms=$((SCAN_END - t0)) a_info a1_mem a1_cpu
   a_info=$(info_lines "$W/a-first.log")
   a1_mem=$(peak "$A1" "$W/mem-A1")
   a1_cpu=$(cpu_ms "$A1")
@@ -428,6 +466,7 @@ run_size() {
   stop_pid "$A1" "peer A"
 
   # 2. Rescan of the unchanged tree: A restarted.
+  local rescan_how=""
   rm -f "$SA"
   t0=$(now_ms)
   start_peer A2 "$A" $((BASE_PORT + 1)) "$W/a-rescan.log"
@@ -435,7 +474,11 @@ run_size() {
   while :; do
     died "peer A (rescan)" "$A2" "$W/a-rescan.log"
     sc=$(stats_get "$SA" scans_completed) t=$(now_ms)
-    if ((sc >= 1)); then break; fi
+    if ((sc >= 1)); then
+      scan_end "peer A (rescan)" "$A2" "$W/a-rescan.log" "$A" "$t0" "$t"
+      t=$SCAN_END rescan_how=$SCAN_HOW
+      break
+    fi
     if ((t - t0 > tmo * 1000)); then
       fail "peer A: no completed scan ${tmo}s after its restart (stats.json scans_completed=$sc); see $W/a-rescan.log"
     fi
@@ -470,6 +513,18 @@ run_size() {
   a_serve_cpu=$(($(cpu_ms "$A2") - a2_cpu))
   recv_all_cell="$(secs $recv_ms) | $(rate "$n" "$recv_ms")"
   if ((fa < n)); then recv_all_cell="– | –"; fi
+  # B has written every file; its index records them in batches: the state
+  # is measured once B says it is idle (no wants left), at most 60 s later.
+  local b_idle="not reached in 60 s" wants tries=200
+  if ((fa < n)); then b_idle="not waited for (RECV_ALL=0)" tries=0; fi
+  for ((i = 0; i < tries; i++)); do
+    died "peer B" "$BP" "$W/b.log"
+    if [ "$(status_str "$B" state)" = idle ] && wants=$(status_field "$B" wants) && [ "$wants" = 0 ]; then
+      b_idle="$(secs $(($(now_ms) - t))) s after its last file"
+      break
+    fi
+    sleep 0.3
+  done
   # 4. State on disk right after B has every file; memory; logs.
   local st_a st_b b_mem a2_serve tr_mem b_info
   st_a=$(du -sb "$A/.dartsync" | cut -f1)
@@ -507,7 +562,7 @@ run_size() {
   stop_pid "$TR" "tracker"
   local warns
   warns="A: $(level_lines "$W/a-first.log" WARN)+$(level_lines "$W/a-rescan.log" WARN) warnings, $(level_lines "$W/a-first.log" ERROR)+$(level_lines "$W/a-rescan.log" ERROR) errors; B: $(level_lines "$W/b.log" WARN) warnings, $(level_lines "$W/b.log" ERROR) errors; tracker: $(level_lines "$W/tracker.log" WARN) warnings, $(level_lines "$W/tracker.log" ERROR) errors"
-  ROW_NOTES+=("$n files: first scan observed by $how; rescan reported $a2_lc local changes (0 expected); log lines $warns")
+  ROW_NOTES+=("$n files: first scan observed by $how; rescan end by $rescan_how, it reported $a2_lc local changes (0 expected); B idle $b_idle; log lines $warns")
   bgwait rm -rf "$A/.dartsync" "$B"
   CURRENT_TREE=""
   ROWS+=("| $n | $d | $(secs $scan_ms) | $(rate "$n" "$scan_ms") | $(secs "$a1_cpu") | $a_info | $(mem_cell "$a1_mem") | $(secs $rescan_ms) | $(rate "$n" "$rescan_ms") | $(secs "$a2_cpu") | $(mem_cell "$a2_mem") | $(secs $recv_k_ms) | $recv_all_cell | $(secs "$b_cpu") / $(secs "$a_serve_cpu") | $(mem_cell "$b_mem") | $b_info | $(mem_cell "$a2_serve") | $((st_a / n)) | $st_b_cell | $(mem_cell "$tr_mem") | $load0 → $load1 |")
