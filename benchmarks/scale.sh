@@ -5,12 +5,13 @@
 # directory, nested two levels above 100 000 files). Per size N:
 #   1. peer A starts on the tree (state in DIR/.dartsync, the default) and
 #      scans and announces it: "first scan" runs from the process start to
-#      the moment A's stats file (STATE/stats.json, rewritten every 100 ms)
-#      shows a completed scan and every file and directory accepted by the
-#      tracker (local_changes >= files + dirs); A's info-level log lines are
-#      counted at that moment;
+#      the end of the scan: once A's stats file (STATE/stats.json, rewritten
+#      every 100 ms) shows a completed walk and every file and directory
+#      accepted by the tracker (local_changes >= files + dirs), the folder's
+#      last_scan from the status API (`dartsync status --json`) once it is no
+#      longer "scanning"; A's info-level log lines are counted then;
 #   2. A is stopped and restarted on the unchanged tree: "rescan" runs from
-#      the restart to its stats file showing a completed scan;
+#      the restart to the end of its first scan, found the same way;
 #   3. peer B starts on an empty folder and receives every file from A:
 #      "recv" runs from B's start to its stats file counting min(N, 100 000)
 #      files applied, "recv all" to N; B's copy is then counted;
@@ -38,7 +39,7 @@
 #   WARM        1 (default): read every file of the tree once before the run,
 #               so first scans start from the page cache whatever ran before
 #   MIN_RATE    files/s below which a phase is a failure (its timeout is
-#               120 s + N / MIN_RATE; default 250)
+#               120 s + N / MIN_RATE; default 50: a loaded machine is slow)
 #   KEEP        1: keep the work directory (logs, B's folder)
 #   OUT         the table's file
 #   BIN         the binary (default bin/dartsync; `make build`)
@@ -48,7 +49,6 @@
 set -euo pipefail
 export DARTSYNC_NO_DISCOVERY=1 # loopback runs: no LAN discovery
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 
 SIZES=${SIZES:-50000}
 BIN=${BIN:-bin/dartsync}
@@ -56,7 +56,7 @@ BASE_PORT=${BASE_PORT:-7940}
 RECV_FILES=${RECV_FILES:-100000}
 RECV_ALL=${RECV_ALL:-1}
 WARM=${WARM:-1}
-MIN_RATE=${MIN_RATE:-250}
+MIN_RATE=${MIN_RATE:-50}
 SCALE_CACHE=${SCALE_CACHE:-${TMPDIR:-/tmp}/dartsync-scale-cache}
 OUT=${OUT:-benchmarks/out/scale-$(date -u +%Y%m%dT%H%M%SZ).md}
 PER_DIR=100   # files per leaf directory (benchmarks/cmd/scaletree -per)
