@@ -242,7 +242,7 @@ scan_end() {
     if [ -n "$st" ] && [ "$st" != scanning ]; then
       ls=$(status_str "$dir" last_scan)
       if [ -n "$ls" ] && SCAN_END=$(date -d "$ls" +%s%3N 2>/dev/null) && ((SCAN_END >= t0)); then
-        SCAN_HOW="status API: last_scan, the scan's end as the peer recorded it (the stats counters were complete at $(secs $((tstats - SCAN_END))) s from it)"
+        SCAN_HOW="status API: last_scan, the scan's end as the peer recorded it, $(secs $((SCAN_END - tstats))) s after the script saw the stats counters complete"
         return 0
       fi
     fi
