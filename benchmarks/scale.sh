@@ -155,7 +155,7 @@ cleanup() {
   if [ "${KEEP:-0}" = 1 ]; then
     log "work directory kept: $WORK"
   elif [ "$FAILED" = 1 ]; then
-    rm -rf "$WORK/b"
+    rm -rf "$WORK"/n*/b
     log "logs kept in $WORK (peer B's folder removed)"
   else
     rm -rf "$WORK"
