@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 FUZZTIME  ?= 10s
 
-.PHONY: all build test lint e2e bench fuzz cross proto pi-check demo bench-rsync bench-speed chaos clean
+.PHONY: all build test lint e2e bench fuzz cross proto pi-check demo bench-rsync bench-speed bench-scale chaos clean
 
 all: build
 
@@ -94,6 +94,13 @@ bench-rsync: build
 # default settings, rsync measured in the same run.
 bench-speed: build
 	NOBUILD=1 bash benchmarks/e2e_speed.sh
+
+# bench-scale: issue 19's scale figures (docs/scale.md): trees of SIZES small
+# files (default 50000; e.g. SIZES="50000 200000 1000000"), a tracker and two
+# real peers on loopback; first scan, rescan, receive, peak memory, state
+# bytes per file, log lines. The table goes to benchmarks/out/.
+bench-scale: build
+	SIZES="$(SIZES)" bash benchmarks/scale.sh
 
 clean:
 	rm -rf bin demo
