@@ -91,12 +91,12 @@ func (p *puller) pageSize() int {
 
 // roundSum is what the first walk of a round found to do.
 type roundSum struct {
-	wants                 int // unignored wants
-	adds, updates, dels   int
-	small                 int // adds and updates of at most one piece
-	moveSources           int // file tombstones with a base
-	dirDepth              int // 1 + the deepest directory tombstone's depth; 0: none
-	dirs, finished        int
+	wants               int // unignored wants
+	adds, updates, dels int
+	small               int // adds and updates of at most one piece
+	moveSources         int // file tombstones with a base
+	dirDepth            int // 1 + the deepest directory tombstone's depth; 0: none
+	dirs, finished      int
 }
 
 // pullDirs is a round's first walk: it finishes the wants already applied,
