@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,6 +147,17 @@ func TestReceiverChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if path := os.Getenv("DARTSYNC_BENCH_CPUPROF"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	began := time.Now()
 	d, err := New(Config{
 		Root: root, StateDir: state, Identity: id,
@@ -162,10 +174,15 @@ func TestReceiverChild(t *testing.T) {
 	var peak uint64
 	var ms runtime.MemStats
 	tick := time.NewTicker(20 * time.Millisecond)
+	prof := os.Getenv("DARTSYNC_BENCH_HEAPPROF") // a heap profile half-way, for a look at what grows
 	for d.Stats().FilesApplied < files {
 		<-tick.C
 		runtime.ReadMemStats(&ms)
 		peak = max(peak, ms.HeapInuse)
+		if prof != "" && d.Stats().FilesApplied >= files/2 {
+			writeHeapProfile(t, prof)
+			prof = ""
+		}
 	}
 	took := time.Since(began)
 	tick.Stop()
@@ -175,6 +192,17 @@ func TestReceiverChild(t *testing.T) {
 	}
 	hwm := vmKiB("VmHWM")
 	fmt.Printf("received %.0f %.1f %.1f\n", float64(files)/took.Seconds(), float64(peak)/(1<<20), float64(hwm)/1024)
+}
+
+func writeHeapProfile(t *testing.T, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // vmKiB reads one field (kB) of /proc/self/status; 0 where there is none.
