@@ -19,9 +19,9 @@ import (
 // as it is then; a want that changes phase meanwhile (the scan indexed its
 // path) waits for the next round, which the scan's report brings.
 
-// moveWindow is how many possible move sources (file tombstones with a
-// base) a round matches the new paths against at once.
-const moveWindow = 8 * index.DefaultPage
+// moveWindow is how many pages of possible move sources (file tombstones
+// with a base) a round matches the new paths against at once.
+const moveWindow = 8
 
 // wantSource yields the next batch of wants to handle; an empty batch
 // means there are no more.
@@ -179,7 +179,7 @@ func (p *puller) addsWithID(id manifest.ID) []index.Want {
 
 // pullMoves applies as renames the new paths that move a file this peer
 // has (decide.MoveFrom), before any file is fetched: the possible sources
-// (file tombstones with a base) are gathered moveWindow at a time, and
+// (file tombstones with a base) are gathered moveWindow pages at a time, and
 // every new path is matched against each window. The new paths it does
 // not move are left to the adds phase, the tombstones to the deletions.
 func (p *puller) pullMoves(ctx context.Context, r *round) error {
@@ -194,7 +194,7 @@ func (p *puller) pullMoves(ctx context.Context, r *round) error {
 	})
 	for {
 		var dels []index.Want
-		for len(dels) < moveWindow {
+		for len(dels) < moveWindow*p.pageSize() {
 			ws, err := tombs.next(ctx)
 			if err != nil {
 				return err
