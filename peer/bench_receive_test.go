@@ -174,14 +174,16 @@ func TestReceiverChild(t *testing.T) {
 	var peak uint64
 	var ms runtime.MemStats
 	tick := time.NewTicker(20 * time.Millisecond)
-	prof := os.Getenv("DARTSYNC_BENCH_HEAPPROF") // a heap profile half-way, for a look at what grows
+	// A heap profile at each new peak past 1.25 times the last one (from
+	// 16 MiB), for a look at what grows.
+	prof, profiled := os.Getenv("DARTSYNC_BENCH_HEAPPROF"), uint64(16<<20)
 	for d.Stats().FilesApplied < files {
 		<-tick.C
 		runtime.ReadMemStats(&ms)
 		peak = max(peak, ms.HeapInuse)
-		if prof != "" && d.Stats().FilesApplied >= files/2 {
+		if prof != "" && ms.HeapInuse > profiled*5/4 {
 			writeHeapProfile(t, prof)
-			prof = ""
+			profiled = ms.HeapInuse
 		}
 	}
 	took := time.Since(began)
