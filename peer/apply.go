@@ -172,9 +172,9 @@ func (a *applier) apply(m *manifest.Manifest, part *chunkstore.Partial, abs stri
 }
 
 // applyDir creates a remote directory. A synced file in its way is first
-// set aside to a path keep wants its version at (its conflict copy), else
-// removed.
-func (a *applier) applyDir(r *round, w index.Want, keep map[manifest.ID][]index.Want) outcome {
+// set aside to a path keep wants its version at (keep lists the round's
+// new paths with a file ID: its conflict copy), else removed.
+func (a *applier) applyDir(r *round, w index.Want, keep func(manifest.ID) []index.Want) outcome {
 	if !a.guard.present() {
 		return retry
 	}
@@ -193,7 +193,11 @@ func (a *applier) applyDir(r *round, w index.Want, keep map[manifest.ID][]index.
 	if ie, ok := a.idx.Get(w.Manifest.Path); ok && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindFile {
 		// A directory replaces a synced file, if it is still that file.
 		if fi, err := os.Lstat(abs); err == nil && fi.Mode().IsRegular() && scan.StatOf(fi) == ie.Stat {
-			moved, ok := a.setAside(r, w.Manifest.Path, ie, abs, keep[ie.Manifest.ID])
+			var wants []index.Want
+			if keep != nil {
+				wants = keep(ie.Manifest.ID)
+			}
+			moved, ok := a.setAside(r, w.Manifest.Path, ie, abs, wants)
 			if !ok {
 				return retry
 			}

@@ -12,14 +12,14 @@ import (
 // byFileID indexes the file versions wanted at new paths by file ID: a
 // synced file about to give its path to a directory is set aside to one of
 // them (setAside).
-func byFileID(ws []index.Want) map[manifest.ID][]index.Want {
+func byFileID(ws []index.Want) func(manifest.ID) []index.Want {
 	out := make(map[manifest.ID][]index.Want)
 	for _, w := range ws {
 		if w.Manifest.Kind == manifest.KindFile && !w.Manifest.Deleted {
 			out[w.Manifest.ID] = append(out[w.Manifest.ID], w)
 		}
 	}
-	return out
+	return func(id manifest.ID) []index.Want { return out[id] }
 }
 
 // setAside runs before a directory replaces the synced, unchanged file at

@@ -52,10 +52,13 @@
 //   - Puller: turns wants into files: directories first, then new paths,
 //     then updates of existing paths, then deletions, so a renamed file's
 //     pieces are still on disk when its new path is built (decide.Wants).
-//     A round lists the wants as heads (no piece lists) and decodes a
-//     file's manifest whole only when it moves or fetches that file
-//     (pull_whole.go), so memory follows the files in flight, not the
-//     sizes the wants claim.
+//     A round reads the wants a page at a time (index.WantsPage, walk
+//     order), one walk per phase (pull_pages.go), as heads (no piece
+//     lists), and decodes a file's manifest whole only when it moves or
+//     fetches that file (pull_whole.go), so memory follows a page and the
+//     files in flight, not the number of wants or the sizes they claim.
+//     It logs one info line every few seconds while files arrive and one
+//     when it ends (pull_progress.go); per-file lines are at debug level.
 //     Each piece is planned (peer/plan, through the planner): copied from
 //     the chunk store when any local file or partial has it, or found by
 //     the rolling search in the old version of the file (zero network

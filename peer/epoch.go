@@ -158,34 +158,17 @@ func (r *reporter) reannounce(ctx context.Context, info tracker.RegisterInfo) er
 	if !r.guard.check() {
 		return errFolderPaused // its resume kicks a scan, which re-announces then
 	}
-	paths := r.idx.Paths()
-	changes := make([]tracker.Change, 0, len(paths))
-	for _, p := range paths {
-		e, ok := r.idx.Get(p)
-		if !ok {
-			continue
-		}
-		anc, err := r.idx.History(p)
-		if err != nil {
-			return err
-		}
-		// anc keeps repeats, e's own ID too (X, deleted, X again): the
-		// tracker orders the versions of a path by them.
-		changes = append(changes, tracker.Change{New: e.Manifest, Ancestors: anc})
-	}
+	total := r.idx.Len() // a count the index keeps, not a walk
 	level := slog.LevelInfo
-	if len(changes) == 0 {
+	if total == 0 {
 		level = slog.LevelDebug // a new device: nothing to re-announce
 	}
-	r.log.Log(ctx, level, fmt.Sprintf("tracker epoch changed (its state is new, restored from a backup, or it did not shut down cleanly): re-announcing %d files", len(changes)),
+	r.log.Log(ctx, level, fmt.Sprintf("tracker epoch changed (its state is new, restored from a backup, or it did not shut down cleanly): re-announcing %d files", total),
 		"tracker_epoch", info.Epoch)
-	res, err := r.client.Reannounce(ctx, info.Conn, changes)
-	r.reannounceHeard = hear(r.idx, res)
+	t, err := r.reannounceIndex(ctx, info.Conn)
 	if err != nil {
-		return fmt.Errorf("re-announce: %w", err)
+		return err
 	}
-	t := r.recordReannounce(changes, res)
-	r.stats.Reannounced.Add(int64(len(changes)))
 
 	// Changes made here while the tracker was away, against the index the
 	// tracker now knows.
@@ -211,8 +194,60 @@ func (r *reporter) reannounce(ctx context.Context, info tracker.RegisterInfo) er
 	return nil
 }
 
+// reannouncePage is how many index entries a re-announce sends at once.
+const reannouncePage = index.DefaultPage
+
 // reannounceTally counts a re-announce's outcomes.
 type reannounceTally struct{ accepted, owner, outdated, conflict, rejected int }
+
+func (t *reannounceTally) add(u reannounceTally) {
+	t.accepted += u.accepted
+	t.owner += u.owner
+	t.outdated += u.outdated
+	t.conflict += u.conflict
+	t.rejected += u.rejected
+}
+
+// reannounceIndex sends the tracker every index entry (live versions and
+// tombstones, each with its history) on registration conn, a page of the
+// index at a time (index.Index.Page, reannouncePage entries: one page's
+// changes and answers in memory), and acts on each page's answers before
+// it reads the next.
+func (r *reporter) reannounceIndex(ctx context.Context, conn uint64) (reannounceTally, error) {
+	var t reannounceTally
+	r.reannounceHeard = 0
+	n := reannouncePage
+	after := ""
+	for {
+		page, err := r.idx.Page(after, n)
+		if err != nil {
+			return t, err
+		}
+		changes := make([]tracker.Change, 0, len(page))
+		for _, e := range page {
+			anc, err := r.idx.History(e.Manifest.Path)
+			if err != nil {
+				return t, err
+			}
+			// anc keeps repeats, e's own ID too (X, deleted, X again): the
+			// tracker orders the versions of a path by them.
+			changes = append(changes, tracker.Change{New: e.Manifest, Ancestors: anc})
+		}
+		if len(changes) > 0 {
+			res, err := r.client.Reannounce(ctx, conn, changes)
+			r.reannounceHeard = max(r.reannounceHeard, hear(r.idx, res))
+			if err != nil {
+				return t, fmt.Errorf("re-announce: %w", err)
+			}
+			t.add(r.recordReannounce(changes, res))
+			r.stats.Reannounced.Add(int64(len(changes)))
+		}
+		if len(page) < n {
+			return t, nil
+		}
+		after = page[len(page)-1].Manifest.Path
+	}
+}
 
 // recordReannounce acts on the outcomes of re-announced index entries. The
 // index already holds each; what the tracker has instead arrives as an

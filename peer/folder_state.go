@@ -13,10 +13,8 @@ import (
 
 	"github.com/dartsync/dartsync/internal/folderpath"
 	"github.com/dartsync/dartsync/internal/identity"
-	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/marker"
-	"github.com/dartsync/dartsync/peer/scan"
 	"github.com/dartsync/dartsync/peer/watch"
 )
 
@@ -296,29 +294,6 @@ func (g *folderGuard) writeMarker() error {
 // found on disk when this is asked, at start) is inside the folder.
 func (g *folderGuard) stateInFolder() bool {
 	return folderpath.Below(g.root, g.stateDir)
-}
-
-// recognize reports whether one of the first recognizeTries indexed
-// files is in the folder with the size, mtime and inode it was synced with.
-func (g *folderGuard) recognize() bool {
-	tries := 0
-	for _, p := range g.idx.Paths() {
-		e, ok := g.idx.Get(p)
-		if !ok || e.Manifest.Deleted || e.Manifest.Kind != manifest.KindFile || e.Stat.Size < 0 {
-			continue
-		}
-		if tries++; tries > recognizeTries {
-			return false
-		}
-		abs, _, err := target(g.root, p, existingParents)
-		if err != nil {
-			continue
-		}
-		if fi, err := os.Lstat(abs); err == nil && fi.Mode().IsRegular() && scan.StatOf(fi) == e.Stat {
-			return true
-		}
-	}
-	return false
 }
 
 // loop owns the folder watcher: it runs one while the folder is

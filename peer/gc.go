@@ -47,47 +47,93 @@ func (g *partialGC) stop() { g.ticker.Stop() }
 // afterPull collects if the wanted versions changed since the last
 // collection.
 func (g *partialGC) afterPull() {
-	ms, ok := g.wanted()
+	fp, ok := g.fingerprint()
 	if !ok {
 		return
 	}
-	if fp := g.fingerprint(ms); !g.ran || fp != g.last {
-		g.collect(ms)
+	if !g.ran || fp != g.last {
+		g.collect(fp)
 	}
 }
 
 // periodic collects whatever the wants are (a download stalls without
 // them changing).
 func (g *partialGC) periodic() {
-	if ms, ok := g.wanted(); ok {
-		g.collect(ms)
+	if fp, ok := g.fingerprint(); ok {
+		g.collect(fp)
 	}
 }
 
-// wanted returns the manifests of the wanted file versions.
-func (g *partialGC) wanted() ([]manifest.Manifest, bool) {
-	wants, err := g.p.idx.Wants()
-	if err != nil {
-		g.p.log.Warn("partial downloads: read wants", "err", err)
-		return nil, false
-	}
-	ms := make([]manifest.Manifest, 0, len(wants))
-	for _, w := range wants {
-		if w.Manifest.Kind == manifest.KindFile && !w.Manifest.Deleted {
-			ms = append(ms, w.Manifest)
+// eachWanted calls fn with the wanted file versions (heads: no piece
+// lists), a page of wants at a time in the index's walk order.
+func (g *partialGC) eachWanted(fn func(ms []manifest.Manifest)) bool {
+	p := g.p
+	var ms []manifest.Manifest
+	after := ""
+	for {
+		page, err := p.idx.WantsPage(after, p.pageSize())
+		if err != nil {
+			p.log.Warn("partial downloads: read wants", "err", err)
+			return false
 		}
+		ms = ms[:0]
+		for _, w := range page {
+			if w.Manifest.Kind == manifest.KindFile && !w.Manifest.Deleted {
+				ms = append(ms, w.Manifest)
+			}
+		}
+		fn(ms)
+		if len(page) < p.pageSize() {
+			return true
+		}
+		after = page[len(page)-1].Manifest.Path
 	}
-	return ms, true
 }
 
-// fingerprint hashes the file IDs of ms (in the index's path order).
-func (g *partialGC) fingerprint(ms []manifest.Manifest) uint64 {
+// fingerprint hashes the file IDs of the wanted versions (in walk order).
+func (g *partialGC) fingerprint() (uint64, bool) {
 	var h maphash.Hash
 	h.SetSeed(g.seed)
-	for i := range ms {
-		h.Write(ms[i].ID[:])
+	ok := g.eachWanted(func(ms []manifest.Manifest) {
+		for i := range ms {
+			h.Write(ms[i].ID[:])
+		}
+	})
+	return h.Sum64(), ok
+}
+
+// gcWantsMax is how many wanted versions a collection hands the chunk
+// store whole (heads, a few hundred bytes each). Beyond it, only those
+// whose partial downloads exist: they decide which partials are
+// superseded or stalled, exactly; what is lost is keeping a superseded
+// partial for pieces another want needs (they are fetched again). The
+// chunk store taking the wants as a walk instead of a list would remove
+// this bound.
+const gcWantsMax = 16 * 1024
+
+// wantsFor returns the wanted versions a collection needs given the
+// partial downloads ids: every one while there are at most gcWantsMax,
+// else those with a partial. ok is false if the wants could not be read.
+func (g *partialGC) wantsFor(ids []manifest.ID) ([]manifest.Manifest, bool) {
+	var all, withPartial []manifest.Manifest
+	has := make(map[manifest.ID]bool, len(ids))
+	for _, id := range ids {
+		has[id] = true
 	}
-	return h.Sum64()
+	ok := g.eachWanted(func(ms []manifest.Manifest) {
+		for _, m := range ms {
+			if has[m.ID] {
+				withPartial = append(withPartial, m)
+			}
+			if len(all) <= gcWantsMax {
+				all = append(all, m)
+			}
+		}
+	})
+	if len(all) <= gcWantsMax {
+		return all, ok
+	}
+	return withPartial, ok
 }
 
 // pieces decodes the piece list of one wanted version (the wants are
@@ -100,10 +146,24 @@ func (g *partialGC) pieces(m *manifest.Manifest) ([]manifest.Piece, error) {
 	return w.Manifest.Pieces, nil
 }
 
-// collect removes the abandoned partials given the wanted versions ms,
-// and logs one line if it removed any.
-func (g *partialGC) collect(ms []manifest.Manifest) {
-	g.last, g.ran = g.fingerprint(ms), true
+// collect removes the abandoned partials given the wanted versions
+// (fingerprint fp), and logs one line if it removed any. With no partial
+// download there is nothing to look at.
+func (g *partialGC) collect(fp uint64) {
+	ids, err := g.p.store.Partials()
+	if err != nil {
+		g.p.log.Warn("partial downloads: list", "err", err)
+		return
+	}
+	if len(ids) == 0 {
+		g.last, g.ran = fp, true
+		return
+	}
+	ms, ok := g.wantsFor(ids)
+	if !ok {
+		return
+	}
+	g.last, g.ran = fp, true
 	st, err := g.p.store.CollectPartials(chunkstore.CollectOptions{Wants: ms, MaxAge: g.maxAge, Pieces: g.pieces})
 	if err != nil {
 		g.p.log.Warn("partial downloads: collect", "err", err)

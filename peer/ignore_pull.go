@@ -2,45 +2,47 @@ package peer
 
 import (
 	"context"
-	"slices"
 
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/ignore"
 	"github.com/dartsync/dartsync/peer/index"
 )
 
-// ignoreFirst readies a pull's wants: a new version of the ignore file
-// among them is applied first, on its own, and the rules reloaded, so that
+// ignoreFirst readies a pull: a new version of the ignore file among the
+// wants is applied first, on its own, and the rules reloaded, so that
 // files arriving with it that it names are left alone (another device may
-// have reported them before it had the new rules); then the wants of
-// ignored paths are dropped (ignoreRules.unignoredWants).
-func (p *puller) ignoreFirst(ctx context.Context, wants []index.Want) ([]index.Want, error) {
+// have reported them before it had the new rules); the round's walks then
+// drop the wants of ignored paths (ignoreRules.unignoredWants, per page).
+// When the ignore file is the only want, the round applies it like any
+// other.
+func (p *puller) ignoreFirst(ctx context.Context) error {
 	if p.ignore == nil {
-		return wants, nil
+		return nil
 	}
-	i := slices.IndexFunc(wants, func(w index.Want) bool {
-		m := &w.Manifest
-		return m.Path == ignore.FileName && m.Kind == manifest.KindFile && !m.Deleted
-	})
-	if i < 0 || len(wants) == 1 {
-		return p.ignore.unignoredWants(wants), nil
+	id, ok := p.idx.WantID(ignore.FileName)
+	if !ok {
+		return nil
 	}
-	if ie, ok := p.idx.Get(ignore.FileName); ok && !ie.Manifest.Deleted && ie.Manifest.ID == wants[i].Manifest.ID {
-		return p.ignore.unignoredWants(wants), nil // here already: the round finishes it
+	w, ok, err := p.idx.Want(ignore.FileName, id)
+	if err != nil {
+		return err
+	}
+	if m := &w.Manifest; !ok || m.Kind != manifest.KindFile || m.Deleted {
+		return nil
+	}
+	if ie, ok := p.idx.Get(ignore.FileName); ok && !ie.Manifest.Deleted && ie.Manifest.ID == w.Manifest.ID {
+		return nil // here already: the round finishes it
+	}
+	if first, err := p.idx.WantsPage("", 2); err != nil || len(first) < 2 {
+		return err // the only want (or none left)
 	}
 	r := &round{p: p}
-	if err := p.pullFiles(ctx, r, wants[i:i+1]); err != nil {
-		return nil, err
+	if err := p.pullFiles(ctx, r, 0, oneBatch([]index.Want{w})); err != nil {
+		return err
 	}
 	if r.sawEdit {
 		kick(p.scanKick)
 	}
-	if !p.ignore.reload() {
-		return p.ignore.unignoredWants(wants), nil
-	}
-	ws, err := p.idx.Wants()
-	if err != nil {
-		return nil, err
-	}
-	return p.ignore.unignoredWants(ws), nil
+	p.ignore.reload()
+	return nil
 }

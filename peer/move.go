@@ -13,39 +13,28 @@ import (
 
 // moves applies renames as renames: a new path whose version is exactly a
 // local file that a tombstone in the same round deletes (decide.MoveFrom)
-// is moved there (no byte copied, none fetched). It returns the wants left
-// to do.
-func (p *puller) moves(r *round, adds, dels []index.Want) ([]index.Want, []index.Want) {
+// is moved there (no byte copied, none fetched). dels is one window of
+// the round's possible sources (pull_pages.go: pullMoves) and moved the
+// ones of them used already; the adds it does not move are left to the
+// adds phase.
+func (p *puller) moves(r *round, adds, dels []index.Want, moved map[int]bool) {
 	from := decide.MoveFrom(adds, dels, p.idx.Get)
-	moved := make(map[int]bool)
-	var rest []index.Want
 	for k, w := range adds {
 		i := from[k]
-		if i >= 0 && !moved[i] {
-			var o outcome
-			if w, o = wholeWant(p.idx, p.log, w); o != done {
-				r.note(w, o)
-				continue
-			}
+		if i < 0 || moved[i] {
+			continue // left to the adds phase
 		}
-		if i >= 0 && !moved[i] && p.apply.move(dels[i], w) {
+		var o outcome
+		if w, o = wholeWant(p.idx, p.log, w); o != done {
+			r.note(w, o)
+			continue
+		}
+		if p.apply.move(dels[i], w) {
 			moved[i] = true
 			r.note(w, done)
 			r.note(dels[i], done)
-			continue
-		}
-		rest = append(rest, w)
-	}
-	if len(moved) == 0 {
-		return rest, dels
-	}
-	var left []index.Want
-	for i, t := range dels {
-		if !moved[i] {
-			left = append(left, t)
 		}
 	}
-	return rest, left
 }
 
 // move renames the local file that tombstone t deletes to the path of w

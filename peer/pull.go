@@ -9,7 +9,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dartsync/dartsync/chunkstore"
-	"github.com/dartsync/dartsync/peer/decide"
 	"github.com/dartsync/dartsync/peer/index"
 )
 
@@ -41,6 +40,7 @@ type puller struct {
 
 	parallel      int           // Config.Parallel: large files at once
 	retry         time.Duration // Config.Retry
+	page          int           // wants per page of a pull's walks; 0: index.DefaultPage
 	poll          time.Duration // Config.FolderPoll: how often a full disk is checked for room
 	partialMaxAge time.Duration // Config.PartialMaxAge
 
@@ -131,9 +131,10 @@ func (p *puller) loop(ctx context.Context) error {
 
 // pull applies every want it can, in the order of decide.Wants:
 // directories, then new paths (moves first), then updates of existing
-// paths, then deletions (files before their directories). It returns how
-// many wants are left. A paused folder gets nothing (a resume kicks a
-// scan, then a pull).
+// paths, then deletions (files before their directories), walking the
+// stored wants a page at a time (pull_pages.go). It returns how many wants
+// are left. A paused folder gets nothing (a resume kicks a scan, then a
+// pull).
 func (p *puller) pull(ctx context.Context) (_ int, err error) {
 	if !p.guard.check() {
 		return 0, nil
@@ -143,88 +144,78 @@ func (p *puller) pull(ctx context.Context) (_ int, err error) {
 	if err := p.writes.storeAll(); err != nil {
 		return 0, err
 	}
-	wants, err := p.idx.Wants()
-	if err != nil {
+	if err := p.ignoreFirst(ctx); err != nil { // ignore_pull.go
 		return 0, err
-	}
-	if wants, err = p.ignoreFirst(ctx, wants); err != nil { // ignore_pull.go
-		return 0, err
-	}
-	if len(wants) > 0 {
-		p.state.live.pullStarted()
-		defer func() { p.state.live.pullEnded(err) }()
 	}
 	p.state.faults.retain(func(path string) bool { _, ok := p.idx.WantID(path); return ok })
-	plan := decide.Wants(wants, p.idx.Get)
-	for _, path := range plan.Invalid {
-		p.log.Warn("ignoring invalid path from tracker", "path", path)
-	}
-	if len(wants) > 0 {
-		p.log.Debug("pull", "wants", len(wants), "dirs", len(plan.Dirs), "adds", len(plan.Adds),
-			"updates", len(plan.Updates), "deletes", len(plan.Dels))
-	}
 	r := &round{p: p}
-	r.finish(plan.Finished...)
-	// Wants whose write failed wait their backoff (write_faults.go).
-	plan.Dirs, plan.Adds = r.due(plan.Dirs), r.due(plan.Adds)
-	plan.Updates, plan.Dels = r.due(plan.Updates), r.due(plan.Dels)
 	before := p.stats.Snapshot()
 	began := time.Now()
-
-	keep := byFileID(plan.Adds)
-	for _, w := range plan.Dirs {
-		r.note(w, p.apply.applyDir(r, w, keep))
+	started := false
+	defer func() {
+		if started {
+			p.state.live.pullEnded(err)
+		}
+	}()
+	sum, err := p.pullDirs(ctx, r, func() {
+		if !started {
+			started = true
+			p.state.live.pullStarted()
+		}
+	})
+	if err != nil {
+		return sum.wants, err
 	}
-	if err := r.flush(ctx); err != nil {
-		return len(wants), err
+	if sum.wants > 0 {
+		p.log.Debug("pull", "wants", sum.wants, "dirs", sum.dirs, "adds", sum.adds,
+			"updates", sum.updates, "deletes", sum.dels)
 	}
-	adds := p.unapplied(plan.Adds)
-	adds, dels := p.moves(r, adds, plan.Dels)
-	for _, phase := range [][]index.Want{adds, plan.Updates} {
-		if err := p.pullFiles(ctx, r, phase); err != nil {
-			return len(wants), err
+	stop := p.progress(before, began) // pull_progress.go
+	defer stop()
+	if sum.adds > 0 && sum.moveSources > 0 {
+		if err := p.pullMoves(ctx, r); err != nil {
+			return sum.wants, err
 		}
 	}
-	for _, w := range dels {
-		r.note(w, p.apply.applyDelete(w))
+	if sum.adds > 0 {
+		if err := p.pullFiles(ctx, r, sum.small, p.addsSource(r)); err != nil {
+			return sum.wants, err
+		}
+	}
+	if sum.updates > 0 {
+		if err := p.pullFiles(ctx, r, sum.small, p.updatesSource(r)); err != nil {
+			return sum.wants, err
+		}
+	}
+	if sum.dels > 0 {
+		if err := p.pullDeletes(ctx, r, sum.dirDepth); err != nil {
+			return sum.wants, err
+		}
 	}
 	if err := r.flush(ctx); err != nil {
-		return len(wants), err
+		return sum.wants, err
 	}
 	p.stats.PendingWants.Store(int64(r.pending + r.faulted))
-	if after := p.stats.Snapshot(); after.FilesApplied > before.FilesApplied || after.FilesDeleted > before.FilesDeleted {
-		p.log.Info("synced from peers",
-			"files", after.FilesApplied-before.FilesApplied, "deleted", after.FilesDeleted-before.FilesDeleted,
-			"bytes_received", after.BytesReceived-before.BytesReceived, "bytes_local", after.BytesLocal-before.BytesLocal,
-			"pending", r.pending, "took", time.Since(began).Round(time.Millisecond))
-	}
+	p.logSynced(before, began, r.pending)
 	if r.sawEdit {
 		kick(p.scanKick)
 	}
 	return r.pending + r.retryParked(before), nil
 }
 
-// pullFiles downloads and applies files: single-piece files
+// pullFiles downloads and applies the files src yields: single-piece files
 // smallParallel at a time (they cost round trips and fsyncs, not
 // bandwidth), larger ones Config.Parallel at a time. A single-piece file is
 // sealed by the goroutine that fetched it and then applied by an
 // applyBatcher together with the others ready at that moment; a larger
-// one is applied on its own.
-func (p *puller) pullFiles(ctx context.Context, r *round, ws []index.Want) error {
-	if len(ws) == 0 {
-		return nil
-	}
-	small := 0
-	for i := range ws {
-		if pieceCount(&ws[i]) <= 1 {
-			small++
-		}
-	}
+// one is applied on its own. small is about how many single-piece files
+// src holds (for the GC boost: gc_boost.go).
+func (p *puller) pullFiles(ctx context.Context, r *round, small int, src wantSource) error {
 	defer p.gc.begin(small)()
 	ab := newApplyBatcher(p.apply, r)
 	var bg errgroup.Group // owns the batcher: it ends once ab.in is closed
 	bg.Go(func() error { return ab.run(ctx) })
-	err := p.fetchFiles(ctx, r, ws, ab.in)
+	err := p.fetchFiles(ctx, r, src, ab.in)
 	close(ab.in)
 	err = errors.Join(err, bg.Wait())
 	// Even after an error: what was applied is recorded, and its ownership
@@ -232,45 +223,57 @@ func (p *puller) pullFiles(ctx context.Context, r *round, ws []index.Want) error
 	return errors.Join(err, r.flush(ctx))
 }
 
-// fetchFiles runs pullFile for every want, except that a single-piece
-// file, once fetched and sealed, is sent to ready instead of applied.
-func (p *puller) fetchFiles(ctx context.Context, r *round, ws []index.Want, ready chan<- readyFile) error {
+// fetchFiles runs pullFile for every want src yields, except that a
+// single-piece file, once fetched and sealed, is sent to ready instead of
+// applied. It holds one batch of src and the files in flight.
+func (p *puller) fetchFiles(ctx context.Context, r *round, src wantSource, ready chan<- readyFile) error {
 	g, gctx := errgroup.WithContext(ctx)
 	small := make(chan struct{}, smallParallel)
 	large := make(chan struct{}, p.parallel)
-	for _, w := range ws {
-		sem := large
-		if pieceCount(&w) <= 1 {
-			sem = small
+	for {
+		ws, err := src(gctx)
+		if err != nil {
+			if gctx.Err() != nil {
+				return g.Wait() // the group's error, or ctx's end
+			}
+			return errors.Join(err, g.Wait())
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-gctx.Done():
+		if len(ws) == 0 {
 			return g.Wait()
 		}
-		g.Go(func() error {
-			defer func() { <-sem }()
-			w, o := wholeWant(p.idx, p.log, w) // decoded only now (pull_whole.go)
-			if o != done {
-				r.note(w, o)
-				return nil
+		for _, w := range ws {
+			sem := large
+			if pieceCount(&w) <= 1 {
+				sem = small
 			}
-			if sem == small {
-				if f, o := p.fetchSealed(gctx, w); f != nil {
-					ready <- *f // the batcher takes every file until ready is closed
-				} else {
+			select {
+			case sem <- struct{}{}:
+			case <-gctx.Done():
+				return g.Wait()
+			}
+			g.Go(func() error {
+				defer func() { <-sem }()
+				w, o := wholeWant(p.idx, p.log, w) // decoded only now (pull_whole.go)
+				if o != done {
 					r.note(w, o)
+					return nil
+				}
+				if sem == small {
+					if f, o := p.fetchSealed(gctx, w); f != nil {
+						ready <- *f // the batcher takes every file until ready is closed
+					} else {
+						r.note(w, o)
+					}
+					return nil
+				}
+				r.note(w, p.pullFile(gctx, w))
+				if r.applied() >= flushEvery {
+					return r.flush(gctx)
 				}
 				return nil
-			}
-			r.note(w, p.pullFile(gctx, w))
-			if r.applied() >= flushEvery {
-				return r.flush(gctx)
-			}
-			return nil
-		})
+			})
+		}
 	}
-	return g.Wait()
 }
 
 // pullFile builds one file version and applies it.

@@ -7,7 +7,7 @@ import (
 )
 
 // wholeWant returns w with its piece list. A pull lists its wants as heads
-// (index.Index.Wants: no piece lists, whatever sizes the tracker announced)
+// (index.Index.WantsPage: no piece lists, whatever sizes the tracker announced)
 // and decodes a file's manifest only when it handles that file, so a peer
 // holds whole at most the manifests of the files it is fetching or moving
 // (Config.Parallel large ones and smallParallel of at most one piece), not

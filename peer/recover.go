@@ -22,12 +22,36 @@ import (
 // this peer merely received whenever the tracker has moved on since.
 //
 // It runs before the tracker client starts, so no update has replaced a
-// want yet. It returns how many paths it recorded.
+// want yet. It walks the wants a page at a time and records each page's
+// finds in one index write; one info line counts them. It returns how
+// many paths it recorded.
 func (p *puller) recoverApplied(ctx context.Context) (int, error) {
-	wants, err := p.idx.Wants()
-	if err != nil {
-		return 0, err
+	recorded := 0
+	after := ""
+	for {
+		page, err := p.idx.WantsPage(after, p.pageSize())
+		if err != nil {
+			return recorded, err
+		}
+		n, err := p.recoverPage(ctx, page)
+		recorded += n
+		if err != nil {
+			return recorded, err
+		}
+		if len(page) < p.pageSize() {
+			break
+		}
+		after = page[len(page)-1].Manifest.Path
 	}
+	if recorded > 0 {
+		p.log.Info("recorded versions applied before the last stop", "files", recorded)
+	}
+	return recorded, nil
+}
+
+// recoverPage is recoverApplied for one page of wants; it records what it
+// finds in one index write.
+func (p *puller) recoverPage(ctx context.Context, wants []index.Want) (int, error) {
 	var dones []index.Done
 	var owned []manifest.Manifest
 	for _, w := range wants {
@@ -54,7 +78,7 @@ func (p *puller) recoverApplied(ctx context.Context) (int, error) {
 				}
 			}
 		}
-		p.log.Info("recorded a version applied before the last stop", "path", m.Path)
+		p.log.Debug("recorded a version applied before the last stop", "path", m.Path)
 	}
 	if len(dones) == 0 {
 		return 0, nil

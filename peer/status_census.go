@@ -15,6 +15,12 @@ import (
 // and only when something may have changed them (censusKey).
 const censusMaxAge = 2 * time.Second
 
+// censusCost bounds the time spent counting: a count that took d is not
+// redone for censusCost*d (if longer than censusMaxAge), so a folder of a
+// million files, whose count walks the whole index, is recounted at most
+// a few percent of the time however often Status is asked.
+const censusCost = 20
+
 // censusKey changes whenever the counts may have: the index's sequence
 // number and size, and the folder's counters of applied, deleted and
 // reported files and of scans, and the ignore rules (ignored paths are
@@ -42,19 +48,22 @@ type census struct {
 	wants                             int64
 	conflicts                         []localapi.Conflict
 	err                               error
+	took                              time.Duration // how long the count took
 }
 
 // countNow returns the folder's census, recounted if its key changed and
-// it is older than censusMaxAge. The count runs without l.mu held.
+// it is older than censusMaxAge (and censusCost times the last count's
+// duration). The count runs without l.mu held.
 func (l *folderLive) countNow(idx *index.Index, ign *ignoreRules, key censusKey, folder string, now time.Time) census {
 	l.mu.Lock()
 	c := l.census
 	l.mu.Unlock()
-	if !c.at.IsZero() && (c.key == key || now.Sub(c.at) < censusMaxAge) {
+	if !c.at.IsZero() && (c.key == key || now.Sub(c.at) < max(censusMaxAge, censusCost*c.took)) {
 		return c
 	}
+	began := time.Now()
 	c = count(idx, ign, folder)
-	c.at, c.key = now, key
+	c.at, c.key, c.took = now, key, time.Since(began)
 	l.mu.Lock()
 	l.census = c
 	l.mu.Unlock()
@@ -62,43 +71,98 @@ func (l *folderLive) countNow(idx *index.Index, ign *ignoreRules, key censusKey,
 }
 
 // count counts the folder's index, leaving out ignored paths (their wants
-// stay stored but are never pulled).
+// stay stored but are never pulled). It walks the entries and the wants
+// side by side, a page of each at a time (both in walk order), so that it
+// holds two pages whatever the folder's size.
 func count(idx *index.Index, ign *ignoreRules, folder string) census {
 	var c census
-	wants, err := idx.Wants()
-	if err != nil {
-		c.err = err
-	}
-	rules := ign.matcher()               // one set of rules for wants and files
-	wants = unignoredWants(rules, wants) // ignored paths are not synced (ignore.go)
+	rules := ign.matcher() // one set of rules for wants and files
 	ignored := rules.Checker()
-	c.wants = int64(len(wants))
-	wanted := make(map[string]bool, len(wants))
-	for _, w := range wants {
-		wanted[w.Manifest.Path] = true
-		if m := w.Manifest; m.Kind == manifest.KindFile && !m.Deleted {
+	wants := &wantWalk{idx: idx, rules: rules}
+	after := ""
+	for {
+		page, err := idx.Page(after, index.DefaultPage)
+		if err != nil {
+			c.err = err
+			break
+		}
+		for _, e := range page {
+			p := e.Manifest.Path
+			wanted := wants.upTo(p, &c)
+			if e.Manifest.Kind != manifest.KindFile || e.Manifest.Deleted || ignored.Ignored(p, false) {
+				continue
+			}
+			if cf, ok := parseConflict(folder, p); ok {
+				cf.Time = cf.Time.UTC()
+				c.conflicts = append(c.conflicts, cf)
+			}
+			if wanted {
+				continue
+			}
 			c.files++
-			c.bytes += m.Size
+			c.filesInSync++
+			c.bytes += e.Manifest.Size
+			c.inSync += e.Manifest.Size
 		}
+		if len(page) < index.DefaultPage {
+			break
+		}
+		after = page[len(page)-1].Manifest.Path
 	}
-	for _, p := range idx.Paths() {
-		e, ok := idx.Get(p)
-		if !ok || e.Manifest.Kind != manifest.KindFile || e.Manifest.Deleted || ignored.Ignored(p, false) {
-			continue
-		}
-		if cf, ok := parseConflict(folder, p); ok {
-			cf.Time = cf.Time.UTC()
-			c.conflicts = append(c.conflicts, cf)
-		}
-		if wanted[p] {
-			continue
-		}
-		c.files++
-		c.filesInSync++
-		c.bytes += e.Manifest.Size
-		c.inSync += e.Manifest.Size
+	wants.upTo("", &c) // the wants after the last entry
+	if wants.err != nil && c.err == nil {
+		c.err = wants.err
 	}
 	return c
+}
+
+// wantWalk counts the unignored wants in walk order, a page at a time, for
+// count.
+type wantWalk struct {
+	idx   *index.Index
+	rules *ignore.Matcher
+	page  []index.Want // unignored, not counted yet
+	after string       // last path read
+	done  bool
+	err   error
+}
+
+// upTo counts into c every want up to path p (every remaining one if p is
+// "") and reports whether one is at p.
+func (w *wantWalk) upTo(p string, c *census) bool {
+	for {
+		for len(w.page) > 0 {
+			x := w.page[0].Manifest
+			cmp := index.ComparePaths(x.Path, p)
+			if p != "" && cmp > 0 {
+				return false
+			}
+			w.page = w.page[1:]
+			c.wants++
+			if x.Kind == manifest.KindFile && !x.Deleted {
+				c.files++
+				c.bytes += x.Size
+			}
+			if p != "" && cmp == 0 {
+				return true
+			}
+		}
+		if w.done {
+			return false
+		}
+		page, err := w.idx.WantsPage(w.after, index.DefaultPage)
+		if err != nil {
+			w.err, w.done = err, true
+			return false
+		}
+		if len(page) < index.DefaultPage {
+			w.done = true
+		}
+		if len(page) > 0 {
+			w.after = page[len(page)-1].Manifest.Path
+		}
+		w.page = unignoredWants(w.rules, page) // ignored paths are not synced (ignore.go)
+	}
 }
 
 // parseConflict reads a conflict copy's name (tracker.ParseConflictName):
