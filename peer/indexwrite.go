@@ -49,6 +49,10 @@ type heldWrites struct {
 	capped uint64
 }
 
+// maxHeldUpdates bounds the updates held while a write is under way
+// (storeUpdates): a few index pages.
+const maxHeldUpdates = 4 * index.DefaultPage
+
 // writer returns where index batches go.
 func (h *heldWrites) writer() indexWriter { return h.w }
 
@@ -57,6 +61,17 @@ func (h *heldWrites) writer() indexWriter { return h.w }
 // held and retried.
 func (h *heldWrites) storeUpdates(entries []tracker.Entry) error {
 	h.mu.Lock()
+	// Backpressure: while a write is under way and maxHeldUpdates wait
+	// already, the caller (the tracker client's reader) waits for that
+	// write. Updates then arrive no faster than the index stores them
+	// (flow control holds the tracker back), and what is held stays
+	// bounded however many files the tracker announces at once. Only
+	// index writes run under busy, never anything that waits for the
+	// tracker. A failed write ends busy: held updates then grow, as they
+	// must (nothing may be dropped), until the retry succeeds.
+	for h.busy && len(h.updates) >= maxHeldUpdates {
+		h.waitIdleLocked()
+	}
 	if h.updates == nil {
 		h.updates = make(map[string]tracker.Entry, len(entries))
 	}
@@ -252,4 +267,11 @@ func (h *heldWrites) dropUpdates() {
 	defer h.mu.Unlock()
 	h.waitIdleLocked()
 	h.updates, h.capped = nil, 0
+}
+
+// isBusy reports whether a write is under way (tests).
+func (h *heldWrites) isBusy() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.busy
 }
