@@ -143,6 +143,24 @@ func write(t *testing.T, root, rel, data string, d time.Duration) {
 	must(t, os.Chtimes(p, tm, tm))
 }
 
+// settledCounters returns p's counters once they have stopped moving: an
+// apply counts a moment after its file is in place, so a tree that already
+// matches may still have a count to come.
+func settledCounters(t *testing.T, p *testPeer) [3]int64 {
+	t.Helper()
+	prev := counters(p)
+	for range 100 {
+		time.Sleep(200 * time.Millisecond)
+		c := counters(p)
+		if c == prev && p.d.Stats().PendingWants == 0 {
+			return c
+		}
+		prev = c
+	}
+	t.Fatalf("%s: counters still moving: %v", p.root, prev)
+	return prev
+}
+
 // counters are the stats that move when a peer changes a file.
 func counters(p *testPeer) [3]int64 {
 	s := p.d.Stats()
@@ -215,7 +233,7 @@ func TestTrackerStateGoesBack(t *testing.T) {
 			if tc.bFirst {
 				first, second = b, a
 			}
-			was := map[*testPeer][3]int64{first: counters(first)} // a restarted daemon counts from 0
+			was := map[*testPeer][3]int64{first: settledCounters(t, first)} // a restarted daemon counts from 0
 			n.stopTracker()
 			second.stop()
 			must(t, os.RemoveAll(n.cfg.StateDir))
