@@ -27,7 +27,6 @@ func encodeEntry(e *Entry) ([]byte, error) {
 	return append(b, mb...), nil
 }
 
-
 // writeLegacy creates a bbolt index (LegacyFileName) in dir with every
 // bucket the old code created, and fills it with fill.
 func writeLegacy(t testing.TB, dir string, fill func(tx *bolt.Tx) error) {
