@@ -43,15 +43,11 @@ type Membership struct {
 // Get returns the entry for path (a point read of the store; staged
 // entries are in it).
 func (x *Index) Get(path string) (Entry, bool) {
-	e, ok, err := x.get(path)
+	e, ok, err := getEntry(x.db, path)
 	if err != nil {
 		return Entry{}, false
 	}
 	return e, ok
-}
-
-func (x *Index) get(path string) (Entry, bool, error) {
-	return getEntry(x.db, path)
 }
 
 // getEntry reads the entry of path from r (the store or an indexed batch).

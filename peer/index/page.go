@@ -85,7 +85,7 @@ func (x *Index) WantsPage(after string, n int) ([]Want, error) {
 	if n <= 0 {
 		n = DefaultPage
 	}
-	it, err := x.wantsIter(after)
+	it, err := afterIter(x.db, prefixWants, after)
 	if err != nil {
 		return nil, fmt.Errorf("index: wants: %w", err)
 	}

@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/cockroachdb/pebble"
-
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/kvstore"
 	"github.com/dartsync/dartsync/manifest"
@@ -89,10 +87,4 @@ func wantDone(v []byte, d Done) bool {
 		return false // announced after the change that made it obsolete
 	}
 	return true
-}
-
-// wantsIter iterates the want records whose paths come after `after` in
-// walk order.
-func (x *Index) wantsIter(after string) (*pebble.Iterator, error) {
-	return afterIter(x.db, prefixWants, after)
 }
