@@ -1,6 +1,7 @@
 package index
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -112,4 +113,36 @@ func TestHeapFlatInEntries(t *testing.T) {
 		t.Fatalf("heap %d MiB with 200 000 entries, %d MiB with 1 000: more than %d MiB apart", large>>20, small>>20, bound>>20)
 	}
 	t.Logf("heap in use: %.1f MiB with 1 000 entries, %.1f MiB with 200 000", float64(small)/(1<<20), float64(large)/(1<<20))
+}
+
+// TestUseAfterClose: a second Close does nothing; calls after Close fail
+// or find nothing instead of panicking.
+func TestUseAfterClose(t *testing.T) {
+	x, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Stage(Entry{Manifest: fileManifest("f", "f")})
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	x.Stage(Entry{Manifest: fileManifest("g", "g")})
+	if _, ok := x.Get("f"); ok {
+		t.Error("Get after Close found an entry")
+	}
+	if err := x.Flush(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Flush after Close = %v", err)
+	}
+	if _, err := x.Page("", 1); !errors.Is(err, ErrClosed) {
+		t.Errorf("Page after Close = %v", err)
+	}
+	if _, err := x.WantsPage("", 1); !errors.Is(err, ErrClosed) {
+		t.Errorf("WantsPage after Close = %v", err)
+	}
+	if _, err := x.History("f"); !errors.Is(err, ErrClosed) {
+		t.Errorf("History after Close = %v", err)
+	}
 }

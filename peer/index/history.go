@@ -24,6 +24,10 @@ const MaxHistory = 16
 // them, so the tracker can tell an older version of the path from a
 // concurrent one, and order versions that came back (X, deleted, X again).
 func (x *Index) History(path string) ([]manifest.ID, error) {
+	if !x.guard.enter() {
+		return nil, ErrClosed
+	}
+	defer x.guard.exit()
 	prefix := historyPrefix(path)
 	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: kvstore.PrefixEnd(prefix)})
 	if err != nil {

@@ -43,6 +43,10 @@ type Membership struct {
 // Get returns the entry for path (a point read of the store; staged
 // entries are in it).
 func (x *Index) Get(path string) (Entry, bool) {
+	if !x.guard.enter() {
+		return Entry{}, false
+	}
+	defer x.guard.exit()
 	e, ok, err := getEntry(x.db, path)
 	if err != nil {
 		return Entry{}, false
@@ -71,6 +75,10 @@ func getEntry(r pebble.Reader, path string) (Entry, bool, error) {
 //
 // Deprecated: it holds every path in memory; walk the index with Page.
 func (x *Index) Paths() []string {
+	if !x.guard.enter() {
+		return nil
+	}
+	defer x.guard.exit()
 	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixFiles}, UpperBound: keyUpper(prefixFiles)})
 	if err != nil {
 		return nil
@@ -101,6 +109,10 @@ func (x *Index) Seq() uint64 {
 
 // Membership returns the remembered tracker, if any.
 func (x *Index) Membership() (Membership, bool, error) {
+	if !x.guard.enter() {
+		return Membership{}, false, ErrClosed
+	}
+	defer x.guard.exit()
 	v, ok, err := kvstore.Get(x.db, metaTracker)
 	if err == nil && ok {
 		var m Membership

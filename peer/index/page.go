@@ -58,6 +58,10 @@ func (x *Index) Page(after string, n int) ([]Entry, error) {
 	if n <= 0 {
 		n = DefaultPage
 	}
+	if !x.guard.enter() {
+		return nil, ErrClosed
+	}
+	defer x.guard.exit()
 	it, err := afterIter(x.db, prefixFiles, after)
 	if err != nil {
 		return nil, fmt.Errorf("index: page: %w", err)
@@ -85,6 +89,10 @@ func (x *Index) WantsPage(after string, n int) ([]Want, error) {
 	if n <= 0 {
 		n = DefaultPage
 	}
+	if !x.guard.enter() {
+		return nil, ErrClosed
+	}
+	defer x.guard.exit()
 	it, err := afterIter(x.db, prefixWants, after)
 	if err != nil {
 		return nil, fmt.Errorf("index: wants: %w", err)

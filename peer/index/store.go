@@ -30,9 +30,13 @@ var ErrLocked = errors.New("index: in use by another process")
 // before): a peer restarted at once may find its predecessor closing.
 const lockWait = 2 * time.Second
 
+// ErrClosed: the index was closed.
+var ErrClosed = errors.New("index: closed")
+
 // Index is the open index. It is safe for concurrent use.
 type Index struct {
-	db *pebble.DB
+	db    *pebble.DB
+	guard guard // every use of db, against Close
 
 	// wmu serializes the writers (Stage and Update) around building and
 	// committing their batch: Pebble has no read-modify-write transactions,
@@ -156,12 +160,47 @@ func (x *Index) load() error {
 	return nil
 }
 
-// Close closes the store.
+// Close closes the store, after the calls in progress. Closing again
+// does nothing; other calls after Close fail with ErrClosed (or find
+// nothing: Get, WantID).
 func (x *Index) Close() error {
+	if !x.guard.close() {
+		return nil
+	}
 	if err := x.db.Close(); err != nil {
 		return fmt.Errorf("index: close: %w", err)
 	}
 	return nil
+}
+
+// guard keeps Close from closing the store under a call (Pebble panics on
+// a closed store, where bbolt returned an error).
+type guard struct {
+	mu     sync.RWMutex
+	closed bool
+}
+
+// enter reports whether the store is open, and then keeps it so until
+// exit.
+func (g *guard) enter() bool {
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (g *guard) exit() { g.mu.RUnlock() }
+
+// close marks the store closed once every call has exited; it reports
+// whether it was open.
+func (g *guard) close() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	was := !g.closed
+	g.closed = true
+	return was
 }
 
 // Exists reports whether stateDir holds an index (the store, or an older

@@ -36,6 +36,10 @@ type Reported struct {
 // without a recorded outcome, newest first. A path with a staged entry has
 // none: the entry (an answer recorded, a version applied) forgot them.
 func (x *Index) Unacked(paths []string) (map[string][]manifest.ID, error) {
+	if !x.guard.enter() {
+		return nil, ErrClosed
+	}
+	defer x.guard.exit()
 	out := map[string][]manifest.ID{}
 	for _, p := range paths {
 		v, _, err := kvstore.Get(x.db, pathKey(prefixUnacked, p))

@@ -37,9 +37,10 @@ type Batch struct {
 // them (heard.go). A write that fails (a full disk) loses the entries;
 // the next Update returns its error.
 func (x *Index) Stage(es ...Entry) {
-	if len(es) == 0 {
+	if len(es) == 0 || !x.guard.enter() {
 		return
 	}
+	defer x.guard.exit()
 	x.wmu.Lock()
 	defer x.wmu.Unlock()
 	w := x.newWriter()
@@ -91,6 +92,10 @@ func (x *Index) Update(b Batch) error {
 // mirrored in memory (still under x.wmu: the next writer reads them as
 // what is stored).
 func (x *Index) update(b *Batch, pending uint64) error {
+	if !x.guard.enter() {
+		return ErrClosed
+	}
+	defer x.guard.exit()
 	x.wmu.Lock()
 	defer x.wmu.Unlock()
 	if err := x.stageErr; err != nil {

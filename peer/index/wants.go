@@ -51,6 +51,10 @@ func (x *Index) Wants() ([]Want, error) {
 // Want returns the stored want for path, whole (with its piece list), if
 // it still is for version id: the one want a pull handles at a time.
 func (x *Index) Want(path string, id manifest.ID) (Want, bool, error) {
+	if !x.guard.enter() {
+		return Want{}, false, ErrClosed
+	}
+	defer x.guard.exit()
 	v, ok, err := kvstore.Get(x.db, pathKey(prefixWants, path))
 	if err != nil {
 		return Want{}, false, fmt.Errorf("index: want %q: %w", path, err)
@@ -67,6 +71,10 @@ func (x *Index) Want(path string, id manifest.ID) (Want, bool, error) {
 
 // WantID returns the file ID of the stored want for path, if any.
 func (x *Index) WantID(path string) (manifest.ID, bool) {
+	if !x.guard.enter() {
+		return manifest.ID{}, false
+	}
+	defer x.guard.exit()
 	v, closer, err := x.db.Get(pathKey(prefixWants, path))
 	if err != nil {
 		return manifest.ID{}, false
