@@ -51,7 +51,8 @@
 //	'm' name → meta: schema (version, 1 byte), seq, heard, hseq (last
 //	           history counter): 8 bytes big-endian; epoch (16 bytes);
 //	           tracker (Membership, codec.go); count (entries, live: 8
-//	           bytes big-endian each)
+//	           bytes big-endian each); unacked (paths with unacked
+//	           reports, 8 bytes big-endian)
 //
 // A path in a key has every '/' encoded as 0x00: names never hold NUL, so
 // byte order of the keys is walk order, and Page is one iterator from the

@@ -24,6 +24,7 @@ var (
 	metaHeard   = metaKey("heard")   // Heard, 8 bytes big-endian
 	metaCount   = metaKey("count")   // entries, live entries: 8 bytes big-endian each
 	metaHistSeq = metaKey("hseq")    // last history counter, 8 bytes big-endian
+	metaUnacked = metaKey("unacked") // paths with unacked reports, 8 bytes big-endian
 )
 
 // schemaVersion is the version of this layout, stored in metaSchema.

@@ -96,6 +96,7 @@ type migration struct {
 	b           *pebble.Batch
 	n           int
 	count, live uint64
+	unacked     uint64
 	histSeq     uint64
 }
 
@@ -124,7 +125,7 @@ func copyLegacy(db *pebble.DB, tx *bolt.Tx) error {
 	}{
 		{legacyFiles, m.file},
 		{legacyWants, func(k, v []byte) error { return m.set(pathKey(prefixWants, string(k)), v) }},
-		{legacyUnacked, func(k, v []byte) error { return m.set(pathKey(prefixUnacked, string(k)), v) }},
+		{legacyUnacked, func(k, v []byte) error { m.unacked++; return m.set(pathKey(prefixUnacked, string(k)), v) }},
 		{legacyHistory, m.history},
 		{legacyMeta, m.meta},
 	}
@@ -146,7 +147,7 @@ func copyLegacy(db *pebble.DB, tx *bolt.Tx) error {
 		}
 	}
 	counts := append(putU64(m.count), putU64(m.live)...)
-	for _, kv := range [][2][]byte{{metaCount, counts}, {metaHistSeq, putU64(m.histSeq)}, {metaSchema, {schemaVersion}}} {
+	for _, kv := range [][2][]byte{{metaCount, counts}, {metaHistSeq, putU64(m.histSeq)}, {metaUnacked, putU64(m.unacked)}, {metaSchema, {schemaVersion}}} {
 		if err := m.b.Set(kv[0], kv[1], nil); err != nil {
 			return err
 		}

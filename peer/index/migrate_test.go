@@ -150,6 +150,9 @@ func TestMigrateFromBolt(t *testing.T) {
 	if x.Len() != 4 {
 		t.Errorf("Len after reopen = %d", x.Len())
 	}
+	if u, err := x.Unacked([]string{"d/f.txt"}); err != nil || len(u) != 0 {
+		t.Errorf("the migrated unacked reports of a path staged since: %v %v", u, err)
+	}
 }
 
 // TestMigrateRedoneAfterACrash: a migration interrupted before its schema

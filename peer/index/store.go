@@ -47,6 +47,7 @@ type Index struct {
 	histSeq  uint64 // last history counter; wmu
 	stageErr error  // the first failed Stage write, returned by the next Update; wmu
 	unsynced bool   // a Stage wrote since the last synced commit; wmu
+	unacked  int64  // paths with unacked reports (metaUnacked); wmu
 
 	// Counters mirrored from metaCount (written in every batch that
 	// changes them), read without a lock.
@@ -157,6 +158,10 @@ func (x *Index) load() error {
 		return err
 	}
 	x.histSeq = u64(v)
+	if v, err = get(metaUnacked); err != nil {
+		return err
+	}
+	x.unacked = int64(u64(v))
 	if v, err = get(metaCount); err != nil {
 		return err
 	}

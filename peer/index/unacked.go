@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/cockroachdb/pebble"
-
 	"github.com/dartsync/dartsync/internal/kvstore"
 	"github.com/dartsync/dartsync/manifest"
 )
 
 // Unacked reports (prefixUnacked, key the path, value the file IDs
-// concatenated): per path, the file IDs this peer reported to the tracker
+// concatenated; metaUnacked counts the paths, so that storing an entry
+// looks for its path's reports only when there are any): per path, the file IDs this peer reported to the tracker
 // whose outcome it has not recorded yet, newest first (at most MaxUnacked).
 // A report is written here, durably, before it is sent, and forgotten in
 // the batch that stores the path's next entry (the outcome recorded, or a
@@ -68,35 +67,17 @@ func decodeUnacked(path string, v []byte) ([]manifest.ID, error) {
 	return ids, nil
 }
 
-// hasUnacked reports whether any unacked record exists (checked once per
-// batch: none is the common case, and then entries skip the lookup).
-func (w *writer) hasUnacked() (bool, error) {
-	if w.unacked == 0 {
-		it, err := w.b.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixUnacked}, UpperBound: keyUpper(prefixUnacked)})
-		if err != nil {
-			return false, err
-		}
-		w.unacked = -1
-		if it.First() {
-			w.unacked = 1
-		}
-		if err := it.Close(); err != nil {
-			return false, err
-		}
-	}
-	return w.unacked > 0, nil
-}
-
 // forgetReports deletes the unacked reports of path (its entry is being
 // stored).
 func (w *writer) forgetReports(path string) error {
-	if ok, err := w.hasUnacked(); err != nil || !ok {
-		return err
+	if w.x.unacked+w.unacked == 0 {
+		return nil // nothing unacknowledged: the common case, no lookup
 	}
 	k := pathKey(prefixUnacked, path)
 	if _, had, err := w.lookup(k); err != nil || !had {
 		return err
 	}
+	w.unacked--
 	return w.b.Delete(k, nil)
 }
 
@@ -104,9 +85,12 @@ func (w *writer) forgetReports(path string) error {
 func (w *writer) report(rs []Reported) error {
 	for _, r := range rs {
 		k := pathKey(prefixUnacked, r.Path)
-		v, _, err := w.lookup(k)
+		v, had, err := w.lookup(k)
 		if err != nil {
 			return err
+		}
+		if !had {
+			w.unacked++
 		}
 		cur, err := decodeUnacked(r.Path, v)
 		if err != nil {
@@ -121,7 +105,6 @@ func (w *writer) report(rs []Reported) error {
 		if err := w.b.Set(k, nv, nil); err != nil {
 			return err
 		}
-		w.unacked = 1
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ type writer struct {
 	b           *pebble.Batch
 	count, live int64  // changes of the counters
 	histSeq     uint64 // last history counter used
-	unacked     int8   // whether unacked records exist: 0 unknown, 1 yes, -1 no
+	unacked     int64  // change of x.unacked
 }
 
 func (x *Index) newWriter() *writer {
@@ -34,6 +34,11 @@ func (w *writer) commit(o *pebble.WriteOptions) error {
 	if w.count != 0 || w.live != 0 {
 		c := append(putU64(uint64(x.count.Load()+w.count)), putU64(uint64(x.live.Load()+w.live))...)
 		if err := w.b.Set(metaCount, c, nil); err != nil {
+			return err
+		}
+	}
+	if w.unacked != 0 {
+		if err := w.b.Set(metaUnacked, putU64(uint64(x.unacked+w.unacked)), nil); err != nil {
 			return err
 		}
 	}
@@ -58,6 +63,7 @@ func (w *writer) commit(o *pebble.WriteOptions) error {
 	x.count.Add(w.count)
 	x.live.Add(w.live)
 	x.histSeq = w.histSeq
+	x.unacked += w.unacked
 	return nil
 }
 
