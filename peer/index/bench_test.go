@@ -105,7 +105,10 @@ func BenchmarkIndex200kSmallFiles(b *testing.B) {
 		if x.Len() != n {
 			b.Fatalf("Len = %d", x.Len())
 		}
-		b.ReportMetric(float64(x.db.Metrics().DiskSpaceUsage())/n, "disk-B/entry")
+		m := x.db.Metrics()
+		b.ReportMetric(float64(m.DiskSpaceUsage())/n, "disk-B/entry")
+		tot := m.Total()
+		b.ReportMetric(float64(tot.Size)/n, "table-B/entry")
 		b.ReportMetric(float64(after.HeapInuse)/(1<<20), "heap-MiB")
 		b.ReportMetric((float64(after.HeapInuse)-float64(before.HeapInuse))/(1<<20), "heap-growth-MiB")
 		if err := x.Close(); err != nil {
