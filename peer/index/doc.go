@@ -44,7 +44,9 @@
 //	'f' path → entry record (record.go: flags, mtime, size, piece size,
 //	           pieces, base, Stat; not the path, which is the key, nor the
 //	           file ID, which the rest determines and decoding recomputes)
-//	'w' path → want (codec.go: file ID, seq, owners, manifest)
+//	'w' path → want head (want_record.go: file ID, seq, owners, piece
+//	           count, manifest without path, ID or pieces)
+//	'p' path → the want's piece list, apart, so listing wants reads heads
 //	'u' path → unacked reports (file IDs, newest first)
 //	'h' path 0x00 0x00 counter → file ID (history; counter 8 bytes
 //	           big-endian, so one path's records sort oldest first)

@@ -13,6 +13,7 @@ const (
 	prefixMeta    = 'm'
 	prefixHistory = 'h'
 	prefixUnacked = 'u'
+	prefixPieces  = 'p' // piece lists of wants (want_record.go)
 )
 
 // Meta record names (after prefixMeta).

@@ -124,7 +124,7 @@ func copyLegacy(db *pebble.DB, tx *bolt.Tx) error {
 		copy   func(k, v []byte) error
 	}{
 		{legacyFiles, m.file},
-		{legacyWants, func(k, v []byte) error { return m.set(pathKey(prefixWants, string(k)), v) }},
+		{legacyWants, m.want},
 		{legacyUnacked, func(k, v []byte) error { m.unacked++; return m.set(pathKey(prefixUnacked, string(k)), v) }},
 		{legacyHistory, m.history},
 		{legacyMeta, m.meta},
@@ -169,6 +169,23 @@ func (m *migration) file(k, v []byte) error {
 		m.live++
 	}
 	return m.set(pathKey(prefixFiles, string(k)), rec)
+}
+
+func (m *migration) want(k, v []byte) error {
+	w, err := decodeWant(v)
+	if err != nil {
+		return err
+	}
+	head, pieces, err := encodeWantRecord(&w)
+	if err != nil {
+		return err
+	}
+	if len(pieces) > 0 {
+		if err := m.set(pathKey(prefixPieces, string(k)), pieces); err != nil {
+			return err
+		}
+	}
+	return m.set(pathKey(prefixWants, string(k)), head)
 }
 
 // history converts a record keyed path NUL ID counter (or, older, path

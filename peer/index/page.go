@@ -99,7 +99,7 @@ func (x *Index) WantsPage(after string, n int) ([]Want, error) {
 	}
 	var out []Want
 	for ok := it.First(); ok && len(out) < n; ok = it.Next() {
-		w, err := decodeWantHead(it.Value())
+		w, err := decodeWantRecord(keyPath(it.Key()), it.Value())
 		if err != nil {
 			it.Close()
 			return nil, fmt.Errorf("index: want %s: %w", keyPath(it.Key()), err)

@@ -128,8 +128,10 @@ func (x *Index) update(b *Batch, pending uint64) error {
 // done wants, wants, meta.
 func (w *writer) build(b *Batch, pending uint64) (uint64, error) {
 	if b.ClearWants {
-		if err := w.b.DeleteRange([]byte{prefixWants}, keyUpper(prefixWants), nil); err != nil {
-			return 0, err
+		for _, p := range []byte{prefixWants, prefixPieces} {
+			if err := w.b.DeleteRange([]byte{p}, keyUpper(p), nil); err != nil {
+				return 0, err
+			}
 		}
 	}
 	for i := range b.Put {

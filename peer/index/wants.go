@@ -62,7 +62,14 @@ func (x *Index) Want(path string, id manifest.ID) (Want, bool, error) {
 	if !ok || len(v) < manifest.IDSize || manifest.ID(v[:manifest.IDSize]) != id {
 		return Want{}, false, nil
 	}
-	w, err := decodeWant(v)
+	w, err := decodeWantRecord(path, v)
+	var pieces []byte
+	if err == nil && w.Pieces > 0 {
+		pieces, _, err = kvstore.Get(x.db, pathKey(prefixPieces, path))
+	}
+	if err == nil {
+		w, err = wantWhole(w, pieces)
+	}
 	if err != nil {
 		return Want{}, false, fmt.Errorf("index: want %q: %w", path, err)
 	}

@@ -169,16 +169,32 @@ func (w *writer) doneWant(d Done) error {
 	if err != nil || !ok || !wantDone(v, d) {
 		return err
 	}
-	return w.b.Delete(k, nil)
+	if err := w.b.Delete(k, nil); err != nil {
+		return err
+	}
+	if h, err := decodeWantRecord(d.Path, v); err != nil || h.Pieces > 0 {
+		return w.b.Delete(pathKey(prefixPieces, d.Path), nil)
+	}
+	return nil
 }
 
+// want stores wt as a head and, if it has pieces, a piece list; a piece
+// list of an earlier want of the path that has none now is deleted.
 func (w *writer) want(wt *Want) error {
-	v, err := encodeWant(wt)
+	head, pieces, err := encodeWantRecord(wt)
 	if err != nil {
 		return err
 	}
-	if err := w.b.Set(pathKey(prefixWants, wt.Manifest.Path), v, nil); err != nil {
-		return fmt.Errorf("want %q: %w", wt.Manifest.Path, err)
+	path := wt.Manifest.Path
+	if err := w.b.Set(pathKey(prefixWants, path), head, nil); err != nil {
+		return fmt.Errorf("want %q: %w", path, err)
 	}
-	return nil
+	pk := pathKey(prefixPieces, path)
+	if len(pieces) > 0 {
+		return w.b.Set(pk, pieces, nil)
+	}
+	if _, had, err := w.lookup(pk); err != nil || !had {
+		return err
+	}
+	return w.b.Delete(pk, nil)
 }
