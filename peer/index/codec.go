@@ -9,7 +9,9 @@ import (
 	"github.com/dartsync/dartsync/peer/scan"
 )
 
-// Record layouts (all integers little-endian):
+// Record layouts (all integers little-endian); entry and old entry are
+// those of the bbolt index, read by the migration only (record.go has the
+// store's entry record):
 //
 //	entry:      size i64 | mtime i64 | inode u64 | statExt | ctime i64 | manifest (manifest.Marshal)
 //	old entry:  size i64 | mtime i64 | inode u64 | manifest (ctime unknown: 0)
@@ -25,20 +27,8 @@ const statExt = 0x00
 // entryHead is the length of an entry record before its manifest.
 const entryHead = 24 + 1 + 8
 
-func encodeEntry(e *Entry) ([]byte, error) {
-	mb, err := manifest.Marshal(&e.Manifest)
-	if err != nil {
-		return nil, fmt.Errorf("index: encode %q: %w", e.Manifest.Path, err)
-	}
-	b := make([]byte, entryHead, entryHead+len(mb))
-	binary.LittleEndian.PutUint64(b[0:], uint64(e.Stat.Size))
-	binary.LittleEndian.PutUint64(b[8:], uint64(e.Stat.ModTime))
-	binary.LittleEndian.PutUint64(b[16:], e.Stat.Inode)
-	b[24] = statExt
-	binary.LittleEndian.PutUint64(b[25:], uint64(e.Stat.Ctime))
-	return append(b, mb...), nil
-}
-
+// decodeEntry decodes an entry record of the bbolt index (either layout),
+// for the migration.
 func decodeEntry(b []byte) (Entry, error) {
 	if len(b) < 24 {
 		return Entry{}, fmt.Errorf("%w: entry of %d bytes", ErrCorrupt, len(b))

@@ -3,7 +3,6 @@ package index
 import (
 	"encoding/binary"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/dartsync/dartsync/manifest"
@@ -63,34 +62,17 @@ func TestEntryLayouts(t *testing.T) {
 	}
 }
 
-// TestOpenReadsOldEntries: an index written by an earlier version (entries
-// in the old layout) opens; its entries have an unknown ctime until they
+// TestOpenReadsOldEntries: a bbolt index written by an earlier version
+// (entries in the old layout) is migrated at open; its entries have an unknown ctime until they
 // are staged again, and are then written in the current layout.
 func TestOpenReadsOldEntries(t *testing.T) {
 	dir := t.TempDir()
-	x, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := x.Close(); err != nil {
-		t.Fatal(err)
-	}
 	e := Entry{Manifest: fileManifest("old.txt", "old"), Stat: scan.Stat{Size: 3, ModTime: 1e18, Inode: 5}}
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketFiles).Put([]byte("old.txt"), oldEntry(t, e))
+	writeLegacy(t, dir, func(tx *bolt.Tx) error {
+		return tx.Bucket(legacyFiles).Put([]byte("old.txt"), oldEntry(t, e))
 	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 
-	x, err = Open(dir)
+	x, err := Open(dir)
 	if err != nil {
 		t.Fatalf("index with old entries does not open: %v", err)
 	}

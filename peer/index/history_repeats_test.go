@@ -34,20 +34,29 @@ func TestHistoryKeepsRepeats(t *testing.T) {
 		t.Fatalf("history %v %v, want %v", got, err, want)
 	}
 
-	// An old-format record (key path NUL ID) of another path, older and newer.
+	// An old-format record (key path NUL ID) of another path, in a bbolt
+	// index migrated at open: older than what is staged after.
+	dir2 := t.TempDir()
 	old := manifest.Hash([]byte("old"))
-	if err := x.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketHistory).Put(append(historyPrefix("q"), old[:]...), binary.BigEndian.AppendUint64(nil, 1))
-	}); err != nil {
+	writeLegacy(t, dir2, func(tx *bolt.Tx) error {
+		b := tx.Bucket(legacyHistory)
+		if _, err := b.NextSequence(); err != nil {
+			return err
+		}
+		return b.Put(append([]byte("q\x00"), old[:]...), binary.BigEndian.AppendUint64(nil, 1))
+	})
+	y, err := Open(dir2)
+	if err != nil {
 		t.Fatal(err)
 	}
-	x.Stage(Entry{Manifest: fileManifest("q", "a")})
-	x.Stage(Entry{Manifest: fileManifest("q", "b")})
-	if err := x.Flush(); err != nil {
+	defer y.Close()
+	y.Stage(Entry{Manifest: fileManifest("q", "a")})
+	y.Stage(Entry{Manifest: fileManifest("q", "b")})
+	if err := y.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	wantQ := []manifest.ID{fileManifest("q", "a").ID, old}
-	if got, err := x.History("q"); err != nil || !slices.Equal(got, wantQ) {
+	if got, err := y.History("q"); err != nil || !slices.Equal(got, wantQ) {
 		t.Fatalf("mixed formats: history %v %v, want %v", got, err, wantQ)
 	}
 }

@@ -193,7 +193,7 @@ func TestExistsAndHasLive(t *testing.T) {
 	}{
 		{Entry{Manifest: manifest.NewTombstone("gone", manifest.KindFile, manifest.ID{1}, 1)}, false},
 		{Entry{Manifest: manifest.NewDir("dir", 1)}, true},
-		{Entry{Manifest: manifest.NewTombstone("dir", manifest.KindDir, manifest.ID{}, 2)}, false},
+		{Entry{Manifest: manifest.NewTombstone("dir", manifest.KindDir, manifest.DirID(), 2)}, false},
 		{Entry{Manifest: fileManifest("f", "x")}, true},
 	}
 	if x.HasLive() {

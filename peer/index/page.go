@@ -3,8 +3,9 @@ package index
 import (
 	"fmt"
 	"slices"
+	"strings"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/cockroachdb/pebble"
 )
 
 // Walk order is the order in which the index lists paths (Page, WantsPage):
@@ -51,27 +52,33 @@ const DefaultPage = 1024
 // (after "": from the first), in walk order. A caller pages through the
 // whole index with bounded memory by passing the last path it got; entries
 // changed meanwhile may or may not be seen, as with any concurrent walk.
-// Entries carry their whole manifests.
+// Entries carry their whole manifests. It is one iterator over the
+// entries, positioned at the encoded `after` (keys sort in walk order).
 func (x *Index) Page(after string, n int) ([]Entry, error) {
 	if n <= 0 {
 		n = DefaultPage
 	}
-	x.mu.RLock()
-	paths := make([]string, 0, len(x.files))
-	for p := range x.files {
-		if after == "" || ComparePaths(p, after) > 0 {
-			paths = append(paths, p)
+	if !x.guard.enter() {
+		return nil, ErrClosed
+	}
+	defer x.guard.exit()
+	it, err := afterIter(x.db, prefixFiles, after)
+	if err != nil {
+		return nil, fmt.Errorf("index: page: %w", err)
+	}
+	var out []Entry
+	for ok := it.First(); ok && len(out) < n; ok = it.Next() {
+		p := keyPath(it.Key())
+		e, err := decodeRecord(p, it.Value())
+		if err != nil {
+			it.Close()
+			return nil, fmt.Errorf("index: page: %w", err)
 		}
+		out = append(out, e)
 	}
-	slices.SortFunc(paths, ComparePaths)
-	if len(paths) > n {
-		paths = paths[:n]
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("index: page: %w", err)
 	}
-	out := make([]Entry, len(paths))
-	for i, p := range paths {
-		out[i] = x.files[p]
-	}
-	x.mu.RUnlock()
 	return out, nil
 }
 
@@ -82,26 +89,41 @@ func (x *Index) WantsPage(after string, n int) ([]Want, error) {
 	if n <= 0 {
 		n = DefaultPage
 	}
-	var out []Want
-	err := x.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketWants).ForEach(func(k, v []byte) error {
-			if after != "" && ComparePaths(string(k), after) <= 0 {
-				return nil
-			}
-			w, err := decodeWantHead(v)
-			if err != nil {
-				return fmt.Errorf("want %s: %w", k, err)
-			}
-			out = append(out, w)
-			return nil
-		})
-	})
+	if !x.guard.enter() {
+		return nil, ErrClosed
+	}
+	defer x.guard.exit()
+	it, err := afterIter(x.db, prefixWants, after)
 	if err != nil {
 		return nil, fmt.Errorf("index: wants: %w", err)
 	}
-	slices.SortFunc(out, func(a, b Want) int { return ComparePaths(a.Manifest.Path, b.Manifest.Path) })
-	if len(out) > n {
-		out = out[:n]
+	var out []Want
+	for ok := it.First(); ok && len(out) < n; ok = it.Next() {
+		w, err := decodeWantRecord(keyPath(it.Key()), it.Value())
+		if err != nil {
+			it.Close()
+			return nil, fmt.Errorf("index: want %s: %w", keyPath(it.Key()), err)
+		}
+		out = append(out, w)
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("index: wants: %w", err)
 	}
 	return out, nil
+}
+
+// afterIter returns an iterator over the records of prefix whose paths
+// come after `after` in walk order: its lower bound is the smallest key
+// above after's own (after's key with a 0 byte appended; "" starts at the
+// first).
+func afterIter(r pebble.Reader, prefix byte, after string) (*pebble.Iterator, error) {
+	lower := []byte{prefix}
+	if after != "" {
+		lower = append(pathKey(prefix, after), 0)
+	}
+	return r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: keyUpper(prefix)})
+}
+
+func sortWants(ws []Want) {
+	slices.SortFunc(ws, func(a, b Want) int { return strings.Compare(a.Manifest.Path, b.Manifest.Path) })
 }

@@ -4,22 +4,22 @@ import (
 	"fmt"
 	"slices"
 
-	bolt "go.etcd.io/bbolt"
-
+	"github.com/dartsync/dartsync/internal/kvstore"
 	"github.com/dartsync/dartsync/manifest"
 )
 
-// Unacked reports: per path, the file IDs this peer reported to the tracker
+// Unacked reports (prefixUnacked, key the path, value the file IDs
+// concatenated; metaUnacked counts the paths, so that storing an entry
+// looks for its path's reports only when there are any): per path, the file IDs this peer reported to the tracker
 // whose outcome it has not recorded yet, newest first (at most MaxUnacked).
 // A report is written here, durably, before it is sent, and forgotten in
-// the transaction that stores the path's next entry (the outcome recorded,
-// or a version applied there). So after a crash between the tracker's
-// commit and the peer's record, the next report of the path can tell the
-// tracker "I put these versions here myself" (tracker.Change.Unacked), and
-// the tracker does not mistake the device's next edit, or the same version
-// sent again, for a concurrent edit of its own earlier version. They are
-// read from the file (a report is rare next to a lookup), not kept in memory.
-var bucketUnacked = []byte("unacked")
+// the batch that stores the path's next entry (the outcome recorded, or a
+// version applied there: an Update or a Stage). So after a crash between
+// the tracker's commit and the peer's record, the next report of the path
+// can tell the tracker "I put these versions here myself"
+// (tracker.Change.Unacked), and the tracker does not mistake the device's
+// next edit, or the same version sent again, for a concurrent edit of its
+// own earlier version.
 
 // MaxUnacked bounds the unacknowledged reports kept per path (a path
 // edited and killed over and over); the oldest is forgotten first.
@@ -33,34 +33,25 @@ type Reported struct {
 
 // Unacked returns, for each of paths that has any, the versions reported
 // without a recorded outcome, newest first. A path with a staged entry has
-// none: the entry (an answer recorded, a version applied) forgets them
-// when it is written.
+// none: the entry (an answer recorded, a version applied) forgot them.
 func (x *Index) Unacked(paths []string) (map[string][]manifest.ID, error) {
-	x.mu.RLock()
-	staged := make(map[string]bool, len(x.staged))
-	for i := range x.staged {
-		staged[x.staged[i].Manifest.Path] = true
+	if !x.guard.enter() {
+		return nil, ErrClosed
 	}
-	x.mu.RUnlock()
+	defer x.guard.exit()
 	out := map[string][]manifest.ID{}
-	err := x.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketUnacked)
-		for _, p := range paths {
-			if staged[p] {
-				continue
-			}
-			ids, err := decodeUnacked(p, b.Get([]byte(p)))
-			if err != nil {
-				return err
-			}
-			if len(ids) > 0 {
-				out[p] = ids
-			}
+	for _, p := range paths {
+		v, _, err := kvstore.Get(x.db, pathKey(prefixUnacked, p))
+		if err != nil {
+			return nil, fmt.Errorf("index: unacked reports: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("index: unacked reports: %w", err)
+		ids, err := decodeUnacked(p, v)
+		if err != nil {
+			return nil, fmt.Errorf("index: unacked reports: %w", err)
+		}
+		if len(ids) > 0 {
+			out[p] = ids
+		}
 	}
 	return out, nil
 }
@@ -76,33 +67,42 @@ func decodeUnacked(path string, v []byte) ([]manifest.ID, error) {
 	return ids, nil
 }
 
-// writeUnacked updates the bucket inside an index update that stores
-// entries puts and reports rs: a stored entry forgets its path's reports,
-// then each report is added in front of its path's list.
-func writeUnacked(b *bolt.Bucket, puts []Entry, rs []Reported) error {
-	if k, _ := b.Cursor().First(); k == nil && len(rs) == 0 {
-		return nil // nothing unacknowledged: the common case
+// forgetReports deletes the unacked reports of path (its entry is being
+// stored).
+func (w *writer) forgetReports(path string) error {
+	if w.x.unacked+w.unacked == 0 {
+		return nil // nothing unacknowledged: the common case, no lookup
 	}
-	for i := range puts {
-		k := []byte(puts[i].Manifest.Path)
-		if b.Get(k) != nil {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
+	k := pathKey(prefixUnacked, path)
+	if _, had, err := w.lookup(k); err != nil || !had {
+		return err
 	}
+	w.unacked--
+	return w.b.Delete(k, nil)
+}
+
+// report adds each of rs in front of its path's list.
+func (w *writer) report(rs []Reported) error {
 	for _, r := range rs {
-		cur, err := decodeUnacked(r.Path, b.Get([]byte(r.Path)))
+		k := pathKey(prefixUnacked, r.Path)
+		v, had, err := w.lookup(k)
+		if err != nil {
+			return err
+		}
+		if !had {
+			w.unacked++
+		}
+		cur, err := decodeUnacked(r.Path, v)
 		if err != nil {
 			return err
 		}
 		cur = slices.DeleteFunc(cur, func(id manifest.ID) bool { return id == r.ID })
 		next := append([]manifest.ID{r.ID}, cur...)
-		v := make([]byte, 0, MaxUnacked*manifest.IDSize)
+		nv := make([]byte, 0, MaxUnacked*manifest.IDSize)
 		for _, id := range next[:min(len(next), MaxUnacked)] {
-			v = append(v, id[:]...)
+			nv = append(nv, id[:]...)
 		}
-		if err := b.Put([]byte(r.Path), v); err != nil {
+		if err := w.b.Set(k, nv, nil); err != nil {
 			return err
 		}
 	}

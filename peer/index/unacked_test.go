@@ -88,3 +88,42 @@ func TestUnackedReports(t *testing.T) {
 		})
 	}
 }
+
+// TestUnackedCountFollowsRecords: the count of paths with reports (which
+// lets an entry skip the lookup when there are none) stays right over
+// repeated reports, forgets and reopens: every path's reports are
+// forgotten by its entry, the last one too.
+func TestUnackedCountFollowsRecords(t *testing.T) {
+	dir := t.TempDir()
+	x, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(s string) manifest.ID { return manifest.Hash([]byte(s)) }
+	entry := func(p string) Entry {
+		return Entry{Manifest: manifest.NewTombstone(p, manifest.KindFile, id(p), 1)}
+	}
+	rep := Batch{Reported: []Reported{{"a", id("1")}, {"b", id("1")}, {"a", id("2")}, {"c", id("1")}}}
+	if err := x.Update(rep); err != nil {
+		t.Fatal(err)
+	}
+	x.Stage(entry("a"))
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if x, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if err := x.Update(Batch{Put: []Entry{entry("b")}}); err != nil {
+		t.Fatal(err)
+	}
+	x.Stage(entry("c"))
+	got, err := x.Unacked([]string{"a", "b", "c"})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("Unacked = %v %v, want none", got, err)
+	}
+	if x.unacked != 0 {
+		t.Fatalf("count of paths with reports = %d, want 0", x.unacked)
+	}
+}
