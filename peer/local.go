@@ -66,6 +66,8 @@ type reporter struct {
 	// sum, during a scan, counts what its reports recorded, for the
 	// scan's few info lines (local_summary.go). Only the loop uses it.
 	sum *localSummary
+	// afterBatch, if set (tests), is called after each batch of a scan.
+	afterBatch func()
 }
 
 // loop runs a local scan whenever the watcher (changes) or a kick asks

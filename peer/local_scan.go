@@ -148,6 +148,9 @@ func (r *reporter) scanBatch(ctx context.Context, run *scanRun, b scan.Batch) er
 		}
 	}
 	r.sum.tick(r.log, run.entries)
+	if r.afterBatch != nil {
+		r.afterBatch()
+	}
 	if len(run.pending) < reportBatch {
 		return nil
 	}
