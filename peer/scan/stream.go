@@ -29,7 +29,8 @@ func (b *Batch) Len() int { return len(b.Entries) + len(b.Skipped) }
 // skipped paths to fn in batches of at most Options.Batch, in walk order,
 // while the walk and the hashing go on (bounded: the walk runs at most a
 // few batches ahead of fn). fn is called from the goroutine that called
-// Stream; an error from fn stops the scan and is returned. Stream returns
+// Stream, never after ctx is done; an error from fn stops the scan and is
+// returned. Stream returns
 // an error if root cannot be walked or ctx is done; then the batches given
 // so far were the walk up to some path, and nothing is known of the rest.
 func Stream(ctx context.Context, root string, opt Options, fn func(Batch) error) error {
@@ -104,8 +105,8 @@ type scanner struct {
 func (s *scanner) deliver(fn func(Batch) error) error {
 	var b Batch
 	flush := func() error {
-		if b.Len() == 0 {
-			return nil
+		if b.Len() == 0 || s.ctx.Err() != nil {
+			return nil // once ctx is done, nothing more is given (Stream returns why)
 		}
 		out := b
 		b = Batch{}
