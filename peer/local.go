@@ -198,6 +198,15 @@ func (r *reporter) report(ctx context.Context, changes []decide.Change) error {
 func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 	steps, obsolete := decide.Record(batch, res)
 	var removed []string
+	// The entries are staged together (one index write for the report),
+	// and before a conflict copy is made, in order.
+	var staged []index.Entry
+	stage := func() {
+		if len(staged) > 0 {
+			r.idx.Stage(staged...)
+			staged = nil
+		}
+	}
 	sum := r.sum
 	if sum == nil { // not a scan's report (a re-announce): one line for it
 		sum = &localSummary{}
@@ -217,6 +226,7 @@ func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 			if s.Kind == decide.RecordConflictCopy {
 				// Our version lost the name: keep it under the conflict
 				// name before the winner replaces it here.
+				stage()
 				st, err := r.keepConflictCopy(&c.Manifest, s.CopyTo, c.Stat)
 				if err != nil {
 					r.log.Error("keep conflict copy", "path", p, "copy", s.CopyTo, "err", err)
@@ -238,12 +248,13 @@ func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 		if s.Kind != decide.RecordNothing && s.Kind != decide.RecordRejected {
 			// The path now stands for our version: the winner of a
 			// conflict may replace it.
-			r.idx.Stage(s.Entry)
+			staged = append(staged, s.Entry)
 		}
 		if s.Unindex {
 			removed = append(removed, p)
 		}
 	}
+	stage()
 	for _, p := range removed {
 		if err := r.store.RemoveFile(p); err != nil {
 			r.log.Debug("chunk store forget", "path", p, "err", err)
