@@ -13,10 +13,8 @@ import (
 	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/decide"
-	"github.com/dartsync/dartsync/peer/ignore"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/peer/localapi"
-	"github.com/dartsync/dartsync/peer/scan"
 	"github.com/dartsync/dartsync/peer/watch"
 	"github.com/dartsync/dartsync/tracker"
 )
@@ -31,10 +29,10 @@ type trackerClient interface {
 }
 
 // reporter takes the folder to the tracker: its loop scans when the
-// watcher or a kick asks, diffs the scan against the index
-// (decide.LocalDiff), reports the changes and records the tracker's answers
-// (decide.Record); after a tracker's epoch change it re-announces the
-// index first (epoch.go).
+// watcher or a kick asks, merges the scan with the index batch by batch
+// (decide.LocalMerge, local_scan.go), reports the changes in bounded
+// batches and records the tracker's answers (decide.Record); after a
+// tracker's epoch change it re-announces the index first (epoch.go).
 type reporter struct {
 	root   string
 	log    *slog.Logger
@@ -65,6 +63,11 @@ type reporter struct {
 	// unreadable: the paths the last scan could not read, and why
 	// (warnUnreadable).
 	unreadable map[string]string
+	// sum, during a scan, counts what its reports recorded, for the
+	// scan's few info lines (local_summary.go). Only the loop uses it.
+	sum *localSummary
+	// afterBatch, if set (tests), is called after each batch of a scan.
+	afterBatch func()
 }
 
 // loop runs a local scan whenever the watcher (changes) or a kick asks
@@ -144,108 +147,6 @@ func (r *reporter) needsScan(paths []string) bool {
 	return false
 }
 
-// prev is the scanner's view of the index: the last synced manifest and stat
-// of a live file.
-func (r *reporter) prev(path string) (manifest.Manifest, scan.Stat, bool) {
-	e, ok := r.idx.Get(path)
-	if !ok || e.Manifest.Deleted || e.Manifest.Kind != manifest.KindFile {
-		return manifest.Manifest{}, scan.Stat{}, false
-	}
-	return e.Manifest, e.Stat, true
-}
-
-// scan scans the folder, diffs it against the index and reports the
-// differences to the tracker. A paused folder reports nothing
-// (errFolderPaused): the marker is checked before the walk, after it and
-// after the diff (see folderGuard.pausedDuringScan).
-func (r *reporter) scan(ctx context.Context) (err error) {
-	guard, ok := r.guard.beginScan()
-	if !ok {
-		return errFolderPaused
-	}
-	start := time.Now()
-	r.state.live.scanStarted()
-	defer func() { r.state.live.scanEnded(err) }()
-	r.ignore.reload()           // before any other path is decided on (ignore.go)
-	rules := r.ignore.matcher() // the walk and the diff use the same rules, whatever reloads meanwhile
-	res, err := scan.Scan(ctx, r.root, scan.Options{PieceSize: r.state.currentPieceSize(), Prev: r.prev, Log: r.log,
-		Progress: r.state.live.scanProgress, Ignore: rules.Match})
-	if err != nil {
-		if !r.guard.check() {
-			return errFolderPaused
-		}
-		return err
-	}
-	if r.guard.pausedDuringScan(guard, "walk") {
-		return errFolderPaused
-	}
-	var hashed []*manifest.Manifest
-	for i := range res.Entries {
-		e := &res.Entries[i]
-		if e.Hashed && e.Manifest.Kind == manifest.KindFile && !e.Manifest.Deleted && e.Manifest.Size > 0 {
-			hashed = append(hashed, &e.Manifest)
-		}
-	}
-	if len(hashed) > 0 {
-		// The chunk store learns where local pieces are, so a rename or a
-		// conflict copy is built from them, and so that the piece server
-		// can serve what is reported next. A failure (a full disk) fails
-		// the scan: a file reported without its pieces recorded would make
-		// this device the owner of a version it cannot serve (and the scan
-		// would not record them later: the file is unchanged). The scan is
-		// retried like any failed scan.
-		if err := r.store.AddFiles(hashed); err != nil {
-			return fmt.Errorf("index local pieces: %w", err)
-		}
-	}
-	r.warnBadNames(res.Skipped)
-	r.warnUnreadable(res.Skipped)
-	changes := r.diff(res.Entries, res.Skipped, rules)
-	if r.guard.pausedDuringScan(guard, "diff") {
-		return errFolderPaused
-	}
-	r.stats.ScansCompleted.Add(1)
-	r.log.Debug("local scan", "entries", len(res.Entries), "hashed", len(hashed), "changes", len(changes),
-		"took", time.Since(start))
-	if len(changes) == 0 {
-		return r.idx.Flush()
-	}
-	return r.report(ctx, changes)
-}
-
-// diff compares scan entries with the index (decide.LocalDiff), restages
-// unchanged files with a new stat, and keeps the changes the disk still
-// shows: a file that changed again since it was scanned (or was replaced
-// by an apply) is left for the next scan, a path the scan did not list
-// that exists after all (created since, unreadable, a name clash) is not
-// deleted, and a version the tracker refused in the same circumstances is
-// not reported again.
-func (r *reporter) diff(entries []scan.Entry, skipped []scan.Skip, rules *ignore.Matcher) []decide.Change {
-	d := decide.LocalDiff(entries, skipped, unignoredPaths(rules, r.idx.Paths(), r.idx.Get), r.idx.Get, r.state.isApplying, time.Now().UnixNano())
-	out := d.Changes[:0]
-	for _, c := range d.Changes {
-		m := &c.Manifest
-		switch {
-		case m.Deleted:
-			if r.stillNamed(m.Path) {
-				continue
-			}
-		case r.state.stillRejected(m, r.idx.Seq()):
-			continue
-		case m.Kind == manifest.KindFile:
-			fi, err := os.Lstat(absPath(r.root, m.Path))
-			if err != nil || scan.StatOf(fi) != c.Stat {
-				continue
-			}
-		}
-		out = append(out, c)
-	}
-	if len(d.Restat) > 0 {
-		r.idx.Stage(d.Restat...)
-	}
-	return out
-}
-
 // report sends changes to the tracker (tracker.Client.Update splits them
 // into messages) and records the outcomes. On a failure, the changes the
 // tracker answered are recorded, the others are left for the next scan.
@@ -297,8 +198,20 @@ func (r *reporter) report(ctx context.Context, changes []decide.Change) error {
 func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 	steps, obsolete := decide.Record(batch, res)
 	var removed []string
-	var sum localSummary
-	defer sum.log(r.log)
+	// The entries are staged together (one index write for the report),
+	// and before a conflict copy is made, in order.
+	var staged []index.Entry
+	stage := func() {
+		if len(staged) > 0 {
+			r.idx.Stage(staged...)
+			staged = nil
+		}
+	}
+	sum := r.sum
+	if sum == nil { // not a scan's report (a re-announce): one line for it
+		sum = &localSummary{}
+		defer sum.log(r.log)
+	}
 	for i, s := range steps {
 		c := batch[i]
 		p := c.Manifest.Path
@@ -313,6 +226,7 @@ func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 			if s.Kind == decide.RecordConflictCopy {
 				// Our version lost the name: keep it under the conflict
 				// name before the winner replaces it here.
+				stage()
 				st, err := r.keepConflictCopy(&c.Manifest, s.CopyTo, c.Stat)
 				if err != nil {
 					r.log.Error("keep conflict copy", "path", p, "copy", s.CopyTo, "err", err)
@@ -334,12 +248,13 @@ func (r *reporter) record(batch []decide.Change, res []tracker.Result) error {
 		if s.Kind != decide.RecordNothing && s.Kind != decide.RecordRejected {
 			// The path now stands for our version: the winner of a
 			// conflict may replace it.
-			r.idx.Stage(s.Entry)
+			staged = append(staged, s.Entry)
 		}
 		if s.Unindex {
 			removed = append(removed, p)
 		}
 	}
+	stage()
 	for _, p := range removed {
 		if err := r.store.RemoveFile(p); err != nil {
 			r.log.Debug("chunk store forget", "path", p, "err", err)

@@ -2,9 +2,10 @@
 // values: what changed locally, what to record of the tracker's answers,
 // which remote adds are renames, in which order and in which class wants are
 // applied, and what a remote deletion or a new version may do to the file on
-// disk. Nothing here reads the disk, the index, the chunk store or the
-// network: the peer gathers those facts (a scan, index entries, one lstat)
-// and acts on the answer. Every function has a table test.
+// disk. Nothing here reads the disk, the chunk store or the network, and
+// the index only through the functions the peer passes (Lookup, Pager):
+// the peer gathers those facts (a scan, index entries, one lstat) and acts
+// on the answer. Every function has a table test.
 //
 // Terms (see peer/doc.go for the rest):
 //
@@ -12,6 +13,13 @@
 //   - Change: a local version to report, with the stat that proves it.
 //   - Disk: what one lstat says is at a path (nothing, a regular file with
 //     its stat, a directory, something else).
+//   - Walk order: paths compared component by component ("a/x" before
+//     "a.txt"; index.ComparePaths), the order of both the scan's batches
+//     (scan.Stream) and the index's pages (index.Index.Page).
+//   - Cursor: the index read forward in walk order, one page in memory.
+//   - Local merge: the diff of a scan with the index in one pass of both in
+//     walk order (LocalMerge), batch by batch; deletions are held until
+//     the walk is complete.
 package decide
 
 import (

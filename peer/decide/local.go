@@ -1,7 +1,7 @@
 package decide
 
 import (
-	"strings"
+	"slices"
 
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
@@ -24,61 +24,36 @@ type Diff struct {
 	Restat []index.Entry
 }
 
-// LocalDiff compares a scan (entries and skipped paths, sorted by path)
-// with the index (lookup, and paths: every indexed path). A path that busy
+// LocalDiff compares a whole scan (entries and skipped paths) with the
+// index (lookup, and paths: every indexed path the diff may take for
+// deleted): LocalMerge over one batch, the deletions last. A path that busy
 // reports (being applied: the puller's own write) is left alone. A skipped
 // path, and anything below it, is never taken for deleted. now is the
-// modification time of the tombstones.
+// modification time of the tombstones. For small sets (tests, a handful of
+// paths); the reporter streams with LocalMerge.
 func LocalDiff(entries []scan.Entry, skipped []scan.Skip, paths []string, lookup Lookup, busy func(string) bool, now int64) Diff {
-	var d Diff
-	seen := make(map[string]bool, len(entries))
-	for i := range entries {
-		e := &entries[i]
-		m := e.Manifest
-		seen[m.Path] = true
-		if busy(m.Path) {
-			continue
+	b := scan.Batch{Entries: slices.Clone(entries), Skipped: slices.Clone(skipped)}
+	slices.SortFunc(b.Entries, func(x, y scan.Entry) int { return index.ComparePaths(x.Manifest.Path, y.Manifest.Path) })
+	slices.SortFunc(b.Skipped, func(x, y scan.Skip) int { return index.ComparePaths(x.Path, y.Path) })
+	sorted := slices.SortedFunc(slices.Values(paths), index.ComparePaths)
+	var listed []index.Entry
+	for _, p := range slices.Compact(sorted) {
+		if e, ok := lookup(p); ok {
+			listed = append(listed, e)
 		}
-		st := e.Stat
-		if m.Kind == manifest.KindDir {
-			st = scan.Stat{}
-		}
-		ie, ok := lookup(m.Path)
-		if ok && !ie.Manifest.Deleted && ie.Manifest.ID == m.ID {
-			if ie.Stat != st && m.Kind == manifest.KindFile {
-				ne := ie
-				ne.Stat = st
-				ne.Manifest.ModTime, ne.Manifest.Exec = m.ModTime, m.Exec
-				d.Restat = append(d.Restat, ne)
-			}
-			continue
-		}
-		if ok {
-			m.Base = ie.Manifest.ID
-		}
-		d.Changes = append(d.Changes, Change{Manifest: m, Stat: st})
 	}
-	for _, p := range paths {
-		if seen[p] || underSkipped(p, skipped) || busy(p) {
-			continue
+	page := func(after string, n int) ([]index.Entry, error) {
+		i, _ := slices.BinarySearchFunc(listed, after, func(e index.Entry, t string) int { return index.ComparePaths(e.Manifest.Path, t) })
+		if i < len(listed) && after != "" && listed[i].Manifest.Path == after {
+			i++
 		}
-		ie, ok := lookup(p)
-		if !ok || ie.Manifest.Deleted {
-			continue
-		}
-		d.Changes = append(d.Changes, Change{Manifest: manifest.NewTombstone(p, ie.Manifest.Kind, ie.Manifest.ID, now)})
+		return slices.Clone(listed[i:min(i+n, len(listed))]), nil
 	}
+	m := NewLocalMerge(page, busy, nil, now)
+	d, _ := m.Batch(b)
+	dels, _ := m.Finish()
+	d.Changes = append(d.Changes, dels...)
 	return d
-}
-
-// underSkipped reports whether p is a skipped path or below one.
-func underSkipped(p string, skipped []scan.Skip) bool {
-	for _, s := range skipped {
-		if p == s.Path || strings.HasPrefix(p, s.Path+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 // NeedsScan reports whether a path the watcher named differs from its index

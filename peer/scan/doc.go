@@ -1,5 +1,6 @@
-// Package scan walks a synced folder and returns the manifest of every
-// regular file and directory in it, hashing only what changed.
+// Package scan walks a synced folder and gives the manifest of every
+// regular file and directory in it, in walk order and in bounded batches,
+// hashing only what changed.
 //
 // Terms:
 //
@@ -29,10 +30,22 @@
 //
 // The state directory (manifest.StateDir) at the top of the folder is not
 // walked. Files that vanish between the walk and their hashing are left out
-// (they are gone). Entries are sorted by path (byte order), whatever the
-// number of workers.
+// (they are gone).
+//
+//   - Walk order: the order of a depth-first walk that lists each
+//     directory's names sorted (os.ReadDir), a directory just before what
+//     it holds: paths compared component by component, so "a/x" comes
+//     before "a.txt". It is the order of the peer's index pages
+//     (peer/index.ComparePaths). Entries and skipped paths come in walk
+//     order, whatever the number of workers.
+//   - Batch: a bounded run of the walk (Options.Batch entries and skipped
+//     paths at most). Stream gives the folder batch by batch, so memory is
+//     bounded by the batch and the hashing window, not by the number of
+//     files (the largest single directory's names are read at once).
 //
 // Hashing runs on a bounded pool of Options.Workers goroutines (default
-// GOMAXPROCS), several files at once; a large file is also hashed on all
-// cores by manifest.Build. Memory is bounded by the pool, not by file sizes.
+// GOMAXPROCS), several files at once, while the walk goes on; outcomes are
+// put back in walk order. A large file is also hashed on all cores by
+// manifest.Build. Memory is bounded by the pool and the window, not by file
+// sizes.
 package scan

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/dartsync/dartsync/manifest"
@@ -40,19 +39,15 @@ const (
 var errRacy = errors.New("modified too recently")
 
 // job is one file to hash; st is the walk's Stat, used for progress
-// accounting.
+// accounting; the outcome goes on res.
 type job struct {
-	idx int
 	rel string
 	st  Stat
+	res chan<- event
 }
 
-// event goes from a hashing worker to the Scan goroutine: bytes read, and
-// on done the file's outcome.
+// event is a hashing worker's outcome for one file.
 type event struct {
-	idx     int
-	bytes   int64
-	done    bool
 	entry   Entry
 	skip    string // non-empty: skipped for this reason
 	skipErr error  // what made it unreadable (Skip.Err)
@@ -60,99 +55,44 @@ type event struct {
 	err     error  // ctx done
 }
 
-// hashAll hashes the files listed by walk on a pool of Workers goroutines.
-// Results and progress come back on one channel and are applied, and
-// reported, by the calling goroutine only.
-func (s *scanner) hashAll() error {
-	s.report() // the walk is done: totals are known
-	if len(s.todo) == 0 {
-		return nil
-	}
-	jobs := make(chan job)
-	events := make(chan event, 64)
-	var wg sync.WaitGroup
-	for range min(s.opt.Workers, len(s.todo)) {
-		wg.Go(func() {
-			for j := range jobs {
-				s.hashJob(j, events)
-			}
-		})
-	}
-	var feeder sync.WaitGroup
-	feeder.Go(func() {
-		defer func() {
-			close(jobs)
-			wg.Wait()
-			close(events)
-		}()
-		for _, idx := range s.todo {
-			e := &s.entries[idx] // read-only until its done event
-			select {
-			case jobs <- job{idx: idx, rel: e.Manifest.Path, st: e.Stat}:
-			case <-s.ctx.Done():
-				return
-			}
-		}
-	})
-	for ev := range events {
-		s.progress.Bytes += ev.bytes
-		if ev.done {
-			s.progress.Files++
-			switch {
-			case ev.err != nil, ev.gone:
-				s.entries[ev.idx].Manifest.Path = "" // dropped from the result
-			case ev.skip != "":
-				s.skipErr(s.entries[ev.idx].Manifest.Path, ev.skip, ev.skipErr)
-				s.entries[ev.idx].Manifest.Path = ""
-			default:
-				s.entries[ev.idx] = ev.entry
-			}
-		}
-		s.report()
-	}
-	feeder.Wait()
-	if err := s.ctx.Err(); err != nil {
-		return fmt.Errorf("scan %s: %w", s.root, err)
-	}
-	return nil
-}
-
-// hashJob hashes one file, retrying while it changes under the reader, and
-// sends its progress and outcome.
-func (s *scanner) hashJob(j job, events chan<- event) {
+// hashJob hashes one file, retrying while it changes under the reader,
+// and returns its outcome. The bytes it reads count in bytesRead (adding
+// up to the walk's size of the file).
+func (s *scanner) hashJob(j job) (ev event) {
 	var reported int64
 	progress := func(n int64) {
 		reported += n
-		events <- event{idx: j.idx, bytes: n}
+		s.bytesRead.Add(n)
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
 	}
-	ev := event{idx: j.idx, done: true}
-	defer func() {
-		ev.bytes = j.st.Size - reported // progress adds up to the walk's sizes
-		events <- ev
-	}()
+	defer func() { s.bytesRead.Add(j.st.Size - reported) }()
 	for range maxAttempts {
 		m, st, err := s.hashFile(j.rel, progress)
 		switch {
 		case err == nil:
 			ev.entry = Entry{Manifest: m, Stat: st, Hashed: true}
-			return
+			return ev
 		case s.ctx.Err() != nil:
 			ev.err = s.ctx.Err()
-			return
+			return ev
 		case errors.Is(err, fs.ErrNotExist):
 			ev.gone = true
-			return
+			return ev
 		case errors.Is(err, manifest.ErrChanged), errors.Is(err, errRacy):
 			continue
 		case errors.Is(err, manifest.ErrNotRegular):
 			ev.skip = "not a regular file"
-			return
+			return ev
 		default:
 			ev.skip, ev.skipErr = err.Error(), err
-			return
+			return ev
 		}
 	}
 	ev.skip = fmt.Sprintf("kept changing while it was hashed (%d attempts)", maxAttempts)
+	return ev
 }
 
 // hashFile builds the manifest of the regular file rel and returns it with

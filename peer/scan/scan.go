@@ -1,14 +1,12 @@
 package scan
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"runtime"
-	"slices"
 
 	"github.com/dartsync/dartsync/manifest"
 )
@@ -43,12 +41,14 @@ func (a Stat) changed() int64 { return max(a.ModTime, a.Ctime) }
 
 // Prev returns the previous state of the folder-relative path: its last
 // manifest and the Stat taken when it was hashed. ok is false if there is
-// none. It is called from the goroutine that called Scan.
+// none. It is called from one goroutine (the walk's), for files only, in
+// walk order: an implementation may read the caller's index forward, page
+// by page, instead of one lookup per path.
 type Prev func(path string) (m manifest.Manifest, st Stat, ok bool)
 
-// Progress is the scanner's progress: files and bytes hashed so far, and how
-// many files and bytes this scan has to hash (known once the walk is done;
-// Walked counts entries walked until then).
+// Progress is the scanner's progress: entries walked, files and bytes
+// hashed so far, and how many files and bytes the walk has found to hash
+// so far (the totals once the scan is done).
 type Progress struct {
 	Walked     int64
 	Files      int64
@@ -63,9 +63,9 @@ type Options struct {
 	PieceSize int64
 	// Workers bounds how many files are hashed at once; 0 means GOMAXPROCS.
 	Workers int
-	// Progress, if set, is called from the goroutine that called Scan: once
-	// when the walk is done, after each hashed file, and while a large file
-	// is read. It must not block for long.
+	// Progress, if set, is called from the goroutine that called Scan or
+	// Stream: after each hashed file, while a large file is read, and once
+	// at the end. It must not block for long.
 	Progress func(Progress)
 	// Prev, if set, gives the previous state of a path (see Prev).
 	Prev Prev
@@ -75,6 +75,9 @@ type Options struct {
 	// Matcher.Match): such a path is neither listed nor skipped, and an
 	// ignored directory is not entered.
 	Ignore func(path string, isDir bool) bool
+	// Batch bounds the entries plus skipped paths of one Batch given to
+	// Stream's callback; 0 means DefaultBatch.
+	Batch int
 }
 
 // Entry is one regular file or directory of the folder. For a file that was
@@ -99,71 +102,51 @@ type Skip struct {
 
 // Result is what Scan found.
 type Result struct {
-	Entries []Entry // sorted by path
-	Skipped []Skip  // sorted by path
+	Entries []Entry // in walk order
+	Skipped []Skip  // in walk order
 }
 
-// Scan walks the folder at root recursively and returns its entries (see
-// the package documentation). It returns an error only if root cannot be
-// walked or ctx is done; problems with single paths are reported in Skipped.
+// Scan walks the folder at root recursively and returns all its entries
+// (see the package documentation): Stream, collected. It returns an error
+// only if root cannot be walked or ctx is done; problems with single paths
+// are reported in Skipped. A caller that must not hold the whole folder in
+// memory uses Stream.
 func Scan(ctx context.Context, root string, opt Options) (Result, error) {
+	var res Result
+	err := Stream(ctx, root, opt, func(b Batch) error {
+		res.Entries = append(res.Entries, b.Entries...)
+		res.Skipped = append(res.Skipped, b.Skipped...)
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// check fills in opt's defaults and checks root.
+func (opt *Options) check(root string) error {
 	if opt.PieceSize == 0 {
 		opt.PieceSize = manifest.DefaultPieceSize
 	}
 	if err := manifest.CheckPieceSize(opt.PieceSize); err != nil {
-		return Result{}, fmt.Errorf("scan: %w", err)
+		return fmt.Errorf("scan: %w", err)
 	}
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.Batch <= 0 {
+		opt.Batch = DefaultBatch
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	fi, err := os.Stat(root)
 	if err != nil {
-		return Result{}, fmt.Errorf("scan: %w", err)
+		return fmt.Errorf("scan: %w", err)
 	}
 	if !fi.IsDir() {
-		return Result{}, fmt.Errorf("scan: %s is not a directory", root)
+		return fmt.Errorf("scan: %s is not a directory", root)
 	}
-	s := &scanner{ctx: ctx, root: root, opt: opt}
-	if err := s.walk(); err != nil {
-		return Result{}, err
-	}
-	if err := s.hashAll(); err != nil {
-		return Result{}, err
-	}
-	res := Result{Skipped: s.skipped}
-	res.Entries = slices.DeleteFunc(s.entries, func(e Entry) bool { return e.Manifest.Path == "" })
-	slices.SortFunc(res.Entries, func(a, b Entry) int { return cmp.Compare(a.Manifest.Path, b.Manifest.Path) })
-	slices.SortFunc(res.Skipped, func(a, b Skip) int { return cmp.Compare(a.Path, b.Path) })
-	return res, nil
-}
-
-// scanner is the state of one Scan.
-type scanner struct {
-	ctx  context.Context
-	root string
-	opt  Options
-
-	entries  []Entry
-	skipped  []Skip
-	todo     []int // indexes into entries of files to hash
-	progress Progress
-}
-
-// skip skips path by choice (a symlink, a refused name) or because it
-// kept changing.
-func (s *scanner) skip(path, reason string) { s.skipErr(path, reason, nil) }
-
-// skipErr skips path, unreadable because of err.
-func (s *scanner) skipErr(path, reason string, err error) {
-	s.opt.Log.Debug("scan: skipped", "path", path, "reason", reason)
-	s.skipped = append(s.skipped, Skip{Path: path, Reason: reason, Err: err})
-}
-
-func (s *scanner) report() {
-	if s.opt.Progress != nil {
-		s.opt.Progress(s.progress)
-	}
+	return nil
 }

@@ -95,12 +95,12 @@ func TestScanTree(t *testing.T) {
 		got[e.Manifest.Path] = e
 		paths = append(paths, e.Manifest.Path)
 	}
-	if !slices.IsSorted(paths) {
-		t.Errorf("entries not sorted: %q", paths)
+	if !slices.IsSortedFunc(paths, walkCompare) {
+		t.Errorf("entries not in walk order: %q", paths)
 	}
 	wantDirs := []string{"a", "a/b", "a/b/c", "big", "bin", "dir with spaces", "empty dir", "naïve", "nested", "nested/.dartsync"}
 	wantPaths := append(slices.Collect(maps.Keys(files)), wantDirs...)
-	slices.Sort(wantPaths)
+	slices.SortFunc(wantPaths, walkCompare)
 	if !slices.Equal(paths, wantPaths) {
 		t.Fatalf("entries:\n got %q\nwant %q", paths, wantPaths)
 	}
