@@ -46,7 +46,10 @@
 //	           file ID, which the rest determines and decoding recomputes)
 //	'w' path → want head (want_record.go: file ID, seq, owners, piece
 //	           count, manifest without path, ID or pieces)
-//	'p' path → the want's piece list, apart, so listing wants reads heads
+//	'p' path 0x00 0x00 chunk → 1 024 pieces of the want's piece list
+//	           (want_pieces.go; chunk 2 bytes big-endian): apart, so listing
+//	           wants reads heads, and in small values, so Pebble's flushes
+//	           never buffer a 2.25 MiB list whole
 //	'u' path → unacked reports (file IDs, newest first)
 //	'h' path 0x00 0x00 counter → file ID (history; counter 8 bytes
 //	           big-endian, so one path's records sort oldest first)

@@ -180,8 +180,9 @@ func (m *migration) want(k, v []byte) error {
 	if err != nil {
 		return err
 	}
-	if len(pieces) > 0 {
-		if err := m.set(pathKey(prefixPieces, string(k)), pieces); err != nil {
+	for i := 0; i < pieceChunks(len(pieces)/36); i++ {
+		lo := i * piecesChunk * 36
+		if err := m.set(pieceChunkKey(string(k), i), pieces[lo:min(len(pieces), lo+piecesChunk*36)]); err != nil {
 			return err
 		}
 	}

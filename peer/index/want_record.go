@@ -9,7 +9,8 @@ import (
 )
 
 // Want records: a want is stored as a head under prefixWants and, for a
-// file with pieces, its piece list under prefixPieces, so that listing
+// file with pieces, its piece list in chunks under prefixPieces
+// (want_pieces.go), so that listing
 // wants (WantsPage) reads heads only, however large the announced files
 // (a manifest of 2^16 pieces is 2.25 MiB: Pebble reads a value whole).
 //

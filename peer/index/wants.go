@@ -65,7 +65,7 @@ func (x *Index) Want(path string, id manifest.ID) (Want, bool, error) {
 	w, err := decodeWantRecord(path, v)
 	var pieces []byte
 	if err == nil && w.Pieces > 0 {
-		pieces, _, err = kvstore.Get(x.db, pathKey(prefixPieces, path))
+		pieces, err = readPieces(x.db, path, w.Pieces)
 	}
 	if err == nil {
 		w, err = wantWhole(w, pieces)

@@ -172,10 +172,11 @@ func (w *writer) doneWant(d Done) error {
 	if err := w.b.Delete(k, nil); err != nil {
 		return err
 	}
-	if h, err := decodeWantRecord(d.Path, v); err != nil || h.Pieces > 0 {
-		return w.b.Delete(pathKey(prefixPieces, d.Path), nil)
+	h, err := decodeWantRecord(d.Path, v)
+	if err != nil { // a corrupt head: delete as many chunks as any list has
+		return deletePieces(w.b, d.Path, 0, pieceChunks(manifest.MaxPieces))
 	}
-	return nil
+	return deletePieces(w.b, d.Path, 0, pieceChunks(h.Pieces))
 }
 
 // want stores wt as a head and, if it has pieces, a piece list; a piece
@@ -186,15 +187,19 @@ func (w *writer) want(wt *Want) error {
 		return err
 	}
 	path := wt.Manifest.Path
-	if err := w.b.Set(pathKey(prefixWants, path), head, nil); err != nil {
+	hk := pathKey(prefixWants, path)
+	oldN := 0
+	if v, had, err := w.lookup(hk); err != nil {
+		return err
+	} else if had {
+		if h, err := decodeWantRecord(path, v); err == nil {
+			oldN = h.Pieces
+		} else {
+			oldN = manifest.MaxPieces // a corrupt head: every chunk a list may have
+		}
+	}
+	if err := w.b.Set(hk, head, nil); err != nil {
 		return fmt.Errorf("want %q: %w", path, err)
 	}
-	pk := pathKey(prefixPieces, path)
-	if len(pieces) > 0 {
-		return w.b.Set(pk, pieces, nil)
-	}
-	if _, had, err := w.lookup(pk); err != nil || !had {
-		return err
-	}
-	return w.b.Delete(pk, nil)
+	return setPieces(w.b, path, pieces, oldN)
 }
