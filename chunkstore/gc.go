@@ -10,8 +10,9 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/cockroachdb/pebble"
 
+	"github.com/dartsync/dartsync/internal/kvstore"
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -176,14 +177,21 @@ func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[ma
 		return nil
 	}
 	held := make(map[manifest.ID][]int) // durable pieces of garbage with a file: hash → holders
-	err := s.db.View(func(tx *bolt.Tx) error {
-		pieces, refs := tx.Bucket(bucketPieces), tx.Bucket(bucketRefs)
+	err := s.db.view(func(r pebble.Reader) error {
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPieces}, UpperBound: []byte{prefixPieces + 1}})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
 		for ref, i := range byRef {
 			if !garbage[i].file {
 				continue // its locations point nowhere
 			}
-			rv := refs.Get(refKey(ref))
-			if rv == nil {
+			rv, ok, err := kvstore.Get(r, refKey(ref))
+			if err != nil {
+				return err
+			}
+			if !ok {
 				continue
 			}
 			rec, err := decodeRef(rv)
@@ -191,13 +199,15 @@ func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[ma
 				continue // holds nothing usable
 			}
 			for k := range rec.pieceCount() {
-				h := rec.hash(k)
-				if pieces.Get(pieceKey(h, ref)) != nil && !slices.Contains(held[h], i) {
-					held[h] = append(held[h], i)
+				prefix := pieceRefPrefix(rec.prefix(k), ref)
+				for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+					if h, _, valid := parsePieceKey(it.Key()); valid && !slices.Contains(held[h], i) {
+						held[h] = append(held[h], i)
+					}
 				}
 			}
 		}
-		return nil
+		return it.Error()
 	})
 	if err != nil {
 		return fmt.Errorf("chunkstore: collect partials: %w", err)
@@ -224,21 +234,32 @@ func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[ma
 		return nil
 	}
 	uncovered := make(map[manifest.ID]bool)
-	err = s.db.View(func(tx *bolt.Tx) error {
-		refs, c := tx.Bucket(bucketRefs), tx.Bucket(bucketPieces).Cursor()
+	err = s.db.view(func(r pebble.Reader) error {
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPieces}, UpperBound: []byte{prefixPieces + 1}})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
 	hashes:
 		for h := range need {
-			for k, _ := c.Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]); k, _ = c.Next() {
-				if len(k) != manifest.IDSize+refKeyLen {
+			prefix := append([]byte{prefixPieces}, h[:hashPrefixLen]...)
+			for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+				kh, ref, valid := parsePieceKey(it.Key())
+				if !valid || kh != h {
 					continue
 				}
-				if _, isGarbage := byRef[beUint64(k[manifest.IDSize:])]; !isGarbage && refs.Get(k[manifest.IDSize:]) != nil {
+				if _, isGarbage := byRef[ref]; isGarbage {
+					continue
+				}
+				if _, ok, err := kvstore.Get(r, refKey(ref)); err != nil {
+					return err
+				} else if ok {
 					continue hashes // a complete file or a partial still in use has it
 				}
 			}
 			uncovered[h] = true
 		}
-		return nil
+		return it.Error()
 	})
 	if err != nil {
 		return fmt.Errorf("chunkstore: collect partials: %w", err)
@@ -280,16 +301,25 @@ func (s *Store) partialRecords() (map[manifest.ID]partialSeen, error) {
 		return nil, err
 	}
 	out := make(map[manifest.ID]partialSeen)
-	err := s.db.View(func(tx *bolt.Tx) error {
-		refs := tx.Bucket(bucketRefs)
-		return tx.Bucket(bucketPartials).ForEach(func(k, v []byte) error {
+	err := s.db.view(func(r pebble.Reader) error {
+		it, err := prefixIter(r, []byte{prefixPartials})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		for ok := it.First(); ok; ok = it.Next() {
+			k, v := it.Key()[1:], it.Value()
 			if len(k) != manifest.IDSize {
-				return nil
+				continue
 			}
 			seen := partialSeen{raw: bytes.Clone(v)}
 			if len(v) >= refKeyLen {
 				seen.ref = beUint64(v)
-				if rv := refs.Get(v[:refKeyLen]); rv != nil {
+				rv, found, err := kvstore.Get(r, refKey(seen.ref))
+				if err != nil {
+					return err
+				}
+				if found {
 					if rec, err := decodeRef(rv); err == nil {
 						if _, _, t, err := decodePartialRec(v, rec.pieceCount()); err == nil {
 							seen.progress = t
@@ -298,8 +328,8 @@ func (s *Store) partialRecords() (map[manifest.ID]partialSeen, error) {
 				}
 			}
 			out[manifest.ID(k)] = seen
-			return nil
-		})
+		}
+		return it.Error()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("chunkstore: list partials: %w", err)
@@ -371,21 +401,26 @@ func (s *Store) discard(id manifest.ID, check func(rec []byte) bool) (removed bo
 		delete(s.partials, id)
 		s.mu.Unlock()
 	}()
-	err = s.db.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketPartials)
-		v := b.Get(id[:])
+	err = s.db.update(func(t *tx) error {
+		pk := partialKey(id)
+		v, found, err := t.get(pk)
+		if err != nil {
+			return err
+		}
+		if !found {
+			v = nil
+		}
 		removed = check == nil || check(v)
 		switch {
 		case !removed || v == nil:
 			return nil
 		case len(v) < refKeyLen:
-			return b.Delete(id[:])
+			return t.del(pk)
 		}
-		ref := beUint64(v)
-		if err := b.Delete(id[:]); err != nil {
+		if err := t.del(pk); err != nil {
 			return err
 		}
-		return removeRef(tx, ref)
+		return removeRef(t, beUint64(v))
 	})
 	if err != nil {
 		return false, fmt.Errorf("chunkstore: discard partial %s: %w", id.Short(), err)
