@@ -148,7 +148,13 @@ func (p *Partial) Commit(target string) error {
 	ref := p.ref
 	p.flushMu.Unlock()
 	p.s.committed.add(p.m.ID, len(p.m.Pieces)) // held.go
-	if err := p.s.db.update(func(t *tx) error { return recordCommitted(t, p.s.paths, &p.m, target, ref) }); err != nil {
+	if err := p.s.db.update(func(t *tx) error {
+		files, err := lookupFiles(t, committedPaths(p.s.paths, []string{target}))
+		if err != nil {
+			return err
+		}
+		return recordCommitted(t, files, p.s.paths, &p.m, target, ref)
+	}); err != nil {
 		// The file is in place; only the index (a hint) is behind. A rescan
 		// (AddFile) repairs it.
 		p.s.log.Warn("chunkstore: committed file not indexed", "file", target, "err", err)
@@ -159,7 +165,8 @@ func (p *Partial) Commit(target string) error {
 // recordCommitted forgets the partial of m and indexes its pieces as the
 // complete file at target (if inside the folder), reusing its ref (0: the
 // partial was never recorded).
-func recordCommitted(t *tx, paths layout, m *manifest.Manifest, target string, ref uint64) error {
+// files holds the file records of target's path (lookupFiles).
+func recordCommitted(t *tx, files fileRefs, paths layout, m *manifest.Manifest, target string, ref uint64) error {
 	if err := t.del(partialKey(m.ID)); err != nil {
 		return err
 	}
@@ -170,13 +177,25 @@ func recordCommitted(t *tx, paths layout, m *manifest.Manifest, target string, r
 		}
 		return nil
 	}
-	if err := removePath(t, rel); err != nil {
+	if err := files.remove(t, rel); err != nil {
 		return err
 	}
 	if ref == 0 {
-		return putFile(t, t.newRef(), rel, m, freshRef)
+		return files.put(t, t.newRef(), rel, m, freshRef)
 	}
-	return putFile(t, ref, rel, m, oldRef)
+	return files.put(t, ref, rel, m, oldRef)
+}
+
+// committedPaths returns the folder-relative paths of the targets inside
+// the folder.
+func committedPaths(paths layout, targets []string) []string {
+	out := make([]string, 0, len(targets))
+	for _, t := range targets {
+		if rel, inside := paths.relPath(t); inside {
+			out = append(out, rel)
+		}
+	}
+	return out
 }
 
 // CopyLocal fills missing pieces from bytes the store already has elsewhere

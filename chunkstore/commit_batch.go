@@ -182,8 +182,12 @@ func (b *CommitBatch) Finish() map[string]error {
 		p.flushMu.Unlock()
 	}
 	err := b.s.db.update(func(t *tx) error {
+		files, err := lookupFiles(t, committedPaths(b.s.paths, b.targets))
+		if err != nil {
+			return err
+		}
 		for i, p := range b.renamed {
-			if err := recordCommitted(t, b.s.paths, &p.m, b.targets[i], refs[i]); err != nil {
+			if err := recordCommitted(t, files, b.s.paths, &p.m, b.targets[i], refs[i]); err != nil {
 				return fmt.Errorf("%q: %w", p.m.Path, err)
 			}
 		}

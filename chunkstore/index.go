@@ -2,7 +2,6 @@ package chunkstore
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -44,15 +43,23 @@ func (s *Store) AddFiles(ms []*manifest.Manifest) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
+	paths := make([]string, len(ms))
+	for i, m := range ms {
+		paths[i] = m.Path
+	}
 	err := s.db.update(func(t *tx) error {
+		files, err := lookupFiles(t, paths)
+		if err != nil {
+			return err
+		}
 		for _, m := range ms {
-			if err := removePath(t, m.Path); err != nil {
+			if err := files.remove(t, m.Path); err != nil {
 				return err
 			}
 			if m.Size == 0 {
 				continue
 			}
-			if err := putFile(t, t.newRef(), m.Path, m, freshRef); err != nil {
+			if err := files.put(t, t.newRef(), m.Path, m, freshRef); err != nil {
 				return err
 			}
 		}
@@ -237,19 +244,11 @@ func (s *Store) dropLocation(h manifest.ID, l refLoc) (changed bool, err error) 
 
 // removePath removes the file record of the folder-relative path, if any.
 func removePath(t *tx, path string) error {
-	fk := fileKey(path)
-	v, ok, err := t.get(fk)
-	if err != nil || !ok {
+	files, err := lookupFiles(t, []string{path})
+	if err != nil {
 		return err
 	}
-	ref, n := binary.Uvarint(v)
-	if n <= 0 || n != len(v) {
-		return fmt.Errorf("corrupt file record for %q", path)
-	}
-	if err := t.del(fk); err != nil {
-		return err
-	}
-	return removeRef(t, ref)
+	return files.remove(t, path)
 }
 
 // removeRef deletes a ref record and every location it has.
@@ -289,21 +288,6 @@ const (
 	freshRef refAge = iota // allocated in this batch: nothing recorded yet
 	oldRef                 // may have locations already
 )
-
-// putFile records the complete file m at the folder-relative path rel
-// under ref: the file record, the ref record (with the stamp m gives: while
-// the file still has its size and modification time, ReadPieceForUpload
-// trusts its bytes; a manifest without a modification time records none)
-// and the location of every piece.
-func putFile(t *tx, ref uint64, rel string, m *manifest.Manifest, age refAge) error {
-	if err := t.put(refKey(ref), encodeRef(fileRec(rel, m))); err != nil {
-		return err
-	}
-	if err := t.put(fileKey(rel), binary.AppendUvarint(nil, ref)); err != nil {
-		return err
-	}
-	return putPieces(t, ref, m, nil, age)
-}
 
 // putPieces records the location of every piece of m in ref (only the pieces
 // with which(i) true if which is non-nil). A hash that occurs several times

@@ -133,4 +133,3 @@ func (s *Store) Close() error {
 
 // Root returns the absolute folder root.
 func (s *Store) Root() string { return s.paths.root }
-
