@@ -209,7 +209,7 @@ func (c *v1Copier) refs(tx *bolt.Tx) error {
 	})
 }
 
-// pieces: H‖ref → location becomes h‖H[:8]‖ref‖H[8:] → location.
+// pieces: H‖ref → location becomes h‖H[:4]‖ref‖H[4:] → location.
 func (c *v1Copier) pieces(tx *bolt.Tx) error {
 	return tx.Bucket(v1Pieces).ForEach(func(k, v []byte) error {
 		if len(k) != manifest.IDSize+v1RefKeyLen {

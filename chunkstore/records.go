@@ -14,7 +14,7 @@ const (
 	prefixMeta     byte = 'm' // m‖name → meta value
 	prefixFiles    byte = 'f' // f‖path → uvarint ref
 	prefixRefs     byte = 'r' // r‖ref → ref record
-	prefixPieces   byte = 'h' // h‖H[:8]‖ref‖H[8:] → location
+	prefixPieces   byte = 'h' // h‖H[:4]‖ref‖H[4:] → location
 	prefixPartials byte = 'p' // p‖file ID → partial record
 )
 
@@ -26,8 +26,8 @@ var (
 const schemaVersion = 2
 
 // hashPrefixLen is how much of a piece hash a ref record keeps: enough to
-// find the ref's piece keys (h‖H[:8]‖ref) again, which hold the rest.
-const hashPrefixLen = 8
+// find the ref's piece keys (h‖H[:4]‖ref) again, which hold the rest.
+const hashPrefixLen = 4
 
 // Kinds of ref records.
 const (
@@ -65,7 +65,7 @@ func fileKey(path string) []byte { return append([]byte{prefixFiles}, path...) }
 
 func partialKey(id manifest.ID) []byte { return append([]byte{prefixPartials}, id[:]...) }
 
-// pieceKey is h‖H[:8]‖ref‖H[8:]: every location of H is under h‖H[:8],
+// pieceKey is h‖H[:4]‖ref‖H[4:]: every location of H is under h‖H[:4],
 // and every location of ref's pieces with that prefix under
 // pieceRefPrefix.
 func pieceKey(h manifest.ID, ref uint64) []byte {
