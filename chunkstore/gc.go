@@ -284,4 +284,3 @@ func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[ma
 	}
 	return nil
 }
-
