@@ -53,7 +53,7 @@ func TestRecordsRoundTrip(t *testing.T) {
 		{"unknown kind", []byte{'x', 0, 0, 1}},
 		{"name longer than record", []byte{'f', 10, 'a'}},
 		{"zero piece size", []byte{'f', 1, 'a', 0, 0}},
-		{"hash count disagrees with size", append([]byte{'f', 1, 'a', 0x81, 0x20, 0x80, 0x20}, make([]byte, 8)...)},
+		{"hash count disagrees with size", append([]byte{'f', 1, 'a', 0x81, 0x20, 0x80, 0x20}, make([]byte, hashPrefixLen)...)},
 		{"stamp missing", []byte{'s', 1, 'a', 0, 1}},
 		{"partial name not an ID", []byte{'p', 1, 'a', 0, 1}},
 	}
