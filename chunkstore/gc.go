@@ -43,6 +43,12 @@ type CollectOptions struct {
 	// Wants are the file versions still wanted (their file IDs and piece
 	// hashes). A partial whose file ID is none of theirs is superseded.
 	Wants []manifest.Manifest
+	// EachWant, if set, is used instead of Wants, so that the caller can
+	// page through its wants instead of holding them all: it calls yield
+	// with each wanted version until yield returns false (m is not kept
+	// after yield returns). It is called at most twice per collection; an
+	// error ends the collection with nothing removed.
+	EachWant func(yield func(m *manifest.Manifest) bool) error
 	// Pieces, if set, returns the piece list of a want given without one
 	// (nil Pieces, Size > 0), one want at a time and only when an
 	// abandoned partial may hold pieces a want needs; an error ends the
@@ -87,9 +93,17 @@ func (s *Store) CollectPartials(opt CollectOptions) (CollectStats, error) {
 	if err != nil {
 		return st, err
 	}
-	wanted := make(map[manifest.ID]bool, len(opt.Wants))
-	for i := range opt.Wants {
-		wanted[opt.Wants[i].ID] = true
+	wanted := make(map[manifest.ID]bool) // the partials' IDs that are wanted
+	err = opt.each(func(m *manifest.Manifest) bool {
+		if _, ok := recs[m.ID]; ok {
+			wanted[m.ID] = true
+		} else if _, ok := files[m.ID]; ok {
+			wanted[m.ID] = true
+		}
+		return true
+	})
+	if err != nil {
+		return st, fmt.Errorf("chunkstore: collect partials: %w", err)
 	}
 	var garbage []*abandoned
 	stalled := make(map[manifest.ID]bool)
@@ -163,7 +177,6 @@ type abandoned struct {
 // and of which no complete file and no partial outside garbage has a
 // recorded location.
 func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[manifest.ID]bool) error {
-	wants := opt.Wants
 	byRef := make(map[uint64]int) // refs of garbage → index
 	for i, a := range garbage {
 		if a.ref != 0 {
@@ -210,15 +223,16 @@ func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[ma
 		return fmt.Errorf("chunkstore: collect partials: %w", err)
 	}
 	need := make(map[manifest.ID]bool)
-	for i := range wants {
-		if stalled[wants[i].ID] {
-			continue // given up on: its pieces protect nothing
+	var perr error
+	err = opt.each(func(m *manifest.Manifest) bool {
+		if stalled[m.ID] {
+			return true // given up on: its pieces protect nothing
 		}
-		pieces := wants[i].Pieces
-		if pieces == nil && wants[i].Size > 0 && opt.Pieces != nil {
-			var err error
-			if pieces, err = opt.Pieces(&wants[i]); err != nil {
-				return fmt.Errorf("chunkstore: collect partials: pieces of %q: %w", wants[i].Path, err)
+		pieces := m.Pieces
+		if pieces == nil && m.Size > 0 && opt.Pieces != nil {
+			if pieces, perr = opt.Pieces(m); perr != nil {
+				perr = fmt.Errorf("pieces of %q: %w", m.Path, perr)
+				return false
 			}
 		}
 		for _, p := range pieces {
@@ -226,6 +240,10 @@ func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[ma
 				need[p.Hash] = true
 			}
 		}
+		return true
+	})
+	if err = errors.Join(err, perr); err != nil {
+		return fmt.Errorf("chunkstore: collect partials: %w", err)
 	}
 	if len(need) == 0 {
 		return nil
@@ -280,6 +298,19 @@ func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[ma
 			if slices.Contains(held[h], best) {
 				delete(uncovered, h)
 			}
+		}
+	}
+	return nil
+}
+
+// each walks the wanted versions: EachWant if set, else Wants.
+func (o *CollectOptions) each(yield func(m *manifest.Manifest) bool) error {
+	if o.EachWant != nil {
+		return o.EachWant(yield)
+	}
+	for i := range o.Wants {
+		if !yield(&o.Wants[i]) {
+			break
 		}
 	}
 	return nil
