@@ -208,8 +208,8 @@ func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[ma
 			if err != nil {
 				continue // holds nothing usable
 			}
-			for k := range rec.pieceCount() {
-				prefix := pieceRefPrefix(rec.prefix(k), ref)
+			for _, p := range rec.distinctPrefixes() {
+				prefix := pieceRefPrefix(p, ref)
 				for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
 					if h, _, valid := parsePieceKey(it.Key()); valid && !slices.Contains(held[h], i) {
 						held[h] = append(held[h], i)

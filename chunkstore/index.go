@@ -23,14 +23,20 @@ type Location struct {
 const maxLocations = 8
 
 // AddFile indexes the pieces of the complete file root/m.Path (replacing any
-// previous record of that path) in one transaction. Empty files have no
+// previous record of that path) in one durable batch. Empty files have no
 // pieces and are only un-indexed.
 func (s *Store) AddFile(m *manifest.Manifest) error {
 	return s.AddFiles([]*manifest.Manifest{m})
 }
 
-// AddFiles is AddFile for many files in one transaction (one fsync for a
-// whole scan's worth of small files).
+// addBatchWeight bounds one batch of AddFiles: files plus pieces.
+const addBatchWeight = 1 << 16
+
+// AddFiles is AddFile for many files, in durable batches of up to
+// addBatchWeight files and pieces (one fsync for a scan's worth of small
+// files, and memory bounded whatever the length of ms). The manifests are
+// all checked first; after a failed batch the earlier ones stay recorded
+// (a rescan records them again).
 func (s *Store) AddFiles(ms []*manifest.Manifest) error {
 	for _, m := range ms {
 		if err := checkFileManifest(m); err != nil {
@@ -43,11 +49,27 @@ func (s *Store) AddFiles(ms []*manifest.Manifest) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
+	for len(ms) > 0 {
+		n, weight := 0, 0
+		for n < len(ms) && (n == 0 || weight+1+len(ms[n].Pieces) <= addBatchWeight) {
+			weight += 1 + len(ms[n].Pieces)
+			n++
+		}
+		if err := s.addFiles(ms[:n]); err != nil {
+			return fmt.Errorf("chunkstore: add files: %w", err)
+		}
+		ms = ms[n:]
+	}
+	return nil
+}
+
+// addFiles records ms in one batch.
+func (s *Store) addFiles(ms []*manifest.Manifest) error {
 	paths := make([]string, len(ms))
 	for i, m := range ms {
 		paths[i] = m.Path
 	}
-	err := s.db.update(func(t *tx) error {
+	return s.db.update(func(t *tx) error {
 		files, err := lookupFiles(t, paths)
 		if err != nil {
 			return err
@@ -65,10 +87,6 @@ func (s *Store) AddFiles(ms []*manifest.Manifest) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("chunkstore: add files: %w", err)
-	}
-	return nil
 }
 
 // RemoveFile forgets the complete file at the folder-relative path. Removing
@@ -267,8 +285,8 @@ func removeRef(t *tx, ref uint64) error {
 		return err
 	}
 	defer it.Close()
-	for i := range rec.pieceCount() {
-		prefix := pieceRefPrefix(rec.prefix(i), ref)
+	for _, p := range rec.distinctPrefixes() {
+		prefix := pieceRefPrefix(p, ref)
 		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
 			if err := t.del(it.Key()); err != nil {
 				return err

@@ -134,6 +134,23 @@ func (r *refRec) prefix(i int) []byte {
 	return r.prefixes[i*hashPrefixLen : (i+1)*hashPrefixLen]
 }
 
+// distinctPrefixes returns the record's hash prefixes without repeats (a
+// file of many equal pieces, or prefixes shared by chance, is looked up
+// once per prefix: each lookup finds every piece key with it).
+func (r *refRec) distinctPrefixes() [][]byte {
+	n := r.pieceCount()
+	out := make([][]byte, 0, n)
+	seen := make(map[[hashPrefixLen]byte]bool, n)
+	for i := range n {
+		p := r.prefix(i)
+		if k := [hashPrefixLen]byte(p); !seen[k] {
+			seen[k] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // stamped reports whether the record is of a complete file with a stamp.
 func (r *refRec) stamped() bool { return r.kind == kindStamped }
 
