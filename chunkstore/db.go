@@ -14,6 +14,14 @@ import (
 	"github.com/dartsync/dartsync/internal/kvstore"
 )
 
+// memTableSize is the store's memtable size. Pebble preallocates each
+// write-ahead log to 110% of it and keeps up to three old logs for reuse:
+// with kvstore's default (2 MiB) that is up to 9 MiB of disk whatever the
+// number of files, more than the records of 100 000 files take, and a
+// small disk's worth (the peer's disk-full tests run on 4 MiB). The chunk
+// store's records are small; larger memtables bought no speed here.
+const memTableSize = 256 << 10
+
 // db is the store's database; its writes go through one group commit.
 type db struct {
 	*pebble.DB
@@ -32,7 +40,7 @@ func openDB(stateDir string, cache *pebble.Cache, log *slog.Logger, mo migrateOp
 	var p *pebble.DB
 	for {
 		var err error
-		p, err = kvstore.Open(dir, kvstore.Options{Cache: cache})
+		p, err = kvstore.Open(dir, kvstore.Options{Cache: cache, MemTableSize: memTableSize})
 		if err == nil {
 			break
 		}

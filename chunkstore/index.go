@@ -30,7 +30,7 @@ func (s *Store) AddFile(m *manifest.Manifest) error {
 }
 
 // addBatchWeight bounds one batch of AddFiles: files plus pieces.
-const addBatchWeight = 1 << 16
+const addBatchWeight = 1 << 13
 
 // AddFiles is AddFile for many files, in durable batches of up to
 // addBatchWeight files and pieces (one fsync for a scan's worth of small
