@@ -22,7 +22,7 @@ func (s *Store) Partials() ([]manifest.ID, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := s.partialFiles()
+	files, err := listPartialFiles(s.paths.partDir)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (s *Store) CollectPartials(opt CollectOptions) (CollectStats, error) {
 	if err != nil {
 		return st, err
 	}
-	files, err := s.partialFiles()
+	files, err := listPartialFiles(s.paths.partDir)
 	if err != nil {
 		return st, err
 	}

@@ -187,9 +187,14 @@ type refLoc struct {
 	size, mtime int64
 }
 
+// locations reads the recorded locations of h: an iterator, then the ref
+// record of each; not one snapshot, which costs more than the lookup. A
+// ref is never reused, and its record changes only from a partial to the
+// file it was committed as (the same bytes), so reading it a moment after
+// the iterator yields what a snapshot would, or newer.
 func (s *Store) locations(h manifest.ID) ([]refLoc, error) {
 	var out []refLoc
-	err := s.db.view(func(r pebble.Reader) error {
+	err := func(r pebble.Reader) error {
 		it, err := prefixIter(r, append([]byte{prefixPieces}, h[:hashPrefixLen]...))
 		if err != nil {
 			return err
@@ -222,7 +227,7 @@ func (s *Store) locations(h manifest.ID) ([]refLoc, error) {
 			out = append(out, l)
 		}
 		return it.Error()
-	})
+	}(s.db)
 	return out, err
 }
 

@@ -64,9 +64,9 @@ func (s *Store) partialRecords() (map[manifest.ID]partialSeen, error) {
 	return out, nil
 }
 
-// partialFiles lists the files of the partial directory named <file ID>.part.
-func (s *Store) partialFiles() (map[manifest.ID]fs.FileInfo, error) {
-	ents, err := os.ReadDir(s.paths.partDir)
+// listPartialFiles lists the files of the partial directory named <file ID>.part.
+func listPartialFiles(partDir string) (map[manifest.ID]fs.FileInfo, error) {
+	ents, err := os.ReadDir(partDir)
 	if err != nil {
 		return nil, fmt.Errorf("chunkstore: list partials: %w", err)
 	}
