@@ -96,9 +96,11 @@
 // Reads stream through iterators; a write holds what it writes (a scan's
 // batch of AddFiles, a CommitBatch); CollectPartials holds the partial
 // records and the pieces of abandoned partials (downloads, not files);
-// Held remembers the last 256 commits. Pebble's memory is its memtables and
-// block cache, fixed by configuration (kvstore; OpenOptions shares a
-// cache between stores).
+// Held remembers the last 256 commits. Pebble's memory is its memtables
+// (256 KiB here, db.go) and block cache, fixed by configuration (kvstore;
+// OpenOptions shares a cache between stores); its fixed disk cost is the
+// logs, at most four of 110% of a memtable. Stored looks a manifest's
+// pieces up with one iterator (a Locate each costs an iterator each).
 //
 // Concurrency: all methods of Store and Partial are safe for concurrent use.
 // No mutex guarding state is held across disk I/O. Writes go through one
