@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -150,7 +148,13 @@ func (p *Partial) Commit(target string) error {
 	ref := p.ref
 	p.flushMu.Unlock()
 	p.s.committed.add(p.m.ID, len(p.m.Pieces)) // held.go
-	if err := p.s.db.update(func(tx *bolt.Tx) error { return recordCommitted(tx, p.s.paths, &p.m, target, ref) }); err != nil {
+	if err := p.s.db.update(func(t *tx) error {
+		files, err := lookupFiles(t, committedPaths(p.s.paths, []string{target}))
+		if err != nil {
+			return err
+		}
+		return recordCommitted(t, files, p.s.paths, &p.m, target, ref)
+	}); err != nil {
 		// The file is in place; only the index (a hint) is behind. A rescan
 		// (AddFile) repairs it.
 		p.s.log.Warn("chunkstore: committed file not indexed", "file", target, "err", err)
@@ -161,38 +165,37 @@ func (p *Partial) Commit(target string) error {
 // recordCommitted forgets the partial of m and indexes its pieces as the
 // complete file at target (if inside the folder), reusing its ref (0: the
 // partial was never recorded).
-func recordCommitted(tx *bolt.Tx, paths layout, m *manifest.Manifest, target string, ref uint64) error {
-	if err := tx.Bucket(bucketPartials).Delete(m.ID[:]); err != nil {
+// files holds the file records of target's path (lookupFiles).
+func recordCommitted(t *tx, files fileRefs, paths layout, m *manifest.Manifest, target string, ref uint64) error {
+	if err := t.del(partialKey(m.ID)); err != nil {
 		return err
 	}
 	rel, inside := paths.relPath(target)
 	if !inside || m.Size == 0 {
 		if ref != 0 {
-			return removeRef(tx, ref)
+			return removeRef(t, ref)
 		}
 		return nil
 	}
-	if err := removePath(tx, rel); err != nil {
+	if err := files.remove(t, rel); err != nil {
 		return err
 	}
-	r := ref
-	if r == 0 {
-		var err error
-		if r, err = tx.Bucket(bucketRefs).NextSequence(); err != nil {
-			return err
+	if ref == 0 {
+		return files.put(t, t.newRef(), rel, m, freshRef)
+	}
+	return files.put(t, ref, rel, m, oldRef)
+}
+
+// committedPaths returns the folder-relative paths of the targets inside
+// the folder.
+func committedPaths(paths layout, targets []string) []string {
+	out := make([]string, 0, len(targets))
+	for _, t := range targets {
+		if rel, inside := paths.relPath(t); inside {
+			out = append(out, rel)
 		}
 	}
-	rec := refRec{kind: kindFile, name: []byte(rel), size: m.Size, pieceSize: m.PieceSize, hashes: hashesOf(m)}
-	if err := tx.Bucket(bucketRefs).Put(refKey(r), encodeRef(rec)); err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketFiles).Put([]byte(rel), refKey(r)); err != nil {
-		return err
-	}
-	if err := putPieces(tx, r, m, nil); err != nil {
-		return err
-	}
-	return putStamp(tx, r, m)
+	return out
 }
 
 // CopyLocal fills missing pieces from bytes the store already has elsewhere

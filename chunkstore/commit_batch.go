@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -182,9 +181,13 @@ func (b *CommitBatch) Finish() map[string]error {
 		refs[i] = p.ref
 		p.flushMu.Unlock()
 	}
-	err := b.s.db.update(func(tx *bolt.Tx) error {
+	err := b.s.db.update(func(t *tx) error {
+		files, err := lookupFiles(t, committedPaths(b.s.paths, b.targets))
+		if err != nil {
+			return err
+		}
 		for i, p := range b.renamed {
-			if err := recordCommitted(tx, b.s.paths, &p.m, b.targets[i], refs[i]); err != nil {
+			if err := recordCommitted(t, files, b.s.paths, &p.m, b.targets[i], refs[i]); err != nil {
 				return fmt.Errorf("%q: %w", p.m.Path, err)
 			}
 		}

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
-	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/cockroachdb/pebble"
 
+	"github.com/dartsync/dartsync/internal/kvstore"
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -24,7 +22,7 @@ func (s *Store) Partials() ([]manifest.ID, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := s.partialFiles()
+	files, err := listPartialFiles(s.paths.partDir)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +43,12 @@ type CollectOptions struct {
 	// Wants are the file versions still wanted (their file IDs and piece
 	// hashes). A partial whose file ID is none of theirs is superseded.
 	Wants []manifest.Manifest
+	// EachWant, if set, is used instead of Wants, so that the caller can
+	// page through its wants instead of holding them all: it calls yield
+	// with each wanted version until yield returns false (m is not kept
+	// after yield returns). It is called at most twice per collection; an
+	// error ends the collection with nothing removed.
+	EachWant func(yield func(m *manifest.Manifest) bool) error
 	// Pieces, if set, returns the piece list of a want given without one
 	// (nil Pieces, Size > 0), one want at a time and only when an
 	// abandoned partial may hold pieces a want needs; an error ends the
@@ -85,13 +89,21 @@ func (s *Store) CollectPartials(opt CollectOptions) (CollectStats, error) {
 	if err != nil {
 		return st, err
 	}
-	files, err := s.partialFiles()
+	files, err := listPartialFiles(s.paths.partDir)
 	if err != nil {
 		return st, err
 	}
-	wanted := make(map[manifest.ID]bool, len(opt.Wants))
-	for i := range opt.Wants {
-		wanted[opt.Wants[i].ID] = true
+	wanted := make(map[manifest.ID]bool) // the partials' IDs that are wanted
+	err = opt.each(func(m *manifest.Manifest) bool {
+		if _, ok := recs[m.ID]; ok {
+			wanted[m.ID] = true
+		} else if _, ok := files[m.ID]; ok {
+			wanted[m.ID] = true
+		}
+		return true
+	})
+	if err != nil {
+		return st, fmt.Errorf("chunkstore: collect partials: %w", err)
 	}
 	var garbage []*abandoned
 	stalled := make(map[manifest.ID]bool)
@@ -165,7 +177,6 @@ type abandoned struct {
 // and of which no complete file and no partial outside garbage has a
 // recorded location.
 func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[manifest.ID]bool) error {
-	wants := opt.Wants
 	byRef := make(map[uint64]int) // refs of garbage → index
 	for i, a := range garbage {
 		if a.ref != 0 {
@@ -176,42 +187,52 @@ func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[ma
 		return nil
 	}
 	held := make(map[manifest.ID][]int) // durable pieces of garbage with a file: hash → holders
-	err := s.db.View(func(tx *bolt.Tx) error {
-		pieces, refs := tx.Bucket(bucketPieces), tx.Bucket(bucketRefs)
+	err := s.db.view(func(r pebble.Reader) error {
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPieces}, UpperBound: []byte{prefixPieces + 1}})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
 		for ref, i := range byRef {
 			if !garbage[i].file {
 				continue // its locations point nowhere
 			}
-			rv := refs.Get(refKey(ref))
-			if rv == nil {
+			rv, ok, err := kvstore.Get(r, refKey(ref))
+			if err != nil {
+				return err
+			}
+			if !ok {
 				continue
 			}
 			rec, err := decodeRef(rv)
 			if err != nil {
 				continue // holds nothing usable
 			}
-			for k := range rec.pieceCount() {
-				h := rec.hash(k)
-				if pieces.Get(pieceKey(h, ref)) != nil && !slices.Contains(held[h], i) {
-					held[h] = append(held[h], i)
+			for _, p := range rec.distinctPrefixes() {
+				prefix := pieceRefPrefix(p, ref)
+				for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+					if h, _, valid := parsePieceKey(it.Key()); valid && !slices.Contains(held[h], i) {
+						held[h] = append(held[h], i)
+					}
 				}
 			}
 		}
-		return nil
+		return it.Error()
 	})
 	if err != nil {
 		return fmt.Errorf("chunkstore: collect partials: %w", err)
 	}
 	need := make(map[manifest.ID]bool)
-	for i := range wants {
-		if stalled[wants[i].ID] {
-			continue // given up on: its pieces protect nothing
+	var perr error
+	err = opt.each(func(m *manifest.Manifest) bool {
+		if stalled[m.ID] {
+			return true // given up on: its pieces protect nothing
 		}
-		pieces := wants[i].Pieces
-		if pieces == nil && wants[i].Size > 0 && opt.Pieces != nil {
-			var err error
-			if pieces, err = opt.Pieces(&wants[i]); err != nil {
-				return fmt.Errorf("chunkstore: collect partials: pieces of %q: %w", wants[i].Path, err)
+		pieces := m.Pieces
+		if pieces == nil && m.Size > 0 && opt.Pieces != nil {
+			if pieces, perr = opt.Pieces(m); perr != nil {
+				perr = fmt.Errorf("pieces of %q: %w", m.Path, perr)
+				return false
 			}
 		}
 		for _, p := range pieces {
@@ -219,26 +240,41 @@ func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[ma
 				need[p.Hash] = true
 			}
 		}
+		return true
+	})
+	if err = errors.Join(err, perr); err != nil {
+		return fmt.Errorf("chunkstore: collect partials: %w", err)
 	}
 	if len(need) == 0 {
 		return nil
 	}
 	uncovered := make(map[manifest.ID]bool)
-	err = s.db.View(func(tx *bolt.Tx) error {
-		refs, c := tx.Bucket(bucketRefs), tx.Bucket(bucketPieces).Cursor()
+	err = s.db.view(func(r pebble.Reader) error {
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPieces}, UpperBound: []byte{prefixPieces + 1}})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
 	hashes:
 		for h := range need {
-			for k, _ := c.Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]); k, _ = c.Next() {
-				if len(k) != manifest.IDSize+refKeyLen {
+			prefix := append([]byte{prefixPieces}, h[:hashPrefixLen]...)
+			for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+				kh, ref, valid := parsePieceKey(it.Key())
+				if !valid || kh != h {
 					continue
 				}
-				if _, isGarbage := byRef[beUint64(k[manifest.IDSize:])]; !isGarbage && refs.Get(k[manifest.IDSize:]) != nil {
+				if _, isGarbage := byRef[ref]; isGarbage {
+					continue
+				}
+				if _, ok, err := kvstore.Get(r, refKey(ref)); err != nil {
+					return err
+				} else if ok {
 					continue hashes // a complete file or a partial still in use has it
 				}
 			}
 			uncovered[h] = true
 		}
-		return nil
+		return it.Error()
 	})
 	if err != nil {
 		return fmt.Errorf("chunkstore: collect partials: %w", err)
@@ -267,134 +303,15 @@ func (s *Store) protect(garbage []*abandoned, opt CollectOptions, stalled map[ma
 	return nil
 }
 
-// partialSeen is a partial record as read by partialRecords.
-type partialSeen struct {
-	raw      []byte // the record (a copy)
-	ref      uint64 // 0 if the record is too short to name one
-	progress int64  // Unix ns when pieces last became durable; 0: unknown
-}
-
-// partialRecords reads every partial record.
-func (s *Store) partialRecords() (map[manifest.ID]partialSeen, error) {
-	if err := s.checkOpen(); err != nil {
-		return nil, err
+// each walks the wanted versions: EachWant if set, else Wants.
+func (o *CollectOptions) each(yield func(m *manifest.Manifest) bool) error {
+	if o.EachWant != nil {
+		return o.EachWant(yield)
 	}
-	out := make(map[manifest.ID]partialSeen)
-	err := s.db.View(func(tx *bolt.Tx) error {
-		refs := tx.Bucket(bucketRefs)
-		return tx.Bucket(bucketPartials).ForEach(func(k, v []byte) error {
-			if len(k) != manifest.IDSize {
-				return nil
-			}
-			seen := partialSeen{raw: bytes.Clone(v)}
-			if len(v) >= refKeyLen {
-				seen.ref = beUint64(v)
-				if rv := refs.Get(v[:refKeyLen]); rv != nil {
-					if rec, err := decodeRef(rv); err == nil {
-						if _, _, t, err := decodePartialRec(v, rec.pieceCount()); err == nil {
-							seen.progress = t
-						}
-					}
-				}
-			}
-			out[manifest.ID(k)] = seen
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("chunkstore: list partials: %w", err)
-	}
-	return out, nil
-}
-
-// partialFiles lists the files of the partial directory named <file ID>.part.
-func (s *Store) partialFiles() (map[manifest.ID]fs.FileInfo, error) {
-	ents, err := os.ReadDir(s.paths.partDir)
-	if err != nil {
-		return nil, fmt.Errorf("chunkstore: list partials: %w", err)
-	}
-	out := make(map[manifest.ID]fs.FileInfo)
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), ".part")
-		if !ok || !e.Type().IsRegular() {
-			continue
-		}
-		id, err := manifest.ParseID(name)
-		if err != nil {
-			continue
-		}
-		fi, err := e.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // committed or discarded meanwhile
-		}
-		if err != nil {
-			return nil, fmt.Errorf("chunkstore: list partials: %w", err)
-		}
-		out[id] = fi
-	}
-	return out, nil
-}
-
-// unionIDs returns the IDs of both maps, sorted.
-func unionIDs[A, B any](a map[manifest.ID]A, b map[manifest.ID]B) []manifest.ID {
-	ids := make([]manifest.ID, 0, len(a)+len(b))
-	for id := range a {
-		ids = append(ids, id)
-	}
-	for id := range b {
-		if _, dup := a[id]; !dup {
-			ids = append(ids, id)
+	for i := range o.Wants {
+		if !yield(&o.Wants[i]) {
+			break
 		}
 	}
-	slices.SortFunc(ids, func(x, y manifest.ID) int { return bytes.Compare(x[:], y[:]) })
-	return ids
-}
-
-// discard deletes the partial of id (file and records) unless it is open
-// (ErrBusy) or check, if not nil, refuses its current record (nil: none);
-// removed reports whether it did.
-func (s *Store) discard(id manifest.ID, check func(rec []byte) bool) (removed bool, err error) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return false, ErrClosed
-	}
-	if _, busy := s.partials[id]; busy {
-		s.mu.Unlock()
-		return false, fmt.Errorf("%w: %s", ErrBusy, id.Short())
-	}
-	// Reserve the ID so that no Partial opens it while it is deleted.
-	s.partials[id] = nil
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.partials, id)
-		s.mu.Unlock()
-	}()
-	err = s.db.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketPartials)
-		v := b.Get(id[:])
-		removed = check == nil || check(v)
-		switch {
-		case !removed || v == nil:
-			return nil
-		case len(v) < refKeyLen:
-			return b.Delete(id[:])
-		}
-		ref := beUint64(v)
-		if err := b.Delete(id[:]); err != nil {
-			return err
-		}
-		return removeRef(tx, ref)
-	})
-	if err != nil {
-		return false, fmt.Errorf("chunkstore: discard partial %s: %w", id.Short(), err)
-	}
-	if !removed {
-		return false, nil
-	}
-	if err := os.Remove(s.paths.partialPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return false, fmt.Errorf("chunkstore: discard partial %s: %w", id.Short(), err)
-	}
-	return true, nil
+	return nil
 }

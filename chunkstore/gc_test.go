@@ -63,6 +63,14 @@ type gcSetup struct {
 	after func(t *testing.T)
 }
 
+// collectCase is one case of TestCollectPartials.
+type collectCase struct {
+	name                   string
+	setup                  func(t *testing.T, s *Store, root string) gcSetup
+	removed, kept, skipped int
+	wantErr                error
+}
+
 func TestCollectPartials(t *testing.T) {
 	v1, v2, v3 := gcVersions()
 	later := time.Now().Add(25 * time.Hour) // a day without progress
@@ -73,12 +81,7 @@ func TestCollectPartials(t *testing.T) {
 		}
 		return ms
 	}
-	tests := []struct {
-		name                   string
-		setup                  func(t *testing.T, s *Store, root string) gcSetup
-		removed, kept, skipped int
-		wantErr                error
-	}{
+	tests := []collectCase{
 		{
 			name: "superseded",
 			setup: func(t *testing.T, s *Store, root string) gcSetup {
@@ -266,39 +269,64 @@ func TestCollectPartials(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			root := t.TempDir()
-			s := openStore(t, root)
-			defer s.Close()
-			su := tt.setup(t, s, root)
-			var wantBytes int64
-			for _, id := range su.gone {
-				if fi, err := os.Stat(s.paths.partialPath(id)); err == nil {
-					wantBytes += diskUsage(fi)
-				}
-			}
-			st, err := s.CollectPartials(su.opt)
-			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
-				t.Fatalf("CollectPartials = %v, want %v", err, tt.wantErr)
-			}
-			if err != nil {
-				return
-			}
-			want := CollectStats{Removed: tt.removed, Bytes: wantBytes, Kept: tt.kept, Skipped: tt.skipped}
-			if st != want {
-				t.Errorf("CollectPartials = %+v, want %+v", st, want)
-			}
-			expectPartials(t, s, su.gone, su.stay)
-			for _, id := range su.stay {
-				if _, err := os.Stat(s.paths.partialPath(id)); err != nil {
-					t.Errorf("kept partial %s: %v", id.Short(), err)
-				}
-			}
-			if su.after != nil {
-				su.after(t)
-			}
-		})
+		for _, paged := range []bool{false, true} {
+			runCollectCase(t, tt, paged)
+		}
 	}
+}
+
+// runCollectCase runs one case of TestCollectPartials, with the wants as a
+// slice or (paged) walked by EachWant.
+func runCollectCase(t *testing.T, tt collectCase, paged bool) {
+	name := tt.name
+	if paged {
+		name += " (EachWant)"
+	}
+	t.Run(name, func(t *testing.T) {
+		root := t.TempDir()
+		s := openStore(t, root)
+		defer s.Close()
+		su := tt.setup(t, s, root)
+		if paged {
+			ws := su.opt.Wants
+			su.opt.Wants = nil
+			su.opt.EachWant = func(yield func(*manifest.Manifest) bool) error {
+				for i := range ws {
+					m := ws[i] // a copy: yield must not keep it
+					if !yield(&m) {
+						break
+					}
+				}
+				return nil
+			}
+		}
+		var wantBytes int64
+		for _, id := range su.gone {
+			if fi, err := os.Stat(s.paths.partialPath(id)); err == nil {
+				wantBytes += diskUsage(fi)
+			}
+		}
+		st, err := s.CollectPartials(su.opt)
+		if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+			t.Fatalf("CollectPartials = %v, want %v", err, tt.wantErr)
+		}
+		if err != nil {
+			return
+		}
+		want := CollectStats{Removed: tt.removed, Bytes: wantBytes, Kept: tt.kept, Skipped: tt.skipped}
+		if st != want {
+			t.Errorf("CollectPartials = %+v, want %+v", st, want)
+		}
+		expectPartials(t, s, su.gone, su.stay)
+		for _, id := range su.stay {
+			if _, err := os.Stat(s.paths.partialPath(id)); err != nil {
+				t.Errorf("kept partial %s: %v", id.Short(), err)
+			}
+		}
+		if su.after != nil {
+			su.after(t)
+		}
+	})
 }
 
 // expectPartials checks that the partials gone are removed (no file, no

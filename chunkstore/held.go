@@ -3,8 +3,7 @@ package chunkstore
 import (
 	"sync"
 
-	bolt "go.etcd.io/bbolt"
-
+	"github.com/dartsync/dartsync/internal/kvstore"
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -70,25 +69,21 @@ func (s *Store) Held(id manifest.ID, pieces int) (bits []byte, ok bool) {
 		}
 		return bits, true
 	}
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketPartials).Get(id[:])
-		if v == nil {
-			return nil
+	v, found, err := kvstore.Get(s.db, partialKey(id))
+	if err != nil || !found {
+		return nil, false
+	}
+	_, durable, _, err := decodePartialRec(v, pieces)
+	if err != nil {
+		return nil, false
+	}
+	if r := pieces % 8; r != 0 {
+		durable[len(durable)-1] &= byte(1)<<r - 1
+	}
+	for _, b := range durable {
+		if b != 0 {
+			return durable, true
 		}
-		_, durable, _, err := decodePartialRec(v, pieces)
-		if err != nil {
-			return nil
-		}
-		if r := pieces % 8; r != 0 {
-			durable[len(durable)-1] &= byte(1)<<r - 1
-		}
-		for _, b := range durable {
-			if b != 0 {
-				bits, ok = durable, true
-				break
-			}
-		}
-		return nil
-	})
-	return bits, ok
+	}
+	return nil, false
 }

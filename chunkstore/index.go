@@ -1,10 +1,13 @@
 package chunkstore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/cockroachdb/pebble"
+
+	"github.com/dartsync/dartsync/internal/kvstore"
 
 	"github.com/dartsync/dartsync/manifest"
 )
@@ -20,14 +23,20 @@ type Location struct {
 const maxLocations = 8
 
 // AddFile indexes the pieces of the complete file root/m.Path (replacing any
-// previous record of that path) in one transaction. Empty files have no
+// previous record of that path) in one durable batch. Empty files have no
 // pieces and are only un-indexed.
 func (s *Store) AddFile(m *manifest.Manifest) error {
 	return s.AddFiles([]*manifest.Manifest{m})
 }
 
-// AddFiles is AddFile for many files in one transaction (one fsync for a
-// whole scan's worth of small files).
+// addBatchWeight bounds one batch of AddFiles: files plus pieces.
+const addBatchWeight = 1 << 13
+
+// AddFiles is AddFile for many files, in durable batches of up to
+// addBatchWeight files and pieces (one fsync for a scan's worth of small
+// files, and memory bounded whatever the length of ms). The manifests are
+// all checked first; after a failed batch the earlier ones stay recorded
+// (a rescan records them again).
 func (s *Store) AddFiles(ms []*manifest.Manifest) error {
 	for _, m := range ms {
 		if err := checkFileManifest(m); err != nil {
@@ -40,38 +49,44 @@ func (s *Store) AddFiles(ms []*manifest.Manifest) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	err := s.db.update(func(tx *bolt.Tx) error {
+	for len(ms) > 0 {
+		n, weight := 0, 0
+		for n < len(ms) && (n == 0 || weight+1+len(ms[n].Pieces) <= addBatchWeight) {
+			weight += 1 + len(ms[n].Pieces)
+			n++
+		}
+		if err := s.addFiles(ms[:n]); err != nil {
+			return fmt.Errorf("chunkstore: add files: %w", err)
+		}
+		ms = ms[n:]
+	}
+	return nil
+}
+
+// addFiles records ms in one batch.
+func (s *Store) addFiles(ms []*manifest.Manifest) error {
+	paths := make([]string, len(ms))
+	for i, m := range ms {
+		paths[i] = m.Path
+	}
+	return s.db.update(func(t *tx) error {
+		files, err := lookupFiles(t, paths)
+		if err != nil {
+			return err
+		}
 		for _, m := range ms {
-			if err := removePath(tx, m.Path); err != nil {
+			if err := files.remove(t, m.Path); err != nil {
 				return err
 			}
 			if m.Size == 0 {
 				continue
 			}
-			ref, err := tx.Bucket(bucketRefs).NextSequence()
-			if err != nil {
-				return err
-			}
-			rec := refRec{kind: kindFile, name: []byte(m.Path), size: m.Size, pieceSize: m.PieceSize, hashes: hashesOf(m)}
-			if err := tx.Bucket(bucketRefs).Put(refKey(ref), encodeRef(rec)); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketFiles).Put([]byte(m.Path), refKey(ref)); err != nil {
-				return err
-			}
-			if err := putPieces(tx, ref, m, nil); err != nil {
-				return err
-			}
-			if err := putStamp(tx, ref, m); err != nil {
+			if err := files.put(t, t.newRef(), m.Path, m, freshRef); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("chunkstore: add files: %w", err)
-	}
-	return nil
 }
 
 // RemoveFile forgets the complete file at the folder-relative path. Removing
@@ -80,7 +95,7 @@ func (s *Store) RemoveFile(path string) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	if err := s.db.update(func(tx *bolt.Tx) error { return removePath(tx, path) }); err != nil {
+	if err := s.db.update(func(t *tx) error { return removePath(t, path) }); err != nil {
 		return fmt.Errorf("chunkstore: remove %q: %w", path, err)
 	}
 	return nil
@@ -172,38 +187,47 @@ type refLoc struct {
 	size, mtime int64
 }
 
+// locations reads the recorded locations of h: an iterator, then the ref
+// record of each; not one snapshot, which costs more than the lookup. A
+// ref is never reused, and its record changes only from a partial to the
+// file it was committed as (the same bytes), so reading it a moment after
+// the iterator yields what a snapshot would, or newer.
 func (s *Store) locations(h manifest.ID) ([]refLoc, error) {
 	var out []refLoc
-	err := s.db.View(func(tx *bolt.Tx) error {
-		refs, stamps := tx.Bucket(bucketRefs), tx.Bucket(bucketStamps)
-		c := tx.Bucket(bucketPieces).Cursor()
-		for k, v := c.Seek(h[:]); k != nil && len(out) < maxLocations; k, v = c.Next() {
-			if len(k) != manifest.IDSize+refKeyLen || manifest.ID(k[:manifest.IDSize]) != h {
-				break
+	err := func(r pebble.Reader) error {
+		it, err := prefixIter(r, append([]byte{prefixPieces}, h[:hashPrefixLen]...))
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		for ok := it.First(); ok && len(out) < maxLocations; ok = it.Next() {
+			kh, ref, valid := parsePieceKey(it.Key())
+			if !valid || kh != h {
+				continue // another hash with the same prefix
 			}
-			off, n, err := decodeLoc(v)
+			off, n, err := decodeLoc(it.Value())
 			if err != nil {
 				return err
 			}
-			rv := refs.Get(k[manifest.IDSize:])
-			if rv == nil {
+			rv, found, err := kvstore.Get(r, refKey(ref))
+			if err != nil {
+				return err
+			}
+			if !found {
 				continue // dangling; cleaned up when its ref is removed
 			}
 			rec, err := decodeRef(rv)
 			if err != nil {
 				return err
 			}
-			l := refLoc{
-				Location: Location{Path: s.paths.refPath(&rec), Offset: off, Length: n},
-				ref:      beUint64(k[manifest.IDSize:]),
-			}
-			if rec.kind == kindFile {
-				l.size, l.mtime, l.stamped = decodeStamp(stamps.Get(k[manifest.IDSize:]))
+			l := refLoc{Location: Location{Path: s.paths.refPath(&rec), Offset: off, Length: n}, ref: ref}
+			if rec.stamped() {
+				l.size, l.mtime, l.stamped = rec.size, rec.mtime, true
 			}
 			out = append(out, l)
 		}
-		return nil
-	})
+		return it.Error()
+	}(s.db)
 	return out, err
 }
 
@@ -211,15 +235,18 @@ func (s *Store) locations(h manifest.ID) ([]refLoc, error) {
 // path that was read; changed reports that it did not (e.g. a partial was
 // committed meanwhile) so the caller should look again.
 func (s *Store) dropLocation(h manifest.ID, l refLoc) (changed bool, err error) {
-	err = s.db.update(func(tx *bolt.Tx) error {
+	err = s.db.update(func(t *tx) error {
 		changed = false
 		key := pieceKey(h, l.ref)
-		v := tx.Bucket(bucketPieces).Get(key)
-		if v == nil {
-			return nil
+		v, ok, err := t.get(key)
+		if err != nil || !ok {
+			return err
 		}
-		rv := tx.Bucket(bucketRefs).Get(refKey(l.ref))
-		if rv != nil {
+		rv, ok, err := t.get(refKey(l.ref))
+		if err != nil {
+			return err
+		}
+		if ok {
 			rec, err := decodeRef(rv)
 			if err != nil {
 				return err
@@ -233,77 +260,86 @@ func (s *Store) dropLocation(h manifest.ID, l refLoc) (changed bool, err error) 
 				return nil
 			}
 		}
-		return tx.Bucket(bucketPieces).Delete(key)
+		return t.del(key)
 	})
 	return changed, err
 }
 
 // removePath removes the file record of the folder-relative path, if any.
-func removePath(tx *bolt.Tx, path string) error {
-	files := tx.Bucket(bucketFiles)
-	v := files.Get([]byte(path))
-	if v == nil {
-		return nil
-	}
-	if len(v) != refKeyLen {
-		return fmt.Errorf("corrupt file record for %q", path)
-	}
-	ref := beUint64(v)
-	if err := files.Delete([]byte(path)); err != nil {
+func removePath(t *tx, path string) error {
+	files, err := lookupFiles(t, []string{path})
+	if err != nil {
 		return err
 	}
-	return removeRef(tx, ref)
+	return files.remove(t, path)
 }
 
 // removeRef deletes a ref record and every location it has.
-func removeRef(tx *bolt.Tx, ref uint64) error {
-	refs, pieces := tx.Bucket(bucketRefs), tx.Bucket(bucketPieces)
+func removeRef(t *tx, ref uint64) error {
 	rk := refKey(ref)
-	rv := refs.Get(rk)
-	if rv == nil {
-		return nil
+	rv, ok, err := t.get(rk)
+	if err != nil || !ok {
+		return err
 	}
 	rec, err := decodeRef(rv)
 	if err != nil {
 		return err
 	}
-	// Copy the hashes: deleting keys may invalidate rv's memory.
-	hashes := append([]byte(nil), rec.hashes...)
-	for i := 0; i+manifest.IDSize <= len(hashes); i += manifest.IDSize {
-		if err := pieces.Delete(pieceKey(manifest.ID(hashes[i:i+manifest.IDSize]), ref)); err != nil {
-			return err
-		}
-	}
-	if err := tx.Bucket(bucketStamps).Delete(rk); err != nil {
+	it, err := t.b.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPieces}, UpperBound: []byte{prefixPieces + 1}})
+	if err != nil {
 		return err
 	}
-	return refs.Delete(rk)
+	defer it.Close()
+	for _, p := range rec.distinctPrefixes() {
+		prefix := pieceRefPrefix(p, ref)
+		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+			if err := t.del(it.Key()); err != nil {
+				return err
+			}
+		}
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	return t.del(rk)
 }
 
-// putStamp records the size and modification time m gives for the file of
-// ref: while the file still has both, ReadPieceForUpload trusts its bytes.
-// A manifest without a modification time records none.
-func putStamp(tx *bolt.Tx, ref uint64, m *manifest.Manifest) error {
-	if m.ModTime == 0 {
-		return tx.Bucket(bucketStamps).Delete(refKey(ref))
-	}
-	return tx.Bucket(bucketStamps).Put(refKey(ref), encodeStamp(m.Size, m.ModTime))
-}
+// Whether putPieces must look for a piece's existing location.
+type refAge int
+
+const (
+	freshRef refAge = iota // allocated in this batch: nothing recorded yet
+	oldRef                 // may have locations already
+)
 
 // putPieces records the location of every piece of m in ref (only the pieces
 // with which(i) true if which is non-nil). A hash that occurs several times
 // in the file is recorded at its first such piece.
-func putPieces(tx *bolt.Tx, ref uint64, m *manifest.Manifest, which func(int) bool) error {
-	b := tx.Bucket(bucketPieces)
+func putPieces(t *tx, ref uint64, m *manifest.Manifest, which func(int) bool, age refAge) error {
+	var seen map[manifest.ID]bool // hashes put by this call, for a fresh ref of several pieces
 	for i := range m.Pieces {
 		if which != nil && !which(i) {
 			continue
 		}
-		k := pieceKey(m.Pieces[i].Hash, ref)
-		if b.Get(k) != nil {
-			continue
+		h := m.Pieces[i].Hash
+		k := pieceKey(h, ref)
+		switch {
+		case age == oldRef:
+			if _, ok, err := t.get(k); err != nil {
+				return err
+			} else if ok {
+				continue
+			}
+		case len(m.Pieces) > 1:
+			if seen[h] {
+				continue
+			}
+			if seen == nil {
+				seen = make(map[manifest.ID]bool)
+			}
+			seen[h] = true
 		}
-		if err := b.Put(k, encodeLoc(m.PieceOffset(i), m.PieceLen(i))); err != nil {
+		if err := t.put(k, encodeLoc(m.PieceOffset(i), m.PieceLen(i))); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/dartsync/dartsync/internal/kvstore"
 )
 
 func TestOpenNeverCreatesFolder(t *testing.T) {
@@ -33,5 +35,38 @@ func TestOpenNeverCreatesFolder(t *testing.T) {
 				t.Fatalf("folder exists after Open: %v, want %v", err == nil, tt.wantRoot)
 			}
 		})
+	}
+}
+
+// TestOpenSharedCache: two stores (two folders of a peer) opened with one
+// block cache work side by side; the second Open of a store is ErrLocked.
+func TestOpenSharedCache(t *testing.T) {
+	cache := kvstore.NewCache(1 << 20)
+	defer cache.Unref()
+	var stores []*Store
+	for i := range 2 {
+		root := t.TempDir()
+		data := randomData(uint64(i), 100)
+		writeFile(t, root, "f", data)
+		s, err := OpenOptions(root, "", Options{Cache: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := buildManifest("f", data, testPieceSize)
+		if err := s.AddFile(&m); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ReadPiece(m.Pieces[0].Hash, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := OpenOptions(root, "", Options{Cache: cache}); !errors.Is(err, ErrLocked) {
+			t.Fatalf("second Open = %v, want ErrLocked", err)
+		}
+		stores = append(stores, s)
+	}
+	for _, s := range stores {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -286,22 +284,20 @@ func (p *Partial) flush() error {
 // held.
 func (p *Partial) record(durable bitset, which func(int) bool, progress int64) (uint64, error) {
 	var ref uint64
-	err := p.s.db.update(func(tx *bolt.Tx) error {
+	err := p.s.db.update(func(t *tx) error {
 		ref = p.ref
+		age := oldRef
 		if ref == 0 {
-			var err error
-			if ref, err = tx.Bucket(bucketRefs).NextSequence(); err != nil {
-				return err
-			}
-			rec := refRec{kind: kindPartial, name: p.m.ID[:], size: p.m.Size, pieceSize: p.m.PieceSize, hashes: hashesOf(&p.m)}
-			if err := tx.Bucket(bucketRefs).Put(refKey(ref), encodeRef(rec)); err != nil {
+			ref, age = t.newRef(), freshRef
+			rec := refRec{kind: kindPartial, name: p.m.ID[:], size: p.m.Size, pieceSize: p.m.PieceSize, prefixes: prefixesOf(&p.m)}
+			if err := t.put(refKey(ref), encodeRef(rec)); err != nil {
 				return err
 			}
 		}
-		if err := tx.Bucket(bucketPartials).Put(p.m.ID[:], encodePartialRec(ref, durable, progress)); err != nil {
+		if err := t.put(partialKey(p.m.ID), encodePartialRec(ref, durable, progress)); err != nil {
 			return err
 		}
-		return putPieces(tx, ref, &p.m, which)
+		return putPieces(t, ref, &p.m, which, age)
 	})
 	return ref, err
 }
@@ -350,14 +346,14 @@ func (p *Partial) Discard() error {
 		p.f.Close()
 	}
 	ref := p.ref
-	err := p.s.db.update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketPartials).Delete(p.m.ID[:]); err != nil {
+	err := p.s.db.update(func(t *tx) error {
+		if err := t.del(partialKey(p.m.ID)); err != nil {
 			return err
 		}
 		if ref == 0 {
 			return nil
 		}
-		return removeRef(tx, ref)
+		return removeRef(t, ref)
 	})
 	if err != nil {
 		return fmt.Errorf("chunkstore: discard partial %q: %w", p.m.Path, err)

@@ -9,11 +9,25 @@ import (
 
 func TestRecordsRoundTrip(t *testing.T) {
 	m := buildManifest("dir/f", randomData(1, 3*testPieceSize+1), testPieceSize)
-	rec := refRec{kind: kindFile, name: []byte(m.Path), size: m.Size, pieceSize: m.PieceSize, hashes: hashesOf(&m)}
-	got, err := decodeRef(encodeRef(rec))
-	if err != nil || got.kind != rec.kind || !bytes.Equal(got.name, rec.name) || got.size != rec.size ||
-		got.pieceSize != rec.pieceSize || got.pieceCount() != 4 || got.hash(3) != m.Pieces[3].Hash {
-		t.Fatalf("ref round trip: %+v, %v", got, err)
+	m.ModTime = -12345 // before 1970: a signed stamp
+	for _, rec := range []refRec{fileRec(m.Path, &m), {kind: kindFile, name: []byte(m.Path), size: m.Size, pieceSize: m.PieceSize, prefixes: prefixesOf(&m)}} {
+		got, err := decodeRef(encodeRef(rec))
+		if err != nil || got.kind != rec.kind || !bytes.Equal(got.name, rec.name) || got.size != rec.size ||
+			got.pieceSize != rec.pieceSize || got.mtime != rec.mtime || got.pieceCount() != 4 ||
+			!bytes.Equal(got.prefix(3), m.Pieces[3].Hash[:hashPrefixLen]) {
+			t.Fatalf("ref round trip: %+v, %v", got, err)
+		}
+	}
+	for _, ref := range []uint64{0, 1, 255, 256, 1 << 40, 1<<64 - 1} {
+		h := m.Pieces[1].Hash
+		gh, gref, ok := parsePieceKey(pieceKey(h, ref))
+		if !ok || gh != h || gref != ref {
+			t.Fatalf("piece key round trip of ref %d: %v %d %v", ref, gh, gref, ok)
+		}
+	}
+	// Ref keys sort as their refs do.
+	if bytes.Compare(refKey(255), refKey(256)) >= 0 || bytes.Compare(refKey(1<<40), refKey(1<<40+1)) >= 0 {
+		t.Fatal("ref keys out of order")
 	}
 	off, n, err := decodeLoc(encodeLoc(1<<40, 12345))
 	if err != nil || off != 1<<40 || n != 12345 {
@@ -39,7 +53,8 @@ func TestRecordsRoundTrip(t *testing.T) {
 		{"unknown kind", []byte{'x', 0, 0, 1}},
 		{"name longer than record", []byte{'f', 10, 'a'}},
 		{"zero piece size", []byte{'f', 1, 'a', 0, 0}},
-		{"hash count disagrees with size", append([]byte{'f', 1, 'a', 0x81, 0x20, 0x80, 0x20}, make([]byte, 32)...)},
+		{"hash count disagrees with size", append([]byte{'f', 1, 'a', 0x81, 0x20, 0x80, 0x20}, make([]byte, hashPrefixLen)...)},
+		{"stamp missing", []byte{'s', 1, 'a', 0, 1}},
 		{"partial name not an ID", []byte{'p', 1, 'a', 0, 1}},
 	}
 	for _, tt := range tests {
@@ -61,21 +76,28 @@ func TestRecordsRoundTrip(t *testing.T) {
 // they accept re-encodes to bytes that decode to the same record.
 func FuzzDecodeRecords(f *testing.F) {
 	m := buildManifest("a/b", randomData(2, 2*testPieceSize+5), testPieceSize)
-	f.Add(encodeRef(refRec{kind: kindFile, name: []byte(m.Path), size: m.Size, pieceSize: m.PieceSize, hashes: hashesOf(&m)}))
-	f.Add(encodeRef(refRec{kind: kindPartial, name: m.ID[:], size: m.Size, pieceSize: m.PieceSize, hashes: hashesOf(&m)}))
+	m.ModTime = 1 << 60
+	f.Add(encodeRef(fileRec(m.Path, &m)))
+	f.Add(encodeRef(refRec{kind: kindPartial, name: m.ID[:], size: m.Size, pieceSize: m.PieceSize, prefixes: prefixesOf(&m)}))
+	f.Add(pieceKey(m.Pieces[0].Hash, 300))
 	f.Add(encodeLoc(4096, 4096))
 	f.Add(encodePartialRec(3, newBitset(3), 1<<60))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		if r, err := decodeRef(v); err == nil {
 			r2, err := decodeRef(encodeRef(r))
 			if err != nil || r2.kind != r.kind || !bytes.Equal(r2.name, r.name) || r2.size != r.size ||
-				r2.pieceSize != r.pieceSize || !bytes.Equal(r2.hashes, r.hashes) {
+				r2.pieceSize != r.pieceSize || r2.mtime != r.mtime || !bytes.Equal(r2.prefixes, r.prefixes) {
 				t.Errorf("ref %x does not survive re-encoding: %v", v, err)
 			}
 			for i := range r.pieceCount() {
-				_ = r.hash(i)
+				_ = r.prefix(i)
 			}
 			_ = manifest.PieceCount(r.size, r.pieceSize)
+		}
+		if h, ref, ok := parsePieceKey(v); ok {
+			if !bytes.Equal(pieceKey(h, ref), v) {
+				t.Errorf("piece key %x does not survive re-encoding", v)
+			}
 		}
 		if off, n, err := decodeLoc(v); err == nil {
 			if off2, n2, err := decodeLoc(encodeLoc(off, n)); err != nil || off2 != off || n2 != n {

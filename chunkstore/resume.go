@@ -6,8 +6,7 @@ import (
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
+	"github.com/dartsync/dartsync/internal/kvstore"
 	"github.com/dartsync/dartsync/manifest"
 )
 
@@ -19,19 +18,14 @@ func (p *Partial) resume() error {
 	n := len(p.m.Pieces)
 	var recorded bitset
 	var progress int64 // when the recorded pieces became durable
-	err := p.s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketPartials).Get(p.m.ID[:])
-		if v == nil {
-			return nil
+	v, found, err := kvstore.Get(p.s.db, partialKey(p.m.ID))
+	if err == nil && found {
+		if ref, b, t, derr := decodePartialRec(v, n); derr != nil {
+			p.s.log.Warn("chunkstore: ignoring corrupt partial record", "file", p.m.Path, "err", derr)
+		} else {
+			p.ref, recorded, progress = ref, b, t
 		}
-		ref, b, t, err := decodePartialRec(v, n)
-		if err != nil {
-			p.s.log.Warn("chunkstore: ignoring corrupt partial record", "file", p.m.Path, "err", err)
-			return nil
-		}
-		p.ref, recorded, progress = ref, b, t
-		return nil
-	})
+	}
 	if err != nil {
 		return err
 	}
@@ -63,9 +57,9 @@ func (p *Partial) resume() error {
 	if len(dropped) > 0 {
 		p.s.log.Warn("chunkstore: recorded pieces of a partial no longer match; fetching them again",
 			"file", p.m.Path, "pieces", len(dropped))
-		if err := p.s.db.update(func(tx *bolt.Tx) error {
+		if err := p.s.db.update(func(t *tx) error {
 			for _, i := range dropped {
-				if err := tx.Bucket(bucketPieces).Delete(pieceKey(p.m.Pieces[i].Hash, p.ref)); err != nil {
+				if err := t.del(pieceKey(p.m.Pieces[i].Hash, p.ref)); err != nil {
 					return err
 				}
 			}

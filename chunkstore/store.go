@@ -1,7 +1,6 @@
 package chunkstore
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,16 +10,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
+	"github.com/cockroachdb/pebble"
 
 	"github.com/dartsync/dartsync/internal/folderpath"
-	"github.com/dartsync/dartsync/internal/groupcommit"
 	"github.com/dartsync/dartsync/manifest"
 )
 
 // lockTimeout bounds how long Open waits for another process's lock on the
-// database before failing with ErrLocked.
+// store before failing with ErrLocked.
 const lockTimeout = time.Second
 
 // Store is the chunk store of one folder. See the package documentation.
@@ -40,16 +37,33 @@ type Store struct {
 	committed   recentCommits                                   // partials committed lately (held.go)
 }
 
+// Options tunes OpenOptions. The zero value is what Open uses.
+type Options struct {
+	// Log receives the store's warnings; nil discards.
+	Log *slog.Logger
+	// Cache, if set, is the block cache to share with the peer's other
+	// stores (kvstore.NewCache); the caller Unrefs it after Close.
+	Cache *pebble.Cache
+}
+
 // Open opens (creating if needed) the chunk store of the folder at root,
-// with its database at stateDir/chunks.db and partial downloads in
+// with its database in stateDir/chunks/ and partial downloads in
 // stateDir/partial/. An empty stateDir means root/.dartsync. A nil log
 // discards. The database is locked against other processes; Open fails with
 // ErrLocked after a short wait if it is in use. Open never creates root: a
 // state directory inside a missing folder (an unmounted disk) is an error
 // wrapping fs.ErrNotExist. With a state directory on another filesystem than
 // the folder, commits copy through root/.dartsync/tmp, which needs
-// root/.dartsync (a synced folder's marker directory) to exist.
+// root/.dartsync (a synced folder's marker directory) to exist. A database
+// of an older version (stateDir/chunks.db) is migrated, then removed
+// (migrate.go).
 func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
+	return OpenOptions(root, stateDir, Options{Log: log})
+}
+
+// OpenOptions is Open with options (a shared block cache).
+func OpenOptions(root, stateDir string, o Options) (*Store, error) {
+	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -72,37 +86,13 @@ func Open(root, stateDir string, log *slog.Logger) (*Store, error) {
 	if err := os.MkdirAll(partDir, 0o700); err != nil {
 		return nil, fmt.Errorf("chunkstore: open: %w", err)
 	}
-	dbPath := filepath.Join(stateDir, "chunks.db")
-	db, err := bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: lockTimeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("%w: %s", ErrLocked, dbPath)
-	}
+	d, err := openDB(stateDir, o.Cache, log, migrateOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("chunkstore: open %s: %w", dbPath, err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketPieces, bucketRefs, bucketFiles, bucketPartials, bucketStamps} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		meta := tx.Bucket(bucketMeta)
-		v := meta.Get(keyVersion)
-		if v == nil {
-			return meta.Put(keyVersion, binary.AppendUvarint(nil, schemaVersion))
-		}
-		if got, n := binary.Uvarint(v); n <= 0 || got != schemaVersion {
-			return fmt.Errorf("unsupported schema version %x (want %d)", v, schemaVersion)
-		}
-		return nil
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("chunkstore: open %s: %w", dbPath, err)
+		return nil, err
 	}
 	s := &Store{
 		paths:    layout{root: root, partDir: partDir},
-		db:       newDB(db),
+		db:       d,
 		log:      log,
 		partials: make(map[manifest.ID]*Partial),
 
@@ -143,35 +133,3 @@ func (s *Store) Close() error {
 
 // Root returns the absolute folder root.
 func (s *Store) Root() string { return s.paths.root }
-
-// db is the store's database; its writes go through one group commit.
-type db struct {
-	*bolt.DB
-	commits *groupcommit.Group[func(*bolt.Tx) error]
-}
-
-func newDB(b *bolt.DB) *db {
-	d := &db{DB: b}
-	d.commits = groupcommit.New(d.commit, groupcommit.Options[func(*bolt.Tx) error]{})
-	return d
-}
-
-// update runs fn in a read-write transaction and returns once it is durable.
-// Calls made while another commit is in progress are coalesced into one
-// transaction (group commit), so concurrent writers share fsyncs. fn must
-// only touch the transaction: it may be run a second time, alone, if another
-// call in its group failed.
-func (d *db) update(fn func(*bolt.Tx) error) error { return d.commits.Do(fn) }
-
-// commit runs a group's calls in one transaction; a call's own error is a
-// *groupcommit.CallError, so that each call of the group is run again alone.
-func (d *db) commit(group []func(*bolt.Tx) error) error {
-	return d.Update(func(tx *bolt.Tx) error {
-		for i, fn := range group {
-			if err := fn(tx); err != nil {
-				return &groupcommit.CallError{Index: i, Err: err}
-			}
-		}
-		return nil
-	})
-}
