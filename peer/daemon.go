@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/cockroachdb/pebble"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/internal/discovery"
 	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/internal/kvstore"
 	"github.com/dartsync/dartsync/internal/transport"
 	"github.com/dartsync/dartsync/peer/bandwidth"
 	"github.com/dartsync/dartsync/peer/index"
@@ -39,6 +41,10 @@ type Daemon struct {
 
 	folders []*folder          // in the order of Config.Folders
 	byName  map[string]*folder // by tracker folder name
+	// cache is the block cache every folder's index and chunk store share
+	// (storeCacheSize); made by the first openFolder, released by
+	// closeStores.
+	cache *pebble.Cache
 
 	obs *observers         // Prometheus metrics (metrics.go)
 	bw  *bandwidth.Limiter // piece bytes sent and received (limits.go)
@@ -127,11 +133,14 @@ func (d *Daemon) openFolder(cfg Config) (*folder, error) {
 		log = log.With("folder", cfg.Folder)
 		cfg.Log = log
 	}
-	idx, err := index.Open(cfg.StateDir)
+	if d.cache == nil {
+		d.cache = kvstore.NewCache(storeCacheSize)
+	}
+	idx, err := index.OpenWith(cfg.StateDir, kvstore.Options{Cache: d.cache, MemTableSize: index.MemTableSize})
 	if err != nil {
 		return nil, err
 	}
-	store, err := chunkstore.Open(cfg.Root, cfg.StateDir, log)
+	store, err := chunkstore.OpenOptions(cfg.Root, cfg.StateDir, chunkstore.Options{Log: log, Cache: d.cache})
 	if err != nil {
 		idx.Close()
 		return nil, fmt.Errorf("peer: %w", err)
@@ -165,7 +174,17 @@ func (d *Daemon) closeStores() {
 		f.store.Close()
 		f.idx.Close()
 	}
+	if d.cache != nil {
+		d.cache.Unref()
+		d.cache = nil
+	}
 }
+
+// storeCacheSize is the block cache the folders' stores share. Pebble
+// charges each store's memtables to it (index 2 × 1 MiB, chunk store
+// 2 × 256 KiB per folder), and the rest holds the index pages a scan or a
+// pull is reading: a fixed cost, whatever the number of files.
+const storeCacheSize = 12 << 20
 
 // Stats returns the current counters, summed over the folders (Paused:
 // any folder is paused, with its reason).

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"errors"
 	"hash/maphash"
 	"time"
 
@@ -102,38 +103,24 @@ func (g *partialGC) fingerprint() (uint64, bool) {
 	return h.Sum64(), ok
 }
 
-// gcWantsMax is how many wanted versions a collection hands the chunk
-// store whole (heads, a few hundred bytes each). Beyond it, only those
-// whose partial downloads exist: they decide which partials are
-// superseded or stalled, exactly; what is lost is keeping a superseded
-// partial for pieces another want needs (they are fetched again). The
-// chunk store taking the wants as a walk instead of a list would remove
-// this bound.
-const gcWantsMax = 16 * 1024
-
-// wantsFor returns the wanted versions a collection needs given the
-// partial downloads ids: every one while there are at most gcWantsMax,
-// else those with a partial. ok is false if the wants could not be read.
-func (g *partialGC) wantsFor(ids []manifest.ID) ([]manifest.Manifest, bool) {
-	var all, withPartial []manifest.Manifest
-	has := make(map[manifest.ID]bool, len(ids))
-	for _, id := range ids {
-		has[id] = true
-	}
+// eachWant walks the wanted versions for the chunk store's collection
+// (CollectOptions.EachWant), a page at a time: nothing but a page of heads
+// is held, however many wants there are.
+func (g *partialGC) eachWant(yield func(m *manifest.Manifest) bool) error {
+	var err error
+	stopped := false
 	ok := g.eachWanted(func(ms []manifest.Manifest) {
-		for _, m := range ms {
-			if has[m.ID] {
-				withPartial = append(withPartial, m)
-			}
-			if len(all) <= gcWantsMax {
-				all = append(all, m)
+		for i := range ms {
+			if stopped || !yield(&ms[i]) {
+				stopped = true
+				return
 			}
 		}
 	})
-	if len(all) <= gcWantsMax {
-		return all, ok
+	if !ok {
+		err = errors.New("peer: the wants could not be read")
 	}
-	return withPartial, ok
+	return err
 }
 
 // pieces decodes the piece list of one wanted version (the wants are
@@ -159,14 +146,11 @@ func (g *partialGC) collect(fp uint64) {
 		g.last, g.ran = fp, true
 		return
 	}
-	ms, ok := g.wantsFor(ids)
-	if !ok {
-		return
-	}
-	g.last, g.ran = fp, true
-	st, err := g.p.store.CollectPartials(chunkstore.CollectOptions{Wants: ms, MaxAge: g.maxAge, Pieces: g.pieces})
+	st, err := g.p.store.CollectPartials(chunkstore.CollectOptions{EachWant: g.eachWant, MaxAge: g.maxAge, Pieces: g.pieces})
 	if err != nil {
 		g.p.log.Warn("partial downloads: collect", "err", err)
+	} else {
+		g.last, g.ran = fp, true
 	}
 	if st.Removed > 0 {
 		g.p.log.Info("removed abandoned partial downloads", "count", st.Removed, "bytes_freed", st.Bytes,

@@ -122,21 +122,6 @@ func (r *ignoreRules) skipDir(dir string) bool { return r.ignored(dir, true) }
 // namesIgnoreFile reports whether the watcher's paths name the ignore file.
 func namesIgnoreFile(paths []string) bool { return slices.Contains(paths, ignore.FileName) }
 
-// unignoredPaths drops the paths m ignores from the index's paths (lookup
-// gives their kind): the local diff never takes an ignored path, which the
-// scan does not walk, for deleted. m must be the rules the scan walked
-// with.
-func unignoredPaths(m *ignore.Matcher, paths []string, lookup func(string) (index.Entry, bool)) []string {
-	if m.Len() == 0 {
-		return paths
-	}
-	c := m.Checker()
-	return slices.DeleteFunc(paths, func(p string) bool {
-		e, ok := lookup(p)
-		return c.Ignored(p, ok && e.Manifest.Kind == manifest.KindDir)
-	})
-}
-
 // unignoredWants drops the wants of ignored paths from a pull: a remote
 // version of an ignored path is not fetched, and a remote deletion of one
 // does not delete the local file. The wants stay stored: a path that

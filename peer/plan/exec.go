@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -11,7 +12,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/delta"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/transfer"
@@ -19,7 +19,9 @@ import (
 
 // ChunkStore is the chunk store as the executor reads it (*chunkstore.Store).
 type ChunkStore interface {
-	Locate(h manifest.ID) (chunkstore.Location, bool)
+	// Stored reports, for each of hs, whether the store records a
+	// location of it (unverified: ReadPiece verifies), in one pass.
+	Stored(hs []manifest.ID) ([]bool, error)
 	// ReadPiece returns the bytes of piece h, verified against h
 	// (chunkstore.ErrNotFound if no location holds them).
 	ReadPiece(h manifest.ID, buf []byte) ([]byte, error)
@@ -95,10 +97,17 @@ func (e *Executor) Local(ctx context.Context, j Job, part Sink) error {
 	began := time.Now()
 	missing := part.Missing()
 	t := &tally{}
-	stored := make([]bool, len(missing))
+	hs := make([]manifest.ID, len(missing))
+	for k, i := range missing {
+		hs[k] = m.Pieces[i].Hash
+	}
+	stored, err := e.Store.Stored(hs)
+	if err != nil {
+		return fmt.Errorf("plan: look up local pieces of %s: %w", m.Path, err)
+	}
 	var elsewhere []int // missing pieces the chunk store does not hold
 	for k, i := range missing {
-		if _, stored[k] = e.Store.Locate(m.Pieces[i].Hash); !stored[k] {
+		if !stored[k] {
 			elsewhere = append(elsewhere, i)
 		}
 	}
