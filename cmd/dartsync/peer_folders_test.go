@@ -93,7 +93,7 @@ func TestCheckCanStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	withIndex := peer.FolderConfig{Name: "a", Root: joined, StateDir: filepath.Join(joined, ".dartsync")}
-	if err := os.WriteFile(filepath.Join(withIndex.StateDir, index.FileName), nil, 0o600); err != nil {
+	if err := os.MkdirAll(filepath.Join(withIndex.StateDir, index.DirName), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	existing := t.TempDir()
