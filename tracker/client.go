@@ -223,7 +223,7 @@ func (c *Client) session(ctx context.Context, d *dispatcher, dialer *Dialer) (re
 
 	cc := &clientConn{num: info.Conn, out: make(chan *trackerpb.PeerMsg), done: make(chan struct{}), pending: map[uint64]chan *trackerpb.Results{}}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return c.readLoop(st, cc, d) })
+	g.Go(func() error { return c.readLoop(gctx, st, cc, d) })
 	g.Go(func() error { return c.writeLoop(gctx, st, cc, info.Interval, dialer) })
 	g.Go(func() error { // unblock the reader when the writer or ctx ends
 		<-gctx.Done()

@@ -12,7 +12,10 @@ import (
 )
 
 // readLoop receives pushes (to the dispatcher) and results (to Update calls).
-func (c *Client) readLoop(st transport.Stream, cc *clientConn, d *dispatcher) error {
+// Before it queues file updates it waits for room in the dispatcher's queue
+// (unless a request awaits its answer), so a long catch-up is paced by the
+// Handler, not held in memory.
+func (c *Client) readLoop(ctx context.Context, st transport.Stream, cc *clientConn, d *dispatcher) error {
 	for {
 		m, err := readTrackerMsg(st)
 		if err != nil {
@@ -29,7 +32,10 @@ func (c *Client) readLoop(st transport.Stream, cc *clientConn, d *dispatcher) er
 				entries = append(entries, e)
 			}
 			if len(entries) > 0 {
-				d.push(func(h Handler) {
+				if !d.waitRoom(cc.awaiting, ctx.Done()) {
+					return ctx.Err()
+				}
+				d.pushEntries(len(entries), func(h Handler) {
 					// Updates of a connection that a newer registration
 					// replaced are dropped: that registration asked for
 					// everything past what was handled, and a re-announce
@@ -98,4 +104,11 @@ func (c *Client) writeLoop(ctx context.Context, st transport.Stream, cc *clientC
 		last = time.Now()
 		dialer.wrote(last)
 	}
+}
+
+// awaiting reports whether a request on cc waits for its answer.
+func (cc *clientConn) awaiting() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return len(cc.pending) > 0
 }
