@@ -131,7 +131,7 @@ func TestHostileMemberHugeManifests(t *testing.T) {
 	a := n.startOneAtATime(t, t.TempDir())
 	b := n.startOneAtATime(t, t.TempDir())
 	evil := n.joinHostile(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
 	over := []struct {

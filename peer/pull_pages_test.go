@@ -215,7 +215,16 @@ func TestReannounceInBatches(t *testing.T) {
 	a := n.start(t.TempDir())
 	want := writeTree(t, a.root, "top", 2500)
 	waitLong(t, "a's files reported", func() bool { return a.d.Stats().LocalChanges >= 2500 })
-	entries := a.d.folders[0].idx.Len()
+	// The index records a report's entries once the tracker answered,
+	// a moment after the counter moved: wait until they all are.
+	last, entries := -1, 0
+	waitLong(t, "a's files recorded", func() bool {
+		entries = a.d.folders[0].idx.Len()
+		settled := entries >= 2500 && entries == last
+		last = entries
+		time.Sleep(100 * time.Millisecond)
+		return settled
+	})
 	if entries <= 2*reannouncePage {
 		t.Fatalf("%d index entries: fewer than three pages", entries)
 	}
