@@ -37,19 +37,7 @@ func encodeRecord(e *Entry) ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("index: encode %q: %w", m.Path, err)
 	}
-	var f byte
-	if m.Deleted {
-		f |= recDeleted
-	}
-	if m.Kind == manifest.KindDir {
-		f |= recDir
-	}
-	if m.Exec {
-		f |= recExec
-	}
-	if !m.Base.IsZero() {
-		f |= recBase
-	}
+	f := recordFlags(m)
 	st := e.Stat
 	switch {
 	case st == scan.Stat{}:
@@ -203,3 +191,21 @@ func decodeRecord(path string, v []byte) (Entry, error) {
 
 // recordLive reports whether record v is of a live entry (not a tombstone).
 func recordLive(v []byte) bool { return len(v) > 0 && v[0]&recDeleted == 0 }
+
+// recordFlags are the flag bits of m shared by entry and want records.
+func recordFlags(m *manifest.Manifest) byte {
+	var f byte
+	if m.Deleted {
+		f |= recDeleted
+	}
+	if m.Kind == manifest.KindDir {
+		f |= recDir
+	}
+	if m.Exec {
+		f |= recExec
+	}
+	if !m.Base.IsZero() {
+		f |= recBase
+	}
+	return f
+}

@@ -36,19 +36,7 @@ func encodeWantRecord(w *Want) (head, pieces []byte, err error) {
 		head = append(head, o[:]...)
 	}
 	head = binary.LittleEndian.AppendUint32(head, uint32(len(m.Pieces)))
-	var f byte
-	if m.Deleted {
-		f |= recDeleted
-	}
-	if m.Kind == manifest.KindDir {
-		f |= recDir
-	}
-	if m.Exec {
-		f |= recExec
-	}
-	if !m.Base.IsZero() {
-		f |= recBase
-	}
+	f := recordFlags(m)
 	head = append(head, f)
 	head = binary.LittleEndian.AppendUint64(head, uint64(m.ModTime))
 	if !m.Deleted && m.Kind == manifest.KindFile {

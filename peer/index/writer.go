@@ -1,7 +1,6 @@
 package index
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble"
@@ -68,18 +67,7 @@ func (w *writer) commit(o *pebble.WriteOptions) error {
 }
 
 // lookup returns a copy of the value of k as the batch sees it.
-func (w *writer) lookup(k []byte) ([]byte, bool, error) {
-	v, closer, err := w.b.Get(k)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	out := append([]byte(nil), v...)
-	closer.Close()
-	return out, true, nil
-}
+func (w *writer) lookup(k []byte) ([]byte, bool, error) { return kvstore.Get(w.b, k) }
 
 // put stores e, counts it, notes the version it replaces in the path's
 // history and forgets the path's unacknowledged reports.
