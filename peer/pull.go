@@ -167,7 +167,7 @@ func (p *puller) pull(ctx context.Context) (_ int, err error) {
 		return sum.wants, err
 	}
 	if sum.wants > 0 {
-		p.log.Debug("pull", "wants", sum.wants, "dirs", sum.dirs, "adds", sum.adds,
+		p.log.Debug("wants this round", "wants", sum.wants, "dirs", sum.dirs, "adds", sum.adds,
 			"updates", sum.updates, "deletes", sum.dels)
 	}
 	stop := p.progress(before, began) // pull_progress.go
