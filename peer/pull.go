@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -47,6 +48,8 @@ type puller struct {
 	pullKick      chan struct{} // in: pull now
 	scanKick      chan struct{} // out: a round saw a local edit
 	firstScanDone chan struct{} // no pull before the first scan reported
+
+	afterAdds func(updates int) // tests: called between a round's new paths and its updates
 }
 
 // loop applies wants whenever they change, once the first local scan
@@ -148,7 +151,12 @@ func (p *puller) pull(ctx context.Context) (_ int, err error) {
 		return 0, err
 	}
 	p.state.faults.retain(func(path string) bool { _, ok := p.idx.WantID(path); return ok })
-	r := &round{p: p}
+	view, err := p.idx.ViewWants()
+	if err != nil {
+		return 0, fmt.Errorf("pull: %w", err)
+	}
+	defer view.Close()
+	r := &round{p: p, wants: view}
 	before := p.stats.Snapshot()
 	began := time.Now()
 	started := false
@@ -180,6 +188,9 @@ func (p *puller) pull(ctx context.Context) (_ int, err error) {
 	if sum.adds > 0 {
 		if err := p.pullFiles(ctx, r, sum.small, p.addsSource(r)); err != nil {
 			return sum.wants, err
+		}
+		if p.afterAdds != nil {
+			p.afterAdds(sum.updates)
 		}
 	}
 	if sum.updates > 0 {

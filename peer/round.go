@@ -29,6 +29,10 @@ const (
 // to announce to the tracker as owned.
 type round struct {
 	p *puller
+	// wants: the stored wants as the round began (index.WantsView). Every
+	// phase walks this view, so the wants of one tracker commit are all
+	// in the round or all in a later one (pull_pages.go).
+	wants *index.WantsView
 
 	mu       sync.Mutex
 	finished []index.Done

@@ -37,6 +37,7 @@ var ErrClosed = errors.New("index: closed")
 type Index struct {
 	db    *pebble.DB
 	guard guard // every use of db, against Close
+	views views // open WantsViews, closed by Close
 
 	// wmu serializes the writers (Stage and Update) around building and
 	// committing their batch: Pebble has no read-modify-write transactions,
@@ -179,6 +180,7 @@ func (x *Index) Close() error {
 	if !x.guard.close() {
 		return nil
 	}
+	x.closeViews()
 	if err := x.db.Close(); err != nil {
 		return fmt.Errorf("index: close: %w", err)
 	}
