@@ -24,7 +24,7 @@ const memTableSize = 256 << 10
 
 // db is the store's database; its writes go through one group commit.
 type db struct {
-	*pebble.DB
+	*kvstore.Store
 	commits *groupcommit.Group[func(*tx) error]
 	// nextRef is the next ref to allocate. Only commit touches it, and the
 	// group runs one commit at a time.
@@ -37,7 +37,7 @@ type db struct {
 func openDB(stateDir string, cache *pebble.Cache, log *slog.Logger, mo migrateOptions) (*db, error) {
 	dir := filepath.Join(stateDir, "chunks")
 	deadline := time.Now().Add(lockTimeout)
-	var p *pebble.DB
+	var p *kvstore.Store
 	for {
 		var err error
 		p, err = kvstore.Open(dir, kvstore.Options{Cache: cache, MemTableSize: memTableSize})
@@ -52,7 +52,7 @@ func openDB(stateDir string, cache *pebble.Cache, log *slog.Logger, mo migrateOp
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	d := &db{DB: p}
+	d := &db{Store: p}
 	if err := d.init(stateDir, log, mo); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("chunkstore: open %s: %w", dir, err)
@@ -64,7 +64,7 @@ func openDB(stateDir string, cache *pebble.Cache, log *slog.Logger, mo migrateOp
 // init migrates an older database if there is one, then checks the schema
 // version (writing it in a new store) and loads the ref sequence.
 func (d *db) init(stateDir string, log *slog.Logger, mo migrateOptions) error {
-	if err := migrate(d.DB, stateDir, log, mo); err != nil {
+	if err := migrate(d.Store, stateDir, log, mo); err != nil {
 		return err
 	}
 	v, ok, err := kvstore.Get(d.DB, keyVersion)
@@ -72,6 +72,9 @@ func (d *db) init(stateDir string, log *slog.Logger, mo migrateOptions) error {
 		return err
 	}
 	if !ok {
+		if err := d.Room(); err != nil {
+			return err
+		}
 		if err := d.Set(keyVersion, binary.AppendUvarint(nil, schemaVersion), pebble.Sync); err != nil {
 			return err
 		}
@@ -144,6 +147,11 @@ func (d *db) commit(group []func(*tx) error) error {
 		if err := t.put(keySeq, binary.AppendUvarint(nil, d.nextRef)); err != nil {
 			return err
 		}
+	}
+	// Pebble cannot survive a failed log write: a disk without room for
+	// one refuses the group here (kvstore.ErrNoRoom, an ENOSPC).
+	if err := d.Room(); err != nil {
+		return fmt.Errorf("chunkstore: %w", err)
 	}
 	return t.b.Commit(pebble.Sync)
 }

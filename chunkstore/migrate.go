@@ -53,7 +53,7 @@ var errInterrupted = errors.New("migration interrupted")
 // is redone from the start at the next open: what it had copied is
 // deleted first. With the version record present, chunks.db is only
 // removed.
-func migrate(d *pebble.DB, stateDir string, log *slog.Logger, o migrateOptions) error {
+func migrate(d *kvstore.Store, stateDir string, log *slog.Logger, o migrateOptions) error {
 	oldPath := filepath.Join(stateDir, "chunks.db")
 	if _, err := os.Stat(oldPath); errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -84,7 +84,7 @@ func migrate(d *pebble.DB, stateDir string, log *slog.Logger, o migrateOptions) 
 
 // copyV1 copies every record of the schema 1 database at path into d and
 // writes the version record last; it returns how many records it copied.
-func copyV1(d *pebble.DB, path string, o migrateOptions) (int, error) {
+func copyV1(d *kvstore.Store, path string, o migrateOptions) (int, error) {
 	old, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return 0, fmt.Errorf("%w: %s", ErrLocked, path)
@@ -94,10 +94,13 @@ func copyV1(d *pebble.DB, path string, o migrateOptions) (int, error) {
 	}
 	defer old.Close()
 	// Whatever an interrupted migration copied goes first.
+	if err := d.Room(); err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
 	if err := d.DeleteRange([]byte{0}, []byte{0xff}, pebble.NoSync); err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
-	c := &v1Copier{d: d, o: o}
+	c := &v1Copier{d: d.DB, room: d.Room, o: o}
 	if c.o.batch <= 0 {
 		c.o.batch = migrateBatch
 	}
@@ -125,6 +128,9 @@ func copyV1(d *pebble.DB, path string, o migrateOptions) (int, error) {
 	if err := c.b.Set(keyVersion, binary.AppendUvarint(nil, schemaVersion), nil); err != nil {
 		return c.n, err
 	}
+	if err := c.room(); err != nil {
+		return c.n, fmt.Errorf("migrate: %w", err)
+	}
 	if err := c.b.Commit(pebble.Sync); err != nil { // syncs the log: every batch before it too
 		return c.n, fmt.Errorf("migrate: %w", err)
 	}
@@ -150,10 +156,11 @@ func checkV1(tx *bolt.Tx) error {
 
 // v1Copier writes converted records into batches of o.batch records.
 type v1Copier struct {
-	d *pebble.DB
-	b *pebble.Batch
-	o migrateOptions
-	n int // records copied
+	d    *pebble.DB
+	room func() error // kvstore.Store.Room, before every commit
+	b    *pebble.Batch
+	o    migrateOptions
+	n    int // records copied
 }
 
 func (c *v1Copier) set(k, v []byte) error {
@@ -162,6 +169,9 @@ func (c *v1Copier) set(k, v []byte) error {
 	}
 	c.n++
 	if c.o.stopAfter > 0 && c.n >= c.o.stopAfter {
+		if err := c.room(); err != nil {
+			return err
+		}
 		if err := c.b.Commit(pebble.NoSync); err != nil {
 			return err
 		}
@@ -169,6 +179,9 @@ func (c *v1Copier) set(k, v []byte) error {
 	}
 	if c.n%c.o.batch != 0 {
 		return nil
+	}
+	if err := c.room(); err != nil {
+		return err
 	}
 	if err := c.b.Commit(pebble.NoSync); err != nil {
 		return err

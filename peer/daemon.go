@@ -10,7 +10,6 @@ import (
 	"github.com/cockroachdb/pebble"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/internal/discovery"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/kvstore"
@@ -57,8 +56,19 @@ type Daemon struct {
 // seen for the first time is created if missing and marked; one whose
 // marker is missing while its index holds files starts paused (see doc.go,
 // "Folder marker"). Without an index and a tracker to join, New fails with
-// ErrNoTracker.
-func New(cfg Config) (*Daemon, error) {
+// ErrNoTracker. A folder whose state cannot be opened because its disk is
+// full fails New with an error wrapping syscall.ENOSPC (NewContext waits
+// for room instead).
+func New(cfg Config) (*Daemon, error) { return newDaemon(nil, cfg) }
+
+// NewContext is New, except that while a folder's state cannot be opened
+// because its disk is full it waits for room (open_wait.go), until ctx
+// ends.
+func NewContext(ctx context.Context, cfg Config) (*Daemon, error) { return newDaemon(ctx, cfg) }
+
+// newDaemon is New; with ctx non-nil, opening a folder's stores waits
+// for room on a full disk.
+func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	cfg.defaults()
 	if cfg.Identity == nil {
 		return nil, errors.New("peer: no identity")
@@ -98,7 +108,7 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	obs.d = d
 	for _, fc := range fcs {
-		f, err := d.openFolder(cfg.forFolder(fc))
+		f, err := d.openFolder(ctx, cfg.forFolder(fc))
 		if err != nil {
 			d.closeStores()
 			return nil, err
@@ -127,7 +137,7 @@ func New(cfg Config) (*Daemon, error) {
 // openFolder opens the index and chunk store of the folder of cfg (a
 // forFolder Config) and wires it; a membership it remembers gives the
 // tracker to join when none is known yet.
-func (d *Daemon) openFolder(cfg Config) (*folder, error) {
+func (d *Daemon) openFolder(ctx context.Context, cfg Config) (*folder, error) {
 	log := cfg.Log
 	if len(d.cfg.Folders) > 1 {
 		log = log.With("folder", cfg.Folder)
@@ -136,14 +146,9 @@ func (d *Daemon) openFolder(cfg Config) (*folder, error) {
 	if d.cache == nil {
 		d.cache = kvstore.NewCache(storeCacheSize)
 	}
-	idx, err := index.OpenWith(cfg.StateDir, kvstore.Options{Cache: d.cache, MemTableSize: index.MemTableSize})
+	idx, store, err := d.openStores(ctx, cfg) // open_wait.go
 	if err != nil {
 		return nil, err
-	}
-	store, err := chunkstore.OpenOptions(cfg.Root, cfg.StateDir, chunkstore.Options{Log: log, Cache: d.cache})
-	if err != nil {
-		idx.Close()
-		return nil, fmt.Errorf("peer: %w", err)
 	}
 	f := newFolder(cfg, d.self, idx, store)
 	f.pull.gc = d.gc

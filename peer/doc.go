@@ -223,7 +223,10 @@
 //     downloads under way still need (roomBook); the old file stays until
 //     a complete version is renamed over it. A failing pull round or scan
 //     (an index write on a full disk) is retried with the same backoff and
-//     warned about once. A local path the scan cannot read is warned about
+//     warned about once. The stores refuse a commit on a disk without room
+//     for it (kvstore.Store.Room: Pebble cannot survive a failed log
+//     write), and a peer whose stores cannot be opened for lack of room
+//     waits for it (open_wait.go). A local path the scan cannot read is warned about
 //     once per cause (names.go), never taken for deleted; a changed target
 //     that cannot be read is a fault too (its edit could never be
 //     reported: apply_fault.go), not a rescan at every round.

@@ -142,7 +142,7 @@ func (c *peerCmd) Run(ctx context.Context, log *slog.Logger, k *kong.Context) er
 		cfg.TrackerID = tok.Tracker
 		cfg.Secret = append([]byte(nil), tok.Secret[:]...)
 	}
-	d, err := peer.New(cfg)
+	d, err := peer.NewContext(ctx, cfg)
 	if errors.Is(err, peer.ErrNoTracker) {
 		return withExitCode(2, fmt.Errorf("%w (this folder has not joined a tracker yet)", err))
 	}

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
 )
 
 // ErrLocked: the store is open in another process (or another Open in this
@@ -39,8 +40,29 @@ type Options struct {
 // caller Unrefs it when every store using it is closed.
 func NewCache(size int64) *pebble.Cache { return pebble.NewCache(size) }
 
-// Open opens (creating if needed, unless ReadOnly) the store in dir.
-func Open(dir string, o Options) (*pebble.DB, error) {
+// Store is an open store: the Pebble database, and the disk reserve that
+// keeps a full disk from reaching it (reserve.go).
+type Store struct {
+	*pebble.DB
+	reserve *reserve
+}
+
+// Room returns nil if a write may go ahead, or an error wrapping ErrNoRoom
+// (and so syscall.ENOSPC) if the disk is too full to write safely. A
+// writer calls it before every commit: Pebble cannot survive a failed
+// log write. It costs an atomic load while the store's reserve file is
+// there, a statfs otherwise.
+func (s *Store) Room() error {
+	if s.reserve == nil {
+		return nil
+	}
+	return s.reserve.room()
+}
+
+// Open opens (creating if needed, unless ReadOnly) the store in dir. An
+// error wraps syscall.ENOSPC when the disk is too full to open it (opening
+// writes what the log holds to a table): the caller may wait for room.
+func Open(dir string, o Options) (*Store, error) {
 	po := &pebble.Options{
 		MemTableSize:                o.MemTableSize,
 		MemTableStopWritesThreshold: defaultMemTableStops,
@@ -64,10 +86,16 @@ func Open(dir string, o Options) (*pebble.DB, error) {
 	for i := range po.Levels {
 		po.Levels[i].Compression = pebble.SnappyCompression
 	}
+	var r *reserve
 	if !o.ReadOnly {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("kvstore: %w", err)
 		}
+		r = newReserve(dir, po.MemTableSize)
+		if err := r.make(); err != nil {
+			return nil, err
+		}
+		po.FS = vfs.OnDiskFull(vfs.Default, r.release)
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
@@ -76,7 +104,7 @@ func Open(dir string, o Options) (*pebble.DB, error) {
 		}
 		return nil, fmt.Errorf("kvstore: open %s: %w", dir, err)
 	}
-	return db, nil
+	return &Store{DB: db, reserve: r}, nil
 }
 
 func isLockErr(err error) bool {

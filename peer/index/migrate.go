@@ -35,7 +35,8 @@ const (
 // and then the old file is removed. Until the schema record is written,
 // the migration is redone from the start at the next open (what an
 // interrupted one wrote is deleted first).
-func migrate(db *pebble.DB, stateDir string) error {
+func migrate(s *kvstore.Store, stateDir string) error {
+	db := s.DB
 	legacy := filepath.Join(stateDir, LegacyFileName)
 	_, hasSchema, err := kvstore.Get(db, metaSchema)
 	if err != nil {
@@ -52,10 +53,16 @@ func migrate(db *pebble.DB, stateDir string) error {
 	case hasSchema:
 		return nil
 	case !hasLegacy:
+		if err := s.Room(); err != nil {
+			return fmt.Errorf("index: create: %w", err)
+		}
 		if err := db.Set(metaSchema, []byte{schemaVersion}, pebble.Sync); err != nil {
 			return fmt.Errorf("index: create: %w", err)
 		}
 		return nil
+	}
+	if err := s.Room(); err != nil {
+		return fmt.Errorf("index: migrate: %w", err)
 	}
 	if err := db.DeleteRange([]byte{0}, []byte{0xff}, pebble.NoSync); err != nil {
 		return fmt.Errorf("index: migrate: %w", err)
@@ -64,7 +71,7 @@ func migrate(db *pebble.DB, stateDir string) error {
 	if err != nil {
 		return fmt.Errorf("index: migrate %s: %w", legacy, err)
 	}
-	err = old.View(func(tx *bolt.Tx) error { return copyLegacy(db, tx) })
+	err = old.View(func(tx *bolt.Tx) error { return copyLegacy(s, tx) })
 	if cerr := old.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -93,6 +100,7 @@ func removeLegacy(legacy string) error {
 // migration is one copy of a bbolt index into the store.
 type migration struct {
 	db          *pebble.DB
+	room        func() error // kvstore.Store.Room
 	b           *pebble.Batch
 	n           int
 	count, live uint64
@@ -108,6 +116,9 @@ func (m *migration) set(k, v []byte) error {
 	if m.n < migrateBatch && m.b.Len() < migrateBatchBytes {
 		return nil
 	}
+	if err := m.room(); err != nil {
+		return err
+	}
 	if err := m.b.Commit(pebble.NoSync); err != nil {
 		return err
 	}
@@ -116,8 +127,8 @@ func (m *migration) set(k, v []byte) error {
 	return nil
 }
 
-func copyLegacy(db *pebble.DB, tx *bolt.Tx) error {
-	m := &migration{db: db, b: db.NewBatch()}
+func copyLegacy(st *kvstore.Store, tx *bolt.Tx) error {
+	m := &migration{db: st.DB, room: st.Room, b: st.NewBatch()}
 	defer func() { m.b.Close() }()
 	steps := []struct {
 		bucket []byte
@@ -151,6 +162,9 @@ func copyLegacy(db *pebble.DB, tx *bolt.Tx) error {
 		if err := m.b.Set(kv[0], kv[1], nil); err != nil {
 			return err
 		}
+	}
+	if err := m.room(); err != nil {
+		return err
 	}
 	return m.b.Commit(pebble.Sync)
 }

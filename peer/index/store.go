@@ -36,8 +36,9 @@ var ErrClosed = errors.New("index: closed")
 // Index is the open index. It is safe for concurrent use.
 type Index struct {
 	db    *pebble.DB
-	guard guard // every use of db, against Close
-	views views // open WantsViews, closed by Close
+	room  func() error // kvstore.Store.Room: before every commit
+	guard guard        // every use of db, against Close
+	views views        // open WantsViews, closed by Close
 
 	// wmu serializes the writers (Stage and Update) around building and
 	// committing their batch: Pebble has no read-modify-write transactions,
@@ -96,7 +97,7 @@ func OpenWith(stateDir string, o kvstore.Options) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &Index{db: db}
+	x := &Index{db: db.DB, room: db.Room}
 	if err := migrate(db, stateDir); err != nil {
 		db.Close()
 		return nil, err
@@ -109,7 +110,7 @@ func OpenWith(stateDir string, o kvstore.Options) (*Index, error) {
 }
 
 // openStore opens the store, waiting up to lockWait for one in use.
-func openStore(dir string, o kvstore.Options) (*pebble.DB, error) {
+func openStore(dir string, o kvstore.Options) (*kvstore.Store, error) {
 	deadline := time.Now().Add(lockWait)
 	for {
 		db, err := kvstore.Open(dir, o)

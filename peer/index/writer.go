@@ -46,10 +46,15 @@ func (w *writer) commit(o *pebble.WriteOptions) error {
 			return err
 		}
 	}
+	if w.b.Empty() && (o != pebble.Sync || !x.unsynced) {
+		return nil
+	}
+	// Pebble cannot survive a failed log write: a disk without room for
+	// one refuses the batch here (kvstore.ErrNoRoom, an ENOSPC).
+	if err := x.room(); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
 	if w.b.Empty() {
-		if o != pebble.Sync || !x.unsynced {
-			return nil
-		}
 		// Nothing to write, but staged writes to make durable: a synced
 		// log record syncs the log before it.
 		if err := x.db.LogData([]byte{0}, pebble.Sync); err != nil {
