@@ -10,29 +10,10 @@ import (
 // name ‖ uvarint size ‖ uvarint piece size ‖ full piece hashes) into a
 // record of this schema (hash prefixes, no stamp yet).
 func decodeV1Ref(v []byte) (refRec, bool) {
-	var r refRec
-	if len(v) < 1 {
+	r, v, ok := decodeRefHead(v)
+	if !ok || (r.kind != kindFile && r.kind != kindPartial) {
 		return r, false
 	}
-	r.kind, v = v[0], v[1:]
-	if r.kind != kindFile && r.kind != kindPartial {
-		return r, false
-	}
-	n, k := binary.Uvarint(v)
-	if k <= 0 || n > uint64(len(v)-k) {
-		return r, false
-	}
-	r.name, v = v[k:k+int(n)], v[k+int(n):]
-	size, k := binary.Uvarint(v)
-	if k <= 0 {
-		return r, false
-	}
-	v = v[k:]
-	ps, k := binary.Uvarint(v)
-	if k <= 0 || ps == 0 || ps > manifest.MaxPieceSize || size > 1<<62 {
-		return r, false
-	}
-	r.size, r.pieceSize, v = int64(size), int64(ps), v[k:]
 	count := manifest.PieceCount(r.size, r.pieceSize)
 	if len(v) != count*manifest.IDSize || (r.kind == kindPartial && len(r.name) != manifest.IDSize) {
 		return r, false

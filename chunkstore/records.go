@@ -169,36 +169,18 @@ func encodeRef(r refRec) []byte {
 
 func decodeRef(v []byte) (refRec, error) {
 	bad := fmt.Errorf("chunkstore: corrupt ref record")
-	var r refRec
-	if len(v) < 1 {
+	r, v, ok := decodeRefHead(v)
+	if !ok || (r.kind != kindFile && r.kind != kindStamped && r.kind != kindPartial) {
 		return r, bad
 	}
-	r.kind, v = v[0], v[1:]
-	if r.kind != kindFile && r.kind != kindStamped && r.kind != kindPartial {
-		return r, bad
-	}
-	n, k := binary.Uvarint(v)
-	if k <= 0 || n > uint64(len(v)-k) {
-		return r, bad
-	}
-	r.name, v = v[k:k+int(n)], v[k+int(n):]
-	size, k := binary.Uvarint(v)
-	if k <= 0 {
-		return r, bad
-	}
-	v = v[k:]
-	ps, k := binary.Uvarint(v)
-	if k <= 0 || ps == 0 || ps > manifest.MaxPieceSize || size > 1<<62 {
-		return r, bad
-	}
-	v = v[k:]
 	if r.kind == kindStamped {
+		var k int
 		if r.mtime, k = binary.Varint(v); k <= 0 {
 			return r, bad
 		}
 		v = v[k:]
 	}
-	r.size, r.pieceSize, r.prefixes = int64(size), int64(ps), v
+	r.prefixes = v
 	if len(r.prefixes)%hashPrefixLen != 0 || r.pieceCount() != manifest.PieceCount(r.size, r.pieceSize) {
 		return r, bad
 	}
@@ -206,6 +188,32 @@ func decodeRef(v []byte) (refRec, error) {
 		return r, bad
 	}
 	return r, nil
+}
+
+// decodeRefHead decodes the head every ref record has, in this schema and
+// in schema 1: kind ‖ uvarint name length ‖ name ‖ uvarint size ‖ uvarint
+// piece size. It returns the rest; the kind is not checked.
+func decodeRefHead(v []byte) (r refRec, rest []byte, ok bool) {
+	if len(v) < 1 {
+		return r, nil, false
+	}
+	r.kind, v = v[0], v[1:]
+	n, k := binary.Uvarint(v)
+	if k <= 0 || n > uint64(len(v)-k) {
+		return r, nil, false
+	}
+	r.name, v = v[k:k+int(n)], v[k+int(n):]
+	size, k := binary.Uvarint(v)
+	if k <= 0 {
+		return r, nil, false
+	}
+	v = v[k:]
+	ps, k := binary.Uvarint(v)
+	if k <= 0 || ps == 0 || ps > manifest.MaxPieceSize || size > 1<<62 {
+		return r, nil, false
+	}
+	r.size, r.pieceSize = int64(size), int64(ps)
+	return r, v[k:], true
 }
 
 // fileRec is the ref record of the complete file m at the folder-relative

@@ -66,8 +66,9 @@ func (g *partialGC) periodic() {
 }
 
 // eachWanted calls fn with the wanted file versions (heads: no piece
-// lists), a page of wants at a time in the index's walk order.
-func (g *partialGC) eachWanted(fn func(ms []manifest.Manifest)) bool {
+// lists), a page of wants at a time in the index's walk order, until fn
+// returns false. It reports whether the wants could be read.
+func (g *partialGC) eachWanted(fn func(ms []manifest.Manifest) bool) bool {
 	p := g.p
 	var ms []manifest.Manifest
 	after := ""
@@ -83,8 +84,7 @@ func (g *partialGC) eachWanted(fn func(ms []manifest.Manifest)) bool {
 				ms = append(ms, w.Manifest)
 			}
 		}
-		fn(ms)
-		if len(page) < p.pageSize() {
+		if !fn(ms) || len(page) < p.pageSize() {
 			return true
 		}
 		after = page[len(page)-1].Manifest.Path
@@ -95,32 +95,32 @@ func (g *partialGC) eachWanted(fn func(ms []manifest.Manifest)) bool {
 func (g *partialGC) fingerprint() (uint64, bool) {
 	var h maphash.Hash
 	h.SetSeed(g.seed)
-	ok := g.eachWanted(func(ms []manifest.Manifest) {
+	ok := g.eachWanted(func(ms []manifest.Manifest) bool {
 		for i := range ms {
 			h.Write(ms[i].ID[:])
 		}
+		return true
 	})
 	return h.Sum64(), ok
 }
 
 // eachWant walks the wanted versions for the chunk store's collection
 // (CollectOptions.EachWant), a page at a time: nothing but a page of heads
-// is held, however many wants there are.
+// is held, however many wants there are. Once yield returns false no
+// further page is read.
 func (g *partialGC) eachWant(yield func(m *manifest.Manifest) bool) error {
-	var err error
-	stopped := false
-	ok := g.eachWanted(func(ms []manifest.Manifest) {
+	ok := g.eachWanted(func(ms []manifest.Manifest) bool {
 		for i := range ms {
-			if stopped || !yield(&ms[i]) {
-				stopped = true
-				return
+			if !yield(&ms[i]) {
+				return false
 			}
 		}
+		return true
 	})
 	if !ok {
-		err = errors.New("peer: the wants could not be read")
+		return errors.New("peer: the wants could not be read")
 	}
-	return err
+	return nil
 }
 
 // pieces decodes the piece list of one wanted version (the wants are

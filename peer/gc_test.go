@@ -3,14 +3,18 @@ package peer
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dartsync/dartsync/internal/identity"
+	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/bandwidth"
+	"github.com/dartsync/dartsync/peer/index"
 )
 
 // startWith is testNet.start with tweak applied to the daemon's config.
@@ -159,5 +163,53 @@ func TestStalledPartialRemoved(t *testing.T) {
 	waitFor(t, "stalled partial removed", func() bool { return partialFiles(t, b)[part] == 0 })
 	if b.d.Stats().PendingWants == 0 {
 		t.Error("the version is no longer wanted: the test did not exercise a stalled want")
+	}
+}
+
+// TestEachWantStopsReading: the chunk store's collection walks the wants
+// through eachWant a page at a time; once it says stop, no further page is
+// read (counted by the pages' reads: a closed index would fail them).
+func TestEachWantStopsReading(t *testing.T) {
+	idx, err := index.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	var wants []index.Want
+	for i := 0; i < 10; i++ {
+		p := fmt.Sprintf("f%02d", i)
+		data := []byte(p)
+		pieces := []manifest.Piece{{Hash: manifest.Hash(data), Weak: manifest.WeakSum(data)}}
+		m := manifest.Manifest{Path: p, Size: int64(len(data)), ModTime: 1e18, PieceSize: manifest.MinPieceSize, Pieces: pieces}
+		m.ID = manifest.FileID(m.Size, m.PieceSize, m.Pieces)
+		wants = append(wants, index.Want{Manifest: m, Seq: 1})
+	}
+	if err := idx.Update(index.Batch{Wants: wants, Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	g := &partialGC{p: &puller{idx: idx, page: 2, log: testLog()}}
+	for _, tc := range []struct {
+		stopAfter int // yields answered true before the first false; -1: never stop
+		want      []string
+		closeAt   int // close the index after this many yields (a later page read fails); 0: never
+		wantErr   bool
+	}{
+		{stopAfter: -1, want: []string{"f00", "f01", "f02", "f03", "f04", "f05", "f06", "f07", "f08", "f09"}},
+		{stopAfter: 2, want: []string{"f00", "f01", "f02"}},
+		// Stopped on the last want of a page with the index closed right
+		// after: reading the next page would fail.
+		{stopAfter: 3, want: []string{"f00", "f01", "f02", "f03"}, closeAt: 4},
+	} {
+		var got []string
+		err := g.eachWant(func(m *manifest.Manifest) bool {
+			got = append(got, m.Path)
+			if tc.closeAt > 0 && len(got) == tc.closeAt {
+				idx.Close()
+			}
+			return tc.stopAfter < 0 || len(got) <= tc.stopAfter
+		})
+		if (err != nil) != tc.wantErr || !slices.Equal(got, tc.want) {
+			t.Errorf("stop after %d: %q, %v; want %q (error %v)", tc.stopAfter, got, err, tc.want, tc.wantErr)
+		}
 	}
 }
