@@ -9,44 +9,24 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/dartsync/dartsync/internal/disktest"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/localapi"
 )
 
-// tmpfsFolder mounts a tmpfs of size bytes at a new directory and returns
-// it; the test is skipped where that cannot be done (not root). It is
-// unmounted in Cleanup, after the peers that use it stopped.
-func tmpfsFolder(t *testing.T, size int64) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := filepath.Join(t.TempDir(), "small")
-	mustDo(t, os.Mkdir(dir, 0o755))
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+strconv.FormatInt(size, 10)); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
+// tmpfsFolder mounts a tmpfs of size bytes (disktest.Mount): unmounted
+// in Cleanup, after the peers that use it stopped.
+func tmpfsFolder(t *testing.T, size int64) string { return disktest.Mount(t, size) }
 
 // resizeTmpfs remounts the tmpfs at dir with size bytes (the same mount).
-func resizeTmpfs(t *testing.T, dir string, size int64) {
-	t.Helper()
-	mustDo(t, unix.Mount("tmpfs", dir, "tmpfs", unix.MS_REMOUNT, "size="+strconv.FormatInt(size, 10)))
-}
+func resizeTmpfs(t *testing.T, dir string, size int64) { disktest.Resize(t, dir, size) }
 
 // startInside starts a peer on root whose state (index, chunk store,
 // partials) is root/.dartsync, on the folder's file system, as it is by

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dartsync/dartsync/internal/disktest"
 	"github.com/dartsync/dartsync/internal/identity"
 	"github.com/dartsync/dartsync/internal/kvstore"
 	"github.com/dartsync/dartsync/manifest"
@@ -36,7 +37,7 @@ func TestOpenWaitsForRoom(t *testing.T) {
 		}
 	}
 	fillPath := filepath.Join(b.root, "fill") // removed before the peer runs
-	fillDiskAt(t, fillPath)
+	disktest.Fill(t, fillPath)
 
 	cfg := b.d.cfg // as restart: the membership the index keeps
 	cfg.Secret = nil
@@ -92,24 +93,5 @@ func TestOpenWaitsForRoom(t *testing.T) {
 	waitFor(t, "g.txt on b", fileIs(filepath.Join(b.root, "g.txt"), later))
 	if ie, ok := o.d.folders[0].idx.Get("f.txt"); !ok || ie.Manifest.Deleted {
 		t.Errorf("f.txt lost from the index: %+v %v", ie, ok)
-	}
-}
-
-// fillDiskAt writes a file at path until its disk is full.
-func fillDiskAt(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				return
-			}
-			t.Fatal(err)
-		}
 	}
 }

@@ -6,53 +6,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 
 	"github.com/cockroachdb/pebble"
-	"golang.org/x/sys/unix"
+
+	"github.com/dartsync/dartsync/internal/disktest"
 )
-
-// smallDisk mounts a tmpfs of size bytes and returns its path.
-func smallDisk(t *testing.T, size int64) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := filepath.Join(t.TempDir(), "disk")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+strconv.FormatInt(size, 10)); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fill writes a file at path until the disk is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				return
-			}
-			t.Fatal(err)
-		}
-	}
-}
 
 // writeUntilRefused commits batches of incompressible values to s, each
 // after Room, until Room refuses max times in a row or n batches went in.
@@ -87,7 +47,7 @@ func writeUntilRefused(t *testing.T, s *Store, from, n int) (int, error) {
 // refuses with ErrNoRoom; once the disk has room, writes go on and the
 // reserve is made again. Closing and opening again keeps every write.
 func TestReserveKeepsFullDiskFromPebble(t *testing.T) {
-	disk := smallDisk(t, 48<<20)
+	disk := disktest.Mount(t, 48<<20)
 	dir := filepath.Join(disk, "store")
 	s, err := Open(dir, Options{MemTableSize: 1 << 20})
 	if err != nil {
@@ -97,7 +57,7 @@ func TestReserveKeepsFullDiskFromPebble(t *testing.T) {
 	if fi, err := os.Stat(reserve); err != nil || fi.Size() != 4<<20 {
 		t.Fatalf("reserve file: %v, %v; want 4 MiB", fi, err)
 	}
-	fill(t, filepath.Join(disk, "fill"))
+	disktest.Fill(t, filepath.Join(disk, "fill"))
 	n, err := writeUntilRefused(t, s, 0, 1000)
 	if err == nil {
 		t.Fatalf("%d commits on a full disk, never refused", n)
@@ -148,7 +108,7 @@ func TestOpenFullDisk(t *testing.T) {
 		{name: "without a reserve", dropReserve: true, wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			disk := smallDisk(t, 32<<20)
+			disk := disktest.Mount(t, 32<<20)
 			dir := filepath.Join(disk, "store")
 			s, err := Open(dir, Options{MemTableSize: 1 << 20})
 			if err != nil {
@@ -165,7 +125,7 @@ func TestOpenFullDisk(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			fill(t, filepath.Join(disk, "fill"))
+			disktest.Fill(t, filepath.Join(disk, "fill"))
 			s, err = Open(dir, Options{MemTableSize: 1 << 20})
 			if tc.wantErr {
 				if err == nil || !errors.Is(err, syscall.ENOSPC) {
