@@ -19,15 +19,21 @@ import (
 // as it is then; a want that changes phase meanwhile (the scan indexed its
 // path) waits for the next round, which the scan's report brings.
 //
-// Every walk of a round reads the same view of the wants, taken when the
-// round begins (index.WantsView): wants stored during the round wait for
-// the next one. The phases order only what one walk sees; a tracker
-// commit that arrived between two phases would otherwise be split. A
-// conflict moves the version this peer holds to a new path (a conflict
-// copy, built from the local file) and puts the winner at the old path
-// (an update, which replaces that file): arriving after the new-paths
+// The walks that replace or remove files (updates, deletions, and the
+// tombstones a move renames from) read the wants as they were when the
+// round began (index.WantsView): those stored during the round wait for the
+// next one. The walks that only add (directories, new paths) read the wants
+// as they are, so a new path that arrives meanwhile is not delayed a round.
+// Otherwise a tracker commit that arrived between two phases could be
+// split: a conflict moves the version this peer holds to a new path (a
+// conflict copy, built from the local file) and puts the winner at the old
+// path (an update, which replaces that file). Arriving after the new-paths
 // phase, the update alone would be applied, the local file replaced, and
-// the copy left to a device that may no longer have it.
+// the copy left to a device that may no longer have it. With the update
+// held to the next round, the copy is built first (in this round, or the
+// next one's new-paths phase). A move (a new path and a tombstone with its
+// version as base) arriving mid-round may likewise have its new path built
+// now, from the local pieces, and its old path removed next round.
 
 // moveWindow is how many pages of possible move sources (file tombstones
 // with a base) a round matches the new paths against at once.
@@ -48,14 +54,11 @@ type wantCursor struct {
 	pick  func(plan *decide.WantPlan) []index.Want
 }
 
-// cursor walks r's view of the wants (round.wants), or with r nil the
-// store as it is.
-func (p *puller) cursor(r *round, pick func(plan *decide.WantPlan) []index.Want) *wantCursor {
-	c := &wantCursor{p: p, pick: pick}
-	if r != nil {
-		c.wants = r.wants
-	}
-	return c
+// cursor walks view (a round's view of the wants as it began, for the
+// phases that replace or remove files), or with view nil the wants as they
+// are now (the phases that only add).
+func (p *puller) cursor(view *index.WantsView, pick func(plan *decide.WantPlan) []index.Want) *wantCursor {
+	return &wantCursor{p: p, wants: view, pick: pick}
 }
 
 // next returns the next non-empty selection, or none at the end.
@@ -128,7 +131,7 @@ type roundSum struct {
 // before the first want is handled.
 func (p *puller) pullDirs(ctx context.Context, r *round, start func()) (roundSum, error) {
 	var s roundSum
-	c := p.cursor(r, func(plan *decide.WantPlan) []index.Want {
+	c := p.cursor(nil, func(plan *decide.WantPlan) []index.Want {
 		n := len(plan.Finished) + len(plan.Dels) + len(plan.Dirs) + len(plan.Adds) + len(plan.Updates)
 		if n == 0 {
 			return nil
@@ -206,7 +209,7 @@ func (p *puller) addsWithID(id manifest.ID) []index.Want {
 // every new path is matched against each window. The new paths it does
 // not move are left to the adds phase, the tombstones to the deletions.
 func (p *puller) pullMoves(ctx context.Context, r *round) error {
-	tombs := p.cursor(r, func(plan *decide.WantPlan) []index.Want {
+	tombs := p.cursor(r.wants, func(plan *decide.WantPlan) []index.Want {
 		var out []index.Want
 		for _, t := range plan.Dels {
 			if t.Manifest.Kind == manifest.KindFile && !t.Manifest.Base.IsZero() && p.state.faults.due(t.Manifest.Path) {
@@ -231,7 +234,7 @@ func (p *puller) pullMoves(ctx context.Context, r *round) error {
 			return nil
 		}
 		moved := make(map[int]bool)
-		adds := p.cursor(r, func(plan *decide.WantPlan) []index.Want {
+		adds := p.cursor(nil, func(plan *decide.WantPlan) []index.Want {
 			var out []index.Want
 			for _, w := range plan.Adds {
 				if p.state.faults.due(w.Manifest.Path) {
@@ -261,19 +264,19 @@ func (p *puller) pullMoves(ctx context.Context, r *round) error {
 
 // addsSource yields the round's new paths not applied yet.
 func (p *puller) addsSource(r *round) wantSource {
-	return p.cursor(r, func(plan *decide.WantPlan) []index.Want { return p.unapplied(r.due(plan.Adds)) }).source()
+	return p.cursor(nil, func(plan *decide.WantPlan) []index.Want { return p.unapplied(r.due(plan.Adds)) }).source()
 }
 
 // updatesSource yields the round's new versions of indexed files.
 func (p *puller) updatesSource(r *round) wantSource {
-	return p.cursor(r, func(plan *decide.WantPlan) []index.Want { return r.due(plan.Updates) }).source()
+	return p.cursor(r.wants, func(plan *decide.WantPlan) []index.Want { return r.due(plan.Updates) }).source()
 }
 
 // pullDeletes applies the deletions: the files' first, then the
 // directories', deepest first (one walk per depth, from dirDepth-1 up), so
 // that a directory goes after what it held.
 func (p *puller) pullDeletes(ctx context.Context, r *round, dirDepth int) error {
-	files := p.cursor(r, func(plan *decide.WantPlan) []index.Want {
+	files := p.cursor(r.wants, func(plan *decide.WantPlan) []index.Want {
 		var out []index.Want
 		for _, t := range plan.Dels {
 			if t.Manifest.Kind != manifest.KindDir {
@@ -286,7 +289,7 @@ func (p *puller) pullDeletes(ctx context.Context, r *round, dirDepth int) error 
 		return err
 	}
 	for d := dirDepth - 1; d >= 0; d-- {
-		dirs := p.cursor(r, func(plan *decide.WantPlan) []index.Want {
+		dirs := p.cursor(r.wants, func(plan *decide.WantPlan) []index.Want {
 			var out []index.Want
 			for _, t := range plan.Dels {
 				if t.Manifest.Kind == manifest.KindDir && depth(t.Manifest.Path) == d {

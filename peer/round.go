@@ -29,9 +29,10 @@ const (
 // to announce to the tracker as owned.
 type round struct {
 	p *puller
-	// wants: the stored wants as the round began (index.WantsView). Every
-	// phase walks this view, so the wants of one tracker commit are all
-	// in the round or all in a later one (pull_pages.go).
+	// wants: the stored wants as the round began (index.WantsView). The
+	// phases that replace or remove files walk this view, so an update
+	// that arrives mid-round never goes before the conflict copy of its
+	// commit (pull_pages.go).
 	wants *index.WantsView
 
 	mu       sync.Mutex
