@@ -130,7 +130,12 @@ func syncPath(path string) error {
 // partial is forgotten. Set the mode and modification time on Path() before
 // calling Commit. After a failed Commit the Partial is closed; Store.Partial
 // resumes it. A CommitBatch commits many partials at a lower cost per file.
-func (p *Partial) Commit(target string) error {
+// A file at target is replaced: Commit is CommitTo(target, Replace).
+func (p *Partial) Commit(target string) error { return p.CommitTo(target, Replace) }
+
+// CommitTo is Commit with t saying whether a file at target may be
+// replaced (New: the commit fails with ErrTargetExists if one appeared).
+func (p *Partial) CommitTo(target string, t Target) error {
 	if err := p.Seal(); err != nil {
 		return err
 	}
@@ -138,7 +143,7 @@ func (p *Partial) Commit(target string) error {
 		return err
 	}
 	defer p.s.forget(p)
-	if err := p.s.renameOrCopy(p.path, target); err != nil {
+	if err := p.s.renameOrCopy(p.path, target, t); err != nil {
 		return fmt.Errorf("chunkstore: commit %q to %s: %w", p.m.Path, target, err)
 	}
 	for dir, err := range p.s.dirs.syncDirs([]string{filepath.Dir(target)}) {

@@ -111,7 +111,12 @@ var errNoSyncFS = errors.New("syncfs not supported")
 // same filesystem; a file there is replaced atomically). The rename is not
 // durable until Finish. On error p is closed and stays resumable. The
 // caller checks the target (not edited meanwhile) right before Rename.
-func (b *CommitBatch) Rename(p *Partial, target string) error {
+// Rename is RenameTo(p, target, Replace).
+func (b *CommitBatch) Rename(p *Partial, target string) error { return b.RenameTo(p, target, Replace) }
+
+// RenameTo is Rename with t saying whether a file at target may be
+// replaced (New: it fails with ErrTargetExists if one appeared).
+func (b *CommitBatch) RenameTo(p *Partial, target string, t Target) error {
 	if b.done {
 		return ErrClosed
 	}
@@ -124,7 +129,7 @@ func (b *CommitBatch) Rename(p *Partial, target string) error {
 	if err := p.markClosed(); err != nil {
 		return err
 	}
-	if err := p.s.renameOrCopy(p.path, target); err != nil {
+	if err := p.s.renameOrCopy(p.path, target, t); err != nil {
 		// Still at its partial path: make it resumable again.
 		p.mu.Lock()
 		p.closed = false

@@ -19,7 +19,10 @@
 //   - Partial: a download in progress of one file version (keyed by its file
 //     ID), written at piece offsets into stateDir/partial/<file ID hex>.part.
 //     Every byte is written once: Commit renames the partial onto the target
-//     (same filesystem), it never copies it. Whole aligned pieces are written
+//     (same filesystem), it never copies it. A commit to a New target (the
+//     caller found it absent) never replaces a file that appeared there
+//     since (renameat2 RENAME_NOREPLACE, or a hard link): it fails with
+//     ErrTargetExists. Whole aligned pieces are written
 //     with O_DIRECT on Linux (write.go): a download is not read back and is
 //     fsynced anyway, so the page cache would only cost its fill.
 //   - Seal and batch: a complete single-piece partial can be sealed (mode,
@@ -111,7 +114,8 @@
 // before. Reads of several records use a snapshot.
 //
 // Sentinel errors: ErrNotFound, ErrBadPiece, ErrPieceIndex, ErrIncomplete,
-// ErrBusy, ErrBadManifest, ErrClosed, ErrLocked; match them with errors.Is.
+// ErrBusy, ErrBadManifest, ErrClosed, ErrLocked, ErrTargetExists (noreplace.go);
+// match them with errors.Is.
 package chunkstore
 
 import "errors"

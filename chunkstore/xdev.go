@@ -19,8 +19,10 @@ import (
 // from there. This costs a second write of every byte, so it is logged.
 // root/.dartsync must exist (it holds the folder marker): a missing one is
 // an unmounted folder, never re-created here.
-func (s *Store) renameOrCopy(src, target string) error {
-	err := os.Rename(src, target)
+//
+// t says whether a file at target may be replaced (Target).
+func (s *Store) renameOrCopy(src, target string, t Target) error {
+	err := renameTo(src, target, t)
 	if err == nil || !errors.Is(err, syscall.EXDEV) {
 		return err
 	}
@@ -66,7 +68,7 @@ func (s *Store) renameOrCopy(src, target string) error {
 	if err := os.Chtimes(tmp, fi.ModTime(), fi.ModTime()); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, target); err != nil {
+	if err := renameTo(tmp, target, t); err != nil {
 		return err
 	}
 	ok = true

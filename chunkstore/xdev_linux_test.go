@@ -46,7 +46,7 @@ func TestRenameOrCopyNeverCreatesFolder(t *testing.T) {
 	if err := os.WriteFile(src, []byte("data"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.renameOrCopy(src, filepath.Join(root, "a")); err != nil {
+	if err := s.renameOrCopy(src, filepath.Join(root, "a"), Replace); err != nil {
 		t.Fatalf("commit across filesystems: %v", err)
 	}
 	if err := os.WriteFile(src, []byte("data"), 0o600); err != nil {
@@ -55,7 +55,7 @@ func TestRenameOrCopyNeverCreatesFolder(t *testing.T) {
 	if err := os.RemoveAll(root); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.renameOrCopy(src, filepath.Join(root, "b")); err == nil {
+	if err := s.renameOrCopy(src, filepath.Join(root, "b"), Replace); err == nil {
 		t.Fatal("commit into a missing folder succeeded")
 	}
 	if _, err := os.Stat(root); !errors.Is(err, fs.ErrNotExist) {

@@ -32,7 +32,8 @@ type applier struct {
 	scanKick chan struct{} // a write found a local change: scan
 	ignore   *ignoreRules  // ignored contents keep a deleted directory
 
-	afterRename func() // Config.Debug.AfterRename; nil in production
+	afterRename  func()           // Config.Debug.AfterRename; nil in production
+	beforeCommit func(abs string) // tests: between the target's check and the rename
 
 	umask os.FileMode // the process umask: the mode of new files (filemode.go)
 }
@@ -145,6 +146,29 @@ func (a *applier) readyTarget(m *manifest.Manifest, abs string) outcome {
 	return done
 }
 
+// commitTarget says whether the commit of m may replace a file: only an
+// update of the synced file readyTarget found unchanged. Any other target
+// was absent when readyTarget looked (a file there would have been an
+// edit), and a file that appears there before the rename is the user's:
+// chunkstore.New never replaces it.
+func (a *applier) commitTarget(m *manifest.Manifest) chunkstore.Target {
+	if ie, ok := a.idx.Get(m.Path); ok && !ie.Manifest.Deleted && ie.Manifest.Kind == manifest.KindFile {
+		return chunkstore.Replace
+	}
+	return chunkstore.New
+}
+
+// commitFailed is the outcome of a failed commit of the version at rel: a
+// file that appeared at the target meanwhile is an edit (it wins, and the
+// scan reports it); anything else a failed write.
+func (a *applier) commitFailed(rel, abs string, err error) outcome {
+	if errors.Is(err, chunkstore.ErrTargetExists) {
+		a.log.Info("a file appeared where a remote version was going: kept, not replaced", "path", rel)
+		return a.editedOutcome(rel, abs)
+	}
+	return a.writeFailed(rel, "commit", err)
+}
+
 // apply commits a complete partial over the target, unless the target was
 // edited meanwhile, and stages the new index entry.
 func (a *applier) apply(m *manifest.Manifest, part *chunkstore.Partial, abs string) outcome {
@@ -160,8 +184,11 @@ func (a *applier) apply(m *manifest.Manifest, part *chunkstore.Partial, abs stri
 		part.Close()
 		return o
 	}
-	if err := part.Commit(abs); err != nil {
-		return a.writeFailed(m.Path, "commit", err)
+	if a.beforeCommit != nil {
+		a.beforeCommit(abs)
+	}
+	if err := part.CommitTo(abs, a.commitTarget(m)); err != nil {
+		return a.commitFailed(m.Path, abs, err)
 	}
 	a.renamed()
 	a.idx.Stage(index.Entry{Manifest: *m, Stat: a.appliedStat(m, abs)})

@@ -93,9 +93,12 @@ func (a *applier) applyBatch(r *round, batch []readyFile) {
 			r.note(f.w, o)
 			continue
 		}
-		if err := cb.Rename(f.part, f.abs); err != nil {
+		if a.beforeCommit != nil {
+			a.beforeCommit(f.abs)
+		}
+		if err := cb.RenameTo(f.part, f.abs, a.commitTarget(m)); err != nil {
 			a.state.endApply(m.Path)
-			r.note(f.w, a.writeFailed(m.Path, "commit", err))
+			r.note(f.w, a.commitFailed(m.Path, f.abs, err))
 			continue
 		}
 		renamed = append(renamed, f)
