@@ -27,6 +27,11 @@ const (
 // fs.ErrExist).
 var ErrTargetExists = fmt.Errorf("chunkstore: a file appeared at the target: %w", fs.ErrExist)
 
+// RenameNew renames src onto target unless a file is there (then it fails
+// with ErrTargetExists and src stays): for a caller that found target
+// absent and must not replace what appears there before the rename.
+func RenameNew(src, target string) error { return renameTo(src, target, New) }
+
 // renameTo renames src onto target as t says.
 func renameTo(src, target string, t Target) error {
 	if t == Replace {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 
+	"github.com/dartsync/dartsync/chunkstore"
 	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/decide"
 	"github.com/dartsync/dartsync/peer/index"
@@ -71,7 +72,10 @@ func (a *applier) move(t, w index.Want) bool {
 	if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() || scan.StatOf(fi) != ie.Stat {
 		return false
 	}
-	rename := os.Rename
+	// dst is absent: a file that appears there before the rename (the
+	// user's) is not replaced (chunkstore.RenameNew): the move is not
+	// made, and that file is an edit the scan reports.
+	rename := chunkstore.RenameNew
 	if _, err := os.Lstat(dst); !errors.Is(err, os.ErrNotExist) {
 		if !respelled(a.root, t.Manifest.Path, w.Manifest.Path) {
 			return false
