@@ -22,6 +22,21 @@ func openDir(full string) (*dirHandle, error) {
 
 func (d *dirHandle) close() { d.f.Close() }
 
+// names appends the names of the directory to out (unsorted), each as its
+// folder-relative path under prefix ("" for the root), with its type.
+func (d *dirHandle) names(prefix string, _ []byte, out []dirEnt) ([]dirEnt, error) {
+	ents, err := d.f.ReadDir(-1)
+	if err != nil {
+		return out, err
+	}
+	for _, de := range ents {
+		e := newDirEnt(prefix, []byte(de.Name()))
+		e.typ = de.Type()
+		out = append(out, e)
+	}
+	return out, nil
+}
+
 // lstat fills in c's Stat and permission bits, or its error.
 func (d *dirHandle) lstat(c *child) {
 	fi, err := os.Lstat(d.path + string(os.PathSeparator) + c.name)

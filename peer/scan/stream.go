@@ -93,11 +93,12 @@ type scanner struct {
 	root string
 	opt  Options
 
-	slots   chan slot // walk -> deliver, in walk order
-	jobs    chan job  // walk -> hashing workers
-	walkErr error     // set by the walk before it closes slots
-	stats   *statPool // the walk's lstats
-	levels  [][]child // the walk's children of the directory at each depth, reused
+	slots   chan slot   // walk -> deliver, in walk order
+	jobs    chan job    // walk -> hashing workers
+	walkErr error       // set by the walk before it closes slots
+	stats   *statPool   // the walk's lstats
+	levels  []walkLevel // the walk's directories, by depth
+	dirBuf  []byte      // the walk's buffer for reading directories
 
 	// notify wakes deliver when a worker has read part of a large file.
 	notify chan struct{}
@@ -137,6 +138,12 @@ func (s *scanner) deliver(fn func(Batch) error) error {
 		case sl.skip != nil:
 			b.Skipped = append(b.Skipped, *sl.skip)
 		case sl.entry.Manifest.Path != "":
+			if b.Entries == nil {
+				// One allocation of the batch's size (fn keeps the batch it
+				// is given): growing it by appending would allocate and
+				// copy the entries about twice over.
+				b.Entries = make([]Entry, 0, s.opt.Batch)
+			}
 			b.Entries = append(b.Entries, sl.entry)
 		}
 		if b.Len() >= s.opt.Batch {

@@ -16,6 +16,17 @@ import (
 // child records per directory level, whatever the directory's size.
 const dirChunk = 256
 
+// dirBufSize is the size of the walk's buffer for reading directories.
+const dirBufSize = 32 << 10
+
+// walkLevel is what the walk holds of the directory it is in at one depth:
+// its names, and the chunk of them being handed on. Reused from one
+// directory to the next at the same depth.
+type walkLevel struct {
+	ents []dirEnt
+	kids []child
+}
+
 // walk lists the folder in walk order (each directory's names sorted,
 // depth first): directories become entries, regular files become entries
 // (reused from Prev when unchanged) or hashing jobs, everything else is
@@ -56,14 +67,32 @@ func (s *scanner) walkRoot() error {
 	return s.walkDir(0, "", s.root)
 }
 
+// dirEnt is one name of a directory: its folder-relative path
+// (slash-separated), the name (the end of rel) and its type bits from the
+// directory listing.
+type dirEnt struct {
+	rel  string
+	name string
+	typ  fs.FileMode
+}
+
+// newDirEnt is the dirEnt of name in the directory at prefix ("" for the
+// root): one allocation, the path.
+func newDirEnt(prefix string, name []byte) dirEnt {
+	if prefix == "" {
+		rel := string(name)
+		return dirEnt{rel: rel, name: rel}
+	}
+	rel := prefix + "/" + string(name) // no copy of name of its own
+	return dirEnt{rel: rel, name: rel[len(prefix)+1:]}
+}
+
 // child is one name of a directory being walked: what the walk does with
 // it, and its lstat once taken.
 type child struct {
-	name   string
-	rel    string      // folder-relative, slash-separated
-	typ    fs.FileMode // type bits, from the directory listing
+	dirEnt
 	act    action
-	reason string // actSkip
+	reason string // actBad, actSkip
 	st     Stat   // actStat, once lstat-ed
 	perm   fs.FileMode
 	err    error // the lstat's
@@ -89,44 +118,47 @@ func (s *scanner) walkDir(depth int, rel, full string) error {
 		return err
 	}
 	defer d.close()
-	ents, err := d.f.ReadDir(-1)
+	for len(s.levels) <= depth {
+		s.levels = append(s.levels, walkLevel{kids: make([]child, 0, dirChunk)})
+	}
+	if s.dirBuf == nil {
+		s.dirBuf = make([]byte, dirBufSize)
+	}
+	lv := &s.levels[depth]
+	ents, err := d.names(rel, s.dirBuf, lv.ents[:0])
+	lv.ents = ents
+	defer clear(ents) // the names are not kept alive by the walk
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	for len(s.levels) <= depth {
-		s.levels = append(s.levels, make([]child, 0, dirChunk))
-	}
+	slices.SortFunc(ents, func(a, b dirEnt) int { return strings.Compare(a.name, b.name) })
 	for len(ents) > 0 {
 		n := min(len(ents), dirChunk)
-		kids := s.classify(s.levels[depth][:0], rel, ents[:n])
-		s.levels[depth] = kids
+		lv = &s.levels[depth] // (deeper levels may have moved s.levels)
+		kids := s.classify(lv.kids[:0], ents[:n])
+		lv.kids = kids
 		ents = ents[n:]
 		s.stats.lstat(d, kids)
 		for i := range kids {
 			if err := s.visit(depth, &kids[i], full); err != nil {
 				return err
 			}
-			kids[i] = child{} // not kept alive below
+			kids[i] = child{}
 		}
 	}
 	return nil
 }
 
 // classify decides, in order, what the walk does with each of ents (the
-// names of the directory at rel): the checks filepath.WalkDir's callback
+// names of one directory): the checks filepath.WalkDir's callback
 // made before its lstat.
-func (s *scanner) classify(kids []child, rel string, ents []fs.DirEntry) []child {
+func (s *scanner) classify(kids []child, ents []dirEnt) []child {
 	for _, e := range ents {
-		c := child{name: e.Name(), typ: e.Type()}
-		if rel == "" {
-			c.rel = c.name
-		} else {
-			c.rel = rel + "/" + c.name
-		}
+		c := child{dirEnt: e}
+		top := len(c.rel) == len(c.name)
 		isDir := c.typ.IsDir()
 		switch {
-		case rel == "" && strings.EqualFold(c.name, manifest.StateDir):
+		case top && strings.EqualFold(c.name, manifest.StateDir):
 			c.act = actNone
 		case s.opt.Ignore != nil && s.opt.Ignore(c.rel, isDir):
 			c.act = actNone
