@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -64,7 +65,7 @@ func (s *scanner) walkRoot() error {
 	if !fi.IsDir() {
 		return nil
 	}
-	return s.walkDir(0, "", s.root)
+	return s.walkDir(0, "", filepath.Clean(s.root)) // full paths as filepath.WalkDir's
 }
 
 // dirEnt is one name of a directory: its folder-relative path
