@@ -43,6 +43,13 @@
 //     bounded by the batch and the hashing window, not by the number of
 //     files (the largest single directory's names are read at once).
 //
+// The walk reads each directory once (names and types; on Linux with
+// getdents into one buffer) and lstats its directories and regular files
+// a chunk at a time on a small pool (Options.StatWorkers; on Linux
+// relative to the open directory), then hands them on in walk order: a
+// rescan of an unchanged tree costs one lstat per entry, on several
+// cores.
+//
 // Hashing runs on a bounded pool of Options.Workers goroutines (default
 // GOMAXPROCS), several files at once, while the walk goes on; outcomes are
 // put back in walk order. A large file is also hashed on all cores by

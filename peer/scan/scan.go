@@ -75,6 +75,10 @@ type Options struct {
 	// Matcher.Match): such a path is neither listed nor skipped, and an
 	// ignored directory is not entered.
 	Ignore func(path string, isDir bool) bool
+	// StatWorkers bounds how many lstats of the walk run at once (the
+	// names of one directory, on that many goroutines); 0 means
+	// GOMAXPROCS, at most 4; 1: the walk's own goroutine only.
+	StatWorkers int
 	// Batch bounds the entries plus skipped paths of one Batch given to
 	// Stream's callback; 0 means DefaultBatch.
 	Batch int
@@ -134,6 +138,9 @@ func (opt *Options) check(root string) error {
 	}
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.StatWorkers <= 0 {
+		opt.StatWorkers = min(runtime.GOMAXPROCS(0), 4)
 	}
 	if opt.Batch <= 0 {
 		opt.Batch = DefaultBatch

@@ -43,12 +43,16 @@ func Stream(ctx context.Context, root string, opt Options, fn func(Batch) error)
 		slots:  make(chan slot, 2*opt.Batch),
 		jobs:   make(chan job),
 		notify: make(chan struct{}, 1),
+		stats:  newStatPool(opt.StatWorkers - 1),
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(s.slots)
 		s.walkErr = s.walk()
 	})
+	for range s.stats.helpers {
+		wg.Go(s.stats.run)
+	}
 	for range opt.Workers {
 		wg.Go(func() {
 			for j := range s.jobs {
@@ -62,7 +66,7 @@ func Stream(ctx context.Context, root string, opt Options, fn func(Batch) error)
 		for range s.slots { // let the walk see ctx and end
 		}
 	}
-	wg.Wait() // the walk closed jobs before slots: the workers are done
+	wg.Wait() // the walk closed jobs and the stat pool before slots: the workers are done
 	if err != nil {
 		return err
 	}
@@ -89,9 +93,12 @@ type scanner struct {
 	root string
 	opt  Options
 
-	slots   chan slot // walk -> deliver, in walk order
-	jobs    chan job  // walk -> hashing workers
-	walkErr error     // set by the walk before it closes slots
+	slots   chan slot   // walk -> deliver, in walk order
+	jobs    chan job    // walk -> hashing workers
+	walkErr error       // set by the walk before it closes slots
+	stats   *statPool   // the walk's lstats
+	levels  []walkLevel // the walk's directories, by depth
+	dirBuf  []byte      // the walk's buffer for reading directories
 
 	// notify wakes deliver when a worker has read part of a large file.
 	notify chan struct{}
@@ -131,6 +138,12 @@ func (s *scanner) deliver(fn func(Batch) error) error {
 		case sl.skip != nil:
 			b.Skipped = append(b.Skipped, *sl.skip)
 		case sl.entry.Manifest.Path != "":
+			if b.Entries == nil {
+				// One allocation of the batch's size (fn keeps the batch it
+				// is given): growing it by appending would allocate and
+				// copy the entries about twice over.
+				b.Entries = make([]Entry, 0, s.opt.Batch)
+			}
 			b.Entries = append(b.Entries, sl.entry)
 		}
 		if b.Len() >= s.opt.Batch {
