@@ -52,10 +52,8 @@
 //   - Puller: turns wants into files: directories first, then new paths,
 //     then updates of existing paths, then deletions, so a renamed file's
 //     pieces are still on disk when its new path is built (decide.Wants).
-//     A round reads the wants a page at a time (walk order), one walk per
-//     phase (pull_pages.go); its updates and deletions come from a view
-//     taken as it begins (index.WantsView: those stored meanwhile wait for
-//     the next round, after the new paths of their commit), as heads (no piece
+//     A round reads the wants a page at a time (index.WantsPage, walk
+//     order), one walk per phase (pull_pages.go), as heads (no piece
 //     lists), and decodes a file's manifest whole only when it moves or
 //     fetches that file (pull_whole.go), so memory follows a page and the
 //     files in flight, not the number of wants or the sizes they claim.

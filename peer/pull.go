@@ -3,7 +3,6 @@ package peer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -48,8 +47,6 @@ type puller struct {
 	pullKick      chan struct{} // in: pull now
 	scanKick      chan struct{} // out: a round saw a local edit
 	firstScanDone chan struct{} // no pull before the first scan reported
-
-	afterAdds func(updates int) // tests: called between a round's new paths and its updates
 }
 
 // loop applies wants whenever they change, once the first local scan
@@ -151,12 +148,7 @@ func (p *puller) pull(ctx context.Context) (_ int, err error) {
 		return 0, err
 	}
 	p.state.faults.retain(func(path string) bool { _, ok := p.idx.WantID(path); return ok })
-	view, err := p.idx.ViewWants()
-	if err != nil {
-		return 0, fmt.Errorf("pull: %w", err)
-	}
-	defer view.Close()
-	r := &round{p: p, wants: view}
+	r := &round{p: p}
 	before := p.stats.Snapshot()
 	began := time.Now()
 	started := false
@@ -188,9 +180,6 @@ func (p *puller) pull(ctx context.Context) (_ int, err error) {
 	if sum.adds > 0 {
 		if err := p.pullFiles(ctx, r, sum.small, p.addsSource(r)); err != nil {
 			return sum.wants, err
-		}
-		if p.afterAdds != nil {
-			p.afterAdds(sum.updates)
 		}
 	}
 	if sum.updates > 0 {

@@ -9,8 +9,8 @@ import (
 	"github.com/dartsync/dartsync/peer/index"
 )
 
-// A pull round walks the stored wants a page at a time (walk order),
-// never the whole list at once: it holds one page of heads,
+// A pull round walks the stored wants a page at a time (index.WantsPage,
+// walk order), never the whole list at once: it holds one page of heads,
 // the files in flight and, for moves, a window of tombstones. The order of
 // decide.Wants is kept across pages by walking the wants once per phase:
 // directories (parents first: walk order), moves, new paths, updates,
@@ -18,22 +18,6 @@ import (
 // depth). Each phase classifies a page with decide.Wants against the index
 // as it is then; a want that changes phase meanwhile (the scan indexed its
 // path) waits for the next round, which the scan's report brings.
-//
-// The walks that replace or remove files (updates, deletions, and the
-// tombstones a move renames from) read the wants as they were when the
-// round began (index.WantsView): those stored during the round wait for the
-// next one. The walks that only add (directories, new paths) read the wants
-// as they are, so a new path that arrives meanwhile is not delayed a round.
-// Otherwise a tracker commit that arrived between two phases could be
-// split: a conflict moves the version this peer holds to a new path (a
-// conflict copy, built from the local file) and puts the winner at the old
-// path (an update, which replaces that file). Arriving after the new-paths
-// phase, the update alone would be applied, the local file replaced, and
-// the copy left to a device that may no longer have it. With the update
-// held to the next round, the copy is built first (in this round, or the
-// next one's new-paths phase). A move (a new path and a tombstone with its
-// version as base) arriving mid-round may likewise have its new path built
-// now, from the local pieces, and its old path removed next round.
 
 // moveWindow is how many pages of possible move sources (file tombstones
 // with a base) a round matches the new paths against at once.
@@ -48,17 +32,13 @@ type wantSource func(ctx context.Context) ([]index.Want, error)
 // wants of the page).
 type wantCursor struct {
 	p     *puller
-	wants *index.WantsView // the round's view; nil: the store as it is
-	after string           // last path seen
-	done  bool             // the last page was read
+	after string // last path seen
+	done  bool   // the last page was read
 	pick  func(plan *decide.WantPlan) []index.Want
 }
 
-// cursor walks view (a round's view of the wants as it began, for the
-// phases that replace or remove files), or with view nil the wants as they
-// are now (the phases that only add).
-func (p *puller) cursor(view *index.WantsView, pick func(plan *decide.WantPlan) []index.Want) *wantCursor {
-	return &wantCursor{p: p, wants: view, pick: pick}
+func (p *puller) cursor(pick func(plan *decide.WantPlan) []index.Want) *wantCursor {
+	return &wantCursor{p: p, pick: pick}
 }
 
 // next returns the next non-empty selection, or none at the end.
@@ -81,13 +61,7 @@ func (c *wantCursor) page(ctx context.Context) ([]index.Want, error) {
 		return nil, err
 	}
 	n := c.p.pageSize()
-	var page []index.Want
-	var err error
-	if c.wants != nil {
-		page, err = c.wants.Page(c.after, n)
-	} else {
-		page, err = c.p.idx.WantsPage(c.after, n)
-	}
+	page, err := c.p.idx.WantsPage(c.after, n)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +105,7 @@ type roundSum struct {
 // before the first want is handled.
 func (p *puller) pullDirs(ctx context.Context, r *round, start func()) (roundSum, error) {
 	var s roundSum
-	c := p.cursor(nil, func(plan *decide.WantPlan) []index.Want {
+	c := p.cursor(func(plan *decide.WantPlan) []index.Want {
 		n := len(plan.Finished) + len(plan.Dels) + len(plan.Dirs) + len(plan.Adds) + len(plan.Updates)
 		if n == 0 {
 			return nil
@@ -189,7 +163,7 @@ func (p *puller) pullDirs(ctx context.Context, r *round, start func()) (roundSum
 // file rarely.
 func (p *puller) addsWithID(id manifest.ID) []index.Want {
 	var out []index.Want
-	c := p.cursor(nil, func(plan *decide.WantPlan) []index.Want {
+	c := p.cursor(func(plan *decide.WantPlan) []index.Want {
 		for _, w := range plan.Adds {
 			if w.Manifest.ID == id && w.Manifest.Kind == manifest.KindFile && !w.Manifest.Deleted && p.state.faults.due(w.Manifest.Path) {
 				out = append(out, w)
@@ -209,7 +183,7 @@ func (p *puller) addsWithID(id manifest.ID) []index.Want {
 // every new path is matched against each window. The new paths it does
 // not move are left to the adds phase, the tombstones to the deletions.
 func (p *puller) pullMoves(ctx context.Context, r *round) error {
-	tombs := p.cursor(r.wants, func(plan *decide.WantPlan) []index.Want {
+	tombs := p.cursor(func(plan *decide.WantPlan) []index.Want {
 		var out []index.Want
 		for _, t := range plan.Dels {
 			if t.Manifest.Kind == manifest.KindFile && !t.Manifest.Base.IsZero() && p.state.faults.due(t.Manifest.Path) {
@@ -234,7 +208,7 @@ func (p *puller) pullMoves(ctx context.Context, r *round) error {
 			return nil
 		}
 		moved := make(map[int]bool)
-		adds := p.cursor(nil, func(plan *decide.WantPlan) []index.Want {
+		adds := p.cursor(func(plan *decide.WantPlan) []index.Want {
 			var out []index.Want
 			for _, w := range plan.Adds {
 				if p.state.faults.due(w.Manifest.Path) {
@@ -264,19 +238,19 @@ func (p *puller) pullMoves(ctx context.Context, r *round) error {
 
 // addsSource yields the round's new paths not applied yet.
 func (p *puller) addsSource(r *round) wantSource {
-	return p.cursor(nil, func(plan *decide.WantPlan) []index.Want { return p.unapplied(r.due(plan.Adds)) }).source()
+	return p.cursor(func(plan *decide.WantPlan) []index.Want { return p.unapplied(r.due(plan.Adds)) }).source()
 }
 
 // updatesSource yields the round's new versions of indexed files.
 func (p *puller) updatesSource(r *round) wantSource {
-	return p.cursor(r.wants, func(plan *decide.WantPlan) []index.Want { return r.due(plan.Updates) }).source()
+	return p.cursor(func(plan *decide.WantPlan) []index.Want { return r.due(plan.Updates) }).source()
 }
 
 // pullDeletes applies the deletions: the files' first, then the
 // directories', deepest first (one walk per depth, from dirDepth-1 up), so
 // that a directory goes after what it held.
 func (p *puller) pullDeletes(ctx context.Context, r *round, dirDepth int) error {
-	files := p.cursor(r.wants, func(plan *decide.WantPlan) []index.Want {
+	files := p.cursor(func(plan *decide.WantPlan) []index.Want {
 		var out []index.Want
 		for _, t := range plan.Dels {
 			if t.Manifest.Kind != manifest.KindDir {
@@ -289,7 +263,7 @@ func (p *puller) pullDeletes(ctx context.Context, r *round, dirDepth int) error 
 		return err
 	}
 	for d := dirDepth - 1; d >= 0; d-- {
-		dirs := p.cursor(r.wants, func(plan *decide.WantPlan) []index.Want {
+		dirs := p.cursor(func(plan *decide.WantPlan) []index.Want {
 			var out []index.Want
 			for _, t := range plan.Dels {
 				if t.Manifest.Kind == manifest.KindDir && depth(t.Manifest.Path) == d {

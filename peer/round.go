@@ -29,11 +29,6 @@ const (
 // to announce to the tracker as owned.
 type round struct {
 	p *puller
-	// wants: the stored wants as the round began (index.WantsView). The
-	// phases that replace or remove files walk this view, so an update
-	// that arrives mid-round never goes before the conflict copy of its
-	// commit (pull_pages.go).
-	wants *index.WantsView
 
 	mu       sync.Mutex
 	finished []index.Done

@@ -75,8 +75,7 @@
 // again. Exists is true for either form.
 //
 // Bounds: nothing proportional to the number of entries stays in memory.
-// Get is a point read; Page, WantsPage and a WantsView's Page hold one
-// page (a view pins the store's files as of its taking, not memory); the counters,
+// Get is a point read; Page and WantsPage hold one page; the counters,
 // Seq, Epoch and Heard are a few words. The store costs its memtables and
 // the block cache (its own OwnCacheSize with Open, or a cache shared with
 // the chunk store with OpenWith; Pebble charges the memtables to it), and

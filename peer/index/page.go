@@ -93,12 +93,7 @@ func (x *Index) WantsPage(after string, n int) ([]Want, error) {
 		return nil, ErrClosed
 	}
 	defer x.guard.exit()
-	return wantsPage(x.db, after, n)
-}
-
-// wantsPage reads a page of wants from r (the store or a snapshot).
-func wantsPage(r pebble.Reader, after string, n int) ([]Want, error) {
-	it, err := afterIter(r, prefixWants, after)
+	it, err := afterIter(x.db, prefixWants, after)
 	if err != nil {
 		return nil, fmt.Errorf("index: wants: %w", err)
 	}

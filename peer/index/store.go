@@ -38,7 +38,6 @@ type Index struct {
 	db    *pebble.DB
 	room  func() error // kvstore.Store.Room: before every commit
 	guard guard        // every use of db, against Close
-	views views        // open WantsViews, closed by Close
 
 	// wmu serializes the writers (Stage and Update) around building and
 	// committing their batch: Pebble has no read-modify-write transactions,
@@ -181,7 +180,6 @@ func (x *Index) Close() error {
 	if !x.guard.close() {
 		return nil
 	}
-	x.closeViews()
 	if err := x.db.Close(); err != nil {
 		return fmt.Errorf("index: close: %w", err)
 	}
