@@ -123,6 +123,9 @@ func (a *applier) readyTarget(m *manifest.Manifest, abs string) outcome {
 	if a.edited(m.Path, abs) {
 		return a.editedOutcome(m.Path, abs)
 	}
+	if a.copyPending(m) { // conflict_pending.go: the copy arrived during the fetch
+		return retry
+	}
 	if fi, err := os.Lstat(abs); err == nil && fi.IsDir() {
 		// A file replaces a synced directory: its contents' deletions
 		// run later in the pull, so this may take another round.

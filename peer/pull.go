@@ -47,6 +47,8 @@ type puller struct {
 	pullKick      chan struct{} // in: pull now
 	scanKick      chan struct{} // out: a round saw a local edit
 	firstScanDone chan struct{} // no pull before the first scan reported
+
+	afterAdds func(updates int) // tests: called between a round's new paths and its updates
 }
 
 // loop applies wants whenever they change, once the first local scan
@@ -180,6 +182,9 @@ func (p *puller) pull(ctx context.Context) (_ int, err error) {
 	if sum.adds > 0 {
 		if err := p.pullFiles(ctx, r, sum.small, p.addsSource(r)); err != nil {
 			return sum.wants, err
+		}
+		if p.afterAdds != nil {
+			p.afterAdds(sum.updates)
 		}
 	}
 	if sum.updates > 0 {
@@ -319,6 +324,9 @@ func (p *puller) fetch(ctx context.Context, w index.Want) (*chunkstore.Partial, 
 	}
 	if a.edited(m.Path, abs) {
 		return nil, "", a.editedOutcome(m.Path, abs)
+	}
+	if a.copyPending(&m) { // conflict_pending.go
+		return nil, "", retry
 	}
 	part, err := p.store.Partial(&m)
 	if err != nil {

@@ -1,0 +1,42 @@
+package index
+
+import (
+	"fmt"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/dartsync/dartsync/internal/kvstore"
+)
+
+// WantsWithPrefix returns up to n stored wants whose paths start with
+// prefix (a byte prefix of the path, which may end inside a name: "d/a."
+// finds "d/a.txt" and "d/a.b", not "d/ab"), as heads, in walk order. Keys
+// encode paths byte for byte ('/' as NUL), so these wants are one range of
+// keys: a seek, however many wants there are.
+func (x *Index) WantsWithPrefix(prefix string, n int) ([]Want, error) {
+	if n <= 0 {
+		n = DefaultPage
+	}
+	if !x.guard.enter() {
+		return nil, ErrClosed
+	}
+	defer x.guard.exit()
+	lower := pathKey(prefixWants, prefix)
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: kvstore.PrefixEnd(lower)})
+	if err != nil {
+		return nil, fmt.Errorf("index: wants: %w", err)
+	}
+	var out []Want
+	for ok := it.First(); ok && len(out) < n; ok = it.Next() {
+		w, err := decodeWantRecord(keyPath(it.Key()), it.Value())
+		if err != nil {
+			it.Close()
+			return nil, fmt.Errorf("index: want %s: %w", keyPath(it.Key()), err)
+		}
+		out = append(out, w)
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("index: wants: %w", err)
+	}
+	return out, nil
+}
