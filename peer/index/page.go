@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -131,6 +132,60 @@ func (r *PageReader) Page(after string, n int) ([]Entry, error) {
 	}
 	r.ents, r.ends = out, ends
 	return out, nil
+}
+
+// Heads looks the entries of paths up with one iterator, as heads
+// (entries without their piece lists, see PageReader), and calls fn with
+// each path's index in paths and its entry (ok false: none). Paths in walk
+// order (ComparePaths) are looked up in one forward pass; any order is
+// correct. It costs one iterator for the whole list instead of one point
+// read per path. The entries are as of the call's start (an entry staged
+// meanwhile may or may not be seen, as with a Get a moment earlier).
+func (x *Index) Heads(paths []string, fn func(i int, e Entry, ok bool)) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	if !x.guard.enter() {
+		return ErrClosed
+	}
+	defer x.guard.exit()
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixFiles}, UpperBound: keyUpper(prefixFiles)})
+	if err != nil {
+		return fmt.Errorf("index: heads: %w", err)
+	}
+	slab := pieceSlab{headsOnly: true}
+	var key []byte
+	for i, p := range paths {
+		key = appendPathKey(key[:0], prefixFiles, p)
+		if !it.SeekGE(key) || !bytes.Equal(it.Key(), key) {
+			fn(i, Entry{}, false)
+			continue
+		}
+		var e Entry
+		if err := decodeRecordTo(&e, it.Value(), &slab); err != nil {
+			it.Close()
+			return fmt.Errorf("index: heads: %q: %w", p, err)
+		}
+		e.Manifest.Path = p
+		fn(i, e, true)
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("index: heads: %w", err)
+	}
+	return nil
+}
+
+// appendPathKey appends pathKey(prefix, path) to b.
+func appendPathKey(b []byte, prefix byte, path string) []byte {
+	b = append(b, prefix)
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		if c == '/' {
+			c = 0
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // appendKeyPath writes the path of key k (pathKey) to b.

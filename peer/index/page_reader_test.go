@@ -154,3 +154,43 @@ func TestPageReaderAllocations(t *testing.T) {
 		t.Logf("heads %v: %.0f allocations for a page of %d entries", heads, allocs, n)
 	}
 }
+
+// TestHeads: a batched lookup gives every path's entry as Get does (less
+// the piece list), or none, whatever the order of the paths.
+func TestHeads(t *testing.T) {
+	x, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	pageFixture(t, x)
+	for name, paths := range map[string][]string{
+		"walk order":  {"a", "a/b", "a/big", "a/missing", "a.txt", "gone", "nothing", "z/f00", "z/f39", "zz"},
+		"other order": {"z/f39", "a.txt", "nothing", "a/big", "a", "gone-dir", "a/b"},
+		"one missing": {"a/"},
+		"none":        nil,
+	} {
+		seen := 0
+		err := x.Heads(paths, func(i int, e Entry, ok bool) {
+			seen++
+			g, gok := x.Get(paths[i])
+			if ok != gok {
+				t.Errorf("%s: %q found %v, Get %v", name, paths[i], ok, gok)
+				return
+			}
+			if !ok {
+				return
+			}
+			if e.Manifest.Pieces != nil {
+				t.Errorf("%s: %q has its piece list", name, paths[i])
+			}
+			e.Manifest.Pieces = g.Manifest.Pieces
+			if !sameEntry(e, g) || e.Manifest.ID != g.Manifest.ID {
+				t.Errorf("%s: %q is %+v, Get %+v", name, paths[i], e, g)
+			}
+		})
+		if err != nil || seen != len(paths) {
+			t.Errorf("%s: %d of %d paths, %v", name, seen, len(paths), err)
+		}
+	}
+}
