@@ -41,6 +41,13 @@
 #   MIN_RATE    files/s below which a phase is a failure (its timeout is
 #               120 s + N / MIN_RATE; default 50: a loaded machine is slow)
 #   KEEP        1: keep the work directory (logs, B's folder)
+#   PROFILE_DIR if set, each peer writes its heap profile there at shutdown
+#               (mem-A1.prof, mem-A2.prof, mem-B.prof: allocations since
+#               its start and what is in use at the end); GODEBUG (e.g.
+#               gctrace=1) reaches the processes and their logs
+#   MEMSPLIT    1: also record where each peer's resident memory is, every
+#               0.5 s (benchmarks/memsplit.sh: Go heap, C heap, file) in
+#               split-NAME in the work directory (with KEEP=1)
 #   OUT         the table's file
 #   BIN         the binary (default bin/dartsync; `make build`)
 # It runs as root or not; as root it raises fs.inotify.max_user_watches for
@@ -380,11 +387,17 @@ start_sampler() {
 # start_peer NAME DIR PORT LOG: starts a peer (state in DIR/.dartsync, the
 # default) and its sampler; PEER_PID is its pid.
 start_peer() {
+  local prof=()
+  if [ -n "${PROFILE_DIR:-}" ]; then prof=(--debug-memprofile "$PROFILE_DIR/mem-$1.prof"); fi
   "$BIN" peer --dir "$2" --tracker "127.0.0.1:$BASE_PORT" --token-file "$TOKEN" \
-    --listen "127.0.0.1:$3" --name "scale-$1" --debug-stats-every 100ms >"$4" 2>&1 &
+    --listen "127.0.0.1:$3" --name "scale-$1" --debug-stats-every 100ms "${prof[@]}" >"$4" 2>&1 &
   PEER_PID=$!
   pids+=("$PEER_PID")
   start_sampler "$PEER_PID" "$W/mem-$1"
+  if [ "${MEMSPLIT:-0}" = 1 ]; then
+    bash benchmarks/memsplit.sh "$PEER_PID" >"$W/split-$1" 2>/dev/null &
+    samplers+=($!)
+  fi
 }
 
 # leaf_file I N: the folder-relative path of file I of a tree of N files.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/dartsync/dartsync/manifest"
 	"github.com/dartsync/dartsync/peer/index"
 	"github.com/dartsync/dartsync/tracker"
 )
@@ -224,10 +225,20 @@ func (h *heldWrites) updateBatch(ups map[string]tracker.Entry, dones []index.Don
 			gone[dn.Path] = append(gone[dn.Path], dn)
 		}
 	}
-	for _, p := range claimed {
+	// Our entries of the claimed paths, read in one pass in walk order (one
+	// iterator for the batch, no piece lists: only the file IDs are
+	// compared). A path whose entry cannot be read counts as not ours: its
+	// want is stored, as a failed Get left it.
+	slices.SortFunc(claimed, index.ComparePaths)
+	ours := make([]manifest.ID, len(claimed))
+	_ = h.idx.Heads(claimed, func(i int, ie index.Entry, ok bool) {
+		if ok {
+			ours[i] = ie.Manifest.ID
+		}
+	})
+	for i, p := range claimed {
 		e := ups[p]
-		ie, ok := h.idx.Get(p)
-		if (ok && ie.Manifest.ID == e.Manifest.ID) || h.state.reportingVersion(p, e.Manifest.ID) {
+		if (!ours[i].IsZero() && ours[i] == e.Manifest.ID) || h.state.reportingVersion(p, e.Manifest.ID) {
 			// Nothing to do: we have (or are reporting) exactly this
 			// version. An older want for the path is obsolete. (Being
 			// listed as an owner is not enough: the tracker moves the

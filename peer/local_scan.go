@@ -55,13 +55,14 @@ func (r *reporter) scan(ctx context.Context) (err error) {
 	r.ignore.reload()           // before any other path is decided on (ignore.go)
 	rules := r.ignore.matcher() // the walk and the diff use the same rules, whatever reloads meanwhile
 	run := &scanRun{guard: guard,
-		merge: decide.NewLocalMerge(r.idx.Page, r.state.isApplying, ignoredBy(rules), time.Now().UnixNano())}
+		// The merge compares file IDs and stats: heads, without piece lists.
+		merge: decide.NewLocalMerge(r.idx.NewPageReader(true).Page, r.state.isApplying, ignoredBy(rules), time.Now().UnixNano())}
 	r.sum = &localSummary{start: start, last: start}
 	defer func() {
 		r.sum.log(r.log)
 		r.sum = nil
 	}()
-	prev := decide.NewCursor(r.idx.Page)
+	prev := decide.NewCursor(r.idx.NewPageReader(false).Page) // the walk reuses unchanged manifests whole
 	err = scan.Stream(ctx, r.root, scan.Options{PieceSize: r.state.currentPieceSize(), Prev: prevFrom(prev), Log: r.log,
 		Progress: r.state.live.scanProgress, Ignore: rules.Match, Batch: reportBatch},
 		func(b scan.Batch) error { return r.scanBatch(ctx, run, b) })

@@ -7,7 +7,8 @@ import (
 )
 
 // Pager returns up to n index entries whose paths come after `after` in
-// walk order, in walk order (index.Index.Page).
+// walk order, in walk order (index.Index.Page, index.PageReader.Page: the
+// slice may be reused by the next call, which the Cursor allows).
 type Pager func(after string, n int) ([]index.Entry, error)
 
 // cursorPage is how many entries a Cursor reads at a time.

@@ -21,6 +21,8 @@ import (
 // path is reported before its old path's tombstone, as a whole-tree diff
 // did (a peer that pulls both may then build the new path from the old
 // file). Memory: one index page, the current batch, and the deletions.
+// The pages may hold heads (entries without their piece lists,
+// index.PageReader): the merge uses the index's file IDs and stats only.
 type LocalMerge struct {
 	cur     *Cursor
 	busy    func(string) bool
@@ -124,6 +126,9 @@ func (m *LocalMerge) entry(d *Diff, e *scan.Entry, ie index.Entry, ok bool) {
 			ne := ie
 			ne.Stat = st
 			ne.Manifest.ModTime, ne.Manifest.Exec = mf.ModTime, mf.Exec
+			// The page may hold heads (index.PageReader): the walk's
+			// piece list is the index's (the same file ID).
+			ne.Manifest.Pieces = mf.Pieces
 			d.Restat = append(d.Restat, ne)
 		}
 		return

@@ -123,34 +123,52 @@ func (r *recordReader) varint(what string) int64 {
 // decodeRecord decodes the record v of path; the file ID is recomputed
 // from what the record holds. Every error wraps ErrCorrupt.
 func decodeRecord(path string, v []byte) (Entry, error) {
+	var e Entry
+	if err := decodeRecordTo(&e, v, nil); err != nil {
+		return Entry{}, fmt.Errorf("%q: %w", path, err)
+	}
+	e.Manifest.Path = path
+	return e, nil
+}
+
+// decodeRecordTo decodes record v into e, all but the path (left as it
+// is). The piece list is taken from slab (nil: allocated for e alone), or,
+// with a heads slab, not decoded at all: Manifest.Pieces stays nil and the
+// file ID is computed from the record's bytes. Every error wraps
+// ErrCorrupt and does not name the path.
+func decodeRecordTo(e *Entry, v []byte, slab *pieceSlab) error {
 	r := recordReader{b: v}
 	f := r.fixed(1, "flags")[0]
-	m := manifest.Manifest{Path: path, Deleted: f&recDeleted != 0, Exec: f&recExec != 0}
+	m := manifest.Manifest{Path: e.Manifest.Path, Deleted: f&recDeleted != 0, Exec: f&recExec != 0}
 	if f&recDir != 0 {
 		m.Kind = manifest.KindDir
 	}
 	m.ModTime = int64(binary.LittleEndian.Uint64(r.fixed(8, "mtime")))
+	var raw []byte // the piece list's bytes
 	if !m.Deleted && m.Kind == manifest.KindFile {
 		m.Size = int64(r.uvarint("size"))
 		m.PieceSize = int64(r.uvarint("piece size"))
 		if r.err == nil {
 			if err := manifest.CheckPieceSize(m.PieceSize); err != nil {
-				return Entry{}, fmt.Errorf("%w: %q: %w", ErrCorrupt, path, err)
+				return fmt.Errorf("%w: %w", ErrCorrupt, err)
 			}
 			if err := manifest.CheckSize(m.Size, m.PieceSize); err != nil || m.Size < 0 {
-				return Entry{}, fmt.Errorf("%w: %q: size %d: %w", ErrCorrupt, path, m.Size, err)
+				return fmt.Errorf("%w: size %d: %w", ErrCorrupt, m.Size, err)
 			}
 		}
 		if n := manifest.PieceCount(m.Size, m.PieceSize); n > 0 && r.err == nil {
 			if len(r.b) < 36*n {
 				r.fail("pieces")
 			} else {
-				m.Pieces = make([]manifest.Piece, n)
-				for i := range m.Pieces {
-					copy(m.Pieces[i].Hash[:], r.b[36*i:])
-					m.Pieces[i].Weak = binary.LittleEndian.Uint32(r.b[36*i+32:])
-				}
+				raw = r.b[:36*n]
 				r.b = r.b[36*n:]
+				if !slab.heads() {
+					m.Pieces = slab.take(n)
+					for i := range m.Pieces {
+						copy(m.Pieces[i].Hash[:], raw[36*i:])
+						m.Pieces[i].Weak = binary.LittleEndian.Uint32(raw[36*i+32:])
+					}
+				}
 			}
 		}
 	}
@@ -170,23 +188,26 @@ func decodeRecord(path string, v []byte) (Entry, error) {
 		st.Ctime = st.ModTime + r.varint("ctime")
 	}
 	if r.err != nil {
-		return Entry{}, fmt.Errorf("%q: %w", path, r.err)
+		return r.err
 	}
 	if len(r.b) != 0 {
-		return Entry{}, fmt.Errorf("%w: %q: %d bytes after the entry record", ErrCorrupt, path, len(r.b))
+		return fmt.Errorf("%w: %d bytes after the entry record", ErrCorrupt, len(r.b))
 	}
 	switch {
 	case m.Deleted:
 		if m.Base.IsZero() {
-			return Entry{}, fmt.Errorf("%w: %q: tombstone without a base", ErrCorrupt, path)
+			return fmt.Errorf("%w: tombstone without a base", ErrCorrupt)
 		}
 		m.ID = manifest.TombstoneID(m.Base)
 	case m.Kind == manifest.KindDir:
 		m.ID = manifest.DirID()
+	case m.Pieces == nil && len(raw) > 0:
+		m.ID = recordFileID(m.Size, m.PieceSize, raw)
 	default:
 		m.ID = manifest.FileID(m.Size, m.PieceSize, m.Pieces)
 	}
-	return Entry{Manifest: m, Stat: st}, nil
+	*e = Entry{Manifest: m, Stat: st}
+	return nil
 }
 
 // recordLive reports whether record v is of a live entry (not a tombstone).
