@@ -185,6 +185,14 @@ func (d *Daemon) closeStores() {
 	}
 }
 
+// trackerStreamWindow and trackerConnWindow are the receive windows of the
+// connection to the tracker (its updates arrive no faster than the index
+// stores them).
+const (
+	trackerStreamWindow = 1 << 20
+	trackerConnWindow   = 2 << 20
+)
+
 // storeCacheSize is the block cache the folders' stores share. Pebble
 // charges each store's memtables to it (index 2 × 1 MiB, chunk store
 // 2 × 256 KiB per folder), and the rest holds the index pages a scan or a
@@ -249,8 +257,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			f.log.Warn("record versions applied before the last stop", "recorded", n, "err", err)
 		}
 	}
-	// One Dialer for the tracker and the sources: its memory of which
-	// transport answered is per address.
+	// One Dialer for the sources: its memory of which transport answered
+	// is per address.
 	topt := d.cfg.Fetch.Transport
 	if topt.Log == nil {
 		topt.Log = d.log
@@ -265,8 +273,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	server := transfer.NewFolderServer(d, d.log,
 		transfer.WithBandwidth(d.bw), transfer.WithServed(d.obs.m.ObserveServed))
 	d.obs.running(fetcher, server)
+	// The tracker's connection has a Dialer of its own, with small receive
+	// windows: during a catch-up the tracker sends updates faster than the
+	// index stores them, and the downloads' windows (16 to 32 MiB a stream)
+	// held up to 14 MiB of them in QUIC's buffers (docs/scale.md).
+	tnet := topt
+	tnet.StreamWindow, tnet.ConnWindow = trackerStreamWindow, trackerConnWindow
 	dialer := tracker.NewDialer(tracker.DialerConfig{
-		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log, Net: netDialer,
+		Addr: d.trackerAddr, Identity: d.cfg.Identity, Tracker: d.trackerID, Log: d.log,
+		Net: transport.NewDialer(d.cfg.Identity, tnet, d.cfg.Transport),
 	})
 	dialer.SetResolve(d.tracker.resolve) // LAN discovery (discover.go)
 	defer dialer.Close()
