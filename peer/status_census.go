@@ -79,9 +79,10 @@ func count(idx *index.Index, ign *ignoreRules, folder string) census {
 	rules := ign.matcher() // one set of rules for wants and files
 	ignored := rules.Checker()
 	wants := &wantWalk{idx: idx, rules: rules}
+	pages := idx.NewPageReader(true) // heads: sizes and kinds, no piece lists
 	after := ""
 	for {
-		page, err := idx.Page(after, index.DefaultPage)
+		page, err := pages.Page(after, index.DefaultPage)
 		if err != nil {
 			c.err = err
 			break
