@@ -257,6 +257,11 @@ func (x *Index) WantsPage(after string, n int) ([]Want, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: wants: %w", err)
 	}
+	return readWants(it, n)
+}
+
+// readWants decodes up to n wants from it, as heads, and closes it.
+func readWants(it *pebble.Iterator, n int) ([]Want, error) {
 	var out []Want
 	for ok := it.First(); ok && len(out) < n; ok = it.Next() {
 		w, err := decodeWantRecord(keyPath(it.Key()), it.Value())

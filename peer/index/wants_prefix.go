@@ -26,17 +26,5 @@ func (x *Index) WantsWithPrefix(prefix string, n int) ([]Want, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: wants: %w", err)
 	}
-	var out []Want
-	for ok := it.First(); ok && len(out) < n; ok = it.Next() {
-		w, err := decodeWantRecord(keyPath(it.Key()), it.Value())
-		if err != nil {
-			it.Close()
-			return nil, fmt.Errorf("index: want %s: %w", keyPath(it.Key()), err)
-		}
-		out = append(out, w)
-	}
-	if err := it.Close(); err != nil {
-		return nil, fmt.Errorf("index: wants: %w", err)
-	}
-	return out, nil
+	return readWants(it, n)
 }
