@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"syscall"
 )
@@ -52,8 +51,8 @@ type reserve struct {
 	size int64 // the reserve file's size
 	need int64 // free bytes a commit needs without the file
 
-	held atomic.Bool // the file is there, whole
-	mu   sync.Mutex  // making the file
+	held   atomic.Bool // the file is there, whole
+	making atomic.Bool // a make is under way (another caller does not wait for it)
 }
 
 func newReserve(dir string, memTable uint64) *reserve {
@@ -69,11 +68,10 @@ func newReserve(dir string, memTable uint64) *reserve {
 // reserveMinFree reserves' worth free (on top of need). A failure leaves
 // no file.
 func (r *reserve) make() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.held.Load() {
+	if r.held.Load() || !r.making.CompareAndSwap(false, true) {
 		return nil
 	}
+	defer r.making.Store(false)
 	if fi, err := os.Stat(r.path); err == nil && fi.Size() == r.size {
 		r.held.Store(true)
 		return nil
