@@ -43,7 +43,9 @@
 #   KEEP        1: keep the work directory (logs, B's folder)
 #   PROFILE_DIR if set, each peer writes its heap profile there at shutdown
 #               (mem-A1.prof, mem-A2.prof, mem-B.prof: allocations since
-#               its start and what is in use at the end); GODEBUG (e.g.
+#               its start and what is in use at the end), its heap profile
+#               at the Go heap's peak (peak-NAME.prof) and its CPU profile
+#               (cpu-NAME.prof); GODEBUG (e.g.
 #               gctrace=1) reaches the processes and their logs
 #   MEMSPLIT    1: also record where each peer's resident memory is, every
 #               0.5 s (benchmarks/memsplit.sh: Go heap, C heap, file) in
@@ -388,7 +390,10 @@ start_sampler() {
 # default) and its sampler; PEER_PID is its pid.
 start_peer() {
   local prof=()
-  if [ -n "${PROFILE_DIR:-}" ]; then prof=(--debug-memprofile "$PROFILE_DIR/mem-$1.prof"); fi
+  if [ -n "${PROFILE_DIR:-}" ]; then
+    prof=(--debug-memprofile "$PROFILE_DIR/mem-$1.prof" --debug-memprofile-peak "$PROFILE_DIR/peak-$1.prof"
+      --debug-cpuprofile "$PROFILE_DIR/cpu-$1.prof")
+  fi
   "$BIN" peer --dir "$2" --tracker "127.0.0.1:$BASE_PORT" --token-file "$TOKEN" \
     --listen "127.0.0.1:$3" --name "scale-$1" --debug-stats-every 100ms "${prof[@]}" >"$4" 2>&1 &
   PEER_PID=$!

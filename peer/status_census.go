@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"strings"
 	"time"
 
 	"github.com/dartsync/dartsync/manifest"
@@ -174,5 +175,6 @@ func parseConflict(folder, p string) (localapi.Conflict, bool) {
 	if !ok {
 		return localapi.Conflict{}, false
 	}
-	return localapi.Conflict{Folder: folder, Path: p, Original: orig, Device: dev, Time: t}, true
+	// Copies: p is often a slice of an index page, which it would keep alive.
+	return localapi.Conflict{Folder: folder, Path: strings.Clone(p), Original: strings.Clone(orig), Device: strings.Clone(dev), Time: t}, true
 }

@@ -25,6 +25,7 @@ type peerDebug struct {
 	CPUProfile      string        `name:"cpuprofile" type:"path" placeholder:"FILE" help:"Write a CPU profile here (until shutdown)."`
 	Trace           string        `name:"trace" type:"path" placeholder:"FILE" help:"Write a runtime execution trace here (until shutdown; go tool trace)."`
 	MemProfile      string        `name:"memprofile" type:"path" placeholder:"FILE" help:"Write a heap profile here at shutdown (allocations since start, and what is in use)."`
+	MemProfilePeak  string        `name:"memprofile-peak" type:"path" placeholder:"FILE" help:"Write a heap profile here each time the Go heap reaches a new high (the file holds the highest)."`
 	NoSwarm         bool          `name:"no-swarm" help:"Fetch only from owners of complete versions, never from peers still downloading them (to measure what swarming saves)."`
 	KillAfterRename bool          `name:"kill-after-rename" help:"SIGKILL this peer right after applied files are renamed into place, before its index records them (the crash window of an end-to-end test)."`
 }
@@ -73,7 +74,14 @@ func (f *peerDebug) profile(log *slog.Logger) (stop func(), err error) {
 			return nil, fmt.Errorf("trace: %w", err)
 		}
 	}
+	var peaks *heapPeaks
+	if f.MemProfilePeak != "" {
+		peaks = startHeapPeaks(f.MemProfilePeak, log)
+	}
 	return func() {
+		if peaks != nil {
+			peaks.Close()
+		}
 		if tr != nil {
 			trace.Stop()
 			if err := tr.Close(); err != nil {

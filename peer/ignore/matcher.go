@@ -123,11 +123,19 @@ func (r *rule) matches(elems []string, isDir bool) bool {
 
 // Checker answers Ignored for many paths, remembering what it decided for
 // their parent directories (a scan's diff asks about every indexed path).
-// It is not safe for concurrent use.
+// What it remembers is bounded (checkerDirs directories, then it starts
+// over) and copied: the paths asked about are often slices of a larger
+// buffer (an index page), which a remembered key would otherwise keep
+// alive. It is not safe for concurrent use.
 type Checker struct {
 	m    *Matcher
 	dirs map[string]bool // directory -> ignored
 }
+
+// checkerDirs bounds the directories a Checker remembers. Callers mostly
+// ask in walk order, where a directory's paths come together, so a small
+// cache serves nearly every question.
+const checkerDirs = 1024
 
 // Checker returns a Checker of m's rules.
 func (m *Matcher) Checker() *Checker { return &Checker{m: m, dirs: make(map[string]bool)} }
@@ -152,7 +160,10 @@ func (c *Checker) dirIgnored(dir string) bool {
 	}
 	parent, _ := cutLast(dir)
 	v := c.dirIgnored(parent) || c.m.excluded(strings.Split(dir, "/"), true)
-	c.dirs[dir] = v
+	if len(c.dirs) >= checkerDirs {
+		clear(c.dirs)
+	}
+	c.dirs[strings.Clone(dir)] = v
 	return v
 }
 
