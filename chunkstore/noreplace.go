@@ -53,9 +53,7 @@ func linkNoReplace(src, target string) error {
 	switch {
 	case err == nil:
 		return os.Remove(src)
-	case errors.Is(err, fs.ErrExist):
-		return err
-	case errors.Is(err, syscall.EXDEV):
+	case errors.Is(err, fs.ErrExist), errors.Is(err, syscall.EXDEV):
 		return err
 	}
 	if _, serr := os.Lstat(target); serr == nil {

@@ -67,7 +67,11 @@ func newReserve(dir string, memTable uint64) *reserve {
 // make makes the reserve file if it is not there whole and the disk has
 // reserveMinFree reserves' worth free (on top of need). A failure leaves
 // no file.
-func (r *reserve) make() error {
+func (r *reserve) make() error { return r.makeWith(-1) }
+
+// makeWith is make with the disk's free bytes already read (free < 0: not
+// read yet).
+func (r *reserve) makeWith(free int64) error {
 	if r.held.Load() || !r.making.CompareAndSwap(false, true) {
 		return nil
 	}
@@ -76,7 +80,10 @@ func (r *reserve) make() error {
 		r.held.Store(true)
 		return nil
 	}
-	if freeBytes(r.dir) < r.need+reserveMinFree*r.size {
+	if free < 0 {
+		free = freeBytes(r.dir)
+	}
+	if free < r.need+reserveMinFree*r.size {
 		_ = os.Remove(r.path) // a partial one helps no one
 		return nil
 	}
@@ -105,7 +112,7 @@ func (r *reserve) room() error {
 	}
 	free := freeBytes(r.dir)
 	if free >= r.need+reserveMinFree*r.size {
-		if err := r.make(); err != nil {
+		if err := r.makeWith(free); err != nil {
 			return err
 		}
 	}
