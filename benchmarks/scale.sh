@@ -36,6 +36,10 @@
 #   RECV_FILES  the "recv" column's file count (default 100000)
 #   RECV_ALL    1 (default): B receives all N files; 0: B stops at RECV_FILES
 #               (a shorter run at 1 000 000 files; no "recv all" figure)
+#   SETTLE      1 (default): before the rescan, wait until peer A has
+#               recorded the tracker's echo of its first scan (its index seq
+#               still for 5 s), as a peer left running does; 0: stop A right
+#               after its scan, so the rescan also catches that echo up
 #   WARM        1 (default): read every file of the tree once before the run,
 #               so first scans start from the page cache whatever ran before
 #   MIN_RATE    files/s below which a phase is a failure (its timeout is
@@ -65,6 +69,7 @@ BASE_PORT=${BASE_PORT:-7940}
 RECV_FILES=${RECV_FILES:-100000}
 RECV_ALL=${RECV_ALL:-1}
 WARM=${WARM:-1}
+SETTLE=${SETTLE:-1}
 MIN_RATE=${MIN_RATE:-50}
 SCALE_CACHE=${SCALE_CACHE:-${TMPDIR:-/tmp}/dartsync-scale-cache}
 OUT=${OUT:-benchmarks/out/scale-$(date -u +%Y%m%dT%H%M%SZ).md}
@@ -481,6 +486,27 @@ run_size() {
   a1_mem=$(peak "$A1" "$W/mem-A1")
   a1_cpu=$(cpu_ms "$A1")
   log "first scan: $(secs $scan_ms) s, $a_info info lines, VmHWM/anon/file $(mem_cell "$a1_mem") MiB ($how)"
+  # Settle: the tracker sends every accepted change back to all peers,
+  # the announcing one too, which records it in its index (seq). A peer
+  # left running does that right after its scan; the rescan below is of
+  # a settled peer, so wait until A's index seq has not moved for 5 s.
+  local settle_ms=0
+  if [ "$SETTLE" = 1 ]; then
+    local seq last_seq=-1 seq_t
+    t=$(now_ms) seq_t=$t
+    while :; do
+      died "peer A (settling)" "$A1" "$W/a-first.log"
+      seq=$(stats_get "$SA" seq) t=$(now_ms)
+      if ((seq != last_seq)); then last_seq=$seq seq_t=$t; fi
+      if ((t - seq_t >= 5000)); then break; fi
+      if ((t - SCAN_END > tmo * 1000)); then
+        fail "peer A: index seq still moving ${tmo}s after its first scan (seq $seq); see $W/a-first.log"
+      fi
+      sleep 0.2
+    done
+    settle_ms=$((seq_t - SCAN_END))
+    log "settled: A recorded the tracker's echo of its scan (seq $last_seq) $(secs $settle_ms) s after the scan's end; VmHWM/anon/file since its start $(mem_cell "$(peak "$A1" "$W/mem-A1")") MiB"
+  fi
   stop_pid "$A1" "peer A"
 
   # 2. Rescan of the unchanged tree: A restarted.
@@ -580,7 +606,7 @@ run_size() {
   stop_pid "$TR" "tracker"
   local warns
   warns="A: $(level_lines "$W/a-first.log" WARN)+$(level_lines "$W/a-rescan.log" WARN) warnings, $(level_lines "$W/a-first.log" ERROR)+$(level_lines "$W/a-rescan.log" ERROR) errors; B: $(level_lines "$W/b.log" WARN) warnings, $(level_lines "$W/b.log" ERROR) errors; tracker: $(level_lines "$W/tracker.log" WARN) warnings, $(level_lines "$W/tracker.log" ERROR) errors"
-  ROW_NOTES+=("$n files: first scan observed by $how; rescan end by $rescan_how, it reported $a2_lc local changes (0 expected); B idle $b_idle; log lines $warns")
+  ROW_NOTES+=("$n files: first scan observed by $how; $(if [ "$SETTLE" = 1 ]; then echo "A settled (recorded the tracker's echo) $(secs $settle_ms) s after its scan, then restarted"; else echo "A restarted right after its scan (SETTLE=0: the rescan includes the echo's catch-up)"; fi); rescan end by $rescan_how, it reported $a2_lc local changes (0 expected); B idle $b_idle; log lines $warns")
   bgwait rm -rf "$A/.dartsync" "$B"
   CURRENT_TREE=""
   ROWS+=("| $n | $d | $(secs $scan_ms) | $(rate "$n" "$scan_ms") | $(secs "$a1_cpu") | $a_info | $(mem_cell "$a1_mem") | $(secs $rescan_ms) | $(rate "$n" "$rescan_ms") | $(secs "$a2_cpu") | $(mem_cell "$a2_mem") | $(secs $recv_k_ms) | $recv_all_cell | $(secs "$b_cpu") / $(secs "$a_serve_cpu") | $(mem_cell "$b_mem") | $b_info | $(mem_cell "$a2_serve") | $((st_a / n)) | $st_b_cell | $(mem_cell "$tr_mem") | $load0 → $load1 |")

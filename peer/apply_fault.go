@@ -1,6 +1,8 @@
 package peer
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,10 +17,15 @@ import (
 // the log line does): a lasting cause (disk full, permission, read-only:
 // writeCause) becomes a fault of the path, warned about once and retried
 // with backoff (outcome failed, write_faults.go); any other error is
-// logged and retried with the next round (outcome retry).
+// logged and retried with the next round (outcome retry), at debug level
+// if it is the round's cancellation (a shutdown, a pull started again).
 func (a *applier) writeFailed(path, what string, err error) outcome {
 	if a.state.faults.failed(path, what, err) {
 		return failed
+	}
+	if errors.Is(err, context.Canceled) {
+		a.log.Debug(what, "path", path, "err", err)
+		return retry
 	}
 	a.log.Warn(what, "path", path, "err", err)
 	return retry
