@@ -303,6 +303,9 @@ func (a *applier) applyDelete(w index.Want) outcome {
 		a.stats.Conflicts.Add(1)
 		return edited
 	case decide.DeleteFile:
+		if a.copyPending(&m) { // conflict_pending.go: the version here is still wanted as a conflict copy
+			return retry
+		}
 		if err := a.keep.removeKept(m.Path, abs, ie.Stat); err != nil {
 			return a.writeFailed(m.Path, "delete", err)
 		}
