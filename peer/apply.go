@@ -264,7 +264,9 @@ func stageDirs(idx *index.Index, made []string) {
 // applyDelete removes the path of a tombstone if it still is the deleted
 // version (decide.Delete: a file is moved into versions, a directory
 // removed once empty); a local edit is kept (and reported by the next
-// scan).
+// scan). A synced file whose version is still wanted under a conflict name
+// of its path, not built yet, waits for that copy (copyPending): the copy
+// is built from it.
 func (a *applier) applyDelete(w index.Want) outcome {
 	if !a.guard.present() {
 		return retry // an unmounted folder's "absent" files are not deleted ones
@@ -303,6 +305,9 @@ func (a *applier) applyDelete(w index.Want) outcome {
 		a.stats.Conflicts.Add(1)
 		return edited
 	case decide.DeleteFile:
+		if a.copyPending(&m) { // conflict_pending.go: the version here is still wanted as a conflict copy
+			return retry
+		}
 		if err := a.keep.removeKept(m.Path, abs, ie.Stat); err != nil {
 			return a.writeFailed(m.Path, "delete", err)
 		}

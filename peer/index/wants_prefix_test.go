@@ -6,7 +6,7 @@ import (
 )
 
 // TestWantsWithPrefix: the wants whose paths start with a prefix, which
-// may end inside a name, in walk order, at most n.
+// may end inside a name, in walk order, after a given path, at most n.
 func TestWantsWithPrefix(t *testing.T) {
 	x, err := Open(t.TempDir())
 	if err != nil {
@@ -22,16 +22,22 @@ func TestWantsWithPrefix(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		prefix string
+		after  string
 		n      int
 		want   []string
 	}{
-		{"d/a.sync-conflict-", 10, []string{"d/a.sync-conflict-1.txt", "d/a.sync-conflict-2.txt"}},
-		{"d/a.sync-conflict-", 1, []string{"d/a.sync-conflict-1.txt"}},
-		{"d/a.", 10, []string{"d/a.sync-conflict", "d/a.sync-conflict-1.txt", "d/a.sync-conflict-2.txt", "d/a.txt"}},
-		{"d/a", 10, []string{"d/a/x", "d/a.sync-conflict", "d/a.sync-conflict-1.txt", "d/a.sync-conflict-2.txt", "d/a.txt", "d/ab"}},
-		{"f/", 10, nil},
+		{"d/a.sync-conflict-", "", 10, []string{"d/a.sync-conflict-1.txt", "d/a.sync-conflict-2.txt"}},
+		{"d/a.sync-conflict-", "", 1, []string{"d/a.sync-conflict-1.txt"}},
+		{"d/a.sync-conflict-", "d/a.sync-conflict-1.txt", 1, []string{"d/a.sync-conflict-2.txt"}},
+		{"d/a.sync-conflict-", "d/a.sync-conflict-2.txt", 1, nil},
+		{"d/a.sync-conflict-", "d/a", 10, []string{"d/a.sync-conflict-1.txt", "d/a.sync-conflict-2.txt"}}, // before the range
+		{"d/a.", "", 10, []string{"d/a.sync-conflict", "d/a.sync-conflict-1.txt", "d/a.sync-conflict-2.txt", "d/a.txt"}},
+		{"d/a", "", 10, []string{"d/a/x", "d/a.sync-conflict", "d/a.sync-conflict-1.txt", "d/a.sync-conflict-2.txt", "d/a.txt", "d/ab"}},
+		{"d/a", "d/a", 10, []string{"d/a/x", "d/a.sync-conflict", "d/a.sync-conflict-1.txt", "d/a.sync-conflict-2.txt", "d/a.txt", "d/ab"}},
+		{"d/a", "d/a/x", 2, []string{"d/a.sync-conflict", "d/a.sync-conflict-1.txt"}},
+		{"f/", "", 10, nil},
 	} {
-		got, err := x.WantsWithPrefix(tc.prefix, tc.n)
+		got, err := x.WantsWithPrefix(tc.prefix, tc.after, tc.n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +46,7 @@ func TestWantsWithPrefix(t *testing.T) {
 			paths = append(paths, w.Manifest.Path)
 		}
 		if !slices.Equal(paths, tc.want) {
-			t.Errorf("WantsWithPrefix(%q, %d) = %q, want %q", tc.prefix, tc.n, paths, tc.want)
+			t.Errorf("WantsWithPrefix(%q, %q, %d) = %q, want %q", tc.prefix, tc.after, tc.n, paths, tc.want)
 		}
 	}
 }
