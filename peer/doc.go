@@ -74,6 +74,10 @@
 //     together, each target is checked right before its own rename, each
 //     touched directory is fsynced once, then the batch is staged and
 //     announced.
+//   - Conflict copy first (conflict_pending.go): an update or a deletion of
+//     a synced file whose version is still wanted under a conflict name of
+//     its path, and not built yet, is retried until a round has built that
+//     copy from the file.
 //   - GC boost (gc_boost.go): while a pull phase applies 64 or more
 //     single-piece files, the garbage collector's target is raised
 //     (Config.SmallFilesGC) within a soft memory limit (what the runtime
